@@ -1,0 +1,120 @@
+//! One invocation from options to exit code: open the input, pick the runner for the mode,
+//! print the summaries, and decide the exit code from what happened.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::cancel;
+use crate::cli::Cli;
+use crate::demo;
+use crate::fetch::Fetcher;
+use crate::links::{Job, LinkReader};
+use crate::options::{Mode, Options, UsageError};
+use crate::report::{Reporter, Tally, compare_line, summary_line};
+use crate::run;
+
+/// Exit code when every URL succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when at least one URL failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for usage and input errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs the command line and returns the process exit code.
+pub fn main_with(cli: Cli) -> ExitCode {
+    match execute(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
+        Err(err) => {
+            eprintln!("fetchpar: error: {err:#}");
+            let usage = err.downcast_ref::<UsageError>().is_some()
+                || err.downcast_ref::<crate::links::OpenError>().is_some();
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILED })
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn execute(cli: &Cli) -> Result<u8> {
+    cancel::install();
+    if cli.demo {
+        return demo::run(cli);
+    }
+    let options = Options::from_cli(cli)?;
+    let reader = LinkReader::open(&options.lists)?;
+    run_jobs(&options, Box::new(reader))
+}
+
+/// Runs the jobs in the mode the options ask for and returns the exit code.
+pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -> Result<u8> {
+    let stdout = io::stdout();
+    let mut report = Reporter::new(BufWriter::new(stdout.lock()), options.style, "threads");
+    let mut fetcher = Fetcher::new(options.net.clone());
+    let tallies = match options.mode {
+        Mode::Sequential => {
+            report.start_run("sequential");
+            let tally = run::sequential(jobs, &fetcher, &mut report)?;
+            eprintln!("{}", summary_line("sequential", None, &tally));
+            vec![tally]
+        }
+        Mode::Threads => {
+            let tally = run::threaded(jobs, Arc::new(fetcher), options.jobs, &mut report)?;
+            let at_once = options.jobs.min(tally.total());
+            eprintln!("{}", summary_line("threads", Some(at_once), &tally));
+            vec![tally]
+        }
+        Mode::Compare => {
+            // Both runs need the same list, so the input is read in full first.
+            let jobs: Vec<Job> = jobs.collect();
+            if jobs.is_empty() {
+                return Err(no_urls());
+            }
+            report.start_run("sequential");
+            let seq = run::sequential(jobs.clone().into_iter(), &fetcher, &mut report)?;
+            eprintln!("{}", summary_line("sequential", None, &seq));
+            report.start_run("threads");
+            fetcher.reset_epoch();
+            let threaded = run::threaded(
+                Box::new(jobs.into_iter()),
+                Arc::new(fetcher),
+                options.jobs,
+                &mut report,
+            )?;
+            let at_once = options.jobs.min(threaded.total());
+            eprintln!("{}", summary_line("threads", Some(at_once), &threaded));
+            eprintln!("{}", compare_line(&seq, &threaded));
+            vec![seq, threaded]
+        }
+    };
+    io::stderr().flush()?;
+    if tallies.iter().all(|t| t.total() == 0) {
+        return Err(no_urls());
+    }
+    Ok(exit_code(&tallies))
+}
+
+fn no_urls() -> anyhow::Error {
+    UsageError("the link list has no URLs (only blank lines and comments, or nothing)".into())
+        .into()
+}
+
+/// 130 if interrupted, else 1 if anything failed, else 0.
+pub fn exit_code(tallies: &[Tally]) -> u8 {
+    if cancel::requested() {
+        cancel::EXIT_INTERRUPTED
+    } else if tallies.iter().any(|t| t.failed > 0) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}

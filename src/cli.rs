@@ -1,0 +1,148 @@
+//! The command line: clap's derive definition. Doc comments on fields are the `--help` text;
+//! nothing outside this module and `options` touches clap.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    every URL succeeded
+  1    at least one URL failed (the run itself completed)
+  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder)
+  130  interrupted (Ctrl-C or SIGTERM)";
+
+const AFTER_LONG_HELP: &str = "\
+Examples:
+  fetchpar links.txt                        fetch every URL in links.txt, one thread each
+  some-tool | fetchpar - --json | jq .url   read URLs from a pipe, print JSON Lines
+  fetchpar --compare links.txt              sequential run, threaded run, and the speedup
+  fetchpar --demo                           see the speedup with no network at all
+
+Exit codes:
+  0    every URL succeeded
+  1    at least one URL failed (the run itself completed)
+  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder)
+  130  interrupted (Ctrl-C or SIGTERM)";
+
+/// Download a list of URLs in parallel, one OS thread per URL.
+#[derive(Debug, Parser)]
+#[command(name = "fetchpar", version, about, after_help = EXIT_CODES_HELP, after_long_help = AFTER_LONG_HELP)]
+pub struct Cli {
+    /// Link lists: files with one URL per line; `-` reads standard input.
+    /// With no LIST, standard input is read when it is not a terminal.
+    #[arg(value_name = "LIST", help_heading = "Input")]
+    pub lists: Vec<PathBuf>,
+
+    /// One OS thread per URL, up to --jobs at once (the default mode).
+    #[arg(long, help_heading = "Concurrency", conflicts_with_all = ["sequential", "compare"])]
+    pub threads: bool,
+
+    /// Fetch one URL after another with the same code, in a plain loop.
+    #[arg(long, help_heading = "Concurrency", conflicts_with = "compare")]
+    pub sequential: bool,
+
+    /// Run sequentially, then threaded, and print both wall times and the speedup.
+    #[arg(long, help_heading = "Concurrency")]
+    pub compare: bool,
+
+    /// Most fetches running at once [default: one thread per URL, up to 256].
+    #[arg(short = 'j', long, value_name = "N", help_heading = "Concurrency",
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub jobs: Option<u32>,
+
+    /// Bytes of each body shown on its result line (0 for none).
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Output")]
+    pub prefix: usize,
+
+    /// Print results in input order instead of completion order.
+    #[arg(long, help_heading = "Output")]
+    pub keep_order: bool,
+
+    /// Print one JSON object per URL (JSON Lines) instead of text lines.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// Most redirects followed for one URL.
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Network")]
+    pub max_redirects: u32,
+
+    /// Seconds allowed to connect (name lookup, TCP and TLS); 0 for no limit.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub connect_timeout: Limit,
+
+    /// Seconds allowed for one whole URL, redirects and body included; 0 for no limit.
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub timeout: Limit,
+
+    /// Seconds without receiving a single byte before a fetch is abandoned; 0 for no limit.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub stall_timeout: Limit,
+
+    /// The User-Agent header sent with every request.
+    #[arg(long, value_name = "TEXT", default_value = concat!("fetchpar/", env!("CARGO_PKG_VERSION")),
+          help_heading = "Network")]
+    pub user_agent: String,
+
+    /// An extra request header, as `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append,
+          help_heading = "Network")]
+    pub headers: Vec<String>,
+
+    /// Start a small origin server on 127.0.0.1 inside the process and compare a sequential
+    /// and a threaded run against it: no network needed.
+    #[arg(long, conflicts_with_all = ["lists", "sequential", "threads"])]
+    pub demo: bool,
+}
+
+/// A time limit; `None` means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<Duration>);
+
+/// Seconds as a decimal number (`1.5`), or with a unit (`500ms`, `2s`, `1m`); `0` means no limit.
+pub fn parse_secs(text: &str) -> Result<Limit, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds (try 10, 2.5 or 500ms)"))?;
+    let secs = value * scale;
+    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Limit((secs > 0.0).then(|| Duration::from_secs_f64(secs))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_parse_with_and_without_units() {
+        assert_eq!(parse_secs("1.5"), Ok(Limit(Some(Duration::from_millis(1500)))));
+        assert_eq!(parse_secs("250ms"), Ok(Limit(Some(Duration::from_millis(250)))));
+        assert_eq!(parse_secs("2m"), Ok(Limit(Some(Duration::from_secs(120)))));
+        assert_eq!(parse_secs("0"), Ok(Limit(None)));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("soon").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,19 @@
+//! fetchpar: download a list of URLs in parallel on plain OS threads.
+//!
+//! A reader streams jobs from link lists ([`links`]); each job is fetched by [`fetch`] on a
+//! worker thread ([`run`]), which sends exactly one [`outcome::Outcome`] over a channel; the
+//! main thread owns all output ([`report`]). [`origin`] is a small loopback HTTP server used by
+//! `--demo`, the tests and the benchmark.
+
+pub mod app;
+pub mod cancel;
+pub mod cli;
+pub mod demo;
+pub mod fetch;
+pub mod links;
+pub mod options;
+pub mod origin;
+pub mod outcome;
+pub mod report;
+pub mod resolve;
+pub mod run;

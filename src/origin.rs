@@ -1,0 +1,427 @@
+//! A small HTTP/1.1 origin server on loopback, used by `--demo`, by the tests and by the
+//! benchmark. One thread per connection, keep-alive, bodies written from one shared block (no
+//! per-byte work), and behaviour chosen per request by query parameters, so a test describes the
+//! response it wants in the URL it fetches:
+//!
+//! | parameter | effect |
+//! |---|---|
+//! | `size=N` | body of N bytes (default 1024) of a fixed text pattern ([`body_bytes`]) |
+//! | `delay=MS` | wait before answering |
+//! | `status=N` | answer with that status |
+//! | `body=TEXT` | this exact body instead of the pattern |
+//! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
+//! | `gzip=1` | gzip-encoded body (`zeros=1` makes it all zero bytes: a compression bomb) |
+//! | `stall=N` | send the head and N body bytes, then nothing |
+//! | `drip=MS` | one body byte every MS milliseconds |
+//! | `truncate=N` | declare `size` but close after N bytes |
+//! | `redirect=N` | a chain of N redirects before the body; `loop=1` redirects to itself |
+//! | `fail=K` | the first K requests for this path get 503 (`retry_after=S` adds Retry-After) |
+//! | `cd=VALUE` | a Content-Disposition header with this value |
+//! | `big_header=N` | an extra header N bytes long |
+//! | `garbage=1` | bytes that are not HTTP; `badchunk=1` invalid chunked encoding; `reset=1` close at once |
+//! | `no_range=1` | ignore Range requests (answer 200 with the whole body) |
+//! | `etag=TEXT` | the ETag to send (default derived from the size) |
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// The repeating block every generated body is cut from.
+static PATTERN: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let mut block = Vec::with_capacity(64 * 1024);
+    let mut n = 0u32;
+    while block.len() < 64 * 1024 {
+        block.extend_from_slice(format!("fetchpar origin line {n:06},abcdefghijklmnop\n").as_bytes());
+        n += 1;
+    }
+    block.truncate(64 * 1024);
+    block
+});
+
+/// The bytes a generated body holds from `offset`, `len` long (for tests and checksums).
+pub fn body_bytes(offset: u64, len: usize) -> Vec<u8> {
+    let pattern = &*PATTERN;
+    (0..len)
+        .map(|i| pattern[((offset + i as u64) % pattern.len() as u64) as usize])
+        .collect()
+}
+
+#[derive(Default)]
+struct Stats {
+    requests: AtomicUsize,
+    active: AtomicUsize,
+    max_active: AtomicUsize,
+    per_path: Mutex<HashMap<String, usize>>,
+}
+
+/// A running origin server; it stops accepting when dropped.
+pub struct Origin {
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Origin {
+    /// Starts on 127.0.0.1 on a free port.
+    pub fn start() -> io::Result<Self> {
+        Self::bind("127.0.0.1:0")
+    }
+
+    /// Starts on the given address.
+    pub fn bind(addr: &str) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(Stats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (Arc::clone(&stats), Arc::clone(&stop));
+        thread::Builder::new()
+            .name("origin-accept".into())
+            .spawn(move || accept_loop(listener, s, st))?;
+        Ok(Self { addr, stats, stop })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path_and_query`.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{}", self.addr, path_and_query)
+    }
+
+    /// Requests answered or being answered so far.
+    pub fn requests(&self) -> usize {
+        self.stats.requests.load(Ordering::SeqCst)
+    }
+
+    /// The most requests that were being answered at the same moment.
+    pub fn max_concurrent(&self) -> usize {
+        self.stats.max_active.load(Ordering::SeqCst)
+    }
+
+    /// Blocks until the server is stopped from elsewhere (for the benchmark's server process).
+    pub fn serve_forever(&self) {
+        while !self.stop.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+    }
+}
+
+fn accept_loop(listener: TcpListener, stats: Arc<Stats>, stop: Arc<AtomicBool>) {
+    for conn in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(conn) = conn else { continue };
+        let (stats, stop) = (Arc::clone(&stats), Arc::clone(&stop));
+        let _ = thread::Builder::new()
+            .name("origin-conn".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let _ = serve_connection(conn, &stats, &stop);
+            });
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    params: HashMap<String, String>,
+    range_start: Option<u64>,
+    close: bool,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
+    let mut line = Vec::new();
+    if reader.read_until(b'\n', &mut line)? == 0 {
+        return Ok(None);
+    }
+    let first = String::from_utf8_lossy(&line).trim().to_string();
+    let mut parts = first.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("/").to_string();
+    let http10 = parts.next() == Some("HTTP/1.0");
+    let mut range_start = None;
+    let mut close = http10;
+    let mut head_bytes = line.len();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        head_bytes += n;
+        if n == 0 || head_bytes > 64 * 1024 {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if text.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = text.split_once(':') {
+            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+            if name == "range" {
+                range_start = value
+                    .strip_prefix("bytes=")
+                    .and_then(|r| r.split('-').next())
+                    .and_then(|s| s.parse().ok());
+            } else if name == "connection" && value.eq_ignore_ascii_case("close") {
+                close = true;
+            }
+        }
+    }
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let params = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    Ok(Some(Request {
+        method,
+        path: path.to_string(),
+        params,
+        range_start,
+        close,
+    }))
+}
+
+fn serve_connection(conn: TcpStream, stats: &Stats, stop: &AtomicBool) -> io::Result<()> {
+    conn.set_nodelay(true)?;
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut writer = conn.try_clone()?;
+    let mut reader = BufReader::new(conn);
+    while let Some(request) = read_request(&mut reader)? {
+        stats.requests.fetch_add(1, Ordering::SeqCst);
+        let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_active.fetch_max(now, Ordering::SeqCst);
+        let keep = respond(&mut writer, &request, stats, stop);
+        stats.active.fetch_sub(1, Ordering::SeqCst);
+        if !keep? || request.close {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
+    let step = Duration::from_millis(20);
+    let mut left = total;
+    while !left.is_zero() && !stop.load(Ordering::SeqCst) {
+        let nap = left.min(step);
+        thread::sleep(nap);
+        left -= nap;
+    }
+}
+
+/// Writes one response; returns whether the connection can carry another request.
+fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool) -> io::Result<bool> {
+    let p = |name: &str| req.params.get(name).map(String::as_str);
+    let num = |name: &str| p(name).and_then(|v| v.parse::<u64>().ok());
+    let flag = |name: &str| p(name).is_some_and(|v| v == "1" || v == "true");
+
+    if let Some(ms) = num("delay") {
+        sleep_unless_stopped(Duration::from_millis(ms), stop);
+    }
+    if flag("reset") {
+        return Ok(false);
+    }
+    if flag("garbage") {
+        out.write_all(b"\x00\x01\x02 this is not HTTP at all \xff\xfe\r\n\r\n")?;
+        return Ok(false);
+    }
+    if let Some(k) = num("fail") {
+        let seen = {
+            let mut map = stats.per_path.lock().unwrap_or_else(|e| e.into_inner());
+            let count = map.entry(req.path.clone()).or_insert(0);
+            *count += 1;
+            *count as u64
+        };
+        if seen <= k {
+            let retry = p("retry_after").map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
+            let head = format!(
+                "HTTP/1.1 503 Service Unavailable\r\n{retry}Content-Length: 11\r\n\r\nunavailable"
+            );
+            out.write_all(head.as_bytes())?;
+            return Ok(true);
+        }
+    }
+    if flag("loop") || num("redirect").is_some_and(|n| n > 0) {
+        let location = if flag("loop") {
+            format!("{}?{}", req.path, encode(&req.params))
+        } else {
+            let mut next = req.params.clone();
+            let left = num("redirect").unwrap_or(1) - 1;
+            next.insert("redirect".into(), left.to_string());
+            format!("{}?{}", req.path, encode(&next))
+        };
+        let head = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
+        out.write_all(head.as_bytes())?;
+        return Ok(true);
+    }
+
+    let status = num("status").unwrap_or(200);
+    let literal = p("body").map(|b| b.as_bytes().to_vec());
+    let size = literal.as_ref().map_or_else(|| num("size").unwrap_or(1024), |b| b.len() as u64);
+    let mut head = String::new();
+    let mut extra = String::new();
+    if let Some(cd) = p("cd") {
+        extra.push_str(&format!("Content-Disposition: {cd}\r\n"));
+    }
+    if let Some(n) = num("big_header") {
+        extra.push_str(&format!("X-Padding: {}\r\n", "a".repeat(n as usize)));
+    }
+    let etag = p("etag").map_or_else(|| format!("\"len-{size}\""), str::to_string);
+    extra.push_str(&format!("ETag: {etag}\r\nContent-Type: {}\r\n", p("ctype").unwrap_or("text/plain")));
+    let head_only = req.method == "HEAD";
+
+    if flag("badchunk") {
+        head.push_str(&format!("HTTP/1.1 {status} OK\r\n{extra}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n"));
+        out.write_all(head.as_bytes())?;
+        return Ok(false);
+    }
+    if flag("gzip") {
+        head.push_str(&format!("HTTP/1.1 {status} OK\r\n{extra}Content-Encoding: gzip\r\nConnection: close\r\n\r\n"));
+        out.write_all(head.as_bytes())?;
+        if !head_only {
+            write_gzip(out, size, flag("zeros"), stop)?;
+        }
+        return Ok(false);
+    }
+    if flag("chunked") {
+        head.push_str(&format!("HTTP/1.1 {status} OK\r\n{extra}Transfer-Encoding: chunked\r\n\r\n"));
+        out.write_all(head.as_bytes())?;
+        if head_only {
+            return Ok(true);
+        }
+        let endless = flag("endless");
+        let mut sent = 0u64;
+        while (endless || sent < size) && !stop.load(Ordering::SeqCst) {
+            let n = if endless { 16 * 1024 } else { (size - sent).min(16 * 1024) };
+            out.write_all(format!("{n:x}\r\n").as_bytes())?;
+            write_pattern(out, sent, n)?;
+            out.write_all(b"\r\n")?;
+            sent += n;
+        }
+        out.write_all(b"0\r\n\r\n")?;
+        return Ok(true);
+    }
+
+    // A plain body with a Content-Length, possibly a range of it.
+    let ranged = status == 200 && !flag("no_range");
+    let (code, start) = match req.range_start {
+        Some(start) if ranged && start < size => (206, start),
+        Some(start) if ranged && start >= size && size > 0 => {
+            let head = format!("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{size}\r\nContent-Length: 0\r\n\r\n");
+            out.write_all(head.as_bytes())?;
+            return Ok(true);
+        }
+        _ => (status, 0),
+    };
+    let length = size - start;
+    let reason = match code {
+        200 => "OK",
+        206 => "Partial Content",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    };
+    head.push_str(&format!("HTTP/1.1 {code} {reason}\r\n{extra}Content-Length: {length}\r\n"));
+    if !flag("no_range") {
+        head.push_str("Accept-Ranges: bytes\r\n");
+    }
+    if code == 206 {
+        head.push_str(&format!("Content-Range: bytes {start}-{}/{size}\r\n", size - 1));
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
+    if head_only {
+        return Ok(true);
+    }
+    if let Some(bytes) = literal {
+        out.write_all(&bytes[start as usize..])?;
+        return Ok(true);
+    }
+    if let Some(n) = num("stall") {
+        write_pattern(out, start, n.min(length))?;
+        sleep_unless_stopped(Duration::from_secs(60), stop);
+        return Ok(false);
+    }
+    if let Some(ms) = num("drip") {
+        for i in 0..length {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(false);
+            }
+            write_pattern(out, start + i, 1)?;
+            thread::sleep(Duration::from_millis(ms));
+        }
+        return Ok(true);
+    }
+    if let Some(n) = num("truncate") {
+        write_pattern(out, start, n.min(length))?;
+        return Ok(false);
+    }
+    write_pattern(out, start, length)?;
+    Ok(true)
+}
+
+fn encode(params: &HashMap<String, String>) -> String {
+    let mut pairs: Vec<_> = params.iter().collect();
+    pairs.sort();
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Writes `len` pattern bytes starting at body offset `offset`, in large slices.
+fn write_pattern(out: &mut impl Write, offset: u64, len: u64) -> io::Result<()> {
+    let pattern = &*PATTERN;
+    let mut at = offset;
+    let end = offset + len;
+    while at < end {
+        let from = (at % pattern.len() as u64) as usize;
+        let n = ((pattern.len() - from) as u64).min(end - at) as usize;
+        out.write_all(&pattern[from..from + n])?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+fn write_gzip(out: &mut TcpStream, size: u64, zeros: bool, stop: &AtomicBool) -> io::Result<()> {
+    let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    let zero_block = vec![0u8; 64 * 1024];
+    let mut sent = 0u64;
+    while sent < size && !stop.load(Ordering::SeqCst) {
+        let n = (size - sent).min(zero_block.len() as u64);
+        if zeros {
+            encoder.write_all(&zero_block[..n as usize])?;
+        } else {
+            write_pattern(&mut encoder, sent, n)?;
+        }
+        sent += n;
+    }
+    encoder.finish()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_bytes_match_the_pattern_across_block_edges() {
+        let len = PATTERN.len();
+        let mut out = Vec::new();
+        write_pattern(&mut out, len as u64 - 10, 20).unwrap();
+        assert_eq!(out, body_bytes(len as u64 - 10, 20));
+        assert_eq!(&out[10..], &PATTERN[..10]);
+    }
+}

@@ -1,0 +1,146 @@
+//! What one URL produced: the single [`Outcome`] every job yields, success or named failure,
+//! and the failure kinds that scripts match on in `--json` output.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::links::Job;
+
+/// Why a URL failed. The snake_case names are part of the JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The line is not an http(s) URL, or its options are wrong.
+    InvalidUrl,
+    /// The server answered with a 4xx or 5xx status.
+    HttpStatus,
+    /// A connect, stall or whole-URL time limit ran out.
+    Timeout,
+    /// The connection could not be made (refused, unreachable).
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// The connection broke, or a local read or write failed.
+    Io,
+    /// The body or the response head is larger than allowed.
+    TooLarge,
+    /// Too many redirects, or a redirect that could not be followed.
+    Redirects,
+    /// The TLS handshake or certificate check failed.
+    Tls,
+    /// The server did not speak valid HTTP.
+    Protocol,
+    /// The run was interrupted before this URL finished.
+    Cancelled,
+    /// The worker fetching this URL died (a bug); reported so the URL is not lost.
+    Worker,
+}
+
+/// A failure: its kind and a message naming the cause.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// The one result of one job.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: usize,
+    pub source: Arc<str>,
+    pub line: usize,
+    /// The URL as shown to the user: credentials redacted, or the raw line if it is invalid.
+    pub url: String,
+    pub status: Option<u16>,
+    pub bytes: u64,
+    /// When the fetch started, from the start of the run.
+    pub started: Duration,
+    /// Total time for this URL.
+    pub elapsed: Duration,
+    /// Time until the final response head arrived.
+    pub ttfb: Option<Duration>,
+    pub final_url: Option<String>,
+    pub prefix: Vec<u8>,
+    pub error: Option<Failure>,
+}
+
+impl Outcome {
+    /// An outcome for `job` with nothing fetched yet.
+    pub fn new(job: &Job, started: Duration) -> Self {
+        let url = match &job.target {
+            Ok(target) => redact(&target.url),
+            Err(_) => job.text.clone(),
+        };
+        Self {
+            id: job.id,
+            source: Arc::clone(&job.source),
+            line: job.line,
+            url,
+            status: None,
+            bytes: 0,
+            started,
+            elapsed: Duration::ZERO,
+            ttfb: None,
+            final_url: None,
+            prefix: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A job that failed before any work was done for it.
+    pub fn failed(job: &Job, started: Duration, failure: Failure) -> Self {
+        let mut outcome = Self::new(job, started);
+        outcome.error = Some(failure);
+        outcome
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// The URL with any password replaced, so credentials never reach the terminal or a log.
+pub fn redact(url: &url::Url) -> String {
+    if url.password().is_none() && url.username().is_empty() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    // Setting credentials on an http(s) URL with a host cannot fail.
+    let _ = shown.set_username("***");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// Redacts a URL given as text; text that does not parse is returned as it is.
+pub fn redact_str(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(url) => redact(&url),
+        Err(_) => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        let url = url::Url::parse("https://alice:s3cret@example.com/x?y=1").unwrap();
+        let shown = redact(&url);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("alice"), "{shown}");
+        assert_eq!(shown, "https://***@example.com/x?y=1");
+        assert_eq!(redact_str("http://plain.example/"), "http://plain.example/");
+    }
+}

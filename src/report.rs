@@ -1,0 +1,271 @@
+//! Output: one text line or one JSON object per URL on stdout, in completion or input order,
+//! and the summary on stderr. Everything shown on a terminal passes through [`escape`], so no
+//! byte from a server or a list can become a terminal control sequence.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::outcome::{Failure, Outcome};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub json: bool,
+    pub keep_order: bool,
+}
+
+/// Counts for one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    pub ok: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    pub bytes: u64,
+    pub wall: Duration,
+}
+
+impl Tally {
+    pub fn total(&self) -> usize {
+        self.ok + self.failed
+    }
+}
+
+/// Receives outcomes in whatever order they finish and prints them.
+pub struct Reporter<W: Write> {
+    out: W,
+    style: Style,
+    mode: &'static str,
+    pending: BTreeMap<usize, Outcome>,
+    next_id: usize,
+    tally: Tally,
+}
+
+impl<W: Write> Reporter<W> {
+    pub fn new(out: W, style: Style, mode: &'static str) -> Self {
+        Self {
+            out,
+            style,
+            mode,
+            pending: BTreeMap::new(),
+            next_id: 0,
+            tally: Tally::default(),
+        }
+    }
+
+    /// Starts a new run on the same output (compare mode prints two runs).
+    pub fn start_run(&mut self, mode: &'static str) {
+        self.mode = mode;
+        self.pending.clear();
+        self.next_id = 0;
+        self.tally = Tally::default();
+    }
+
+    /// Counts and prints one outcome (or holds it back until its turn in `--keep-order`).
+    /// An error here means stdout is gone; the caller ends the run quietly.
+    pub fn record(&mut self, outcome: Outcome) -> io::Result<()> {
+        if outcome.is_ok() {
+            self.tally.ok += 1;
+        } else {
+            self.tally.failed += 1;
+            if outcome
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind == crate::outcome::ErrorKind::Cancelled)
+            {
+                self.tally.cancelled += 1;
+            }
+        }
+        self.tally.bytes += outcome.bytes;
+        if !self.style.keep_order {
+            return self.print(&outcome);
+        }
+        self.pending.insert(outcome.id, outcome);
+        while let Some(next) = self.pending.remove(&self.next_id) {
+            self.print(&next)?;
+            self.next_id += 1;
+        }
+        Ok(())
+    }
+
+    /// Flushes what is buffered; called when no further result is waiting, so lines appear
+    /// promptly without a write per line under load.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Prints anything still held back (only when some ids never arrived) and returns the counts.
+    pub fn finish(&mut self, wall: Duration) -> io::Result<Tally> {
+        for (_, outcome) in std::mem::take(&mut self.pending) {
+            self.print(&outcome)?;
+        }
+        self.out.flush()?;
+        self.tally.wall = wall;
+        Ok(self.tally)
+    }
+
+    fn print(&mut self, outcome: &Outcome) -> io::Result<()> {
+        if self.style.json {
+            let record = JsonRecord::new(outcome, self.mode);
+            serde_json::to_writer(&mut self.out, &record).map_err(io::Error::from)?;
+            self.out.write_all(b"\n")
+        } else {
+            self.out.write_all(text_line(outcome).as_bytes())
+        }
+    }
+}
+
+/// The human line for one outcome, ending in a newline.
+pub fn text_line(o: &Outcome) -> String {
+    let status = o.status.map_or_else(|| "---".to_string(), |s| s.to_string());
+    let mut line = format!(
+        "{status:>3} {:>10} {:>6} ms  {}",
+        human_bytes(o.bytes),
+        o.elapsed.as_millis(),
+        escape(o.url.as_bytes())
+    );
+    if let Some(err) = &o.error {
+        line.push_str(&format!(
+            "  [{}:{}] {}: {}",
+            escape(o.source.as_bytes()),
+            o.line,
+            kind_name(err),
+            escape(err.message.as_bytes())
+        ));
+    }
+    if !o.prefix.is_empty() {
+        line.push_str(&format!("  \"{}\"", escape(&o.prefix)));
+    }
+    line.push('\n');
+    line
+}
+
+fn kind_name(failure: &Failure) -> String {
+    serde_json::to_value(failure.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Escapes everything that is not printable ASCII: `\n`, `\r`, `\t`, `\\`, `\"` and `\xNN`.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
+/// Bytes as `512 B`, `64.0 KiB`, `1.5 MiB`...
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// One line of `--json` output. Field names are a public interface: add, never rename.
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    url: &'a str,
+    source: &'a str,
+    line: usize,
+    mode: &'a str,
+    status: Option<u16>,
+    bytes: u64,
+    ms: f64,
+    ttfb_ms: Option<f64>,
+    start_ms: f64,
+    final_url: Option<&'a str>,
+    prefix: String,
+    error: Option<&'a Failure>,
+}
+
+impl<'a> JsonRecord<'a> {
+    fn new(o: &'a Outcome, mode: &'a str) -> Self {
+        Self {
+            url: &o.url,
+            source: &o.source,
+            line: o.line,
+            mode,
+            status: o.status,
+            bytes: o.bytes,
+            ms: ms(o.elapsed),
+            ttfb_ms: o.ttfb.map(ms),
+            start_ms: ms(o.started),
+            final_url: o.final_url.as_deref(),
+            prefix: String::from_utf8_lossy(&o.prefix).into_owned(),
+            error: o.error.as_ref(),
+        }
+    }
+}
+
+/// The summary line for one run, for stderr.
+pub fn summary_line(mode: &str, jobs: Option<usize>, t: &Tally) -> String {
+    let how = match jobs {
+        Some(n) => format!("{mode}, {n} at once"),
+        None => mode.to_string(),
+    };
+    let mut line = format!(
+        "fetchpar: {how}: {} URLs, {} ok, {} failed, {} in {:.3} s",
+        t.total(),
+        t.ok,
+        t.failed,
+        human_bytes(t.bytes),
+        t.wall.as_secs_f64()
+    );
+    if t.cancelled > 0 {
+        line.push_str(&format!(" ({} cancelled)", t.cancelled));
+    }
+    line
+}
+
+/// The comparison line printed after `--compare`.
+pub fn compare_line(sequential: &Tally, threaded: &Tally) -> String {
+    let speedup = sequential.wall.as_secs_f64() / threaded.wall.as_secs_f64().max(1e-9);
+    format!(
+        "fetchpar: compare: sequential {:.3} s, threads {:.3} s, speedup {speedup:.2}x",
+        sequential.wall.as_secs_f64(),
+        threaded.wall.as_secs_f64()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_and_non_ascii_bytes() {
+        assert_eq!(escape(b"a\x1b[31mb\n\t\"\\\xff"), "a\\x1b[31mb\\n\\t\\\"\\\\\\xff");
+        assert_eq!(escape(b"plain text 123"), "plain text 123");
+        assert!(escape(&(0u8..=255).collect::<Vec<_>>()).bytes().all(|b| (0x20..0x7f).contains(&b)));
+    }
+
+    #[test]
+    fn bytes_are_human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(64 * 1024), "64.0 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 / 2), "1.5 MiB");
+    }
+}

@@ -1,0 +1,157 @@
+//! Runners: the sequential loop and the threaded run (one OS thread per URL up to the job cap,
+//! after which the threads pull further jobs from a channel). Both hand every outcome to the
+//! one [`Reporter`] owned by the calling thread, and both account for every job exactly once.
+
+use std::io::{self, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use crate::fetch::Fetcher;
+use crate::links::Job;
+use crate::outcome::{ErrorKind, Failure, Outcome};
+use crate::report::{Reporter, Tally};
+
+/// Stack for worker threads. A fetch (TLS included) needs far less than the 2 MiB default, and
+/// smaller stacks make spawning hundreds of threads cheaper.
+const WORKER_STACK: usize = 512 * 1024;
+
+/// Fetches the jobs one after another on this thread.
+pub fn sequential<W: Write>(
+    jobs: impl Iterator<Item = Job>,
+    fetcher: &Fetcher,
+    report: &mut Reporter<W>,
+) -> io::Result<Tally> {
+    let start = Instant::now();
+    for job in jobs {
+        let outcome = fetch_guarded(fetcher, &job);
+        report.record(outcome)?;
+        report.flush()?;
+    }
+    report.finish(start.elapsed())
+}
+
+enum Message {
+    Done(Outcome),
+    /// The input is exhausted after this many jobs.
+    InputEnd(usize),
+}
+
+/// Fetches the jobs on worker threads: a new thread for each job until `cap` threads exist,
+/// then the existing threads take the remaining jobs from a channel.
+pub fn threaded<W: Write>(
+    jobs: Box<dyn Iterator<Item = Job> + Send>,
+    fetcher: Arc<Fetcher>,
+    cap: usize,
+    report: &mut Reporter<W>,
+) -> io::Result<Tally> {
+    let start = Instant::now();
+    let (result_tx, result_rx) = unbounded::<Message>();
+    let dispatcher = {
+        let fetcher = Arc::clone(&fetcher);
+        thread::Builder::new()
+            .name("fetchpar-input".into())
+            .spawn(move || dispatch(jobs, fetcher, cap.max(1), result_tx))?
+    };
+
+    let mut received = 0usize;
+    let mut expected: Option<usize> = None;
+    while expected != Some(received) {
+        match result_rx.recv() {
+            Ok(Message::Done(outcome)) => {
+                received += 1;
+                report.record(outcome)?;
+                if result_rx.is_empty() {
+                    report.flush()?;
+                }
+            }
+            Ok(Message::InputEnd(total)) => expected = Some(total),
+            // Every sender is gone yet results are missing: a thread died without reporting.
+            // Say so rather than wait forever or claim success.
+            Err(_) => {
+                let missing = expected.unwrap_or(received).saturating_sub(received);
+                report.finish(start.elapsed())?;
+                return Err(io::Error::other(format!(
+                    "{missing} results were lost: a worker thread died without reporting"
+                )));
+            }
+        }
+    }
+    let tally = report.finish(start.elapsed())?;
+    let _ = dispatcher.join();
+    Ok(tally)
+}
+
+/// Reads the input and hands out jobs, spawning workers while under the cap.
+fn dispatch(
+    jobs: Box<dyn Iterator<Item = Job> + Send>,
+    fetcher: Arc<Fetcher>,
+    cap: usize,
+    results: Sender<Message>,
+) {
+    // Bounded so a huge list read from a pipe is not held in memory ahead of the workers.
+    let (job_tx, job_rx) = bounded::<Job>(cap);
+    let mut workers = Vec::new();
+    let mut spawning = true;
+    let mut total = 0usize;
+    for job in jobs {
+        total += 1;
+        if spawning && workers.len() < cap {
+            let (fetcher, rx, tx) = (Arc::clone(&fetcher), job_rx.clone(), results.clone());
+            let first = job.clone();
+            let spawned = thread::Builder::new()
+                .name("fetchpar-worker".into())
+                .stack_size(WORKER_STACK)
+                .spawn(move || worker(first, rx, tx, fetcher));
+            match spawned {
+                Ok(handle) => {
+                    workers.push(handle);
+                    continue;
+                }
+                // Out of threads: stop growing and let the ones we have share the work.
+                Err(_) => spawning = false,
+            }
+        }
+        if workers.is_empty() {
+            // Not even one worker could start: fetch here rather than lose the job.
+            let _ = results.send(Message::Done(fetch_guarded(&fetcher, &job)));
+        } else if let Err(crossbeam_channel::SendError(job)) = job_tx.send(job) {
+            let failure = Failure::new(ErrorKind::Worker, "no worker thread left to fetch it");
+            let _ = results.send(Message::Done(Outcome::failed(&job, Duration::ZERO, failure)));
+        }
+    }
+    drop(job_tx);
+    let _ = results.send(Message::InputEnd(total));
+    for handle in workers {
+        let _ = handle.join();
+    }
+}
+
+fn worker(first: Job, jobs: Receiver<Job>, results: Sender<Message>, fetcher: Arc<Fetcher>) {
+    for job in std::iter::once(first).chain(jobs.iter()) {
+        if results.send(Message::Done(fetch_guarded(&fetcher, &job))).is_err() {
+            // The receiver is gone (output closed): nothing left to report to.
+            return;
+        }
+    }
+}
+
+/// Fetches one job; a panic inside becomes a failed outcome for that job, so the run still
+/// gets exactly one result for it and the thread lives on to fetch others.
+fn fetch_guarded(fetcher: &Fetcher, job: &Job) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| fetcher.fetch(job))) {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let failure = Failure::new(ErrorKind::Worker, format!("worker panicked: {why}"));
+            Outcome::failed(job, Duration::ZERO, failure)
+        }
+    }
+}
