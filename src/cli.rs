@@ -120,7 +120,7 @@ pub fn parse_secs(text: &str) -> Result<Limit, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds (try 10, 2.5 or 500ms)"))?;
     let secs = value * scale;
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !(0.0..=1e9).contains(&secs) {
         return Err(format!("`{text}` is out of range"));
     }
     Ok(Limit((secs > 0.0).then(|| Duration::from_secs_f64(secs))))
@@ -132,8 +132,14 @@ mod tests {
 
     #[test]
     fn seconds_parse_with_and_without_units() {
-        assert_eq!(parse_secs("1.5"), Ok(Limit(Some(Duration::from_millis(1500)))));
-        assert_eq!(parse_secs("250ms"), Ok(Limit(Some(Duration::from_millis(250)))));
+        assert_eq!(
+            parse_secs("1.5"),
+            Ok(Limit(Some(Duration::from_millis(1500))))
+        );
+        assert_eq!(
+            parse_secs("250ms"),
+            Ok(Limit(Some(Duration::from_millis(250))))
+        );
         assert_eq!(parse_secs("2m"), Ok(Limit(Some(Duration::from_secs(120)))));
         assert_eq!(parse_secs("0"), Ok(Limit(None)));
         assert!(parse_secs("-1").is_err());

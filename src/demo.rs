@@ -20,7 +20,9 @@ pub fn run(cli: &Cli) -> Result<u8> {
     let list: String = (0..FILES)
         .map(|i| {
             let size = 16 * 1024 * (i + 1);
-            origin.url(&format!("/data/survey-{i:02}.csv?size={size}&delay={DELAY_MS}\n"))
+            origin.url(&format!(
+                "/data/survey-{i:02}.csv?size={size}&delay={DELAY_MS}\n"
+            ))
         })
         .collect();
     eprintln!(

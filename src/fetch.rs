@@ -62,6 +62,8 @@ impl Fetcher {
             .http_status_as_error(false)
             .max_redirects(settings.max_redirects)
             .user_agent(settings.user_agent.as_str())
+            // Name lookups are bounded too; the resolver only pays for that on a cache miss.
+            .timeout_resolve(settings.connect_timeout)
             .timeout_connect(settings.connect_timeout)
             .timeout_global(settings.timeout)
             .timeout_per_read(settings.stall_timeout)
@@ -77,7 +79,9 @@ impl Fetcher {
             agent,
             settings,
             epoch: Instant::now(),
-            panic_on: std::env::var("FETCHPAR_TEST_PANIC").ok().filter(|s| !s.is_empty()),
+            panic_on: std::env::var("FETCHPAR_TEST_PANIC")
+                .ok()
+                .filter(|s| !s.is_empty()),
         }
     }
 
@@ -98,10 +102,16 @@ impl Fetcher {
             }
         };
         if let Some(marker) = &self.panic_on {
-            assert!(!target.url.as_str().contains(marker.as_str()), "test hook: panicking for {marker}");
+            assert!(
+                !target.url.as_str().contains(marker.as_str()),
+                "test hook: panicking for {marker}"
+            );
         }
         if cancel::requested() {
-            outcome.error = Some(Failure::new(ErrorKind::Cancelled, "not started: interrupted"));
+            outcome.error = Some(Failure::new(
+                ErrorKind::Cancelled,
+                "not started: interrupted",
+            ));
             return outcome;
         }
         if let Err(failure) = self.fetch_into(target.url.as_str(), start, &mut outcome) {
@@ -126,13 +136,19 @@ impl Fetcher {
         } else {
             outcome.final_url = Some(outcome.url.clone());
         }
-        let mut body = response.into_body().into_with_config().limit(u64::MAX).reader();
+        let mut body = response
+            .into_body()
+            .into_with_config()
+            .limit(u64::MAX)
+            .reader();
         self.drain(&mut body, outcome)?;
         if status.is_client_error() || status.is_server_error() {
             let reason = status.canonical_reason().unwrap_or("");
             return Err(Failure::new(
                 ErrorKind::HttpStatus,
-                format!("HTTP {} {reason}", status.as_u16()).trim_end().to_string(),
+                format!("HTTP {} {reason}", status.as_u16())
+                    .trim_end()
+                    .to_string(),
             ));
         }
         Ok(())
@@ -143,7 +159,10 @@ impl Fetcher {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
             if cancel::requested() {
-                return Err(Failure::new(ErrorKind::Cancelled, "interrupted while downloading"));
+                return Err(Failure::new(
+                    ErrorKind::Cancelled,
+                    "interrupted while downloading",
+                ));
             }
             let n = match body.read(&mut buf) {
                 Ok(0) => return Ok(()),
@@ -186,7 +205,9 @@ fn timeout_message(which: ureq::Timeout) -> String {
     let what = match which {
         T::PerRead => "no data received within the stall timeout (--stall-timeout)",
         T::Global => "the whole-URL timeout ran out (--timeout)",
-        T::Connect | T::Resolve => "could not connect within the connect timeout (--connect-timeout)",
+        T::Connect | T::Resolve => {
+            "could not connect within the connect timeout (--connect-timeout)"
+        }
         _ => "timed out",
     };
     what.to_string()

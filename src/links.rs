@@ -113,6 +113,15 @@ fn open_one(path: &Path) -> Result<Source, OpenError> {
         path: path.display().to_string(),
         source,
     };
+    // A URL given where a list is expected is a list of one, as curl and aria2c accept URLs
+    // as arguments. An existing file of that name still wins.
+    let text = path.to_string_lossy();
+    if (text.starts_with("http://") || text.starts_with("https://")) && !path.exists() {
+        return Ok(Source {
+            name: Arc::from("argument"),
+            reader: Box::new(io::Cursor::new(format!("{text}\n").into_bytes())),
+        });
+    }
     if path == Path::new("-") {
         return Ok(Source {
             name: Arc::from("-"),
@@ -248,7 +257,11 @@ fn parse_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|err| format!("not a URL: {err}"))?;
     match url.scheme() {
         "http" | "https" => {}
-        other => return Err(format!("unsupported scheme `{other}` (only http and https)")),
+        other => {
+            return Err(format!(
+                "unsupported scheme `{other}` (only http and https)"
+            ));
+        }
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err("URL has no host".into());
@@ -290,7 +303,10 @@ mod tests {
         let got = jobs(b"# header\n\n  http://a.example/x  \r\n#c\nhttp://b.example/\n");
         assert_eq!(got.len(), 2);
         assert_eq!((got[0].id, got[0].line), (0, 3));
-        assert_eq!(got[0].target.as_ref().unwrap().url.as_str(), "http://a.example/x");
+        assert_eq!(
+            got[0].target.as_ref().unwrap().url.as_str(),
+            "http://a.example/x"
+        );
         assert_eq!((got[1].id, got[1].line), (1, 5));
     }
 
@@ -301,7 +317,13 @@ mod tests {
         assert!(got[0].target.as_ref().unwrap_err().contains("scheme"));
         assert!(got[1].target.as_ref().unwrap_err().contains("not a URL"));
         assert!(got[2].target.is_ok());
-        assert!(got[3].target.as_ref().unwrap_err().contains("unknown option `color`"));
+        assert!(
+            got[3]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .contains("unknown option `color`")
+        );
         assert!(got[4].target.as_ref().unwrap_err().contains("UTF-8"));
     }
 

@@ -35,7 +35,9 @@ static PATTERN: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let mut block = Vec::with_capacity(64 * 1024);
     let mut n = 0u32;
     while block.len() < 64 * 1024 {
-        block.extend_from_slice(format!("fetchpar origin line {n:06},abcdefghijklmnop\n").as_bytes());
+        block.extend_from_slice(
+            format!("fetchpar origin line {n:06},abcdefghijklmnop\n").as_bytes(),
+        );
         n += 1;
     }
     block.truncate(64 * 1024);
@@ -222,7 +224,12 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
 }
 
 /// Writes one response; returns whether the connection can carry another request.
-fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool) -> io::Result<bool> {
+fn respond(
+    out: &mut TcpStream,
+    req: &Request,
+    stats: &Stats,
+    stop: &AtomicBool,
+) -> io::Result<bool> {
     let p = |name: &str| req.params.get(name).map(String::as_str);
     let num = |name: &str| p(name).and_then(|v| v.parse::<u64>().ok());
     let flag = |name: &str| p(name).is_some_and(|v| v == "1" || v == "true");
@@ -245,7 +252,9 @@ fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool)
             *count as u64
         };
         if seen <= k {
-            let retry = p("retry_after").map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
+            let retry = p("retry_after")
+                .map(|s| format!("Retry-After: {s}\r\n"))
+                .unwrap_or_default();
             let head = format!(
                 "HTTP/1.1 503 Service Unavailable\r\n{retry}Content-Length: 11\r\n\r\nunavailable"
             );
@@ -262,14 +271,17 @@ fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool)
             next.insert("redirect".into(), left.to_string());
             format!("{}?{}", req.path, encode(&next))
         };
-        let head = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
+        let head =
+            format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
         out.write_all(head.as_bytes())?;
         return Ok(true);
     }
 
     let status = num("status").unwrap_or(200);
     let literal = p("body").map(|b| b.as_bytes().to_vec());
-    let size = literal.as_ref().map_or_else(|| num("size").unwrap_or(1024), |b| b.len() as u64);
+    let size = literal
+        .as_ref()
+        .map_or_else(|| num("size").unwrap_or(1024), |b| b.len() as u64);
     let mut head = String::new();
     let mut extra = String::new();
     if let Some(cd) = p("cd") {
@@ -279,16 +291,23 @@ fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool)
         extra.push_str(&format!("X-Padding: {}\r\n", "a".repeat(n as usize)));
     }
     let etag = p("etag").map_or_else(|| format!("\"len-{size}\""), str::to_string);
-    extra.push_str(&format!("ETag: {etag}\r\nContent-Type: {}\r\n", p("ctype").unwrap_or("text/plain")));
+    extra.push_str(&format!(
+        "ETag: {etag}\r\nContent-Type: {}\r\n",
+        p("ctype").unwrap_or("text/plain")
+    ));
     let head_only = req.method == "HEAD";
 
     if flag("badchunk") {
-        head.push_str(&format!("HTTP/1.1 {status} OK\r\n{extra}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n"));
+        head.push_str(&format!(
+            "HTTP/1.1 {status} OK\r\n{extra}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n"
+        ));
         out.write_all(head.as_bytes())?;
         return Ok(false);
     }
     if flag("gzip") {
-        head.push_str(&format!("HTTP/1.1 {status} OK\r\n{extra}Content-Encoding: gzip\r\nConnection: close\r\n\r\n"));
+        head.push_str(&format!(
+            "HTTP/1.1 {status} OK\r\n{extra}Content-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        ));
         out.write_all(head.as_bytes())?;
         if !head_only {
             write_gzip(out, size, flag("zeros"), stop)?;
@@ -296,7 +315,9 @@ fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool)
         return Ok(false);
     }
     if flag("chunked") {
-        head.push_str(&format!("HTTP/1.1 {status} OK\r\n{extra}Transfer-Encoding: chunked\r\n\r\n"));
+        head.push_str(&format!(
+            "HTTP/1.1 {status} OK\r\n{extra}Transfer-Encoding: chunked\r\n\r\n"
+        ));
         out.write_all(head.as_bytes())?;
         if head_only {
             return Ok(true);
@@ -304,7 +325,11 @@ fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool)
         let endless = flag("endless");
         let mut sent = 0u64;
         while (endless || sent < size) && !stop.load(Ordering::SeqCst) {
-            let n = if endless { 16 * 1024 } else { (size - sent).min(16 * 1024) };
+            let n = if endless {
+                16 * 1024
+            } else {
+                (size - sent).min(16 * 1024)
+            };
             out.write_all(format!("{n:x}\r\n").as_bytes())?;
             write_pattern(out, sent, n)?;
             out.write_all(b"\r\n")?;
@@ -319,7 +344,9 @@ fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool)
     let (code, start) = match req.range_start {
         Some(start) if ranged && start < size => (206, start),
         Some(start) if ranged && start >= size && size > 0 => {
-            let head = format!("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{size}\r\nContent-Length: 0\r\n\r\n");
+            let head = format!(
+                "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{size}\r\nContent-Length: 0\r\n\r\n"
+            );
             out.write_all(head.as_bytes())?;
             return Ok(true);
         }
@@ -334,12 +361,17 @@ fn respond(out: &mut TcpStream, req: &Request, stats: &Stats, stop: &AtomicBool)
         503 => "Service Unavailable",
         _ => "Status",
     };
-    head.push_str(&format!("HTTP/1.1 {code} {reason}\r\n{extra}Content-Length: {length}\r\n"));
+    head.push_str(&format!(
+        "HTTP/1.1 {code} {reason}\r\n{extra}Content-Length: {length}\r\n"
+    ));
     if !flag("no_range") {
         head.push_str("Accept-Ranges: bytes\r\n");
     }
     if code == 206 {
-        head.push_str(&format!("Content-Range: bytes {start}-{}/{size}\r\n", size - 1));
+        head.push_str(&format!(
+            "Content-Range: bytes {start}-{}/{size}\r\n",
+            size - 1
+        ));
     }
     head.push_str("\r\n");
     out.write_all(head.as_bytes())?;

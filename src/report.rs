@@ -119,7 +119,9 @@ impl<W: Write> Reporter<W> {
 
 /// The human line for one outcome, ending in a newline.
 pub fn text_line(o: &Outcome) -> String {
-    let status = o.status.map_or_else(|| "---".to_string(), |s| s.to_string());
+    let status = o
+        .status
+        .map_or_else(|| "---".to_string(), |s| s.to_string());
     let mut line = format!(
         "{status:>3} {:>10} {:>6} ms  {}",
         human_bytes(o.bytes),
@@ -257,9 +259,16 @@ mod tests {
 
     #[test]
     fn escapes_control_and_non_ascii_bytes() {
-        assert_eq!(escape(b"a\x1b[31mb\n\t\"\\\xff"), "a\\x1b[31mb\\n\\t\\\"\\\\\\xff");
+        assert_eq!(
+            escape(b"a\x1b[31mb\n\t\"\\\xff"),
+            "a\\x1b[31mb\\n\\t\\\"\\\\\\xff"
+        );
         assert_eq!(escape(b"plain text 123"), "plain text 123");
-        assert!(escape(&(0u8..=255).collect::<Vec<_>>()).bytes().all(|b| (0x20..0x7f).contains(&b)));
+        assert!(
+            escape(&(0u8..=255).collect::<Vec<_>>())
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b))
+        );
     }
 
     #[test]

@@ -35,13 +35,11 @@ impl Resolver for CachingResolver {
         let Some(authority) = uri.authority() else {
             return self.inner.resolve(uri, config, timeout);
         };
-        let port = authority
-            .port_u16()
-            .or_else(|| match uri.scheme_str() {
-                Some("https") => Some(443),
-                Some("http") => Some(80),
-                _ => None,
-            });
+        let port = authority.port_u16().or_else(|| match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
         let host = authority.host();
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         if let (Ok(ip), Some(port)) = (literal.parse::<IpAddr>(), port) {
@@ -50,10 +48,15 @@ impl Resolver for CachingResolver {
             return Ok(addrs);
         }
         let key = format!("{host}:{}", port.unwrap_or(0));
-        if let Some((at, addrs)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            if at.elapsed() < TTL {
-                return Ok(addrs.clone());
-            }
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, addrs)| addrs.clone());
+        if let Some(addrs) = cached {
+            return Ok(addrs);
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
         self.cache

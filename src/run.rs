@@ -120,7 +120,11 @@ fn dispatch(
             let _ = results.send(Message::Done(fetch_guarded(&fetcher, &job)));
         } else if let Err(crossbeam_channel::SendError(job)) = job_tx.send(job) {
             let failure = Failure::new(ErrorKind::Worker, "no worker thread left to fetch it");
-            let _ = results.send(Message::Done(Outcome::failed(&job, Duration::ZERO, failure)));
+            let _ = results.send(Message::Done(Outcome::failed(
+                &job,
+                Duration::ZERO,
+                failure,
+            )));
         }
     }
     drop(job_tx);
@@ -132,7 +136,10 @@ fn dispatch(
 
 fn worker(first: Job, jobs: Receiver<Job>, results: Sender<Message>, fetcher: Arc<Fetcher>) {
     for job in std::iter::once(first).chain(jobs.iter()) {
-        if results.send(Message::Done(fetch_guarded(&fetcher, &job))).is_err() {
+        if results
+            .send(Message::Done(fetch_guarded(&fetcher, &job)))
+            .is_err()
+        {
             // The receiver is gone (output closed): nothing left to report to.
             return;
         }

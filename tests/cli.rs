@@ -1,0 +1,474 @@
+//! The 0.1 command line: input, modes, output, exit codes, against loopback servers only.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use predicates::prelude::*;
+use support::*;
+
+#[test]
+fn every_url_gives_exactly_one_result_of_the_right_kind() {
+    let origin = Origin::start().unwrap();
+    let lines = vec![
+        origin.url("/ok?size=300"),
+        origin.url("/missing?status=404"),
+        origin.url("/broken?status=500"),
+        refused_url(),
+        "this is not a url".to_string(),
+        "# a comment".to_string(),
+        String::new(),
+        "ftp://example.invalid/file".to_string(),
+    ];
+    let file = list(&lines);
+    let out = fetchpar().arg("--json").arg(file.path()).assert().code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 6, "{records:#?}");
+    assert_eq!(kind(find(&records, "/ok")), "ok");
+    assert_eq!(find(&records, "/ok")["bytes"], 300);
+    assert_eq!(kind(find(&records, "/missing")), "http_status");
+    assert_eq!(find(&records, "/missing")["status"], 404);
+    assert_eq!(kind(find(&records, "/broken")), "http_status");
+    assert_eq!(find(&records, "/broken")["status"], 500);
+    assert_eq!(kind(find(&records, "nothing-here")), "connect");
+    assert_eq!(
+        find(&records, "nothing-here")["status"],
+        serde_json::Value::Null
+    );
+    let invalid = find(&records, "this is not a url");
+    assert_eq!(kind(invalid), "invalid_url");
+    assert_eq!(invalid["line"], 5);
+    assert_eq!(invalid["source"], file.path().display().to_string());
+    assert_eq!(kind(find(&records, "ftp://")), "invalid_url");
+    assert_eq!(find(&records, "ftp://")["line"], 8);
+}
+
+#[test]
+fn json_lines_carry_every_documented_field() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[
+        origin.url("/r?redirect=2&size=50"),
+        origin.url("/gone?status=404"),
+    ]);
+    let out = fetchpar()
+        .args(["--json", "--keep-order"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    for field in [
+        "url",
+        "source",
+        "line",
+        "status",
+        "bytes",
+        "ms",
+        "ttfb_ms",
+        "final_url",
+        "prefix",
+        "error",
+    ] {
+        assert!(
+            records.iter().all(|r| r.get(field).is_some()),
+            "missing {field}: {records:#?}"
+        );
+    }
+    let ok = &records[0];
+    assert_eq!(ok["status"], 200);
+    assert_eq!(ok["bytes"], 50);
+    assert_eq!(ok["error"], serde_json::Value::Null);
+    assert!(
+        ok["final_url"].as_str().unwrap().contains("redirect=0"),
+        "{ok}"
+    );
+    assert!(ok["ttfb_ms"].as_f64().unwrap() <= ok["ms"].as_f64().unwrap());
+    assert_eq!(ok["prefix"].as_str().unwrap().len(), 50);
+    let failed = &records[1];
+    assert_eq!(failed["error"]["kind"], "http_status");
+    assert!(failed["error"]["message"].as_str().unwrap().contains("404"));
+}
+
+#[test]
+fn threads_are_faster_than_sequential_as_a_ratio() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..10)
+        .map(|i| origin.url(&format!("/slow/{i}?delay=200&size=2048")))
+        .collect();
+    let file = list(&lines);
+    let out = fetchpar()
+        .args(["--compare", "--json"])
+        .arg(file.path())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 20, "ten results per run");
+    let seconds = |label: &str| -> f64 {
+        let at = stderr
+            .find(&format!("{label} "))
+            .unwrap_or_else(|| panic!("{stderr}"));
+        stderr[at + label.len() + 1..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (sequential, threaded) = (seconds("compare: sequential"), seconds(", threads"));
+    assert!(
+        threaded * 3.0 < sequential,
+        "threads {threaded} s vs sequential {sequential} s"
+    );
+    assert!(stderr.contains("speedup"), "{stderr}");
+}
+
+#[test]
+fn sequential_mode_fetches_every_url_in_order() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..4)
+        .map(|i| origin.url(&format!("/s/{i}?size={}", 10 + i)))
+        .collect();
+    let out = fetchpar()
+        .args(["--sequential", "--json"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let sizes: Vec<u64> = records
+        .iter()
+        .map(|r| r["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, vec![10, 11, 12, 13]);
+    assert!(records.iter().all(|r| r["mode"] == "sequential"));
+}
+
+#[test]
+fn keep_order_prints_in_input_order_even_when_later_urls_finish_first() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..5)
+        .map(|i| origin.url(&format!("/k/{i}?delay={}", 400 - i * 100)))
+        .collect();
+    let out = fetchpar()
+        .args(["--json", "--keep-order"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let lines_seen: Vec<u64> = records
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines_seen, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn reads_stdin_and_starts_before_the_input_ends() {
+    let origin = Origin::start().unwrap();
+    let mut child = fetchpar_std()
+        .args(["-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    writeln!(stdin, "{}", origin.url("/first?size=7")).unwrap();
+    stdin.flush().unwrap();
+    // The first result must arrive while stdin is still open: the input is streamed.
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a result before EOF");
+    assert!(first.contains("/first"), "{first}");
+    writeln!(stdin, "{}", origin.url("/second?size=9")).unwrap();
+    drop(stdin);
+    let second = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("second result");
+    assert!(second.contains("/second"), "{second}");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn piped_stdin_is_read_without_a_dash() {
+    let origin = Origin::start().unwrap();
+    fetchpar()
+        .write_stdin(format!("{}\n", origin.url("/piped?size=3")))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("/piped"));
+}
+
+#[test]
+fn urls_given_as_arguments_are_fetched_like_a_list_of_one() {
+    let origin = Origin::start().unwrap();
+    let out = fetchpar()
+        .args([
+            "--json",
+            &origin.url("/a1?size=1"),
+            &origin.url("/a2?size=2"),
+        ])
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 2);
+    assert_eq!(find(&records, "/a2")["source"], "argument");
+}
+
+#[test]
+fn an_empty_list_is_an_input_error() {
+    fetchpar()
+        .arg(list(&["# only a comment".into(), "   ".into()]).path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no URLs"));
+    fetchpar().write_stdin("").assert().code(2);
+}
+
+#[test]
+fn an_unreadable_list_is_an_input_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-list.txt");
+    fetchpar()
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no-such-list.txt"));
+    fetchpar()
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("directory"));
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    fetchpar().args(["--jobs", "0", "x"]).assert().code(2);
+    fetchpar().args(["--timeout", "soon", "x"]).assert().code(2);
+    fetchpar()
+        .args(["-H", "no colon here", "-"])
+        .write_stdin("http://127.0.0.1:9/\n")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn control_bytes_from_a_server_are_escaped() {
+    let origin = Origin::start().unwrap();
+    let hostile = "/evil?body=%1B%5B2J%1B%5D0%3Btitle%07%0Aline2%FF";
+    let out = fetchpar()
+        .arg(list(&[origin.url(hostile)]).path())
+        .assert()
+        .success();
+    let stdout = &out.get_output().stdout;
+    assert!(
+        !stdout.iter().any(|&b| b == 0x1b || b == 0x07),
+        "raw control bytes reached stdout"
+    );
+    let text = String::from_utf8_lossy(stdout);
+    assert!(text.contains("\\x1b[2J"), "{text}");
+    assert!(text.contains("\\x07\\nline2"), "{text}");
+    assert_eq!(text.lines().count(), 1, "one line per URL: {text}");
+}
+
+#[test]
+fn prefix_length_is_configurable() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/p?body=abcdefghij");
+    let file = list(&[url]);
+    let out = fetchpar()
+        .args(["--json", "--prefix", "4"])
+        .arg(file.path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout)[0]["prefix"], "abcd");
+    let out = fetchpar()
+        .args(["--prefix", "0"])
+        .arg(file.path())
+        .assert()
+        .success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains('"'));
+}
+
+#[test]
+fn a_stalled_server_is_ended_by_the_stall_timeout() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[
+        origin.url("/stall?size=1000&stall=10"),
+        origin.url("/fine?size=5"),
+    ]);
+    let out = fetchpar()
+        .args(["--json", "--stall-timeout", "0.5"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 2);
+    let stalled = find(&records, "/stall");
+    assert_eq!(kind(stalled), "timeout");
+    assert_eq!(
+        stalled["bytes"], 10,
+        "the bytes before the stall are counted"
+    );
+    assert_eq!(kind(find(&records, "/fine")), "ok");
+}
+
+#[test]
+fn a_dripping_server_is_ended_by_the_whole_timeout() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[origin.url("/drip?size=100&drip=100")]);
+    let out = fetchpar()
+        .args(["--json", "--timeout", "0.7"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(kind(&records[0]), "timeout");
+    assert!(
+        records[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--timeout")
+    );
+    assert!(records[0]["bytes"].as_u64().unwrap() < 100);
+}
+
+#[test]
+fn redirects_are_followed_up_to_the_limit() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[
+        origin.url("/few?redirect=3"),
+        origin.url("/many?redirect=5"),
+        origin.url("/loop?loop=1"),
+    ]);
+    let out = fetchpar()
+        .args(["--json", "--max-redirects", "4"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(kind(find(&records, "/few")), "ok");
+    assert_eq!(kind(find(&records, "/many")), "redirects");
+    assert_eq!(kind(find(&records, "/loop")), "redirects");
+}
+
+#[test]
+fn a_worker_that_panics_still_yields_its_result() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = ["/a", "/boom", "/c", "/boom2"]
+        .iter()
+        .map(|p| origin.url(p))
+        .collect();
+    for mode in ["--threads", "--sequential"] {
+        let out = fetchpar()
+            .env("FETCHPAR_TEST_PANIC", "boom")
+            .args(["--json", mode])
+            .arg(list(&lines).path())
+            .assert()
+            .code(1);
+        let records = json_lines(&out.get_output().stdout);
+        assert_eq!(records.len(), 4, "{mode}: {records:#?}");
+        assert_eq!(kind(find(&records, "/boom")), "worker");
+        assert_eq!(kind(find(&records, "/boom2")), "worker");
+        assert_eq!(kind(find(&records, "/a")), "ok");
+    }
+}
+
+#[test]
+fn jobs_caps_concurrency_and_threads_are_reused() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..12)
+        .map(|i| origin.url(&format!("/j/{i}?delay=50")))
+        .collect();
+    let out = fetchpar()
+        .args(["--json", "-j", "3"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout).len(), 12);
+    assert!(
+        origin.max_concurrent() <= 3,
+        "server saw {}",
+        origin.max_concurrent()
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..200)
+        .map(|i| origin.url(&format!("/h/{i}?size=10")))
+        .collect();
+    let file = list(&lines);
+    let mut child = fetchpar_std()
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here, as `| head -1` would.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!first.is_empty());
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+    assert!(
+        output.status.code().is_some_and(|c| c == 0 || c == 1),
+        "{:?}",
+        output.status
+    );
+}
+
+#[test]
+fn credentials_in_urls_never_reach_the_output() {
+    let origin = Origin::start().unwrap();
+    let url = origin
+        .url("/secret?size=1")
+        .replace("http://", "http://alice:hunter2@");
+    let file = list(&[url]);
+    for args in [vec!["--json"], vec![]] {
+        let out = fetchpar().args(args).arg(file.path()).assert().success();
+        let all = [
+            out.get_output().stdout.clone(),
+            out.get_output().stderr.clone(),
+        ]
+        .concat();
+        assert!(!String::from_utf8_lossy(&all).contains("hunter2"));
+    }
+}
+
+#[test]
+fn demo_runs_with_no_network_and_shows_a_speedup() {
+    fetchpar()
+        .arg("--demo")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("speedup"));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    fetchpar()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("130").and(predicate::str::contains("Exit codes")));
+}

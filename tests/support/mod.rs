@@ -1,0 +1,84 @@
+//! Shared test helpers: the binary under test with a clean environment, list files, and JSON
+//! output parsing. Servers come from `fetchpar::origin::Origin` on 127.0.0.1:0.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::NamedTempFile;
+
+pub use fetchpar::origin::Origin;
+
+/// Proxy variables are cleared so the tests only ever talk to their own loopback servers.
+const PROXY_VARS: &[&str] = &[
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// The fetchpar binary, with no proxy settings and a safety limit so a hang fails the test
+/// instead of blocking the suite.
+pub fn fetchpar() -> Command {
+    let mut cmd = Command::cargo_bin("fetchpar").expect("binary built");
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("NO_COLOR").timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// The same binary as a plain std Command (for tests that drive stdin or stdout by hand).
+pub fn fetchpar_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fetchpar"));
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A temporary link list holding `lines`.
+pub fn list(lines: &[String]) -> NamedTempFile {
+    let mut file = NamedTempFile::new().expect("temp file");
+    for line in lines {
+        writeln!(file, "{line}").expect("write list");
+    }
+    file.flush().expect("flush list");
+    file
+}
+
+/// A URL on 127.0.0.1 where nothing listens: connecting is refused.
+pub fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/nothing-here")
+}
+
+/// Parses JSON Lines output into values, failing the test on any line that is not JSON.
+pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
+        .collect()
+}
+
+/// The error kind of a JSON record, or "ok".
+pub fn kind(record: &Value) -> String {
+    record["error"]["kind"].as_str().unwrap_or("ok").to_string()
+}
+
+/// Finds the record for the URL containing `needle`.
+pub fn find<'a>(records: &'a [Value], needle: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|r| r["url"].as_str().is_some_and(|u| u.contains(needle)))
+        .unwrap_or_else(|| panic!("no record for {needle} in {records:#?}"))
+}
