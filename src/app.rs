@@ -13,8 +13,9 @@ use crate::demo;
 use crate::fetch::Fetcher;
 use crate::links::{Job, LinkReader};
 use crate::options::{Mode, Options, UsageError};
-use crate::report::{Reporter, Tally, compare_line, summary_line};
+use crate::report::{Reporter, SideFiles, Tally, compare_line, summary_line};
 use crate::run;
+use crate::save::Saver;
 
 /// Exit code when every URL succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -57,9 +58,23 @@ fn execute(cli: &Cli) -> Result<u8> {
 
 /// Runs the jobs in the mode the options ask for and returns the exit code.
 pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -> Result<u8> {
+    // Everything that can make the run impossible is checked before the first fetch.
+    let saver = match &options.save {
+        Some(settings) => {
+            Some(Saver::new(settings.clone()).map_err(|e| UsageError(format!("{e:#}")))?)
+        }
+        None => None,
+    };
+    let side = SideFiles::new(options.checksums.as_deref(), options.failed_out.as_deref())
+        .map_err(|e| UsageError(format!("{e:#}")))?;
     let stdout = io::stdout();
-    let mut report = Reporter::new(BufWriter::new(stdout.lock()), options.style, "threads");
-    let mut fetcher = Fetcher::new(options.net.clone());
+    let mut report = Reporter::new(
+        BufWriter::new(stdout.lock()),
+        options.style,
+        "threads",
+        side,
+    );
+    let mut fetcher = Fetcher::new(options.net.clone(), saver);
     let tallies = match options.mode {
         Mode::Sequential => {
             report.start_run("sequential");

@@ -44,7 +44,7 @@ pub struct Cli {
     pub sequential: bool,
 
     /// Run sequentially, then threaded, and print both wall times and the speedup.
-    #[arg(long, help_heading = "Concurrency")]
+    #[arg(long, help_heading = "Concurrency", conflicts_with = "output_dir")]
     pub compare: bool,
 
     /// Most fetches running at once [default: one thread per URL, up to 256].
@@ -93,10 +93,68 @@ pub struct Cli {
           help_heading = "Network")]
     pub headers: Vec<String>,
 
+    /// Save every body under DIR (created if missing), named from the URL.
+    #[arg(short = 'o', long, value_name = "DIR", help_heading = "Saving")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Name saved files from the server's Content-Disposition header when it gives one.
+    #[arg(
+        long,
+        requires = "output_dir",
+        conflicts_with = "continue_",
+        help_heading = "Saving"
+    )]
+    pub content_disposition: bool,
+
+    /// What to do when a file to save already exists.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "POLICY",
+        default_value = "rename",
+        help_heading = "Saving"
+    )]
+    pub on_exists: crate::save::OnExists,
+
+    /// Resume NAME.part files left by an earlier run (HTTP Range); skip files already complete.
+    #[arg(
+        short = 'c',
+        long = "continue",
+        id = "continue_",
+        requires = "output_dir",
+        help_heading = "Saving"
+    )]
+    pub continue_: bool,
+
+    /// Write a `sha256sum -c` compatible list of every saved file to FILE.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "output_dir",
+        help_heading = "Saving"
+    )]
+    pub checksums: Option<PathBuf>,
+
+    /// Fail any body larger than this, counted after decompression (e.g. 500K, 100M, 2G).
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, help_heading = "Saving")]
+    pub max_size: Option<u64>,
+
+    /// Write the lines that failed (with their options) to FILE, as a list to run again.
+    #[arg(long, value_name = "FILE", help_heading = "Saving")]
+    pub failed_out: Option<PathBuf>,
+
     /// Start a small origin server on 127.0.0.1 inside the process and compare a sequential
     /// and a threaded run against it: no network needed.
     #[arg(long, conflicts_with_all = ["lists", "sequential", "threads"])]
     pub demo: bool,
+}
+
+/// A byte count with an optional unit: `1000`, `500K`, `100M`, `2GiB`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    parse_size::Config::new()
+        .with_binary()
+        .parse_size(text.trim())
+        .map_err(|e| format!("`{text}` is not a size (try 500K, 100M or 2G): {e}"))
 }
 
 /// A time limit; `None` means no limit.
@@ -144,6 +202,14 @@ mod tests {
         assert_eq!(parse_secs("0"), Ok(Limit(None)));
         assert!(parse_secs("-1").is_err());
         assert!(parse_secs("soon").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert_eq!(parse_bytes("100M"), Ok(100 * 1024 * 1024));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert!(parse_bytes("lots").is_err());
     }
 
     #[test]

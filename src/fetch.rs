@@ -13,6 +13,7 @@ use crate::cancel;
 use crate::links::Job;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact_str};
 use crate::resolve::CachingResolver;
+use crate::save::{PartWriter, Planned, Saver, Slot};
 
 /// Network settings, validated, shared by every fetch of a run.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct NetSettings {
     pub prefix: usize,
     /// Connections kept open for reuse; at least the number of concurrent fetches.
     pub pool: usize,
+    /// Largest body accepted, counted after decompression (`--max-size`).
+    pub max_size: Option<u64>,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -45,6 +48,7 @@ pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue)> {
 pub struct Fetcher {
     agent: Agent,
     settings: NetSettings,
+    saver: Option<Saver>,
     /// When the run started; outcomes record their start relative to it.
     epoch: Instant,
     /// Test hook: a URL containing this text makes its worker panic, to prove that a dying
@@ -57,7 +61,7 @@ pub struct Fetcher {
 const READ_CHUNK: usize = 32 * 1024;
 
 impl Fetcher {
-    pub fn new(settings: NetSettings) -> Self {
+    pub fn new(settings: NetSettings, saver: Option<Saver>) -> Self {
         let config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(settings.max_redirects)
@@ -78,6 +82,7 @@ impl Fetcher {
         Self {
             agent,
             settings,
+            saver,
             epoch: Instant::now(),
             panic_on: std::env::var("FETCHPAR_TEST_PANIC")
                 .ok()
@@ -114,48 +119,153 @@ impl Fetcher {
             ));
             return outcome;
         }
-        if let Err(failure) = self.fetch_into(target.url.as_str(), start, &mut outcome) {
+        if let Err(failure) = self.fetch_into(job, start, &mut outcome) {
             outcome.error = Some(failure);
         }
         outcome.elapsed = start.elapsed();
         outcome
     }
 
-    fn fetch_into(&self, url: &str, start: Instant, outcome: &mut Outcome) -> Result<(), Failure> {
+    /// Decides where the body goes for a job; called in input order, so names are claimed in
+    /// input order.
+    pub fn prepare(&self, job: &mut Job) {
+        if let Some(saver) = &self.saver {
+            job.planned = saver.plan(job);
+        }
+    }
+
+    fn request(&self, url: &str, from: u64, validator: Option<&str>) -> Result<Response, Failure> {
         let mut request = self.agent.get(url);
         for (name, value) in &self.settings.headers {
             request = request.header(name, value);
         }
-        let response = request.call().map_err(classify)?;
+        if from > 0 {
+            request = request.header("Range", format!("bytes={from}-"));
+            if let Some(validator) = validator {
+                // The server sends the rest only if the file is unchanged; otherwise all of it.
+                request = request.header("If-Range", validator);
+            }
+        }
+        request.call().map_err(classify)
+    }
+
+    fn fetch_into(&self, job: &Job, start: Instant, outcome: &mut Outcome) -> Result<(), Failure> {
+        let url = match &job.target {
+            Ok(target) => &target.url,
+            Err(reason) => return Err(Failure::new(ErrorKind::InvalidUrl, reason.clone())),
+        };
+        let expected = job
+            .target
+            .as_ref()
+            .ok()
+            .and_then(|t| t.options.sha256.as_ref());
+        let mut slot = match &job.planned {
+            Some(Planned::Skip(path)) => {
+                outcome.path = Some(path.display().to_string());
+                outcome.skipped = true;
+                return Ok(());
+            }
+            Some(Planned::Refuse(failure)) => return Err(failure.clone()),
+            Some(Planned::Save(slot)) => Some(slot.clone()),
+            None => None,
+        };
+        let resuming = self.saver.as_ref().is_some_and(|s| s.settings().resume);
+        let mut from = match &slot {
+            Some(slot) if resuming => slot.part_len(),
+            _ => 0,
+        };
+        let old_validator = slot.as_ref().filter(|_| from > 0).and_then(Slot::validator);
+        let mut response = self.request(url.as_str(), from, old_validator.as_deref())?;
+        let mut append = false;
+        if from > 0 {
+            let status = response.status().as_u16();
+            if status == 206 && content_range_start(&response) == Some(from) {
+                append = true;
+            } else if status == 206 || status == 416 {
+                // A range we did not ask for, or the part is longer than the file now is:
+                // neither can be trusted, so start over with a plain request.
+                from = 0;
+                response = self.request(url.as_str(), 0, None)?;
+            } else {
+                // 200: the server ignores ranges or the file changed (If-Range): start over.
+                from = 0;
+            }
+        }
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
         outcome.status = Some(status.as_u16());
         let final_url = response.get_uri().to_string();
-        if final_url != url {
-            outcome.final_url = Some(redact_str(&final_url));
+        outcome.final_url = Some(if final_url == url.as_str() {
+            outcome.url.clone()
         } else {
-            outcome.final_url = Some(outcome.url.clone());
+            redact_str(&final_url)
+        });
+        let failed_status = status.is_client_error() || status.is_server_error();
+        if let (Some(saver), None, None, false) = (&self.saver, &slot, &job.planned, failed_status)
+        {
+            let disposition = header(&response, "content-disposition");
+            match saver.plan_from_response(url, disposition.as_deref()) {
+                Planned::Save(chosen) => slot = Some(chosen),
+                Planned::Skip(path) => {
+                    outcome.path = Some(path.display().to_string());
+                    outcome.skipped = true;
+                    return Ok(());
+                }
+                Planned::Refuse(failure) => return Err(failure),
+            }
         }
+        let limit = self.settings.max_size.map(|max| max.saturating_sub(from));
+        if let (Some(limit), Some(length)) = (limit, response.body().content_length())
+            && length > limit
+            && !failed_status
+        {
+            return Err(too_large(self.settings.max_size));
+        }
+        let mut writer = match (&slot, failed_status) {
+            (Some(slot), false) => {
+                let opened = if append {
+                    PartWriter::append(slot)
+                } else {
+                    PartWriter::fresh(slot, validator(&response).as_deref())
+                };
+                Some(opened.map_err(|e| disk(e, &slot.part))?)
+            }
+            _ => None,
+        };
         let mut body = response
             .into_body()
             .into_with_config()
-            .limit(u64::MAX)
+            .limit(limit.unwrap_or(u64::MAX))
             .reader();
-        self.drain(&mut body, outcome)?;
-        if status.is_client_error() || status.is_server_error() {
+        if let Err(failure) = self.drain(&mut body, outcome, writer.as_mut()) {
+            // A part cut short by the network is kept for `--continue`; one that is too large
+            // would only be too large again.
+            if let (ErrorKind::TooLarge, Some(writer)) = (failure.kind, writer) {
+                writer.discard();
+            }
+            return Err(failure);
+        }
+        if failed_status {
             let reason = status.canonical_reason().unwrap_or("");
-            return Err(Failure::new(
-                ErrorKind::HttpStatus,
-                format!("HTTP {} {reason}", status.as_u16())
-                    .trim_end()
-                    .to_string(),
-            ));
+            let message = format!("HTTP {} {reason}", status.as_u16());
+            return Err(Failure::new(ErrorKind::HttpStatus, message.trim_end()));
+        }
+        if let Some(writer) = writer {
+            let (path, digest) = writer.finish(expected)?;
+            outcome.path = Some(path.display().to_string());
+            outcome.sha256 = Some(crate::links::hex(&digest));
         }
         Ok(())
     }
 
-    /// Streams the body, counting bytes and keeping only the prefix.
-    fn drain(&self, body: &mut impl Read, outcome: &mut Outcome) -> Result<(), Failure> {
+    /// Streams the body, counting bytes, keeping only the prefix, and writing to the part file
+    /// when saving.
+    fn drain(
+        &self,
+        body: &mut impl Read,
+        outcome: &mut Outcome,
+        mut writer: Option<&mut PartWriter>,
+    ) -> Result<(), Failure> {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
             if cancel::requested() {
@@ -168,13 +278,68 @@ impl Fetcher {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(classify(ureq::Error::from(err))),
+                Err(err) => {
+                    return Err(match ureq::Error::from(err) {
+                        ureq::Error::BodyExceedsLimit(_) => too_large(self.settings.max_size),
+                        other => classify(other),
+                    });
+                }
             };
             let room = self.settings.prefix.saturating_sub(outcome.prefix.len());
             outcome.prefix.extend_from_slice(&buf[..n.min(room)]);
             outcome.bytes += n as u64;
+            if let Some(writer) = writer.as_deref_mut()
+                && let Err(err) = writer.write(&buf[..n])
+            {
+                return Err(disk(err, writer.part_path()));
+            }
         }
     }
+}
+
+type Response = ureq::http::Response<ureq::Body>;
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)?
+        .to_str()
+        .ok()
+        .map(str::to_string)
+}
+
+/// The validator to resume with: a strong ETag, else Last-Modified (If-Range takes either).
+fn validator(response: &Response) -> Option<String> {
+    header(response, "etag")
+        .filter(|tag| !tag.starts_with("W/"))
+        .or_else(|| header(response, "last-modified"))
+}
+
+/// The first byte position of a 206 answer's `Content-Range: bytes START-END/TOTAL`.
+fn content_range_start(response: &Response) -> Option<u64> {
+    let value = header(response, "content-range")?;
+    value
+        .strip_prefix("bytes ")?
+        .split('-')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn too_large(max: Option<u64>) -> Failure {
+    let max = max.unwrap_or(u64::MAX);
+    Failure::new(
+        ErrorKind::TooLarge,
+        format!("body is larger than --max-size ({max} bytes)"),
+    )
+}
+
+fn disk(err: io::Error, path: &std::path::Path) -> Failure {
+    Failure::new(
+        ErrorKind::Disk,
+        format!("writing {}: {err}", path.display()),
+    )
 }
 
 /// Maps ureq's error to a kind and a message a user can act on.

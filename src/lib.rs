@@ -17,3 +17,4 @@ pub mod outcome;
 pub mod report;
 pub mod resolve;
 pub mod run;
+pub mod save;

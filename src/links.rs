@@ -32,10 +32,12 @@ pub struct Job {
     pub source: Arc<str>,
     /// 1-based line number within `source`.
     pub line: usize,
-    /// The line as written (trimmed, lossily decoded, bounded in length).
+    /// The line as written (trimmed; lines that are too long or not UTF-8 are shortened).
     pub text: String,
     /// The URL and its options, or why the line is not usable.
     pub target: Result<Target, String>,
+    /// Where the body is saved, decided in input order when saving (`-o`).
+    pub planned: Option<crate::save::Planned>,
 }
 
 /// A valid line: the URL to fetch and its per-line options.
@@ -102,6 +104,7 @@ impl LinkReader {
             line: self.line,
             text,
             target,
+            planned: None,
         };
         self.next_id += 1;
         job
@@ -168,9 +171,8 @@ impl Iterator for LinkReader {
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
-                    let text = shorten(line);
                     let target = parse_line(line);
-                    return Some(self.make_job(&name, text, target));
+                    return Some(self.make_job(&name, line.to_string(), target));
                 }
                 Err(err) => {
                     // A list that fails mid-read loses only what is after the failure; the
@@ -221,7 +223,7 @@ fn read_bounded_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<
 }
 
 /// Keeps error messages readable when a line is enormous.
-fn shorten(text: &str) -> String {
+pub fn shorten(text: &str) -> String {
     const KEEP: usize = 200;
     if text.len() <= KEEP {
         return text.to_string();

@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::cli::Cli;
 use crate::fetch::{NetSettings, parse_header};
 use crate::report::Style;
+use crate::save::SaveSettings;
 
 /// Default most fetches at once. Up to this many URLs, every URL gets its own thread, as in the
 /// seed program; past it, threads are reused. 256 covers the latency-bound lists this tool is
@@ -36,6 +37,9 @@ pub struct Options {
     pub jobs: usize,
     pub style: Style,
     pub net: NetSettings,
+    pub save: Option<SaveSettings>,
+    pub checksums: Option<PathBuf>,
+    pub failed_out: Option<PathBuf>,
 }
 
 impl Options {
@@ -86,7 +90,16 @@ impl Options {
                 headers,
                 prefix: cli.prefix,
                 pool: jobs,
+                max_size: cli.max_size,
             },
+            save: cli.output_dir.as_ref().map(|dir| SaveSettings {
+                dir: dir.clone(),
+                on_exists: cli.on_exists,
+                resume: cli.continue_,
+                content_disposition: cli.content_disposition,
+            }),
+            checksums: cli.checksums.clone(),
+            failed_out: cli.failed_out.clone(),
         })
     }
 }

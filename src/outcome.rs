@@ -36,6 +36,12 @@ pub enum ErrorKind {
     Cancelled,
     /// The worker fetching this URL died (a bug); reported so the URL is not lost.
     Worker,
+    /// The saved body does not match the `sha256=` given in the list.
+    Checksum,
+    /// The file to save exists and `--on-exists error` forbids replacing it.
+    Exists,
+    /// Writing the file failed (permission, disk full, name too long...).
+    Disk,
 }
 
 /// A failure: its kind and a message naming the cause.
@@ -73,6 +79,14 @@ pub struct Outcome {
     pub final_url: Option<String>,
     pub prefix: Vec<u8>,
     pub error: Option<Failure>,
+    /// Where the body was saved (or found, when skipped).
+    pub path: Option<String>,
+    /// SHA-256 of the saved file, as lowercase hex.
+    pub sha256: Option<String>,
+    /// Saving was skipped because the file is already there.
+    pub skipped: bool,
+    /// The input line as written, for `--failed-out`.
+    pub input: String,
 }
 
 impl Outcome {
@@ -80,7 +94,7 @@ impl Outcome {
     pub fn new(job: &Job, started: Duration) -> Self {
         let url = match &job.target {
             Ok(target) => redact(&target.url),
-            Err(_) => job.text.clone(),
+            Err(_) => crate::links::shorten(&job.text),
         };
         Self {
             id: job.id,
@@ -95,6 +109,10 @@ impl Outcome {
             final_url: None,
             prefix: Vec::new(),
             error: None,
+            path: None,
+            sha256: None,
+            skipped: false,
+            input: job.text.clone(),
         }
     }
 

@@ -3,9 +3,12 @@
 //! byte from a server or a list can become a terminal control sequence.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::outcome::{Failure, Outcome};
@@ -33,8 +36,69 @@ impl Tally {
     }
 }
 
+/// Files written beside the output: the checksum list and the list of failed lines.
+#[derive(Default)]
+pub struct SideFiles {
+    checksums: Option<(PathBuf, BufWriter<File>)>,
+    failed_out: Option<(PathBuf, Vec<(usize, String)>)>,
+}
+
+impl SideFiles {
+    /// Creates the checksum file now, so an unwritable path is an error before any download.
+    pub fn new(checksums: Option<&Path>, failed_out: Option<&Path>) -> anyhow::Result<Self> {
+        let checksums = match checksums {
+            Some(path) => {
+                let file = File::create(path).with_context(|| {
+                    format!("cannot write the checksum list {}", path.display())
+                })?;
+                Some((path.to_path_buf(), BufWriter::new(file)))
+            }
+            None => None,
+        };
+        Ok(Self {
+            checksums,
+            failed_out: failed_out.map(|p| (p.to_path_buf(), Vec::new())),
+        })
+    }
+
+    fn record(&mut self, outcome: &Outcome) -> io::Result<()> {
+        if let (Some((_, file)), Some(path), Some(digest)) =
+            (&mut self.checksums, &outcome.path, &outcome.sha256)
+        {
+            // The format `sha256sum -c` reads: digest, two spaces, path.
+            writeln!(file, "{digest}  {path}")?;
+        }
+        if let (Some((_, failed)), false) = (&mut self.failed_out, outcome.is_ok()) {
+            failed.push((outcome.id, outcome.input.clone()));
+        }
+        Ok(())
+    }
+
+    /// Writes the failed lines in input order, and flushes the checksum list.
+    fn finish(&mut self) -> io::Result<()> {
+        if let Some((path, file)) = &mut self.checksums {
+            file.flush().map_err(|e| annotate(e, path))?;
+        }
+        if let Some((path, failed)) = &mut self.failed_out {
+            failed.sort_unstable();
+            let mut text = String::new();
+            for (_, line) in failed.iter() {
+                text.push_str(line);
+                text.push('\n');
+            }
+            std::fs::write(&*path, text).map_err(|e| annotate(e, path))?;
+        }
+        Ok(())
+    }
+}
+
+fn annotate(err: io::Error, path: &Path) -> io::Error {
+    io::Error::new(err.kind(), format!("writing {}: {err}", path.display()))
+}
+
 /// Receives outcomes in whatever order they finish and prints them.
 pub struct Reporter<W: Write> {
+    side: SideFiles,
     out: W,
     style: Style,
     mode: &'static str,
@@ -44,8 +108,9 @@ pub struct Reporter<W: Write> {
 }
 
 impl<W: Write> Reporter<W> {
-    pub fn new(out: W, style: Style, mode: &'static str) -> Self {
+    pub fn new(out: W, style: Style, mode: &'static str, side: SideFiles) -> Self {
         Self {
+            side,
             out,
             style,
             mode,
@@ -79,6 +144,7 @@ impl<W: Write> Reporter<W> {
             }
         }
         self.tally.bytes += outcome.bytes;
+        self.side.record(&outcome)?;
         if !self.style.keep_order {
             return self.print(&outcome);
         }
@@ -102,6 +168,7 @@ impl<W: Write> Reporter<W> {
             self.print(&outcome)?;
         }
         self.out.flush()?;
+        self.side.finish()?;
         self.tally.wall = wall;
         Ok(self.tally)
     }
@@ -128,6 +195,12 @@ pub fn text_line(o: &Outcome) -> String {
         o.elapsed.as_millis(),
         escape(o.url.as_bytes())
     );
+    if o.skipped {
+        line.push_str(" (already saved)");
+    }
+    if let Some(path) = &o.path {
+        line.push_str(&format!(" -> {}", escape(path.as_bytes())));
+    }
     if let Some(err) = &o.error {
         line.push_str(&format!(
             "  [{}:{}] {}: {}",
@@ -202,6 +275,9 @@ struct JsonRecord<'a> {
     final_url: Option<&'a str>,
     prefix: String,
     error: Option<&'a Failure>,
+    path: Option<&'a str>,
+    sha256: Option<&'a str>,
+    skipped: bool,
 }
 
 impl<'a> JsonRecord<'a> {
@@ -219,6 +295,9 @@ impl<'a> JsonRecord<'a> {
             final_url: o.final_url.as_deref(),
             prefix: String::from_utf8_lossy(&o.prefix).into_owned(),
             error: o.error.as_ref(),
+            path: o.path.as_deref(),
+            sha256: o.sha256.as_deref(),
+            skipped: o.skipped,
         }
     }
 }

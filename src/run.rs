@@ -26,7 +26,8 @@ pub fn sequential<W: Write>(
     report: &mut Reporter<W>,
 ) -> io::Result<Tally> {
     let start = Instant::now();
-    for job in jobs {
+    for mut job in jobs {
+        fetcher.prepare(&mut job);
         let outcome = fetch_guarded(fetcher, &job);
         report.record(outcome)?;
         report.flush()?;
@@ -35,7 +36,8 @@ pub fn sequential<W: Write>(
 }
 
 enum Message {
-    Done(Outcome),
+    // Boxed: outcomes are large and the channel holds many messages under load.
+    Done(Box<Outcome>),
     /// The input is exhausted after this many jobs.
     InputEnd(usize),
 }
@@ -63,7 +65,7 @@ pub fn threaded<W: Write>(
         match result_rx.recv() {
             Ok(Message::Done(outcome)) => {
                 received += 1;
-                report.record(outcome)?;
+                report.record(*outcome)?;
                 if result_rx.is_empty() {
                     report.flush()?;
                 }
@@ -97,8 +99,9 @@ fn dispatch(
     let mut workers = Vec::new();
     let mut spawning = true;
     let mut total = 0usize;
-    for job in jobs {
+    for mut job in jobs {
         total += 1;
+        fetcher.prepare(&mut job);
         if spawning && workers.len() < cap {
             let (fetcher, rx, tx) = (Arc::clone(&fetcher), job_rx.clone(), results.clone());
             let first = job.clone();
@@ -117,14 +120,11 @@ fn dispatch(
         }
         if workers.is_empty() {
             // Not even one worker could start: fetch here rather than lose the job.
-            let _ = results.send(Message::Done(fetch_guarded(&fetcher, &job)));
+            let _ = results.send(Message::Done(Box::new(fetch_guarded(&fetcher, &job))));
         } else if let Err(crossbeam_channel::SendError(job)) = job_tx.send(job) {
             let failure = Failure::new(ErrorKind::Worker, "no worker thread left to fetch it");
-            let _ = results.send(Message::Done(Outcome::failed(
-                &job,
-                Duration::ZERO,
-                failure,
-            )));
+            let outcome = Outcome::failed(&job, Duration::ZERO, failure);
+            let _ = results.send(Message::Done(Box::new(outcome)));
         }
     }
     drop(job_tx);
@@ -137,7 +137,7 @@ fn dispatch(
 fn worker(first: Job, jobs: Receiver<Job>, results: Sender<Message>, fetcher: Arc<Fetcher>) {
     for job in std::iter::once(first).chain(jobs.iter()) {
         if results
-            .send(Message::Done(fetch_guarded(&fetcher, &job)))
+            .send(Message::Done(Box::new(fetch_guarded(&fetcher, &job))))
             .is_err()
         {
             // The receiver is gone (output closed): nothing left to report to.

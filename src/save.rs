@@ -1,0 +1,463 @@
+//! Saving bodies under the output folder: safe names, collisions, the `--on-exists` policy,
+//! `NAME.part` files renamed into place only when complete and verified, and resume state.
+//!
+//! Names are claimed in input order (by the thread that reads the list), so two URLs that map
+//! to the same name always end up as `data.csv` and `data.1.csv` in the same order, however the
+//! downloads finish. A name is only ever one plain path component inside the folder.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::links::Job;
+use crate::outcome::{ErrorKind, Failure};
+
+/// What to do when the file to save already exists in the output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnExists {
+    /// Save under the next free name (`data.1.csv`), as wget and aria2 do.
+    Rename,
+    /// Leave the existing file and report the URL as skipped.
+    Skip,
+    /// Replace the existing file (atomically, once the new one is complete).
+    Overwrite,
+    /// Fail the URL with kind `exists`.
+    Error,
+}
+
+/// Saving settings, validated.
+#[derive(Debug, Clone)]
+pub struct SaveSettings {
+    pub dir: PathBuf,
+    pub on_exists: OnExists,
+    pub resume: bool,
+    pub content_disposition: bool,
+}
+
+/// Where one body goes.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    /// The final path: only a complete, verified body is ever renamed to it.
+    pub path: PathBuf,
+    /// `NAME.part`, where the body is written while it downloads.
+    pub part: PathBuf,
+    /// `NAME.part.meta`, the validator (ETag or Last-Modified) the part was started with.
+    pub meta: PathBuf,
+}
+
+/// The saving decision for one job, made when it is read.
+#[derive(Debug, Clone)]
+pub enum Planned {
+    Save(Slot),
+    /// The file is there already and the policy (or `--continue`) says to keep it.
+    Skip(PathBuf),
+    /// The policy forbids saving (`--on-exists error`).
+    Refuse(Failure),
+}
+
+/// Longest name kept, in bytes; leaves room for `.N` and `.part.meta` within common 255-byte
+/// file name limits.
+const MAX_NAME: usize = 200;
+
+/// Claims names for one run.
+pub struct Saver {
+    settings: SaveSettings,
+    claimed: Mutex<HashSet<String>>,
+}
+
+impl Saver {
+    /// Creates the folder if needed and proves it is writable, before any download starts.
+    pub fn new(settings: SaveSettings) -> Result<Self> {
+        fs::create_dir_all(&settings.dir).with_context(|| {
+            format!("cannot create the output folder {}", settings.dir.display())
+        })?;
+        tempfile::Builder::new()
+            .prefix(".fetchpar-write-test")
+            .tempfile_in(&settings.dir)
+            .with_context(|| {
+                format!(
+                    "cannot write in the output folder {}",
+                    settings.dir.display()
+                )
+            })?;
+        Ok(Self {
+            settings,
+            claimed: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &SaveSettings {
+        &self.settings
+    }
+
+    /// Decides where a job's body goes from its `out=` option or its URL. Called in input order.
+    /// Returns `None` when the name must wait for the response (`--content-disposition`).
+    pub fn plan(&self, job: &Job) -> Option<Planned> {
+        let target = job.target.as_ref().ok()?;
+        if let Some(out) = &target.options.out {
+            return Some(self.claim(&safe_name(out)));
+        }
+        if self.settings.content_disposition {
+            return None;
+        }
+        Some(self.claim(&name_from_url(&target.url)))
+    }
+
+    /// Decides a name once the response is known (`--content-disposition`).
+    pub fn plan_from_response(&self, url: &url::Url, disposition: Option<&str>) -> Planned {
+        let name = disposition
+            .and_then(filename_from_disposition)
+            .map(|n| safe_name(&n))
+            .unwrap_or_else(|| name_from_url(url));
+        self.claim(&name)
+    }
+
+    fn claim(&self, base: &str) -> Planned {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = &self.settings.dir;
+        let taken_on_disk = |name: &str| {
+            let path = dir.join(name);
+            path.symlink_metadata().is_ok() || part_path(&path).symlink_metadata().is_ok()
+        };
+        let mut counter = 0u64;
+        let mut name = base.to_string();
+        loop {
+            let in_run = claimed.contains(&name);
+            let exists = dir.join(&name).symlink_metadata().is_ok();
+            let free = !in_run
+                && match (self.settings.resume, self.settings.on_exists) {
+                    (true, _) | (false, OnExists::Skip | OnExists::Overwrite | OnExists::Error) => {
+                        true
+                    }
+                    (false, OnExists::Rename) => !taken_on_disk(&name),
+                };
+            if free {
+                claimed.insert(name.clone());
+                let path = dir.join(&name);
+                if exists {
+                    match (self.settings.resume, self.settings.on_exists) {
+                        (true, _) | (false, OnExists::Skip) => return Planned::Skip(path),
+                        (false, OnExists::Error) => {
+                            let message =
+                                format!("{} already exists (--on-exists error)", path.display());
+                            return Planned::Refuse(Failure::new(ErrorKind::Exists, message));
+                        }
+                        _ => {}
+                    }
+                }
+                return Planned::Save(Slot::new(path));
+            }
+            counter += 1;
+            name = numbered(base, counter);
+        }
+    }
+}
+
+impl Slot {
+    fn new(path: PathBuf) -> Self {
+        let part = part_path(&path);
+        let mut meta = part.clone().into_os_string();
+        meta.push(".meta");
+        Self {
+            path,
+            part,
+            meta: PathBuf::from(meta),
+        }
+    }
+
+    /// Bytes already in a resumable part file (0 when there is none, or it is not a plain file).
+    pub fn part_len(&self) -> u64 {
+        match self.part.symlink_metadata() {
+            Ok(meta) if meta.is_file() => meta.len(),
+            _ => 0,
+        }
+    }
+
+    /// The validator recorded when the part was started.
+    pub fn validator(&self) -> Option<String> {
+        fs::read_to_string(&self.meta)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+fn part_path(path: &Path) -> PathBuf {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    PathBuf::from(part)
+}
+
+/// `data.csv` → `data.1.csv`; `README` → `README.1`.
+fn numbered(name: &str, n: u64) -> String {
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => format!("{}.{n}{}", &name[..dot], &name[dot..]),
+        _ => format!("{name}.{n}"),
+    }
+}
+
+/// The name for a URL: the last path segment, percent-decoded, made safe; `index.html` when the
+/// path ends in `/`.
+pub fn name_from_url(url: &url::Url) -> String {
+    let last = url.path().rsplit('/').next().unwrap_or("");
+    let decoded = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
+    safe_name(&decoded)
+}
+
+/// The file name a Content-Disposition header offers, if any.
+pub fn filename_from_disposition(header: &str) -> Option<String> {
+    // The parser is third-party code fed by a server: a panic in it must not cost the URL.
+    let parsed =
+        std::panic::catch_unwind(|| content_disposition::parse_content_disposition(header));
+    parsed
+        .ok()?
+        .params
+        .get("filename")
+        .cloned()
+        .filter(|n| !n.trim().is_empty())
+}
+
+/// Makes any text into one plain file name: no separators, no `..`, no control characters, no
+/// Windows device names, bounded length, never empty. Whatever comes in, the result joined to
+/// the output folder stays inside it.
+pub fn safe_name(raw: &str) -> String {
+    // Only the last component counts: `../../x` and `..\\x` become `x`.
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut name: String = last
+        .chars()
+        .map(|c| match c {
+            c if c.is_control() => '_',
+            '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
+            c => c,
+        })
+        .collect();
+    // Trailing dots and spaces are dropped by Windows and confuse everyone else.
+    name = name.trim_end_matches(['.', ' ']).trim_start().to_string();
+    // No hidden files and no `.`/`..`: a leading dot becomes `_`.
+    if name.starts_with('.') {
+        name.replace_range(..1, "_");
+    }
+    if name.is_empty() {
+        return "index.html".to_string();
+    }
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .to_ascii_uppercase();
+    const DEVICES: [&str; 4] = ["CON", "PRN", "AUX", "NUL"];
+    let is_numbered_device = (stem.starts_with("COM") || stem.starts_with("LPT"))
+        && stem.len() == 4
+        && stem.as_bytes()[3].is_ascii_digit();
+    if DEVICES.contains(&stem.as_str()) || is_numbered_device {
+        name.insert(0, '_');
+    }
+    if name.len() > MAX_NAME {
+        name = shorten_keeping_extension(&name);
+    }
+    name
+}
+
+fn shorten_keeping_extension(name: &str) -> String {
+    let ext = name
+        .rfind('.')
+        .map(|dot| &name[dot..])
+        .filter(|e| e.len() <= 16)
+        .unwrap_or("");
+    let mut end = MAX_NAME - ext.len();
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ext}", &name[..end])
+}
+
+/// A part file being written, with the running digest of everything in it.
+pub struct PartWriter {
+    file: BufWriter<File>,
+    hasher: Sha256,
+    slot: Slot,
+}
+
+/// Buffer between the network and the disk: bounded, so memory does not grow with file size.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+impl PartWriter {
+    /// Starts a fresh part file, replacing any old one (never following a symlink there).
+    pub fn fresh(slot: &Slot, validator: Option<&str>) -> io::Result<Self> {
+        remove_if_present(&slot.part)?;
+        remove_if_present(&slot.meta)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&slot.part)?;
+        if let Some(validator) = validator {
+            fs::write(&slot.meta, validator)?;
+        }
+        Ok(Self {
+            file: BufWriter::with_capacity(WRITE_BUFFER, file),
+            hasher: Sha256::new(),
+            slot: slot.clone(),
+        })
+    }
+
+    /// Continues an existing part file: hashes what is there, then appends.
+    pub fn append(slot: &Slot) -> io::Result<Self> {
+        let mut hasher = Sha256::new();
+        let mut existing = File::open(&slot.part)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = existing.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let file = OpenOptions::new().append(true).open(&slot.part)?;
+        Ok(Self {
+            file: BufWriter::with_capacity(WRITE_BUFFER, file),
+            hasher,
+            slot: slot.clone(),
+        })
+    }
+
+    /// The part file being written.
+    pub fn part_path(&self) -> &Path {
+        &self.slot.part
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        self.file.write_all(bytes)
+    }
+
+    /// Deletes the part file: for failures that resuming could never mend (too large).
+    pub fn discard(self) {
+        drop(self.file);
+        let _ = fs::remove_file(&self.slot.part);
+        let _ = fs::remove_file(&self.slot.meta);
+    }
+
+    /// Flushes, checks the digest if one is expected, and renames the part into place. On a
+    /// mismatch the part is deleted: it is complete but wrong, so resuming it cannot help.
+    pub fn finish(self, expected: Option<&[u8; 32]>) -> Result<(PathBuf, [u8; 32]), Failure> {
+        let disk = |err: io::Error, what: &Path| {
+            Failure::new(
+                ErrorKind::Disk,
+                format!("writing {}: {err}", what.display()),
+            )
+        };
+        let Self { file, hasher, slot } = self;
+        file.into_inner()
+            .map_err(|e| disk(e.into_error(), &slot.part))?;
+        let digest: [u8; 32] = hasher.finalize().into();
+        if let Some(expected) = expected
+            && &digest != expected
+        {
+            let _ = fs::remove_file(&slot.part);
+            let _ = fs::remove_file(&slot.meta);
+            return Err(Failure::new(
+                ErrorKind::Checksum,
+                format!(
+                    "sha256 is {}, the list expects {}",
+                    crate::links::hex(&digest),
+                    crate::links::hex(expected)
+                ),
+            ));
+        }
+        fs::rename(&slot.part, &slot.path).map_err(|e| disk(e, &slot.path))?;
+        let _ = fs::remove_file(&slot.meta);
+        Ok((slot.path, digest))
+    }
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn url(text: &str) -> url::Url {
+        url::Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn names_come_from_the_last_path_segment() {
+        assert_eq!(name_from_url(&url("http://h/a/b/data.csv?x=1")), "data.csv");
+        assert_eq!(name_from_url(&url("http://h/dir/")), "index.html");
+        assert_eq!(name_from_url(&url("http://h")), "index.html");
+        assert_eq!(name_from_url(&url("http://h/my%20file.txt")), "my file.txt");
+    }
+
+    #[test]
+    fn traversal_and_weird_names_stay_inside() {
+        assert_eq!(name_from_url(&url("http://h/..%2F..%2Fx")), "x");
+        assert_eq!(name_from_url(&url("http://h/..%5C..%5Cwin.ini")), "win.ini");
+        assert_eq!(name_from_url(&url("http://h/%2E%2E")), "index.html");
+        assert_eq!(safe_name("...."), "index.html");
+        assert_eq!(safe_name(".bashrc"), "_bashrc");
+        assert_eq!(safe_name("a\0b\x1bc"), "a_b_c");
+        assert_eq!(safe_name("CON"), "_CON");
+        assert_eq!(safe_name("lpt1.txt"), "_lpt1.txt");
+        assert_eq!(safe_name("/etc/passwd"), "passwd");
+        assert_eq!(safe_name("C:\\Windows\\x.dll"), "x.dll");
+        let long = format!("{}.tar.gz", "é".repeat(300));
+        let short = safe_name(&long);
+        assert!(short.len() <= MAX_NAME && short.ends_with(".gz"), "{short}");
+    }
+
+    #[test]
+    fn numbering_goes_before_the_extension() {
+        assert_eq!(numbered("data.csv", 1), "data.1.csv");
+        assert_eq!(numbered("README", 12), "README.12");
+    }
+
+    #[test]
+    fn content_disposition_names_are_read() {
+        assert_eq!(
+            filename_from_disposition("attachment; filename=\"report.pdf\"").as_deref(),
+            Some("report.pdf")
+        );
+        assert_eq!(
+            filename_from_disposition("attachment; filename*=UTF-8''na%C3%AFve.txt").as_deref(),
+            Some("naïve.txt")
+        );
+        assert_eq!(filename_from_disposition("inline"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn no_name_ever_escapes_the_folder(raw in any::<String>()) {
+            let name = safe_name(&raw);
+            let path = Path::new(&name);
+            let parts: Vec<_> = path.components().collect();
+            prop_assert_eq!(parts.len(), 1, "{:?}", name);
+            prop_assert!(matches!(parts[0], std::path::Component::Normal(_)), "{:?}", name);
+            prop_assert!(!name.contains(['/', '\\', '\0']));
+            prop_assert!(!name.starts_with('.'));
+            prop_assert!(name.len() <= MAX_NAME);
+            prop_assert!(Path::new("/out").join(&name).starts_with("/out"));
+        }
+
+        #[test]
+        fn no_url_path_escapes_the_folder(segments in proptest::collection::vec("[a-zA-Z0-9%./\\\\]{0,12}", 0..5)) {
+            let text = format!("http://h/{}", segments.join("/"));
+            if let Ok(url) = url::Url::parse(&text) {
+                let name = name_from_url(&url);
+                prop_assert_eq!(Path::new(&name).components().count(), 1);
+                prop_assert!(name != ".." && name != ".");
+            }
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! Saving to disk: names, collisions, policies, atomic results, resume, checksums, limits and
+//! retry lists, against the loopback origin.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use fetchpar::origin::body_bytes;
+use predicates::prelude::*;
+use sha2::{Digest, Sha256};
+use support::*;
+
+fn sha_hex(bytes: &[u8]) -> String {
+    fetchpar::links::hex(&Sha256::digest(bytes))
+}
+
+/// Names of the files in a folder, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn saves_bodies_under_names_from_the_url() {
+    let origin = Origin::start().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("new/sub");
+    let file = list(&[
+        origin.url("/files/report.csv?size=5000"),
+        origin.url("/files/?size=7"),
+    ]);
+    let run = fetchpar()
+        .args(["--json", "-o"])
+        .arg(&out)
+        .arg(file.path())
+        .assert()
+        .success();
+    assert_eq!(files_in(&out), vec!["index.html", "report.csv"]);
+    assert_eq!(
+        fs::read(out.join("report.csv")).unwrap(),
+        body_bytes(0, 5000)
+    );
+    let records = json_lines(&run.get_output().stdout);
+    let record = find(&records, "report.csv");
+    assert_eq!(record["sha256"], sha_hex(&body_bytes(0, 5000)));
+    assert!(record["path"].as_str().unwrap().ends_with("report.csv"));
+}
+
+#[test]
+fn hostile_names_never_leave_the_output_folder() {
+    let origin = Origin::start().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    let long = "n".repeat(400);
+    let lines = vec![
+        origin.url("/..%2F..%2Fescaped-slash"),
+        origin.url("/..%5C..%5Cescaped-backslash"),
+        origin.url(&format!("/{long}.txt")),
+        origin.url("/%2E%2E%2E"),
+        origin.url("/CON"),
+        origin.url("/x?size=3") + " out=../../outside-by-out",
+        origin.url("/cd?cd=attachment%3B%20filename%3D%22..%2F..%2Fcd-evil.sh%22"),
+    ];
+    fetchpar()
+        .args(["--content-disposition", "-o"])
+        .arg(&out)
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    assert_eq!(
+        files_in(root.path()),
+        vec!["out"],
+        "nothing was written beside the folder"
+    );
+    let saved = files_in(&out);
+    assert_eq!(saved.len(), lines.len(), "{saved:?}");
+    for expected in [
+        "escaped-slash",
+        "escaped-backslash",
+        "_CON",
+        "outside-by-out",
+        "cd-evil.sh",
+    ] {
+        assert!(
+            saved.iter().any(|n| n == expected),
+            "{expected} missing from {saved:?}"
+        );
+    }
+    assert!(
+        saved.iter().any(|n| n.ends_with(".txt") && n.len() <= 200),
+        "{saved:?}"
+    );
+    assert!(saved.iter().all(|n| !n.starts_with('.')), "{saved:?}");
+}
+
+#[test]
+fn colliding_names_are_numbered_in_input_order() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // Later lines answer first, so completion order is the reverse of input order.
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            origin.url(&format!(
+                "/{i}/data.csv?size={}&delay={}",
+                10 + i,
+                300 - 100 * i
+            ))
+        })
+        .collect();
+    fetchpar()
+        .arg("-o")
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    assert_eq!(
+        files_in(out.path()),
+        vec!["data.1.csv", "data.2.csv", "data.3.csv", "data.csv"]
+    );
+    for (i, name) in ["data.csv", "data.1.csv", "data.2.csv", "data.3.csv"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            fs::read(out.path().join(name)).unwrap().len(),
+            10 + i,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn per_line_out_names_and_unknown_keys() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let lines = vec![
+        origin.url("/a?size=4") + " out=chosen.bin",
+        origin.url("/b?size=4") + " colour=blue",
+    ];
+    let run = fetchpar()
+        .args(["--json", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(files_in(out.path()), vec!["chosen.bin"]);
+    let bad = records.iter().find(|r| r["line"] == 2).unwrap();
+    assert_eq!(kind(bad), "invalid_url");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("colour"));
+}
+
+#[test]
+fn on_exists_policies() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/p/file.txt?size=6");
+    let file = list(&[url]);
+    for (policy, code, expect_files, original_kept) in [
+        ("rename", 0, vec!["file.1.txt", "file.txt"], true),
+        ("skip", 0, vec!["file.txt"], true),
+        ("overwrite", 0, vec!["file.txt"], false),
+        ("error", 1, vec!["file.txt"], true),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        fs::write(out.path().join("file.txt"), b"original").unwrap();
+        let run = fetchpar()
+            .args(["--json", "--on-exists", policy, "-o"])
+            .arg(out.path())
+            .arg(file.path())
+            .assert()
+            .code(code);
+        assert_eq!(files_in(out.path()), expect_files, "{policy}");
+        let kept = fs::read(out.path().join("file.txt")).unwrap() == b"original";
+        assert_eq!(kept, original_kept, "{policy}");
+        let record = &json_lines(&run.get_output().stdout)[0];
+        match policy {
+            "skip" => assert_eq!(record["skipped"], true),
+            "error" => assert_eq!(kind(record), "exists"),
+            _ => assert_eq!(kind(record), "ok"),
+        }
+    }
+}
+
+#[test]
+fn a_truncated_download_never_gets_the_final_name() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let lines = vec![origin.url("/cut?size=100000&truncate=30000") + " out=cut.bin"];
+    let run = fetchpar()
+        .args(["--json", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    assert_eq!(kind(&json_lines(&run.get_output().stdout)[0]), "io");
+    assert!(!out.path().join("cut.bin").exists());
+    assert_eq!(
+        fs::metadata(out.path().join("cut.bin.part")).unwrap().len(),
+        30000
+    );
+}
+
+#[test]
+fn continue_resumes_a_part_file_with_a_range_request() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let first = list(&[origin.url("/r?size=100000&truncate=40000") + " out=r.bin"]);
+    fetchpar()
+        .arg("-o")
+        .arg(out.path())
+        .arg(first.path())
+        .assert()
+        .code(1);
+    let second = list(&[origin.url("/r?size=100000") + " out=r.bin"]);
+    let run = fetchpar()
+        .args(["--json", "-c", "-o"])
+        .arg(out.path())
+        .arg(second.path())
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["status"], 206);
+    assert_eq!(
+        record["bytes"], 60000,
+        "only the missing bytes were fetched"
+    );
+    assert_eq!(record["sha256"], sha_hex(&body_bytes(0, 100000)));
+    assert_eq!(
+        fs::read(out.path().join("r.bin")).unwrap(),
+        body_bytes(0, 100000)
+    );
+    assert_eq!(files_in(out.path()), vec!["r.bin"]);
+
+    // Complete already: skipped without a download.
+    let before = origin.requests();
+    let run = fetchpar()
+        .args(["--json", "-c", "-o"])
+        .arg(out.path())
+        .arg(second.path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&run.get_output().stdout)[0]["skipped"], true);
+    assert_eq!(origin.requests(), before);
+}
+
+#[test]
+fn continue_restarts_when_the_server_ignores_ranges_or_the_file_changed() {
+    let origin = Origin::start().unwrap();
+    for (first, second) in [
+        ("/n?size=50000&truncate=20000", "/n?size=50000&no_range=1"),
+        (
+            "/v?size=50000&truncate=20000&etag=old",
+            "/v?size=50000&etag=new",
+        ),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let a = list(&[origin.url(first) + " out=f.bin"]);
+        fetchpar()
+            .arg("-o")
+            .arg(out.path())
+            .arg(a.path())
+            .assert()
+            .code(1);
+        assert!(out.path().join("f.bin.part").exists());
+        let b = list(&[origin.url(second) + " out=f.bin"]);
+        let run = fetchpar()
+            .args(["--json", "-c", "-o"])
+            .arg(out.path())
+            .arg(b.path())
+            .assert()
+            .success();
+        let record = &json_lines(&run.get_output().stdout)[0];
+        assert_eq!(record["status"], 200, "{second}");
+        assert_eq!(record["bytes"], 50000, "{second}: started over");
+        assert_eq!(
+            fs::read(out.path().join("f.bin")).unwrap(),
+            body_bytes(0, 50000),
+            "{second}"
+        );
+    }
+}
+
+#[test]
+fn checksums_are_verified_and_listed_for_sha256sum() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let sums = out.path().join("SHA256SUMS");
+    let good = sha_hex(&body_bytes(0, 3000));
+    let lines = vec![
+        origin.url("/good?size=3000") + &format!(" out=good.bin sha256={good}"),
+        origin.url("/bad?size=3000") + &format!(" out=bad.bin sha256={}", "0".repeat(64)),
+        origin.url("/plain?size=10") + " out=plain.bin",
+    ];
+    let dir = out.path().join("files");
+    let run = fetchpar()
+        .args(["--json", "-o"])
+        .arg(&dir)
+        .arg("--checksums")
+        .arg(&sums)
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(kind(find(&records, "/bad")), "checksum");
+    assert_eq!(kind(find(&records, "/good")), "ok");
+    assert_eq!(
+        files_in(&dir),
+        vec!["good.bin", "plain.bin"],
+        "a mismatch leaves nothing behind"
+    );
+    let listed = fs::read_to_string(&sums).unwrap();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains(&format!("{good}  {}", dir.join("good.bin").display())),
+        "{listed}"
+    );
+    if Path::new("/usr/bin/sha256sum").exists() {
+        let check = std::process::Command::new("sha256sum")
+            .arg("-c")
+            .arg(&sums)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+}
+
+#[test]
+fn max_size_stops_large_and_compressed_bodies() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let lines = vec![
+        origin.url("/declared?size=5000") + " out=declared.bin",
+        origin.url("/bomb?gzip=1&zeros=1&size=1073741824") + " out=bomb.bin",
+        origin.url("/small?size=100") + " out=small.bin",
+    ];
+    let run = fetchpar()
+        .args(["--json", "--max-size", "1K", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(kind(find(&records, "/declared")), "too_large");
+    let bomb = find(&records, "/bomb");
+    assert_eq!(kind(bomb), "too_large");
+    assert!(bomb["bytes"].as_u64().unwrap() <= 1024, "{bomb}");
+    assert_eq!(kind(find(&records, "/small")), "ok");
+    assert_eq!(
+        files_in(out.path()),
+        vec!["small.bin"],
+        "nothing is left of the refused bodies"
+    );
+}
+
+#[test]
+fn failed_out_lists_exactly_what_failed_and_reruns_it() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let failed = dir.path().join("failed.txt");
+    let lines = vec![
+        origin.url("/fine?size=1"),
+        origin.url("/nope?status=404") + " out=kept-option.bin",
+        "not-a-url".to_string(),
+        origin.url("/also-fine?size=1"),
+        origin.url("/down?status=503"),
+    ];
+    fetchpar()
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .arg("--failed-out")
+        .arg(&failed)
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let text = fs::read_to_string(&failed).unwrap();
+    let expected = format!("{}\n{}\n{}\n", lines[1], lines[2], lines[4]);
+    assert_eq!(text, expected);
+    let rerun = fetchpar()
+        .args(["--json", "-o"])
+        .arg(dir.path().join("out"))
+        .arg(&failed)
+        .assert()
+        .code(1);
+    assert_eq!(json_lines(&rerun.get_output().stdout).len(), 3);
+}
+
+#[test]
+fn a_disk_error_fails_that_url_only() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // A directory where the part file must go: writing it fails.
+    fs::create_dir(out.path().join("blocked.bin.part")).unwrap();
+    fs::write(out.path().join("blocked.bin.part/keep"), b"x").unwrap();
+    let lines = vec![
+        origin.url("/x?size=10") + " out=blocked.bin",
+        origin.url("/y?size=10") + " out=fine.bin",
+    ];
+    let run = fetchpar()
+        .args(["--json", "--on-exists", "overwrite", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    let blocked = find(&records, "/x");
+    assert_eq!(kind(blocked), "disk");
+    assert!(
+        blocked["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("blocked.bin.part")
+    );
+    assert_eq!(kind(find(&records, "/y")), "ok");
+    assert!(!out.path().join("blocked.bin").exists());
+}
+
+#[test]
+fn an_unusable_output_folder_stops_before_any_download() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("file");
+    fs::write(&not_a_dir, b"x").unwrap();
+    fetchpar()
+        .arg("-o")
+        .arg(not_a_dir.join("sub"))
+        .arg(list(&[origin.url("/z")]).path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("output folder"));
+    assert_eq!(origin.requests(), 0);
+}
