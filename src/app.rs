@@ -58,6 +58,7 @@ fn execute(cli: &Cli) -> Result<u8> {
 
 /// Runs the jobs in the mode the options ask for and returns the exit code.
 pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -> Result<u8> {
+    let options = &fit_to_descriptors(options);
     // Everything that can make the run impossible is checked before the first fetch.
     let saver = match &options.save {
         Some(settings) => {
@@ -116,6 +117,29 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
         return Err(no_urls());
     }
     Ok(exit_code(&tallies))
+}
+
+/// Raises the soft open-file limit toward the hard one and, if even that cannot hold a socket
+/// (and a file, when saving) for every fetch at once, lowers `--jobs` to fit, saying so once.
+/// Failing with "too many open files" halfway through a list would be worse.
+fn fit_to_descriptors(options: &Options) -> Options {
+    let mut fitted = options.clone();
+    let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
+        return fitted;
+    };
+    let per_fetch = if options.save.is_some() { 2 } else { 1 };
+    // Room for stdio, the lists, the checksum files and the resolver.
+    let reserve = 32;
+    let allowed = (limit.saturating_sub(reserve) / per_fetch).max(1) as usize;
+    if options.jobs > allowed {
+        eprintln!(
+            "fetchpar: the open-file limit ({limit}) allows {allowed} fetches at once; \
+             running at most {allowed} (raise it with `ulimit -n`)"
+        );
+        fitted.jobs = allowed;
+        fitted.net.pool = allowed;
+    }
+    fitted
 }
 
 fn no_urls() -> anyhow::Error {

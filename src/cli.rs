@@ -93,6 +93,31 @@ pub struct Cli {
           help_heading = "Network")]
     pub headers: Vec<String>,
 
+    /// Further attempts for a URL after a transient failure (connection, timeout, truncated
+    /// body, 408, 429, 500, 502, 503, 504).
+    #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Network")]
+    pub retries: u32,
+
+    /// Base wait before a retry, doubled each time, with jitter.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub retry_delay: Limit,
+
+    /// Longest wait before one retry, even when the server's Retry-After asks for more.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub max_retry_wait: Limit,
+
+    /// Most fetches to one host at once [default: no limit beyond --jobs].
+    #[arg(long, value_name = "N", help_heading = "Concurrency",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub per_host: Option<u32>,
+
+    /// Trust the CA certificates in this PEM file instead of the built-in roots (as curl's
+    /// --cacert), for private servers.
+    #[arg(long, value_name = "FILE", help_heading = "Network")]
+    pub cacert: Option<PathBuf>,
+
     /// Save every body under DIR (created if missing), named from the URL.
     #[arg(short = 'o', long, value_name = "DIR", help_heading = "Saving")]
     pub output_dir: Option<PathBuf>,

@@ -10,9 +10,11 @@ use ureq::http::{HeaderName, HeaderValue};
 use ureq::{Agent, ResponseExt};
 
 use crate::cancel;
+use crate::hosts::Hosts;
 use crate::links::Job;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact_str};
 use crate::resolve::CachingResolver;
+use crate::retry::{self, RetryPolicy};
 use crate::save::{PartWriter, Planned, Saver, Slot};
 
 /// Network settings, validated, shared by every fetch of a run.
@@ -30,6 +32,11 @@ pub struct NetSettings {
     pub pool: usize,
     /// Largest body accepted, counted after decompression (`--max-size`).
     pub max_size: Option<u64>,
+    pub retry: RetryPolicy,
+    /// Most fetches to one host at once (`--per-host`).
+    pub per_host: Option<usize>,
+    /// Root certificates to trust instead of the built-in ones (`--cacert`).
+    pub roots: Option<Vec<ureq::tls::Certificate<'static>>>,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -49,6 +56,7 @@ pub struct Fetcher {
     agent: Agent,
     settings: NetSettings,
     saver: Option<Saver>,
+    hosts: Hosts,
     /// When the run started; outcomes record their start relative to it.
     epoch: Instant,
     /// Test hook: a URL containing this text makes its worker panic, to prove that a dying
@@ -62,7 +70,12 @@ const READ_CHUNK: usize = 32 * 1024;
 
 impl Fetcher {
     pub fn new(settings: NetSettings, saver: Option<Saver>) -> Self {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(roots) = &settings.roots {
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(roots));
+        }
         let config = Agent::config_builder()
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .max_redirects(settings.max_redirects)
             .user_agent(settings.user_agent.as_str())
@@ -81,6 +94,7 @@ impl Fetcher {
         );
         Self {
             agent,
+            hosts: Hosts::new(settings.per_host),
             settings,
             saver,
             epoch: Instant::now(),
@@ -112,15 +126,40 @@ impl Fetcher {
                 "test hook: panicking for {marker}"
             );
         }
-        if cancel::requested() {
-            outcome.error = Some(Failure::new(
-                ErrorKind::Cancelled,
-                "not started: interrupted",
-            ));
-            return outcome;
-        }
-        if let Err(failure) = self.fetch_into(job, start, &mut outcome) {
-            outcome.error = Some(failure);
+        let host = format!(
+            "{}:{}",
+            target.url.host_str().unwrap_or(""),
+            target.url.port_or_known_default().unwrap_or(0)
+        );
+        let started = outcome.started;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = match self.hosts.acquire(&host) {
+                Some(_permit) => self.fetch_into(job, start, &mut outcome),
+                None => Err(Failure::new(
+                    ErrorKind::Cancelled,
+                    "not started: interrupted",
+                )),
+            };
+            outcome.attempts = attempt;
+            let Err(failure) = result else { break };
+            let retry = attempt <= self.settings.retry.retries
+                && !cancel::requested()
+                && retry::is_transient(&failure, outcome.status);
+            if !retry {
+                outcome.error = Some(failure);
+                break;
+            }
+            let wait = self.settings.retry.delay(attempt, failure.retry_after);
+            if failure.retry_after.is_some() {
+                // The server asked everyone to wait: hold back the whole host, not just this URL.
+                self.hosts.pause(&host, wait);
+            } else {
+                sleep_unless_cancelled(wait);
+            }
+            // Each attempt reports afresh; only the timing covers them all.
+            outcome = Outcome::new(job, started);
         }
         outcome.elapsed = start.elapsed();
         outcome
@@ -201,6 +240,7 @@ impl Fetcher {
             redact_str(&final_url)
         });
         let failed_status = status.is_client_error() || status.is_server_error();
+        let retry_after = header(&response, "retry-after");
         if let (Some(saver), None, None, false) = (&self.saver, &slot, &job.planned, failed_status)
         {
             let disposition = header(&response, "content-disposition");
@@ -248,7 +288,13 @@ impl Fetcher {
         if failed_status {
             let reason = status.canonical_reason().unwrap_or("");
             let message = format!("HTTP {} {reason}", status.as_u16());
-            return Err(Failure::new(ErrorKind::HttpStatus, message.trim_end()));
+            let mut failure = Failure::new(ErrorKind::HttpStatus, message.trim_end());
+            if matches!(status.as_u16(), 429 | 503) {
+                failure.retry_after = retry_after
+                    .as_deref()
+                    .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
+            }
+            return Err(failure);
         }
         if let Some(writer) = writer {
             let (path, digest) = writer.finish(expected)?;
@@ -298,6 +344,18 @@ impl Fetcher {
 }
 
 type Response = ureq::http::Response<ureq::Body>;
+
+/// Waits before a retry, giving up early if the run is interrupted.
+fn sleep_unless_cancelled(total: Duration) {
+    let deadline = Instant::now() + total;
+    while !cancel::requested() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
 
 fn header(response: &Response, name: &str) -> Option<String> {
     response

@@ -3,13 +3,31 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::cli::Cli;
 use crate::fetch::{NetSettings, parse_header};
 use crate::report::Style;
+use crate::retry::RetryPolicy;
 use crate::save::SaveSettings;
+
+/// Reads the CA certificates of a PEM file; none found is an error.
+fn load_roots(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let fail = |why: String| UsageError(format!("--cacert {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(fail("no PEM certificate in the file".into()).into());
+    }
+    Ok(certs)
+}
 
 /// Default most fetches at once. Up to this many URLs, every URL gets its own thread, as in the
 /// seed program; past it, threads are reused. 256 covers the latency-bound lists this tool is
@@ -91,6 +109,16 @@ impl Options {
                 prefix: cli.prefix,
                 pool: jobs,
                 max_size: cli.max_size,
+                retry: RetryPolicy {
+                    retries: cli.retries,
+                    base_delay: cli.retry_delay.0.unwrap_or(Duration::ZERO),
+                    max_wait: cli.max_retry_wait.0.unwrap_or(Duration::ZERO),
+                },
+                per_host: cli.per_host.map(|n| n as usize),
+                roots: match &cli.cacert {
+                    Some(path) => Some(load_roots(path)?),
+                    None => None,
+                },
             },
             save: cli.output_dir.as_ref().map(|dir| SaveSettings {
                 dir: dir.clone(),

@@ -49,6 +49,9 @@ pub enum ErrorKind {
 pub struct Failure {
     pub kind: ErrorKind,
     pub message: String,
+    /// How long the server asked us to wait (`Retry-After`), for the retry logic only.
+    #[serde(skip)]
+    pub retry_after: Option<Duration>,
 }
 
 impl Failure {
@@ -56,6 +59,7 @@ impl Failure {
         Self {
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct Outcome {
     pub skipped: bool,
     /// The input line as written, for `--failed-out`.
     pub input: String,
+    /// Attempts made (1 unless retried).
+    pub attempts: u32,
 }
 
 impl Outcome {
@@ -113,6 +119,7 @@ impl Outcome {
             sha256: None,
             skipped: false,
             input: job.text.clone(),
+            attempts: 0,
         }
     }
 

@@ -198,6 +198,9 @@ pub fn text_line(o: &Outcome) -> String {
     if o.skipped {
         line.push_str(" (already saved)");
     }
+    if o.attempts > 1 {
+        line.push_str(&format!(" ({} attempts)", o.attempts));
+    }
     if let Some(path) = &o.path {
         line.push_str(&format!(" -> {}", escape(path.as_bytes())));
     }
@@ -278,6 +281,7 @@ struct JsonRecord<'a> {
     path: Option<&'a str>,
     sha256: Option<&'a str>,
     skipped: bool,
+    attempts: u32,
 }
 
 impl<'a> JsonRecord<'a> {
@@ -298,6 +302,7 @@ impl<'a> JsonRecord<'a> {
             path: o.path.as_deref(),
             sha256: o.sha256.as_deref(),
             skipped: o.skipped,
+            attempts: o.attempts,
         }
     }
 }

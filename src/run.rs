@@ -2,14 +2,16 @@
 //! after which the threads pull further jobs from a channel). Both hand every outcome to the
 //! one [`Reporter`] owned by the calling thread, and both account for every job exactly once.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 
+use crate::cancel;
 use crate::fetch::Fetcher;
 use crate::links::Job;
 use crate::outcome::{ErrorKind, Failure, Outcome};
@@ -18,6 +20,14 @@ use crate::report::{Reporter, Tally};
 /// Stack for worker threads. A fetch (TLS included) needs far less than the 2 MiB default, and
 /// smaller stacks make spawning hundreds of threads cheaper.
 const WORKER_STACK: usize = 512 * 1024;
+
+/// How long, after an interrupt, the main thread waits for fetches in flight to report before
+/// it reports them as cancelled itself. Body reads notice the interrupt within one read; a
+/// fetch still waiting for a response head cannot, so it is not waited for.
+const CANCEL_GRACE: Duration = Duration::from_secs(1);
+
+/// How often a waiting main thread looks at the interrupt flag.
+const CANCEL_POLL: Duration = Duration::from_millis(100);
 
 /// Fetches the jobs one after another on this thread.
 pub fn sequential<W: Write>(
@@ -36,7 +46,9 @@ pub fn sequential<W: Write>(
 }
 
 enum Message {
+    /// A job was handed out; its stub stands in for it if no result ever comes.
     // Boxed: outcomes are large and the channel holds many messages under load.
+    Queued(Box<Outcome>),
     Done(Box<Outcome>),
     /// The input is exhausted after this many jobs.
     InputEnd(usize),
@@ -52,39 +64,60 @@ pub fn threaded<W: Write>(
 ) -> io::Result<Tally> {
     let start = Instant::now();
     let (result_tx, result_rx) = unbounded::<Message>();
-    let dispatcher = {
-        let fetcher = Arc::clone(&fetcher);
-        thread::Builder::new()
-            .name("fetchpar-input".into())
-            .spawn(move || dispatch(jobs, fetcher, cap.max(1), result_tx))?
-    };
+    thread::Builder::new()
+        .name("fetchpar-input".into())
+        .spawn(move || dispatch(jobs, fetcher, cap.max(1), result_tx))?;
 
+    // Jobs handed out and not yet reported, so none can be lost or waited for forever.
+    let mut pending: HashMap<usize, Box<Outcome>> = HashMap::new();
     let mut received = 0usize;
     let mut expected: Option<usize> = None;
+    let mut grace_until: Option<Instant> = None;
     while expected != Some(received) {
-        match result_rx.recv() {
-            Ok(Message::Done(outcome)) => {
+        let message = if cancel::requested() {
+            let deadline = *grace_until.get_or_insert_with(|| Instant::now() + CANCEL_GRACE);
+            match result_rx.recv_deadline(deadline) {
+                Ok(message) => message,
+                Err(_) => break,
+            }
+        } else {
+            match result_rx.recv_timeout(CANCEL_POLL) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        };
+        match message {
+            Message::Queued(stub) => {
+                pending.insert(stub.id, stub);
+            }
+            Message::Done(outcome) => {
+                pending.remove(&outcome.id);
                 received += 1;
                 report.record(*outcome)?;
                 if result_rx.is_empty() {
                     report.flush()?;
                 }
             }
-            Ok(Message::InputEnd(total)) => expected = Some(total),
-            // Every sender is gone yet results are missing: a thread died without reporting.
-            // Say so rather than wait forever or claim success.
-            Err(_) => {
-                let missing = expected.unwrap_or(received).saturating_sub(received);
-                report.finish(start.elapsed())?;
-                return Err(io::Error::other(format!(
-                    "{missing} results were lost: a worker thread died without reporting"
-                )));
-            }
+            Message::InputEnd(total) => expected = Some(total),
         }
     }
-    let tally = report.finish(start.elapsed())?;
-    let _ = dispatcher.join();
-    Ok(tally)
+    // Whatever is still pending gets its one result here: cancelled after an interrupt, or a
+    // worker failure if its thread vanished without reporting.
+    let mut left: Vec<Box<Outcome>> = pending.into_values().collect();
+    left.sort_by_key(|o| o.id);
+    for mut stub in left {
+        stub.error = Some(if cancel::requested() {
+            Failure::new(ErrorKind::Cancelled, "interrupted before it finished")
+        } else {
+            Failure::new(
+                ErrorKind::Worker,
+                "the worker thread ended without reporting",
+            )
+        });
+        report.record(*stub)?;
+    }
+    report.finish(start.elapsed())
 }
 
 /// Reads the input and hands out jobs, spawning workers while under the cap.
@@ -96,13 +129,24 @@ fn dispatch(
 ) {
     // Bounded so a huge list read from a pipe is not held in memory ahead of the workers.
     let (job_tx, job_rx) = bounded::<Job>(cap);
-    let mut workers = Vec::new();
+    let mut workers = 0usize;
     let mut spawning = true;
     let mut total = 0usize;
     for mut job in jobs {
         total += 1;
+        let stub = Outcome::new(&job, Duration::ZERO);
+        if cancel::requested() {
+            let mut outcome = stub;
+            outcome.error = Some(Failure::new(
+                ErrorKind::Cancelled,
+                "not started: interrupted",
+            ));
+            let _ = results.send(Message::Done(Box::new(outcome)));
+            continue;
+        }
         fetcher.prepare(&mut job);
-        if spawning && workers.len() < cap {
+        let _ = results.send(Message::Queued(Box::new(stub)));
+        if spawning && workers < cap {
             let (fetcher, rx, tx) = (Arc::clone(&fetcher), job_rx.clone(), results.clone());
             let first = job.clone();
             let spawned = thread::Builder::new()
@@ -110,15 +154,15 @@ fn dispatch(
                 .stack_size(WORKER_STACK)
                 .spawn(move || worker(first, rx, tx, fetcher));
             match spawned {
-                Ok(handle) => {
-                    workers.push(handle);
+                Ok(_) => {
+                    workers += 1;
                     continue;
                 }
                 // Out of threads: stop growing and let the ones we have share the work.
                 Err(_) => spawning = false,
             }
         }
-        if workers.is_empty() {
+        if workers == 0 {
             // Not even one worker could start: fetch here rather than lose the job.
             let _ = results.send(Message::Done(Box::new(fetch_guarded(&fetcher, &job))));
         } else if let Err(crossbeam_channel::SendError(job)) = job_tx.send(job) {
@@ -129,9 +173,6 @@ fn dispatch(
     }
     drop(job_tx);
     let _ = results.send(Message::InputEnd(total));
-    for handle in workers {
-        let _ = handle.join();
-    }
 }
 
 fn worker(first: Job, jobs: Receiver<Job>, results: Sender<Message>, fetcher: Arc<Fetcher>) {

@@ -25,7 +25,11 @@ fn every_url_gives_exactly_one_result_of_the_right_kind() {
         "ftp://example.invalid/file".to_string(),
     ];
     let file = list(&lines);
-    let out = fetchpar().arg("--json").arg(file.path()).assert().code(1);
+    let out = fetchpar()
+        .args(["--json", "--retries", "0"])
+        .arg(file.path())
+        .assert()
+        .code(1);
     let records = json_lines(&out.get_output().stdout);
     assert_eq!(records.len(), 6, "{records:#?}");
     assert_eq!(kind(find(&records, "/ok")), "ok");
@@ -310,7 +314,7 @@ fn a_stalled_server_is_ended_by_the_stall_timeout() {
         origin.url("/fine?size=5"),
     ]);
     let out = fetchpar()
-        .args(["--json", "--stall-timeout", "0.5"])
+        .args(["--json", "--retries", "0", "--stall-timeout", "0.5"])
         .arg(file.path())
         .assert()
         .code(1);
@@ -330,7 +334,7 @@ fn a_dripping_server_is_ended_by_the_whole_timeout() {
     let origin = Origin::start().unwrap();
     let file = list(&[origin.url("/drip?size=100&drip=100")]);
     let out = fetchpar()
-        .args(["--json", "--timeout", "0.7"])
+        .args(["--json", "--retries", "0", "--timeout", "0.7"])
         .arg(file.path())
         .assert()
         .code(1);

@@ -192,7 +192,7 @@ fn a_truncated_download_never_gets_the_final_name() {
     let out = tempfile::tempdir().unwrap();
     let lines = vec![origin.url("/cut?size=100000&truncate=30000") + " out=cut.bin"];
     let run = fetchpar()
-        .args(["--json", "-o"])
+        .args(["--json", "--retries", "0", "-o"])
         .arg(out.path())
         .arg(list(&lines).path())
         .assert()
@@ -211,7 +211,7 @@ fn continue_resumes_a_part_file_with_a_range_request() {
     let out = tempfile::tempdir().unwrap();
     let first = list(&[origin.url("/r?size=100000&truncate=40000") + " out=r.bin"]);
     fetchpar()
-        .arg("-o")
+        .args(["--retries", "0", "-o"])
         .arg(out.path())
         .arg(first.path())
         .assert()
@@ -261,7 +261,7 @@ fn continue_restarts_when_the_server_ignores_ranges_or_the_file_changed() {
         let out = tempfile::tempdir().unwrap();
         let a = list(&[origin.url(first) + " out=f.bin"]);
         fetchpar()
-            .arg("-o")
+            .args(["--retries", "0", "-o"])
             .arg(out.path())
             .arg(a.path())
             .assert()
@@ -374,7 +374,7 @@ fn failed_out_lists_exactly_what_failed_and_reruns_it() {
         origin.url("/down?status=503"),
     ];
     fetchpar()
-        .arg("-o")
+        .args(["--retries", "0", "-o"])
         .arg(dir.path().join("out"))
         .arg("--failed-out")
         .arg(&failed)
@@ -385,7 +385,7 @@ fn failed_out_lists_exactly_what_failed_and_reruns_it() {
     let expected = format!("{}\n{}\n{}\n", lines[1], lines[2], lines[4]);
     assert_eq!(text, expected);
     let rerun = fetchpar()
-        .args(["--json", "-o"])
+        .args(["--json", "--retries", "0", "-o"])
         .arg(dir.path().join("out"))
         .arg(&failed)
         .assert()
