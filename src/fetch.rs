@@ -13,7 +13,7 @@ use crate::cancel;
 use crate::hosts::Hosts;
 use crate::links::Job;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact_str};
-use crate::resolve::CachingResolver;
+use crate::resolve::{CachingResolver, LookupFailed};
 use crate::retry::{self, RetryPolicy};
 use crate::save::{PartWriter, Planned, Saver, Slot};
 
@@ -135,8 +135,9 @@ impl Fetcher {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = match self.hosts.acquire(&host) {
-                Some(_permit) => self.fetch_into(job, start, &mut outcome),
+            let permit = self.hosts.acquire(&host);
+            let result = match &permit {
+                Some(_) => self.fetch_into(job, start, &mut outcome),
                 None => Err(Failure::new(
                     ErrorKind::Cancelled,
                     "not started: interrupted",
@@ -153,9 +154,13 @@ impl Fetcher {
             }
             let wait = self.settings.retry.delay(attempt, failure.retry_after);
             if failure.retry_after.is_some() {
-                // The server asked everyone to wait: hold back the whole host, not just this URL.
+                // The server asked everyone to wait: hold back the whole host, not just this
+                // URL. The pause is set before the slot is released, so no other fetch to the
+                // host slips in between.
                 self.hosts.pause(&host, wait);
+                drop(permit);
             } else {
+                drop(permit);
                 sleep_unless_cancelled(wait);
             }
             // Each attempt reports afresh; only the timing covers them all.
@@ -406,6 +411,8 @@ pub fn classify(err: ureq::Error) -> Failure {
     let (kind, message) = match &err {
         ureq::Error::Timeout(which) => (K::Timeout, timeout_message(*which)),
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
+        ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
+        ureq::Error::Io(io) if is_tls(io) => (K::Tls, io.to_string()),
         ureq::Error::Io(io) => (io_kind(io), io_message(io)),
         ureq::Error::ConnectionFailed => (K::Connect, "connection failed".to_string()),
         ureq::Error::TooManyRedirects => (K::Redirects, "too many redirects".to_string()),
@@ -434,6 +441,12 @@ fn timeout_message(which: ureq::Timeout) -> String {
         _ => "timed out",
     };
     what.to_string()
+}
+
+/// ureq reports handshake and certificate failures as I/O errors wrapping rustls' error.
+fn is_tls(err: &io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 fn io_kind(err: &io::Error) -> ErrorKind {

@@ -352,6 +352,61 @@ mod tests {
     }
 
     #[test]
+    fn a_hundred_megabyte_line_is_skipped_in_bounded_memory() {
+        let huge = io::repeat(b'x').take(100 * 1024 * 1024);
+        let rest = io::Cursor::new(b"\nhttp://after.example/\n".to_vec());
+        let got: Vec<Job> = LinkReader::from_reader("t", huge.chain(rest)).collect();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].target.is_err());
+        assert!(got[0].text.len() < 300);
+        assert_eq!((got[1].line, got[1].target.is_ok()), (2, true));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_keep_line_numbers(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+                    proptest::strategy::Just(b"http://ok.example/a".to_vec()),
+                    proptest::strategy::Just(b"  # comment".to_vec()),
+                    proptest::strategy::Just(b"http://u:p@h.example/\0x".to_vec()),
+                ],
+                0..40,
+            ),
+            crlf in proptest::prelude::any::<bool>(),
+        ) {
+            let lines: Vec<Vec<u8>> = lines
+                .into_iter()
+                .map(|l| l.into_iter().filter(|&b| b != b'\n').collect())
+                .collect();
+            let sep: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+            let input = lines.join(sep);
+            let jobs: Vec<Job> = LinkReader::from_reader("p", io::Cursor::new(input)).collect();
+            let expected = lines
+                .iter()
+                .filter(|l| match std::str::from_utf8(l) {
+                    Ok(text) => {
+                        let t = text.trim();
+                        !t.is_empty() && !t.starts_with('#')
+                    }
+                    Err(_) => true,
+                })
+                .count();
+            proptest::prop_assert_eq!(jobs.len(), expected);
+            for pair in jobs.windows(2) {
+                proptest::prop_assert!(pair[0].line < pair[1].line && pair[0].id + 1 == pair[1].id);
+            }
+            for job in &jobs {
+                let raw = &lines[job.line - 1];
+                if raw.as_slice() == b"http://ok.example/a" {
+                    proptest::prop_assert!(job.target.is_ok());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn last_line_without_newline_counts() {
         let got = jobs(b"http://a.example/");
         assert_eq!(got.len(), 1);

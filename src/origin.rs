@@ -15,7 +15,7 @@
 //! | `drip=MS` | one body byte every MS milliseconds |
 //! | `truncate=N` | declare `size` but close after N bytes |
 //! | `redirect=N` | a chain of N redirects before the body; `loop=1` redirects to itself |
-//! | `fail=K` | the first K requests for this path get 503 (`retry_after=S` adds Retry-After) |
+//! | `fail=K` | the first K requests for this path get 503 (`fail_status=N` another status, `retry_after=S` adds Retry-After) |
 //! | `cd=VALUE` | a Content-Disposition header with this value |
 //! | `big_header=N` | an extra header N bytes long |
 //! | `garbage=1` | bytes that are not HTTP; `badchunk=1` invalid chunked encoding; `reset=1` close at once |
@@ -260,8 +260,9 @@ fn respond(
             let retry = p("retry_after")
                 .map(|s| format!("Retry-After: {s}\r\n"))
                 .unwrap_or_default();
+            let code = num("fail_status").unwrap_or(503);
             let head = format!(
-                "HTTP/1.1 503 Service Unavailable\r\n{retry}Content-Length: 11\r\n\r\nunavailable"
+                "HTTP/1.1 {code} Try Later\r\n{retry}Content-Length: 11\r\n\r\nunavailable"
             );
             out.write_all(head.as_bytes())?;
             return Ok(true);

@@ -19,6 +19,15 @@ use ureq::unversioned::transport::NextTimeout;
 /// How long a looked-up address is reused.
 const TTL: Duration = Duration::from_secs(60);
 
+/// A host name that did not resolve. Its own type so the fetcher can report kind `dns` rather
+/// than a generic I/O error.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve {host}: {source}")]
+pub struct LookupFailed {
+    pub host: String,
+    source: std::io::Error,
+}
+
 #[derive(Debug, Default)]
 pub struct CachingResolver {
     inner: DefaultResolver,
@@ -58,7 +67,16 @@ impl Resolver for CachingResolver {
         if let Some(addrs) = cached {
             return Ok(addrs);
         }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = self
+            .inner
+            .resolve(uri, config, timeout)
+            .map_err(|err| match err {
+                ureq::Error::Io(source) => ureq::Error::Other(Box::new(LookupFailed {
+                    host: host.to_string(),
+                    source,
+                })),
+                other => other,
+            })?;
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -1,0 +1,442 @@
+//! The fault suite: hostile and broken servers, retries, per-host limits, interruption and TLS.
+//! Every case must give exactly one result of the right kind and the right exit code, and end
+//! within its own time limits.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+
+/// Runs one URL and returns its single JSON record, checking the exit code.
+fn one(url: &str, args: &[&str], code: i32) -> Value {
+    let out = fetchpar()
+        .arg("--json")
+        .args(args)
+        .arg(list(&[url.to_string()]).path())
+        .assert()
+        .code(code);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 1, "{url}: {records:#?}");
+    records.into_iter().next().unwrap()
+}
+
+#[test]
+fn each_fault_gives_one_result_of_the_right_kind() {
+    let origin = Origin::start().unwrap();
+    // (what, url, extra args, expected kind, upper bound on its time in seconds)
+    let cases: Vec<(&str, String, Vec<&str>, &str, f64)> = vec![
+        ("connection refused", refused_url(), vec![], "connect", 5.0),
+        (
+            "reset before a response",
+            origin.url("/f?reset=1"),
+            vec![],
+            "io",
+            5.0,
+        ),
+        (
+            "cut short of Content-Length",
+            origin.url("/f?size=5000&truncate=100"),
+            vec![],
+            "io",
+            5.0,
+        ),
+        (
+            "headers then silence",
+            origin.url("/f?size=100&stall=0"),
+            vec!["--stall-timeout", "0.5"],
+            "timeout",
+            5.0,
+        ),
+        (
+            "one byte per second",
+            origin.url("/f?size=100&drip=1000"),
+            vec!["--timeout", "1.5"],
+            "timeout",
+            5.0,
+        ),
+        (
+            "redirect loop",
+            origin.url("/f?loop=1"),
+            vec![],
+            "redirects",
+            5.0,
+        ),
+        (
+            "long redirect chain",
+            origin.url("/f?redirect=30"),
+            vec![],
+            "redirects",
+            5.0,
+        ),
+        (
+            "gzip bomb",
+            origin.url("/f?gzip=1&zeros=1&size=10737418240"),
+            vec!["--max-size", "10M"],
+            "too_large",
+            20.0,
+        ),
+        (
+            "endless chunked body",
+            origin.url("/f?chunked=1&endless=1"),
+            vec!["--max-size", "5M"],
+            "too_large",
+            20.0,
+        ),
+        (
+            "oversized response header",
+            origin.url("/f?big_header=300000"),
+            vec![],
+            "too_large",
+            5.0,
+        ),
+        (
+            "not HTTP at all",
+            origin.url("/f?garbage=1"),
+            vec![],
+            "protocol",
+            5.0,
+        ),
+        (
+            "invalid chunked encoding",
+            origin.url("/f?badchunk=1"),
+            vec![],
+            "protocol",
+            5.0,
+        ),
+        (
+            "a name that does not resolve",
+            "http://no-such-host.invalid/x".into(),
+            vec![],
+            "dns",
+            30.0,
+        ),
+    ];
+    for (what, url, args, expected, bound) in cases {
+        let mut all = vec!["--retries", "0"];
+        all.extend(args);
+        let record = one(&url, &all, 1);
+        assert_eq!(kind(&record), expected, "{what}: {record}");
+        assert!(
+            record["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{what}"
+        );
+        let secs = record["ms"].as_f64().unwrap() / 1000.0;
+        assert!(secs < bound, "{what} took {secs} s");
+    }
+}
+
+#[test]
+fn a_long_but_allowed_redirect_chain_succeeds() {
+    let origin = Origin::start().unwrap();
+    let record = one(&origin.url("/chain?redirect=8&size=3"), &[], 0);
+    assert_eq!(record["bytes"], 3);
+    assert!(record["final_url"].as_str().unwrap().contains("redirect=0"));
+}
+
+#[test]
+fn transient_failures_are_retried_until_they_succeed() {
+    let origin = Origin::start().unwrap();
+    let record = one(
+        &origin.url("/flaky?fail=2&size=5"),
+        &["--retry-delay", "0.05"],
+        0,
+    );
+    assert_eq!(record["status"], 200);
+    assert_eq!(record["attempts"], 3);
+    // Out of retries: the last failure is reported, with its attempts.
+    let record = one(
+        &origin.url("/down?fail=9"),
+        &["--retries", "1", "--retry-delay", "0.05"],
+        1,
+    );
+    assert_eq!(kind(&record), "http_status");
+    assert_eq!(record["status"], 503);
+    assert_eq!(record["attempts"], 2);
+}
+
+#[test]
+fn permanent_failures_are_not_retried() {
+    let origin = Origin::start().unwrap();
+    let record = one(
+        &origin.url("/gone?status=404"),
+        &["--retry-delay", "0.05"],
+        1,
+    );
+    assert_eq!(record["attempts"], 1);
+    assert_eq!(origin.requests(), 1);
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/limited?fail=1&fail_status=429&retry_after=1&size=2");
+    let record = one(&url, &["--retry-delay", "0.01"], 0);
+    assert_eq!(record["attempts"], 2);
+    assert!(
+        record["ms"].as_f64().unwrap() >= 1000.0,
+        "waited the server's second: {record}"
+    );
+}
+
+#[test]
+fn retry_after_pauses_that_host_while_others_keep_going() {
+    let limited = Origin::start().unwrap();
+    let other = Origin::start().unwrap();
+    // Two URLs on one host, each refused once with Retry-After: 1. One at a time per host, so
+    // the second can only start after the first's refusal. If the refusal pauses the whole
+    // host, the second waits out that pause before its own refusal starts a second one: about
+    // two seconds in all. A pause of the refused URL alone would take about one.
+    let mut lines = vec![
+        limited.url("/a1?fail=1&fail_status=429&retry_after=1"),
+        limited.url("/a2?fail=1&fail_status=429&retry_after=1"),
+    ];
+    lines.extend((0..3).map(|i| other.url(&format!("/b{i}?delay=50"))));
+    let out = fetchpar()
+        .args(["--json", "--per-host", "1", "--retry-delay", "0.01"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let ms = |needle: &str| find(&records, needle)["ms"].as_f64().unwrap();
+    let limited_host = ms("/a1").max(ms("/a2"));
+    assert!(
+        limited_host >= 1900.0,
+        "the host paused as a whole: {limited_host}"
+    );
+    for i in 0..3 {
+        let b = ms(&format!("/b{i}"));
+        assert!(
+            b * 2.0 < limited_host,
+            "the other host was not held back: {b} vs {limited_host}"
+        );
+    }
+}
+
+#[test]
+fn per_host_limits_hold_under_load() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..40)
+        .map(|i| origin.url(&format!("/p/{i}?delay=30")))
+        .collect();
+    let out = fetchpar()
+        .args(["--json", "--per-host", "3"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout).len(), 40);
+    assert!(
+        origin.max_concurrent() <= 3,
+        "server saw {}",
+        origin.max_concurrent()
+    );
+    assert!(origin.max_concurrent() >= 2, "it still ran in parallel");
+}
+
+#[test]
+fn interrupt_reports_everything_and_exits_130() {
+    let origin = Origin::start().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<String> = (0..3)
+        .map(|i| origin.url(&format!("/fast/{i}?size=10")))
+        .collect();
+    lines.extend((0..3).map(|i| origin.url(&format!("/slow/{i}?delay=30000"))));
+    lines.push(origin.url("/big?size=100000&drip=50") + " out=big.bin");
+    let file = list(&lines);
+    let mut child = fetchpar_std()
+        .args(["--json", "--keep-order", "-o"])
+        .arg(out_dir.path())
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    // In input order the three fast results come first; once they are out, the slow ones and
+    // the dripping download are certainly in flight.
+    for _ in 0..3 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        seen.push(line);
+    }
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let all: Vec<Value> = seen
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .chain(json_lines(rest.as_bytes()))
+        .collect();
+    assert_eq!(
+        all.len(),
+        lines.len(),
+        "every URL has its one result: {all:#?}"
+    );
+    assert_eq!(
+        all.iter().filter(|r| kind(r) == "cancelled").count(),
+        4,
+        "{all:#?}"
+    );
+    assert!(
+        !out_dir.path().join("big.bin").exists(),
+        "no partial file under a final name"
+    );
+}
+
+#[test]
+fn a_second_interrupt_exits_at_once() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[origin.url("/slow?delay=30000")]);
+    let mut child = fetchpar_std()
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the request is being served, so the process is mid-run.
+    while origin.requests() == 0 {
+        thread::yield_now();
+    }
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
+
+#[test]
+fn twenty_thousand_urls_from_stdin() {
+    let origin = Origin::start().unwrap();
+    let input: String = (0..20_000)
+        .map(|i| origin.url(&format!("/n/{i}?size=16\n")))
+        .collect();
+    let out = fetchpar()
+        .args(["--prefix", "0", "-"])
+        .write_stdin(input)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+    assert_eq!(stdout.lines().count(), 20_000);
+    assert!(stdout.lines().all(|l| l.starts_with("200 ")));
+}
+
+// ---- TLS, against a loopback rustls server with certificates made here ----
+
+struct TlsServer {
+    url: String,
+    ca_pem: String,
+}
+
+/// An https server on 127.0.0.1 whose certificate is issued by a fresh CA for `names`.
+fn tls_server(names: &[&str]) -> TlsServer {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut head = [0u8; 4096];
+                if tls.read(&mut head).is_ok() {
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret",
+                    );
+                    let _ = tls.flush();
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            });
+        }
+    });
+    TlsServer {
+        url: format!("https://127.0.0.1:{port}/"),
+        ca_pem: ca_cert.pem(),
+    }
+}
+
+#[test]
+fn tls_is_verified_and_cacert_trusts_a_private_ca() {
+    let server = tls_server(&["127.0.0.1"]);
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), &server.ca_pem).unwrap();
+
+    let refused = one(&server.url, &["--retries", "0"], 1);
+    assert_eq!(kind(&refused), "tls", "{refused}");
+
+    let ca_arg = ca.path().to_str().unwrap();
+    let trusted = one(&server.url, &["--cacert", ca_arg], 0);
+    assert_eq!(trusted["bytes"], 6);
+    assert_eq!(trusted["prefix"], "secret");
+}
+
+#[test]
+fn a_certificate_for_another_host_is_refused() {
+    let server = tls_server(&["other.example"]);
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), &server.ca_pem).unwrap();
+    let record = one(
+        &server.url,
+        &["--retries", "0", "--cacert", ca.path().to_str().unwrap()],
+        1,
+    );
+    assert_eq!(kind(&record), "tls", "{record}");
+}
+
+#[test]
+fn an_unusable_cacert_is_an_input_error() {
+    let bogus = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bogus.path(), "not a certificate").unwrap();
+    fetchpar()
+        .arg("--cacert")
+        .arg(bogus.path())
+        .arg("https://127.0.0.1:9/")
+        .assert()
+        .code(2);
+}
