@@ -75,7 +75,7 @@ impl Origin {
 
     /// Starts on the given address.
     pub fn bind(addr: &str) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr)?;
+        let listener = listen(addr)?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(Stats::default());
         let stop = Arc::new(AtomicBool::new(false));
@@ -119,6 +119,21 @@ impl Drop for Origin {
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
     }
+}
+
+/// Binds with a deep accept queue. std's listener asks for 128; a client opening hundreds of
+/// connections at once then overflows it, and the kernel drops SYNs that are retried only a
+/// second later, which would make the server, not the client, the thing being measured.
+fn listen(addr: &str) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{addr}: {e}")))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
 }
 
 fn accept_loop(listener: TcpListener, stats: Arc<Stats>, stop: Arc<AtomicBool>) {
