@@ -125,6 +125,7 @@ impl Options {
                 on_exists: cli.on_exists,
                 resume: cli.continue_,
                 content_disposition: cli.content_disposition,
+                hash: cli.json || cli.checksums.is_some(),
             }),
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),

@@ -334,6 +334,22 @@ fn checksums_are_verified_and_listed_for_sha256sum() {
 }
 
 #[test]
+fn a_listed_digest_is_checked_even_when_nothing_shows_digests() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let lines =
+        vec![origin.url("/bad?size=300") + &format!(" out=bad.bin sha256={}", "1".repeat(64))];
+    fetchpar()
+        .arg("-o")
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("checksum"));
+    assert!(files_in(out.path()).is_empty());
+}
+
+#[test]
 fn max_size_stops_large_and_compressed_bodies() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
