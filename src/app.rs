@@ -13,9 +13,11 @@ use crate::demo;
 use crate::fetch::Fetcher;
 use crate::links::{Job, LinkReader};
 use crate::options::{Mode, Options, UsageError};
+use crate::progress::Progress;
 use crate::report::{Reporter, SideFiles, Tally, compare_line, summary_line};
 use crate::run;
 use crate::save::Saver;
+use crate::timeline;
 
 /// Exit code when every URL succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -47,6 +49,16 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn execute(cli: &Cli) -> Result<u8> {
+    if let Some(shell) = cli.completions {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "fetchpar", &mut io::stdout());
+        return Ok(EXIT_OK);
+    }
+    if cli.man {
+        let command = <Cli as clap::CommandFactory>::command();
+        clap_mangen::Man::new(command).render(&mut io::stdout())?;
+        return Ok(EXIT_OK);
+    }
     cancel::install();
     if cli.demo {
         return demo::run(cli);
@@ -66,6 +78,11 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
         }
         None => None,
     };
+    if let Some(path) = &options.timeline {
+        std::fs::File::create(path).map_err(|e| {
+            UsageError(format!("cannot write the timeline {}: {e}", path.display()))
+        })?;
+    }
     let side = SideFiles::new(options.checksums.as_deref(), options.failed_out.as_deref())
         .map_err(|e| UsageError(format!("{e:#}")))?;
     let stdout = io::stdout();
@@ -76,14 +93,24 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
         side,
     );
     let mut fetcher = Fetcher::new(options.net.clone(), saver);
+    if options.timeline.is_some() {
+        report.keep_timeline();
+    }
+    // Each run gets its own progress display, cleared before its summary is printed.
+    let progress = || Progress::start(options.progress, options.style.color);
     let tallies = match options.mode {
         Mode::Sequential => {
-            report.start_run("sequential");
+            let bars = progress();
+            fetcher.set_progress(bars.clone());
+            report.start_run("sequential", bars);
             let tally = run::sequential(jobs, &fetcher, &mut report)?;
             eprintln!("{}", summary_line("sequential", None, &tally));
             vec![tally]
         }
         Mode::Threads => {
+            let bars = progress();
+            fetcher.set_progress(bars.clone());
+            report.start_run("threads", bars);
             let tally = run::threaded(jobs, Arc::new(fetcher), options.jobs, &mut report)?;
             let at_once = options.jobs.min(tally.total());
             eprintln!("{}", summary_line("threads", Some(at_once), &tally));
@@ -95,11 +122,15 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             if jobs.is_empty() {
                 return Err(no_urls());
             }
-            report.start_run("sequential");
+            let bars = progress();
+            fetcher.set_progress(bars.clone());
+            report.start_run("sequential", bars);
             let seq = run::sequential(jobs.clone().into_iter(), &fetcher, &mut report)?;
             eprintln!("{}", summary_line("sequential", None, &seq));
-            report.start_run("threads");
+            let bars = progress();
+            fetcher.set_progress(bars.clone());
             fetcher.reset_epoch();
+            report.start_run("threads", bars);
             let threaded = run::threaded(
                 Box::new(jobs.into_iter()),
                 Arc::new(fetcher),
@@ -112,6 +143,9 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             vec![seq, threaded]
         }
     };
+    if let (Some(path), Some(runs)) = (&options.timeline, report.timeline()) {
+        timeline::write(path, runs)?;
+    }
     io::stderr().flush()?;
     if tallies.iter().all(|t| t.total() == 0) {
         return Err(no_urls());

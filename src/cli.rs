@@ -64,6 +64,38 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub json: bool,
 
+    /// Live progress on stderr: `auto` draws it when stderr is a terminal.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    pub progress: crate::progress::When,
+
+    /// Color on terminals: `auto` colors when stdout is a terminal and NO_COLOR is not set.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    pub color: crate::progress::When,
+
+    /// Write a waterfall picture of the run (SVG): a bar per URL from start to end.
+    #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
+    pub timeline: Option<PathBuf>,
+
+    /// Print a completion script for a shell and exit.
+    #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff) and exit.
+    #[arg(long, exclusive = true)]
+    pub man: bool,
+
     /// Most redirects followed for one URL.
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Network")]
     pub max_redirects: u32,

@@ -13,6 +13,7 @@ use crate::cancel;
 use crate::hosts::Hosts;
 use crate::links::Job;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact_str};
+use crate::progress::{Live, Progress};
 use crate::resolve::{CachingResolver, LookupFailed};
 use crate::retry::{self, RetryPolicy};
 use crate::save::{PartWriter, Planned, Saver, Slot};
@@ -57,6 +58,7 @@ pub struct Fetcher {
     settings: NetSettings,
     saver: Option<Saver>,
     hosts: Hosts,
+    progress: Option<Arc<Progress>>,
     /// When the run started; outcomes record their start relative to it.
     epoch: Instant,
     /// Test hook: a URL containing this text makes its worker panic, to prove that a dying
@@ -109,6 +111,7 @@ impl Fetcher {
         Self {
             agent,
             hosts: Hosts::new(settings.per_host),
+            progress: None,
             settings,
             saver,
             epoch: Instant::now(),
@@ -116,6 +119,11 @@ impl Fetcher {
                 .ok()
                 .filter(|s| !s.is_empty()),
         }
+    }
+
+    /// Shows this fetcher's work on a progress display (or stops showing it).
+    pub fn set_progress(&mut self, progress: Option<Arc<Progress>>) {
+        self.progress = progress;
     }
 
     /// Restarts the clock that outcomes' start times are measured from.
@@ -146,12 +154,16 @@ impl Fetcher {
             target.url.port_or_known_default().unwrap_or(0)
         );
         let started = outcome.started;
+        let live = self
+            .progress
+            .as_ref()
+            .map(|p| p.begin(job.id, &outcome.url));
         let mut attempt = 0;
         loop {
             attempt += 1;
             let permit = self.hosts.acquire(&host);
             let result = match &permit {
-                Some(_) => self.fetch_into(job, start, &mut outcome),
+                Some(_) => self.fetch_into(job, start, &mut outcome, live.as_deref()),
                 None => Err(Failure::new(
                     ErrorKind::Cancelled,
                     "not started: interrupted",
@@ -180,6 +192,9 @@ impl Fetcher {
             // Each attempt reports afresh; only the timing covers them all.
             outcome = Outcome::new(job, started);
         }
+        if let Some(progress) = &self.progress {
+            progress.end(job.id);
+        }
         outcome.elapsed = start.elapsed();
         outcome
     }
@@ -187,6 +202,9 @@ impl Fetcher {
     /// Decides where the body goes for a job; called in input order, so names are claimed in
     /// input order.
     pub fn prepare(&self, job: &mut Job) {
+        if let Some(progress) = &self.progress {
+            progress.queued();
+        }
         if let Some(saver) = &self.saver {
             job.planned = saver.plan(job);
         }
@@ -207,7 +225,13 @@ impl Fetcher {
         request.call().map_err(classify)
     }
 
-    fn fetch_into(&self, job: &Job, start: Instant, outcome: &mut Outcome) -> Result<(), Failure> {
+    fn fetch_into(
+        &self,
+        job: &Job,
+        start: Instant,
+        outcome: &mut Outcome,
+        live: Option<&Live>,
+    ) -> Result<(), Failure> {
         let url = match &job.target {
             Ok(target) => &target.url,
             Err(reason) => return Err(Failure::new(ErrorKind::InvalidUrl, reason.clone())),
@@ -294,12 +318,15 @@ impl Fetcher {
             _ => None,
         };
         let length = response.body().content_length();
+        if let (Some(live), Some(length)) = (live, length) {
+            live.expect(length);
+        }
         let mut body = response
             .into_body()
             .into_with_config()
             .limit(limit.unwrap_or(u64::MAX))
             .reader();
-        if let Err(failure) = self.drain(&mut body, length, outcome, writer.as_mut()) {
+        if let Err(failure) = self.drain(&mut body, length, outcome, writer.as_mut(), live) {
             // A part cut short by the network is kept for `--continue`; one that is too large
             // would only be too large again.
             if let (ErrorKind::TooLarge, Some(writer)) = (failure.kind, writer) {
@@ -334,6 +361,7 @@ impl Fetcher {
         length: Option<u64>,
         outcome: &mut Outcome,
         writer: Option<&mut PartWriter>,
+        live: Option<&Live>,
     ) -> Result<(), Failure> {
         // A small body gets a small buffer: the rest would be zeroed and never used.
         let want = length.map_or(READ_CHUNK, |n| (n as usize).clamp(4096, READ_CHUNK));
@@ -341,7 +369,7 @@ impl Fetcher {
             if buf.len() < want {
                 buf.resize(want, 0);
             }
-            self.drain_with(body, outcome, writer, &mut buf[..want])
+            self.drain_with(body, outcome, writer, live, &mut buf[..want])
         })
     }
 
@@ -350,6 +378,7 @@ impl Fetcher {
         body: &mut impl Read,
         outcome: &mut Outcome,
         mut writer: Option<&mut PartWriter>,
+        live: Option<&Live>,
         buf: &mut [u8],
     ) -> Result<(), Failure> {
         loop {
@@ -373,6 +402,9 @@ impl Fetcher {
             let room = self.settings.prefix.saturating_sub(outcome.prefix.len());
             outcome.prefix.extend_from_slice(&buf[..n.min(room)]);
             outcome.bytes += n as u64;
+            if let Some(live) = live {
+                live.add(n as u64);
+            }
             if let Some(writer) = writer.as_deref_mut()
                 && let Err(err) = writer.write(&buf[..n])
             {

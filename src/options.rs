@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::cli::Cli;
 use crate::fetch::{NetSettings, parse_header};
+use crate::progress::When;
 use crate::report::Style;
 use crate::retry::RetryPolicy;
 use crate::save::SaveSettings;
@@ -58,6 +59,22 @@ pub struct Options {
     pub save: Option<SaveSettings>,
     pub checksums: Option<PathBuf>,
     pub failed_out: Option<PathBuf>,
+    pub progress: When,
+    pub timeline: Option<PathBuf>,
+}
+
+/// `--color auto` colors only a terminal, and only when NO_COLOR is unset or empty
+/// (no-color.org); `always` and `never` are taken at their word.
+fn use_color(when: When) -> bool {
+    match when {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
 }
 
 impl Options {
@@ -98,6 +115,7 @@ impl Options {
             style: Style {
                 json: cli.json,
                 keep_order: cli.keep_order,
+                color: use_color(cli.color),
             },
             net: NetSettings {
                 connect_timeout: cli.connect_timeout.0,
@@ -129,6 +147,8 @@ impl Options {
             }),
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),
+            progress: cli.progress,
+            timeline: cli.timeline.clone(),
         })
     }
 }

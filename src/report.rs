@@ -8,8 +8,13 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use serde::Serialize;
+
+use crate::progress::Progress;
+use crate::timeline::{RunSpans, Span};
 
 use crate::outcome::{Failure, Outcome};
 
@@ -18,6 +23,8 @@ use crate::outcome::{Failure, Outcome};
 pub struct Style {
     pub json: bool,
     pub keep_order: bool,
+    /// Color failures in text lines.
+    pub color: bool,
 }
 
 /// Counts for one run.
@@ -99,6 +106,11 @@ fn annotate(err: io::Error, path: &Path) -> io::Error {
 /// Receives outcomes in whatever order they finish and prints them.
 pub struct Reporter<W: Write> {
     side: SideFiles,
+    progress: Option<Arc<Progress>>,
+    /// Lines go to the terminal the bars are drawn on: take the bars down while printing.
+    suspend_bars: bool,
+    /// Spans for `--timeline`, one list per run.
+    timeline: Option<Vec<RunSpans>>,
     out: W,
     style: Style,
     mode: &'static str,
@@ -111,6 +123,9 @@ impl<W: Write> Reporter<W> {
     pub fn new(out: W, style: Style, mode: &'static str, side: SideFiles) -> Self {
         Self {
             side,
+            progress: None,
+            suspend_bars: false,
+            timeline: None,
             out,
             style,
             mode,
@@ -120,8 +135,29 @@ impl<W: Write> Reporter<W> {
         }
     }
 
-    /// Starts a new run on the same output (compare mode prints two runs).
-    pub fn start_run(&mut self, mode: &'static str) {
+    /// Collects spans for `--timeline`.
+    pub fn keep_timeline(&mut self) {
+        self.timeline = Some(Vec::new());
+    }
+
+    /// The spans collected, one list per run.
+    pub fn timeline(&self) -> Option<&[RunSpans]> {
+        self.timeline.as_deref()
+    }
+
+    /// Starts a new run on the same output (compare mode prints two runs), with its progress
+    /// display if there is one.
+    pub fn start_run(&mut self, mode: &'static str, progress: Option<Arc<Progress>>) {
+        use std::io::IsTerminal;
+        self.suspend_bars = progress.is_some() && std::io::stdout().is_terminal();
+        self.progress = progress;
+        if let Some(runs) = &mut self.timeline {
+            runs.push(RunSpans {
+                label: mode.to_string(),
+                wall: Duration::ZERO,
+                spans: Vec::new(),
+            });
+        }
         self.mode = mode;
         self.pending.clear();
         self.next_id = 0;
@@ -145,6 +181,12 @@ impl<W: Write> Reporter<W> {
         }
         self.tally.bytes += outcome.bytes;
         self.side.record(&outcome)?;
+        if let Some(progress) = &self.progress {
+            progress.done_one();
+        }
+        if let Some(run) = self.timeline.as_mut().and_then(|runs| runs.last_mut()) {
+            run.spans.push(Span::of(&outcome));
+        }
         if !self.style.keep_order {
             return self.print(&outcome);
         }
@@ -159,7 +201,13 @@ impl<W: Write> Reporter<W> {
     /// Flushes what is buffered; called when no further result is waiting, so lines appear
     /// promptly without a write per line under load.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        match &self.progress {
+            Some(progress) if self.suspend_bars => {
+                let out = &mut self.out;
+                progress.suspend(|| out.flush())
+            }
+            _ => self.out.flush(),
+        }
     }
 
     /// Prints anything still held back (only when some ids never arrived) and returns the counts.
@@ -167,8 +215,15 @@ impl<W: Write> Reporter<W> {
         for (_, outcome) in std::mem::take(&mut self.pending) {
             self.print(&outcome)?;
         }
-        self.out.flush()?;
+        self.flush()?;
         self.side.finish()?;
+        if let Some(progress) = self.progress.take() {
+            progress.finish();
+        }
+        if let Some(run) = self.timeline.as_mut().and_then(|runs| runs.last_mut()) {
+            run.spans.sort_by_key(|s| s.order);
+            run.wall = wall;
+        }
         self.tally.wall = wall;
         Ok(self.tally)
     }
@@ -179,18 +234,32 @@ impl<W: Write> Reporter<W> {
             serde_json::to_writer(&mut self.out, &record).map_err(io::Error::from)?;
             self.out.write_all(b"\n")
         } else {
-            self.out.write_all(text_line(outcome).as_bytes())
+            self.out
+                .write_all(text_line(outcome, self.style.color).as_bytes())
         }
     }
 }
 
-/// The human line for one outcome, ending in a newline.
-pub fn text_line(o: &Outcome) -> String {
+/// The human line for one outcome, ending in a newline. With `color`, a failure's status and
+/// error are red and a success's status green.
+pub fn text_line(o: &Outcome, color: bool) -> String {
+    let paint = |text: String, style: console::Style| {
+        if color {
+            style.force_styling(true).apply_to(text).to_string()
+        } else {
+            text
+        }
+    };
     let status = o
         .status
         .map_or_else(|| "---".to_string(), |s| s.to_string());
+    let status = if o.is_ok() {
+        paint(format!("{status:>3}"), console::Style::new().green())
+    } else {
+        paint(format!("{status:>3}"), console::Style::new().red().bold())
+    };
     let mut line = format!(
-        "{status:>3} {:>10} {:>6} ms  {}",
+        "{status} {:>10} {:>6} ms  {}",
         human_bytes(o.bytes),
         o.elapsed.as_millis(),
         escape(o.url.as_bytes())
@@ -205,13 +274,14 @@ pub fn text_line(o: &Outcome) -> String {
         line.push_str(&format!(" -> {}", escape(path.as_bytes())));
     }
     if let Some(err) = &o.error {
-        line.push_str(&format!(
+        let text = format!(
             "  [{}:{}] {}: {}",
             escape(o.source.as_bytes()),
             o.line,
             kind_name(err),
             escape(err.message.as_bytes())
-        ));
+        );
+        line.push_str(&paint(text, console::Style::new().red()));
     }
     if !o.prefix.is_empty() {
         line.push_str(&format!("  \"{}\"", escape(&o.prefix)));

@@ -1,0 +1,223 @@
+//! Live progress on stderr (indicatif): one overall bar with URLs done of N, bytes, rate and
+//! ETA, and a line for each of the largest fetches in flight. Workers only bump atomic counters;
+//! a ticker thread turns them into lines ten times a second, so a list of 20,000 small files
+//! costs no more drawing than a list of four large ones.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::report::{escape, human_bytes};
+
+/// When to draw progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum When {
+    /// When stderr is a terminal.
+    Auto,
+    /// Always, even when stderr is a file or a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Fetches in flight shown one per line.
+const SHOWN: usize = 4;
+const TICK: Duration = Duration::from_millis(100);
+
+/// One fetch in flight, as the ticker sees it.
+pub struct Live {
+    url: String,
+    bytes: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Live {
+    /// Counts received body bytes.
+    pub fn add(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records the expected body size (Content-Length).
+    pub fn expect(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+}
+
+pub struct Progress {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    slots: Mutex<Vec<ProgressBar>>,
+    live: Mutex<HashMap<usize, Arc<Live>>>,
+    bytes: AtomicU64,
+    start: Instant,
+    stopped: AtomicBool,
+    color: bool,
+}
+
+impl Progress {
+    /// Starts drawing on stderr and returns the shared handle; `None` when `when` says not to.
+    pub fn start(when: When, color: bool) -> Option<Arc<Self>> {
+        use std::io::IsTerminal;
+        let target = match when {
+            When::Never => return None,
+            When::Auto if !std::io::stderr().is_terminal() => return None,
+            When::Auto => ProgressDrawTarget::stderr_with_hz(10),
+            // indicatif hides bars when stderr is not a terminal; drawing to the terminal
+            // handle directly keeps them, as asked.
+            When::Always => {
+                ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), 10)
+            }
+        };
+        let multi = MultiProgress::with_draw_target(target);
+        let bar = if color {
+            "{wide_bar:.cyan/blue}"
+        } else {
+            "{wide_bar}"
+        };
+        let style = ProgressStyle::with_template(&format!(
+            "{{spinner}} {{elapsed:>4}} {bar} {{pos}}/{{len}} URLs  {{msg}}  ETA {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let overall = multi.add(ProgressBar::new(0).with_style(style));
+        let progress = Arc::new(Self {
+            multi,
+            overall,
+            slots: Mutex::new(Vec::new()),
+            live: Mutex::new(HashMap::new()),
+            bytes: AtomicU64::new(0),
+            start: Instant::now(),
+            stopped: AtomicBool::new(false),
+            color,
+        });
+        let ticker = Arc::clone(&progress);
+        let _ = thread::Builder::new()
+            .name("fetchpar-progress".into())
+            .spawn(move || ticker.tick_until_stopped());
+        Some(progress)
+    }
+
+    /// One more URL to do.
+    pub fn queued(&self) {
+        self.overall.inc_length(1);
+    }
+
+    /// A fetch starts; the returned handle counts its bytes.
+    pub fn begin(&self, id: usize, url: &str) -> Arc<Live> {
+        let live = Arc::new(Live {
+            url: url.to_string(),
+            bytes: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        });
+        lock(&self.live).insert(id, Arc::clone(&live));
+        live
+    }
+
+    /// A fetch ended (its bytes stay counted in the total).
+    pub fn end(&self, id: usize) {
+        if let Some(live) = lock(&self.live).remove(&id) {
+            self.bytes
+                .fetch_add(live.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    /// A result was reported.
+    pub fn done_one(&self) {
+        self.overall.inc(1);
+    }
+
+    /// Runs `f` with the bars taken off the screen, so lines printed meanwhile do not tear.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.multi.suspend(f)
+    }
+
+    /// Removes the bars for good (before the summary is printed).
+    pub fn finish(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        for slot in lock(&self.slots).drain(..) {
+            slot.finish_and_clear();
+            self.multi.remove(&slot);
+        }
+        self.overall.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+
+    fn tick_until_stopped(&self) {
+        while !self.stopped.load(Ordering::SeqCst) {
+            self.tick();
+            thread::sleep(TICK);
+        }
+    }
+
+    fn tick(&self) {
+        let mut live: Vec<Arc<Live>> = lock(&self.live).values().cloned().collect();
+        let in_flight: u64 = live.iter().map(|l| l.bytes.load(Ordering::Relaxed)).sum();
+        let bytes = self.bytes.load(Ordering::Relaxed) + in_flight;
+        let secs = self.start.elapsed().as_secs_f64().max(0.001);
+        let rate = (bytes as f64 / secs) as u64;
+        self.overall.tick();
+        self.overall.set_message(format!(
+            "{}  {}/s  {} in flight",
+            human_bytes(bytes),
+            human_bytes(rate),
+            live.len()
+        ));
+        // The largest downloads are the ones worth watching.
+        live.sort_by_key(|l| {
+            let known = l.total.load(Ordering::Relaxed);
+            std::cmp::Reverse(known.max(l.bytes.load(Ordering::Relaxed)))
+        });
+        live.truncate(SHOWN);
+        let mut slots = lock(&self.slots);
+        if self.stopped.load(Ordering::SeqCst) {
+            return;
+        }
+        while slots.len() < live.len() {
+            let style = ProgressStyle::with_template("  {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            slots.push(self.multi.add(ProgressBar::new(0).with_style(style)));
+        }
+        while slots.len() > live.len() {
+            if let Some(slot) = slots.pop() {
+                slot.finish_and_clear();
+                self.multi.remove(&slot);
+            }
+        }
+        for (slot, l) in slots.iter().zip(&live) {
+            slot.set_message(self.line(l));
+        }
+    }
+
+    fn line(&self, live: &Live) -> String {
+        let got = live.bytes.load(Ordering::Relaxed);
+        let total = live.total.load(Ordering::Relaxed);
+        let size = if total > 0 {
+            format!(
+                "{} / {} ({}%)",
+                human_bytes(got),
+                human_bytes(total),
+                got * 100 / total
+            )
+        } else {
+            human_bytes(got)
+        };
+        let url = escape(live.url.as_bytes());
+        let url: String = if url.chars().count() > 70 {
+            format!("{}...", url.chars().take(67).collect::<String>())
+        } else {
+            url
+        };
+        if self.color {
+            format!("{}  {size}", console::style(url).dim().force_styling(true))
+        } else {
+            format!("{url}  {size}")
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
