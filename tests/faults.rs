@@ -342,6 +342,47 @@ fn twenty_thousand_urls_from_stdin() {
     assert!(stdout.lines().all(|l| l.starts_with("200 ")));
 }
 
+#[test]
+fn a_low_open_file_limit_lowers_concurrency_instead_of_failing() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..120)
+        .map(|i| origin.url(&format!("/fd/{i}?delay=20")))
+        .collect();
+    let file = list(&lines);
+    let binary = assert_cmd::cargo::cargo_bin("fetchpar");
+    // A hard limit of 64 descriptors leaves room for 32 fetches at once, not the default 256.
+    let script = format!(
+        "ulimit -n 64 && exec {} --json -j 256 {}",
+        binary.display(),
+        file.path().display()
+    );
+    let mut sh = std::process::Command::new("sh");
+    for var in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        sh.env_remove(var);
+    }
+    let output = sh.args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(json_lines(&output.stdout).len(), 120);
+    assert_eq!(
+        stderr.matches("open-file limit").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(
+        origin.max_concurrent() <= 32,
+        "server saw {}",
+        origin.max_concurrent()
+    );
+}
+
 // ---- TLS, against a loopback rustls server with certificates made here ----
 
 struct TlsServer {
