@@ -536,6 +536,3 @@ fn io_message(err: &io::Error) -> String {
         _ => err.to_string(),
     }
 }
-
-/// A fetcher shared by worker threads.
-pub type SharedFetcher = Arc<Fetcher>;

@@ -357,14 +357,7 @@ fn a_low_open_file_limit_lowers_concurrency_instead_of_failing() {
         file.path().display()
     );
     let mut sh = std::process::Command::new("sh");
-    for var in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
+    for var in PROXY_VARS {
         sh.env_remove(var);
     }
     let output = sh.args(["-c", &script]).output().unwrap();

@@ -201,15 +201,7 @@ fn run_in_terminal(args: &[String], rows: u16, cols: u16) -> (Vec<u8>, u32) {
     let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("fetchpar"));
     cmd.args(args);
     cmd.cwd(std::env::current_dir().unwrap());
-    for var in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "NO_COLOR",
-    ] {
+    for var in PROXY_VARS.iter().chain(&["NO_COLOR"]) {
         cmd.env_remove(var);
     }
     cmd.env("TERM", "xterm-256color");

@@ -13,7 +13,7 @@ use tempfile::NamedTempFile;
 pub use fetchpar::origin::Origin;
 
 /// Proxy variables are cleared so the tests only ever talk to their own loopback servers.
-const PROXY_VARS: &[&str] = &[
+pub const PROXY_VARS: &[&str] = &[
     "http_proxy",
     "HTTP_PROXY",
     "https_proxy",
