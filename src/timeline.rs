@@ -29,7 +29,9 @@ impl Span {
     pub fn of(outcome: &Outcome) -> Self {
         Self {
             order: outcome.id,
-            label: outcome.url.clone(),
+            // Printable ASCII only: XML cannot hold control characters even escaped, and a
+            // list line that is not a URL can contain anything.
+            label: crate::report::escape(outcome.url.as_bytes()),
             start: outcome.started,
             ttfb: outcome.ttfb.map(|t| outcome.started + t),
             end: outcome.started + outcome.elapsed,

@@ -62,7 +62,7 @@ fn compare_timeline_shows_both_runs_on_one_scale() {
     let lines: Vec<String> = (0..4)
         .map(|i| origin.url(&format!("/c/{i}?delay=50")))
         .collect();
-    let lines = [lines, vec![origin.url("/gone?status=404")]].concat();
+    let lines = [lines, vec![origin.url("/gone?status=404"), "bad\u{1}<line>&".into()]].concat();
     let svg = dir.path().join("compare.svg");
     fetchpar()
         .args(["--compare", "--retries", "0", "--timeline"])
@@ -72,7 +72,7 @@ fn compare_timeline_shows_both_runs_on_one_scale() {
         .code(1);
     let text = std::fs::read_to_string(&svg).unwrap();
     let (counts, labels) = bars_in(&text);
-    assert_eq!(counts, vec![5, 5]);
+    assert_eq!(counts, vec![6, 6]);
     assert_eq!(labels, vec!["sequential", "threads"]);
     assert!(
         text.contains("#c62828"),
