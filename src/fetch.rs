@@ -158,12 +158,14 @@ impl Fetcher {
             .progress
             .as_ref()
             .map(|p| p.begin(job.id, &outcome.url));
+        // A name taken from Content-Disposition is claimed once and kept across retries.
+        let mut named: Option<Slot> = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let permit = self.hosts.acquire(&host);
             let result = match &permit {
-                Some(_) => self.fetch_into(job, start, &mut outcome, live.as_deref()),
+                Some(_) => self.fetch_into(job, start, &mut outcome, live.as_deref(), &mut named),
                 None => Err(Failure::new(
                     ErrorKind::Cancelled,
                     "not started: interrupted",
@@ -231,6 +233,7 @@ impl Fetcher {
         start: Instant,
         outcome: &mut Outcome,
         live: Option<&Live>,
+        named: &mut Option<Slot>,
     ) -> Result<(), Failure> {
         let url = match &job.target {
             Ok(target) => &target.url,
@@ -249,7 +252,7 @@ impl Fetcher {
             }
             Some(Planned::Refuse(failure)) => return Err(failure.clone()),
             Some(Planned::Save(slot)) => Some(slot.clone()),
-            None => None,
+            None => named.clone(),
         };
         let resuming = self.saver.as_ref().is_some_and(|s| s.settings().resume);
         let mut from = match &slot {
@@ -288,7 +291,10 @@ impl Fetcher {
         {
             let disposition = header(&response, "content-disposition");
             match saver.plan_from_response(url, disposition.as_deref()) {
-                Planned::Save(chosen) => slot = Some(chosen),
+                Planned::Save(chosen) => {
+                    *named = Some(chosen.clone());
+                    slot = Some(chosen);
+                }
                 Planned::Skip(path) => {
                     outcome.path = Some(path.display().to_string());
                     outcome.skipped = true;

@@ -13,7 +13,7 @@
 //! | `gzip=1` | gzip-encoded body (`zeros=1` makes it all zero bytes: a compression bomb) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
-//! | `truncate=N` | declare `size` but close after N bytes |
+//! | `truncate=N` | declare `size` but close after N bytes; `truncate_once=N` only the first time |
 //! | `redirect=N` | a chain of N redirects before the body; `loop=1` redirects to itself |
 //! | `fail=K` | the first K requests for this path get 503 (`fail_status=N` another status, `retry_after=S` adds Retry-After) |
 //! | `cd=VALUE` | a Content-Disposition header with this value |
@@ -423,6 +423,18 @@ fn respond(
     if let Some(n) = num("truncate") {
         write_pattern(out, start, n.min(length))?;
         return Ok(false);
+    }
+    if let Some(n) = num("truncate_once") {
+        let mut map = stats.per_path.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = map
+            .entry(format!("truncate_once {}", req.path))
+            .or_insert(0);
+        *seen += 1;
+        if *seen == 1 {
+            drop(map);
+            write_pattern(out, start, n.min(length))?;
+            return Ok(false);
+        }
     }
     write_pattern(out, start, length)?;
     Ok(true)

@@ -99,6 +99,36 @@ fn hostile_names_never_leave_the_output_folder() {
 }
 
 #[test]
+fn a_retried_download_keeps_its_content_disposition_name() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let url = origin
+        .url("/dl?size=9000&truncate_once=100&cd=attachment%3B%20filename%3D%22report.csv%22");
+    let run = fetchpar()
+        .args([
+            "--json",
+            "--content-disposition",
+            "--retry-delay",
+            "0.01",
+            "-o",
+        ])
+        .arg(out.path())
+        .arg(list(&[url]).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&run.get_output().stdout)[0]["attempts"], 2);
+    assert_eq!(
+        files_in(out.path()),
+        vec!["report.csv"],
+        "one name, no orphaned part"
+    );
+    assert_eq!(
+        fs::read(out.path().join("report.csv")).unwrap(),
+        body_bytes(0, 9000)
+    );
+}
+
+#[test]
 fn colliding_names_are_numbered_in_input_order() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();

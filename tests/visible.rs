@@ -62,7 +62,11 @@ fn compare_timeline_shows_both_runs_on_one_scale() {
     let lines: Vec<String> = (0..4)
         .map(|i| origin.url(&format!("/c/{i}?delay=50")))
         .collect();
-    let lines = [lines, vec![origin.url("/gone?status=404"), "bad\u{1}<line>&".into()]].concat();
+    let lines = [
+        lines,
+        vec![origin.url("/gone?status=404"), "bad\u{1}<line>&".into()],
+    ]
+    .concat();
     let svg = dir.path().join("compare.svg");
     fetchpar()
         .args(["--compare", "--retries", "0", "--timeline"])
