@@ -47,7 +47,9 @@ impl Tally {
 #[derive(Default)]
 pub struct SideFiles {
     checksums: Option<(PathBuf, BufWriter<File>)>,
-    failed_out: Option<(PathBuf, Vec<(usize, String)>)>,
+    /// Failed lines by input position: in input order, and once each even when `--compare`
+    /// fetches every line twice.
+    failed_out: Option<(PathBuf, BTreeMap<usize, String>)>,
 }
 
 impl SideFiles {
@@ -64,7 +66,7 @@ impl SideFiles {
         };
         Ok(Self {
             checksums,
-            failed_out: failed_out.map(|p| (p.to_path_buf(), Vec::new())),
+            failed_out: failed_out.map(|p| (p.to_path_buf(), BTreeMap::new())),
         })
     }
 
@@ -76,7 +78,7 @@ impl SideFiles {
             writeln!(file, "{digest}  {path}")?;
         }
         if let (Some((_, failed)), false) = (&mut self.failed_out, outcome.is_ok()) {
-            failed.push((outcome.id, outcome.input.clone()));
+            failed.insert(outcome.id, outcome.input.clone());
         }
         Ok(())
     }
@@ -87,9 +89,8 @@ impl SideFiles {
             file.flush().map_err(|e| annotate(e, path))?;
         }
         if let Some((path, failed)) = &mut self.failed_out {
-            failed.sort_unstable();
             let mut text = String::new();
-            for (_, line) in failed.iter() {
+            for line in failed.values() {
                 text.push_str(line);
                 text.push('\n');
             }
