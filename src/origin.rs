@@ -21,6 +21,9 @@
 //! | `garbage=1` | bytes that are not HTTP; `badchunk=1` invalid chunked encoding; `reset=1` close at once |
 //! | `no_range=1` | ignore Range requests (answer 200 with the whole body) |
 //! | `etag=TEXT` | the ETag to send (default derived from the size) |
+//!
+//! A `CONNECT` request is answered as a proxy would, and what comes through the tunnel is then
+//! served as above, so the server can also stand in for an HTTP proxy.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Write};
@@ -55,6 +58,7 @@ pub fn body_bytes(offset: u64, len: usize) -> Vec<u8> {
 #[derive(Default)]
 struct Stats {
     requests: AtomicUsize,
+    proxied: AtomicUsize,
     active: AtomicUsize,
     max_active: AtomicUsize,
     per_path: Mutex<HashMap<String, usize>>,
@@ -98,6 +102,11 @@ impl Origin {
     /// Requests answered or being answered so far.
     pub fn requests(&self) -> usize {
         self.stats.requests.load(Ordering::SeqCst)
+    }
+
+    /// Tunnels opened with CONNECT, when used as a proxy.
+    pub fn tunnels(&self) -> usize {
+        self.stats.proxied.load(Ordering::SeqCst)
     }
 
     /// The most requests that were being answered at the same moment.
@@ -221,6 +230,13 @@ fn serve_connection(conn: TcpStream, stats: &Stats, stop: &AtomicBool) -> io::Re
     let mut writer = conn.try_clone()?;
     let mut reader = BufReader::new(conn);
     while let Some(request) = read_request(&mut reader)? {
+        if request.method == "CONNECT" {
+            // Acting as a proxy: open the "tunnel" and answer what comes through it ourselves,
+            // so tests can check that proxy settings are followed.
+            stats.proxied.fetch_add(1, Ordering::SeqCst);
+            writer.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+            continue;
+        }
         stats.requests.fetch_add(1, Ordering::SeqCst);
         let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_active.fetch_max(now, Ordering::SeqCst);

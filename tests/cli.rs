@@ -369,6 +369,35 @@ fn redirects_are_followed_up_to_the_limit() {
 }
 
 #[test]
+fn proxy_variables_from_the_environment_are_honoured() {
+    // The origin answers whatever it is asked, so it can stand in for a proxy: a request for a
+    // host that does not exist only succeeds if it went through the proxy.
+    let proxy = Origin::start().unwrap();
+    let file = list(&["http://not-a-real-host.invalid/through?size=7".to_string()]);
+    let out = fetchpar()
+        .env("HTTP_PROXY", proxy.url(""))
+        .args(["--json", "--retries", "0"])
+        .arg(file.path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout)[0]["bytes"], 7);
+    assert_eq!((proxy.tunnels(), proxy.requests()), (1, 1));
+    // NO_PROXY exempts the host: then it is looked up directly, and fails.
+    fetchpar()
+        .env("HTTP_PROXY", proxy.url(""))
+        .env("NO_PROXY", "not-a-real-host.invalid")
+        .args(["--retries", "0"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    assert_eq!(
+        proxy.tunnels(),
+        1,
+        "the exempt host did not go through the proxy"
+    );
+}
+
+#[test]
 fn a_worker_that_panics_still_yields_its_result() {
     let origin = Origin::start().unwrap();
     let lines: Vec<String> = ["/a", "/boom", "/c", "/boom2"]

@@ -302,6 +302,41 @@ fn interrupt_reports_everything_and_exits_130() {
 }
 
 #[test]
+fn sigterm_stops_the_run_like_ctrl_c() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[
+        origin.url("/slow?delay=30000"),
+        origin.url("/slow2?delay=30000"),
+    ]);
+    let child = fetchpar_std()
+        .args(["--json"])
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while origin.requests() < 2 {
+        thread::yield_now();
+    }
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let records = json_lines(&output.stdout);
+    assert_eq!(records.len(), 2);
+    assert!(
+        records.iter().all(|r| kind(r) == "cancelled"),
+        "{records:#?}"
+    );
+}
+
+#[test]
 fn a_second_interrupt_exits_at_once() {
     let origin = Origin::start().unwrap();
     let file = list(&[origin.url("/slow?delay=30000")]);
