@@ -51,8 +51,7 @@ pub struct RunSpans {
 
 const WIDTH: f64 = 1200.0;
 const LABEL_W: f64 = 380.0;
-const CHART_X: f64 = LABEL_W + 10.0;
-const CHART_W: f64 = WIDTH - CHART_X - 20.0;
+const MARGIN: f64 = 20.0;
 const OK_BODY: &str = "#2e7d32";
 const OK_WAIT: &str = "#a5d6a7";
 const FAIL_BODY: &str = "#c62828";
@@ -84,7 +83,10 @@ pub fn render(runs: &[RunSpans]) -> Document {
         .unwrap_or(Duration::ZERO)
         .as_secs_f64()
         .max(0.001);
-    let scale = CHART_W / longest;
+    // Rows too thin for labels give the label column to the chart.
+    let labelled = runs.iter().all(|r| row_height(r.spans.len()) >= 12.0);
+    let chart_x = if labelled { LABEL_W + 10.0 } else { MARGIN };
+    let scale = (WIDTH - chart_x - MARGIN) / longest;
     let tick = nice_step(longest / 8.0);
     let mut body = Group::new()
         .set("font-family", "sans-serif")
@@ -107,12 +109,12 @@ pub fn render(runs: &[RunSpans]) -> Document {
             "start",
         ));
         y += 22.0;
-        body = body.add(axis(y, height, longest, tick, scale));
+        body = body.add(axis(chart_x, y, height, longest, tick, scale));
         let mut bars = Group::new()
             .set("class", "run")
             .set("data-run", run.label.as_str());
         for (row, span) in run.spans.iter().enumerate() {
-            bars = bars.add(bar(span, CHART_X, y + row as f64 * h, h, scale));
+            bars = bars.add(bar(span, chart_x, y + row as f64 * h, h, scale));
         }
         body = body.add(bars);
         y += height + 36.0;
@@ -191,11 +193,11 @@ fn bar(span: &Span, x0: f64, y: f64, h: f64, scale: f64) -> Group {
     group
 }
 
-fn axis(y: f64, height: f64, longest: f64, tick: f64, scale: f64) -> Group {
+fn axis(x0: f64, y: f64, height: f64, longest: f64, tick: f64, scale: f64) -> Group {
     let mut axis = Group::new().set("class", "axis");
     let mut t = 0.0;
     while t <= longest + tick / 2.0 {
-        let x = CHART_X + t * scale;
+        let x = x0 + t * scale;
         axis = axis
             .add(
                 Line::new()
