@@ -9,6 +9,7 @@
 //! | `delay=MS` | wait before answering |
 //! | `status=N` | answer with that status |
 //! | `body=TEXT` | this exact body instead of the pattern |
+//! | `echo=NAME` | the body is the value(s) of the request header NAME, one per line |
 //! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
 //! | `gzip=1` | gzip-encoded body (`zeros=1` makes it all zero bytes: a compression bomb) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
@@ -168,6 +169,8 @@ struct Request {
     range_start: Option<u64>,
     if_range: Option<String>,
     close: bool,
+    /// Request headers, names in lower case.
+    headers: Vec<(String, String)>,
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
@@ -183,6 +186,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
     let mut range_start = None;
     let mut if_range = None;
     let mut close = http10;
+    let mut headers = Vec::new();
     let mut head_bytes = line.len();
     loop {
         line.clear();
@@ -198,6 +202,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         }
         if let Some((name, value)) = text.split_once(':') {
             let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+            headers.push((name.clone(), value.to_string()));
             if name == "range" {
                 range_start = value
                     .strip_prefix("bytes=")
@@ -221,6 +226,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         range_start,
         if_range,
         close,
+        headers,
     }))
 }
 
@@ -315,7 +321,17 @@ fn respond(
     }
 
     let status = num("status").unwrap_or(200);
-    let literal = p("body").map(|b| b.as_bytes().to_vec());
+    let echoed = p("echo").map(|name| {
+        let name = name.to_ascii_lowercase();
+        let values: Vec<&str> = req
+            .headers
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        values.join("\n").into_bytes()
+    });
+    let literal = echoed.or_else(|| p("body").map(|b| b.as_bytes().to_vec()));
     let size = literal
         .as_ref()
         .map_or_else(|| num("size").unwrap_or(1024), |b| b.len() as u64);

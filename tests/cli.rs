@@ -369,6 +369,38 @@ fn redirects_are_followed_up_to_the_limit() {
 }
 
 #[test]
+fn headers_and_user_agent_are_sent() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[
+        origin.url("/h?echo=x-token"),
+        origin.url("/ua?echo=user-agent"),
+    ]);
+    let out = fetchpar()
+        .args([
+            "--json",
+            "--keep-order",
+            "-H",
+            "X-Token: abc",
+            "-H",
+            "x-token: def",
+        ])
+        .args(["--user-agent", "tester/1"])
+        .arg(file.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records[0]["prefix"], "abc\ndef", "repeatable -H");
+    assert_eq!(records[1]["prefix"], "tester/1");
+    let default = fetchpar()
+        .arg("--json")
+        .arg(list(&[origin.url("/ua?echo=user-agent")]).path())
+        .assert()
+        .success();
+    let record = &json_lines(&default.get_output().stdout)[0];
+    assert!(record["prefix"].as_str().unwrap().starts_with("fetchpar/"));
+}
+
+#[test]
 fn proxy_variables_from_the_environment_are_honoured() {
     // The origin answers whatever it is asked, so it can stand in for a proxy: a request for a
     // host that does not exist only succeeds if it went through the proxy.
