@@ -70,6 +70,9 @@ pub struct Fetcher {
 /// and, when saving, few writes.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Most of an error page (4xx/5xx body) read before giving up on it.
+const ERROR_BODY_LIMIT: u64 = 1024 * 1024;
+
 thread_local! {
     /// One read buffer per worker thread, reused for every URL it fetches: allocating and
     /// zeroing a fresh one per URL showed up in profiles of lists of small files.
@@ -327,18 +330,30 @@ impl Fetcher {
         if let (Some(live), Some(length)) = (live, length) {
             live.expect(length);
         }
+        // An error page is read for its prefix, not kept: past a bound it is not worth the time,
+        // whatever a hostile server keeps sending.
+        let limit = if failed_status {
+            Some(limit.unwrap_or(u64::MAX).min(ERROR_BODY_LIMIT))
+        } else {
+            limit
+        };
         let mut body = response
             .into_body()
             .into_with_config()
             .limit(limit.unwrap_or(u64::MAX))
             .reader();
-        if let Err(failure) = self.drain(&mut body, length, outcome, writer.as_mut(), live) {
-            // A part cut short by the network is kept for `--continue`; one that is too large
-            // would only be too large again.
-            if let (ErrorKind::TooLarge, Some(writer)) = (failure.kind, writer) {
-                writer.discard();
+        match self.drain(&mut body, length, outcome, writer.as_mut(), live) {
+            Ok(()) => {}
+            // The status says what went wrong; how the error page ended adds nothing.
+            Err(failure) if failed_status && failure.kind != ErrorKind::Cancelled => {}
+            Err(failure) => {
+                // A part cut short by the network is kept for `--continue`; one that is too
+                // large would only be too large again.
+                if let (ErrorKind::TooLarge, Some(writer)) = (failure.kind, writer) {
+                    writer.discard();
+                }
+                return Err(failure);
             }
-            return Err(failure);
         }
         if failed_status {
             let reason = status.canonical_reason().unwrap_or("");

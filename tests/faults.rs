@@ -135,6 +135,19 @@ fn each_fault_gives_one_result_of_the_right_kind() {
 }
 
 #[test]
+fn an_endless_error_page_is_cut_short_and_keeps_its_status() {
+    let origin = Origin::start().unwrap();
+    let record = one(
+        &origin.url("/err?status=500&chunked=1&endless=1"),
+        &["--retries", "0"],
+        1,
+    );
+    assert_eq!(kind(&record), "http_status");
+    assert_eq!(record["status"], 500);
+    assert!(record["bytes"].as_u64().unwrap() <= 1024 * 1024, "{record}");
+}
+
+#[test]
 fn a_long_but_allowed_redirect_chain_succeeds() {
     let origin = Origin::start().unwrap();
     let record = one(&origin.url("/chain?redirect=8&size=3"), &[], 0);
