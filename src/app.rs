@@ -86,34 +86,22 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     let side = SideFiles::new(options.checksums.as_deref(), options.failed_out.as_deref())
         .map_err(|e| UsageError(format!("{e:#}")))?;
     let stdout = io::stdout();
-    let mut report = Reporter::new(
-        BufWriter::new(stdout.lock()),
-        options.style,
-        "threads",
-        side,
-    );
+    let mut report = Reporter::new(BufWriter::new(stdout.lock()), options.style, side);
     let mut fetcher = Fetcher::new(options.net.clone(), saver);
     if options.timeline.is_some() {
         report.keep_timeline();
     }
-    // Each run gets its own progress display, cleared before its summary is printed.
-    let progress = || Progress::start(options.progress, options.style.color);
     let tallies = match options.mode {
         Mode::Sequential => {
-            let bars = progress();
-            fetcher.set_progress(bars.clone());
-            report.start_run("sequential", bars);
+            begin_run(options, &mut fetcher, &mut report, "sequential");
             let tally = run::sequential(jobs, &fetcher, &mut report)?;
             eprintln!("{}", summary_line("sequential", None, &tally));
             vec![tally]
         }
         Mode::Threads => {
-            let bars = progress();
-            fetcher.set_progress(bars.clone());
-            report.start_run("threads", bars);
+            begin_run(options, &mut fetcher, &mut report, "threads");
             let tally = run::threaded(jobs, Arc::new(fetcher), options.jobs, &mut report)?;
-            let at_once = options.jobs.min(tally.total());
-            eprintln!("{}", summary_line("threads", Some(at_once), &tally));
+            eprintln!("{}", threads_summary(options, &tally));
             vec![tally]
         }
         Mode::Compare => {
@@ -122,23 +110,18 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             if jobs.is_empty() {
                 return Err(no_urls());
             }
-            let bars = progress();
-            fetcher.set_progress(bars.clone());
-            report.start_run("sequential", bars);
+            begin_run(options, &mut fetcher, &mut report, "sequential");
             let seq = run::sequential(jobs.clone().into_iter(), &fetcher, &mut report)?;
             eprintln!("{}", summary_line("sequential", None, &seq));
-            let bars = progress();
-            fetcher.set_progress(bars.clone());
             fetcher.reset_epoch();
-            report.start_run("threads", bars);
+            begin_run(options, &mut fetcher, &mut report, "threads");
             let threaded = run::threaded(
                 Box::new(jobs.into_iter()),
                 Arc::new(fetcher),
                 options.jobs,
                 &mut report,
             )?;
-            let at_once = options.jobs.min(threaded.total());
-            eprintln!("{}", summary_line("threads", Some(at_once), &threaded));
+            eprintln!("{}", threads_summary(options, &threaded));
             eprintln!("{}", compare_line(&seq, &threaded));
             vec![seq, threaded]
         }
@@ -151,6 +134,23 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
         return Err(no_urls());
     }
     Ok(exit_code(&tallies))
+}
+
+/// Starts one run: its own progress display, fed by the fetcher and cleared by the reporter
+/// before the run's summary is printed.
+fn begin_run<W: Write>(
+    options: &Options,
+    fetcher: &mut Fetcher,
+    report: &mut Reporter<W>,
+    mode: &'static str,
+) {
+    let bars = Progress::start(options.progress, options.style.color);
+    fetcher.set_progress(bars.clone());
+    report.start_run(mode, bars);
+}
+
+fn threads_summary(options: &Options, tally: &Tally) -> String {
+    summary_line("threads", Some(options.jobs.min(tally.total())), tally)
 }
 
 /// Raises the soft open-file limit toward the hard one and, if even that cannot hold a socket

@@ -11,7 +11,7 @@ use ureq::{Agent, ResponseExt};
 
 use crate::cancel;
 use crate::hosts::Hosts;
-use crate::links::Job;
+use crate::links::{Job, Target};
 use crate::outcome::{ErrorKind, Failure, Outcome, redact_str};
 use crate::progress::{Live, Progress};
 use crate::resolve::{CachingResolver, LookupFailed};
@@ -168,7 +168,14 @@ impl Fetcher {
             attempt += 1;
             let permit = self.hosts.acquire(&host);
             let result = match &permit {
-                Some(_) => self.fetch_into(job, start, &mut outcome, live.as_deref(), &mut named),
+                Some(_) => self.fetch_into(
+                    job,
+                    target,
+                    start,
+                    &mut outcome,
+                    live.as_deref(),
+                    &mut named,
+                ),
                 None => Err(Failure::new(
                     ErrorKind::Cancelled,
                     "not started: interrupted",
@@ -233,20 +240,14 @@ impl Fetcher {
     fn fetch_into(
         &self,
         job: &Job,
+        target: &Target,
         start: Instant,
         outcome: &mut Outcome,
         live: Option<&Live>,
         named: &mut Option<Slot>,
     ) -> Result<(), Failure> {
-        let url = match &job.target {
-            Ok(target) => &target.url,
-            Err(reason) => return Err(Failure::new(ErrorKind::InvalidUrl, reason.clone())),
-        };
-        let expected = job
-            .target
-            .as_ref()
-            .ok()
-            .and_then(|t| t.options.sha256.as_ref());
+        let url = &target.url;
+        let expected = target.options.sha256.as_ref();
         let mut slot = match &job.planned {
             Some(Planned::Skip(path)) => {
                 outcome.path = Some(path.display().to_string());

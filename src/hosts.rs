@@ -46,7 +46,10 @@ impl Hosts {
             if cancel::requested() {
                 return None;
             }
-            let entry = state.entry(host.to_string()).or_default();
+            if !state.contains_key(host) {
+                state.insert(host.to_string(), HostState::default());
+            }
+            let entry = state.get_mut(host).expect("inserted above");
             let now = Instant::now();
             let wait = match entry.paused_until {
                 Some(until) if until > now => Some(until - now),

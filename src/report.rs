@@ -121,7 +121,8 @@ pub struct Reporter<W: Write> {
 }
 
 impl<W: Write> Reporter<W> {
-    pub fn new(out: W, style: Style, mode: &'static str, side: SideFiles) -> Self {
+    /// A reporter for `out`; each run starts with [`Reporter::start_run`].
+    pub fn new(out: W, style: Style, side: SideFiles) -> Self {
         Self {
             side,
             progress: None,
@@ -129,7 +130,7 @@ impl<W: Write> Reporter<W> {
             timeline: None,
             out,
             style,
-            mode,
+            mode: "threads",
             pending: BTreeMap::new(),
             next_id: 0,
             tally: Tally::default(),

@@ -124,22 +124,15 @@ impl Saver {
     fn claim(&self, base: &str) -> Planned {
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
         let dir = &self.settings.dir;
-        let taken_on_disk = |name: &str| {
-            let path = dir.join(name);
-            path.symlink_metadata().is_ok() || part_path(&path).symlink_metadata().is_ok()
-        };
+        let renaming = !self.settings.resume && self.settings.on_exists == OnExists::Rename;
         let mut counter = 0u64;
         let mut name = base.to_string();
         loop {
-            let in_run = claimed.contains(&name);
             let exists = dir.join(&name).symlink_metadata().is_ok();
-            let free = !in_run
-                && match (self.settings.resume, self.settings.on_exists) {
-                    (true, _) | (false, OnExists::Skip | OnExists::Overwrite | OnExists::Error) => {
-                        true
-                    }
-                    (false, OnExists::Rename) => !taken_on_disk(&name),
-                };
+            // Renaming also steps past a part file left by another run, so it is not clobbered.
+            let free = !claimed.contains(&name)
+                && !(renaming
+                    && (exists || part_path(&dir.join(&name)).symlink_metadata().is_ok()));
             if free {
                 claimed.insert(name.clone());
                 let path = dir.join(&name);
