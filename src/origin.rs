@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 origin server on loopback, used by `--demo`, by the tests and by the
-//! benchmark. One thread per connection, keep-alive, bodies written from one shared block (no
+//! benchmark. One thread per connection, taken from threads kept waiting in `accept`, keep-alive, bodies written from one shared block (no
 //! per-byte work), and behaviour chosen per request by query parameters, so a test describes the
 //! response it wants in the URL it fetches:
 //!
@@ -30,9 +30,12 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Bodies up to this size are sent together with their head in one write.
+const COALESCE_BELOW: u64 = 256 * 1024;
 
 /// The repeating block every generated body is cut from.
 static PATTERN: LazyLock<Vec<u8>> = LazyLock::new(|| {
@@ -70,6 +73,7 @@ pub struct Origin {
     addr: SocketAddr,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
+    pool: Arc<Acceptors>,
 }
 
 impl Origin {
@@ -78,17 +82,40 @@ impl Origin {
         Self::bind("127.0.0.1:0")
     }
 
-    /// Starts on the given address.
+    /// Starts on the given address, with a couple of threads ready to accept.
     pub fn bind(addr: &str) -> io::Result<Self> {
+        Self::bind_ready(addr, 2)
+    }
+
+    /// Starts on the given address with `ready` threads waiting in `accept`, topped up in the
+    /// background as connections take them. A burst of connections (a benchmark opening a
+    /// hundred at once) is then answered without spawning a thread for each on the way: spawning
+    /// one by one in an accept loop put ~10 ms between the first and the hundredth answer.
+    pub fn bind_ready(addr: &str, ready: usize) -> io::Result<Self> {
         let listener = listen(addr)?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(Stats::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (Arc::clone(&stats), Arc::clone(&stop));
+        let pool = Arc::new(Acceptors {
+            listener,
+            ready: ready.max(1),
+            idle: AtomicUsize::new(0),
+            low: Mutex::new(()),
+            top_up: Condvar::new(),
+            stats: Arc::clone(&stats),
+            stop: Arc::clone(&stop),
+        });
+        pool.spawn_acceptors(pool.ready)?;
+        let keeper = Arc::clone(&pool);
         thread::Builder::new()
-            .name("origin-accept".into())
-            .spawn(move || accept_loop(listener, s, st))?;
-        Ok(Self { addr, stats, stop })
+            .name("origin-pool".into())
+            .spawn(move || keeper.keep_ready())?;
+        Ok(Self {
+            addr,
+            stats,
+            stop,
+            pool,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -126,8 +153,85 @@ impl Origin {
 impl Drop for Origin {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        // Shutting a listening socket down makes every blocked `accept` return at once.
+        let _ = socket2::SockRef::from(&self.pool.listener).shutdown(std::net::Shutdown::Both);
+        self.pool.top_up.notify_all();
+    }
+}
+
+/// Threads that wait in `accept` on one listener, each serving the connection it gets and
+/// then waiting again.
+struct Acceptors {
+    listener: TcpListener,
+    /// Threads to keep waiting in `accept`.
+    ready: usize,
+    idle: AtomicUsize,
+    low: Mutex<()>,
+    /// Signalled when the waiting threads run low.
+    top_up: Condvar,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Acceptors {
+    fn spawn_acceptors(self: &Arc<Self>, n: usize) -> io::Result<()> {
+        for _ in 0..n {
+            let pool = Arc::clone(self);
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            let spawned = thread::Builder::new()
+                .name("origin-conn".into())
+                // gzip encoding keeps its state on the stack: keep the default size.
+                .spawn(move || pool.accept_loop());
+            if let Err(err) = spawned {
+                self.idle.fetch_sub(1, Ordering::SeqCst);
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    fn accept_loop(&self) {
+        loop {
+            let conn = self.listener.accept();
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let left = self.idle.fetch_sub(1, Ordering::SeqCst) - 1;
+            if left < self.ready.div_ceil(2) {
+                let _guard = self.low.lock().unwrap_or_else(|e| e.into_inner());
+                self.top_up.notify_one();
+            }
+            if let Ok((conn, _)) = conn {
+                let _ = serve_connection(conn, &self.stats, &self.stop);
+            }
+            self.idle.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Runs on its own thread: spawns acceptors whenever fewer than half of `ready` are
+    /// waiting, so spawning is never on a connection's path.
+    fn keep_ready(self: Arc<Self>) {
+        let mut guard = self.low.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let idle = self.idle.load(Ordering::SeqCst);
+            if idle < self.ready.div_ceil(2) {
+                drop(guard);
+                if self.spawn_acceptors(self.ready - idle).is_err() {
+                    // Out of threads: the ones that exist keep serving.
+                    thread::sleep(Duration::from_millis(100));
+                }
+                guard = self.low.lock().unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            guard = self
+                .top_up
+                .wait_timeout(guard, Duration::from_millis(200))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 }
 
@@ -144,22 +248,6 @@ fn listen(addr: &str) -> io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(4096)?;
     Ok(socket.into())
-}
-
-fn accept_loop(listener: TcpListener, stats: Arc<Stats>, stop: Arc<AtomicBool>) {
-    for conn in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(conn) = conn else { continue };
-        let (stats, stop) = (Arc::clone(&stats), Arc::clone(&stop));
-        let _ = thread::Builder::new()
-            .name("origin-conn".into())
-            // gzip encoding keeps its state on the stack: keep the default size.
-            .spawn(move || {
-                let _ = serve_connection(conn, &stats, &stop);
-            });
-    }
 }
 
 struct Request {
@@ -255,13 +343,18 @@ fn serve_connection(conn: TcpStream, stats: &Stats, stop: &AtomicBool) -> io::Re
     Ok(())
 }
 
+/// Sleeps for `total`, measured against a deadline: every nap oversleeps a little, and with
+/// hundreds of threads waking on two cores the overshoots of 20 ms naps added up to several
+/// milliseconds more delay than was asked for.
 fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
     let step = Duration::from_millis(20);
-    let mut left = total;
-    while !left.is_zero() && !stop.load(Ordering::SeqCst) {
-        let nap = left.min(step);
-        thread::sleep(nap);
-        left -= nap;
+    let deadline = Instant::now() + total;
+    while !stop.load(Ordering::SeqCst) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        thread::sleep(left.min(step));
     }
 }
 
@@ -429,6 +522,19 @@ fn respond(
         ));
     }
     head.push_str("\r\n");
+    let plain = !head_only
+        && literal.is_none()
+        && ["stall", "drip", "truncate", "truncate_once"]
+            .iter()
+            .all(|key| p(key).is_none());
+    if plain && length <= COALESCE_BELOW {
+        // Head and body in one write: one segment and one wake-up for the client, as a
+        // server that buffers its output would send them.
+        let mut whole = head.into_bytes();
+        write_pattern(&mut whole, start, length)?;
+        out.write_all(&whole)?;
+        return Ok(true);
+    }
     out.write_all(head.as_bytes())?;
     if head_only {
         return Ok(true);
@@ -522,5 +628,45 @@ mod tests {
         write_pattern(&mut out, len as u64 - 10, 20).unwrap();
         assert_eq!(out, body_bytes(len as u64 - 10, 20));
         assert_eq!(&out[10..], &PATTERN[..10]);
+    }
+
+    /// Fetches `path` on a fresh connection and returns the whole response.
+    fn get(addr: SocketAddr, path: &str) -> String {
+        use std::io::Read;
+        let mut conn = TcpStream::connect(addr).unwrap();
+        write!(
+            conn,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        conn.read_to_string(&mut text).unwrap();
+        text
+    }
+
+    #[test]
+    fn a_burst_beyond_the_ready_threads_is_served_at_once() {
+        let origin = Origin::bind_ready("127.0.0.1:0", 2).unwrap();
+        let addr = origin.addr();
+        let clients: Vec<_> = (0..12)
+            .map(|i| thread::spawn(move || get(addr, &format!("/b{i}?size=10&delay=300"))))
+            .collect();
+        for client in clients {
+            let response = client.join().unwrap();
+            assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+            assert!(response.ends_with(std::str::from_utf8(&body_bytes(0, 10)).unwrap()));
+        }
+        assert_eq!(origin.requests(), 12);
+        // All twelve were answered together, not two at a time.
+        assert_eq!(origin.max_concurrent(), 12);
+    }
+
+    #[test]
+    fn a_dropped_origin_stops_listening() {
+        let origin = Origin::bind_ready("127.0.0.1:0", 4).unwrap();
+        let addr = origin.addr();
+        assert!(get(addr, "/x?size=3").starts_with("HTTP/1.1 200"));
+        drop(origin);
+        assert!(TcpStream::connect(addr).is_err());
     }
 }
