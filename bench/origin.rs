@@ -7,7 +7,7 @@ fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:0".into());
-    let origin = fetchpar::origin::Origin::bind_ready(&addr, 512)?;
+    let origin = fetchpar::origin::Origin::bind_ready(&addr, 1024)?;
     println!("{}", origin.addr());
     origin.serve_forever();
     Ok(())

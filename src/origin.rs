@@ -191,6 +191,7 @@ impl Acceptors {
     }
 
     fn accept_loop(&self) {
+        warm_up();
         loop {
             let conn = self.listener.accept();
             if self.stop.load(Ordering::SeqCst) {
@@ -233,6 +234,16 @@ impl Acceptors {
                 .0;
         }
     }
+}
+
+/// Touches the stack and heap a connection will use. Waiting threads take connections in
+/// turn, so without this every connection of a benchmark's first runs met a thread that had
+/// never run, and its page faults landed on the cores the client being measured shares.
+fn warm_up() {
+    let stack = [1u8; 64 * 1024];
+    std::hint::black_box(&stack);
+    let heap = vec![1u8; 96 * 1024];
+    std::hint::black_box(&heap);
 }
 
 /// Binds with a deep accept queue. std's listener asks for 128; a client opening hundreds of
