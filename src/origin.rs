@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, LazyLock, Mutex};
+use std::sync::{Arc, Barrier, Condvar, LazyLock, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -105,7 +105,11 @@ impl Origin {
             stats: Arc::clone(&stats),
             stop: Arc::clone(&stop),
         });
-        pool.spawn_acceptors(pool.ready)?;
+        // Wait for the first threads to be warm, so a benchmark that starts as soon as the
+        // address is printed does not share the cores with their warming up.
+        let warm = Arc::new(Barrier::new(pool.ready + 1));
+        pool.spawn_acceptors(pool.ready, Some(&warm))?;
+        warm.wait();
         let keeper = Arc::clone(&pool);
         thread::Builder::new()
             .name("origin-pool".into())
@@ -174,14 +178,21 @@ struct Acceptors {
 }
 
 impl Acceptors {
-    fn spawn_acceptors(self: &Arc<Self>, n: usize) -> io::Result<()> {
+    fn spawn_acceptors(self: &Arc<Self>, n: usize, warm: Option<&Arc<Barrier>>) -> io::Result<()> {
         for _ in 0..n {
             let pool = Arc::clone(self);
+            let warm = warm.cloned();
             self.idle.fetch_add(1, Ordering::SeqCst);
             let spawned = thread::Builder::new()
                 .name("origin-conn".into())
                 // gzip encoding keeps its state on the stack: keep the default size.
-                .spawn(move || pool.accept_loop());
+                .spawn(move || {
+                    warm_up();
+                    if let Some(warm) = warm {
+                        warm.wait();
+                    }
+                    pool.accept_loop()
+                });
             if let Err(err) = spawned {
                 self.idle.fetch_sub(1, Ordering::SeqCst);
                 return Err(err);
@@ -191,7 +202,6 @@ impl Acceptors {
     }
 
     fn accept_loop(&self) {
-        warm_up();
         loop {
             let conn = self.listener.accept();
             if self.stop.load(Ordering::SeqCst) {
@@ -220,7 +230,7 @@ impl Acceptors {
             let idle = self.idle.load(Ordering::SeqCst);
             if idle < self.ready.div_ceil(2) {
                 drop(guard);
-                if self.spawn_acceptors(self.ready - idle).is_err() {
+                if self.spawn_acceptors(self.ready - idle, None).is_err() {
                     // Out of threads: the ones that exist keep serving.
                     thread::sleep(Duration::from_millis(100));
                 }
