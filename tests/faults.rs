@@ -398,7 +398,7 @@ fn a_low_open_file_limit_lowers_concurrency_instead_of_failing() {
         .collect();
     let file = list(&lines);
     let binary = assert_cmd::cargo::cargo_bin("fetchpar");
-    // A hard limit of 64 descriptors leaves room for 32 fetches at once, not the default 256.
+    // A hard limit of 64 descriptors leaves room for 32 fetches at once, not the 256 asked for.
     let script = format!(
         "ulimit -n 64 && exec {} --json -j 256 {}",
         binary.display(),
@@ -422,6 +422,43 @@ fn a_low_open_file_limit_lowers_concurrency_instead_of_failing() {
         "server saw {}",
         origin.max_concurrent()
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_descriptor_table_is_grown_before_the_workers_start() {
+    // Grown later, with threads running, every doubling waits for an RCU grace period.
+    let origin = Origin::start().unwrap();
+    let file = list(&[
+        origin.url("/quick?size=1"),
+        origin.url("/slow?size=1&delay=5000"),
+    ]);
+    let mut child = fetchpar_std()
+        .args(["-j", "2000"])
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // One result printed: the run is under way and its worker threads exist.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let size: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("FDSize:"))
+        .expect("FDSize in /proc status")
+        .trim()
+        .parse()
+        .unwrap();
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    assert!(first.contains("/quick"), "{first}");
+    // Room for 2,000 fetches and the 32 descriptors kept back, or as much as the limit allows.
+    assert!(size > (2000 + 32).min(hard - 1), "FDSize {size}");
 }
 
 // ---- TLS, against a loopback rustls server with certificates made here ----
