@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::cancel;
 use crate::cli::Cli;
 use crate::demo;
+use crate::descriptors;
 use crate::fetch::Fetcher;
 use crate::links::{Job, LinkReader};
 use crate::options::{Mode, Options, UsageError};
@@ -164,32 +165,19 @@ fn threads_summary(options: &Options, tally: &Tally) -> String {
 /// Descriptors kept for stdio, the lists, the checksum files and the resolver.
 const DESCRIPTOR_RESERVE: u64 = 32;
 
-/// Raises the soft open-file limit as far as the hard one allows and grows the descriptor
-/// table to what `jobs` fetches need, while the process still has one thread. The kernel grows
-/// the table by doubling as descriptors open, and once other threads share it every doubling
-/// waits for an RCU grace period: started with only stdio open (by a Python script, say), 100
-/// URLs took ~8 ms longer, spent in those waits.
+/// Makes room for `jobs` fetches in the descriptor table before any thread starts.
 fn reserve_descriptors(jobs: usize, saving: bool) {
-    let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
-        return;
-    };
     let per_fetch = if saving { 2 } else { 1 };
-    let want = (jobs as u64)
-        .saturating_mul(per_fetch)
-        .saturating_add(DESCRIPTOR_RESERVE)
-        .min(limit.saturating_sub(1));
-    let Ok(null) = std::fs::File::open("/dev/null") else {
-        return;
-    };
-    // A descriptor numbered `want` makes the table that large; it stays so after closing.
-    if let Ok(high) = i32::try_from(want) {
-        let _ = rustix::io::fcntl_dupfd_cloexec(&null, high);
-    }
+    descriptors::reserve(
+        (jobs as u64)
+            .saturating_mul(per_fetch)
+            .saturating_add(DESCRIPTOR_RESERVE),
+    );
 }
 
 fn fit_to_descriptors(options: &Options) -> Options {
     let mut fitted = options.clone();
-    let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
+    let Some(limit) = descriptors::raise_limit() else {
         return fitted;
     };
     let per_fetch = if options.save.is_some() { 2 } else { 1 };

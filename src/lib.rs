@@ -9,6 +9,7 @@ pub mod app;
 pub mod cancel;
 pub mod cli;
 pub mod demo;
+pub mod descriptors;
 pub mod fetch;
 pub mod hosts;
 pub mod links;
