@@ -11,7 +11,7 @@
 //! | `body=TEXT` | this exact body instead of the pattern |
 //! | `echo=NAME` | the body is the value(s) of the request header NAME, one per line |
 //! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
-//! | `gzip=1` | gzip-encoded body (`zeros=1` makes it all zero bytes: a compression bomb) |
+//! | `gzip=1` | gzip-encoded body, close-delimited (`zeros=1` makes it all zero bytes: a compression bomb; `sized=1` sends it with a Content-Length) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
 //! | `truncate=N` | declare `size` but close after N bytes; `truncate_once=N` only the first time |
@@ -470,6 +470,21 @@ fn respond(
         ));
         out.write_all(head.as_bytes())?;
         return Ok(false);
+    }
+    if flag("gzip") && flag("sized") {
+        // Compressed in memory first, so the head can give its Content-Length.
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        write_pattern(&mut encoder, 0, size)?;
+        let compressed = encoder.finish()?;
+        head.push_str(&format!(
+            "HTTP/1.1 {status} OK\r\n{extra}Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            compressed.len()
+        ));
+        out.write_all(head.as_bytes())?;
+        if !head_only {
+            out.write_all(&compressed)?;
+        }
+        return Ok(true);
     }
     if flag("gzip") {
         head.push_str(&format!(

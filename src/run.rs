@@ -164,6 +164,7 @@ impl Feed {
             }
             let Some(mut job) = state.jobs.next() else {
                 state.ended = true;
+                fetcher.input_ended();
                 let _ = results.send(Message::InputEnd(state.read));
                 return None;
             };

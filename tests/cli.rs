@@ -471,6 +471,30 @@ fn jobs_caps_concurrency_and_threads_are_reused() {
 }
 
 #[test]
+fn bodies_fetched_after_the_input_ends_arrive_whole() {
+    // With no job left, fetches stop reading at the Content-Length so their connections close
+    // at once. A gzip body decodes to more than that header says and must still be read to its
+    // end. The delay makes the answers come after the (two-line) input has been read.
+    let origin = Origin::start().unwrap();
+    let file = list(&[
+        origin.url("/z?gzip=1&sized=1&size=50000&delay=100"),
+        origin.url("/p?size=70000&delay=100"),
+    ]);
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "--prefix", "30"])
+        .arg(file.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 2);
+    let expected = String::from_utf8(fetchpar::origin::body_bytes(0, 30)).unwrap();
+    for (record, size) in records.iter().zip([50000, 70000]) {
+        assert_eq!(record["bytes"], size, "{record}");
+        assert_eq!(record["prefix"], expected.as_str(), "{record}");
+    }
+}
+
+#[test]
 fn a_closed_stdout_ends_the_run_quietly() {
     let origin = Origin::start().unwrap();
     let lines: Vec<String> = (0..200)
