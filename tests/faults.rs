@@ -441,10 +441,7 @@ fn the_descriptor_table_is_grown_before_the_workers_start() {
         .spawn()
         .unwrap();
     // One result printed: the run is under way and its worker threads exist.
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let first = first_stdout_line(&mut child);
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();

@@ -44,6 +44,17 @@ pub fn fetchpar_std() -> std::process::Command {
     cmd
 }
 
+/// Takes a spawned fetchpar's stdout and reads its first line, then drops the pipe (as
+/// `| head -1` would). One printed result means the run is under way.
+pub fn first_stdout_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut first)
+        .expect("read stdout");
+    first
+}
+
 /// A temporary link list holding `lines`.
 pub fn list(lines: &[String]) -> NamedTempFile {
     let mut file = NamedTempFile::new().expect("temp file");
