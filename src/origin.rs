@@ -353,10 +353,9 @@ fn serve_connection(conn: TcpStream, stats: &Stats, stop: &AtomicBool) -> io::Re
             continue;
         }
         stats.requests.fetch_add(1, Ordering::SeqCst);
-        let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
-        stats.max_active.fetch_max(now, Ordering::SeqCst);
-        let keep = respond(&mut writer, &request, stats, stop);
-        stats.active.fetch_sub(1, Ordering::SeqCst);
+        let mut answering = Answering::start(stats);
+        let keep = respond(&mut writer, &request, stats, &mut answering, stop);
+        drop(answering);
         if !keep? || request.close {
             break;
         }
@@ -379,11 +378,44 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
     }
 }
 
+/// A request being answered, counted in `Stats::active` until its answer is about to leave.
+struct Answering<'a> {
+    stats: &'a Stats,
+    counted: bool,
+}
+
+impl<'a> Answering<'a> {
+    fn start(stats: &'a Stats) -> Self {
+        let now = stats.active.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_active.fetch_max(now, Ordering::SeqCst);
+        Self {
+            stats,
+            counted: true,
+        }
+    }
+
+    /// Stops counting, just before an answer's last write: once the client holds the whole
+    /// answer it may send its next request, and the count must be down by then, or a client
+    /// keeping to N at once could be seen with N + 1 (it was, under --per-host 3).
+    fn sent(&mut self) {
+        if std::mem::take(&mut self.counted) {
+            self.stats.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.sent();
+    }
+}
+
 /// Writes one response; returns whether the connection can carry another request.
 fn respond(
     out: &mut TcpStream,
     req: &Request,
     stats: &Stats,
+    answering: &mut Answering,
     stop: &AtomicBool,
 ) -> io::Result<bool> {
     let p = |name: &str| req.params.get(name).map(String::as_str);
@@ -415,6 +447,7 @@ fn respond(
             let head = format!(
                 "HTTP/1.1 {code} Try Later\r\n{retry}Content-Length: 11\r\n\r\nunavailable"
             );
+            answering.sent();
             out.write_all(head.as_bytes())?;
             return Ok(true);
         }
@@ -568,6 +601,7 @@ fn respond(
         // server that buffers its output would send them.
         let mut whole = head.into_bytes();
         write_pattern(&mut whole, start, length)?;
+        answering.sent();
         out.write_all(&whole)?;
         return Ok(true);
     }

@@ -204,6 +204,8 @@ impl Feed {
 fn start_workers(feed: Arc<Feed>, fetcher: Arc<Fetcher>, cap: usize, results: Sender<Message>) {
     // Workers inherit this thread's signal mask.
     keep_interrupts_away();
+    // However this thread ends, even by a panic, the started threads must not wait forever.
+    let _release = StartedOnDrop(&feed);
     let mut workers = 0usize;
     while workers < cap {
         let Some(job) = feed.next(&fetcher, &results, true) else {
@@ -232,7 +234,15 @@ fn start_workers(feed: Arc<Feed>, fetcher: Arc<Fetcher>, cap: usize, results: Se
         }
         workers += 1;
     }
-    feed.started();
+}
+
+/// Lets the started threads take jobs when dropped.
+struct StartedOnDrop<'a>(&'a Feed);
+
+impl Drop for StartedOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.started();
+    }
 }
 
 /// Blocks the interrupt signals in this thread and the threads it starts, so they reach the
