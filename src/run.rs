@@ -205,8 +205,6 @@ impl Feed {
 /// Reads the input and starts a thread for each job until `cap` threads run, or the input
 /// ends; after that the threads take the remaining jobs themselves.
 fn start_workers(feed: Arc<Feed>, fetcher: Arc<Fetcher>, cap: usize, results: Sender<Message>) {
-    // Workers inherit this thread's signal mask.
-    keep_interrupts_away();
     // However this thread ends, even by a panic, the started threads must not wait forever.
     let _release = StartedOnDrop(&feed);
     let mut workers = 0usize;
@@ -246,19 +244,6 @@ impl Drop for StartedOnDrop<'_> {
     fn drop(&mut self) {
         self.0.started();
     }
-}
-
-/// Blocks the interrupt signals in this thread and the threads it starts, so they reach the
-/// main thread or the handler's. A process-directed signal goes to any thread that does not
-/// block it; aimed at a worker that was just exiting, a Ctrl-C once sat undelivered until a
-/// slow response woke another thread 30 s later, and the run ignored it until then.
-fn keep_interrupts_away() {
-    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
-    let mut set = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        set.add(signal);
-    }
-    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
 }
 
 fn worker(first: Job, feed: &Feed, results: &Sender<Message>, fetcher: &Fetcher) {
