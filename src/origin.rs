@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 origin server on loopback, used by `--demo`, by the tests and by the
-//! benchmark. One thread per connection, taken from threads kept waiting in `accept`, keep-alive, bodies written from one shared block (no
-//! per-byte work), and behaviour chosen per request by query parameters, so a test describes the
-//! response it wants in the URL it fetches:
+//! benchmark. One thread per connection, taken from threads kept waiting in `accept`,
+//! keep-alive, bodies written from one shared block (no per-byte work), and behaviour chosen per
+//! request by query parameters, so a test describes the response it wants in the URL it fetches:
 //!
 //! | parameter | effect |
 //! |---|---|
@@ -11,7 +11,8 @@
 //! | `body=TEXT` | this exact body instead of the pattern |
 //! | `echo=NAME` | the body is the value(s) of the request header NAME, one per line |
 //! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
-//! | `gzip=1` | gzip-encoded body, close-delimited (`zeros=1` makes it all zero bytes: a compression bomb; `sized=1` sends it with a Content-Length) |
+//! | `gzip=1` | gzip-encoded body, close-delimited (`zeros=1`: all zero bytes, a bomb) |
+//! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
 //! | `truncate=N` | declare `size` but close after N bytes; `truncate_once=N` only the first time |

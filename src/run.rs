@@ -1,6 +1,7 @@
 //! Runners: the sequential loop and the threaded run (one OS thread per URL up to the job cap,
-//! after which the threads take further jobs from the shared input themselves). Both hand every outcome to the
-//! one [`Reporter`] owned by the calling thread, and both account for every job exactly once.
+//! after which the threads take further jobs from the shared input themselves). Both hand every
+//! outcome to the one [`Reporter`] owned by the calling thread, and both account for every job
+//! exactly once.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -154,8 +155,8 @@ struct FeedState {
 }
 
 impl Feed {
-    /// The next job, prepared and announced to the main thread, or `None` at the end of the
-    /// input. Jobs are read, prepared and announced under one lock, so in input order.
+    /// The next job, prepared and noted in the ledger, or `None` at the end of the input. Jobs
+    /// are read, prepared and noted under one lock, so names are claimed in input order.
     fn next(&self, fetcher: &Fetcher, results: &Sender<Message>, starter: bool) -> Option<Job> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         while state.starting && !starter {
