@@ -179,6 +179,11 @@ struct Acceptors {
 }
 
 impl Acceptors {
+    /// Fewer waiting threads than this and more are spawned.
+    fn low_water(&self) -> usize {
+        self.ready.div_ceil(2)
+    }
+
     fn spawn_acceptors(self: &Arc<Self>, n: usize, warm: Option<&Arc<Barrier>>) -> io::Result<()> {
         for _ in 0..n {
             let pool = Arc::clone(self);
@@ -209,7 +214,7 @@ impl Acceptors {
                 return;
             }
             let left = self.idle.fetch_sub(1, Ordering::SeqCst) - 1;
-            if left < self.ready.div_ceil(2) {
+            if left < self.low_water() {
                 let _guard = self.low.lock().unwrap_or_else(|e| e.into_inner());
                 self.top_up.notify_one();
             }
@@ -229,7 +234,7 @@ impl Acceptors {
                 return;
             }
             let idle = self.idle.load(Ordering::SeqCst);
-            if idle < self.ready.div_ceil(2) {
+            if idle < self.low_water() {
                 drop(guard);
                 if self.spawn_acceptors(self.ready - idle, None).is_err() {
                     // Out of threads: the ones that exist keep serving.
