@@ -23,3 +23,4 @@ pub mod retry;
 pub mod run;
 pub mod save;
 pub mod timeline;
+pub mod transport;

@@ -1,0 +1,464 @@
+//! The plain TCP connection under the shared Agent: ureq's connector chain (SOCKS, CONNECT
+//! proxies, TLS) with our own link in place of its TCP one.
+//!
+//! Why not ureq's: its TCP transport zero-fills the whole read buffer (64 KiB here) on every
+//! new connection, a quarter of all page faults on a list of 2,000 small files, and checks a
+//! pooled connection with three system calls (switch to non-blocking, read, switch back), once
+//! when it goes back to the pool and again, under the pool's lock, when it is taken out. This
+//! one starts with a small buffer that doubles while reads keep filling it, up to the configured
+//! input size, and checks a connection with one non-blocking peek.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Weak};
+use std::time;
+
+use rustix::io::Errno;
+use rustix::net::RecvFlags;
+use ureq::Error;
+use ureq::Timeout;
+use ureq::unversioned::transport::{
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, NextTimeout,
+    RustlsConnector, ShutdownHandle, SocksConnector, Transport,
+};
+
+/// Read buffer of a new connection: a response head and a small body fit.
+const FIRST_INPUT: usize = 16 * 1024;
+
+/// The least time given to each address of a host when connect time is split between them.
+const MIN_PER_ADDRESS: time::Duration = time::Duration::from_millis(10);
+
+/// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
+/// a direct connection; then TLS for https.
+pub fn connector() -> impl Connector<()> {
+    ().chain(SocksConnector::default())
+        .chain(ConnectProxyConnector::default())
+        .chain(Tcp)
+        .chain(RustlsConnector::default())
+}
+
+/// Opens direct TCP connections, unless an earlier link in the chain already made one.
+#[derive(Debug, Default)]
+pub struct Tcp;
+
+impl<In: Transport> Connector<In> for Tcp {
+    type Out = Either<In, Connection>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        if let Some(proxied) = chained {
+            return Ok(Some(Either::A(proxied)));
+        }
+        let stream = connect_any(&details.addrs, details.timeout)?;
+        if details.config.no_delay() {
+            stream.set_nodelay(true)?;
+        }
+        let connection = Connection::new(
+            stream,
+            details.config.input_buffer_size(),
+            details.config.output_buffer_size(),
+        );
+        // Lets the Agent interrupt blocked I/O on this socket from another thread (ureq's own
+        // handle for a TcpStream: shut both ways).
+        let handle = Arc::downgrade(&connection.stream) as Weak<dyn ShutdownHandle>;
+        (details.register_shutdown)(handle)?;
+        Ok(Some(Either::B(connection)))
+    }
+}
+
+/// Tries the addresses in order. The connect time is shared out as ureq does: half to the
+/// first address, a quarter to the second and so on, none less than [`MIN_PER_ADDRESS`].
+fn connect_any(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
+    let budget = timeout.not_zero().map(|d| *d);
+    let total_weight = 2.0 * (1.0 - 0.5_f64.powi(addrs.len() as i32));
+    let mut weight = 1.0_f64;
+    let mut last: Option<Error> = None;
+    for addr in addrs {
+        let attempt = match budget {
+            Some(budget) => {
+                let share = budget.mul_f64(weight / total_weight).max(MIN_PER_ADDRESS);
+                TcpStream::connect_timeout(addr, share)
+            }
+            None => TcpStream::connect(addr),
+        };
+        weight /= 2.0;
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                last = Some(Error::Timeout(Timeout::Connect));
+            }
+            // Refused or unreachable concerns this address only: the next may work.
+            Err(e) if address_specific(&e) => last = Some(Error::Io(e)),
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        Error::Io(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "no address to connect to",
+        ))
+    }))
+}
+
+fn address_specific(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::NetworkDown
+            | io::ErrorKind::AddrNotAvailable
+    )
+}
+
+/// One TCP connection and its buffers.
+pub struct Connection {
+    /// Shared (weakly) with the Agent's shutdown handle.
+    stream: Arc<TcpStream>,
+    buffers: GrowingBuffers,
+    /// The socket's timeouts as last set, so they are set again only when they change.
+    read_timeout: Option<time::Duration>,
+    write_timeout: Option<time::Duration>,
+}
+
+impl Connection {
+    fn new(stream: TcpStream, max_input: usize, output_size: usize) -> Self {
+        Self {
+            stream: Arc::new(stream),
+            buffers: GrowingBuffers::new(max_input, output_size),
+            read_timeout: None,
+            write_timeout: None,
+        }
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("peer", &self.stream.peer_addr().ok())
+            .finish()
+    }
+}
+
+/// The timeout to give the socket, or an error if it has already run out.
+fn socket_timeout(timeout: NextTimeout) -> Result<Option<time::Duration>, Error> {
+    if timeout.after.is_zero() {
+        return Err(Error::Timeout(timeout.reason));
+    }
+    Ok(timeout.not_zero().map(|d| *d))
+}
+
+/// Whether the socket's timeout must be set again. The whole-URL timeout shrinks with every
+/// call, and setting it each time was a system call per request; a timeout already within
+/// 1/64 of the wanted one is kept (a 600 s limit may run over by at most 9 s, 1.5 s by 23 ms).
+fn needs_update(current: Option<time::Duration>, wanted: Option<time::Duration>) -> bool {
+    match (current, wanted) {
+        (Some(current), Some(wanted)) => current.abs_diff(wanted) > wanted / 64,
+        (current, wanted) => current != wanted,
+    }
+}
+
+fn timed_out(e: io::Error, reason: Timeout) -> Error {
+    match e.kind() {
+        // A socket timeout shows as WouldBlock on Unix.
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Timeout(reason),
+        _ => Error::Io(e),
+    }
+}
+
+impl Transport for Connection {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        let timeout = timeout.for_write();
+        let wanted = socket_timeout(timeout)?;
+        if needs_update(self.write_timeout, wanted) {
+            self.stream.set_write_timeout(wanted)?;
+            self.write_timeout = wanted;
+        }
+        let output = &self.buffers.output[..amount];
+        (&*self.stream)
+            .write_all(output)
+            .map_err(|e| timed_out(e, timeout.reason))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        let timeout = timeout.for_read();
+        let wanted = socket_timeout(timeout)?;
+        if needs_update(self.read_timeout, wanted) {
+            self.stream.set_read_timeout(wanted)?;
+            self.read_timeout = wanted;
+        }
+        let started = time::Instant::now();
+        let buf = self.buffers.input_append_buf();
+        let amount = loop {
+            match (&*self.stream).read(buf) {
+                // Linux does not restart a socket read that has a timeout after a signal, even
+                // with SA_RESTART: go on with what is left of the time. Without a timeout the
+                // interruption is the caller's to see.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    let Some(whole) = wanted else {
+                        return Err(Error::Io(e));
+                    };
+                    let left = whole.saturating_sub(started.elapsed());
+                    if left.is_zero() {
+                        return Err(Error::Timeout(timeout.reason));
+                    }
+                    self.stream.set_read_timeout(Some(left))?;
+                    self.read_timeout = Some(left);
+                }
+                result => break result.map_err(|e| timed_out(e, timeout.reason))?,
+            }
+        };
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    /// Open and idle: nothing to read yet. Bytes waiting (the server sent something unasked,
+    /// or the last body was not read to its end), end of stream or an error all mean the
+    /// connection must not carry another request.
+    fn is_open(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            rustix::net::recv(
+                &*self.stream,
+                &mut byte,
+                RecvFlags::PEEK | RecvFlags::DONTWAIT
+            ),
+            Err(Errno::AGAIN)
+        )
+    }
+}
+
+/// Input and output buffers. The input starts at [`FIRST_INPUT`] and doubles, up to `max_input`,
+/// whenever a read filled all the room it was given: a large body soon reads in large pieces,
+/// while a connection that only ever carries small ones never touches more memory.
+#[derive(Debug)]
+struct GrowingBuffers {
+    input: Vec<u8>,
+    /// Input bytes `consumed..filled` are read and not yet used.
+    filled: usize,
+    consumed: usize,
+    max_input: usize,
+    /// The room the last read was given, and whether it filled all of it.
+    offered: usize,
+    full: bool,
+    /// Whether the last consume used anything; see [`Buffers::can_use_input`].
+    progress: bool,
+    output: Vec<u8>,
+    output_size: usize,
+}
+
+impl GrowingBuffers {
+    fn new(max_input: usize, output_size: usize) -> Self {
+        Self {
+            input: Vec::new(),
+            filled: 0,
+            consumed: 0,
+            max_input: max_input.max(1),
+            offered: 0,
+            full: false,
+            progress: false,
+            output: Vec::new(),
+            output_size: output_size.max(1),
+        }
+    }
+
+    /// Moves unconsumed input to the front when that frees room worth having.
+    fn shift(&mut self) {
+        if self.consumed == 0 {
+            return;
+        }
+        if self.consumed == self.filled {
+            self.consumed = 0;
+            self.filled = 0;
+        } else if self.filled > self.input.len() / 2 {
+            self.input.copy_within(self.consumed..self.filled, 0);
+            self.filled -= self.consumed;
+            self.consumed = 0;
+        }
+    }
+
+    fn ensure_output(&mut self) {
+        if self.output.len() < self.output_size {
+            self.output.resize(self.output_size, 0);
+        }
+    }
+}
+
+impl Buffers for GrowingBuffers {
+    fn output(&mut self) -> &mut [u8] {
+        self.ensure_output();
+        &mut self.output
+    }
+
+    fn input(&self) -> &[u8] {
+        &self.input[self.consumed..self.filled]
+    }
+
+    fn input_append_buf(&mut self) -> &mut [u8] {
+        self.shift();
+        let size = self.input.len();
+        let grown = if size == 0 {
+            FIRST_INPUT.min(self.max_input)
+        } else if self.full || self.filled == size {
+            (size * 2).min(self.max_input.max(size))
+        } else {
+            size
+        };
+        if grown > size {
+            self.input.resize(grown, 0);
+        }
+        self.offered = self.input.len() - self.filled;
+        &mut self.input[self.filled..]
+    }
+
+    fn input_appended(&mut self, amount: usize) {
+        self.filled += amount;
+        assert!(self.filled <= self.input.len());
+        self.full = amount > 0 && amount == self.offered;
+    }
+
+    fn input_consume(&mut self, amount: usize) {
+        self.progress = amount > 0;
+        self.consumed += amount;
+        assert!(self.consumed <= self.filled);
+    }
+
+    fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
+        // Scratch room for reading a request body; GETs have none, but keep ureq's minimum.
+        const MIN_TMP: usize = 10 * 1024;
+        self.ensure_output();
+        self.shift();
+        if self.input.len() - self.filled < MIN_TMP {
+            self.input.resize(self.filled + MIN_TMP, 0);
+        }
+        (&mut self.input[self.filled..], &mut self.output)
+    }
+
+    fn can_use_input(&self) -> bool {
+        self.filled > self.consumed && self.progress
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A connection to a loopback listener, and the server's end of it.
+    fn pair() -> (Connection, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = connect_any(&[addr], NextTimeout::default()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (Connection::new(stream, 64 * 1024, 1024), server)
+    }
+
+    /// Blocks until something (bytes or the end of the stream) is waiting to be read.
+    fn wait_readable(c: &Connection) {
+        let mut byte = [0u8; 1];
+        rustix::net::recv(&*c.stream, &mut byte, RecvFlags::PEEK).unwrap();
+    }
+
+    #[test]
+    fn an_idle_connection_is_open_and_stays_usable() {
+        let (mut c, mut server) = pair();
+        assert!(c.is_open());
+        assert!(
+            c.is_open(),
+            "the probe must not consume anything or change the socket"
+        );
+        server.write_all(b"hello").unwrap();
+        assert!(c.await_input(NextTimeout::default()).unwrap());
+        assert_eq!(c.buffers.input(), b"hello");
+    }
+
+    #[test]
+    fn unasked_bytes_or_a_closed_peer_mean_not_open() {
+        let (mut c, mut server) = pair();
+        server.write_all(b"x").unwrap();
+        wait_readable(&c);
+        assert!(!c.is_open());
+
+        let (mut c, server) = pair();
+        drop(server);
+        wait_readable(&c);
+        assert!(!c.is_open());
+    }
+
+    #[test]
+    fn refused_address_is_skipped_for_the_next_one() {
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = closed.local_addr().unwrap();
+        drop(closed);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good = listener.local_addr().unwrap();
+        let stream = connect_any(&[refused, good], NextTimeout::default()).unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), good);
+        let err = connect_any(&[refused], NextTimeout::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn socket_timeouts_are_reset_only_for_real_changes() {
+        let secs = |s: f64| Some(time::Duration::from_secs_f64(s));
+        assert!(!needs_update(secs(600.0), secs(599.0)));
+        assert!(needs_update(secs(600.0), secs(500.0)));
+        assert!(needs_update(secs(30.0), secs(1.0)));
+        assert!(needs_update(None, secs(30.0)));
+        assert!(needs_update(secs(30.0), None));
+        assert!(!needs_update(None, None));
+    }
+
+    /// Appends `n` bytes as a read would, returning the room that was offered.
+    fn read(b: &mut GrowingBuffers, n: usize) -> usize {
+        let room = b.input_append_buf().len();
+        b.input_appended(n.min(room));
+        room
+    }
+
+    #[test]
+    fn small_reads_keep_the_first_size() {
+        let mut b = GrowingBuffers::new(64 * 1024, 1024);
+        for _ in 0..10 {
+            assert_eq!(read(&mut b, 4200), FIRST_INPUT);
+            b.input_consume(4200);
+        }
+        assert_eq!(b.input.len(), FIRST_INPUT);
+    }
+
+    #[test]
+    fn full_reads_double_up_to_the_limit() {
+        let mut b = GrowingBuffers::new(64 * 1024, 1024);
+        let mut offered = Vec::new();
+        for _ in 0..5 {
+            let room = read(&mut b, usize::MAX);
+            offered.push(room);
+            b.input_consume(room);
+        }
+        assert_eq!(offered, [16384, 32768, 65536, 65536, 65536]);
+    }
+
+    #[test]
+    fn unconsumed_input_survives_growth() {
+        let mut b = GrowingBuffers::new(64 * 1024, 1024);
+        let room = b.input_append_buf().len();
+        b.input_append_buf().fill(7);
+        b.input_appended(room);
+        // A head not yet parsed: nothing consumed, more room needed.
+        let more = b.input_append_buf().len();
+        assert!(more >= FIRST_INPUT);
+        assert_eq!(b.input().len(), room);
+        assert!(b.input().iter().all(|&x| x == 7));
+    }
+}
