@@ -47,7 +47,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Concurrency", conflicts_with = "output_dir")]
     pub compare: bool,
 
-    /// Most fetches running at once [default: one thread per URL, up to 320].
+    /// Most fetches running at once [default: one thread per URL, up to 384].
     #[arg(short = 'j', long, value_name = "N", help_heading = "Concurrency",
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub jobs: Option<u32>,
