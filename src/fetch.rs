@@ -105,12 +105,11 @@ impl Fetcher {
             .timeout_connect(settings.connect_timeout)
             .timeout_global(settings.timeout)
             .timeout_per_read(settings.stall_timeout)
-            // The most a connection's read buffer grows to (see `transport`: it starts at
-            // 16 KiB and grows only while a large body keeps filling it). 128 KiB reads take
-            // 5% less CPU than 64 KiB on 1 GiB of bodies. A GET only writes its head, so the
-            // output side can be small; ureq's 128 KiB each way, zero-filled up front, cost
-            // 64 MiB of resident memory at 256 connections.
-            .input_buffer_size(128 * 1024)
+            // ureq's 128 KiB each way per connection, zero-filled up front, cost 64 MiB of
+            // resident memory at 256 connections. These sizes now apply to TLS connections
+            // (plain ones are `transport`'s, which grow with the body). A GET only writes its
+            // head, so the output side can be small.
+            .input_buffer_size(64 * 1024)
             .output_buffer_size(16 * 1024)
             .max_response_header_size(48 * 1024)
             .max_idle_connections(settings.pool.max(10))
@@ -118,7 +117,9 @@ impl Fetcher {
             .build();
         let agent = Agent::with_parts(
             config,
-            crate::transport::connector(),
+            // A plain connection's read buffer grows to at most this: 128 KiB reads took 5%
+            // less CPU than 64 KiB on 1 GiB of bodies, and small bodies never grow it.
+            crate::transport::connector(128 * 1024),
             CachingResolver::default(),
         );
         Self {

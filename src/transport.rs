@@ -30,17 +30,21 @@ const FIRST_INPUT: usize = 16 * 1024;
 const MIN_PER_ADDRESS: time::Duration = time::Duration::from_millis(10);
 
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
-/// a direct connection; then TLS for https.
-pub fn connector() -> impl Connector<()> {
+/// a direct connection; then TLS for https. `max_input` bounds a direct connection's read
+/// buffer; the TLS layer keeps ureq's buffers, sized by the Agent's config.
+pub fn connector(max_input: usize) -> impl Connector<()> {
     ().chain(SocksConnector::default())
         .chain(ConnectProxyConnector::default())
-        .chain(Tcp)
+        .chain(Tcp { max_input })
         .chain(RustlsConnector::default())
 }
 
 /// Opens direct TCP connections, unless an earlier link in the chain already made one.
-#[derive(Debug, Default)]
-pub struct Tcp;
+#[derive(Debug)]
+pub struct Tcp {
+    /// The most a connection's read buffer grows to.
+    max_input: usize,
+}
 
 impl<In: Transport> Connector<In> for Tcp {
     type Out = Either<In, Connection>;
@@ -57,11 +61,8 @@ impl<In: Transport> Connector<In> for Tcp {
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
-        let connection = Connection::new(
-            stream,
-            details.config.input_buffer_size(),
-            details.config.output_buffer_size(),
-        );
+        let connection =
+            Connection::new(stream, self.max_input, details.config.output_buffer_size());
         // Lets the Agent interrupt blocked I/O on this socket from another thread (ureq's own
         // handle for a TcpStream: shut both ways).
         let handle = Arc::downgrade(&connection.stream) as Weak<dyn ShutdownHandle>;
@@ -314,6 +315,7 @@ impl Buffers for GrowingBuffers {
         };
         if grown > size {
             self.input.resize(grown, 0);
+            self.full = false;
         }
         self.offered = self.input.len() - self.filled;
         &mut self.input[self.filled..]
@@ -447,6 +449,16 @@ mod tests {
             b.input_consume(room);
         }
         assert_eq!(offered, [16384, 32768, 65536, 65536, 65536]);
+    }
+
+    #[test]
+    fn one_full_read_grows_the_buffer_once() {
+        let mut b = GrowingBuffers::new(1024 * 1024, 1024);
+        let room = read(&mut b, usize::MAX);
+        b.input_consume(room);
+        let grown = b.input_append_buf().len();
+        assert_eq!(b.input_append_buf().len(), grown);
+        assert_eq!(grown, 2 * FIRST_INPUT);
     }
 
     #[test]
