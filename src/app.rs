@@ -188,7 +188,7 @@ fn fit_to_descriptors(options: &Options) -> Options {
              running at most {allowed} (raise it with `ulimit -n`)"
         );
         fitted.jobs = allowed;
-        fitted.net.pool = allowed;
+        fitted.net.pool = fitted.net.pool.min(allowed);
     }
     fitted
 }

@@ -30,7 +30,7 @@ pub struct NetSettings {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Bytes of each body kept for display.
     pub prefix: usize,
-    /// Connections kept open for reuse; at least the number of concurrent fetches.
+    /// Most idle connections kept open for reuse.
     pub pool: usize,
     /// Largest body accepted, counted after decompression (`--max-size`).
     pub max_size: Option<u64>,

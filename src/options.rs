@@ -37,6 +37,12 @@ fn load_roots(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'stat
 /// the measurements behind it.
 pub const DEFAULT_JOBS: usize = 384;
 
+/// Most idle connections kept for reuse. ureq's pool walks its whole idle list every time a
+/// connection goes back, so a long list costs on every request: capping it at 64 rather than
+/// the job cap made 20,000 instant URLs 8% faster (median of 12 interleaved runs, 0.490 against
+/// 0.536 s) for 8 more connections opened, and left 2,000 delayed ones unchanged.
+pub const IDLE_CONNECTIONS: usize = 64;
+
 /// How the URLs are fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -126,7 +132,7 @@ impl Options {
                 user_agent: cli.user_agent.clone(),
                 headers,
                 prefix: cli.prefix,
-                pool: jobs,
+                pool: jobs.min(IDLE_CONNECTIONS),
                 max_size: cli.max_size,
                 retry: RetryPolicy {
                     retries: cli.retries,
