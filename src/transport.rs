@@ -2,11 +2,11 @@
 //! proxies, TLS) with our own link in place of its TCP one.
 //!
 //! Why not ureq's: its TCP transport zero-fills the whole read buffer (64 KiB here) on every
-//! new connection, a quarter of all page faults on a list of 2,000 small files, and checks a
-//! pooled connection with three system calls (switch to non-blocking, read, switch back), once
-//! when it goes back to the pool and again, under the pool's lock, when it is taken out. This
-//! one starts with a small buffer that doubles while reads keep filling it, up to the configured
-//! input size, and checks a connection with one non-blocking peek.
+//! new connection, 30% of all page faults on a list of 2,000 small files, and checks a pooled
+//! connection with three system calls (switch to non-blocking, read, switch back), once when it
+//! goes back to the pool and again, under the pool's lock, when it is taken out. This one starts
+//! with a small buffer that doubles while reads keep filling it, up to a bound the caller sets,
+//! and checks a connection with one non-blocking peek.
 
 use std::fmt;
 use std::io::{self, Read, Write};
