@@ -81,6 +81,15 @@ const READ_CHUNK: usize = 16 * 1024;
 const READ_CHUNK_LARGE: usize = 64 * 1024;
 const LARGE_BODY: u64 = 1024 * 1024;
 
+/// Room for a request head on a pooled connection. A head that may not fit (a URL of tens of
+/// kilobytes, which a list line may hold) gets a connection of its own with room enough:
+/// ureq cannot grow the buffer mid-request and failed such URLs with "output too small".
+const OUTPUT_BUFFER: usize = 16 * 1024;
+
+/// Bytes of a request head besides the URL and the configured headers: request line, Host,
+/// Accept, Accept-Encoding, Range and If-Range, with room to spare.
+const HEAD_ALLOWANCE: usize = 2 * 1024;
+
 /// Largest piece of a saved body written to its file at once: a 1 GiB download is then 4,096
 /// writes instead of ~21,000.
 const SAVE_CHUNK: usize = 256 * 1024;
@@ -116,7 +125,7 @@ impl Fetcher {
             // (plain ones are `transport`'s, which grow with the body). A GET only writes its
             // head, so the output side can be small.
             .input_buffer_size(64 * 1024)
-            .output_buffer_size(16 * 1024)
+            .output_buffer_size(OUTPUT_BUFFER)
             .max_response_header_size(48 * 1024)
             .max_idle_connections(settings.pool.max(10))
             .max_idle_connections_per_host(settings.pool.max(3))
@@ -247,6 +256,20 @@ impl Fetcher {
 
     fn request(&self, url: &str, from: u64, validator: Option<&str>) -> Result<Response, Failure> {
         let mut request = self.agent.get(url);
+        let head = HEAD_ALLOWANCE
+            + url.len()
+            + self.settings.user_agent.len()
+            + validator.map_or(0, str::len)
+            + (self.settings.headers.iter())
+                .map(|(name, value)| name.as_str().len() + value.len() + 4)
+                .sum::<usize>();
+        if head > OUTPUT_BUFFER {
+            // A request-level buffer size keeps this request off the shared pool's connections.
+            request = request
+                .config()
+                .output_buffer_size(head.next_power_of_two())
+                .build();
+        }
         for (name, value) in &self.settings.headers {
             request = request.header(name, value);
         }
