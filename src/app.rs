@@ -61,10 +61,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         return Ok(EXIT_OK);
     }
     // Before the first thread (the signal handler's) starts.
-    let jobs = cli
-        .jobs
-        .map_or(crate::options::DEFAULT_JOBS, |j| j as usize);
-    reserve_descriptors(jobs, cli.output_dir.is_some());
+    reserve_descriptors(crate::options::jobs_wanted(cli), cli.output_dir.is_some());
     cancel::install();
     if cli.demo {
         return demo::run(cli);
@@ -159,9 +156,6 @@ fn threads_summary(options: &Options, tally: &Tally) -> String {
     summary_line("threads", Some(options.jobs.min(tally.total())), tally)
 }
 
-/// Raises the soft open-file limit toward the hard one and, if even that cannot hold a socket
-/// (and a file, when saving) for every fetch at once, lowers `--jobs` to fit, saying so once.
-/// Failing with "too many open files" halfway through a list would be worse.
 /// Descriptors kept for stdio, the lists, the checksum files and the resolver.
 const DESCRIPTOR_RESERVE: u64 = 32;
 
@@ -175,6 +169,9 @@ fn reserve_descriptors(jobs: usize, saving: bool) {
     );
 }
 
+/// Raises the soft open-file limit toward the hard one and, if even that cannot hold a socket
+/// (and a file, when saving) for every fetch at once, lowers `--jobs` to fit, saying so once.
+/// Failing with "too many open files" halfway through a list would be worse.
 fn fit_to_descriptors(options: &Options) -> Options {
     let mut fitted = options.clone();
     let Some(limit) = descriptors::raise_limit() else {

@@ -62,6 +62,9 @@ pub struct Fetcher {
     progress: Option<Arc<Progress>>,
     /// When the run started; outcomes record their start relative to it.
     epoch: Instant,
+    /// Bytes of every request head besides the URL: the configured headers and room for the
+    /// rest (see [`HEAD_ALLOWANCE`]).
+    head_fixed: usize,
     /// Set once every job of the run has been handed out: connections are then not kept for
     /// reuse (see [`Fetcher::drain`]).
     input_done: AtomicBool,
@@ -130,6 +133,11 @@ impl Fetcher {
             .max_idle_connections(settings.pool.max(10))
             .max_idle_connections_per_host(settings.pool.max(3))
             .build();
+        let head_fixed = HEAD_ALLOWANCE
+            + settings.user_agent.len()
+            + (settings.headers.iter())
+                .map(|(name, value)| name.as_str().len() + value.len() + 4)
+                .sum::<usize>();
         let agent = Agent::with_parts(
             config,
             // A plain connection's read buffer grows to at most this: 128 KiB reads took 5%
@@ -144,6 +152,7 @@ impl Fetcher {
             settings,
             saver,
             epoch: Instant::now(),
+            head_fixed,
             input_done: AtomicBool::new(false),
             panic_on: std::env::var("FETCHPAR_TEST_PANIC")
                 .ok()
@@ -256,13 +265,7 @@ impl Fetcher {
 
     fn request(&self, url: &str, from: u64, validator: Option<&str>) -> Result<Response, Failure> {
         let mut request = self.agent.get(url);
-        let head = HEAD_ALLOWANCE
-            + url.len()
-            + self.settings.user_agent.len()
-            + validator.map_or(0, str::len)
-            + (self.settings.headers.iter())
-                .map(|(name, value)| name.as_str().len() + value.len() + 4)
-                .sum::<usize>();
+        let head = self.head_fixed + url.len() + validator.map_or(0, str::len);
         if head > OUTPUT_BUFFER {
             // A request-level buffer size keeps this request off the shared pool's connections.
             request = request
