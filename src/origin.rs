@@ -1,5 +1,6 @@
-//! A small HTTP/1.1 origin server on loopback, used by `--demo`, by the tests and by the
-//! benchmark. One thread per connection, taken from threads kept waiting in `accept`,
+//! A small HTTP/1.1 origin server on loopback, used by `--demo` and by the tests (and by the
+//! benchmark's `--thread-origin`; its own origin, `bench/origin.rs`, answers the benchmark's
+//! URLs alike with event loops). One thread per connection, taken from threads kept waiting in `accept`,
 //! keep-alive, bodies written from one shared block (no per-byte work), and behaviour chosen per
 //! request by query parameters, so a test describes the response it wants in the URL it fetches:
 //!
@@ -265,7 +266,7 @@ fn warm_up() {
 /// Binds with a deep accept queue. std's listener asks for 128; a client opening hundreds of
 /// connections at once then overflows it, and the kernel drops SYNs that are retried only a
 /// second later, which would make the server, not the client, the thing being measured.
-fn listen(addr: &str) -> io::Result<TcpListener> {
+pub fn listen(addr: &str) -> io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let addr: SocketAddr = addr
         .parse()
