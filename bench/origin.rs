@@ -382,7 +382,7 @@ fn next_request(input: &mut Vec<u8>) -> Result<Option<(Answer, Duration)>, ()> {
         says("close")
     };
     let head_only = req.method == Some("HEAD");
-    // The same head as the thread origin's for a plain body.
+    // The thread origin's head for a plain body, saying so when the connection ends after it.
     let head = format!(
         "HTTP/1.1 200 OK\r\nETag: \"len-{size}\"\r\nContent-Type: text/plain\r\n\
          Content-Length: {size}\r\nAccept-Ranges: bytes\r\n{}\r\n",

@@ -1,8 +1,9 @@
 //! A small HTTP/1.1 origin server on loopback, used by `--demo` and by the tests (and by the
 //! benchmark's `--thread-origin`; its own origin, `bench/origin.rs`, answers the benchmark's
-//! URLs alike with event loops). One thread per connection, taken from threads kept waiting in `accept`,
-//! keep-alive, bodies written from one shared block (no per-byte work), and behaviour chosen per
-//! request by query parameters, so a test describes the response it wants in the URL it fetches:
+//! URLs alike with event loops). One thread per connection, taken from threads kept waiting in
+//! `accept`, keep-alive, bodies written from one shared block (no per-byte work), and behaviour
+//! chosen per request by query parameters, so a test describes the response it wants in the URL
+//! it fetches:
 //!
 //! | parameter | effect |
 //! |---|---|
