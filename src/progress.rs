@@ -13,12 +13,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::{escape, human_bytes};
 
-/// When to draw progress.
+/// When to draw progress (on stderr) or color (on stdout). One type for both options, so its
+/// help names no stream: each option's own help says which one it looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum When {
-    /// When stderr is a terminal.
+    /// When the stream it is for is a terminal.
     Auto,
-    /// Always, even when stderr is a file or a pipe.
+    /// Always, even into a file or a pipe.
     Always,
     /// Never.
     Never,

@@ -577,3 +577,21 @@ fn help_documents_the_exit_codes() {
         .success()
         .stdout(predicate::str::contains("130").and(predicate::str::contains("Exit codes")));
 }
+
+#[test]
+fn color_help_speaks_of_stdout_and_progress_help_of_stderr() {
+    let out = fetchpar().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    // Each option's block runs from its flag to the next option's.
+    let block = |flag: &str| {
+        let start = help.find(flag).unwrap();
+        let rest = &help[start + flag.len()..];
+        rest[..rest.find("\n      --").unwrap_or(rest.len())].to_string()
+    };
+    let color = block("      --color");
+    assert!(color.contains("stdout"), "{color}");
+    assert!(!color.contains("stderr"), "{color}");
+    let progress = block("      --progress");
+    assert!(progress.contains("stderr"), "{progress}");
+    assert!(!progress.contains("stdout"), "{progress}");
+}
