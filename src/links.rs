@@ -58,6 +58,9 @@ pub struct OpenError {
 struct Source {
     name: Arc<str>,
     reader: Box<dyn BufRead + Send>,
+    /// Lines counted before this source's first: a URL given as an argument reports its
+    /// position among the arguments as its line (`argument:3` for the third).
+    lines_before: usize,
 }
 
 /// Streams jobs from several lists in order. Ids run on across lists.
@@ -73,8 +76,8 @@ impl LinkReader {
     /// `-` is standard input.
     pub fn open(paths: &[PathBuf]) -> Result<Self, OpenError> {
         let mut sources = VecDeque::new();
-        for path in paths {
-            sources.push_back(open_one(path)?);
+        for (position, path) in paths.iter().enumerate() {
+            sources.push_back(open_one(path, position)?);
         }
         Ok(Self::from_sources(sources))
     }
@@ -84,14 +87,15 @@ impl LinkReader {
         let source = Source {
             name: Arc::from(name),
             reader: Box::new(BufReader::with_capacity(64 * 1024, reader)),
+            lines_before: 0,
         };
         Self::from_sources(VecDeque::from([source]))
     }
 
     fn from_sources(sources: VecDeque<Source>) -> Self {
         Self {
+            line: sources.front().map_or(0, |s| s.lines_before),
             sources,
-            line: 0,
             next_id: 0,
             buf: Vec::new(),
         }
@@ -111,7 +115,8 @@ impl LinkReader {
     }
 }
 
-fn open_one(path: &Path) -> Result<Source, OpenError> {
+/// Opens one LIST argument; `position` is its 0-based place among them.
+fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
     let fail = |source| OpenError {
         path: path.display().to_string(),
         source,
@@ -123,12 +128,14 @@ fn open_one(path: &Path) -> Result<Source, OpenError> {
         return Ok(Source {
             name: Arc::from("argument"),
             reader: Box::new(io::Cursor::new(format!("{text}\n").into_bytes())),
+            lines_before: position,
         });
     }
     if path == Path::new("-") {
         return Ok(Source {
             name: Arc::from("-"),
             reader: Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
+            lines_before: 0,
         });
     }
     let file = File::open(path).map_err(fail)?;
@@ -141,6 +148,7 @@ fn open_one(path: &Path) -> Result<Source, OpenError> {
     Ok(Source {
         name: Arc::from(path.display().to_string()),
         reader: Box::new(BufReader::with_capacity(64 * 1024, file)),
+        lines_before: 0,
     })
 }
 
@@ -154,7 +162,7 @@ impl Iterator for LinkReader {
             match read_bounded_line(&mut source.reader, &mut self.buf) {
                 Ok(None) => {
                     self.sources.pop_front();
-                    self.line = 0;
+                    self.line = self.sources.front().map_or(0, |s| s.lines_before);
                 }
                 Ok(Some(too_long)) => {
                     self.line += 1;

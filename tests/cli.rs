@@ -228,7 +228,26 @@ fn urls_given_as_arguments_are_fetched_like_a_list_of_one() {
         .success();
     let records = json_lines(&out.get_output().stdout);
     assert_eq!(records.len(), 2);
+    // Each is reported by its place among the arguments, as a list line would be.
+    assert_eq!(find(&records, "/a1")["source"], "argument");
+    assert_eq!(find(&records, "/a1")["line"], 1);
     assert_eq!(find(&records, "/a2")["source"], "argument");
+    assert_eq!(find(&records, "/a2")["line"], 2);
+}
+
+#[test]
+fn a_bad_url_argument_is_named_by_its_place_among_the_arguments() {
+    let origin = Origin::start().unwrap();
+    let good = list(&[origin.url("/listed?size=1")]);
+    let out = fetchpar()
+        .arg(good.path())
+        .arg(origin.url("/fine?size=1"))
+        .arg("http://[::1")
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("[argument:3] invalid_url"), "{stdout}");
+    assert_eq!(stdout.matches("200 ").count(), 2, "{stdout}");
 }
 
 #[test]
