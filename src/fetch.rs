@@ -599,7 +599,8 @@ pub fn classify(err: ureq::Error) -> Failure {
         }
         ureq::Error::BodyExceedsLimit(_) => (K::TooLarge, err.to_string()),
         ureq::Error::LargeResponseHeader(..) => (K::TooLarge, err.to_string()),
-        ureq::Error::Protocol(_) => (K::Protocol, err.to_string()),
+        // ureq's text starts "protocol: ", which the kind printed beside it already says.
+        ureq::Error::Protocol(inner) => (K::Protocol, inner.to_string()),
         ureq::Error::Decompress(..) => (K::Protocol, err.to_string()),
         _ => (K::Io, err.to_string()),
     };

@@ -129,6 +129,12 @@ fn each_fault_gives_one_result_of_the_right_kind() {
                 .is_some_and(|m| !m.is_empty()),
             "{what}"
         );
+        // The kind is printed beside the message; the message does not say it again.
+        let message = record["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.starts_with(&format!("{expected}:")),
+            "{what}: {message}"
+        );
         let secs = record["ms"].as_f64().unwrap() / 1000.0;
         assert!(secs < bound, "{what} took {secs} s");
     }
