@@ -299,21 +299,48 @@ fn kind_name(failure: &Failure) -> String {
         .unwrap_or_default()
 }
 
-/// Escapes everything that is not printable ASCII: `\n`, `\r`, `\t`, `\\`, `\"` and `\xNN`.
+/// Makes bytes safe for a terminal line: `\n`, `\r`, `\t`, `\\` and `\"` for those five, text
+/// in UTF-8 as it is (a page in French or a file named in Greek reads as such, as curl and
+/// aria2c print it), and `\xNN` for every other byte: C0 and C1 controls and DEL (escape
+/// sequences start with them), invalid or cut-off UTF-8, and the invisible characters that
+/// can make a line read other than it is (bidirectional overrides, zero-width characters,
+/// line and paragraph separators).
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
+    let hex = |out: &mut String, bytes: &[u8]| {
+        for b in bytes {
+            out.push_str(&format!("\\x{b:02x}"));
         }
+    };
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                c if c.is_control() || deceptive(c) => {
+                    hex(&mut out, c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+                c => out.push(c),
+            }
+        }
+        hex(&mut out, chunk.invalid());
     }
     out
+}
+
+/// Characters that print nothing but change how the text around them is shown.
+fn deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// Bytes as `512 B`, `64.0 KiB`, `1.5 MiB`...
@@ -414,16 +441,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_control_and_non_ascii_bytes() {
+    fn escapes_controls_and_invalid_bytes_and_keeps_text() {
         assert_eq!(
-            escape(b"a\x1b[31mb\n\t\"\\\xff"),
-            "a\\x1b[31mb\\n\\t\\\"\\\\\\xff"
+            escape(b"a\x1b[31mb\n\t\"\\\xff\x7f"),
+            "a\\x1b[31mb\\n\\t\\\"\\\\\\xff\\x7f"
         );
         assert_eq!(escape(b"plain text 123"), "plain text 123");
+        assert_eq!(
+            escape("caf\u{e9} \u{3b1}\u{3b2}".as_bytes()),
+            "caf\u{e9} \u{3b1}\u{3b2}"
+        );
+        // C1 controls (0x9b is an escape sequence's start on some terminals), a bidi override,
+        // a zero-width space and a line separator, each as its UTF-8 bytes.
+        assert_eq!(escape("a\u{9b}2J".as_bytes()), "a\\xc2\\x9b2J");
+        assert_eq!(escape("x\u{202e}y".as_bytes()), "x\\xe2\\x80\\xaey");
+        assert_eq!(
+            escape("x\u{200b}y\u{2028}".as_bytes()),
+            "x\\xe2\\x80\\x8by\\xe2\\x80\\xa8"
+        );
+        // A character cut off by the prefix's length.
+        assert_eq!(escape(&"\u{e9}".as_bytes()[..1]), "\\xc3");
+        // Whatever the bytes, nothing below 0x20, DEL or a C1 control comes out.
+        let all: Vec<u8> = (0u8..=255).collect();
+        assert!(escape(&all).bytes().all(|b| (0x20..0x7f).contains(&b)));
+        let every_char: String = (0u32..0x3000).filter_map(char::from_u32).collect();
         assert!(
-            escape(&(0u8..=255).collect::<Vec<_>>())
-                .bytes()
-                .all(|b| (0x20..0x7f).contains(&b))
+            escape(every_char.as_bytes())
+                .chars()
+                .all(|c| !c.is_control() && !deceptive(c))
         );
     }
 

@@ -327,6 +327,27 @@ fn control_bytes_from_a_server_are_escaped() {
 }
 
 #[test]
+fn text_in_utf8_is_shown_as_text_and_invisible_controls_are_not() {
+    let origin = Origin::start().unwrap();
+    // "café αβ", then a C1 control (an escape sequence's start on some terminals) and a
+    // right-to-left override, in UTF-8.
+    let body = "/utf8?body=caf%C3%A9%20%CE%B1%CE%B2%C2%9B2J%E2%80%AEx";
+    let out = fetchpar()
+        .arg(list(&[origin.url(body)]).path())
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("\"café αβ\\xc2\\x9b2J\\xe2\\x80\\xaex\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{9b}') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+}
+
+#[test]
 fn prefix_length_is_configurable() {
     let origin = Origin::start().unwrap();
     let url = origin.url("/p?body=abcdefghij");
