@@ -98,13 +98,18 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
         Mode::Sequential => {
             begin_run(options, &mut fetcher, &mut report, "sequential");
             let tally = run::sequential(jobs, &fetcher, &mut report)?;
-            eprintln!("{}", summary_line("sequential", None, &tally));
+            // An empty list gets its error below and no "0 URLs" summary above it.
+            if tally.total() > 0 {
+                eprintln!("{}", summary_line("sequential", None, &tally));
+            }
             vec![tally]
         }
         Mode::Threads => {
             begin_run(options, &mut fetcher, &mut report, "threads");
             let tally = run::threaded(jobs, Arc::new(fetcher), options.jobs, &mut report)?;
-            eprintln!("{}", threads_summary(options, &tally));
+            if tally.total() > 0 {
+                eprintln!("{}", threads_summary(options, &tally));
+            }
             vec![tally]
         }
         Mode::Compare => {

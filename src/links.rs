@@ -47,9 +47,10 @@ pub struct Target {
     pub options: LineOptions,
 }
 
-/// An input that could not be opened: a usage error (exit 2), reported before any fetch.
+/// An input that could not be opened: a usage error (exit 2), reported before any fetch. The
+/// cause is its `source`, which the error chain prints after this text.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read link list {path}: {source}")]
+#[error("cannot read link list {path}")]
 pub struct OpenError {
     path: String,
     source: io::Error,

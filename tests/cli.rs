@@ -277,18 +277,28 @@ fn an_empty_list_is_an_input_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no URLs"));
-    fetchpar().write_stdin("").assert().code(2);
+    // Streamed input is only known to be empty at its end: still one error line, and no
+    // "0 URLs" summary before it, in either mode.
+    for mode in ["--threads", "--sequential"] {
+        let out = fetchpar().arg(mode).write_stdin("").assert().code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert_eq!(stderr.lines().count(), 1, "{mode}: {stderr}");
+        assert!(stderr.contains("no URLs"), "{mode}: {stderr}");
+    }
 }
 
 #[test]
 fn an_unreadable_list_is_an_input_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-list.txt");
-    fetchpar()
+    let out = fetchpar()
         .arg(&missing)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no-such-list.txt"));
+    // The cause is given once, not once by the error and again by its chain.
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
     fetchpar()
         .arg(dir.path())
         .assert()
