@@ -77,6 +77,13 @@ pub struct Saver {
 impl Saver {
     /// Creates the folder if needed and proves it is writable, before any download starts.
     pub fn new(settings: SaveSettings) -> Result<Self> {
+        // Said plainly: creating it would fail with the bare "File exists".
+        if settings.dir.exists() && !settings.dir.is_dir() {
+            anyhow::bail!(
+                "the output folder {} exists and is not a folder",
+                settings.dir.display()
+            );
+        }
         fs::create_dir_all(&settings.dir).with_context(|| {
             format!("cannot create the output folder {}", settings.dir.display())
         })?;

@@ -482,5 +482,13 @@ fn an_unusable_output_folder_stops_before_any_download() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("output folder"));
+    // The file itself as the folder: named as what it is, not as "File exists".
+    fetchpar()
+        .arg("-o")
+        .arg(&not_a_dir)
+        .arg(list(&[origin.url("/z")]).path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exists and is not a folder"));
     assert_eq!(origin.requests(), 0);
 }
