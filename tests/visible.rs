@@ -148,6 +148,27 @@ fn color_follows_the_flag_and_no_color() {
 }
 
 #[test]
+fn color_auto_on_a_terminal_follows_no_color_and_term() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[origin.url("/c?status=404")]);
+    let args: Vec<String> = ["--retries", "0", "--progress", "never", "--prefix", "0"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([file.path().display().to_string()])
+        .collect();
+    // A color is set by an SGR sequence such as ESC [ 31 m.
+    let colored = |env: &[(&str, &str)]| {
+        let (raw, code) = run_in_terminal_with(&args, 24, 160, env);
+        assert_eq!(code, 1, "{env:?}");
+        String::from_utf8_lossy(&raw).contains("\x1b[3")
+    };
+    assert!(colored(&[]), "a terminal gets color");
+    assert!(colored(&[("NO_COLOR", "")]), "an empty NO_COLOR is unset");
+    assert!(!colored(&[("NO_COLOR", "1")]), "NO_COLOR turns it off");
+    assert!(!colored(&[("TERM", "dumb")]), "so does a dumb terminal");
+}
+
+#[test]
 fn completions_generate_for_every_shell() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         fetchpar()
@@ -193,6 +214,17 @@ fn help_groups_options_and_teaches_with_examples() {
 
 /// Runs fetchpar in a real pseudo-terminal and returns everything it wrote there.
 fn run_in_terminal(args: &[String], rows: u16, cols: u16) -> (Vec<u8>, u32) {
+    run_in_terminal_with(args, rows, cols, &[])
+}
+
+/// As [`run_in_terminal`], with environment variables set for the child (after the defaults:
+/// no proxy variables, no `NO_COLOR`, `TERM=xterm-256color`).
+fn run_in_terminal_with(
+    args: &[String],
+    rows: u16,
+    cols: u16,
+    env: &[(&str, &str)],
+) -> (Vec<u8>, u32) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let pair = native_pty_system()
         .openpty(PtySize {
@@ -209,6 +241,9 @@ fn run_in_terminal(args: &[String], rows: u16, cols: u16) -> (Vec<u8>, u32) {
         cmd.env_remove(var);
     }
     cmd.env("TERM", "xterm-256color");
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().unwrap();
