@@ -114,6 +114,16 @@ impl Options {
         if lists.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
             return Err(UsageError("standard input (`-`) can be read only once".into()).into());
         }
+        // Checked here: ureq unwraps it when building each request, so a line break in it
+        // panicked every fetch instead of stopping the run before the first.
+        if ureq::http::HeaderValue::try_from(cli.user_agent.as_str()).is_err() {
+            return Err(UsageError(format!(
+                "--user-agent `{}` is not a valid header value (no line breaks or control \
+                 characters)",
+                crate::report::escape(cli.user_agent.as_bytes())
+            ))
+            .into());
+        }
         let headers = cli
             .headers
             .iter()

@@ -308,6 +308,21 @@ fn an_unreadable_list_is_an_input_error_naming_the_file() {
 
 #[test]
 fn bad_options_are_usage_errors() {
+    // A line break in a header or the user agent stops the run before any fetch, with the
+    // offending text escaped.
+    for args in [
+        ["--user-agent", "ua\nX-Injected: 1"],
+        ["-H", "X-A: a\r\nX-Injected: 1"],
+    ] {
+        let out = fetchpar()
+            .args(args)
+            .arg("http://127.0.0.1:9/")
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
     fetchpar().args(["--jobs", "0", "x"]).assert().code(2);
     fetchpar().args(["--timeout", "soon", "x"]).assert().code(2);
     fetchpar()
