@@ -10,7 +10,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
-  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder)
+  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder
+       or proxy variable)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 const AFTER_LONG_HELP: &str = "\
@@ -23,7 +24,8 @@ Examples:
 Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
-  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder)
+  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder
+       or proxy variable)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 /// Download a list of URLs in parallel, one OS thread per URL.

@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ureq::http::{HeaderName, HeaderValue};
 use ureq::{Agent, ResponseExt};
+use url::Url;
 
 use crate::cancel;
 use crate::hosts::Hosts;
 use crate::links::{Job, Target};
 use crate::outcome::{ErrorKind, Failure, Outcome, redact_str};
 use crate::progress::{Live, Progress};
+use crate::proxy::Proxies;
 use crate::resolve::{CachingResolver, LookupFailed};
 use crate::retry::{self, RetryPolicy};
 use crate::save::{PartWriter, Planned, Saver, Slot};
@@ -39,6 +41,8 @@ pub struct NetSettings {
     pub per_host: Option<usize>,
     /// Root certificates to trust instead of the built-in ones (`--cacert`).
     pub roots: Option<Vec<ureq::tls::Certificate<'static>>>,
+    /// Proxies from the environment, chosen per URL.
+    pub proxies: Proxies,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -116,6 +120,8 @@ impl Fetcher {
         let config = Agent::config_builder()
             .tls_config(tls.build())
             .http_status_as_error(false)
+            // Not ureq's reading of the environment: `proxy` picks one per URL, as curl does.
+            .proxy(None)
             .max_redirects(settings.max_redirects)
             .user_agent(settings.user_agent.as_str())
             // Name lookups are bounded too; the resolver only pays for that on a cache miss.
@@ -263,15 +269,23 @@ impl Fetcher {
         }
     }
 
-    fn request(&self, url: &str, from: u64, validator: Option<&str>) -> Result<Response, Failure> {
-        let mut request = self.agent.get(url);
-        let head = self.head_fixed + url.len() + validator.map_or(0, str::len);
-        if head > OUTPUT_BUFFER {
-            // A request-level buffer size keeps this request off the shared pool's connections.
-            request = request
-                .config()
-                .output_buffer_size(head.next_power_of_two())
-                .build();
+    fn request(&self, url: &Url, from: u64, validator: Option<&str>) -> Result<Response, Failure> {
+        let mut request = self.agent.get(url.as_str());
+        let head = self.head_fixed + url.as_str().len() + validator.map_or(0, str::len);
+        let proxy = self.settings.proxies.for_url(url);
+        if head > OUTPUT_BUFFER || proxy.is_some() {
+            let mut config = request.config();
+            if head > OUTPUT_BUFFER {
+                // A request-level buffer size keeps this request off the shared pool's
+                // connections.
+                config = config.output_buffer_size(head.next_power_of_two());
+            }
+            if let Some(proxy) = proxy {
+                // Chosen for the URL's scheme; ureq keeps it through redirects, so a redirect
+                // to the other scheme goes through the same proxy (curl would switch).
+                config = config.proxy(Some(proxy.clone()));
+            }
+            request = config.build();
         }
         for (name, value) in &self.settings.headers {
             request = request.header(name, value);
@@ -313,7 +327,7 @@ impl Fetcher {
             _ => 0,
         };
         let old_validator = slot.as_ref().filter(|_| from > 0).and_then(Slot::validator);
-        let mut response = self.request(url.as_str(), from, old_validator.as_deref())?;
+        let mut response = self.request(url, from, old_validator.as_deref())?;
         let mut append = false;
         if from > 0 {
             let status = response.status().as_u16();
@@ -323,7 +337,7 @@ impl Fetcher {
                 // A range we did not ask for, or the part is longer than the file now is:
                 // neither can be trusted, so start over with a plain request.
                 from = 0;
-                response = self.request(url.as_str(), 0, None)?;
+                response = self.request(url, 0, None)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
                 from = 0;

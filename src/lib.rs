@@ -17,6 +17,7 @@ pub mod options;
 pub mod origin;
 pub mod outcome;
 pub mod progress;
+pub mod proxy;
 pub mod report;
 pub mod resolve;
 pub mod retry;

@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::cli::Cli;
 use crate::fetch::{NetSettings, parse_header};
 use crate::progress::When;
+use crate::proxy::Proxies;
 use crate::report::Style;
 use crate::retry::RetryPolicy;
 use crate::save::SaveSettings;
@@ -155,6 +156,7 @@ impl Options {
                     max_wait: cli.max_retry_wait.0.unwrap_or(Duration::ZERO),
                 },
                 per_host: cli.per_host.map(|n| n as usize),
+                proxies: Proxies::from_env().map_err(UsageError)?,
                 roots: match &cli.cacert {
                     Some(path) => Some(load_roots(path)?),
                     None => None,

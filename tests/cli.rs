@@ -515,6 +515,54 @@ fn proxy_variables_from_the_environment_are_honoured() {
 }
 
 #[test]
+fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
+    // Two origins stand in for two proxies; the hosts do not exist, so only a URL that went
+    // through a proxy reaches anything. Each proxy counts the tunnels opened through it.
+    let plain = Origin::start().unwrap();
+    let secure = Origin::start().unwrap();
+    let file = list(&[
+        "http://not-a-real-host.invalid/p?size=3".to_string(),
+        "https://not-a-real-host.invalid/s".to_string(),
+    ]);
+    let out = fetchpar()
+        .env("http_proxy", plain.url(""))
+        .env("https_proxy", secure.url(""))
+        // The stand-in answers no TLS handshake; a short connect timeout ends that wait.
+        .args(["--json", "--retries", "0", "--connect-timeout", "1"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(find(&records, "/p")["bytes"], 3, "the http URL came back");
+    // The https URL's TLS handshake fails against the stand-in, but the tunnel was opened.
+    assert_eq!((plain.tunnels(), secure.tunnels()), (1, 1));
+
+    // Only http_proxy set: the https URL goes direct (and fails to resolve), as with curl.
+    let out = fetchpar()
+        .env("http_proxy", plain.url(""))
+        .args(["--json", "--retries", "0"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    assert_eq!(
+        kind(find(&json_lines(&out.get_output().stdout), "/s")),
+        "dns"
+    );
+    assert_eq!((plain.tunnels(), secure.tunnels()), (2, 1));
+
+    // A proxy URL that cannot be used is named, before anything is fetched.
+    fetchpar()
+        .env("https_proxy", "ftp://proxy.invalid:21")
+        .arg(file.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "https_proxy=`ftp://proxy.invalid:21`",
+        ));
+    assert_eq!((plain.tunnels(), secure.tunnels()), (2, 1));
+}
+
+#[test]
 fn a_worker_that_panics_still_yields_its_result() {
     let origin = Origin::start().unwrap();
     let lines: Vec<String> = ["/a", "/boom", "/c", "/boom2"]

@@ -1,0 +1,199 @@
+//! Which proxy a URL goes through, read once from the environment the way curl reads it:
+//! `http_proxy` for http URLs and `https_proxy` for https ones, `all_proxy` for either when its
+//! own is unset, and `no_proxy` naming the hosts that go direct. ureq's own reading takes the
+//! first variable set for every URL whatever its scheme, and silently skips a value it cannot
+//! parse, which would send traffic direct that the user meant to go through a proxy.
+
+use ureq::Proxy;
+use url::{Host, Url};
+
+/// The proxies from the environment. Each variable is looked up in lower case, then upper.
+#[derive(Clone, Debug, Default)]
+pub struct Proxies {
+    http: Option<Proxy>,
+    https: Option<Proxy>,
+    direct: NoProxy,
+}
+
+impl Proxies {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `var`; an unusable proxy URL is an error naming its
+    /// variable. Empty values count as unset.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let lookup = |name: &str| {
+            [name.to_string(), name.to_ascii_uppercase()]
+                .into_iter()
+                .find_map(|n| var(&n).filter(|v| !v.trim().is_empty()).map(|v| (n, v)))
+        };
+        let parse = |found: Option<(String, String)>| match found {
+            None => Ok(None),
+            Some((name, value)) => Proxy::new(value.trim())
+                .map(Some)
+                .map_err(|e| format!("{name}=`{value}` is not a usable proxy URL ({e})")),
+        };
+        let all = parse(lookup("all_proxy"))?;
+        let http = parse(lookup("http_proxy"))?.or_else(|| all.clone());
+        let https = parse(lookup("https_proxy"))?.or(all);
+        let direct = NoProxy::parse(&lookup("no_proxy").map(|(_, v)| v).unwrap_or_default());
+        Ok(Self {
+            http,
+            https,
+            direct,
+        })
+    }
+
+    /// The proxy for this URL, if it goes through one.
+    pub fn for_url(&self, url: &Url) -> Option<&Proxy> {
+        let proxy = match url.scheme() {
+            "https" => self.https.as_ref(),
+            _ => self.http.as_ref(),
+        }?;
+        (!self.direct.exempts(url)).then_some(proxy)
+    }
+
+    /// Whether any URL can go through a proxy.
+    pub fn any(&self) -> bool {
+        self.http.is_some() || self.https.is_some()
+    }
+}
+
+/// The hosts `no_proxy` sends direct, with curl's rules: `*` is every host, and a name is that
+/// host and every host under it (`example.com` and `.example.com` both cover `a.example.com`);
+/// an IP address is that address.
+#[derive(Clone, Debug, Default)]
+struct NoProxy {
+    all: bool,
+    names: Vec<String>,
+}
+
+impl NoProxy {
+    fn parse(list: &str) -> Self {
+        let mut direct = Self::default();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                direct.all = true;
+                continue;
+            }
+            let name = entry.trim_start_matches("*.").trim_start_matches('.');
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            direct.names.push(name.to_ascii_lowercase());
+        }
+        direct
+    }
+
+    fn exempts(&self, url: &Url) -> bool {
+        if self.all {
+            return true;
+        }
+        let host = match url.host() {
+            Some(Host::Domain(name)) => name.trim_end_matches('.').to_ascii_lowercase(),
+            Some(Host::Ipv4(ip)) => ip.to_string(),
+            Some(Host::Ipv6(ip)) => ip.to_string(),
+            None => return false,
+        };
+        self.names.iter().any(|name| {
+            host == *name
+                || host
+                    .strip_suffix(name.as_str())
+                    .is_some_and(|rest| rest.ends_with('.'))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn proxies(vars: &[(&str, &str)]) -> Result<Proxies, String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Proxies::from_vars(|name| map.get(name).cloned())
+    }
+
+    /// The proxy's host and port for a URL, or "direct".
+    fn route(p: &Proxies, url: &str) -> String {
+        p.for_url(&Url::parse(url).unwrap())
+            .map_or("direct".into(), |x| format!("{}:{}", x.host(), x.port()))
+    }
+
+    #[test]
+    fn each_scheme_has_its_own_variable_and_all_proxy_fills_in() {
+        let p = proxies(&[("http_proxy", "http://h:1")]).unwrap();
+        assert_eq!(route(&p, "http://a/"), "h:1");
+        assert_eq!(route(&p, "https://a/"), "direct");
+
+        let p = proxies(&[("HTTPS_PROXY", "http://s:2")]).unwrap();
+        assert_eq!(route(&p, "http://a/"), "direct");
+        assert_eq!(route(&p, "https://a/"), "s:2");
+
+        let p = proxies(&[("ALL_PROXY", "http://all:3"), ("http_proxy", "http://h:1")]).unwrap();
+        assert_eq!(route(&p, "http://a/"), "h:1");
+        assert_eq!(route(&p, "https://a/"), "all:3");
+
+        assert!(!proxies(&[]).unwrap().any());
+    }
+
+    #[test]
+    fn lower_case_wins_and_empty_values_count_as_unset() {
+        let p = proxies(&[
+            ("http_proxy", "http://low:1"),
+            ("HTTP_PROXY", "http://up:2"),
+        ])
+        .unwrap();
+        assert_eq!(route(&p, "http://a/"), "low:1");
+        let p = proxies(&[("http_proxy", " "), ("HTTP_PROXY", "http://up:2")]).unwrap();
+        assert_eq!(route(&p, "http://a/"), "up:2");
+        let p = proxies(&[("all_proxy", "")]).unwrap();
+        assert!(!p.any());
+    }
+
+    #[test]
+    fn an_unusable_proxy_url_is_an_error_naming_its_variable() {
+        let err = proxies(&[("https_proxy", "ftp://p:21")]).err().unwrap();
+        assert!(err.starts_with("https_proxy=`ftp://p:21`"), "{err}");
+        assert!(proxies(&[("HTTP_PROXY", "::bad::")]).is_err());
+        // A bare host:port is an HTTP proxy, as curl takes it.
+        let p = proxies(&[("http_proxy", "proxy.example:3128")]).unwrap();
+        assert_eq!(route(&p, "http://a/"), "proxy.example:3128");
+    }
+
+    #[test]
+    fn no_proxy_covers_a_host_and_the_hosts_under_it() {
+        let p = proxies(&[
+            ("all_proxy", "http://p:1"),
+            (
+                "no_proxy",
+                " Example.com, .corp.test,*.wild.test, 10.0.0.1, [::1] ",
+            ),
+        ])
+        .unwrap();
+        for direct in [
+            "http://example.com/",
+            "https://www.EXAMPLE.com./x",
+            "http://corp.test/",
+            "http://a.b.corp.test/",
+            "http://x.wild.test/",
+            "http://10.0.0.1:8080/",
+            "http://[::1]/",
+        ] {
+            assert_eq!(route(&p, direct), "direct", "{direct}");
+        }
+        for proxied in [
+            "http://badexample.com/",
+            "http://example.com.evil/",
+            "http://10.0.0.10/",
+            "http://[::2]/",
+        ] {
+            assert_eq!(route(&p, proxied), "p:1", "{proxied}");
+        }
+        let p = proxies(&[("all_proxy", "http://p:1"), ("NO_PROXY", "*")]).unwrap();
+        assert_eq!(route(&p, "https://anything/"), "direct");
+    }
+}
