@@ -4,6 +4,8 @@
 //! first variable set for every URL whatever its scheme, and silently skips a value it cannot
 //! parse, which would send traffic direct that the user meant to go through a proxy.
 
+use std::net::IpAddr;
+
 use ureq::Proxy;
 use url::{Host, Url};
 
@@ -63,11 +65,12 @@ impl Proxies {
 
 /// The hosts `no_proxy` sends direct, with curl's rules: `*` is every host, and a name is that
 /// host and every host under it (`example.com` and `.example.com` both cover `a.example.com`);
-/// an IP address is that address.
+/// an IP address is that address, and `ADDRESS/BITS` a network (`10.0.0.0/8`).
 #[derive(Clone, Debug, Default)]
 struct NoProxy {
     all: bool,
     names: Vec<String>,
+    networks: Vec<(IpAddr, u32)>,
 }
 
 impl NoProxy {
@@ -76,6 +79,12 @@ impl NoProxy {
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             if entry == "*" {
                 direct.all = true;
+                continue;
+            }
+            if let Some((address, bits)) = entry.split_once('/')
+                && let (Ok(address), Ok(bits)) = (address.parse::<IpAddr>(), bits.parse::<u32>())
+            {
+                direct.networks.push((address, bits));
                 continue;
             }
             let name = entry.trim_start_matches("*.").trim_start_matches('.');
@@ -91,8 +100,8 @@ impl NoProxy {
         }
         let host = match url.host() {
             Some(Host::Domain(name)) => name.trim_end_matches('.').to_ascii_lowercase(),
-            Some(Host::Ipv4(ip)) => ip.to_string(),
-            Some(Host::Ipv6(ip)) => ip.to_string(),
+            Some(Host::Ipv4(ip)) => return self.covers_ip(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => return self.covers_ip(IpAddr::V6(ip)),
             None => return false,
         };
         self.names.iter().any(|name| {
@@ -102,6 +111,27 @@ impl NoProxy {
                     .is_some_and(|rest| rest.ends_with('.'))
         })
     }
+
+    fn covers_ip(&self, ip: IpAddr) -> bool {
+        self.names.contains(&ip.to_string())
+            || (self.networks.iter()).any(|&(network, bits)| in_network(ip, network, bits))
+    }
+}
+
+/// Whether `ip` is in `network/bits` (never across IPv4 and IPv6).
+fn in_network(ip: IpAddr, network: IpAddr, bits: u32) -> bool {
+    match (ip, network) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            same_top_bits(u32::from(a).into(), u32::from(b).into(), bits.min(32) + 96)
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => same_top_bits(a.into(), b.into(), bits.min(128)),
+        _ => false,
+    }
+}
+
+/// Whether two 128-bit numbers agree in their top `bits` bits.
+fn same_top_bits(a: u128, b: u128, bits: u32) -> bool {
+    bits == 0 || (a ^ b) >> (128 - bits) == 0
 }
 
 #[cfg(test)]
@@ -170,7 +200,7 @@ mod tests {
             ("all_proxy", "http://p:1"),
             (
                 "no_proxy",
-                " Example.com, .corp.test,*.wild.test, 10.0.0.1, [::1] ",
+                " Example.com, .corp.test,*.wild.test, 10.0.0.1, [::1], 192.168.0.0/16, fd00::/8 ",
             ),
         ])
         .unwrap();
@@ -182,6 +212,8 @@ mod tests {
             "http://x.wild.test/",
             "http://10.0.0.1:8080/",
             "http://[::1]/",
+            "http://192.168.4.5/",
+            "http://[fd12::1]/",
         ] {
             assert_eq!(route(&p, direct), "direct", "{direct}");
         }
@@ -190,9 +222,19 @@ mod tests {
             "http://example.com.evil/",
             "http://10.0.0.10/",
             "http://[::2]/",
+            "http://192.169.0.1/",
+            "http://[fe80::1]/",
         ] {
             assert_eq!(route(&p, proxied), "p:1", "{proxied}");
         }
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(in_network(ip("10.1.2.3"), ip("10.0.0.0"), 8));
+        assert!(!in_network(ip("11.0.0.1"), ip("10.0.0.0"), 8));
+        assert!(in_network(ip("10.0.0.1"), ip("10.0.0.1"), 32));
+        assert!(!in_network(ip("10.0.0.2"), ip("10.0.0.1"), 32));
+        assert!(in_network(ip("203.0.113.9"), ip("0.0.0.0"), 0));
+        assert!(in_network(ip("::1"), ip("::1"), 128));
+        assert!(!in_network(ip("::ffff:10.0.0.1"), ip("10.0.0.0"), 8));
         let p = proxies(&[("all_proxy", "http://p:1"), ("NO_PROXY", "*")]).unwrap();
         assert_eq!(route(&p, "https://anything/"), "direct");
     }
