@@ -33,9 +33,10 @@ impl Proxies {
         };
         let parse = |found: Option<(String, String)>| match found {
             None => Ok(None),
-            Some((name, value)) => Proxy::new(value.trim())
-                .map(Some)
-                .map_err(|e| format!("{name}=`{value}` is not a usable proxy URL ({e})")),
+            Some((name, value)) => Proxy::new(value.trim()).map(Some).map_err(|e| {
+                let shown = crate::report::escape(hide_userinfo(&value).as_bytes());
+                format!("{name}=`{shown}` is not a usable proxy URL ({e})")
+            }),
         };
         let all = parse(lookup("all_proxy"))?;
         let http = parse(lookup("http_proxy"))?.or_else(|| all.clone());
@@ -60,6 +61,16 @@ impl Proxies {
     /// Whether any URL can go through a proxy.
     pub fn any(&self) -> bool {
         self.http.is_some() || self.https.is_some()
+    }
+}
+
+/// A proxy value as it may be shown: whatever stands before its last `@` (the user name and
+/// password) is replaced by `***`, whether or not the value parses as a URL.
+fn hide_userinfo(value: &str) -> String {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    match value[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
+        None => value.to_string(),
     }
 }
 
@@ -188,6 +199,15 @@ mod tests {
     fn an_unusable_proxy_url_is_an_error_naming_its_variable() {
         let err = proxies(&[("https_proxy", "ftp://p:21")]).err().unwrap();
         assert!(err.starts_with("https_proxy=`ftp://p:21`"), "{err}");
+        // A password in the value is not shown, URL or not.
+        let err = proxies(&[("http_proxy", "ftp://al:s3cret@p:21")])
+            .err()
+            .unwrap();
+        assert!(err.starts_with("http_proxy=`ftp://***@p:21`"), "{err}");
+        let err = proxies(&[("all_proxy", "al:s3cret@::bad::")])
+            .err()
+            .unwrap();
+        assert!(!err.contains("s3cret"), "{err}");
         assert!(proxies(&[("HTTP_PROXY", "::bad::")]).is_err());
         // A bare host:port is an HTTP proxy, as curl takes it.
         let p = proxies(&[("http_proxy", "proxy.example:3128")]).unwrap();
