@@ -54,9 +54,11 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub jobs: Option<u32>,
 
-    /// Bytes of each body shown on its result line (0 for none).
-    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Output")]
-    pub prefix: usize,
+    /// Bytes of each body shown on its result line (0 for none, at most 1 MiB: the prefix is
+    /// kept in memory until its line is printed).
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Output",
+          value_parser = clap::value_parser!(u32).range(0..=1024 * 1024))]
+    pub prefix: u32,
 
     /// Print results in input order instead of completion order.
     #[arg(long, help_heading = "Output")]

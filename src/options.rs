@@ -147,7 +147,7 @@ impl Options {
                 max_redirects: cli.max_redirects,
                 user_agent: cli.user_agent.clone(),
                 headers,
-                prefix: cli.prefix,
+                prefix: cli.prefix as usize,
                 pool: jobs.min(IDLE_CONNECTIONS),
                 max_size: cli.max_size,
                 retry: RetryPolicy {

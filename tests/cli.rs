@@ -324,6 +324,12 @@ fn bad_options_are_usage_errors() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
     fetchpar().args(["--jobs", "0", "x"]).assert().code(2);
+    // The prefix is held in memory per result: capped, so an endless body cannot fill memory
+    // through a huge --prefix.
+    fetchpar()
+        .args(["--prefix", "1048577", "x"])
+        .assert()
+        .code(2);
     fetchpar().args(["--timeout", "soon", "x"]).assert().code(2);
     fetchpar()
         .args(["-H", "no colon here", "-"])
