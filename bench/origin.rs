@@ -287,14 +287,13 @@ impl Server {
             let Some(conn) = self.conns.get_mut(&token) else {
                 continue;
             };
-            if let State::Delayed(_) = conn.state {
-                let State::Delayed(answer) = std::mem::replace(&mut conn.state, State::Reading)
-                else {
-                    unreachable!()
-                };
-                conn.state = State::Writing(answer);
-                self.advance(token);
-            }
+            // Only a closed connection leaves a stale entry (its token is never reused), so a
+            // live one is still delayed; any other state is left as it is.
+            conn.state = match std::mem::replace(&mut conn.state, State::Reading) {
+                State::Delayed(answer) => State::Writing(answer),
+                other => other,
+            };
+            self.advance(token);
         }
     }
 

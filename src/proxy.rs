@@ -57,11 +57,6 @@ impl Proxies {
         }?;
         (!self.direct.exempts(url)).then_some(proxy)
     }
-
-    /// Whether any URL can go through a proxy.
-    pub fn any(&self) -> bool {
-        self.http.is_some() || self.https.is_some()
-    }
 }
 
 /// A proxy value as it may be shown: whatever stands before its last `@` (the user name and
@@ -178,7 +173,9 @@ mod tests {
         assert_eq!(route(&p, "http://a/"), "h:1");
         assert_eq!(route(&p, "https://a/"), "all:3");
 
-        assert!(!proxies(&[]).unwrap().any());
+        let none = proxies(&[]).unwrap();
+        assert_eq!(route(&none, "http://a/"), "direct");
+        assert_eq!(route(&none, "https://a/"), "direct");
     }
 
     #[test]
@@ -192,7 +189,8 @@ mod tests {
         let p = proxies(&[("http_proxy", " "), ("HTTP_PROXY", "http://up:2")]).unwrap();
         assert_eq!(route(&p, "http://a/"), "up:2");
         let p = proxies(&[("all_proxy", "")]).unwrap();
-        assert!(!p.any());
+        assert_eq!(route(&p, "http://a/"), "direct");
+        assert_eq!(route(&p, "https://a/"), "direct");
     }
 
     #[test]
