@@ -91,7 +91,8 @@ const LARGE_BODY: u64 = 1024 * 1024;
 /// Room for a request head on a pooled connection. A head that may not fit (a URL of tens of
 /// kilobytes, which a list line may hold) gets a connection of its own with room enough:
 /// ureq cannot grow the buffer mid-request and failed such URLs with "output too small".
-const OUTPUT_BUFFER: usize = 16 * 1024;
+/// 8 KiB, not 16: it is zero-filled for every new connection before its request goes out.
+const OUTPUT_BUFFER: usize = 8 * 1024;
 
 /// Bytes of a request head besides the URL and the configured headers: request line, Host,
 /// Accept, Accept-Encoding, Range and If-Range, with room to spare.
