@@ -306,10 +306,12 @@ fn kind_name(failure: &Failure) -> String {
 /// can make a line read other than it is (bidirectional overrides, zero-width characters,
 /// line and paragraph separators).
 pub fn escape(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes.len());
     let hex = |out: &mut String, bytes: &[u8]| {
         for b in bytes {
-            out.push_str(&format!("\\x{b:02x}"));
+            // Written in place: a `format!` per byte allocated for every escaped byte.
+            let _ = write!(out, "\\x{b:02x}");
         }
     };
     for chunk in bytes.utf8_chunks() {

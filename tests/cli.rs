@@ -338,15 +338,20 @@ fn bad_options_are_usage_errors() {
         .code(2);
 }
 
+/// What a successful run over a list of one URL (`path` on `origin`) prints on stdout.
+fn stdout_of_one(origin: &Origin, path: &str) -> Vec<u8> {
+    let out = fetchpar()
+        .arg(list(&[origin.url(path)]).path())
+        .assert()
+        .success();
+    out.get_output().stdout.clone()
+}
+
 #[test]
 fn control_bytes_from_a_server_are_escaped() {
     let origin = Origin::start().unwrap();
     let hostile = "/evil?body=%1B%5B2J%1B%5D0%3Btitle%07%0Aline2%FF";
-    let out = fetchpar()
-        .arg(list(&[origin.url(hostile)]).path())
-        .assert()
-        .success();
-    let stdout = &out.get_output().stdout;
+    let stdout = &stdout_of_one(&origin, hostile);
     assert!(
         !stdout.iter().any(|&b| b == 0x1b || b == 0x07),
         "raw control bytes reached stdout"
@@ -363,11 +368,7 @@ fn text_in_utf8_is_shown_as_text_and_invisible_controls_are_not() {
     // "café αβ", then a C1 control (an escape sequence's start on some terminals) and a
     // right-to-left override, in UTF-8.
     let body = "/utf8?body=caf%C3%A9%20%CE%B1%CE%B2%C2%9B2J%E2%80%AEx";
-    let out = fetchpar()
-        .arg(list(&[origin.url(body)]).path())
-        .assert()
-        .success();
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = String::from_utf8(stdout_of_one(&origin, body)).unwrap();
     assert!(
         text.contains("\"café αβ\\xc2\\x9b2J\\xe2\\x80\\xaex\""),
         "{text}"
