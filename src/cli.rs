@@ -100,7 +100,7 @@ pub struct Cli {
     #[arg(long, exclusive = true)]
     pub man: bool,
 
-    /// Most redirects followed for one URL.
+    /// Most redirects followed for one URL (http and https only); 0 follows none.
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Network")]
     pub max_redirects: u32,
 

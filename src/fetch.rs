@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use ureq::http::{HeaderName, HeaderValue};
-use ureq::{Agent, ResponseExt};
+use ureq::Agent;
+use ureq::http::{HeaderName, HeaderValue, header};
 use url::Url;
 
 use crate::cancel;
@@ -102,6 +102,13 @@ const HEAD_ALLOWANCE: usize = 2 * 1024;
 /// writes instead of ~21,000.
 const SAVE_CHUNK: usize = 256 * 1024;
 
+/// Most of a redirect's body read so that its connection can be reused; past it, the
+/// connection is closed instead.
+const REDIRECT_BODY_LIMIT: u64 = 64 * 1024;
+
+/// Characters of a Location that cannot be followed shown in the error.
+const SHOWN_LOCATION: usize = 200;
+
 /// Most of an error page (4xx/5xx body) read before giving up on it.
 const ERROR_BODY_LIMIT: u64 = 1024 * 1024;
 
@@ -123,7 +130,8 @@ impl Fetcher {
             .http_status_as_error(false)
             // Not ureq's reading of the environment: `proxy` picks one per URL, as curl does.
             .proxy(None)
-            .max_redirects(settings.max_redirects)
+            // Redirects are followed by `request`, one request at a time.
+            .max_redirects(0)
             .user_agent(settings.user_agent.as_str())
             // Name lookups are bounded too; the resolver only pays for that on a cache miss.
             .timeout_resolve(settings.connect_timeout)
@@ -270,11 +278,85 @@ impl Fetcher {
         }
     }
 
-    fn request(&self, url: &Url, from: u64, validator: Option<&str>) -> Result<Response, Failure> {
+    /// Sends a GET for `url` and follows its redirects, returning the last response and its
+    /// URL. Redirects are followed here, not by ureq: its join of a Location with the request's
+    /// URL is not RFC 3986's, so `?page=2` lost the last path segment, a `file:` URL became a
+    /// path on the same server, and a space or a non-ASCII letter failed the URL. `Url::join`
+    /// resolves as browsers and curl do. Each hop also gets the proxy for its own scheme and,
+    /// like curl, keeps custom `Authorization` and `Cookie` headers only on the first URL's
+    /// origin.
+    fn request(
+        &self,
+        url: &Url,
+        from: u64,
+        validator: Option<&str>,
+    ) -> Result<(Response, Url), Failure> {
+        let started = Instant::now();
+        let mut current = url.clone();
+        let mut hops = 0;
+        loop {
+            let budget = match (hops, self.settings.timeout) {
+                // The Agent's own whole-URL timeout covers the first request.
+                (0, _) | (_, None) => None,
+                (_, Some(whole)) => match whole.checked_sub(started.elapsed()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(classify(ureq::Error::Timeout(ureq::Timeout::Global))),
+                },
+            };
+            if hops > 0 && cancel::requested() {
+                return Err(Failure::new(
+                    ErrorKind::Cancelled,
+                    "interrupted while following redirects",
+                ));
+            }
+            let same_origin = hops == 0 || current.origin() == url.origin();
+            let response = self.request_once(&current, from, validator, budget, same_origin)?;
+            // RFC 9110's redirections with a Location to follow: not 304 Not Modified, nor the
+            // deprecated 305 and unused 306.
+            if !matches!(response.status().as_u16(), 300..=303 | 307 | 308) {
+                return Ok((response, current));
+            }
+            // A redirect without a Location is an answer like any other, as curl takes it.
+            let Some(location) = response.headers().get("location") else {
+                return Ok((response, current));
+            };
+            let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+            if hops == self.settings.max_redirects {
+                let max = self.settings.max_redirects;
+                return Err(Failure::new(
+                    ErrorKind::Redirects,
+                    format!("too many redirects: more than {max} (--max-redirects)"),
+                ));
+            }
+            current = next_url(&current, &location)?;
+            hops += 1;
+            // A short redirect body is read to its end, so its connection can carry the next
+            // request; a longer one is left, and its connection closed.
+            let _ = io::copy(
+                &mut response
+                    .into_body()
+                    .into_with_config()
+                    .limit(REDIRECT_BODY_LIMIT)
+                    .reader(),
+                &mut io::sink(),
+            );
+        }
+    }
+
+    /// One request, no redirect followed. `budget` replaces the Agent's whole-URL timeout;
+    /// `same_origin` says whether credentials given with `-H` may go along.
+    fn request_once(
+        &self,
+        url: &Url,
+        from: u64,
+        validator: Option<&str>,
+        budget: Option<Duration>,
+        same_origin: bool,
+    ) -> Result<Response, Failure> {
         let mut request = self.agent.get(url.as_str());
         let head = self.head_fixed + url.as_str().len() + validator.map_or(0, str::len);
         let proxy = self.settings.proxies.for_url(url);
-        if head > OUTPUT_BUFFER || proxy.is_some() {
+        if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() {
             let mut config = request.config();
             if head > OUTPUT_BUFFER {
                 // A request-level buffer size keeps this request off the shared pool's
@@ -282,13 +364,17 @@ impl Fetcher {
                 config = config.output_buffer_size(head.next_power_of_two());
             }
             if let Some(proxy) = proxy {
-                // Chosen for the URL's scheme; ureq keeps it through redirects, so a redirect
-                // to the other scheme goes through the same proxy (curl would switch).
                 config = config.proxy(Some(proxy.clone()));
+            }
+            if budget.is_some() {
+                config = config.timeout_global(budget);
             }
             request = config.build();
         }
         for (name, value) in &self.settings.headers {
+            if !same_origin && (name == header::AUTHORIZATION || name == header::COOKIE) {
+                continue;
+            }
             request = request.header(name, value);
         }
         if from > 0 {
@@ -328,7 +414,7 @@ impl Fetcher {
             _ => 0,
         };
         let old_validator = slot.as_ref().filter(|_| from > 0).and_then(Slot::validator);
-        let mut response = self.request(url, from, old_validator.as_deref())?;
+        let (mut response, mut final_url) = self.request(url, from, old_validator.as_deref())?;
         let mut append = false;
         if from > 0 {
             let status = response.status().as_u16();
@@ -338,7 +424,7 @@ impl Fetcher {
                 // A range we did not ask for, or the part is longer than the file now is:
                 // neither can be trusted, so start over with a plain request.
                 from = 0;
-                response = self.request(url, 0, None)?;
+                (response, final_url) = self.request(url, 0, None)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
                 from = 0;
@@ -347,11 +433,10 @@ impl Fetcher {
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
         outcome.status = Some(status.as_u16());
-        let final_url = response.get_uri().to_string();
-        outcome.final_url = Some(if final_url == url.as_str() {
+        outcome.final_url = Some(if final_url == *url {
             outcome.url.clone()
         } else {
-            redact_str(&final_url)
+            redact_str(final_url.as_str())
         });
         let failed_status = status.is_client_error() || status.is_server_error();
         let retry_after = header(&response, "retry-after");
@@ -560,6 +645,40 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .to_str()
         .ok()
         .map(str::to_string)
+}
+
+/// Where a redirect from `base` to `location` leads, if it may be followed: the Location
+/// resolved against the URL it came from (RFC 3986, with what is not allowed in a URL
+/// percent-encoded, as curl does), and only to http or https.
+fn next_url(base: &Url, location: &str) -> Result<Url, Failure> {
+    // Named in the error as sent (the report escapes it), credentials hidden, cut short: a
+    // header may be 48 KiB.
+    let shown = || {
+        let mut text = redact_str(location);
+        if let Some((cut, _)) = text.char_indices().nth(SHOWN_LOCATION) {
+            text.truncate(cut);
+            text.push_str("...");
+        }
+        text
+    };
+    let mut next = base.join(location.trim()).map_err(|e| {
+        Failure::new(
+            ErrorKind::Redirects,
+            format!("redirect to an unusable location `{}`: {e}", shown()),
+        )
+    })?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(Failure::new(
+            ErrorKind::Redirects,
+            format!(
+                "redirect to `{}` not followed: only http and https are",
+                shown()
+            ),
+        ));
+    }
+    // A fragment is the client's own; it is never sent.
+    next.set_fragment(None);
+    Ok(next)
 }
 
 /// The validator to resume with: a strong ETag, else Last-Modified (If-Range takes either).

@@ -19,6 +19,7 @@
 //! | `drip=MS` | one body byte every MS milliseconds |
 //! | `truncate=N` | declare `size` but close after N bytes; `truncate_once=N` only the first time |
 //! | `redirect=N` | a chain of N redirects before the body; `loop=1` redirects to itself |
+//! | `location=TEXT` | a 302 (or `status=N`) with exactly this Location and a 5-byte body |
 //! | `fail=K` | the first K requests for this path get 503 (`fail_status=N` another status, `retry_after=S` adds Retry-After) |
 //! | `cd=VALUE` | a Content-Disposition header with this value |
 //! | `big_header=N` | an extra header N bytes long |
@@ -459,6 +460,14 @@ fn respond(
             out.write_all(head.as_bytes())?;
             return Ok(true);
         }
+    }
+    if let Some(location) = p("location") {
+        let code = num("status").unwrap_or(302);
+        let head = format!(
+            "HTTP/1.1 {code} Moved\r\nLocation: {location}\r\nContent-Length: 5\r\n\r\nmoved"
+        );
+        out.write_all(head.as_bytes())?;
+        return Ok(true);
     }
     if flag("loop") || num("redirect").is_some_and(|n| n > 0) {
         let location = if flag("loop") {

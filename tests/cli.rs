@@ -460,6 +460,111 @@ fn redirects_are_followed_up_to_the_limit() {
     assert_eq!(kind(find(&records, "/loop")), "redirects");
 }
 
+/// `path` on `origin` answering with a redirect to exactly `location`.
+fn redirecting(origin: &Origin, path: &str, location: &str) -> String {
+    let location: String = url::form_urlencoded::byte_serialize(location.as_bytes()).collect();
+    origin.url(&format!("{path}?location={location}"))
+}
+
+#[test]
+fn redirect_locations_are_resolved_as_curl_resolves_them() {
+    let origin = Origin::start().unwrap();
+    // (where the redirect is, its Location, where it must lead, the body found there)
+    let followed = [
+        ("/dir/query", "?body=q", "/dir/query?body=q", "q"),
+        (
+            "/dir/space",
+            "/with space?body=s",
+            "/with%20space?body=s",
+            "s",
+        ),
+        ("/dir/accent", "/caf\u{e9}?body=a", "/caf%C3%A9?body=a", "a"),
+        ("/dir/up", "../up?body=u", "/up?body=u", "u"),
+        ("/dir/frag", "next?body=f#part", "/dir/next?body=f", "f"),
+        ("/dir/abs", &origin.url("/abs?body=b"), "/abs?body=b", "b"),
+    ];
+    let refused = [
+        ("/dir/file", "file:///etc/passwd"),
+        ("/dir/ftp", "ftp://127.0.0.1/x"),
+    ];
+    let mut lines: Vec<String> = (followed.iter())
+        .map(|(path, location, ..)| redirecting(&origin, path, location))
+        .collect();
+    lines.extend((refused.iter()).map(|(path, location)| redirecting(&origin, path, location)));
+    let out = fetchpar()
+        .args(["--json", "--retries", "0"])
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    for (path, _, lands, body) in followed {
+        let record = find(&records, &format!("{path}?"));
+        assert_eq!(kind(record), "ok", "{path}: {record}");
+        assert_eq!(record["final_url"], origin.url(lands), "{path}");
+        assert_eq!(record["prefix"], body, "{path}");
+    }
+    for (path, location) in refused {
+        let record = find(&records, &format!("{path}?"));
+        assert_eq!(kind(record), "redirects", "{path}: {record}");
+        assert!(message(record).contains(location), "{record}");
+        assert!(message(record).contains("only http and https"), "{record}");
+    }
+    // Every followed redirect made two requests; a refused one, only its own.
+    assert_eq!(origin.requests(), 2 * followed.len() + refused.len());
+
+    // No redirect allowed: the first one is already too many, as with curl's --max-redirs 0.
+    let out = fetchpar()
+        .args(["--json", "--max-redirects", "0"])
+        .arg(&lines[0])
+        .assert()
+        .code(1);
+    let record = &json_lines(&out.get_output().stdout)[0];
+    assert_eq!(kind(record), "redirects");
+    assert!(message(record).contains("--max-redirects"), "{record}");
+}
+
+#[test]
+fn credentials_given_as_headers_stay_on_the_first_origin() {
+    let first = Origin::start().unwrap();
+    let other = Origin::start().unwrap();
+    let echo = |origin: &Origin, name: &str| origin.url(&format!("/e?echo={name}"));
+    let lines = [
+        redirecting(&first, "/same-auth", &echo(&first, "authorization")),
+        redirecting(&first, "/same-cookie", &echo(&first, "cookie")),
+        redirecting(&first, "/other-auth", &echo(&other, "authorization")),
+        redirecting(&first, "/other-cookie", &echo(&other, "cookie")),
+        redirecting(&first, "/other-token", &echo(&other, "x-token")),
+    ];
+    let out = fetchpar()
+        .args([
+            "--json",
+            "-H",
+            "Authorization: Bearer secret",
+            "-H",
+            "Cookie: k=v",
+        ])
+        .args(["-H", "X-Token: t"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let body = |needle: &str| {
+        find(&records, needle)["prefix"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(body("/same-auth?"), "Bearer secret");
+    assert_eq!(body("/same-cookie?"), "k=v");
+    assert_eq!(
+        body("/other-auth?"),
+        "",
+        "Authorization went to another origin"
+    );
+    assert_eq!(body("/other-cookie?"), "", "Cookie went to another origin");
+    assert_eq!(body("/other-token?"), "t", "other headers go along");
+}
+
 #[test]
 fn headers_and_user_agent_are_sent() {
     let origin = Origin::start().unwrap();
@@ -544,6 +649,23 @@ fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
     // The https URL's TLS handshake fails against the stand-in, but the tunnel was opened.
     assert_eq!((plain.tunnels(), secure.tunnels()), (1, 1));
 
+    // A redirect goes through the proxy for its own scheme: from http to https, the other one.
+    let hop = redirecting(&plain, "/hop", "https://not-a-real-host.invalid/after")
+        .replace(&plain.addr().to_string(), "not-a-real-host.invalid");
+    let out = fetchpar()
+        .env("http_proxy", plain.url(""))
+        .env("https_proxy", secure.url(""))
+        .args(["--json", "--retries", "0", "--connect-timeout", "1"])
+        .arg(&hop)
+        .assert()
+        .code(1);
+    let record = &json_lines(&out.get_output().stdout)[0];
+    assert!(
+        !["redirects", "dns"].contains(&kind(record).as_str()),
+        "{record}"
+    );
+    assert_eq!((plain.tunnels(), secure.tunnels()), (2, 2));
+
     // Only http_proxy set: the https URL goes direct (and fails to resolve), as with curl.
     let out = fetchpar()
         .env("http_proxy", plain.url(""))
@@ -555,7 +677,7 @@ fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
         kind(find(&json_lines(&out.get_output().stdout), "/s")),
         "dns"
     );
-    assert_eq!((plain.tunnels(), secure.tunnels()), (2, 1));
+    assert_eq!((plain.tunnels(), secure.tunnels()), (3, 2));
 
     // A proxy URL that cannot be used is named, before anything is fetched.
     fetchpar()
@@ -566,7 +688,7 @@ fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
         .stderr(predicate::str::contains(
             "https_proxy=`ftp://proxy.invalid:21`",
         ));
-    assert_eq!((plain.tunnels(), secure.tunnels()), (2, 1));
+    assert_eq!((plain.tunnels(), secure.tunnels()), (3, 2));
 }
 
 #[test]

@@ -162,6 +162,19 @@ fn a_long_but_allowed_redirect_chain_succeeds() {
 }
 
 #[test]
+fn the_whole_url_timeout_covers_every_redirect() {
+    let origin = Origin::start().unwrap();
+    // Each of the three answers takes 0.6 s: any one fits in 1 s, the chain does not.
+    let record = one(
+        &origin.url("/slow?redirect=2&delay=600"),
+        &["--timeout", "1", "--retries", "0"],
+        1,
+    );
+    assert_eq!(kind(&record), "timeout", "{record}");
+    assert!(message(&record).contains("--timeout"), "{record}");
+}
+
+#[test]
 fn transient_failures_are_retried_until_they_succeed() {
     let origin = Origin::start().unwrap();
     let record = one(

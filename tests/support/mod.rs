@@ -86,6 +86,11 @@ pub fn kind(record: &Value) -> String {
     record["error"]["kind"].as_str().unwrap_or("ok").to_string()
 }
 
+/// The error message of a JSON record, or "" for a success.
+pub fn message(record: &Value) -> &str {
+    record["error"]["message"].as_str().unwrap_or("")
+}
+
 /// Finds the record for the URL containing `needle`.
 pub fn find<'a>(records: &'a [Value], needle: &str) -> &'a Value {
     records
