@@ -176,7 +176,9 @@ impl Iterator for LinkReader {
                         let text = shorten(&String::from_utf8_lossy(&self.buf));
                         return Some(self.make_job(&name, text, Err("not valid UTF-8".into())));
                     };
-                    let line = line.trim();
+                    // A byte-order mark (lists saved by some Windows editors) is not part of
+                    // the first URL.
+                    let line = line.strip_prefix('\u{feff}').unwrap_or(line).trim();
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
@@ -413,6 +415,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_url() {
+        let got = jobs(b"\xef\xbb\xbfhttp://a.example/x\r\nhttp://b.example/\r\n");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].line, 1);
+        assert_eq!(
+            got[0].target.as_ref().unwrap().url.as_str(),
+            "http://a.example/x"
+        );
+        // A list that starts with a comment after the mark still skips it.
+        assert!(jobs(b"\xef\xbb\xbf# urls\n").is_empty());
     }
 
     #[test]
