@@ -353,7 +353,18 @@ impl Fetcher {
         budget: Option<Duration>,
         same_origin: bool,
     ) -> Result<Response, Failure> {
-        let mut request = self.agent.get(url.as_str());
+        // Credentials in the URL go as Basic auth that this code makes: ureq sent them still
+        // percent-encoded (`p%40ss` for the password `p@ss`), where curl decodes them.
+        let basic = basic_auth(url);
+        let mut request = match &basic {
+            Some(_) => {
+                let mut bare = url.clone();
+                let _ = bare.set_username("");
+                let _ = bare.set_password(None);
+                self.agent.get(bare.as_str())
+            }
+            None => self.agent.get(url.as_str()),
+        };
         let head = self.head_fixed + url.as_str().len() + validator.map_or(0, str::len);
         let proxy = self.settings.proxies.for_url(url);
         if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() {
@@ -371,11 +382,17 @@ impl Fetcher {
             }
             request = config.build();
         }
+        let mut authorized = false;
         for (name, value) in &self.settings.headers {
             if !same_origin && (name == header::AUTHORIZATION || name == header::COOKIE) {
                 continue;
             }
+            authorized |= name == header::AUTHORIZATION;
             request = request.header(name, value);
+        }
+        // An Authorization given with -H wins over the URL's, as in curl.
+        if let (Some(basic), false) = (basic, authorized) {
+            request = request.header(header::AUTHORIZATION, basic);
         }
         if from > 0 {
             request = request.header("Range", format!("bytes={from}-"));
@@ -645,6 +662,22 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .to_str()
         .ok()
         .map(str::to_string)
+}
+
+/// The `Authorization` value for a URL that carries credentials: `Basic` over the user name
+/// and password, percent-decoded (RFC 3986 has them encoded in the URL; RFC 7617 sends them
+/// as they are).
+fn basic_auth(url: &Url) -> Option<String> {
+    use base64::Engine as _;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = percent_encoding::percent_decode_str;
+    let mut credentials: Vec<u8> = decode(url.username()).collect();
+    credentials.push(b':');
+    credentials.extend(decode(url.password().unwrap_or("")));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    Some(format!("Basic {encoded}"))
 }
 
 /// Where a redirect from `base` to `location` leads, if it may be followed: the Location

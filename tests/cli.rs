@@ -803,6 +803,35 @@ fn credentials_in_urls_never_reach_the_output() {
 }
 
 #[test]
+fn credentials_in_urls_are_sent_decoded_as_basic_auth() {
+    use base64::Engine as _;
+    let origin = Origin::start().unwrap();
+    // `@` and `:` must be percent-encoded inside a URL's user name and password.
+    let with = |userinfo: &str| {
+        (origin.url("/e?echo=authorization")).replace("http://", &format!("http://{userinfo}@"))
+    };
+    let sent = |args: &[&str], url: String| {
+        let out = fetchpar()
+            .args(["--json"])
+            .args(args)
+            .arg(url)
+            .assert()
+            .success();
+        let record = &json_lines(&out.get_output().stdout)[0];
+        record["prefix"].as_str().unwrap().to_string()
+    };
+    let basic = sent(&[], with("us%40er:p%3Ass%25"));
+    let encoded = basic.strip_prefix("Basic ").expect(&basic);
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    assert_eq!(String::from_utf8(decoded).unwrap(), "us@er:p:ss%");
+    // An Authorization header given with -H replaces the URL's, as in curl.
+    let given = sent(&["-H", "Authorization: Bearer t"], with("u:p"));
+    assert_eq!(given, "Bearer t");
+}
+
+#[test]
 fn demo_runs_with_no_network_and_shows_a_speedup() {
     fetchpar()
         .arg("--demo")
