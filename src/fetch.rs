@@ -14,7 +14,7 @@ use url::Url;
 use crate::cancel;
 use crate::hosts::Hosts;
 use crate::links::{Job, Target};
-use crate::outcome::{ErrorKind, Failure, Outcome, redact_str};
+use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
 use crate::resolve::{CachingResolver, LookupFailed};
@@ -279,7 +279,8 @@ impl Fetcher {
     }
 
     /// Sends a GET for `url` and follows its redirects, returning the last response and its
-    /// URL. Redirects are followed here, not by ureq: its join of a Location with the request's
+    /// URL. A redirect that is not followed (too many, or to where fetchpar does not go) fails
+    /// the URL with that redirect's status and URL in `outcome`. Redirects are followed here, not by ureq: its join of a Location with the request's
     /// URL is not RFC 3986's, so `?page=2` lost the last path segment, a `file:` URL became a
     /// path on the same server, and a space or a non-ASCII letter failed the URL. `Url::join`
     /// resolves as browsers and curl do. Each hop also gets the proxy for its own scheme and,
@@ -290,6 +291,7 @@ impl Fetcher {
         url: &Url,
         from: u64,
         validator: Option<&str>,
+        outcome: &mut Outcome,
     ) -> Result<(Response, Url), Failure> {
         let started = Instant::now();
         let mut current = url.clone();
@@ -321,14 +323,23 @@ impl Fetcher {
                 return Ok((response, current));
             };
             let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
-            if hops == self.settings.max_redirects {
+            let next = if hops == self.settings.max_redirects {
                 let max = self.settings.max_redirects;
-                return Err(Failure::new(
+                Err(Failure::new(
                     ErrorKind::Redirects,
                     format!("too many redirects: more than {max} (--max-redirects)"),
-                ));
+                ))
+            } else {
+                next_url(&current, &location)
+            };
+            match next {
+                Ok(next) => current = next,
+                Err(failure) => {
+                    outcome.status = Some(response.status().as_u16());
+                    outcome.final_url = Some(redact(&current));
+                    return Err(failure);
+                }
             }
-            current = next_url(&current, &location)?;
             hops += 1;
             // A short redirect body is read to its end, so its connection can carry the next
             // request; a longer one is left, and its connection closed.
@@ -431,7 +442,8 @@ impl Fetcher {
             _ => 0,
         };
         let old_validator = slot.as_ref().filter(|_| from > 0).and_then(Slot::validator);
-        let (mut response, mut final_url) = self.request(url, from, old_validator.as_deref())?;
+        let (mut response, mut final_url) =
+            self.request(url, from, old_validator.as_deref(), outcome)?;
         let mut append = false;
         if from > 0 {
             let status = response.status().as_u16();
@@ -441,7 +453,7 @@ impl Fetcher {
                 // A range we did not ask for, or the part is longer than the file now is:
                 // neither can be trusted, so start over with a plain request.
                 from = 0;
-                (response, final_url) = self.request(url, 0, None)?;
+                (response, final_url) = self.request(url, 0, None, outcome)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
                 from = 0;

@@ -506,6 +506,9 @@ fn redirect_locations_are_resolved_as_curl_resolves_them() {
     for (path, location) in refused {
         let record = find(&records, &format!("{path}?"));
         assert_eq!(kind(record), "redirects", "{path}: {record}");
+        // The redirect that was not followed is what the record shows.
+        assert_eq!(record["status"], 302, "{record}");
+        assert_eq!(record["final_url"], record["url"], "{record}");
         assert!(message(record).contains(location), "{record}");
         assert!(message(record).contains("only http and https"), "{record}");
     }
@@ -520,6 +523,7 @@ fn redirect_locations_are_resolved_as_curl_resolves_them() {
         .code(1);
     let record = &json_lines(&out.get_output().stdout)[0];
     assert_eq!(kind(record), "redirects");
+    assert_eq!(record["status"], 302, "{record}");
     assert!(message(record).contains("--max-redirects"), "{record}");
 }
 
