@@ -130,7 +130,8 @@ impl Fetcher {
             .http_status_as_error(false)
             // Not ureq's reading of the environment: `proxy` picks one per URL, as curl does.
             .proxy(None)
-            // Redirects are followed by `request`, one request at a time.
+            // Redirects are followed by `request`, one request at a time (so ureq never reports
+            // a redirect error of its own).
             .max_redirects(0)
             .user_agent(settings.user_agent.as_str())
             // Name lookups are bounded too; the resolver only pays for that on a cache miss.
@@ -280,9 +281,11 @@ impl Fetcher {
 
     /// Sends a GET for `url` and follows its redirects, returning the last response and its
     /// URL. A redirect that is not followed (too many, or to where fetchpar does not go) fails
-    /// the URL with that redirect's status and URL in `outcome`. Redirects are followed here, not by ureq: its join of a Location with the request's
-    /// URL is not RFC 3986's, so `?page=2` lost the last path segment, a `file:` URL became a
-    /// path on the same server, and a space or a non-ASCII letter failed the URL. `Url::join`
+    /// the URL with that redirect's status and URL in `outcome`.
+    ///
+    /// Redirects are followed here, not by ureq: its join of a Location with the request's URL
+    /// is not RFC 3986's, so `?page=2` lost the last path segment, a `file:` URL became a path
+    /// on the same server, and a space or a non-ASCII letter failed the URL. `Url::join`
     /// resolves as browsers and curl do. Each hop also gets the proxy for its own scheme and,
     /// like curl, keeps custom `Authorization` and `Cookie` headers only on the first URL's
     /// origin.
@@ -465,7 +468,7 @@ impl Fetcher {
         outcome.final_url = Some(if final_url == *url {
             outcome.url.clone()
         } else {
-            redact_str(final_url.as_str())
+            redact(&final_url)
         });
         let failed_status = status.is_client_error() || status.is_server_error();
         let retry_after = header(&response, "retry-after");
@@ -770,8 +773,6 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::Io(io) if is_tls(io) => (K::Tls, io.to_string()),
         ureq::Error::Io(io) => (io_kind(io), io_message(io)),
         ureq::Error::ConnectionFailed => (K::Connect, "connection failed".to_string()),
-        ureq::Error::TooManyRedirects => (K::Redirects, "too many redirects".to_string()),
-        ureq::Error::RedirectFailed => (K::Redirects, "redirect could not be followed".into()),
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => (K::InvalidUrl, err.to_string()),
         ureq::Error::Tls(_) | ureq::Error::Pem(_) | ureq::Error::Rustls(_) => {
             (K::Tls, err.to_string())
