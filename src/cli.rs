@@ -196,7 +196,7 @@ pub struct Cli {
     )]
     pub checksums: Option<PathBuf>,
 
-    /// Fail any body larger than this, counted after decompression (e.g. 500K, 100M, 2G).
+    /// Fail any body larger than this, as saved or, when shown, decoded (e.g. 500K, 100M, 2G).
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, help_heading = "Saving")]
     pub max_size: Option<u64>,
 

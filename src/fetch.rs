@@ -12,6 +12,7 @@ use ureq::http::{HeaderName, HeaderValue, header};
 use url::Url;
 
 use crate::cancel;
+use crate::decode::{self, BadEncoding};
 use crate::hosts::Hosts;
 use crate::links::{Job, Target};
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
@@ -34,7 +35,7 @@ pub struct NetSettings {
     pub prefix: usize,
     /// Most idle connections kept open for reuse.
     pub pool: usize,
-    /// Largest body accepted, counted after decompression (`--max-size`).
+    /// Largest body accepted, as saved, or decoded when shown (`--max-size`).
     pub max_size: Option<u64>,
     pub retry: RetryPolicy,
     /// Most fetches to one host at once (`--per-host`).
@@ -134,6 +135,11 @@ impl Fetcher {
             // a redirect error of its own).
             .max_redirects(0)
             .user_agent(settings.user_agent.as_str())
+            // A saved body is kept as the server holds it, as curl, wget and aria2 keep it (so
+            // its digest is the server's file's, and a resumed Range counts the part's bytes);
+            // a shown one may come compressed and is decoded for its prefix. A -H
+            // Accept-Encoding replaces either.
+            .accept_encoding(if saver.is_some() { "identity" } else { "gzip" })
             // Name lookups are bounded too; the resolver only pays for that on a cache miss.
             .timeout_resolve(settings.connect_timeout)
             .timeout_connect(settings.connect_timeout)
@@ -488,8 +494,12 @@ impl Fetcher {
                 Planned::Refuse(failure) => return Err(failure),
             }
         }
+        // Only a body that is shown is decoded; its Content-Length is then not its length.
+        let gunzip = self.saver.is_none()
+            && header(&response, "content-encoding").is_some_and(|v| decode::is_gzip(&v));
+        let length = response.body().content_length().filter(|_| !gunzip);
         let limit = self.settings.max_size.map(|max| max.saturating_sub(from));
-        if let (Some(limit), Some(length)) = (limit, response.body().content_length())
+        if let (Some(limit), Some(length)) = (limit, length)
             && length > limit
             && !failed_status
         {
@@ -508,7 +518,6 @@ impl Fetcher {
             }
             _ => None,
         };
-        let length = response.body().content_length();
         if let (Some(live), Some(length)) = (live, length) {
             live.expect(length);
         }
@@ -519,12 +528,15 @@ impl Fetcher {
         } else {
             limit
         };
-        let mut body = response
-            .into_body()
-            .into_with_config()
-            .limit(limit.unwrap_or(u64::MAX))
-            .reader();
-        match self.drain(&mut body, length, outcome, writer.as_mut(), live) {
+        let body = response.into_body().into_reader();
+        let drained = if gunzip {
+            let mut body = decode::Gunzip::new(body);
+            self.drain(&mut body, None, limit, outcome, writer.as_mut(), live)
+        } else {
+            let mut body = body;
+            self.drain(&mut body, length, limit, outcome, writer.as_mut(), live)
+        };
+        match drained {
             Ok(()) => {}
             // The status says what went wrong; how the error page ended adds nothing.
             Err(failure) if failed_status && failure.kind != ErrorKind::Cancelled => {}
@@ -557,11 +569,12 @@ impl Fetcher {
     }
 
     /// Streams the body, counting bytes, keeping only the prefix, and writing to the part file
-    /// when saving.
+    /// when saving. More than `limit` bytes fail it (`too_large`), with none of them kept.
     fn drain(
         &self,
         body: &mut impl Read,
         length: Option<u64>,
+        limit: Option<u64>,
         outcome: &mut Outcome,
         writer: Option<&mut PartWriter>,
         live: Option<&Live>,
@@ -585,16 +598,27 @@ impl Fetcher {
             if buf.len() < want {
                 buf.resize(want, 0);
             }
-            self.drain_with(body, close_after, outcome, writer, live, &mut buf[..want])
+            let limit = limit.unwrap_or(u64::MAX);
+            self.drain_with(
+                body,
+                close_after,
+                limit,
+                outcome,
+                writer,
+                live,
+                &mut buf[..want],
+            )
         })
     }
 
     /// Reads the body to its end, or only `close_after` bytes when given (the caller then
     /// drops the body unfinished, which closes its connection instead of pooling it).
+    #[allow(clippy::too_many_arguments)]
     fn drain_with(
         &self,
         body: &mut impl Read,
         close_after: Option<u64>,
+        limit: u64,
         outcome: &mut Outcome,
         mut writer: Option<&mut PartWriter>,
         live: Option<&Live>,
@@ -617,13 +641,14 @@ impl Fetcher {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    break Err(match ureq::Error::from(err) {
-                        ureq::Error::BodyExceedsLimit(_) => too_large(self.settings.max_size),
-                        other => classify(other),
-                    });
-                }
+                Err(err) => match err.get_ref().and_then(|e| e.downcast_ref::<BadEncoding>()) {
+                    Some(bad) => break Err(Failure::new(ErrorKind::Protocol, bad.to_string())),
+                    None => break Err(classify(ureq::Error::from(err))),
+                },
             };
+            if received + n as u64 > limit {
+                break Err(too_large(self.settings.max_size));
+            }
             let got = &buf[filled..filled + n];
             let room = self.settings.prefix.saturating_sub(outcome.prefix.len());
             outcome.prefix.extend_from_slice(&got[..n.min(room)]);
@@ -781,7 +806,6 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::LargeResponseHeader(..) => (K::TooLarge, err.to_string()),
         // ureq's text starts "protocol: ", which the kind printed beside it already says.
         ureq::Error::Protocol(inner) => (K::Protocol, inner.to_string()),
-        ureq::Error::Decompress(..) => (K::Protocol, err.to_string()),
         _ => (K::Io, err.to_string()),
     };
     Failure::new(kind, message)

@@ -14,7 +14,7 @@
 //! | `echo=NAME` | the body is the value(s) of the request header NAME, one per line |
 //! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
 //! | `gzip=1` | gzip-encoded body, close-delimited (`zeros=1`: all zero bytes, a bomb) |
-//! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length |
+//! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
 //! | `truncate=N` | declare `size` but close after N bytes; `truncate_once=N` only the first time |
@@ -522,17 +522,44 @@ fn respond(
         return Ok(false);
     }
     if flag("gzip") && flag("sized") {
-        // Compressed in memory first, so the head can give its Content-Length.
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        write_pattern(&mut encoder, 0, size)?;
-        let compressed = encoder.finish()?;
+        // Compressed in memory first, so the head can give its Content-Length. A range is of
+        // the encoded bytes, as a store of pre-compressed files serves them.
+        let compressed = match literal {
+            // A body that says it is gzip and is not.
+            Some(bytes) => bytes,
+            None => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                write_pattern(&mut encoder, 0, size)?;
+                encoder.finish()?
+            }
+        };
+        let total = compressed.len();
+        let start = req.range_start.map_or(0, |s| s as usize);
+        if start >= total {
+            let head = format!(
+                "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{total}\r\nContent-Length: 0\r\n\r\n"
+            );
+            out.write_all(head.as_bytes())?;
+            return Ok(true);
+        }
+        let range = if start > 0 {
+            format!("Content-Range: bytes {start}-{}/{total}\r\n", total - 1)
+        } else {
+            String::new()
+        };
+        let (code, reason) = if start > 0 {
+            (206, "Partial Content")
+        } else {
+            (status, "OK")
+        };
         head.push_str(&format!(
-            "HTTP/1.1 {status} OK\r\n{extra}Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
-            compressed.len()
+            "HTTP/1.1 {code} {reason}\r\n{extra}{range}Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            total - start
         ));
         out.write_all(head.as_bytes())?;
         if !head_only {
-            out.write_all(&compressed)?;
+            out.write_all(&compressed[start..])?;
         }
         return Ok(true);
     }

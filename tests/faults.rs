@@ -104,6 +104,13 @@ fn each_fault_gives_one_result_of_the_right_kind() {
             5.0,
         ),
         (
+            "a body that is not the gzip it says it is",
+            origin.url("/f?gzip=1&sized=1&body=plain"),
+            vec![],
+            "protocol",
+            5.0,
+        ),
+        (
             "invalid chunked encoding",
             origin.url("/f?badchunk=1"),
             vec![],

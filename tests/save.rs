@@ -279,6 +279,67 @@ fn continue_resumes_a_part_file_with_a_range_request() {
 }
 
 #[test]
+fn an_encoded_body_is_saved_as_sent_and_resumes_by_its_own_bytes() {
+    // A file stored gzip-encoded (`Content-Encoding: gzip`, as object stores serve `.gz` files)
+    // is saved as the bytes the server holds, as curl, wget and aria2 save it: its digest is
+    // the server's file's, and a Range counts the same bytes as the part file does.
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/data.csv.gz?gzip=1&sized=1&size=300000");
+    let whole = tempfile::tempdir().unwrap();
+    let run = fetchpar()
+        .args(["--json", "-o"])
+        .arg(whole.path())
+        .arg(list(std::slice::from_ref(&url)).path())
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    let saved = fs::read(whole.path().join("data.csv.gz")).unwrap();
+    assert_eq!(record["bytes"], saved.len() as u64);
+    assert_eq!(record["sha256"], sha_hex(&saved));
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&saved[..]), &mut decoded)
+        .unwrap();
+    assert_eq!(
+        decoded,
+        body_bytes(0, 300000),
+        "the saved bytes are the gzip file"
+    );
+
+    let resumed = tempfile::tempdir().unwrap();
+    let half = saved.len() / 2;
+    fs::write(resumed.path().join("data.csv.gz.part"), &saved[..half]).unwrap();
+    let run = fetchpar()
+        .args(["--json", "-c", "-o"])
+        .arg(resumed.path())
+        .arg(list(std::slice::from_ref(&url)).path())
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["status"], 206, "{record}");
+    assert_eq!(record["bytes"], (saved.len() - half) as u64, "{record}");
+    assert_eq!(fs::read(resumed.path().join("data.csv.gz")).unwrap(), saved);
+
+    // Saving asks for the file as it is; only shown bodies are asked for gzip, and decoded.
+    let saving = tempfile::tempdir().unwrap();
+    fetchpar()
+        .arg("-o")
+        .arg(saving.path())
+        .arg(origin.url("/ae?echo=accept-encoding"))
+        .assert()
+        .success();
+    assert_eq!(fs::read(saving.path().join("ae")).unwrap(), b"identity");
+    let run = fetchpar()
+        .args(["--json", "--keep-order"])
+        .arg(origin.url("/ae?echo=accept-encoding"))
+        .arg(url)
+        .assert()
+        .success();
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(records[0]["prefix"], "gzip");
+    assert_eq!(records[1]["bytes"], 300000);
+}
+
+#[test]
 fn continue_restarts_when_the_server_ignores_ranges_or_the_file_changed() {
     let origin = Origin::start().unwrap();
     for (first, second) in [
