@@ -100,7 +100,7 @@ impl Outcome {
     pub fn new(job: &Job, started: Duration) -> Self {
         let url = match &job.target {
             Ok(target) => redact(&target.url),
-            Err(_) => crate::links::shorten(&job.text),
+            Err(_) => crate::links::shorten(&redact_str(&job.text)),
         };
         Self {
             id: job.id,
@@ -147,11 +147,17 @@ pub fn redact(url: &url::Url) -> String {
     shown.to_string()
 }
 
-/// Redacts a URL given as text; text that does not parse is returned as it is.
+/// Redacts a URL given as text, which need not parse (a list line that is not a valid URL, a
+/// Location that cannot be followed): whatever comes before an `@` in the part after
+/// `scheme://` (from the start when there is no `://`), up to the first `/`, `?` or `#`,
+/// becomes `***`, as [`redact`] shows it. The rest is left as it was written.
 pub fn redact_str(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(url) => redact(&url),
-        Err(_) => text.to_string(),
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let rest = &text[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &rest[at..]),
+        None => text.to_string(),
     }
 }
 
@@ -167,5 +173,26 @@ mod tests {
         assert!(!shown.contains("alice"), "{shown}");
         assert_eq!(shown, "https://***@example.com/x?y=1");
         assert_eq!(redact_str("http://plain.example/"), "http://plain.example/");
+    }
+
+    #[test]
+    fn credentials_in_text_that_is_not_a_url_are_redacted_too() {
+        let cases = [
+            (
+                "http://alice:s3cret@host:99999/x",
+                "http://***@host:99999/x",
+            ),
+            ("http://alice:s3cret@ho st/x?y", "http://***@ho st/x?y"),
+            ("https://bob:p@ss@[::1/x", "https://***@[::1/x"),
+            ("ftp://u:pw@host", "ftp://***@host"),
+            ("carol:pw@host/x", "***@host/x"),
+            // An @ after the host is not a credential.
+            ("http://host/a@b?c@d#e@f", "http://host/a@b?c@d#e@f"),
+            ("http://host?q=a@b", "http://host?q=a@b"),
+            ("not a url", "not a url"),
+        ];
+        for (text, shown) in cases {
+            assert_eq!(redact_str(text), shown, "{text}");
+        }
     }
 }

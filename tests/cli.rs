@@ -794,15 +794,31 @@ fn credentials_in_urls_never_reach_the_output() {
     let url = origin
         .url("/secret?size=1")
         .replace("http://", "http://alice:hunter2@");
-    let file = list(&[url]);
+    // Lines that are not valid URLs are shown as written, less their credentials.
+    let file = list(&[
+        url,
+        "http://alice:hunter2@host:99999/x".to_string(),
+        "http://alice:hunter2@bad host/x".to_string(),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("run.svg");
     for args in [vec!["--json"], vec![]] {
-        let out = fetchpar().args(args).arg(file.path()).assert().success();
+        let out = fetchpar()
+            .args(args)
+            .arg("--timeline")
+            .arg(&svg)
+            .arg(file.path())
+            .assert()
+            .code(1);
         let all = [
             out.get_output().stdout.clone(),
             out.get_output().stderr.clone(),
+            std::fs::read(&svg).unwrap(),
         ]
         .concat();
-        assert!(!String::from_utf8_lossy(&all).contains("hunter2"));
+        let all = String::from_utf8_lossy(&all);
+        assert!(!all.contains("hunter2"), "{all}");
+        assert!(all.contains("http://***@host:99999/x"), "{all}");
     }
 }
 
