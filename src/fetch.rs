@@ -598,27 +598,20 @@ impl Fetcher {
             if buf.len() < want {
                 buf.resize(want, 0);
             }
-            let limit = limit.unwrap_or(u64::MAX);
-            self.drain_with(
-                body,
+            let ends = Ends {
                 close_after,
-                limit,
-                outcome,
-                writer,
-                live,
-                &mut buf[..want],
-            )
+                limit: limit.unwrap_or(u64::MAX),
+            };
+            self.drain_with(body, ends, outcome, writer, live, &mut buf[..want])
         })
     }
 
     /// Reads the body to its end, or only `close_after` bytes when given (the caller then
     /// drops the body unfinished, which closes its connection instead of pooling it).
-    #[allow(clippy::too_many_arguments)]
     fn drain_with(
         &self,
         body: &mut impl Read,
-        close_after: Option<u64>,
-        limit: u64,
+        Ends { close_after, limit }: Ends,
         outcome: &mut Outcome,
         mut writer: Option<&mut PartWriter>,
         live: Option<&Live>,
@@ -682,6 +675,14 @@ impl Fetcher {
 }
 
 type Response = ureq::http::Response<ureq::Body>;
+
+/// Where reading a body stops: after `close_after` bytes when given, and with a `too_large`
+/// failure past `limit`.
+#[derive(Clone, Copy)]
+struct Ends {
+    close_after: Option<u64>,
+    limit: u64,
+}
 
 /// Waits before a retry, giving up early if the run is interrupted.
 fn sleep_unless_cancelled(total: Duration) {
