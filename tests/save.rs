@@ -337,6 +337,20 @@ fn an_encoded_body_is_saved_as_sent_and_resumes_by_its_own_bytes() {
     let records = json_lines(&run.get_output().stdout);
     assert_eq!(records[0]["prefix"], "gzip");
     assert_eq!(records[1]["bytes"], 300000);
+    // One given with -H replaces either.
+    fetchpar()
+        .args([
+            "-H",
+            "Accept-Encoding: br",
+            "--on-exists",
+            "overwrite",
+            "-o",
+        ])
+        .arg(saving.path())
+        .arg(origin.url("/ae?echo=accept-encoding"))
+        .assert()
+        .success();
+    assert_eq!(fs::read(saving.path().join("ae")).unwrap(), b"br");
 }
 
 #[test]
