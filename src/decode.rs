@@ -1,7 +1,6 @@
 //! Decoding a gzip-encoded body that is shown rather than saved, and telling a body whose
 //! encoding is broken apart from a connection that failed under it.
 
-use std::fmt;
 use std::io::{self, Read};
 
 /// Whether a `Content-Encoding` value is gzip (`x-gzip` is its old name, RFC 9110 8.4.1.3).
@@ -10,17 +9,11 @@ pub fn is_gzip(content_encoding: &str) -> bool {
     coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip")
 }
 
-/// A body that is not the gzip its header says it is.
-#[derive(Debug)]
+/// A body that is not the gzip its header says it is. Its own type so the fetcher can report
+/// kind `protocol` rather than a failed connection.
+#[derive(Debug, thiserror::Error)]
+#[error("the body is not valid gzip: {0}")]
 pub struct BadEncoding(io::Error);
-
-impl fmt::Display for BadEncoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the body is not valid gzip: {}", self.0)
-    }
-}
-
-impl std::error::Error for BadEncoding {}
 
 /// Reads a gzip body decoded (every member, as `gzip -d` does). An error of the reader under
 /// it comes out as it was; an error of the decoding itself comes out wrapping [`BadEncoding`].
