@@ -84,7 +84,7 @@ pub struct Fetcher {
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Largest read of a body that is not saved and is at least [`LARGE_BODY`] or of unknown
-/// length: each read passes through ureq's layers (limits, decoding, timeout bookkeeping), and
+/// length: each read passes through ureq's layers (framing, timeout bookkeeping), and
 /// 1 GiB in 16 KiB reads is 65,536 of them.
 const READ_CHUNK_LARGE: usize = 64 * 1024;
 const LARGE_BODY: u64 = 1024 * 1024;
@@ -582,7 +582,7 @@ impl Fetcher {
         // Once no job is left, a connection will not be reused: reading the body's exact length
         // and no further lets it close now, alongside the fetches still running, instead of
         // all at once at exit (2,000 small files: ~6 ms sooner). `length` is the Content-Length
-        // only for a body that arrives as sent; ureq reports none for one it decodes.
+        // only for a body read as sent; the caller gives none for one it decodes.
         let close_after = length.filter(|_| self.input_done.load(Ordering::Relaxed));
         // A small body gets a small buffer: the rest would be zeroed and never used. A saved
         // body is gathered into larger pieces: fewer, larger writes to the file.
