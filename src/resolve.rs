@@ -5,9 +5,13 @@
 //! spawned thread (so the lookup can be abandoned), and it resolves before it looks in its
 //! connection pool. For a list of small files on one host that thread costs more than the
 //! request itself. Here only the first lookup of each name pays it.
+//!
+//! `localhost` and names under `.localhost` are the loopback addresses, 127.0.0.1 and ::1, as
+//! RFC 6761 asks and as curl answers them, without a lookup: a `/etc/hosts` that lists only
+//! 127.0.0.1 would otherwise leave a server listening on ::1 alone unreachable by that name.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -56,6 +60,12 @@ impl Resolver for CachingResolver {
             addrs.push(SocketAddr::new(ip, port));
             return Ok(addrs);
         }
+        if let (true, Some(port)) = (is_localhost(host), port) {
+            let mut addrs = self.empty();
+            addrs.push(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port));
+            addrs.push(SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port));
+            return Ok(addrs);
+        }
         let key = format!("{host}:{}", port.unwrap_or(0));
         let cached = self
             .cache
@@ -82,5 +92,44 @@ impl Resolver for CachingResolver {
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, (Instant::now(), addrs.clone()));
         Ok(addrs)
+    }
+}
+
+/// Whether a host name is `localhost` or under it (a trailing dot and any case allowed).
+fn is_localhost(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(url: &str) -> Vec<SocketAddr> {
+        let uri: Uri = url.parse().unwrap();
+        let config = Config::default();
+        let addrs = CachingResolver::default()
+            .resolve(&uri, &config, NextTimeout::default())
+            .unwrap();
+        addrs.iter().copied().collect()
+    }
+
+    #[test]
+    fn localhost_is_both_loopback_addresses_without_a_lookup() {
+        let both = |port| {
+            vec![
+                SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
+                SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+            ]
+        };
+        assert_eq!(resolve("http://localhost:8080/x"), both(8080));
+        assert_eq!(resolve("https://API.LocalHost./"), both(443));
+        assert_eq!(resolve("http://dev.localhost/"), both(80));
+        assert!(!is_localhost("localhost.example.com"));
+        assert!(!is_localhost("notlocalhost"));
+        assert_eq!(
+            resolve("http://[::1]:9/"),
+            vec![SocketAddr::new(Ipv6Addr::LOCALHOST.into(), 9)]
+        );
     }
 }

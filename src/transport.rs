@@ -79,7 +79,9 @@ fn connect_any(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, 
     let budget = timeout.not_zero().map(|d| *d);
     let total_weight = 2.0 * (1.0 - 0.5_f64.powi(addrs.len() as i32));
     let mut weight = 1.0_f64;
-    let mut last: Option<Error> = None;
+    // When every address fails, the first one's failure is reported: it is the preferred
+    // address (127.0.0.1 for `localhost`, whose ::1 may not even exist on the machine).
+    let mut first: Option<Error> = None;
     for addr in addrs {
         let attempt = match budget {
             Some(budget) => {
@@ -92,14 +94,16 @@ fn connect_any(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, 
         match attempt {
             Ok(stream) => return Ok(stream),
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                last = Some(Error::Timeout(Timeout::Connect));
+                first.get_or_insert(Error::Timeout(Timeout::Connect));
             }
             // Refused or unreachable concerns this address only: the next may work.
-            Err(e) if address_specific(&e) => last = Some(Error::Io(e)),
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) if address_specific(&e) => {
+                first.get_or_insert(Error::Io(e));
+            }
+            Err(e) => return Err(first.unwrap_or(Error::Io(e))),
         }
     }
-    Err(last.unwrap_or_else(|| {
+    Err(first.unwrap_or_else(|| {
         Error::Io(io::Error::new(
             io::ErrorKind::ConnectionRefused,
             "no address to connect to",
@@ -406,11 +410,16 @@ mod tests {
         let good = listener.local_addr().unwrap();
         let stream = connect_any(&[refused, good], NextTimeout::default()).unwrap();
         assert_eq!(stream.peer_addr().unwrap(), good);
-        let err = connect_any(&[refused], NextTimeout::default()).unwrap_err();
-        assert!(
-            matches!(&err, Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused),
-            "{err:?}"
-        );
+        // When all fail, the first address's failure is the one reported (TCP to the broadcast
+        // address fails in the kernel, with nothing sent).
+        let broadcast: SocketAddr = "255.255.255.255:80".parse().unwrap();
+        for addrs in [vec![refused], vec![refused, broadcast]] {
+            let err = connect_any(&addrs, NextTimeout::default()).unwrap_err();
+            assert!(
+                matches!(&err, Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused),
+                "{addrs:?}: {err:?}"
+            );
+        }
     }
 
     #[test]

@@ -886,3 +886,13 @@ fn color_help_speaks_of_stdout_and_progress_help_of_stderr() {
     assert!(progress.contains("stderr"), "{progress}");
     assert!(!progress.contains("stdout"), "{progress}");
 }
+
+#[test]
+fn localhost_reaches_the_loopback_server_on_its_port() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/here?size=7").replace("127.0.0.1", "LocalHost");
+    let out = fetchpar().arg("--json").arg(&url).assert().success();
+    let record = &json_lines(&out.get_output().stdout)[0];
+    assert_eq!(record["bytes"], 7, "{record}");
+    assert_eq!(origin.requests(), 1);
+}
