@@ -134,6 +134,10 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Network")]
     pub retries: u32,
 
+    /// Retry a refused connection too (by default it is final, as in curl and wget).
+    #[arg(long, help_heading = "Network")]
+    pub retry_connrefused: bool,
+
     /// Base wait before a retry, doubled each time, with jitter.
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_secs,
           help_heading = "Network")]

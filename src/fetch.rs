@@ -248,7 +248,7 @@ impl Fetcher {
             let Err(failure) = result else { break };
             let retry = attempt <= self.settings.retry.retries
                 && !cancel::requested()
-                && retry::is_transient(&failure, outcome.status);
+                && self.settings.retry.is_transient(&failure, outcome.status);
             if !retry {
                 outcome.error = Some(failure);
                 break;
@@ -797,6 +797,11 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
         ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
         ureq::Error::Io(io) if is_tls(io) => (K::Tls, io.to_string()),
+        ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => {
+            let mut failure = Failure::new(K::Connect, io_message(io));
+            failure.refused = true;
+            return failure;
+        }
         ureq::Error::Io(io) => (io_kind(io), io_message(io)),
         ureq::Error::ConnectionFailed => (K::Connect, "connection failed".to_string()),
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => (K::InvalidUrl, err.to_string()),

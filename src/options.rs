@@ -154,6 +154,7 @@ impl Options {
                     retries: cli.retries,
                     base_delay: cli.retry_delay.0.unwrap_or(Duration::ZERO),
                     max_wait: cli.max_retry_wait.0.unwrap_or(Duration::ZERO),
+                    retry_refused: cli.retry_connrefused,
                 },
                 per_host: cli.per_host.map(|n| n as usize),
                 proxies: Proxies::from_env().map_err(UsageError)?,

@@ -52,6 +52,10 @@ pub struct Failure {
     /// How long the server asked us to wait (`Retry-After`), for the retry logic only.
     #[serde(skip)]
     pub retry_after: Option<Duration>,
+    /// The connection was refused: nothing listens there, which curl and wget do not retry
+    /// unless asked (`--retry-connrefused`). For the retry logic only.
+    #[serde(skip)]
+    pub refused: bool,
 }
 
 impl Failure {
@@ -60,6 +64,7 @@ impl Failure {
             kind,
             message: message.into(),
             retry_after: None,
+            refused: false,
         }
     }
 }

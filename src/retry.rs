@@ -14,22 +14,27 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Longest wait before one retry, whatever the server asks.
     pub max_wait: Duration,
+    /// Whether a refused connection is transient too (`--retry-connrefused`).
+    pub retry_refused: bool,
 }
 
 /// Statuses worth another try: the server may answer differently in a moment.
 const RETRY_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
-/// Whether a failure is transient: connection failures, timeouts, broken or truncated bodies
-/// and the statuses above. Bad URLs, other 4xx, checksum and size failures are final.
-pub fn is_transient(failure: &Failure, status: Option<u16>) -> bool {
-    match failure.kind {
-        ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Io => true,
-        ErrorKind::HttpStatus => status.is_some_and(|s| RETRY_STATUSES.contains(&s)),
-        _ => false,
-    }
-}
-
 impl RetryPolicy {
+    /// Whether a failure is transient: connection failures, timeouts, broken or truncated
+    /// bodies and the statuses above. A refused connection is final unless `retry_refused`, as
+    /// in curl and wget: nothing listens there, and a moment later it is usually the same. Bad
+    /// URLs, other 4xx, checksum and size failures are final.
+    pub fn is_transient(&self, failure: &Failure, status: Option<u16>) -> bool {
+        match failure.kind {
+            ErrorKind::Connect => !failure.refused || self.retry_refused,
+            ErrorKind::Timeout | ErrorKind::Io => true,
+            ErrorKind::HttpStatus => status.is_some_and(|s| RETRY_STATUSES.contains(&s)),
+            _ => false,
+        }
+    }
+
     /// The wait before attempt `attempt + 1`, after `attempt` attempts failed (1-based): the
     /// server's Retry-After if it gave one, else base × 2^(attempt-1) with "equal jitter" (half
     /// fixed, half random) so that many URLs failing together do not retry together.
@@ -79,6 +84,7 @@ mod tests {
             retries: 5,
             base_delay: Duration::from_millis(100),
             max_wait: Duration::from_secs(1),
+            retry_refused: false,
         };
         for attempt in 1..=3 {
             let full = Duration::from_millis(100 << (attempt - 1));
@@ -94,12 +100,26 @@ mod tests {
 
     #[test]
     fn only_transient_failures_are_retried() {
+        let mut policy = RetryPolicy {
+            retries: 2,
+            base_delay: Duration::ZERO,
+            max_wait: Duration::ZERO,
+            retry_refused: false,
+        };
         let f = |kind| Failure::new(kind, "x");
-        assert!(is_transient(&f(ErrorKind::Connect), None));
-        assert!(is_transient(&f(ErrorKind::HttpStatus), Some(503)));
-        assert!(!is_transient(&f(ErrorKind::HttpStatus), Some(404)));
-        assert!(!is_transient(&f(ErrorKind::Checksum), None));
-        assert!(!is_transient(&f(ErrorKind::InvalidUrl), None));
-        assert!(!is_transient(&f(ErrorKind::TooLarge), None));
+        let refused = Failure {
+            refused: true,
+            ..f(ErrorKind::Connect)
+        };
+        assert!(policy.is_transient(&f(ErrorKind::Connect), None));
+        assert!(!policy.is_transient(&refused, None));
+        assert!(policy.is_transient(&f(ErrorKind::Io), None));
+        assert!(policy.is_transient(&f(ErrorKind::HttpStatus), Some(503)));
+        assert!(!policy.is_transient(&f(ErrorKind::HttpStatus), Some(404)));
+        assert!(!policy.is_transient(&f(ErrorKind::Checksum), None));
+        assert!(!policy.is_transient(&f(ErrorKind::InvalidUrl), None));
+        assert!(!policy.is_transient(&f(ErrorKind::TooLarge), None));
+        policy.retry_refused = true;
+        assert!(policy.is_transient(&refused, None));
     }
 }

@@ -215,6 +215,20 @@ fn permanent_failures_are_not_retried() {
 }
 
 #[test]
+fn a_refused_connection_is_final_unless_asked_as_in_curl_and_wget() {
+    let record = one(&refused_url(), &["--retry-delay", "0.01"], 1);
+    assert_eq!(kind(&record), "connect", "{record}");
+    assert_eq!(record["attempts"], 1);
+    let record = one(
+        &refused_url(),
+        &["--retry-connrefused", "--retry-delay", "0.01"],
+        1,
+    );
+    assert_eq!(kind(&record), "connect", "{record}");
+    assert_eq!(record["attempts"], 3);
+}
+
+#[test]
 fn retry_after_is_honoured() {
     let origin = Origin::start().unwrap();
     let url = origin.url("/limited?fail=1&fail_status=429&retry_after=1&size=2");
