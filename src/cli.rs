@@ -37,6 +37,12 @@ pub struct Cli {
     #[arg(value_name = "LIST", help_heading = "Input")]
     pub lists: Vec<PathBuf>,
 
+    /// A link list, as `wget -i` and `aria2c -i` take one (repeatable); read after the LIST
+    /// arguments.
+    #[arg(short = 'i', long = "input-file", value_name = "FILE", action = ArgAction::Append,
+          help_heading = "Input")]
+    pub input_files: Vec<PathBuf>,
+
     /// One OS thread per URL, up to --jobs at once (the default mode).
     #[arg(long, help_heading = "Concurrency", conflicts_with_all = ["sequential", "compare"])]
     pub threads: bool,
@@ -210,7 +216,7 @@ pub struct Cli {
 
     /// Start a small origin server on 127.0.0.1 inside the process and compare a sequential
     /// and a threaded run against it: no network needed.
-    #[arg(long, conflicts_with_all = ["lists", "sequential", "threads"])]
+    #[arg(long, conflicts_with_all = ["lists", "input_files", "sequential", "threads"])]
     pub demo: bool,
 }
 

@@ -99,9 +99,10 @@ impl Options {
         } else {
             Mode::Threads
         };
+        let given: Vec<PathBuf> = cli.lists.iter().chain(&cli.input_files).cloned().collect();
         let lists = if cli.demo {
             Vec::new()
-        } else if cli.lists.is_empty() {
+        } else if given.is_empty() {
             if std::io::stdin().is_terminal() {
                 return Err(UsageError(
                     "no link list given: name a file, or pipe URLs into `fetchpar -`".into(),
@@ -110,7 +111,7 @@ impl Options {
             }
             vec![PathBuf::from("-")]
         } else {
-            cli.lists.clone()
+            given
         };
         if lists.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
             return Err(UsageError("standard input (`-`) can be read only once".into()).into());

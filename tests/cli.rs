@@ -236,6 +236,32 @@ fn urls_given_as_arguments_are_fetched_like_a_list_of_one() {
 }
 
 #[test]
+fn input_files_are_read_after_the_list_arguments_as_wget_i_reads_them() {
+    let origin = Origin::start().unwrap();
+    let first = list(&[origin.url("/first?size=1")]);
+    let second = list(&[origin.url("/second?size=1")]);
+    let third = list(&[origin.url("/third?size=1")]);
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-i"])
+        .arg(second.path())
+        .arg("--input-file")
+        .arg(third.path())
+        .arg(first.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let sources: Vec<&str> = records
+        .iter()
+        .map(|r| r["source"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = [&first, &second, &third]
+        .iter()
+        .map(|f| f.path().display().to_string())
+        .collect();
+    assert_eq!(sources, expected);
+}
+
+#[test]
 fn a_bad_url_argument_is_named_by_its_place_among_the_arguments() {
     let origin = Origin::start().unwrap();
     let good = list(&[origin.url("/listed?size=1")]);
