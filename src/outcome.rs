@@ -153,15 +153,15 @@ pub fn redact(url: &url::Url) -> String {
 }
 
 /// Redacts a URL given as text, which need not parse (a list line that is not a valid URL, a
-/// Location that cannot be followed): whatever comes before an `@` in the part after
-/// `scheme://` (from the start when there is no `://`), up to the first `/`, `?` or `#`,
-/// becomes `***`, as [`redact`] shows it. The rest is left as it was written.
+/// Location that cannot be followed, a proxy variable): everything between `scheme://` (or the
+/// start, without one) and the last `@` becomes `***`, as [`redact`] shows credentials. Text
+/// that does not parse can hold a password with a raw `/` or `?` in it, so the last `@`
+/// anywhere is taken: an `@` in a path is masked with it, which hides more than needed of a
+/// line that is invalid anyway, but never shows a password.
 pub fn redact_str(text: &str) -> String {
     let start = text.find("://").map_or(0, |i| i + 3);
-    let rest = &text[start..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{}***{}", &text[..start], &rest[at..]),
+    match text[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
         None => text.to_string(),
     }
 }
@@ -191,9 +191,10 @@ mod tests {
             ("https://bob:p@ss@[::1/x", "https://***@[::1/x"),
             ("ftp://u:pw@host", "ftp://***@host"),
             ("carol:pw@host/x", "***@host/x"),
-            // An @ after the host is not a credential.
-            ("http://host/a@b?c@d#e@f", "http://host/a@b?c@d#e@f"),
-            ("http://host?q=a@b", "http://host?q=a@b"),
+            // A password with characters a URL cannot hold raw.
+            ("http://bob:pa/ss@host:99999/", "http://***@host:99999/"),
+            ("http://bob:p?ss#@host:99999/", "http://***@host:99999/"),
+            ("http://host:99999/x", "http://host:99999/x"),
             ("not a url", "not a url"),
         ];
         for (text, shown) in cases {

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use ureq::Proxy;
 use url::{Host, Url};
 
+use crate::outcome::redact_str;
+
 /// The proxies from the environment. Each variable is looked up in lower case, then upper.
 #[derive(Clone, Debug, Default)]
 pub struct Proxies {
@@ -34,7 +36,8 @@ impl Proxies {
         let parse = |found: Option<(String, String)>| match found {
             None => Ok(None),
             Some((name, value)) => Proxy::new(value.trim()).map(Some).map_err(|e| {
-                let shown = crate::report::escape(hide_userinfo(&value).as_bytes());
+                // Its password hidden, whether or not the value parses as a URL.
+                let shown = crate::report::escape(redact_str(&value).as_bytes());
                 format!("{name}=`{shown}` is not a usable proxy URL ({e})")
             }),
         };
@@ -56,16 +59,6 @@ impl Proxies {
             _ => self.http.as_ref(),
         }?;
         (!self.direct.exempts(url)).then_some(proxy)
-    }
-}
-
-/// A proxy value as it may be shown: whatever stands before its last `@` (the user name and
-/// password) is replaced by `***`, whether or not the value parses as a URL.
-fn hide_userinfo(value: &str) -> String {
-    let start = value.find("://").map_or(0, |i| i + 3);
-    match value[start..].rfind('@') {
-        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
-        None => value.to_string(),
     }
 }
 
