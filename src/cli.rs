@@ -11,7 +11,7 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder
-       or proxy variable)
+       or proxy)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 const AFTER_LONG_HELP: &str = "\
@@ -25,7 +25,7 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder
-       or proxy variable)
+       or proxy)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 /// Download a list of URLs in parallel, one OS thread per URL.
@@ -129,6 +129,16 @@ pub struct Cli {
     #[arg(long, value_name = "TEXT", default_value = concat!("fetchpar/", env!("CARGO_PKG_VERSION")),
           help_heading = "Network")]
     pub user_agent: String,
+
+    /// Send every URL through this proxy (http://, https://, socks4://, socks4a://, socks5://,
+    /// socks5h:// or host:port) instead of the *_proxy variables; "" sends every URL direct.
+    /// Hosts in no_proxy (or --noproxy) still go direct, as with curl's -x.
+    #[arg(short = 'x', long, value_name = "URL", help_heading = "Network")]
+    pub proxy: Option<String>,
+
+    /// Hosts that go direct, comma-separated (as no_proxy, which it replaces; "*" for all).
+    #[arg(long, value_name = "HOSTS", help_heading = "Network")]
+    pub noproxy: Option<String>,
 
     /// An extra request header, as `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append,

@@ -158,7 +158,8 @@ impl Options {
                     retry_refused: cli.retry_connrefused,
                 },
                 per_host: cli.per_host.map(|n| n as usize),
-                proxies: Proxies::from_env().map_err(UsageError)?,
+                proxies: Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref())
+                    .map_err(UsageError)?,
                 roots: match &cli.cacert {
                     Some(path) => Some(load_roots(path)?),
                     None => None,

@@ -1,6 +1,7 @@
 //! Which proxy a URL goes through, read once from the environment the way curl reads it:
 //! `http_proxy` for http URLs and `https_proxy` for https ones, `all_proxy` for either when its
-//! own is unset, and `no_proxy` naming the hosts that go direct. ureq's own reading takes the
+//! own is unset, and `no_proxy` naming the hosts that go direct; `-x`/`--proxy` and `--noproxy`
+//! take the place of those variables, as curl's options of those names do. ureq's own reading takes the
 //! first variable set for every URL whatever its scheme, and silently skips a value it cannot
 //! parse, which would send traffic direct that the user meant to go through a proxy.
 
@@ -20,14 +21,21 @@ pub struct Proxies {
 }
 
 impl Proxies {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_vars(|name| std::env::var(name).ok())
+    /// Reads the process environment, with `--proxy` and `--noproxy` in place of the variables
+    /// when given.
+    pub fn from_env(proxy: Option<&str>, noproxy: Option<&str>) -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok(), proxy, noproxy)
     }
 
     /// Reads the variables through `var`; an unusable proxy URL is an error naming its
-    /// variable. Empty values count as unset.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    /// variable (or `--proxy`). Empty values count as unset. `proxy` is for every URL, and an
+    /// empty one sends every URL direct whatever the variables say (curl's `-x ""`); `no_proxy`
+    /// still exempts hosts from it. `noproxy` replaces `no_proxy`.
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        proxy: Option<&str>,
+        noproxy: Option<&str>,
+    ) -> Result<Self, String> {
         let lookup = |name: &str| {
             [name.to_string(), name.to_ascii_uppercase()]
                 .into_iter()
@@ -41,10 +49,23 @@ impl Proxies {
                 format!("{name}=`{shown}` is not a usable proxy URL ({e})")
             }),
         };
-        let all = parse(lookup("all_proxy"))?;
-        let http = parse(lookup("http_proxy"))?.or_else(|| all.clone());
-        let https = parse(lookup("https_proxy"))?.or(all);
-        let direct = NoProxy::parse(&lookup("no_proxy").map(|(_, v)| v).unwrap_or_default());
+        let (http, https) = match proxy {
+            Some(value) => {
+                let given = (!value.trim().is_empty()).then(|| ("--proxy".into(), value.into()));
+                let one = parse(given)?;
+                (one.clone(), one)
+            }
+            None => {
+                let all = parse(lookup("all_proxy"))?;
+                let http = parse(lookup("http_proxy"))?.or_else(|| all.clone());
+                (http, parse(lookup("https_proxy"))?.or(all))
+            }
+        };
+        let exempt = match noproxy {
+            Some(list) => list.to_string(),
+            None => lookup("no_proxy").map(|(_, v)| v).unwrap_or_default(),
+        };
+        let direct = NoProxy::parse(&exempt);
         Ok(Self {
             http,
             https,
@@ -143,7 +164,48 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Proxies::from_vars(|name| map.get(name).cloned())
+        Proxies::from_vars(|name| map.get(name).cloned(), None, None)
+    }
+
+    fn with_flags(
+        vars: &[(&str, &str)],
+        proxy: Option<&str>,
+        noproxy: Option<&str>,
+    ) -> Result<Proxies, String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Proxies::from_vars(|name| map.get(name).cloned(), proxy, noproxy)
+    }
+
+    #[test]
+    fn the_options_take_the_place_of_the_variables_as_in_curl() {
+        let env = [
+            ("http_proxy", "http://h:1"),
+            ("https_proxy", "ftp://unusable:2"),
+            ("no_proxy", "skip.example"),
+        ];
+        // -x: every scheme through it, a bad variable no longer matters, no_proxy still holds.
+        let p = with_flags(&env, Some("x.example:8080"), None).unwrap();
+        assert_eq!(route(&p, "http://a/"), "x.example:8080");
+        assert_eq!(route(&p, "https://a/"), "x.example:8080");
+        assert_eq!(route(&p, "http://skip.example/"), "direct");
+        // -x "": everything direct.
+        let p = with_flags(&env, Some(""), None).unwrap();
+        assert_eq!(route(&p, "http://a/"), "direct");
+        assert_eq!(route(&p, "https://a/"), "direct");
+        // --noproxy replaces no_proxy.
+        let p = with_flags(&env, Some("http://x:1"), Some("a")).unwrap();
+        assert_eq!(route(&p, "http://a/"), "direct");
+        assert_eq!(route(&p, "http://skip.example/"), "x:1");
+        let p = with_flags(&env, Some("http://x:1"), Some("")).unwrap();
+        assert_eq!(route(&p, "http://skip.example/"), "x:1");
+        // A bad -x is named as the option, its password hidden.
+        let err = with_flags(&[], Some("ftp://u:s3cret@p:21"), None)
+            .err()
+            .unwrap();
+        assert!(err.starts_with("--proxy=`ftp://***@p:21`"), "{err}");
     }
 
     /// The proxy's host and port for a URL, or "direct".

@@ -657,6 +657,47 @@ fn proxy_variables_from_the_environment_are_honoured() {
 }
 
 #[test]
+fn the_proxy_option_takes_the_place_of_the_variables_as_curls_does() {
+    let proxy = Origin::start().unwrap();
+    let file = list(&["http://not-a-real-host.invalid/x?size=5".to_string()]);
+    let run = |env_proxy: &str, args: &[&str], no_proxy: Option<&str>| {
+        let mut cmd = fetchpar();
+        cmd.env("http_proxy", env_proxy);
+        if let Some(hosts) = no_proxy {
+            cmd.env("no_proxy", hosts);
+        }
+        let out = cmd
+            .args(["--json", "--retries", "0"])
+            .args(args)
+            .arg(file.path())
+            .assert();
+        kind(&json_lines(&out.get_output().stdout)[0])
+    };
+    // The variable names a proxy that refuses; -x names the one that works.
+    let refusing = refused_url();
+    assert_eq!(run(&refusing, &["-x", &proxy.url("")], None), "ok");
+    assert_eq!(proxy.tunnels(), 1);
+    // -x "": direct, whatever the variable says (so the made-up host does not resolve).
+    assert_eq!(run(&proxy.url(""), &["-x", ""], None), "dns");
+    // no_proxy still exempts a host from -x, and --noproxy replaces no_proxy.
+    let exempt = Some("not-a-real-host.invalid");
+    assert_eq!(run(&refusing, &["-x", &proxy.url("")], exempt), "dns");
+    assert_eq!(
+        run(&refusing, &["-x", &proxy.url(""), "--noproxy", ""], exempt),
+        "ok"
+    );
+    assert_eq!(
+        run(
+            &proxy.url(""),
+            &["--noproxy", "not-a-real-host.invalid"],
+            None
+        ),
+        "dns"
+    );
+    assert_eq!(proxy.tunnels(), 2, "only the two runs sent through it");
+}
+
+#[test]
 fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
     // Two origins stand in for two proxies; the hosts do not exist, so only a URL that went
     // through a proxy reaches anything. Each proxy counts the tunnels opened through it.
