@@ -963,3 +963,40 @@ fn localhost_reaches_the_loopback_server_on_its_port() {
     assert_eq!(record["bytes"], 7, "{record}");
     assert_eq!(origin.requests(), 1);
 }
+
+#[test]
+fn every_option_and_exit_code_is_documented_in_the_readme() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let help = fetchpar().arg("--help").assert().success();
+    let help = String::from_utf8_lossy(&help.get_output().stdout).into_owned();
+    let mut options = Vec::new();
+    for line in help.lines().map(str::trim_start) {
+        if !line.starts_with('-') {
+            continue;
+        }
+        for word in line.split([' ', ',']) {
+            if let Some(name) = word.strip_prefix("--") {
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                options.push(name);
+            }
+        }
+    }
+    assert!(options.len() > 30, "{options:?}");
+    // `--name` as a whole word (not the start of a longer option).
+    let documented = |name: &str| {
+        let flag = format!("--{name}");
+        readme.match_indices(&flag).any(|(at, _)| {
+            let after = readme[at + flag.len()..].chars().next();
+            after.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'))
+        })
+    };
+    let missing: Vec<_> = options.iter().filter(|name| !documented(name)).collect();
+    assert!(missing.is_empty(), "not in the README: {missing:?}");
+    for code in ["0", "1", "2", "130"] {
+        assert!(readme.contains(&format!("| {code} |")), "exit code {code}");
+    }
+}
