@@ -100,7 +100,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             let tally = run::sequential(jobs, &fetcher, &mut report)?;
             // An empty list gets its error below and no "0 URLs" summary above it.
             if tally.total() > 0 {
-                eprintln!("{}", summary_line("sequential", None, &tally));
+                note(options, &summary_line("sequential", None, &tally));
             }
             vec![tally]
         }
@@ -108,7 +108,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             begin_run(options, &mut fetcher, &mut report, "threads");
             let tally = run::threaded(jobs, Arc::new(fetcher), options.jobs, &mut report)?;
             if tally.total() > 0 {
-                eprintln!("{}", threads_summary(options, &tally));
+                note(options, &threads_summary(options, &tally));
             }
             vec![tally]
         }
@@ -120,7 +120,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             }
             begin_run(options, &mut fetcher, &mut report, "sequential");
             let seq = run::sequential(jobs.clone().into_iter(), &fetcher, &mut report)?;
-            eprintln!("{}", summary_line("sequential", None, &seq));
+            note(options, &summary_line("sequential", None, &seq));
             fetcher.reset_epoch();
             begin_run(options, &mut fetcher, &mut report, "threads");
             let threaded = run::threaded(
@@ -129,8 +129,8 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 options.jobs,
                 &mut report,
             )?;
-            eprintln!("{}", threads_summary(options, &threaded));
-            eprintln!("{}", compare_line(&seq, &threaded));
+            note(options, &threads_summary(options, &threaded));
+            note(options, &compare_line(&seq, &threaded));
             vec![seq, threaded]
         }
     };
@@ -155,6 +155,13 @@ fn begin_run<W: Write>(
     let bars = Progress::start(options.progress, options.style.color);
     fetcher.set_progress(bars.clone());
     report.start_run(mode, bars);
+}
+
+/// A line for stderr that `--quiet` leaves out.
+fn note(options: &Options, line: &str) {
+    if !options.quiet {
+        eprintln!("{line}");
+    }
 }
 
 fn threads_summary(options: &Options, tally: &Tally) -> String {
@@ -185,10 +192,11 @@ fn fit_to_descriptors(options: &Options) -> Options {
     let per_fetch = if options.save.is_some() { 2 } else { 1 };
     let allowed = (limit.saturating_sub(DESCRIPTOR_RESERVE) / per_fetch).max(1) as usize;
     if options.jobs > allowed {
-        eprintln!(
+        let line = format!(
             "fetchpar: the open-file limit ({limit}) allows {allowed} fetches at once; \
              running at most {allowed} (raise it with `ulimit -n`)"
         );
+        note(options, &line);
         fitted.jobs = allowed;
         fitted.net.pool = fitted.net.pool.min(allowed);
     }

@@ -94,6 +94,16 @@ pub struct Cli {
     )]
     pub color: crate::progress::When,
 
+    /// Nothing on stderr but errors that stop the run: no progress and no summary (the
+    /// results still go to stdout), as wget -q and aria2c -q.
+    #[arg(
+        short = 'q',
+        long,
+        help_heading = "Output",
+        conflicts_with = "progress"
+    )]
+    pub quiet: bool,
+
     /// Write a waterfall picture of the run (SVG): a bar per URL from start to end.
     #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
     pub timeline: Option<PathBuf>,

@@ -25,11 +25,13 @@ pub fn run(cli: &Cli) -> Result<u8> {
             ))
         })
         .collect();
-    eprintln!(
-        "fetchpar: demo: {FILES} files from a local server at {} that waits {DELAY_MS} ms before \
-         each answer; first one after another, then one thread per file",
-        origin.addr()
-    );
+    if !cli.quiet {
+        eprintln!(
+            "fetchpar: demo: {FILES} files from a local server at {} that waits {DELAY_MS} ms \
+             before each answer; first one after another, then one thread per file",
+            origin.addr()
+        );
+    }
     let options = Options::from_cli(cli)?;
     let jobs = LinkReader::from_reader("demo", std::io::Cursor::new(list.into_bytes()));
     run_jobs(&options, Box::new(jobs))

@@ -73,6 +73,8 @@ pub struct Options {
     pub checksums: Option<PathBuf>,
     pub failed_out: Option<PathBuf>,
     pub progress: When,
+    /// No summary or notices on stderr (`--quiet`).
+    pub quiet: bool,
     pub timeline: Option<PathBuf>,
 }
 
@@ -174,7 +176,8 @@ impl Options {
             }),
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),
-            progress: cli.progress,
+            progress: if cli.quiet { When::Never } else { cli.progress },
+            quiet: cli.quiet,
             timeline: cli.timeline.clone(),
         })
     }

@@ -940,11 +940,17 @@ fn help_documents_the_exit_codes() {
 fn color_help_speaks_of_stdout_and_progress_help_of_stderr() {
     let out = fetchpar().arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    // Each option's block runs from its flag to the next option's.
+    // Each option's block runs from its flag to the next option's (`  -q, --quiet` or
+    // `      --json`).
     let block = |flag: &str| {
         let start = help.find(flag).unwrap();
         let rest = &help[start + flag.len()..];
-        rest[..rest.find("\n      --").unwrap_or(rest.len())].to_string()
+        let end = ["\n      --", "\n  -"]
+            .iter()
+            .filter_map(|next| rest.find(next))
+            .min()
+            .unwrap_or(rest.len());
+        rest[..end].to_string()
     };
     let color = block("      --color");
     assert!(color.contains("stdout"), "{color}");
@@ -999,4 +1005,36 @@ fn every_option_and_exit_code_is_documented_in_the_readme() {
     for code in ["0", "1", "2", "130"] {
         assert!(readme.contains(&format!("| {code} |")), "exit code {code}");
     }
+}
+
+#[test]
+fn quiet_leaves_stderr_to_errors_that_stop_the_run() {
+    let origin = Origin::start().unwrap();
+    let file = list(&[origin.url("/fine?size=3"), origin.url("/gone?status=404")]);
+    for mode in ["--threads", "--sequential", "--compare"] {
+        let out = fetchpar()
+            .args(["-q", mode])
+            .arg(file.path())
+            .assert()
+            .code(1);
+        assert_eq!(
+            String::from_utf8_lossy(&out.get_output().stderr),
+            "",
+            "{mode}"
+        );
+        let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        let expected = if mode == "--compare" { 4 } else { 2 };
+        assert_eq!(stdout.lines().count(), expected, "{mode}: {stdout}");
+    }
+    // An error that stops the run is still said.
+    fetchpar()
+        .args(["--quiet", "no-such-list.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no-such-list.txt"));
+    fetchpar()
+        .args(["-q", "--progress", "always"])
+        .arg(file.path())
+        .assert()
+        .code(2);
 }
