@@ -150,6 +150,17 @@ pub struct Cli {
     #[arg(long, value_name = "HOSTS", help_heading = "Network")]
     pub noproxy: Option<String>,
 
+    /// Basic authentication for every URL, as curl's -u: the same as -H 'Authorization: Basic
+    /// ...', so it goes only to each URL's own origin (not across redirects to another host)
+    /// and takes the place of credentials in URLs.
+    #[arg(
+        short = 'u',
+        long,
+        value_name = "USER:PASSWORD",
+        help_heading = "Network"
+    )]
+    pub user: Option<String>,
+
     /// An extra request header, as `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append,
           help_heading = "Network")]

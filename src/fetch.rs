@@ -709,7 +709,6 @@ fn header(response: &Response, name: &str) -> Option<String> {
 /// and password, percent-decoded (RFC 3986 has them encoded in the URL; RFC 7617 sends them
 /// as they are).
 fn basic_auth(url: &Url) -> Option<String> {
-    use base64::Engine as _;
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
@@ -717,8 +716,14 @@ fn basic_auth(url: &Url) -> Option<String> {
     let mut credentials: Vec<u8> = decode(url.username()).collect();
     credentials.push(b':');
     credentials.extend(decode(url.password().unwrap_or("")));
+    Some(basic(&credentials))
+}
+
+/// The `Authorization` value for `user:password` (RFC 7617).
+pub fn basic(credentials: &[u8]) -> String {
+    use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-    Some(format!("Basic {encoded}"))
+    format!("Basic {encoded}")
 }
 
 /// Where a redirect from `base` to `location` leads, if it may be followed: the Location

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
+use ureq::http::{HeaderValue, header};
 
 use crate::cli::Cli;
-use crate::fetch::{NetSettings, parse_header};
+use crate::fetch::{NetSettings, basic, parse_header};
 use crate::progress::When;
 use crate::proxy::Proxies;
 use crate::report::Style;
@@ -128,11 +129,23 @@ impl Options {
             ))
             .into());
         }
-        let headers = cli
+        let mut headers = cli
             .headers
             .iter()
             .map(|h| parse_header(h).map_err(|e| UsageError(format!("{e:#}")).into()))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(user) = &cli.user {
+            if headers
+                .iter()
+                .any(|(name, _)| name == header::AUTHORIZATION)
+            {
+                return Err(UsageError(
+                    "--user and -H 'Authorization: ...' both give credentials: keep one".into(),
+                )
+                .into());
+            }
+            headers.push((header::AUTHORIZATION, basic_credentials(user)?));
+        }
         let jobs = jobs_wanted(cli);
         Ok(Self {
             lists,
@@ -181,4 +194,15 @@ impl Options {
             timeline: cli.timeline.clone(),
         })
     }
+}
+
+/// The `Authorization` header for `--user USER:PASSWORD`, kept out of any debug output.
+fn basic_credentials(user: &str) -> Result<HeaderValue> {
+    if !user.contains(':') {
+        return Err(UsageError("--user needs USER:PASSWORD, with a colon".into()).into());
+    }
+    let mut value = HeaderValue::try_from(basic(user.as_bytes()))
+        .map_err(|_| UsageError("--user gives credentials that cannot be sent".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
 }

@@ -593,6 +593,36 @@ fn credentials_given_as_headers_stay_on_the_first_origin() {
     );
     assert_eq!(body("/other-cookie?"), "", "Cookie went to another origin");
     assert_eq!(body("/other-token?"), "t", "other headers go along");
+
+    // -u is Basic auth by the same rule, sent as given (no percent-decoding), in place of the
+    // URL's own credentials.
+    use base64::Engine as _;
+    let with_own = echo(&first, "authorization").replace("http://", "http://url:creds@");
+    let lines = [
+        with_own,
+        redirecting(&first, "/other-auth", &echo(&other, "authorization")),
+    ];
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-u", "us%40er:p:ss"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let expected = base64::engine::general_purpose::STANDARD.encode("us%40er:p:ss");
+    assert_eq!(records[0]["prefix"], format!("Basic {expected}"));
+    assert_eq!(records[1]["prefix"], "", "-u went to another origin");
+    // Two sources of credentials at once, or no password, is a usage error.
+    for args in [
+        vec!["-u", "a:b", "-H", "Authorization: Bearer x"],
+        vec!["-u", "nopassword"],
+    ] {
+        fetchpar()
+            .args(&args)
+            .arg(list(&lines).path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--user"));
+    }
 }
 
 #[test]
