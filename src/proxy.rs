@@ -1,9 +1,10 @@
 //! Which proxy a URL goes through, read once from the environment the way curl reads it:
 //! `http_proxy` for http URLs and `https_proxy` for https ones, `all_proxy` for either when its
-//! own is unset, and `no_proxy` naming the hosts that go direct; `-x`/`--proxy` and `--noproxy`
-//! take the place of those variables, as curl's options of those names do. ureq's own reading takes the
-//! first variable set for every URL whatever its scheme, and silently skips a value it cannot
-//! parse, which would send traffic direct that the user meant to go through a proxy.
+//! own is unset, and `no_proxy` naming the hosts that go direct; `-x`/`--proxy` and
+//! `--noproxy` take the place of those variables, as curl's options of those names do. ureq's
+//! own reading takes the first variable set for every URL whatever its scheme, and silently
+//! skips a value it cannot parse, which would send traffic direct that the user meant to go
+//! through a proxy.
 
 use std::net::IpAddr;
 
