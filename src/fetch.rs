@@ -634,10 +634,7 @@ impl Fetcher {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => match err.get_ref().and_then(|e| e.downcast_ref::<BadEncoding>()) {
-                    Some(bad) => break Err(Failure::new(ErrorKind::Protocol, bad.to_string())),
-                    None => break Err(classify(ureq::Error::from(err))),
-                },
+                Err(err) => break Err(classify(ureq::Error::from(err))),
             };
             if received + n as u64 > limit {
                 break Err(too_large(self.settings.max_size));
@@ -802,10 +799,9 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
         ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
         ureq::Error::Io(io) if is_tls(io) => (K::Tls, io.to_string()),
-        ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => {
-            let mut failure = Failure::new(K::Connect, io_message(io));
-            failure.refused = true;
-            return failure;
+        // A shown body that is not the gzip it claims (see `decode`).
+        ureq::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<BadEncoding>()) => {
+            (K::Protocol, io.to_string())
         }
         ureq::Error::Io(io) => (io_kind(io), io_message(io)),
         ureq::Error::ConnectionFailed => (K::Connect, "connection failed".to_string()),
@@ -819,7 +815,10 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::Protocol(inner) => (K::Protocol, inner.to_string()),
         _ => (K::Io, err.to_string()),
     };
-    Failure::new(kind, message)
+    let mut failure = Failure::new(kind, message);
+    failure.refused =
+        matches!(&err, ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused);
+    failure
 }
 
 fn timeout_message(which: ureq::Timeout) -> String {

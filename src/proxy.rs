@@ -161,11 +161,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn proxies(vars: &[(&str, &str)]) -> Result<Proxies, String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Proxies::from_vars(|name| map.get(name).cloned(), None, None)
+        with_flags(vars, None, None)
     }
 
     fn with_flags(
