@@ -169,7 +169,7 @@ impl Fetcher {
         let agent = Agent::with_parts(
             config,
             crate::transport::connector(MAX_INPUT),
-            CachingResolver::default(),
+            CachingResolver::new(),
         );
         Self {
             agent,

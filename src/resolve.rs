@@ -1,18 +1,21 @@
-//! Name resolution for the shared Agent: IP literals are used as they are and host names are
-//! cached for a minute, as curl does.
+//! Name resolution for the shared Agent: IP literals are used as they are, and each host name
+//! is looked up once and cached for a minute, as curl does.
 //!
 //! Why not ureq's default: with a whole-URL timeout set, ureq resolves every request on a newly
 //! spawned thread (so the lookup can be abandoned), and it resolves before it looks in its
 //! connection pool. For a list of small files on one host that thread costs more than the
-//! request itself. Here only the first lookup of each name pays it.
+//! request itself. Here only the first lookup of each name pays it: the threads that want the
+//! same name while it is being looked up wait for that lookup instead of starting their own,
+//! so a list of 384 URLs on one host sends one query, not 384 at once, to the system's resolver.
 //!
 //! `localhost` and names under `.localhost` are the loopback addresses, 127.0.0.1 and ::1, as
 //! RFC 6761 asks and as curl answers them, without a lookup: a `/etc/hosts` that lists only
 //! 127.0.0.1 would otherwise leave a server listening on ::1 alone unreachable by that name.
 
 use std::collections::HashMap;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ureq::config::Config;
@@ -29,16 +32,163 @@ const TTL: Duration = Duration::from_secs(60);
 #[error("cannot resolve {host}: {source}")]
 pub struct LookupFailed {
     pub host: String,
-    source: std::io::Error,
+    source: io::Error,
 }
 
+/// Resolves with `R` (the system's resolver, through ureq) and remembers the answers.
 #[derive(Debug, Default)]
-pub struct CachingResolver {
-    inner: DefaultResolver,
-    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+pub struct CachingResolver<R = DefaultResolver> {
+    inner: R,
+    cache: Mutex<HashMap<String, Slot>>,
 }
 
-impl Resolver for CachingResolver {
+#[derive(Debug)]
+enum Slot {
+    /// Looked up at that instant.
+    Found(Instant, Box<ResolvedSocketAddrs>),
+    /// Being looked up by one thread; the others wait for its answer.
+    Pending(Arc<Flight>),
+}
+
+/// One lookup in progress and, once it ends, its answer for the threads that waited for it.
+#[derive(Debug, Default)]
+struct Flight {
+    answer: Mutex<Option<Result<ResolvedSocketAddrs, Lost>>>,
+    ended: Condvar,
+}
+
+/// A failed lookup as the threads that waited for it are told it: ureq's error cannot be
+/// cloned, so each gets its own copy, of the same kind and with the same text.
+#[derive(Debug, Clone)]
+enum Lost {
+    Timeout(ureq::Timeout),
+    NotFound,
+    Lookup(io::ErrorKind, String),
+    Other(String),
+}
+
+impl Lost {
+    fn of(err: &ureq::Error) -> Self {
+        match err {
+            ureq::Error::Timeout(which) => Lost::Timeout(*which),
+            ureq::Error::HostNotFound => Lost::NotFound,
+            ureq::Error::Other(inner) => match inner.downcast_ref::<LookupFailed>() {
+                Some(failed) => Lost::Lookup(failed.source.kind(), failed.source.to_string()),
+                None => Lost::Other(inner.to_string()),
+            },
+            other => Lost::Other(other.to_string()),
+        }
+    }
+
+    fn error(self, host: &str) -> ureq::Error {
+        match self {
+            Lost::Timeout(which) => ureq::Error::Timeout(which),
+            Lost::NotFound => ureq::Error::HostNotFound,
+            Lost::Lookup(kind, text) => ureq::Error::Other(Box::new(LookupFailed {
+                host: host.to_string(),
+                source: io::Error::new(kind, text),
+            })),
+            Lost::Other(text) => ureq::Error::Other(text.into()),
+        }
+    }
+}
+
+impl Flight {
+    fn end(&self, answer: Result<ResolvedSocketAddrs, Lost>) {
+        *self.answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer);
+        self.ended.notify_all();
+    }
+
+    /// The lookup's answer, or a timeout of this caller's own when it runs out first.
+    fn wait(&self, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, Lost> {
+        let answer = self.answer.lock().unwrap_or_else(|e| e.into_inner());
+        let answer = match timeout.not_zero() {
+            None => {
+                (self.ended.wait_while(answer, |a| a.is_none())).unwrap_or_else(|e| e.into_inner())
+            }
+            Some(limit) => {
+                let (answer, _) = (self
+                    .ended
+                    .wait_timeout_while(answer, *limit, |a| a.is_none()))
+                .unwrap_or_else(|e| e.into_inner());
+                answer
+            }
+        };
+        answer.clone().unwrap_or(Err(Lost::Timeout(timeout.reason)))
+    }
+}
+
+/// The thread looking a name up. However it stops, even by a panic, the threads waiting for it
+/// get an answer and the name is no longer marked as being looked up.
+struct Lead<'a, R> {
+    resolver: &'a CachingResolver<R>,
+    key: String,
+    flight: Arc<Flight>,
+    ended: bool,
+}
+
+impl<R> Lead<'_, R> {
+    fn end(mut self, answer: &Result<ResolvedSocketAddrs, ureq::Error>) {
+        let mut cache = self.resolver.cache();
+        match answer {
+            Ok(addrs) => cache.insert(
+                self.key.clone(),
+                Slot::Found(Instant::now(), Box::new(addrs.clone())),
+            ),
+            // Not remembered: a later attempt (a retry) looks the name up again.
+            Err(_) => cache.remove(&self.key),
+        };
+        drop(cache);
+        self.flight.end(match answer {
+            Ok(addrs) => Ok(addrs.clone()),
+            Err(err) => Err(Lost::of(err)),
+        });
+        self.ended = true;
+    }
+}
+
+impl<R> Drop for Lead<'_, R> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.resolver.cache().remove(&self.key);
+            let why = Lost::Lookup(io::ErrorKind::Other, "the lookup was abandoned".into());
+            self.flight.end(Err(why));
+        }
+    }
+}
+
+impl CachingResolver {
+    /// Resolves with the system's resolver, through ureq's.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R> CachingResolver<R> {
+    #[cfg(test)]
+    fn with(inner: R) -> Self {
+        Self {
+            inner,
+            cache: Mutex::default(),
+        }
+    }
+
+    fn cache(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many hold the lookup of `key` in progress (the cache, the thread looking it up and
+    /// every thread waiting for it), or 0 when none is.
+    #[cfg(test)]
+    fn sharing(&self, key: &str) -> usize {
+        match self.cache().get(key) {
+            Some(Slot::Pending(flight)) => Arc::strong_count(flight),
+            _ => 0,
+        }
+    }
+}
+
+impl<R: Resolver> Resolver for CachingResolver<R> {
     fn resolve(
         &self,
         uri: &Uri,
@@ -67,31 +217,34 @@ impl Resolver for CachingResolver {
             return Ok(addrs);
         }
         let key = format!("{host}:{}", port.unwrap_or(0));
-        let cached = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, addrs)| addrs.clone());
-        if let Some(addrs) = cached {
-            return Ok(addrs);
+        let mut cache = self.cache();
+        let flight = match cache.get(&key) {
+            Some(Slot::Found(at, addrs)) if at.elapsed() < TTL => return Ok((**addrs).clone()),
+            Some(Slot::Pending(flight)) => Some(Arc::clone(flight)),
+            _ => None,
+        };
+        if let Some(flight) = flight {
+            drop(cache);
+            return flight.wait(timeout).map_err(|lost| lost.error(host));
         }
-        let addrs = self
-            .inner
-            .resolve(uri, config, timeout)
-            .map_err(|err| match err {
-                ureq::Error::Io(source) => ureq::Error::Other(Box::new(LookupFailed {
-                    host: host.to_string(),
-                    source,
-                })),
-                other => other,
-            })?;
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (Instant::now(), addrs.clone()));
-        Ok(addrs)
+        let flight = Arc::new(Flight::default());
+        cache.insert(key.clone(), Slot::Pending(Arc::clone(&flight)));
+        drop(cache);
+        let lead = Lead {
+            resolver: self,
+            key,
+            flight,
+            ended: false,
+        };
+        let answer = (self.inner.resolve(uri, config, timeout)).map_err(|err| match err {
+            ureq::Error::Io(source) => ureq::Error::Other(Box::new(LookupFailed {
+                host: host.to_string(),
+                source,
+            })),
+            other => other,
+        });
+        lead.end(&answer);
+        answer
     }
 }
 
@@ -103,12 +256,191 @@ fn is_localhost(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::thread;
+
+    use ureq::unversioned::transport::time;
+
     use super::*;
+    use crate::outcome::ErrorKind;
+
+    /// A resolver that answers 192.0.2.1 (or fails, or panics) only once the test opens it,
+    /// counting its lookups.
+    #[derive(Debug, Default)]
+    struct Gate {
+        lookups: AtomicUsize,
+        open: Mutex<bool>,
+        opened: Condvar,
+        answer: Answer,
+    }
+
+    #[derive(Debug, Default, Clone, Copy)]
+    enum Answer {
+        #[default]
+        Address,
+        Fail,
+        Panic,
+    }
+
+    impl Gate {
+        fn open(&self) {
+            *self.open.lock().unwrap() = true;
+            self.opened.notify_all();
+        }
+    }
+
+    #[derive(Debug)]
+    struct Gated(Arc<Gate>);
+
+    impl Resolver for Gated {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            _: &Config,
+            _: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            let gate = &self.0;
+            gate.lookups.fetch_add(1, Ordering::SeqCst);
+            drop(
+                gate.opened
+                    .wait_while(gate.open.lock().unwrap(), |open| !*open),
+            );
+            match gate.answer {
+                Answer::Address => {
+                    let mut addrs = self.empty();
+                    let port = uri.port_u16().unwrap_or(80);
+                    addrs.push(SocketAddr::new(Ipv4Addr::new(192, 0, 2, 1).into(), port));
+                    Ok(addrs)
+                }
+                Answer::Fail => Err(ureq::Error::Io(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "Name or service not known",
+                ))),
+                Answer::Panic => panic!("the lookup panicked"),
+            }
+        }
+    }
+
+    type Shared = Arc<CachingResolver<Gated>>;
+
+    fn gated(answer: Answer) -> (Arc<Gate>, Shared) {
+        let gate = Arc::new(Gate {
+            answer,
+            ..Gate::default()
+        });
+        (gate.clone(), Arc::new(CachingResolver::with(Gated(gate))))
+    }
+
+    /// The addresses, or the failure's kind and message as a result line shows them.
+    type Looked = Result<Vec<SocketAddr>, (ErrorKind, String)>;
+
+    fn lookup(resolver: &Shared, url: &str, timeout: NextTimeout) -> Looked {
+        let uri: Uri = url.parse().unwrap();
+        (resolver.resolve(&uri, &Config::default(), timeout))
+            .map(|addrs| addrs.iter().copied().collect())
+            .map_err(|err| {
+                let failure = crate::fetch::classify(err);
+                (failure.kind, failure.message)
+            })
+    }
+
+    /// Starts `n` threads looking `url` up and returns once one of them is inside the gated
+    /// lookup and all the others wait for it.
+    fn start_lookups(
+        n: usize,
+        resolver: &Shared,
+        url: &'static str,
+        key: &str,
+    ) -> Vec<thread::JoinHandle<Looked>> {
+        let threads = (0..n)
+            .map(|_| {
+                let resolver = Arc::clone(resolver);
+                thread::spawn(move || lookup(&resolver, url, NextTimeout::default()))
+            })
+            .collect();
+        // The cache and the looking-up thread hold the lookup, and so does each waiting one.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while resolver.sharing(key) < n + 1 {
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} threads share the lookup",
+                resolver.sharing(key).saturating_sub(1)
+            );
+            thread::yield_now();
+        }
+        threads
+    }
+
+    #[test]
+    fn threads_wanting_one_name_share_one_lookup() {
+        let (gate, resolver) = gated(Answer::Address);
+        let threads = start_lookups(8, &resolver, "http://files.test:81/a", "files.test:81");
+        gate.open();
+        let expected = vec![SocketAddr::new(Ipv4Addr::new(192, 0, 2, 1).into(), 81)];
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), Ok(expected.clone()));
+        }
+        // And the answer is remembered.
+        let again = lookup(&resolver, "http://files.test:81/b", NextTimeout::default());
+        assert_eq!(again, Ok(expected));
+        assert_eq!(gate.lookups.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_failed_lookup_fails_every_thread_waiting_for_it_and_is_not_remembered() {
+        let (gate, resolver) = gated(Answer::Fail);
+        let threads = start_lookups(4, &resolver, "http://gone.test/", "gone.test:80");
+        gate.open();
+        for thread in threads {
+            let (kind, message) = thread.join().unwrap().unwrap_err();
+            assert_eq!(kind, ErrorKind::Dns);
+            assert_eq!(
+                message,
+                "cannot resolve gone.test: Name or service not known"
+            );
+        }
+        assert_eq!(gate.lookups.load(Ordering::SeqCst), 1);
+        // A retry looks again.
+        assert!(lookup(&resolver, "http://gone.test/", NextTimeout::default()).is_err());
+        assert_eq!(gate.lookups.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_waiting_thread_keeps_its_own_timeout() {
+        let (gate, resolver) = gated(Answer::Address);
+        let threads = start_lookups(1, &resolver, "http://slow.test/", "slow.test:80");
+        let short = NextTimeout {
+            after: time::Duration::from_millis(1),
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        let (kind, _) = lookup(&resolver, "http://slow.test/", short).unwrap_err();
+        assert_eq!(kind, ErrorKind::Timeout);
+        gate.open();
+        assert!(threads.into_iter().all(|t| t.join().unwrap().is_ok()));
+    }
+
+    #[test]
+    fn a_lookup_that_panics_still_answers_the_threads_waiting_for_it() {
+        let (gate, resolver) = gated(Answer::Panic);
+        let threads = start_lookups(3, &resolver, "http://odd.test/", "odd.test:80");
+        gate.open();
+        // One thread panicked inside the lookup; the two that waited were told it was abandoned.
+        let results: Vec<_> = threads.into_iter().map(|t| t.join()).collect();
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
+        for result in results.into_iter().flatten() {
+            let (kind, message) = result.unwrap_err();
+            assert_eq!(kind, ErrorKind::Dns);
+            assert_eq!(message, "cannot resolve odd.test: the lookup was abandoned");
+        }
+        assert_eq!(resolver.sharing("odd.test:80"), 0);
+    }
 
     fn resolve(url: &str) -> Vec<SocketAddr> {
         let uri: Uri = url.parse().unwrap();
         let config = Config::default();
-        let addrs = CachingResolver::default()
+        let addrs = CachingResolver::new()
             .resolve(&uri, &config, NextTimeout::default())
             .unwrap();
         addrs.iter().copied().collect()
