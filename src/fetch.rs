@@ -802,7 +802,7 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::Timeout(which) => (K::Timeout, timeout_message(*which)),
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
         ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
-        ureq::Error::Io(io) if is_tls(io) => (K::Tls, io.to_string()),
+        ureq::Error::Io(io) if is_tls(io) => (K::Tls, tls_message(io)),
         // A shown body that is not the gzip it claims (see `decode`).
         ureq::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<BadEncoding>()) => {
             (K::Protocol, io.to_string())
@@ -842,6 +842,32 @@ fn timeout_message(which: ureq::Timeout) -> String {
 fn is_tls(err: &io::Error) -> bool {
     err.get_ref()
         .is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
+/// rustls' text for a certificate it refuses, with what to do about the two refusals a private
+/// server's owner meets most, which rustls names only by a variant.
+fn tls_message(err: &io::Error) -> String {
+    use rustls::CertificateError as C;
+    let text = err.to_string();
+    let Some(rustls::Error::InvalidCertificate(refusal)) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    else {
+        return text;
+    };
+    let hint = match refusal {
+        C::UnknownIssuer => {
+            "not issued by a CA this run trusts; for a private CA, give its certificate with --cacert"
+        }
+        // webpki's error, which reaches here only as text.
+        C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "the server's own certificate is a CA certificate (basicConstraints CA:TRUE), which is \
+             refused even when --cacert names it; have the server use a certificate issued by that \
+             CA, or one made with `-addext basicConstraints=critical,CA:FALSE`"
+        }
+        _ => return text,
+    };
+    format!("{text} ({hint})")
 }
 
 fn io_kind(err: &io::Error) -> ErrorKind {

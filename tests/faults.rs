@@ -507,18 +507,30 @@ struct TlsServer {
 
 /// An https server on 127.0.0.1 whose certificate is issued by a fresh CA for `names`.
 fn tls_server(names: &[&str]) -> TlsServer {
+    tls_server_as(names, false)
+}
+
+/// The same, or with `own_ca` a server whose own certificate is that CA's (self-signed, with
+/// basicConstraints CA:TRUE, as `openssl req -x509` makes one).
+fn tls_server_as(names: &[&str], own_ca: bool) -> TlsServer {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    let mut ca_params =
+        CertificateParams::new(if own_ca { names.clone() } else { vec![] }).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    let cert = CertificateParams::new(names)
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
+    let (cert, key) = if own_ca {
+        (ca_cert.clone(), ca_key)
+    } else {
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        (cert, key)
+    };
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -565,11 +577,33 @@ fn tls_is_verified_and_cacert_trusts_a_private_ca() {
 
     let refused = one(&server.url, &["--retries", "0"], 1);
     assert_eq!(kind(&refused), "tls", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    assert!(
+        message.contains("give its certificate with --cacert"),
+        "{message}"
+    );
 
     let ca_arg = ca.path().to_str().unwrap();
     let trusted = one(&server.url, &["--cacert", ca_arg], 0);
     assert_eq!(trusted["bytes"], 6);
     assert_eq!(trusted["prefix"], "secret");
+}
+
+#[test]
+fn a_self_signed_ca_certificate_as_the_servers_own_is_refused_with_what_to_do() {
+    let server = tls_server_as(&["127.0.0.1"], true);
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), &server.ca_pem).unwrap();
+    let ca_arg = ca.path().to_str().unwrap();
+    let record = one(&server.url, &["--retries", "0", "--cacert", ca_arg], 1);
+    assert_eq!(kind(&record), "tls", "{record}");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(message.contains("is a CA certificate"), "{message}");
+    assert!(
+        message.contains("basicConstraints=critical,CA:FALSE"),
+        "{message}"
+    );
 }
 
 #[test]
