@@ -26,6 +26,10 @@ use ureq::unversioned::transport::NextTimeout;
 /// How long a looked-up address is reused.
 const TTL: Duration = Duration::from_secs(60);
 
+/// Most names remembered at once. A list of a million URLs on as many hosts would otherwise
+/// keep every answer (about 600 bytes each) to the end of the run.
+const MAX_NAMES: usize = 4096;
+
 /// A host name that did not resolve. Its own type so the fetcher can report kind `dns` rather
 /// than a generic I/O error.
 #[derive(Debug, thiserror::Error)]
@@ -131,10 +135,15 @@ impl<R> Lead<'_, R> {
     fn end(mut self, answer: &Result<ResolvedSocketAddrs, ureq::Error>) {
         let mut cache = self.resolver.cache();
         match answer {
-            Ok(addrs) => cache.insert(
-                self.key.clone(),
-                Slot::Found(Instant::now(), Box::new(addrs.clone())),
-            ),
+            Ok(addrs) => {
+                if cache.len() >= MAX_NAMES {
+                    forget_some(&mut cache);
+                }
+                cache.insert(
+                    self.key.clone(),
+                    Slot::Found(Instant::now(), Box::new(addrs.clone())),
+                )
+            }
             // Not remembered: a later attempt (a retry) looks the name up again.
             Err(_) => cache.remove(&self.key),
         };
@@ -144,6 +153,15 @@ impl<R> Lead<'_, R> {
             Err(err) => Err(Lost::of(err)),
         });
         self.ended = true;
+    }
+}
+
+/// Makes room in a full cache: answers past their time go first, and if that is not enough,
+/// every answer (names being looked up stay, since threads wait on them).
+fn forget_some(cache: &mut HashMap<String, Slot>) {
+    cache.retain(|_, slot| !matches!(slot, Slot::Found(at, _) if at.elapsed() >= TTL));
+    if cache.len() >= MAX_NAMES {
+        cache.retain(|_, slot| matches!(slot, Slot::Pending(_)));
     }
 }
 
@@ -403,6 +421,22 @@ mod tests {
         // A retry looks again.
         assert!(lookup(&resolver, "http://gone.test/", NextTimeout::default()).is_err());
         assert_eq!(gate.lookups.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn the_cache_holds_a_bounded_number_of_names() {
+        let (gate, resolver) = gated(Answer::Address);
+        gate.open();
+        for i in 0..MAX_NAMES + 10 {
+            let url = format!("http://host{i}.test/");
+            assert!(lookup(&resolver, &url, NextTimeout::default()).is_ok());
+            assert!(resolver.cache().len() <= MAX_NAMES);
+        }
+        // The newest answer is kept.
+        let last = format!("http://host{}.test/", MAX_NAMES + 9);
+        let before = gate.lookups.load(Ordering::SeqCst);
+        assert!(lookup(&resolver, &last, NextTimeout::default()).is_ok());
+        assert_eq!(gate.lookups.load(Ordering::SeqCst), before);
     }
 
     #[test]
