@@ -84,6 +84,10 @@ impl Hosts {
                     entry.active += 1;
                     host.to_string()
                 });
+                if counted.is_none() {
+                    // Nothing to count and no pause in force: the entry need not stay.
+                    state.hosts.remove(host);
+                }
                 return Some(Permit {
                     hosts: self,
                     counted,
@@ -116,6 +120,14 @@ impl Drop for Permit<'_> {
         let mut state = self.hosts.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = state.hosts.get_mut(host) {
             entry.active = entry.active.saturating_sub(1);
+            // A host nobody is fetching from and that is not paused is forgotten, so a list of
+            // a million hosts does not keep an entry for each to the end of the run.
+            let paused = entry
+                .paused_until
+                .is_some_and(|until| until > Instant::now());
+            if entry.active == 0 && !paused {
+                state.hosts.remove(host);
+            }
         }
         // Waking is a system call even with nobody waiting; skip it when nobody is.
         let wake = state.waiters > 0;
@@ -167,8 +179,32 @@ mod tests {
         drop(held);
         // Releasing uncounted permits leaves nothing counted against the host.
         let state = hosts.state.lock().unwrap();
-        assert_eq!(state.hosts["h:80"].active, 0);
+        assert_eq!(state.hosts.get("h:80").map_or(0, |h| h.active), 0);
         assert_eq!(state.waiters, 0);
+    }
+
+    #[test]
+    fn hosts_no_longer_fetched_from_are_forgotten() {
+        let limited = Hosts::new(Some(2));
+        for i in 0..100 {
+            let host = format!("h{i}:80");
+            let (a, b) = (
+                limited.acquire(&host).unwrap(),
+                limited.acquire(&host).unwrap(),
+            );
+            assert_eq!(limited.state.lock().unwrap().hosts[&host].active, 2);
+            drop((a, b));
+        }
+        assert!(limited.state.lock().unwrap().hosts.is_empty());
+
+        // Once a host is paused every fetch takes the lock; only the paused host is kept.
+        let paused = Hosts::new(None);
+        paused.pause("slow:80", Duration::from_secs(60));
+        for i in 0..100 {
+            drop(paused.acquire(&format!("h{i}:80")).unwrap());
+        }
+        let state = paused.state.lock().unwrap();
+        assert_eq!(state.hosts.keys().collect::<Vec<_>>(), ["slow:80"]);
     }
 
     #[test]
