@@ -20,6 +20,7 @@ use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
 use crate::resolve::{CachingResolver, LookupFailed};
 use crate::retry::{self, RetryPolicy};
+use crate::reuse::SeenOrigins;
 use crate::save::{PartWriter, Planned, Saver, Slot};
 
 /// Network settings, validated, shared by every fetch of a run.
@@ -73,6 +74,10 @@ pub struct Fetcher {
     /// Set once every job of the run has been handed out: connections are then not kept for
     /// reuse (see [`Fetcher::drain`]).
     input_done: AtomicBool,
+    /// Origins fetched from so far: a connection to a new one is not kept (see [`reuse`]).
+    ///
+    /// [`reuse`]: crate::reuse
+    seen: SeenOrigins,
     /// Test hook: a URL containing this text makes its worker panic, to prove that a dying
     /// worker still yields a result. Read once from `FETCHPAR_TEST_PANIC`.
     panic_on: Option<String>,
@@ -180,6 +185,7 @@ impl Fetcher {
             epoch: Instant::now(),
             head_fixed,
             input_done: AtomicBool::new(false),
+            seen: SeenOrigins::default(),
             panic_on: std::env::var("FETCHPAR_TEST_PANIC")
                 .ok()
                 .filter(|s| !s.is_empty()),
@@ -533,12 +539,15 @@ impl Fetcher {
             limit
         };
         let body = response.into_body().into_reader();
+        let reuse = self.seen.note(&final_url);
         let drained = if gunzip {
             let mut body = decode::Gunzip::new(body);
-            self.drain(&mut body, None, limit, outcome, writer.as_mut(), live)
+            let ends = self.ends(None, limit, reuse);
+            self.drain(&mut body, None, ends, outcome, writer.as_mut(), live)
         } else {
             let mut body = body;
-            self.drain(&mut body, length, limit, outcome, writer.as_mut(), live)
+            let ends = self.ends(length, limit, reuse);
+            self.drain(&mut body, length, ends, outcome, writer.as_mut(), live)
         };
         match drained {
             Ok(()) => {}
@@ -578,16 +587,11 @@ impl Fetcher {
         &self,
         body: &mut impl Read,
         length: Option<u64>,
-        limit: Option<u64>,
+        ends: Ends,
         outcome: &mut Outcome,
         writer: Option<&mut PartWriter>,
         live: Option<&Live>,
     ) -> Result<(), Failure> {
-        // Once no job is left, a connection will not be reused: reading the body's exact length
-        // and no further lets it close now, alongside the fetches still running, instead of
-        // all at once at exit (2,000 small files: ~6 ms sooner). `length` is the Content-Length
-        // only for a body read as sent; the caller gives none for one it decodes.
-        let close_after = length.filter(|_| self.input_done.load(Ordering::Relaxed));
         // A small body gets a small buffer: the rest would be zeroed and never used. A saved
         // body is gathered into larger pieces: fewer, larger writes to the file.
         let chunk = if writer.is_some() {
@@ -602,12 +606,22 @@ impl Fetcher {
             if buf.len() < want {
                 buf.resize(want, 0);
             }
-            let ends = Ends {
-                close_after,
-                limit: limit.unwrap_or(u64::MAX),
-            };
             self.drain_with(body, ends, outcome, writer, live, &mut buf[..want])
         })
+    }
+
+    /// Where reading a body of `length` bytes stops, given the most it may have (`limit`) and
+    /// whether its connection is worth keeping (`reuse`, see [`crate::reuse`]). A connection
+    /// that will not be reused is closed by reading the body's exact length and no further:
+    /// one to an origin not fetched from before, and any once no job is left, which then
+    /// closes alongside the fetches still running instead of all at once at exit (2,000 small
+    /// files: ~6 ms sooner). `length` is the Content-Length only for a body read as sent; a
+    /// decoded one is read to its end.
+    fn ends(&self, length: Option<u64>, limit: Option<u64>, reuse: bool) -> Ends {
+        Ends {
+            close_after: length.filter(|_| !reuse || self.input_done.load(Ordering::Relaxed)),
+            limit: limit.unwrap_or(u64::MAX),
+        }
     }
 
     /// Reads the body to its end, or only `close_after` bytes when given (the caller then

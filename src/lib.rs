@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod report;
 pub mod resolve;
 pub mod retry;
+pub mod reuse;
 pub mod run;
 pub mod save;
 pub mod timeline;

@@ -65,6 +65,7 @@ pub fn body_bytes(offset: u64, len: usize) -> Vec<u8> {
 
 #[derive(Default)]
 struct Stats {
+    connections: AtomicUsize,
     requests: AtomicUsize,
     proxied: AtomicUsize,
     active: AtomicUsize,
@@ -138,6 +139,11 @@ impl Origin {
     /// Requests answered or being answered so far.
     pub fn requests(&self) -> usize {
         self.stats.requests.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.stats.connections.load(Ordering::SeqCst)
     }
 
     /// Tunnels opened with CONNECT, when used as a proxy.
@@ -222,6 +228,7 @@ impl Acceptors {
                 self.top_up.notify_one();
             }
             if let Ok((conn, _)) = conn {
+                self.stats.connections.fetch_add(1, Ordering::SeqCst);
                 let _ = serve_connection(conn, &self.stats, &self.stop);
             }
             self.idle.fetch_add(1, Ordering::SeqCst);

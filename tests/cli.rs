@@ -834,6 +834,22 @@ fn jobs_caps_concurrency_and_threads_are_reused() {
 }
 
 #[test]
+fn only_connections_to_an_origin_fetched_from_before_are_kept_for_reuse() {
+    // One after another: the first fetch from the origin closes its connection, the second
+    // opens one and keeps it, and the rest reuse that one.
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..5).map(|i| origin.url(&format!("/r/{i}"))).collect();
+    let out = fetchpar()
+        .args(["--json", "--sequential"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout).len(), 5);
+    assert_eq!(origin.requests(), 5);
+    assert_eq!(origin.connections(), 2);
+}
+
+#[test]
 fn bodies_fetched_after_the_input_ends_arrive_whole() {
     // With no job left, fetches stop reading at the Content-Length so their connections close
     // at once. A gzip body decodes to more than that header says and must still be read to its
