@@ -11,9 +11,9 @@ use crate::cancel;
 use crate::cli::Cli;
 use crate::demo;
 use crate::descriptors;
-use crate::fetch::Fetcher;
+use crate::fetch::{AGENTS, Fetcher};
 use crate::links::{Job, LinkReader};
-use crate::options::{Mode, Options, UsageError};
+use crate::options::{IDLE_CONNECTIONS, Mode, Options, UsageError};
 use crate::progress::Progress;
 use crate::report::{Reporter, SideFiles, Tally, compare_line, summary_line};
 use crate::run;
@@ -171,12 +171,15 @@ fn threads_summary(options: &Options, tally: &Tally) -> String {
 /// Descriptors kept for stdio, the lists, the checksum files and the resolver.
 const DESCRIPTOR_RESERVE: u64 = 32;
 
-/// Makes room for `jobs` fetches in the descriptor table before any thread starts.
+/// Makes room for `jobs` fetches, and the connections kept idle beside them, in the
+/// descriptor table before any thread starts.
 fn reserve_descriptors(jobs: usize, saving: bool) {
     let per_fetch = if saving { 2 } else { 1 };
+    let idle = (AGENTS * jobs.min(IDLE_CONNECTIONS)) as u64;
     descriptors::reserve(
         (jobs as u64)
             .saturating_mul(per_fetch)
+            .saturating_add(idle)
             .saturating_add(DESCRIPTOR_RESERVE),
     );
 }
@@ -190,7 +193,13 @@ fn fit_to_descriptors(options: &Options) -> Options {
         return fitted;
     };
     let per_fetch = if options.save.is_some() { 2 } else { 1 };
-    let allowed = (limit.saturating_sub(DESCRIPTOR_RESERVE) / per_fetch).max(1) as usize;
+    let usable = limit.saturating_sub(DESCRIPTOR_RESERVE);
+    // Connections kept idle for reuse hold descriptors too, up to a pool in each Agent: they
+    // get at most a quarter of what there is.
+    let pool = (options.net.pool).min(usable as usize / 4 / AGENTS).max(1);
+    fitted.net.pool = pool;
+    let idle = (AGENTS * pool) as u64;
+    let allowed = (usable.saturating_sub(idle) / per_fetch).max(1) as usize;
     if options.jobs > allowed {
         let line = format!(
             "fetchpar: the open-file limit ({limit}) allows {allowed} fetches at once; \

@@ -1,6 +1,7 @@
 //! Fetching one URL into one [`Outcome`]: the shared ureq Agent, its timeouts and headers, and
 //! streaming the body so only a byte count and a short prefix are kept.
 
+use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,7 @@ use crate::links::{Job, Target};
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
-use crate::resolve::{CachingResolver, LookupFailed};
+use crate::resolve::{LookupFailed, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
 use crate::save::{PartWriter, Planned, Saver, Slot};
@@ -34,7 +35,7 @@ pub struct NetSettings {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Bytes of each body kept for display.
     pub prefix: usize,
-    /// Most idle connections kept open for reuse.
+    /// Most idle connections kept open for reuse, in each of the [`AGENTS`].
     pub pool: usize,
     /// Largest body accepted, as saved, or decoded when shown (`--max-size`).
     pub max_size: Option<u64>,
@@ -59,9 +60,12 @@ pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue)> {
     Ok((name, value))
 }
 
-/// Fetches URLs with one Agent, so connections are pooled across all threads.
+/// Fetches URLs with [`AGENTS`] Agents shared by all threads, each host always with the same
+/// one, so its connections are pooled across all threads.
 pub struct Fetcher {
-    agent: Agent,
+    agents: Box<[Agent]>,
+    /// Picks a host's Agent.
+    host_hash: RandomState,
     settings: NetSettings,
     saver: Option<Saver>,
     hosts: Hosts,
@@ -82,6 +86,15 @@ pub struct Fetcher {
     /// worker still yields a result. Read once from `FETCHPAR_TEST_PANIC`.
     panic_on: Option<String>,
 }
+
+/// Agents the hosts are shared out between, each with its own pool of idle connections (of
+/// [`NetSettings::pool`] at most). ureq's pool, under its one lock, recounts each host's idle
+/// connections by walking its whole list once per host whenever a connection is taken or
+/// given back: with one Agent, a list over 100 hosts spent a third of its CPU there and, with
+/// 64 idle connections for all of them, reconnected for most URLs. 20,000 URLs over 100 hosts:
+/// 0.577 s with 8 Agents against 2.410 s with one, 693 connections opened against 11,079; one
+/// host: 0.502 against 0.496 s (5 interleaved runs).
+pub const AGENTS: usize = 8;
 
 /// Largest read of a body that is not saved. ureq serves reads from its own buffer, so this
 /// size sets how many copies are made, not how many system calls; each worker zero-fills its
@@ -163,21 +176,27 @@ impl Fetcher {
             .input_buffer_size(64 * 1024)
             .output_buffer_size(OUTPUT_BUFFER)
             .max_response_header_size(48 * 1024)
-            .max_idle_connections(settings.pool.max(10))
-            .max_idle_connections_per_host(settings.pool.max(3))
+            .max_idle_connections(settings.pool)
+            .max_idle_connections_per_host(settings.pool)
             .build();
         let head_fixed = HEAD_ALLOWANCE
             + settings.user_agent.len()
             + (settings.headers.iter())
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
-        let agent = Agent::with_parts(
-            config,
-            crate::transport::connector(MAX_INPUT),
-            CachingResolver::new(),
-        );
+        let resolver = SharedResolver::default();
+        let agents = (0..AGENTS)
+            .map(|_| {
+                Agent::with_parts(
+                    config.clone(),
+                    crate::transport::connector(MAX_INPUT),
+                    resolver.clone(),
+                )
+            })
+            .collect();
         Self {
-            agent,
+            agents,
+            host_hash: RandomState::new(),
             hosts: Hosts::new(settings.per_host),
             progress: None,
             settings,
@@ -373,6 +392,12 @@ impl Fetcher {
         }
     }
 
+    /// The Agent for `url`'s host and port: always the same one.
+    fn agent(&self, url: &Url) -> &Agent {
+        let key = (url.host_str(), url.port_or_known_default());
+        &self.agents[self.host_hash.hash_one(key) as usize % self.agents.len()]
+    }
+
     /// One request, no redirect followed. `budget` replaces the Agent's whole-URL timeout;
     /// `same_origin` says whether credentials given with `-H` may go along.
     fn request_once(
@@ -391,9 +416,9 @@ impl Fetcher {
                 let mut bare = url.clone();
                 let _ = bare.set_username("");
                 let _ = bare.set_password(None);
-                self.agent.get(bare.as_str())
+                self.agent(url).get(bare.as_str())
             }
-            None => self.agent.get(url.as_str()),
+            None => self.agent(url).get(url.as_str()),
         };
         let head = self.head_fixed + url.as_str().len() + validator.map_or(0, str::len);
         let proxy = self.settings.proxies.for_url(url);

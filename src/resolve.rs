@@ -182,6 +182,21 @@ impl CachingResolver {
     }
 }
 
+/// One [`CachingResolver`] for several Agents.
+#[derive(Debug, Clone, Default)]
+pub struct SharedResolver(pub Arc<CachingResolver>);
+
+impl Resolver for SharedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout)
+    }
+}
+
 impl<R> CachingResolver<R> {
     #[cfg(test)]
     fn with(inner: R) -> Self {

@@ -850,6 +850,26 @@ fn only_connections_to_an_origin_fetched_from_before_are_kept_for_reuse() {
 }
 
 #[test]
+fn connections_to_several_hosts_are_each_reused() {
+    // Four servers (four host:port pairs, shared out between the fetcher's Agents), their URLs
+    // taking turns: each server sees its first connection closed and its second kept.
+    let origins: Vec<Origin> = (0..4).map(|_| Origin::start().unwrap()).collect();
+    let lines: Vec<String> = (0..40)
+        .map(|i| origins[i % 4].url(&format!("/m/{i}")))
+        .collect();
+    let out = fetchpar()
+        .args(["--json", "--sequential"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout).len(), 40);
+    for origin in &origins {
+        assert_eq!(origin.requests(), 10);
+        assert_eq!(origin.connections(), 2);
+    }
+}
+
+#[test]
 fn bodies_fetched_after_the_input_ends_arrive_whole() {
     // With no job left, fetches stop reading at the Content-Length so their connections close
     // at once. A gzip body decodes to more than that header says and must still be read to its
