@@ -3,8 +3,10 @@
 //! keep-alive, bodies written from one shared block; the same bytes and head as the library's
 //! origin gives those URLs. Prints its address on stdout, then serves until killed.
 //!
-//! `cargo run --release --example origin -- [ADDR] [--loops N] [--threads]` (ADDR defaults to
-//! 127.0.0.1:0). `--threads` serves with the library's thread-per-connection origin
+//! `cargo run --release --example origin -- [ADDR] [--loops N] [--listeners N] [--threads]`
+//! (ADDR defaults to 127.0.0.1:0). `--listeners N` listens on N ports of ADDR's host (ADDR's
+//! port must then be 0) and prints their addresses on one line, separated by spaces: to a
+//! client, and to its connection pool, each port is another host. `--threads` serves with the library's thread-per-connection origin
 //! (`fetchpar::origin`, which the tests use for its many fault modes) instead, the benchmark's
 //! origin until 2026-11-25.
 //!
@@ -19,6 +21,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -38,6 +41,7 @@ const SLICES: usize = 16;
 fn main() -> io::Result<()> {
     let mut addr = "127.0.0.1:0".to_string();
     let mut threads = false;
+    let mut listeners = 1;
     let mut loops = thread::available_parallelism().map_or(2, |n| n.get());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -48,6 +52,13 @@ fn main() -> io::Result<()> {
                     .next()
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(loops)
+                    .max(1)
+            }
+            "--listeners" => {
+                listeners = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(listeners)
                     .max(1)
             }
             other => addr = other.to_string(),
@@ -61,13 +72,18 @@ fn main() -> io::Result<()> {
         origin.serve_forever();
         return Ok(());
     }
-    let listener = fetchpar::origin::listen(&addr)?;
-    println!("{}", listener.local_addr()?);
-    serve(listener, loops)
+    let listeners = (0..listeners)
+        .map(|_| fetchpar::origin::listen(&addr))
+        .collect::<io::Result<Vec<_>>>()?;
+    let addrs = (listeners.iter())
+        .map(|l| l.local_addr().map(|a| a.to_string()))
+        .collect::<io::Result<Vec<_>>>()?;
+    println!("{}", addrs.join(" "));
+    serve(listeners, loops)
 }
 
-/// Serves on `listener` with `loops` event loops, until an error.
-fn serve(listener: std::net::TcpListener, loops: usize) -> io::Result<()> {
+/// Serves on `listeners` with `loops` event loops, until an error.
+fn serve(listeners: Vec<std::net::TcpListener>, loops: usize) -> io::Result<()> {
     // Every body is the library origin's pattern from offset 0.
     let pattern: Arc<[u8]> = fetchpar::origin::body_bytes(0, 64 * 1024).into();
     // One loop per core by default: for a large body the loopback's TCP work happens on the
@@ -88,8 +104,28 @@ fn serve(listener: std::net::TcpListener, loops: usize) -> io::Result<()> {
             })?;
         handoffs.push((tx, waker));
     }
-    // Accepted here and dealt to the loops in turn, so four large downloads are two per core.
-    for (n, conn) in listener.incoming().enumerate() {
+    let handoffs = Arc::new(handoffs);
+    let dealt = Arc::new(AtomicUsize::new(0));
+    // One thread blocked in accept per listener (the first on this one).
+    let mut listeners = listeners.into_iter();
+    let first = listeners.next().expect("at least one listener");
+    for listener in listeners {
+        let (handoffs, dealt) = (Arc::clone(&handoffs), Arc::clone(&dealt));
+        thread::Builder::new()
+            .name("origin-accept".into())
+            .spawn(move || accept(listener, &handoffs, &dealt))?;
+    }
+    accept(first, &handoffs, &dealt)
+}
+
+/// Accepts connections and deals them to the loops in turn, so four large downloads are two
+/// per core.
+fn accept(
+    listener: std::net::TcpListener,
+    handoffs: &[(crossbeam_channel::Sender<std::net::TcpStream>, Waker)],
+    dealt: &AtomicUsize,
+) -> io::Result<()> {
+    for conn in listener.incoming() {
         let Ok(conn) = conn else {
             // Out of descriptors, most likely: give the clients a moment to close some
             // rather than spinning on accept.
@@ -99,7 +135,8 @@ fn serve(listener: std::net::TcpListener, loops: usize) -> io::Result<()> {
         if conn.set_nodelay(true).is_err() || conn.set_nonblocking(true).is_err() {
             continue;
         }
-        let (tx, waker) = &handoffs[n % loops];
+        let n = dealt.fetch_add(1, Ordering::Relaxed);
+        let (tx, waker) = &handoffs[n % handoffs.len()];
         if tx.send(conn).is_ok() {
             waker.wake()?;
         }
@@ -444,7 +481,7 @@ mod tests {
     fn start(loops: usize) -> SocketAddr {
         let listener = fetchpar::origin::listen("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        thread::spawn(move || serve(listener, loops));
+        thread::spawn(move || serve(vec![listener], loops));
         addr
     }
 
@@ -496,6 +533,20 @@ mod tests {
             let (head, body) = get(&mut ours, &target);
             assert_eq!(body.len(), size, "size {size}");
             assert_eq!((head, body), get(&mut theirs, &target), "size {size}");
+        }
+    }
+
+    #[test]
+    fn every_listener_is_answered() {
+        let listeners: Vec<_> = (0..3)
+            .map(|_| fetchpar::origin::listen("127.0.0.1:0").unwrap())
+            .collect();
+        let addrs: Vec<_> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+        thread::spawn(move || serve(listeners, 2));
+        for (i, addr) in addrs.into_iter().enumerate() {
+            let (head, body) = get(&mut connect(addr), &format!("/f.bin?size={}", 10 + i));
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            assert_eq!(body.len(), 10 + i);
         }
     }
 
