@@ -47,20 +47,8 @@ fn main() -> io::Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--threads" => threads = true,
-            "--loops" => {
-                loops = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(loops)
-                    .max(1)
-            }
-            "--listeners" => {
-                listeners = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(listeners)
-                    .max(1)
-            }
+            "--loops" => loops = count(args.next(), loops),
+            "--listeners" => listeners = count(args.next(), listeners),
             other => addr = other.to_string(),
         }
     }
@@ -80,6 +68,11 @@ fn main() -> io::Result<()> {
         .collect::<io::Result<Vec<_>>>()?;
     println!("{}", addrs.join(" "));
     serve(listeners, loops)
+}
+
+/// A count given on the command line: at least 1, or `default` if it is not a number.
+fn count(arg: Option<String>, default: usize) -> usize {
+    arg.and_then(|n| n.parse().ok()).unwrap_or(default).max(1)
 }
 
 /// Serves on `listeners` with `loops` event loops, until an error.

@@ -13,7 +13,7 @@ use crate::demo;
 use crate::descriptors;
 use crate::fetch::{AGENTS, Fetcher};
 use crate::links::{Job, LinkReader};
-use crate::options::{IDLE_CONNECTIONS, Mode, Options, UsageError};
+use crate::options::{Mode, Options, UsageError, idle_connections};
 use crate::progress::Progress;
 use crate::report::{Reporter, SideFiles, Tally, compare_line, summary_line};
 use crate::run;
@@ -175,7 +175,7 @@ const DESCRIPTOR_RESERVE: u64 = 32;
 /// descriptor table before any thread starts.
 fn reserve_descriptors(jobs: usize, saving: bool) {
     let per_fetch = if saving { 2 } else { 1 };
-    let idle = (AGENTS * jobs.min(IDLE_CONNECTIONS)) as u64;
+    let idle = (AGENTS * idle_connections(jobs)) as u64;
     descriptors::reserve(
         (jobs as u64)
             .saturating_mul(per_fetch)

@@ -69,25 +69,19 @@ impl Hosts {
             if cancel::requested() {
                 return None;
             }
-            if !state.hosts.contains_key(host) {
-                state.hosts.insert(host.to_string(), HostState::default());
-            }
-            let entry = state.hosts.get_mut(host).expect("inserted above");
+            // Only a host that is paused or counted has an entry; a lookup adds none.
+            let entry = state.hosts.get(host);
             let now = Instant::now();
-            let wait = match entry.paused_until {
-                Some(until) if until > now => Some(until - now),
-                _ => None,
-            };
-            let full = self.per_host.is_some_and(|limit| entry.active >= limit);
+            let wait = (entry.and_then(|e| e.paused_until))
+                .filter(|until| *until > now)
+                .map(|until| until - now);
+            let full =
+                (self.per_host).is_some_and(|limit| entry.is_some_and(|e| e.active >= limit));
             if wait.is_none() && !full {
                 let counted = self.per_host.map(|_| {
-                    entry.active += 1;
+                    state.hosts.entry(host.to_string()).or_default().active += 1;
                     host.to_string()
                 });
-                if counted.is_none() {
-                    // Nothing to count and no pause in force: the entry need not stay.
-                    state.hosts.remove(host);
-                }
                 return Some(Permit {
                     hosts: self,
                     counted,

@@ -53,6 +53,11 @@ pub fn jobs_wanted(cli: &Cli) -> usize {
 /// host, for at most 256 idle connections in all instead of 512.
 pub const IDLE_CONNECTIONS: usize = 32;
 
+/// Idle connections kept by each Agent for a run of `jobs` fetches at once.
+pub fn idle_connections(jobs: usize) -> usize {
+    jobs.min(IDLE_CONNECTIONS)
+}
+
 /// How the URLs are fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -167,7 +172,7 @@ impl Options {
                 user_agent: cli.user_agent.clone(),
                 headers,
                 prefix: cli.prefix as usize,
-                pool: jobs.min(IDLE_CONNECTIONS),
+                pool: idle_connections(jobs),
                 max_size: cli.max_size,
                 retry: RetryPolicy {
                     retries: cli.retries,

@@ -505,6 +505,15 @@ struct TlsServer {
     ca_pem: String,
 }
 
+impl TlsServer {
+    /// Its CA's certificate in a PEM file, for `--cacert`.
+    fn ca_file(&self) -> tempfile::NamedTempFile {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(ca.path(), &self.ca_pem).unwrap();
+        ca
+    }
+}
+
 /// An https server on 127.0.0.1 whose certificate is issued by a fresh CA for `names`.
 fn tls_server(names: &[&str]) -> TlsServer {
     tls_server_as(names, false)
@@ -572,12 +581,11 @@ fn tls_server_as(names: &[&str], own_ca: bool) -> TlsServer {
 #[test]
 fn tls_is_verified_and_cacert_trusts_a_private_ca() {
     let server = tls_server(&["127.0.0.1"]);
-    let ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(ca.path(), &server.ca_pem).unwrap();
+    let ca = server.ca_file();
 
     let refused = one(&server.url, &["--retries", "0"], 1);
     assert_eq!(kind(&refused), "tls", "{refused}");
-    let message = refused["error"]["message"].as_str().unwrap();
+    let message = message(&refused);
     assert!(message.contains("UnknownIssuer"), "{message}");
     assert!(
         message.contains("give its certificate with --cacert"),
@@ -593,12 +601,11 @@ fn tls_is_verified_and_cacert_trusts_a_private_ca() {
 #[test]
 fn a_self_signed_ca_certificate_as_the_servers_own_is_refused_with_what_to_do() {
     let server = tls_server_as(&["127.0.0.1"], true);
-    let ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(ca.path(), &server.ca_pem).unwrap();
+    let ca = server.ca_file();
     let ca_arg = ca.path().to_str().unwrap();
     let record = one(&server.url, &["--retries", "0", "--cacert", ca_arg], 1);
     assert_eq!(kind(&record), "tls", "{record}");
-    let message = record["error"]["message"].as_str().unwrap();
+    let message = message(&record);
     assert!(message.contains("is a CA certificate"), "{message}");
     assert!(
         message.contains("basicConstraints=critical,CA:FALSE"),
@@ -609,8 +616,7 @@ fn a_self_signed_ca_certificate_as_the_servers_own_is_refused_with_what_to_do() 
 #[test]
 fn a_certificate_for_another_host_is_refused() {
     let server = tls_server(&["other.example"]);
-    let ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(ca.path(), &server.ca_pem).unwrap();
+    let ca = server.ca_file();
     let record = one(
         &server.url,
         &["--retries", "0", "--cacert", ca.path().to_str().unwrap()],
