@@ -23,6 +23,7 @@ use crate::resolve::{LookupFailed, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
 use crate::save::{PartWriter, Planned, Saver, Slot};
+use crate::tls::{self, Tls};
 
 /// Network settings, validated, shared by every fetch of a run.
 #[derive(Debug, Clone)]
@@ -42,8 +43,8 @@ pub struct NetSettings {
     pub retry: RetryPolicy,
     /// Most fetches to one host at once (`--per-host`).
     pub per_host: Option<usize>,
-    /// Root certificates to trust instead of the built-in ones (`--cacert`).
-    pub roots: Option<Vec<ureq::tls::Certificate<'static>>>,
+    /// TLS for https URLs: the roots to trust (see [`crate::tls`]).
+    pub tls: Tls,
     /// Proxies from the environment, chosen per URL.
     pub proxies: Proxies,
 }
@@ -146,12 +147,7 @@ thread_local! {
 
 impl Fetcher {
     pub fn new(settings: NetSettings, saver: Option<Saver>) -> Self {
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(roots) = &settings.roots {
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(roots));
-        }
         let config = Agent::config_builder()
-            .tls_config(tls.build())
             .http_status_as_error(false)
             // Not ureq's reading of the environment: `proxy` picks one per URL, as curl does.
             .proxy(None)
@@ -189,7 +185,7 @@ impl Fetcher {
             .map(|_| {
                 Agent::with_parts(
                     config.clone(),
-                    crate::transport::connector(MAX_INPUT),
+                    crate::transport::connector(MAX_INPUT, settings.tls.clone()),
                     resolver.clone(),
                 )
             })
@@ -841,7 +837,7 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::Timeout(which) => (K::Timeout, timeout_message(*which)),
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
         ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
-        ureq::Error::Io(io) if is_tls(io) => (K::Tls, tls_message(io)),
+        ureq::Error::Io(io) if tls::is_tls(io) => (K::Tls, tls::message(io)),
         // A shown body that is not the gzip it claims (see `decode`).
         ureq::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<BadEncoding>()) => {
             (K::Protocol, io.to_string())
@@ -875,38 +871,6 @@ fn timeout_message(which: ureq::Timeout) -> String {
         _ => "timed out",
     };
     what.to_string()
-}
-
-/// ureq reports handshake and certificate failures as I/O errors wrapping rustls' error.
-fn is_tls(err: &io::Error) -> bool {
-    err.get_ref()
-        .is_some_and(|inner| inner.is::<rustls::Error>())
-}
-
-/// rustls' text for a certificate it refuses, with what to do about the two refusals a private
-/// server's owner meets most, which rustls names only by a variant.
-fn tls_message(err: &io::Error) -> String {
-    use rustls::CertificateError as C;
-    let text = err.to_string();
-    let Some(rustls::Error::InvalidCertificate(refusal)) = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-    else {
-        return text;
-    };
-    let hint = match refusal {
-        C::UnknownIssuer => {
-            "not issued by a CA this run trusts; for a private CA, give its certificate with --cacert"
-        }
-        // webpki's error, which reaches here only as text.
-        C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
-            "the server's own certificate is a CA certificate (basicConstraints CA:TRUE), which is \
-             refused even when --cacert names it; have the server use a certificate issued by that \
-             CA, or one made with `-addext basicConstraints=critical,CA:FALSE`"
-        }
-        _ => return text,
-    };
-    format!("{text} ({hint})")
 }
 
 fn io_kind(err: &io::Error) -> ErrorKind {

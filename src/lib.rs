@@ -26,4 +26,5 @@ pub mod reuse;
 pub mod run;
 pub mod save;
 pub mod timeline;
+pub mod tls;
 pub mod transport;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
+use rustls::pki_types::CertificateDer;
 use ureq::http::{HeaderValue, header};
 
 use crate::cli::Cli;
@@ -15,21 +16,28 @@ use crate::proxy::Proxies;
 use crate::report::Style;
 use crate::retry::RetryPolicy;
 use crate::save::SaveSettings;
+use crate::tls::Tls;
 
-/// Reads the CA certificates of a PEM file; none found is an error.
-fn load_roots(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+/// TLS trusting the built-in roots, or the certificates of the `--cacert` PEM file: none
+/// found, or none usable as a root, is an error.
+fn tls(cacert: Option<&std::path::Path>) -> Result<Tls> {
+    let Some(path) = cacert else {
+        return Ok(Tls::new(None).map_err(UsageError)?);
+    };
     let fail = |why: String| UsageError(format!("--cacert {}: {why}", path.display()));
     let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
     let certs: Vec<_> = ureq::tls::parse_pem(&pem)
         .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+            Ok(ureq::tls::PemItem::Certificate(cert)) => {
+                Some(CertificateDer::from(cert.der().to_vec()))
+            }
             _ => None,
         })
         .collect();
     if certs.is_empty() {
         return Err(fail("no PEM certificate in the file".into()).into());
     }
-    Ok(certs)
+    Ok(Tls::new(Some(&certs)).map_err(fail)?)
 }
 
 /// Default most fetches at once. Up to this many URLs, every URL gets its own thread, as in the
@@ -183,10 +191,7 @@ impl Options {
                 per_host: cli.per_host.map(|n| n as usize),
                 proxies: Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref())
                     .map_err(UsageError)?,
-                roots: match &cli.cacert {
-                    Some(path) => Some(load_roots(path)?),
-                    None => None,
-                },
+                tls: tls(cli.cacert.as_deref())?,
             },
             save: cli.output_dir.as_ref().map(|dir| SaveSettings {
                 dir: dir.clone(),

@@ -1,5 +1,5 @@
 //! The plain TCP connection under the shared Agent: ureq's connector chain (SOCKS, CONNECT
-//! proxies, TLS) with our own link in place of its TCP one.
+//! proxies) with our own TCP link, and TLS from [`crate::tls`].
 //!
 //! Why not ureq's: its TCP transport zero-fills the whole read buffer (64 KiB here) on every
 //! new connection, 30% of all page faults on a list of 2,000 small files, and checks a pooled
@@ -20,8 +20,10 @@ use ureq::Error;
 use ureq::Timeout;
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, NextTimeout,
-    RustlsConnector, ShutdownHandle, SocksConnector, Transport,
+    ShutdownHandle, SocksConnector, Transport,
 };
+
+use crate::tls::Tls;
 
 /// Read buffer of a new connection: a response head and a small body fit. 8 KiB rather than
 /// 16: it is zero-filled when the connection is made, while the run's first requests are still
@@ -32,13 +34,13 @@ const FIRST_INPUT: usize = 8 * 1024;
 const MIN_PER_ADDRESS: time::Duration = time::Duration::from_millis(10);
 
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
-/// a direct connection; then TLS for https. `max_input` bounds a direct connection's read
+/// a direct connection; then `tls` for https. `max_input` bounds a direct connection's read
 /// buffer; the TLS layer keeps ureq's buffers, sized by the Agent's config.
-pub fn connector(max_input: usize) -> impl Connector<()> {
+pub fn connector(max_input: usize, tls: Tls) -> impl Connector<()> {
     ().chain(SocksConnector::default())
         .chain(ConnectProxyConnector::default())
         .chain(Tcp { max_input })
-        .chain(RustlsConnector::default())
+        .chain(tls)
 }
 
 /// Opens direct TCP connections, unless an earlier link in the chain already made one.

@@ -516,22 +516,37 @@ impl TlsServer {
 
 /// An https server on 127.0.0.1 whose certificate is issued by a fresh CA for `names`.
 fn tls_server(names: &[&str]) -> TlsServer {
-    tls_server_as(names, false)
+    tls_server_as(names, Own::Issued)
 }
 
-/// The same, or with `own_ca` a server whose own certificate is that CA's (self-signed, with
-/// basicConstraints CA:TRUE, as `openssl req -x509` makes one).
-fn tls_server_as(names: &[&str], own_ca: bool) -> TlsServer {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+/// What the server presents as its own certificate.
+#[derive(Clone, Copy, PartialEq)]
+enum Own {
+    /// One issued by the CA.
+    Issued,
+    /// The CA's own (self-signed, basicConstraints CA:TRUE, as `openssl req -x509` makes one).
+    Ca,
+    /// The CA's own, expired in 2020.
+    ExpiredCa,
+}
+
+fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, date_time_ymd};
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params =
-        CertificateParams::new(if own_ca { names.clone() } else { vec![] }).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let (cert, key) = if own_ca {
-        (ca_cert.clone(), ca_key)
+    let mut ca_params = CertificateParams::new(if own == Own::Issued {
+        vec![]
     } else {
+        names.clone()
+    })
+    .unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    if own == Own::ExpiredCa {
+        ca_params.not_before = date_time_ymd(2019, 1, 1);
+        ca_params.not_after = date_time_ymd(2020, 1, 1);
+    }
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let (cert, key) = if own == Own::Issued {
         let issuer = Issuer::new(ca_params, ca_key);
         let key = KeyPair::generate().unwrap();
         let cert = CertificateParams::new(names)
@@ -539,6 +554,8 @@ fn tls_server_as(names: &[&str], own_ca: bool) -> TlsServer {
             .signed_by(&key, &issuer)
             .unwrap();
         (cert, key)
+    } else {
+        (ca_cert.clone(), ca_key)
     };
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -599,18 +616,48 @@ fn tls_is_verified_and_cacert_trusts_a_private_ca() {
 }
 
 #[test]
-fn a_self_signed_ca_certificate_as_the_servers_own_is_refused_with_what_to_do() {
-    let server = tls_server_as(&["127.0.0.1"], true);
-    let ca = server.ca_file();
-    let ca_arg = ca.path().to_str().unwrap();
-    let record = one(&server.url, &["--retries", "0", "--cacert", ca_arg], 1);
-    assert_eq!(kind(&record), "tls", "{record}");
-    let message = message(&record);
+fn a_ca_certificate_as_the_servers_own_is_trusted_only_when_cacert_gives_it() {
+    let server = tls_server_as(&["127.0.0.1"], Own::Ca);
+    let refused = one(&server.url, &["--retries", "0"], 1);
+    assert_eq!(kind(&refused), "tls", "{refused}");
+    let message = message(&refused);
     assert!(message.contains("is a CA certificate"), "{message}");
     assert!(
-        message.contains("basicConstraints=critical,CA:FALSE"),
+        message.contains("--cacert gives that very certificate"),
         "{message}"
     );
+
+    // Another CA's certificate in --cacert does not make this one trusted.
+    let other = tls_server_as(&["127.0.0.1"], Own::Ca).ca_file();
+    let refused = one(
+        &server.url,
+        &["--retries", "0", "--cacert", other.path().to_str().unwrap()],
+        1,
+    );
+    assert_eq!(kind(&refused), "tls", "{refused}");
+
+    let ca = server.ca_file();
+    let trusted = one(&server.url, &["--cacert", ca.path().to_str().unwrap()], 0);
+    assert_eq!(trusted["prefix"], "secret", "{trusted}");
+}
+
+#[test]
+fn a_ca_certificate_given_by_cacert_is_still_checked_for_name_and_dates() {
+    for (names, own, why) in [
+        (["other.example"], Own::Ca, "NotValidForName"),
+        (["127.0.0.1"], Own::ExpiredCa, "certificate expired"),
+    ] {
+        let server = tls_server_as(&names, own);
+        let ca = server.ca_file();
+        let record = one(
+            &server.url,
+            &["--retries", "0", "--cacert", ca.path().to_str().unwrap()],
+            1,
+        );
+        assert_eq!(kind(&record), "tls", "{record}");
+        let message = message(&record);
+        assert!(message.contains(why), "{why}: {message}");
+    }
 }
 
 #[test]
@@ -626,13 +673,37 @@ fn a_certificate_for_another_host_is_refused() {
 }
 
 #[test]
+fn a_tls_handshake_that_never_comes_is_ended_by_the_connect_timeout() {
+    // Accepts connections and never says a word: no ServerHello ever comes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    let record = one(&url, &["--retries", "0", "--connect-timeout", "1"], 1);
+    assert_eq!(kind(&record), "timeout", "{record}");
+    assert!(message(&record).contains("connect"), "{record}");
+}
+
+#[test]
 fn an_unusable_cacert_is_an_input_error() {
-    let bogus = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(bogus.path(), "not a certificate").unwrap();
-    fetchpar()
-        .arg("--cacert")
-        .arg(bogus.path())
-        .arg("https://127.0.0.1:9/")
-        .assert()
-        .code(2);
+    for (text, why) in [
+        ("not a certificate", "no PEM certificate"),
+        // PEM whose contents are no certificate rustls can parse.
+        (
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "no certificate in the file can serve as a root",
+        ),
+    ] {
+        let bogus = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(bogus.path(), text).unwrap();
+        fetchpar()
+            .arg("--cacert")
+            .arg(bogus.path())
+            .arg("https://127.0.0.1:9/")
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(why));
+    }
 }

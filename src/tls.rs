@@ -1,0 +1,301 @@
+//! TLS for https: one rustls client configuration for every Agent, trusting the built-in roots
+//! or the certificates of `--cacert`, and the link of the connector chain that wraps a
+//! connection in it.
+//!
+//! Why not ureq's link: its verifier is webpki's alone, which refuses a server whose own
+//! certificate is a CA certificate (basicConstraints CA:TRUE, what `openssl req -x509` makes by
+//! default) even when `--cacert` names that very certificate. curl with OpenSSL, and wget,
+//! accept it: a certificate the user handed over is trusted as it is. [`Verifier`] does the
+//! same, and still checks its validity period and the server's name.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+    SignatureScheme, StreamOwned,
+};
+use ureq::Error;
+use ureq::unversioned::transport::time::{Duration, Instant};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
+    TransportAdapter,
+};
+
+/// The TLS link of the connector chain: wraps the connection below it when the URL is https
+/// (unless it is TLS already), as ureq's rustls link does.
+#[derive(Clone)]
+pub struct Tls {
+    config: Arc<ClientConfig>,
+}
+
+impl fmt::Debug for Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls").finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    /// TLS for a run: `cacert` replaces the built-in roots (webpki-roots, Mozilla's list) and
+    /// its certificates are also accepted as a server's own. An error says why the
+    /// certificates cannot serve as roots.
+    pub fn new(cacert: Option<&[CertificateDer<'static>]>) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let (roots, pinned) = match cacert {
+            Some(certs) => {
+                let mut store = RootCertStore::empty();
+                let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
+                if added == 0 {
+                    return Err("no certificate in the file can serve as a root".into());
+                }
+                (store, certs.to_vec())
+            }
+            None => (
+                RootCertStore {
+                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+                },
+                Vec::new(),
+            ),
+        };
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }))
+            .with_no_client_auth();
+        Ok(Self {
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// webpki's verification, and one exception: a CA certificate the user gave in `--cacert`
+/// serving as the server's own.
+#[derive(Debug)]
+struct Verifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    /// The certificates of `--cacert`, compared byte for byte with the server's.
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        match verdict {
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(ref other)))
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::CaUsedAsEndEntity)
+                ) && self.pinned.iter().any(|c| c == end_entity) =>
+            {
+                // webpki checks a certificate's validity period before its basic constraints,
+                // so this one is current (a test holds webpki to that order); the name is left.
+                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
+                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+                })?;
+                cert.verify_is_valid_for_subject_name(server_name)
+                    .map_err(|_| {
+                        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
+                    })?;
+                Ok(ServerCertVerified::assertion())
+            }
+            verdict => verdict,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+impl<In: Transport> Connector<In> for Tls {
+    type Out = Either<In, TlsConnection>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        let Some(transport) = chained else {
+            return Ok(None);
+        };
+        if !details.needs_tls() || transport.is_tls() {
+            return Ok(Some(Either::A(transport)));
+        }
+        let host = details.uri.host().unwrap_or_default();
+        // An IPv6 literal comes bracketed from the URI.
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|_| Error::Tls("the host is not a name a certificate can be checked for"))?;
+        let mut conn = ClientConnection::new(Arc::clone(&self.config), name)?;
+        let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
+        // The handshake has what is left of the connect time, not all of it again.
+        sock.set_timeout(remaining(
+            details.timeout,
+            details.now,
+            (details.current_time)(),
+        ));
+        conn.complete_io(&mut sock)?;
+        Ok(Some(Either::B(TlsConnection {
+            buffers: LazyBuffers::new(
+                details.config.input_buffer_size(),
+                details.config.output_buffer_size(),
+            ),
+            stream: StreamOwned { conn, sock },
+        })))
+    }
+}
+
+/// `timeout` as set at `since`, seen at `now`.
+fn remaining(mut timeout: NextTimeout, since: Instant, now: Instant) -> NextTimeout {
+    if let (Duration::Exact(limit), Instant::Exact(since), Instant::Exact(now)) =
+        (timeout.after, since, now)
+    {
+        timeout.after = Duration::Exact(limit.saturating_sub(now.saturating_duration_since(since)));
+    }
+    timeout
+}
+
+/// One TLS connection and its buffers.
+pub struct TlsConnection {
+    buffers: LazyBuffers,
+    stream: StreamOwned<ClientConnection, TransportAdapter>,
+}
+
+impl fmt::Debug for TlsConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConnection")
+            .field("over", &self.stream.sock.inner())
+            .finish()
+    }
+}
+
+impl Transport for TlsConnection {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        self.stream.get_mut().set_timeout(timeout);
+        let output = &self.buffers.output()[..amount];
+        self.stream.write_all(output)?;
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        self.stream.get_mut().set_timeout(timeout);
+        let input = self.buffers.input_append_buf();
+        let amount = self.stream.read(input)?;
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.stream.get_mut().get_mut().is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
+}
+
+/// ureq reports handshake and certificate failures as I/O errors wrapping rustls' error.
+pub fn is_tls(err: &io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
+/// rustls' text for a certificate it refuses, with what to do about the refusals a private
+/// server's owner meets most, which rustls names only by a variant.
+pub fn message(err: &io::Error) -> String {
+    use rustls::CertificateError as C;
+    let text = err.to_string();
+    let Some(rustls::Error::InvalidCertificate(refusal)) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    else {
+        return text;
+    };
+    let hint = match refusal {
+        C::UnknownIssuer => {
+            "not issued by a CA this run trusts; for a private CA, give its certificate with --cacert"
+        }
+        C::Other(other)
+            if matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ) =>
+        {
+            "the server's own certificate is a CA certificate (basicConstraints CA:TRUE), \
+             trusted only when --cacert gives that very certificate"
+        }
+        _ => return text,
+    };
+    format!("{text} ({hint})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handshake_gets_what_is_left_of_the_connect_time() {
+        let since = std::time::Instant::now();
+        let now = since + std::time::Duration::from_secs(3);
+        let timeout = NextTimeout {
+            after: Duration::from_secs(10),
+            ..NextTimeout::default()
+        };
+        let left = remaining(timeout, Instant::Exact(since), Instant::Exact(now));
+        assert_eq!(left.after, Duration::from_secs(7));
+        let late = remaining(
+            timeout,
+            Instant::Exact(since),
+            Instant::Exact(since + *Duration::from_secs(11)),
+        );
+        assert_eq!(late.after, Duration::from_secs(0));
+        let unbounded = NextTimeout::default();
+        assert_eq!(
+            remaining(unbounded, Instant::Exact(since), Instant::Exact(now)),
+            unbounded
+        );
+    }
+}
