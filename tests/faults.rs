@@ -660,6 +660,73 @@ fn a_ca_certificate_given_by_cacert_is_still_checked_for_name_and_dates() {
     }
 }
 
+/// A CONNECT proxy on 127.0.0.1 that opens a tunnel to port `port` of 127.0.0.1 whatever host
+/// it is asked for (so a made-up name can reach a loopback server), and notes each request.
+fn tunnel_proxy(port: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = Arc::clone(&asked);
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let noted = Arc::clone(&noted);
+            thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut head = String::new();
+                // The request head ends with an empty line.
+                while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+                noted
+                    .lock()
+                    .unwrap()
+                    .push(head.lines().next().unwrap_or("").to_string());
+                let server = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let mut client = client;
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up, mut down) = (server.try_clone().unwrap(), server);
+                let mut back = client.try_clone().unwrap();
+                thread::spawn(move || std::io::copy(&mut reader, &mut up));
+                let _ = std::io::copy(&mut down, &mut back);
+            });
+        }
+    });
+    (url, asked)
+}
+
+#[test]
+fn https_through_a_connect_proxy_is_verified_for_the_urls_host() {
+    let server = tls_server(&["secure.test"]);
+    let port: u16 = server
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (proxy, asked) = tunnel_proxy(port);
+    let ca = server.ca_file();
+    let url = format!("https://secure.test:{port}/");
+    let record = one(
+        &url,
+        &[
+            "--retries",
+            "0",
+            "-x",
+            &proxy,
+            "--cacert",
+            ca.path().to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(record["prefix"], "secret", "{record}");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [format!("CONNECT secure.test:{port} HTTP/1.1")]
+    );
+}
+
 #[test]
 fn a_certificate_for_another_host_is_refused() {
     let server = tls_server(&["other.example"]);
