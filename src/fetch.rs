@@ -166,9 +166,10 @@ impl Fetcher {
             .timeout_global(settings.timeout)
             .timeout_per_read(settings.stall_timeout)
             // ureq's 128 KiB each way per connection, zero-filled up front, cost 64 MiB of
-            // resident memory at 256 connections. These sizes now apply to TLS connections
-            // (plain ones are `transport`'s, which grow with the body). A GET only writes its
-            // head, so the output side can be small.
+            // resident memory at 256 connections. Here the input size is only what a TLS
+            // connection's read buffer may grow to (plain ones have `transport`'s own bound);
+            // both kinds start small and grow with the body. A GET only writes its head, so
+            // the output side can be small.
             .input_buffer_size(64 * 1024)
             .output_buffer_size(OUTPUT_BUFFER)
             .max_response_header_size(48 * 1024)

@@ -22,9 +22,10 @@ use rustls::{
 use ureq::Error;
 use ureq::unversioned::transport::time::{Duration, Instant};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
-    TransportAdapter,
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport, TransportAdapter,
 };
+
+use crate::transport::GrowingBuffers;
 
 /// The TLS link of the connector chain: wraps the connection below it when the URL is https
 /// (unless it is TLS already), as ureq's rustls link does.
@@ -175,7 +176,9 @@ impl<In: Transport> Connector<In> for Tls {
         ));
         conn.complete_io(&mut sock)?;
         Ok(Some(Either::B(TlsConnection {
-            buffers: LazyBuffers::new(
+            // Plaintext buffers that start small and grow with the body, as plain connections'
+            // do, instead of ureq's, which zero-fill the whole input size up front.
+            buffers: GrowingBuffers::new(
                 details.config.input_buffer_size(),
                 details.config.output_buffer_size(),
             ),
@@ -196,7 +199,7 @@ fn remaining(mut timeout: NextTimeout, since: Instant, now: Instant) -> NextTime
 
 /// One TLS connection and its buffers.
 pub struct TlsConnection {
-    buffers: LazyBuffers,
+    buffers: GrowingBuffers,
     stream: StreamOwned<ClientConnection, TransportAdapter>,
 }
 

@@ -35,7 +35,7 @@ const MIN_PER_ADDRESS: time::Duration = time::Duration::from_millis(10);
 
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. `max_input` bounds a direct connection's read
-/// buffer; the TLS layer keeps ureq's buffers, sized by the Agent's config.
+/// buffer; a TLS connection's grows up to the Agent's configured input size.
 pub fn connector(max_input: usize, tls: Tls) -> impl Connector<()> {
     ().chain(SocksConnector::default())
         .chain(ConnectProxyConnector::default())
@@ -249,7 +249,7 @@ impl Transport for Connection {
 /// whenever a read filled all the room it was given: a large body soon reads in large pieces,
 /// while a connection that only ever carries small ones never touches more memory.
 #[derive(Debug)]
-struct GrowingBuffers {
+pub(crate) struct GrowingBuffers {
     input: Vec<u8>,
     /// Input bytes `consumed..filled` are read and not yet used.
     filled: usize,
@@ -265,7 +265,7 @@ struct GrowingBuffers {
 }
 
 impl GrowingBuffers {
-    fn new(max_input: usize, output_size: usize) -> Self {
+    pub(crate) fn new(max_input: usize, output_size: usize) -> Self {
         Self {
             input: Vec::new(),
             filled: 0,

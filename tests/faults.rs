@@ -514,6 +514,11 @@ impl TlsServer {
     }
 }
 
+/// What the TLS servers answer for `/big`.
+fn big_body() -> Vec<u8> {
+    (0..3 * 1024 * 1024).map(|i: u32| (i % 251) as u8).collect()
+}
+
 /// An https server on 127.0.0.1 whose certificate is issued by a fresh CA for `names`.
 fn tls_server(names: &[&str]) -> TlsServer {
     tls_server_as(names, Own::Issued)
@@ -578,10 +583,20 @@ fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
                 let conn = rustls::ServerConnection::new(config).unwrap();
                 let mut tls = rustls::StreamOwned::new(conn, stream);
                 let mut head = [0u8; 4096];
-                if tls.read(&mut head).is_ok() {
-                    let _ = tls.write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret",
+                if let Ok(n) = tls.read(&mut head) {
+                    // `/big` is 3 MiB of a repeating pattern (many TLS records); anything else
+                    // is "secret".
+                    let body = if head[..n].starts_with(b"GET /big ") {
+                        big_body()
+                    } else {
+                        b"secret".to_vec()
+                    };
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
                     );
+                    let _ = tls.write_all(head.as_bytes());
+                    let _ = tls.write_all(&body);
                     let _ = tls.flush();
                     tls.conn.send_close_notify();
                     let _ = tls.flush();
@@ -613,6 +628,16 @@ fn tls_is_verified_and_cacert_trusts_a_private_ca() {
     let trusted = one(&server.url, &["--cacert", ca_arg], 0);
     assert_eq!(trusted["bytes"], 6);
     assert_eq!(trusted["prefix"], "secret");
+
+    // A body of many TLS records arrives whole: counted when shown, byte for byte when saved.
+    let big = format!("{}big", server.url);
+    let shown = one(&big, &["--cacert", ca_arg], 0);
+    assert_eq!(shown["bytes"], 3 * 1024 * 1024, "{shown}");
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let saved = one(&big, &["--cacert", ca_arg, "-o", out_dir], 0);
+    assert_eq!(saved["bytes"], 3 * 1024 * 1024, "{saved}");
+    assert!(std::fs::read(dir.path().join("big")).unwrap() == big_body());
 }
 
 #[test]
