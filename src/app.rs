@@ -106,7 +106,13 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
         }
         Mode::Threads => {
             begin_run(options, &mut fetcher, &mut report, "threads");
-            let tally = run::threaded(jobs, Arc::new(fetcher), options.jobs, &mut report)?;
+            let tally = run::threaded(
+                jobs,
+                Arc::new(fetcher),
+                options.jobs,
+                options.reorder_window(),
+                &mut report,
+            )?;
             if tally.total() > 0 {
                 note(options, &threads_summary(options, &tally));
             }
@@ -127,6 +133,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 Box::new(jobs.into_iter()),
                 Arc::new(fetcher),
                 options.jobs,
+                options.reorder_window(),
                 &mut report,
             )?;
             note(options, &threads_summary(options, &threaded));

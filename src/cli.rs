@@ -66,7 +66,8 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(0..=1024 * 1024))]
     pub prefix: u32,
 
-    /// Print results in input order instead of completion order.
+    /// Print results in input order instead of completion order. Results that finish early
+    /// wait in memory, so fetching runs at most 16,384 URLs ahead of the oldest unfinished one.
     #[arg(long, help_heading = "Output")]
     pub keep_order: bool,
 

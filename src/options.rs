@@ -61,6 +61,14 @@ pub fn jobs_wanted(cli: &Cli) -> usize {
 /// host, for at most 256 idle connections in all instead of 512.
 pub const IDLE_CONNECTIONS: usize = 32;
 
+/// Most results `--keep-order` may hold ahead of the oldest URL still running (see
+/// [`Options::reorder_window`]).
+const MAX_AHEAD: usize = 16 * 1024;
+
+/// Bytes of held results `--keep-order` aims to stay within, counting each as its prefix and
+/// 1 KiB for the rest.
+const HELD_BUDGET: usize = 64 * 1024 * 1024;
+
 /// Idle connections kept by each Agent for a run of `jobs` fetches at once.
 pub fn idle_connections(jobs: usize) -> usize {
     jobs.min(IDLE_CONNECTIONS)
@@ -207,6 +215,23 @@ impl Options {
             timeline: cli.timeline.clone(),
         })
     }
+}
+
+impl Options {
+    /// With `--keep-order`, how many URLs past the oldest one still running may be started.
+    /// Results that finish ahead of it wait in memory for their turn (about 770 bytes each
+    /// with the default prefix: 100,000 held took 75 MiB), so without a bound one stalled
+    /// early URL makes the run hold the rest of the list. 16,384, fewer with large prefixes,
+    /// never fewer than the job cap; `None` when results print as they come.
+    pub fn reorder_window(&self) -> Option<usize> {
+        (self.style.keep_order).then(|| reorder_window(self.jobs, self.net.prefix))
+    }
+}
+
+/// The `--keep-order` window for a job cap and a prefix length (see
+/// [`Options::reorder_window`]).
+pub fn reorder_window(jobs: usize, prefix: usize) -> usize {
+    (HELD_BUDGET / (prefix + 1024)).min(MAX_AHEAD).max(jobs)
 }
 
 /// The `Authorization` header for `--user USER:PASSWORD`, kept out of any debug output.

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -54,13 +55,16 @@ enum Message {
 }
 
 /// Fetches the jobs on worker threads: a new thread for each job until `cap` threads exist,
-/// then the existing threads take the remaining jobs from the input as they finish. The
-/// workers outlive the call, parked until the process exits (see [`linger`]): call it once
-/// per process, as the command line does.
+/// then the existing threads take the remaining jobs from the input as they finish. With a
+/// `window`, no job starts `window` or more places after the oldest one still running (so a
+/// reporter holding results for input order holds fewer than that). The workers outlive the
+/// call, parked until the process exits (see [`linger`]): call it once per process, as the
+/// command line does.
 pub fn threaded<W: Write>(
     jobs: Box<dyn Iterator<Item = Job> + Send>,
     fetcher: Arc<Fetcher>,
     cap: usize,
+    window: Option<usize>,
     report: &mut Reporter<W>,
 ) -> io::Result<Tally> {
     let start = Instant::now();
@@ -74,9 +78,14 @@ pub fn threaded<W: Write>(
             read: 0,
             ended: false,
             starting: true,
+            floor: 0,
         }),
         started: Condvar::new(),
         pending: Mutex::new(HashMap::new()),
+        window: window.unwrap_or(usize::MAX),
+        done: Mutex::new(0),
+        advanced: Condvar::new(),
+        waiting: AtomicBool::new(false),
     });
     let ledger = Arc::clone(&feed);
     thread::Builder::new()
@@ -103,6 +112,7 @@ pub fn threaded<W: Write>(
         match message {
             Message::Done(outcome) => {
                 ledger.pending().remove(&outcome.id);
+                ledger.advance();
                 received += 1;
                 report.record(*outcome)?;
             }
@@ -145,6 +155,14 @@ struct Feed {
     /// result ever comes, so none can be lost or waited for forever. A shared map rather than
     /// a message per job: that message woke the main thread once more for every URL.
     pending: Mutex<HashMap<usize, Box<Outcome>>>,
+    /// No job is handed out `window` or more places after the oldest pending one.
+    window: usize,
+    /// Counts pending jobs done while a thread waited on the window, and wakes it. Its own
+    /// lock, never the state's: a thread may hold that one while it waits to send a result
+    /// to the main thread, which must then not wait for it in turn.
+    done: Mutex<u64>,
+    advanced: Condvar,
+    waiting: AtomicBool,
 }
 
 struct FeedState {
@@ -154,6 +172,9 @@ struct FeedState {
     ended: bool,
     /// While true, jobs go to new threads only; started threads wait for their next job.
     starting: bool,
+    /// No pending job is older than this. Jobs are handed out in input order, so the oldest
+    /// pending one only moves forward; it is looked for only when the window seems full.
+    floor: usize,
 }
 
 impl Feed {
@@ -167,6 +188,10 @@ impl Feed {
         loop {
             if state.ended {
                 return None;
+            }
+            if state.read >= state.floor.saturating_add(self.window) && !cancel::requested() {
+                state = self.wait_for_window(state);
+                continue;
             }
             let Some(mut job) = state.jobs.next() else {
                 state.ended = true;
@@ -193,6 +218,43 @@ impl Feed {
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Box<Outcome>>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called when the next job would be `window` places past the oldest pending one known:
+    /// looks for a newer oldest one, and if there is none, waits (without the state lock) for
+    /// a pending job to be done or an interrupt. The caller looks again at the state it gets.
+    fn wait_for_window<'a>(
+        &'a self,
+        mut state: std::sync::MutexGuard<'a, FeedState>,
+    ) -> std::sync::MutexGuard<'a, FeedState> {
+        // Both before looking, so a job that is done meanwhile cannot go unnoticed.
+        self.waiting.store(true, Ordering::SeqCst);
+        let seen = *self.done();
+        let oldest = self.pending().keys().min().copied().unwrap_or(state.read);
+        if oldest > state.floor {
+            state.floor = oldest;
+            return state;
+        }
+        drop(state);
+        let done = self.done();
+        if *done == seen {
+            // Timed, to see an interrupt.
+            let _ = self.advanced.wait_timeout(done, CANCEL_POLL);
+        }
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn done(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.done.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes threads waiting on the window after a pending job is done. Only when one waits:
+    /// a wake-up is a system call, and this runs once per result.
+    fn advance(&self) {
+        if self.waiting.swap(false, Ordering::SeqCst) {
+            *self.done() += 1;
+            self.advanced.notify_all();
+        }
     }
 
     /// Lets the started threads take jobs.

@@ -170,6 +170,34 @@ fn keep_order_prints_in_input_order_even_when_later_urls_finish_first() {
 }
 
 #[test]
+fn keep_order_runs_only_a_bounded_way_ahead_of_a_stalled_url() {
+    // The first URL stalls; the rest are instant. Results after it must wait in memory for its
+    // turn, so fetching may run ahead of it, but only so far: with 1 MiB prefixes the window
+    // is a few dozen results, well under the 150 waiting here.
+    let origin = Origin::start().unwrap();
+    let mut lines = vec![origin.url("/slow?delay=1500&size=10")];
+    lines.extend((0..150).map(|i| origin.url(&format!("/k/{i}?size=10"))));
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-j", "4", "--prefix", "1048576"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let lines_seen: Vec<u64> = records
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines_seen, (1..=151).collect::<Vec<u64>>());
+    let first_end = records[0]["start_ms"].as_f64().unwrap() + records[0]["ms"].as_f64().unwrap();
+    let ahead = records[1..]
+        .iter()
+        .filter(|r| r["start_ms"].as_f64().unwrap() < first_end)
+        .count();
+    assert!(ahead > 4, "ran ahead of the stalled URL beyond -j: {ahead}");
+    assert!(ahead < 150, "ran ahead without bound: {ahead}");
+}
+
+#[test]
 fn reads_stdin_and_starts_before_the_input_ends() {
     let origin = Origin::start().unwrap();
     let mut child = fetchpar_std()

@@ -354,6 +354,86 @@ fn interrupt_reports_everything_and_exits_130() {
     );
 }
 
+/// A server that holds `/slow` unanswered and answers anything else at once (one request per
+/// connection), and says on the channel when it has seen `signal_at` requests.
+fn counting_server(signal_at: usize) -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for (n, stream) in listener.incoming().flatten().enumerate() {
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+            if head.starts_with("GET /slow") {
+                held.push(reader);
+            } else {
+                let _ = reader.get_mut().write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            }
+            if n + 1 == signal_at {
+                let _ = tx.send(());
+            }
+        }
+    });
+    (base, rx)
+}
+
+#[test]
+fn an_interrupt_while_keep_order_holds_fetching_back_still_reports_everything() {
+    // The first URL never answers, so --keep-order lets only a window of URLs start; once all
+    // of those reached the server, the rest wait, and that is when the interrupt comes.
+    let window = fetchpar::options::reorder_window(2, 1 << 20);
+    let (base, window_full) = counting_server(window);
+    let mut lines = vec![format!("{base}/slow")];
+    lines.extend((0..500).map(|i| format!("{base}/k/{i}")));
+    let file = list(&lines);
+    let mut child = fetchpar_std()
+        .args(["--json", "--keep-order", "-j", "2", "--prefix", "1048576"])
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    window_full
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the window's URLs reach the server");
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Read on another thread, so a run that hangs fails the test instead of hanging it.
+    let mut stdout = child.stdout.take().unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        let _ = done_tx.send(out);
+    });
+    let Ok(out) = done_rx.recv_timeout(Duration::from_secs(30)) else {
+        let _ = child.kill();
+        panic!("the run did not end after the interrupt");
+    };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let records = json_lines(out.as_bytes());
+    let lines_seen: Vec<u64> = records
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        lines_seen,
+        (1..=501).collect::<Vec<u64>>(),
+        "one each, in order"
+    );
+    let cancelled = records.iter().filter(|r| kind(r) == "cancelled").count();
+    // The held URL and every one the window kept from starting.
+    assert_eq!(cancelled, 1 + lines.len() - window);
+}
+
 #[test]
 fn sigterm_stops_the_run_like_ctrl_c() {
     let origin = Origin::start().unwrap();
