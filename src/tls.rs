@@ -104,10 +104,7 @@ impl ServerCertVerifier for Verifier {
         );
         match verdict {
             Err(rustls::Error::InvalidCertificate(CertificateError::Other(ref other)))
-                if matches!(
-                    other.0.downcast_ref::<webpki::Error>(),
-                    Some(webpki::Error::CaUsedAsEndEntity)
-                ) && self.pinned.iter().any(|c| c == end_entity) =>
+                if ca_as_end_entity(other) && self.pinned.iter().any(|c| c == end_entity) =>
             {
                 // webpki checks a certificate's validity period before its basic constraints,
                 // so this one is current (a test holds webpki to that order); the name is left.
@@ -240,6 +237,14 @@ impl Transport for TlsConnection {
     }
 }
 
+/// Whether rustls' catch-all refusal is webpki's "a CA certificate as the server's own".
+fn ca_as_end_entity(other: &rustls::OtherError) -> bool {
+    matches!(
+        other.0.downcast_ref::<webpki::Error>(),
+        Some(webpki::Error::CaUsedAsEndEntity)
+    )
+}
+
 /// ureq reports handshake and certificate failures as I/O errors wrapping rustls' error.
 pub fn is_tls(err: &io::Error) -> bool {
     err.get_ref()
@@ -261,12 +266,7 @@ pub fn message(err: &io::Error) -> String {
         C::UnknownIssuer => {
             "not issued by a CA this run trusts; for a private CA, give its certificate with --cacert"
         }
-        C::Other(other)
-            if matches!(
-                other.0.downcast_ref::<webpki::Error>(),
-                Some(webpki::Error::CaUsedAsEndEntity)
-            ) =>
-        {
+        C::Other(other) if ca_as_end_entity(other) => {
             "the server's own certificate is a CA certificate (basicConstraints CA:TRUE), \
              trusted only when --cacert gives that very certificate"
         }

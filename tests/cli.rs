@@ -162,11 +162,7 @@ fn keep_order_prints_in_input_order_even_when_later_urls_finish_first() {
         .assert()
         .success();
     let records = json_lines(&out.get_output().stdout);
-    let lines_seen: Vec<u64> = records
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
-    assert_eq!(lines_seen, vec![1, 2, 3, 4, 5]);
+    assert_eq!(lines_of(&records), vec![1, 2, 3, 4, 5]);
 }
 
 #[test]
@@ -183,11 +179,7 @@ fn keep_order_runs_only_a_bounded_way_ahead_of_a_stalled_url() {
         .assert()
         .success();
     let records = json_lines(&out.get_output().stdout);
-    let lines_seen: Vec<u64> = records
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
-    assert_eq!(lines_seen, (1..=151).collect::<Vec<u64>>());
+    assert_eq!(lines_of(&records), (1..=151).collect::<Vec<u64>>());
     let first_end = records[0]["start_ms"].as_f64().unwrap() + records[0]["ms"].as_f64().unwrap();
     let ahead = records[1..]
         .iter()

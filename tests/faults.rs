@@ -420,12 +420,8 @@ fn an_interrupt_while_keep_order_holds_fetching_back_still_reports_everything() 
     };
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let records = json_lines(out.as_bytes());
-    let lines_seen: Vec<u64> = records
-        .iter()
-        .map(|r| r["line"].as_u64().unwrap())
-        .collect();
     assert_eq!(
-        lines_seen,
+        lines_of(&records),
         (1..=501).collect::<Vec<u64>>(),
         "one each, in order"
     );

@@ -81,6 +81,14 @@ pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// The list line of each JSON record, in the order printed.
+pub fn lines_of(records: &[Value]) -> Vec<u64> {
+    records
+        .iter()
+        .map(|r| r["line"].as_u64().expect("a line number"))
+        .collect()
+}
+
 /// The error kind of a JSON record, or "ok".
 pub fn kind(record: &Value) -> String {
     record["error"]["kind"].as_str().unwrap_or("ok").to_string()
