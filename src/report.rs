@@ -1,6 +1,7 @@
 //! Output: one text line or one JSON object per URL on stdout, in completion or input order,
 //! and the summary on stderr. Everything shown on a terminal passes through [`escape`], so no
-//! byte from a server or a list can become a terminal control sequence.
+//! byte from a server or a list can become a terminal control sequence; JSON strings escape the
+//! same characters as `\uXXXX` ([`TerminalSafe`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -233,7 +234,8 @@ impl<W: Write> Reporter<W> {
     fn print(&mut self, outcome: &Outcome) -> io::Result<()> {
         if self.style.json {
             let record = JsonRecord::new(outcome, self.mode);
-            serde_json::to_writer(&mut self.out, &record).map_err(io::Error::from)?;
+            let mut json = serde_json::Serializer::with_formatter(&mut self.out, TerminalSafe);
+            record.serialize(&mut json).map_err(io::Error::from)?;
             self.out.write_all(b"\n")
         } else {
             self.out
@@ -333,8 +335,33 @@ pub fn escape(bytes: &[u8]) -> String {
     out
 }
 
+/// JSON Lines that are safe on a terminal too: besides what JSON itself escapes (C0 controls,
+/// `"` and `\\`), DEL, C1 controls and the [`deceptive`] characters are written as `\uXXXX`.
+/// serde_json writes them raw, and `fetchpar --json` is often read on a screen before it is
+/// piped anywhere; a JSON reader decodes both forms to the same text, so nothing is lost.
+struct TerminalSafe;
+
+impl serde_json::ser::Formatter for TerminalSafe {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut clean = 0;
+        for (at, c) in fragment.char_indices() {
+            if c.is_control() || deceptive(c) {
+                writer.write_all(&fragment.as_bytes()[clean..at])?;
+                // All of them are in the Basic Multilingual Plane: one `\u` each.
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                clean = at + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[clean..])
+    }
+}
+
 /// Characters that print nothing but change how the text around them is shown.
-fn deceptive(c: char) -> bool {
+pub(crate) fn deceptive(c: char) -> bool {
     matches!(
         c,
         '\u{061c}'
@@ -472,6 +499,22 @@ mod tests {
                 .chars()
                 .all(|c| !c.is_control() && !deceptive(c))
         );
+    }
+
+    #[test]
+    fn json_strings_escape_what_a_terminal_would_obey_and_decode_to_the_same_text() {
+        let every_char: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let text = format!("caf\u{e9} \u{9b}2J\u{202e}x\u{7f}{every_char}");
+        let mut out = Vec::new();
+        let mut json = serde_json::Serializer::with_formatter(&mut out, TerminalSafe);
+        text.serialize(&mut json).unwrap();
+        let written = String::from_utf8(out).unwrap();
+        assert!(
+            written.chars().all(|c| !c.is_control() && !deceptive(c)),
+            "{written}"
+        );
+        assert!(written.starts_with("\"caf\u{e9} \\u009b2J\\u202ex\\u007f"));
+        assert_eq!(serde_json::from_str::<String>(&written).unwrap(), text);
     }
 
     #[test]

@@ -235,7 +235,9 @@ pub fn safe_name(raw: &str) -> String {
     let mut name: String = last
         .chars()
         .map(|c| match c {
-            c if c.is_control() => '_',
+            // Invisible characters too: a right-to-left override turns `doc\u{202e}fdp.exe`
+            // into what `ls` shows as `docexe.pdf`.
+            c if c.is_control() || crate::report::deceptive(c) => '_',
             '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
             c => c,
         })
@@ -419,6 +421,8 @@ mod tests {
         assert_eq!(safe_name("...."), "index.html");
         assert_eq!(safe_name(".bashrc"), "_bashrc");
         assert_eq!(safe_name("a\0b\x1bc"), "a_b_c");
+        assert_eq!(safe_name("doc\u{202e}fdp.exe"), "doc_fdp.exe");
+        assert_eq!(safe_name("a\u{9b}b\u{200b}c"), "a_b_c");
         assert_eq!(safe_name("CON"), "_CON");
         assert_eq!(safe_name("lpt1.txt"), "_lpt1.txt");
         assert_eq!(safe_name("/etc/passwd"), "passwd");

@@ -426,6 +426,31 @@ fn text_in_utf8_is_shown_as_text_and_invisible_controls_are_not() {
 }
 
 #[test]
+fn json_output_escapes_what_a_terminal_would_obey_and_keeps_the_text() {
+    let origin = Origin::start().unwrap();
+    // "café", a C1 control, a right-to-left override, DEL and a zero-width space.
+    let url = origin.url("/json?body=caf%C3%A9%C2%9B2J%E2%80%AEx%7F%E2%80%8By");
+    let out = fetchpar()
+        .args(["--json", "--prefix", "100", &url])
+        .assert()
+        .success();
+    let stdout = &out.get_output().stdout;
+    let raw = String::from_utf8(stdout.clone()).unwrap();
+    for c in ['\u{9b}', '\u{202e}', '\u{7f}', '\u{200b}'] {
+        assert!(!raw.contains(c), "{c:?} written raw: {raw}");
+    }
+    assert!(
+        raw.contains("caf\u{e9}\\u009b2J\\u202ex\\u007f\\u200by"),
+        "{raw}"
+    );
+    let records = json_lines(stdout);
+    assert_eq!(
+        records[0]["prefix"],
+        "caf\u{e9}\u{9b}2J\u{202e}x\u{7f}\u{200b}y"
+    );
+}
+
+#[test]
 fn prefix_length_is_configurable() {
     let origin = Origin::start().unwrap();
     let url = origin.url("/p?body=abcdefghij");
