@@ -24,6 +24,7 @@ use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
 use crate::save::{PartWriter, Planned, Saver, Slot};
 use crate::tls::{self, Tls};
+use crate::transport;
 
 /// Network settings, validated, shared by every fetch of a run.
 #[derive(Debug, Clone)]
@@ -186,7 +187,7 @@ impl Fetcher {
             .map(|_| {
                 Agent::with_parts(
                     config.clone(),
-                    crate::transport::connector(MAX_INPUT, settings.tls.clone()),
+                    transport::connector(MAX_INPUT, settings.tls.clone()),
                     resolver.clone(),
                 )
             })
@@ -347,7 +348,14 @@ impl Fetcher {
                 ));
             }
             let same_origin = hops == 0 || current.origin() == url.origin();
-            let response = self.request_once(&current, from, validator, budget, same_origin)?;
+            let once = || self.request_once(&current, from, validator, budget, same_origin);
+            let response = match once() {
+                // Sent again at once, on a new connection or another checked one: the server
+                // closed the kept-alive one before this request (see `transport::Stale`).
+                Err(err) if transport::went_stale(&err) => once(),
+                sent => sent,
+            }
+            .map_err(classify)?;
             // RFC 9110's redirections with a Location to follow: not 304 Not Modified, nor the
             // deprecated 305 and unused 306.
             if !matches!(response.status().as_u16(), 300..=303 | 307 | 308) {
@@ -404,7 +412,7 @@ impl Fetcher {
         validator: Option<&str>,
         budget: Option<Duration>,
         same_origin: bool,
-    ) -> Result<Response, Failure> {
+    ) -> Result<Response, ureq::Error> {
         // Credentials in the URL go as Basic auth that this code makes: ureq sent them still
         // percent-encoded (`p%40ss` for the password `p@ss`), where curl decodes them.
         let basic = basic_auth(url);
@@ -453,7 +461,7 @@ impl Fetcher {
                 request = request.header("If-Range", validator);
             }
         }
-        request.call().map_err(classify)
+        request.call()
     }
 
     fn fetch_into(
@@ -839,6 +847,7 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
         ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
         ureq::Error::Io(io) if tls::is_tls(io) => (K::Tls, tls::message(io)),
+        ureq::Error::Io(io) if transport::went_stale(&err) => (K::Io, io.to_string()),
         // A shown body that is not the gzip it claims (see `decode`).
         ureq::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<BadEncoding>()) => {
             (K::Protocol, io.to_string())

@@ -25,7 +25,7 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport, TransportAdapter,
 };
 
-use crate::transport::GrowingBuffers;
+use crate::transport::{self, GrowingBuffers};
 
 /// The TLS link of the connector chain: wraps the connection below it when the URL is https
 /// (unless it is TLS already), as ureq's rustls link does.
@@ -180,6 +180,7 @@ impl<In: Transport> Connector<In> for Tls {
                 details.config.output_buffer_size(),
             ),
             stream: StreamOwned { conn, sock },
+            idle: false,
         })))
     }
 }
@@ -198,6 +199,9 @@ fn remaining(mut timeout: NextTimeout, since: Instant, now: Instant) -> NextTime
 pub struct TlsConnection {
     buffers: GrowingBuffers,
     stream: StreamOwned<ClientConnection, TransportAdapter>,
+    /// Taken from (or given back to) the pool and not answered since (see
+    /// [`transport::Stale`]).
+    idle: bool,
 }
 
 impl fmt::Debug for TlsConnection {
@@ -216,20 +220,31 @@ impl Transport for TlsConnection {
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
         self.stream.get_mut().set_timeout(timeout);
         let output = &self.buffers.output()[..amount];
-        self.stream.write_all(output)?;
+        let idle = self.idle;
+        self.stream
+            .write_all(output)
+            .map_err(|e| transport::stale_if(idle, e))?;
         Ok(())
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
         self.stream.get_mut().set_timeout(timeout);
         let input = self.buffers.input_append_buf();
-        let amount = self.stream.read(input)?;
+        let idle = self.idle;
+        let amount = (self.stream.read(input)).map_err(|e| transport::stale_if(idle, e))?;
+        // A server closing an idle connection says so first (close_notify): the TLS layer
+        // reads bytes and ends the stream cleanly, so only the plaintext tells.
+        if amount == 0 && idle {
+            return Err(transport::stale_end());
+        }
+        self.idle = false;
         self.buffers.input_appended(amount);
         Ok(amount > 0)
     }
 
     fn is_open(&mut self) -> bool {
-        self.stream.get_mut().get_mut().is_open()
+        self.idle = self.stream.get_mut().get_mut().is_open();
+        self.idle
     }
 
     fn is_tls(&self) -> bool {

@@ -132,6 +132,9 @@ pub struct Connection {
     /// The socket's timeouts as last set, so they are set again only when they change.
     read_timeout: Option<time::Duration>,
     write_timeout: Option<time::Duration>,
+    /// Taken from (or given back to) the pool and not answered since: a close now is the
+    /// server's on an idle connection, not a failure of the request (see [`Stale`]).
+    idle: bool,
 }
 
 impl Connection {
@@ -141,7 +144,64 @@ impl Connection {
             buffers: GrowingBuffers::new(max_input, output_size),
             read_timeout: None,
             write_timeout: None,
+            idle: false,
         }
+    }
+
+    fn stale_if_idle(&self, e: io::Error) -> io::Error {
+        stale_if(self.idle, e)
+    }
+}
+
+/// On a connection that is `idle` (see [`Stale`]), an error that says the peer closed it
+/// becomes [`Stale`]; anything else stays as it is.
+pub(crate) fn stale_if(idle: bool, e: io::Error) -> io::Error {
+    let closed = matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    );
+    if idle && closed && !is_stale(&e) {
+        io::Error::new(e.kind(), Stale)
+    } else {
+        e
+    }
+}
+
+/// End of stream on an idle connection, which ureq would take for a response cut short.
+pub(crate) fn stale_end() -> Error {
+    Error::Io(io::Error::new(io::ErrorKind::UnexpectedEof, Stale))
+}
+
+/// A kept-alive connection that the server closed before answering the request sent on it.
+/// HTTP/1.1 lets a server close an idle connection at any time, and one that does so just as
+/// the connection is taken from the pool cannot be told from an open one beforehand; nothing
+/// of the request was answered, so the GET is sent again on a new connection at once, as curl
+/// and browsers send it, rather than failed or retried after a wait (see [`went_stale`]).
+#[derive(Debug)]
+pub struct Stale;
+
+impl fmt::Display for Stale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the server closed a kept-alive connection before answering")
+    }
+}
+
+impl std::error::Error for Stale {}
+
+/// Whether a request failed on a kept-alive connection the server had closed ([`Stale`]).
+pub fn went_stale(err: &Error) -> bool {
+    matches!(err, Error::Io(io) if is_stale(io))
+}
+
+/// [`Stale`], directly or under the TLS layer's own io::Error.
+fn is_stale(io: &io::Error) -> bool {
+    match io.get_ref() {
+        Some(inner) if inner.is::<Stale>() => true,
+        Some(inner) => inner.downcast_ref::<io::Error>().is_some_and(is_stale),
+        None => false,
     }
 }
 
@@ -194,7 +254,7 @@ impl Transport for Connection {
         let output = &self.buffers.output[..amount];
         (&*self.stream)
             .write_all(output)
-            .map_err(|e| timed_out(e, timeout.reason))
+            .map_err(|e| timed_out(self.stale_if_idle(e), timeout.reason))
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
@@ -222,9 +282,15 @@ impl Transport for Connection {
                     self.stream.set_read_timeout(Some(left))?;
                     self.read_timeout = Some(left);
                 }
-                result => break result.map_err(|e| timed_out(e, timeout.reason))?,
+                result => {
+                    break result.map_err(|e| timed_out(self.stale_if_idle(e), timeout.reason))?;
+                }
             }
         };
+        if amount == 0 && self.idle {
+            return Err(stale_end());
+        }
+        self.idle = false;
         self.buffers.input_appended(amount);
         Ok(amount > 0)
     }
@@ -234,14 +300,16 @@ impl Transport for Connection {
     /// connection must not carry another request.
     fn is_open(&mut self) -> bool {
         let mut byte = [0u8; 1];
-        matches!(
+        // ureq asks only of a connection going into the pool or coming out of it.
+        self.idle = matches!(
             rustix::net::recv(
                 &*self.stream,
                 &mut byte,
                 RecvFlags::PEEK | RecvFlags::DONTWAIT
             ),
             Err(Errno::AGAIN)
-        )
+        );
+        self.idle
     }
 }
 

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -354,6 +355,89 @@ fn interrupt_reports_everything_and_exits_130() {
     );
 }
 
+/// A server that keeps connections alive after one answer without saying it will close them,
+/// then closes each one, unanswered, when its second request arrives: what a server whose
+/// idle timeout runs out just as a pooled connection is taken looks like to the client, made
+/// certain. Over TLS with `tls` (closing with a close_notify, as a TLS server does). Returns
+/// the base URL and counts of the connections accepted and of those closed on a request.
+fn closing_keep_alive_server(tls: Option<Arc<rustls::ServerConfig>>) -> (String, Arc<Counts>) {
+    fn serve<S: Read + Write>(stream: S, counts: &Counts) -> S {
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let _ = (reader.get_mut().write_all(answer)).and_then(|_| reader.get_mut().flush());
+        head.clear();
+        while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+        if head.starts_with("GET ") {
+            counts.closed_on_request.fetch_add(1, Ordering::SeqCst);
+        }
+        reader.into_inner()
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}", listener.local_addr().unwrap());
+    let counts = Arc::new(Counts::default());
+    let server_counts = Arc::clone(&counts);
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            server_counts.accepted.fetch_add(1, Ordering::SeqCst);
+            let (tls, counts) = (tls.clone(), Arc::clone(&server_counts));
+            thread::spawn(move || match tls {
+                None => drop(serve(stream, &counts)),
+                Some(config) => {
+                    let conn = rustls::ServerConnection::new(config).unwrap();
+                    let mut tls = serve(rustls::StreamOwned::new(conn, stream), &counts);
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            });
+        }
+    });
+    (base, counts)
+}
+
+#[derive(Default)]
+struct Counts {
+    accepted: AtomicUsize,
+    closed_on_request: AtomicUsize,
+}
+
+#[test]
+fn a_kept_alive_connection_the_server_closed_is_replaced_at_once_as_curl_does() {
+    let (config, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), ca_pem).unwrap();
+    for tls in [None, Some(config)] {
+        let (base, counts) = closing_keep_alive_server(tls);
+        // One after another, so each URL after the second gets the previous one's connection
+        // (the first fetch from an origin does not keep its own).
+        let lines: Vec<String> = (0..4).map(|i| format!("{base}/f{i}")).collect();
+        let out = fetchpar()
+            .args(["--json", "--sequential", "--retries", "0", "--cacert"])
+            .arg(ca.path())
+            .arg(list(&lines).path())
+            .assert()
+            .success();
+        let records = json_lines(&out.get_output().stdout);
+        assert_eq!(records.len(), 4, "{base}");
+        for record in &records {
+            assert_eq!(record["error"], Value::Null, "{record}");
+            assert_eq!(record["prefix"], "ok");
+        }
+        // f0 and f1 each on a connection of their own; f2 and f3 each found the last
+        // connection closed on them and were sent again on a new one.
+        assert_eq!(counts.accepted.load(Ordering::SeqCst), 4, "{base}");
+        assert_eq!(counts.closed_on_request.load(Ordering::SeqCst), 2, "{base}");
+        // With --retries 0 there is no retry to fall back on: sent again, not retried.
+        let attempts: Vec<u64> = records
+            .iter()
+            .map(|r| r["attempts"].as_u64().unwrap())
+            .collect();
+        assert_eq!(attempts, [1, 1, 1, 1], "{base}");
+    }
+}
+
 /// A server that holds `/slow` unanswered and answers anything else at once (one request per
 /// connection), and says on the channel when it has seen `signal_at` requests.
 fn counting_server(signal_at: usize) -> (String, std::sync::mpsc::Receiver<()>) {
@@ -611,7 +695,8 @@ enum Own {
     ExpiredCa,
 }
 
-fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
+/// A server configuration presenting `own` for `names`, and the PEM of the CA behind it.
+fn tls_identity(names: &[&str], own: Own) -> (Arc<rustls::ServerConfig>, String) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, date_time_ymd};
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let ca_key = KeyPair::generate().unwrap();
@@ -649,7 +734,11 @@ fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
             rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
         )
         .unwrap();
-    let config = Arc::new(config);
+    (Arc::new(config), ca_cert.pem())
+}
+
+fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
+    let (config, ca_pem) = tls_identity(names, own);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     thread::spawn(move || {
@@ -682,7 +771,7 @@ fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
     });
     TlsServer {
         url: format!("https://127.0.0.1:{port}/"),
-        ca_pem: ca_cert.pem(),
+        ca_pem,
     }
 }
 
