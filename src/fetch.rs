@@ -520,8 +520,8 @@ impl Fetcher {
         let retry_after = header(&response, "retry-after");
         if let (Some(saver), None, None, false) = (&self.saver, &slot, &job.planned, failed_status)
         {
-            let disposition = header(&response, "content-disposition");
-            match saver.plan_from_response(url, disposition.as_deref()) {
+            let disposition = response.headers().get("content-disposition");
+            match saver.plan_from_response(url, disposition.map(|v| v.as_bytes())) {
                 Planned::Save(chosen) => {
                     *named = Some(chosen.clone());
                     slot = Some(chosen);

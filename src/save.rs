@@ -120,7 +120,7 @@ impl Saver {
     }
 
     /// Decides a name once the response is known (`--content-disposition`).
-    pub fn plan_from_response(&self, url: &url::Url, disposition: Option<&str>) -> Planned {
+    pub fn plan_from_response(&self, url: &url::Url, disposition: Option<&[u8]>) -> Planned {
         let name = disposition
             .and_then(filename_from_disposition)
             .map(|n| safe_name(&n))
@@ -213,11 +213,17 @@ pub fn name_from_url(url: &url::Url) -> String {
     safe_name(&decoded)
 }
 
-/// The file name a Content-Disposition header offers, if any.
-pub fn filename_from_disposition(header: &str) -> Option<String> {
+/// The file name a Content-Disposition header offers, if any. The header is read as UTF-8
+/// when it is, as curl and wget read a raw `filename="café.txt"` (servers send them so despite
+/// RFC 6266), and otherwise as ISO-8859-1, the only other charset HTTP field values have had.
+pub fn filename_from_disposition(value: &[u8]) -> Option<String> {
+    let header = match std::str::from_utf8(value) {
+        Ok(text) => text.to_string(),
+        Err(_) => value.iter().map(|&b| char::from(b)).collect(),
+    };
     // The parser is third-party code fed by a server: a panic in it must not cost the URL.
     let parsed =
-        std::panic::catch_unwind(|| content_disposition::parse_content_disposition(header));
+        std::panic::catch_unwind(|| content_disposition::parse_content_disposition(&header));
     parsed
         .ok()?
         .params
@@ -441,14 +447,24 @@ mod tests {
     #[test]
     fn content_disposition_names_are_read() {
         assert_eq!(
-            filename_from_disposition("attachment; filename=\"report.pdf\"").as_deref(),
+            filename_from_disposition(b"attachment; filename=\"report.pdf\"").as_deref(),
             Some("report.pdf")
         );
         assert_eq!(
-            filename_from_disposition("attachment; filename*=UTF-8''na%C3%AFve.txt").as_deref(),
+            filename_from_disposition(b"attachment; filename*=UTF-8''na%C3%AFve.txt").as_deref(),
             Some("naïve.txt")
         );
-        assert_eq!(filename_from_disposition("inline"), None);
+        assert_eq!(filename_from_disposition(b"inline"), None);
+        // Raw text in the quoted name, as UTF-8 or else ISO-8859-1.
+        assert_eq!(
+            filename_from_disposition("attachment; filename=\"caf\u{e9}.txt\"".as_bytes())
+                .as_deref(),
+            Some("caf\u{e9}.txt")
+        );
+        assert_eq!(
+            filename_from_disposition(b"attachment; filename=\"caf\xe9.txt\"").as_deref(),
+            Some("caf\u{e9}.txt")
+        );
     }
 
     proptest! {

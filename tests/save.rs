@@ -65,6 +65,8 @@ fn hostile_names_never_leave_the_output_folder() {
         origin.url("/CON"),
         origin.url("/x?size=3") + " out=../../outside-by-out",
         origin.url("/cd?cd=attachment%3B%20filename%3D%22..%2F..%2Fcd-evil.sh%22"),
+        // A name in raw UTF-8, as servers send them, is taken as curl -J and wget take it.
+        origin.url("/cd3?cd=attachment%3B%20filename%3D%22caf%C3%A9.txt%22"),
         // A right-to-left override would make `ls` show this name as `invoiceexe.pdf`.
         origin
             .url("/cd2?cd=attachment%3B%20filename%2A%3DUTF-8%27%27invoice%25E2%2580%25AEfdp.exe"),
@@ -89,6 +91,7 @@ fn hostile_names_never_leave_the_output_folder() {
         "outside-by-out",
         "cd-evil.sh",
         "invoice_fdp.exe",
+        "café.txt",
     ] {
         assert!(
             saved.iter().any(|n| n == expected),
