@@ -267,7 +267,12 @@ pub fn parse_line(line: &str) -> Result<Target, String> {
 }
 
 fn parse_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|err| format!("not a URL: {err}"))?;
+    let url = if lacks_scheme(text) {
+        Url::parse(&format!("http://{text}"))
+    } else {
+        Url::parse(text)
+    };
+    let url = url.map_err(|err| format!("not a URL: {err}"))?;
     match url.scheme() {
         "http" | "https" => {}
         other => {
@@ -280,6 +285,27 @@ fn parse_url(text: &str) -> Result<Url, String> {
         return Err("URL has no host".into());
     }
     Ok(url)
+}
+
+/// Whether `text` is a URL without its scheme that starts with a host: `example.com/file`,
+/// `localhost:8080/x`, `10.0.0.1:81`, `[::1]/x`. curl and wget take those as http, and so does
+/// fetchpar. A word before a colon that is not followed by a port is a scheme (`mailto:`,
+/// `data:`, `C:`), and a first part with no dot (`notes`) is not taken for a host name.
+fn lacks_scheme(text: &str) -> bool {
+    if text.contains("://") {
+        return false;
+    }
+    let authority = text.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.starts_with('[') {
+        return true;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_like = host == "localhost" || (host.contains('.') && !host.starts_with('.'));
+    port_ok && host_like
 }
 
 fn parse_sha256(hex: &str) -> Result<[u8; 32], String> {
@@ -338,6 +364,33 @@ mod tests {
                 .contains("unknown option `color`")
         );
         assert!(got[4].target.as_ref().unwrap_err().contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_line_without_a_scheme_that_starts_with_a_host_is_http() {
+        let url = |line: &str| parse_line(line).map(|t| t.url.to_string());
+        assert_eq!(
+            url("example.com/a.zip").unwrap(),
+            "http://example.com/a.zip"
+        );
+        assert_eq!(url("localhost:8080/x").unwrap(), "http://localhost:8080/x");
+        assert_eq!(url("127.0.0.1:81?q=1").unwrap(), "http://127.0.0.1:81/?q=1");
+        assert_eq!(url("[::1]:8080/x").unwrap(), "http://[::1]:8080/x");
+        assert_eq!(url("HTTPS://example.com/").unwrap(), "https://example.com/");
+        // Schemes, and words that are not host names, stay what they were.
+        assert!(
+            url("mailto:a@b.example")
+                .unwrap_err()
+                .contains("scheme `mailto`")
+        );
+        assert!(
+            url("data:text/plain,hi")
+                .unwrap_err()
+                .contains("scheme `data`")
+        );
+        assert!(url("C:/Users/x.txt").unwrap_err().contains("scheme `c`"));
+        assert!(url("notes").unwrap_err().contains("not a URL"));
+        assert!(url("example.com:http/x").unwrap_err().contains("scheme"));
     }
 
     #[test]

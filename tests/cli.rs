@@ -256,6 +256,36 @@ fn urls_given_as_arguments_are_fetched_like_a_list_of_one() {
 }
 
 #[test]
+fn list_lines_without_a_scheme_are_http_as_curl_and_wget_take_them() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let file = list(&[
+        format!("127.0.0.1:{port}/bare?size=4"),
+        format!("localhost:{port}/named?size=5"),
+        "notes".to_string(),
+    ]);
+    let out = fetchpar()
+        .args(["--json", "--keep-order"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(
+        records[0]["url"],
+        format!("http://127.0.0.1:{port}/bare?size=4")
+    );
+    assert_eq!(
+        (records[0]["status"].as_u64(), records[0]["bytes"].as_u64()),
+        (Some(200), Some(4))
+    );
+    assert_eq!(
+        (records[1]["status"].as_u64(), records[1]["bytes"].as_u64()),
+        (Some(200), Some(5))
+    );
+    assert_eq!(kind(&records[2]), "invalid_url");
+}
+
+#[test]
 fn input_files_are_read_after_the_list_arguments_as_wget_i_reads_them() {
     let origin = Origin::start().unwrap();
     let first = list(&[origin.url("/first?size=1")]);
