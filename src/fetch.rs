@@ -62,6 +62,15 @@ pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue)> {
     Ok((name, value))
 }
 
+/// What one attempt at a URL leaves to the next.
+#[derive(Default)]
+struct Carried {
+    /// A name taken from Content-Disposition: claimed once and kept across retries.
+    named: Option<Slot>,
+    /// A part file was written, which a retry resumes.
+    part_written: bool,
+}
+
 /// Fetches URLs with [`AGENTS`] Agents shared by all threads, each host always with the same
 /// one, so its connections are pooled across all threads.
 pub struct Fetcher {
@@ -251,8 +260,7 @@ impl Fetcher {
             .progress
             .as_ref()
             .map(|p| p.begin(job.id, &outcome.url));
-        // A name taken from Content-Disposition is claimed once and kept across retries.
-        let mut named: Option<Slot> = None;
+        let mut carried = Carried::default();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -264,7 +272,7 @@ impl Fetcher {
                     start,
                     &mut outcome,
                     live.as_deref(),
-                    &mut named,
+                    &mut carried,
                 ),
                 None => Err(Failure::new(
                     ErrorKind::Cancelled,
@@ -471,7 +479,7 @@ impl Fetcher {
         start: Instant,
         outcome: &mut Outcome,
         live: Option<&Live>,
-        named: &mut Option<Slot>,
+        carried: &mut Carried,
     ) -> Result<(), Failure> {
         let url = &target.url;
         let expected = target.options.sha256.as_ref();
@@ -483,9 +491,13 @@ impl Fetcher {
             }
             Some(Planned::Refuse(failure)) => return Err(failure.clone()),
             Some(Planned::Save(slot)) => Some(slot.clone()),
-            None => named.clone(),
+            None => carried.named.clone(),
         };
-        let resuming = self.saver.as_ref().is_some_and(|s| s.settings().resume);
+        // A retry resumes the part an earlier attempt wrote, as wget's retries do (with the
+        // same If-Range check as -c), so a large download cut off near its end, or out of
+        // --timeout, is not fetched again from zero.
+        let resuming =
+            carried.part_written || self.saver.as_ref().is_some_and(|s| s.settings().resume);
         let mut from = match &slot {
             Some(slot) if resuming => slot.part_len(),
             _ => 0,
@@ -523,7 +535,7 @@ impl Fetcher {
             let disposition = response.headers().get("content-disposition");
             match saver.plan_from_response(url, disposition.map(|v| v.as_bytes())) {
                 Planned::Save(chosen) => {
-                    *named = Some(chosen.clone());
+                    carried.named = Some(chosen.clone());
                     slot = Some(chosen);
                 }
                 Planned::Skip(path) => {
@@ -554,7 +566,9 @@ impl Fetcher {
                 } else {
                     PartWriter::fresh(slot, validator(&response).as_deref(), hash)
                 };
-                Some(opened.map_err(|e| disk(e, &slot.part))?)
+                let writer = opened.map_err(|e| disk(e, &slot.part))?;
+                carried.part_written = true;
+                Some(writer)
             }
             _ => None,
         };

@@ -286,6 +286,52 @@ fn continue_resumes_a_part_file_with_a_range_request() {
 }
 
 #[test]
+fn a_retry_resumes_the_part_its_first_attempt_left_as_wget_does() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // Cut off after 40,000 of 100,000 bytes the first time only; no -c.
+    let file = list(&[origin.url("/cut?size=100000&truncate_once=40000")]);
+    let run = fetchpar()
+        .args(["--json", "--retry-delay", "0.01", "-o"])
+        .arg(out.path())
+        .arg(file.path())
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["attempts"], 2);
+    assert_eq!(record["status"], 206, "{record}");
+    assert_eq!(record["bytes"], 60000, "only the missing bytes: {record}");
+    assert_eq!(record["sha256"], sha_hex(&body_bytes(0, 100000)));
+    assert_eq!(
+        fs::read(out.path().join("cut")).unwrap(),
+        body_bytes(0, 100000)
+    );
+    assert_eq!(
+        files_in(out.path()),
+        vec!["cut"],
+        "no part or meta file left"
+    );
+
+    // A server that ignores ranges sends it all again, and the file is still whole.
+    let file = list(&[origin.url("/whole?size=100000&truncate_once=40000&no_range=1")]);
+    let run = fetchpar()
+        .args(["--json", "--retry-delay", "0.01", "-o"])
+        .arg(out.path())
+        .arg(file.path())
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(
+        (record["status"].as_u64(), record["bytes"].as_u64()),
+        (Some(200), Some(100000))
+    );
+    assert_eq!(
+        fs::read(out.path().join("whole")).unwrap(),
+        body_bytes(0, 100000)
+    );
+}
+
+#[test]
 fn an_encoded_body_is_saved_as_sent_and_resumes_by_its_own_bytes() {
     // A file stored gzip-encoded (`Content-Encoding: gzip`, as object stores serve `.gz` files)
     // is saved as the bytes the server holds, as curl, wget and aria2 save it: its digest is
