@@ -180,16 +180,9 @@ pub(crate) fn stale_end() -> Error {
 /// the connection is taken from the pool cannot be told from an open one beforehand; nothing
 /// of the request was answered, so the GET is sent again on a new connection at once, as curl
 /// and browsers send it, rather than failed or retried after a wait (see [`went_stale`]).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the server closed a kept-alive connection before answering")]
 pub struct Stale;
-
-impl fmt::Display for Stale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the server closed a kept-alive connection before answering")
-    }
-}
-
-impl std::error::Error for Stale {}
 
 /// Whether a request failed on a kept-alive connection the server had closed ([`Stale`]).
 pub fn went_stale(err: &Error) -> bool {
