@@ -126,7 +126,8 @@ pub struct Cli {
           help_heading = "Network")]
     pub connect_timeout: Limit,
 
-    /// Seconds allowed for one whole URL, redirects and body included; 0 for no limit.
+    /// Seconds allowed for one attempt at a URL, redirects and body included (a retry gets as
+    /// long again, and with -o resumes); 0 for no limit.
     #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_secs,
           help_heading = "Network")]
     pub timeout: Limit,
