@@ -14,6 +14,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Weak};
 use std::time;
 
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 use ureq::Error;
@@ -29,9 +30,6 @@ use crate::tls::Tls;
 /// 16: it is zero-filled when the connection is made, while the run's first requests are still
 /// going out, and on two cores every page touched then holds them back (see the README).
 const FIRST_INPUT: usize = 8 * 1024;
-
-/// The least time given to each address of a host when connect time is split between them.
-const MIN_PER_ADDRESS: time::Duration = time::Duration::from_millis(10);
 
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. `max_input` bounds a direct connection's read
@@ -75,42 +73,136 @@ impl<In: Transport> Connector<In> for Tcp {
     }
 }
 
-/// Tries the addresses in order. The connect time is shared out as ureq does: half to the
-/// first address, a quarter to the second and so on, none less than [`MIN_PER_ADDRESS`].
+/// Connects to one of a host's addresses. One address is connected to directly. With several,
+/// the attempts overlap as RFC 8305 ("Happy Eyeballs") has them, as curl and browsers make them:
+/// the address families take turns, each attempt gets [`ATTEMPT_DELAY`] before the next
+/// address is tried beside it (at once if it fails), and the first connection made wins. A
+/// host whose IPv6 addresses are dropped on the way, a network that looks dual-stack and is
+/// not, then costs each new connection a quarter of a second, where trying the addresses in
+/// turn cost it half the connect timeout (5 s by default). If every address fails, the first
+/// one's failure is reported: it is the preferred address (127.0.0.1 for `localhost`, whose
+/// ::1 may not even exist on the machine).
 fn connect_any(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
     let budget = timeout.not_zero().map(|d| *d);
-    let total_weight = 2.0 * (1.0 - 0.5_f64.powi(addrs.len() as i32));
-    let mut weight = 1.0_f64;
-    // When every address fails, the first one's failure is reported: it is the preferred
-    // address (127.0.0.1 for `localhost`, whose ::1 may not even exist on the machine).
-    let mut first: Option<Error> = None;
-    for addr in addrs {
-        let attempt = match budget {
-            Some(budget) => {
-                let share = budget.mul_f64(weight / total_weight).max(MIN_PER_ADDRESS);
-                TcpStream::connect_timeout(addr, share)
-            }
-            None => TcpStream::connect(addr),
-        };
-        weight /= 2.0;
-        match attempt {
-            Ok(stream) => return Ok(stream),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                first.get_or_insert(Error::Timeout(Timeout::Connect));
-            }
-            // Refused or unreachable concerns this address only: the next may work.
-            Err(e) if address_specific(&e) => {
-                first.get_or_insert(Error::Io(e));
-            }
-            Err(e) => return Err(first.unwrap_or(Error::Io(e))),
-        }
-    }
-    Err(first.unwrap_or_else(|| {
-        Error::Io(io::Error::new(
+    match addrs {
+        [] => Err(Error::Io(io::Error::new(
             io::ErrorKind::ConnectionRefused,
             "no address to connect to",
-        ))
-    }))
+        ))),
+        [addr] => {
+            let connected = match budget {
+                Some(budget) => TcpStream::connect_timeout(addr, budget),
+                None => TcpStream::connect(addr),
+            };
+            connected.map_err(|e| match e.kind() {
+                io::ErrorKind::TimedOut => Error::Timeout(Timeout::Connect),
+                _ => Error::Io(e),
+            })
+        }
+        _ => race(&interleaved(addrs), budget),
+    }
+}
+
+/// How long a connection attempt to one of a host's addresses runs alone before the next
+/// address is tried beside it (RFC 8305's Connection Attempt Delay; it recommends 250 ms).
+const ATTEMPT_DELAY: time::Duration = time::Duration::from_millis(250);
+
+/// The addresses with their families taking turns, the first address's family first.
+fn interleaved(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+    let first_v6 = addrs[0].is_ipv6();
+    let (same, other): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        addrs.iter().partition(|a| a.is_ipv6() == first_v6);
+    let (mut same, mut other) = (same.into_iter(), other.into_iter());
+    let mut out = Vec::with_capacity(addrs.len());
+    loop {
+        match (same.next(), other.next()) {
+            (None, None) => return out,
+            (a, b) => out.extend(a.into_iter().chain(b)),
+        }
+    }
+}
+
+/// Overlapping attempts at `addrs` (see [`connect_any`]), within `budget` in all.
+fn race(addrs: &[SocketAddr], budget: Option<time::Duration>) -> Result<TcpStream, Error> {
+    let deadline = budget.map(|b| time::Instant::now() + b);
+    let mut pending: Vec<(usize, socket2::Socket)> = Vec::new();
+    // The first address's failure, if it has failed: what is reported if all do.
+    let mut first: Option<io::Error> = None;
+    let mut failed = |index: usize, e: io::Error| {
+        if index == 0 {
+            first = Some(e);
+        }
+    };
+    let mut next = 0;
+    let mut next_at = time::Instant::now();
+    loop {
+        let now = time::Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+        if next < addrs.len() && (now >= next_at || pending.is_empty()) {
+            match start(addrs[next]) {
+                Ok((socket, true)) => return connected(socket),
+                Ok((socket, false)) => pending.push((next, socket)),
+                // Refused or unreachable concerns this address only: the next may work.
+                Err(e) if address_specific(&e) => failed(next, e),
+                Err(e) => return Err(Error::Io(e)),
+            }
+            next += 1;
+            next_at = now + ATTEMPT_DELAY;
+            continue;
+        }
+        if pending.is_empty() {
+            break;
+        }
+        let wake = [(next < addrs.len()).then_some(next_at), deadline]
+            .into_iter()
+            .flatten()
+            .min();
+        let wait = wake.map(|at| Timespec::try_from(at - now).unwrap_or_default());
+        let mut fds: Vec<PollFd<'_>> = (pending.iter())
+            .map(|(_, socket)| PollFd::new(socket, PollFlags::OUT))
+            .collect();
+        match rustix::event::poll(&mut fds, wait.as_ref()) {
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::Io(e.into())),
+        }
+        let done: Vec<usize> = (fds.iter().enumerate())
+            .filter(|(_, fd)| !fd.revents().is_empty())
+            .map(|(at, _)| at)
+            .collect();
+        drop(fds);
+        for at in done.into_iter().rev() {
+            let (index, socket) = pending.remove(at);
+            match socket.take_error() {
+                Ok(None) => return connected(socket),
+                Ok(Some(e)) | Err(e) => failed(index, e),
+            }
+            // A failure starts the next address at once.
+            next_at = now;
+        }
+    }
+    Err(match first {
+        Some(e) if address_specific(&e) || pending.is_empty() => Error::Io(e),
+        _ => Error::Timeout(Timeout::Connect),
+    })
+}
+
+/// Starts a non-blocking connection; `true` if it is already made.
+fn start(addr: SocketAddr) -> io::Result<(socket2::Socket, bool)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => Ok((socket, true)),
+        Err(e) if e.raw_os_error() == Some(Errno::INPROGRESS.raw_os_error()) => Ok((socket, false)),
+        Err(e) => Err(e),
+    }
+}
+
+fn connected(socket: socket2::Socket) -> Result<TcpStream, Error> {
+    socket.set_nonblocking(false)?;
+    Ok(socket.into())
 }
 
 fn address_specific(e: &io::Error) -> bool {
@@ -483,6 +575,66 @@ mod tests {
                 "{addrs:?}: {err:?}"
             );
         }
+    }
+
+    /// An address whose connection attempts hang, as one dropped on the way does: a listener
+    /// whose accept queue is full drops new handshakes. Keep what it returns alive.
+    fn blackholed() -> (socket2::Socket, Vec<TcpStream>, SocketAddr) {
+        use socket2::{Domain, Socket, Type};
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        listener.bind(&any.into()).unwrap();
+        listener.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap().as_socket().unwrap();
+        let short = time::Duration::from_millis(200);
+        let fill: Vec<TcpStream> = (0..2)
+            .filter_map(|_| TcpStream::connect_timeout(&addr, short).ok())
+            .collect();
+        assert!(
+            TcpStream::connect_timeout(&addr, short).is_err(),
+            "the queue is full"
+        );
+        (listener, fill, addr)
+    }
+
+    fn within(limit: time::Duration) -> NextTimeout {
+        NextTimeout {
+            after: ureq::unversioned::transport::time::Duration::from(limit),
+            reason: Timeout::Connect,
+            ..NextTimeout::default()
+        }
+    }
+
+    #[test]
+    fn an_address_that_never_answers_does_not_hold_up_the_next() {
+        let (_hole, _fill, hole) = blackholed();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good = listener.local_addr().unwrap();
+        let limit = time::Duration::from_secs(60);
+        let started = time::Instant::now();
+        let stream = connect_any(&[hole, good], within(limit)).unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), good);
+        // In turn, the first address would have had two thirds of the limit; the next one was
+        // tried a quarter of a second after it.
+        assert!(started.elapsed() < limit / 10, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn addresses_that_never_answer_time_out_within_the_connect_time() {
+        let (_a, _fa, one) = blackholed();
+        let (_b, _fb, two) = blackholed();
+        let err = connect_any(&[one, two], within(time::Duration::from_millis(300))).unwrap_err();
+        assert!(matches!(err, Error::Timeout(Timeout::Connect)), "{err:?}");
+    }
+
+    #[test]
+    fn address_families_take_turns() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let got = interleaved(&[a("[::1]:1"), a("[::2]:1"), a("[::3]:1"), a("10.0.0.1:1")]);
+        assert_eq!(
+            got,
+            [a("[::1]:1"), a("10.0.0.1:1"), a("[::2]:1"), a("[::3]:1")]
+        );
     }
 
     #[test]
