@@ -1,7 +1,7 @@
 //! Output: one text line or one JSON object per URL on stdout, in completion or input order,
 //! and the summary on stderr. Everything shown on a terminal passes through [`escape`], so no
 //! byte from a server or a list can become a terminal control sequence; JSON strings escape the
-//! same characters as `\uXXXX` ([`TerminalSafe`]).
+//! same characters as `\uXXXX` (`TerminalSafe`).
 
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -6,7 +6,9 @@
 //! connection with three system calls (switch to non-blocking, read, switch back), once when it
 //! goes back to the pool and again, under the pool's lock, when it is taken out. This one starts
 //! with a small buffer that doubles while reads keep filling it, up to a bound the caller sets,
-//! and checks a connection with one non-blocking peek.
+//! and checks a connection with one non-blocking peek. It also connects to hosts with several
+//! addresses as curl does (`connect_any`), and tells a pooled connection that the server
+//! closed before answering from a failed request ([`Stale`]).
 
 use std::fmt;
 use std::io::{self, Read, Write};
