@@ -272,7 +272,13 @@ fn parse_url(text: &str) -> Result<Url, String> {
     } else {
         Url::parse(text)
     };
-    let url = url.map_err(|err| format!("not a URL: {err}"))?;
+    let url = url.map_err(|err| match err {
+        // url's own words ("relative URL without a base") speak of a base no list has.
+        url::ParseError::RelativeUrlWithoutBase => {
+            "not a URL: no scheme (http://, https://) and no host name first".to_string()
+        }
+        err => format!("not a URL: {err}"),
+    })?;
     match url.scheme() {
         "http" | "https" => {}
         other => {
@@ -389,7 +395,10 @@ mod tests {
                 .contains("scheme `data`")
         );
         assert!(url("C:/Users/x.txt").unwrap_err().contains("scheme `c`"));
-        assert!(url("notes").unwrap_err().contains("not a URL"));
+        assert_eq!(
+            url("notes").unwrap_err(),
+            "not a URL: no scheme (http://, https://) and no host name first"
+        );
         assert!(url("example.com:http/x").unwrap_err().contains("scheme"));
     }
 
