@@ -10,8 +10,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
-  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder
-       or proxy)
+  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
+       proxy, --cacert, or a --checksums, --failed-out or --timeline file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 const AFTER_LONG_HELP: &str = "\
@@ -24,8 +24,8 @@ Examples:
 Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
-  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder
-       or proxy)
+  2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
+       proxy, --cacert, or a --checksums, --failed-out or --timeline file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 /// Download a list of URLs in parallel, one OS thread per URL.
@@ -244,7 +244,8 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, help_heading = "Saving")]
     pub max_size: Option<u64>,
 
-    /// Write the lines that failed (with their options) to FILE, as a list to run again.
+    /// Write the lines that failed (with their options) to FILE at the end, as a list to run
+    /// again (FILE may be the list being read).
     #[arg(long, value_name = "FILE", help_heading = "Saving")]
     pub failed_out: Option<PathBuf>,
 

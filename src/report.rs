@@ -54,8 +54,17 @@ pub struct SideFiles {
 }
 
 impl SideFiles {
-    /// Creates the checksum file now, so an unwritable path is an error before any download.
+    /// Creates the checksum file now, and checks that the failed lines' file can be written, so
+    /// an unwritable path is an error before any download. The latter is not emptied until the
+    /// end: it may be the very list being read (`--failed-out retry.txt retry.txt`).
     pub fn new(checksums: Option<&Path>, failed_out: Option<&Path>) -> anyhow::Result<Self> {
+        if let Some(path) = failed_out {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .with_context(|| format!("cannot write the failed lines to {}", path.display()))?;
+        }
         let checksums = match checksums {
             Some(path) => {
                 let file = File::create(path).with_context(|| {

@@ -565,6 +565,29 @@ fn failed_out_lists_exactly_what_failed_and_reruns_it() {
         .assert()
         .code(1);
     assert_eq!(json_lines(&rerun.get_output().stdout).len(), 3);
+
+    // The list of what failed may be the list being read: it is written over only at the end.
+    let again = fetchpar()
+        .args(["--json", "--retries", "0", "--failed-out"])
+        .arg(&failed)
+        .arg(&failed)
+        .assert()
+        .code(1);
+    assert_eq!(json_lines(&again.get_output().stdout).len(), 3);
+    assert_eq!(fs::read_to_string(&failed).unwrap(), expected);
+
+    // Where it cannot be written, the run stops before any download, as for --checksums.
+    let before = origin.requests();
+    fetchpar()
+        .arg("--failed-out")
+        .arg(dir.path().join("no-such-folder/failed.txt"))
+        .arg(list(&lines).path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "cannot write the failed lines to",
+        ));
+    assert_eq!(origin.requests(), before);
 }
 
 #[test]
