@@ -13,7 +13,7 @@
 //! | `body=TEXT` | this exact body instead of the pattern |
 //! | `echo=NAME` | the body is the value(s) of the request header NAME, one per line |
 //! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
-//! | `gzip=1` | gzip-encoded body, close-delimited (`zeros=1`: all zero bytes, a bomb) |
+//! | `gzip=1` | gzip-encoded body, close-delimited (`zeros=1`: all zero bytes, a bomb; `stall=0`: the head, then nothing) |
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
@@ -575,7 +575,10 @@ fn respond(
             "HTTP/1.1 {status} OK\r\n{extra}Content-Encoding: gzip\r\nConnection: close\r\n\r\n"
         ));
         out.write_all(head.as_bytes())?;
-        if !head_only {
+        if p("stall").is_some() {
+            // The head, then nothing: a stall before the first byte of the encoded body.
+            sleep_unless_stopped(Duration::from_secs(60), stop);
+        } else if !head_only {
             write_gzip(out, size, flag("zeros"), stop)?;
         }
         return Ok(false);

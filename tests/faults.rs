@@ -56,6 +56,13 @@ fn each_fault_gives_one_result_of_the_right_kind() {
             5.0,
         ),
         (
+            "gzip head then silence",
+            origin.url("/f?gzip=1&stall=0"),
+            vec!["--stall-timeout", "0.5"],
+            "timeout",
+            5.0,
+        ),
+        (
             "one byte per second",
             origin.url("/f?size=100&drip=1000"),
             vec!["--timeout", "1.5"],
