@@ -599,8 +599,10 @@ impl Fetcher {
             Err(failure) if failed_status && failure.kind != ErrorKind::Cancelled => {}
             Err(failure) => {
                 // A part cut short by the network is kept for `--continue`; one that is too
-                // large would only be too large again.
-                if let (ErrorKind::TooLarge, Some(writer)) = (failure.kind, writer) {
+                // large would only be too large again, and an empty one holds nothing.
+                if let Some(writer) = writer
+                    && (failure.kind == ErrorKind::TooLarge || writer.is_empty())
+                {
                     writer.discard();
                 }
                 return Err(failure);

@@ -297,6 +297,8 @@ pub struct PartWriter {
     file: File,
     hasher: Option<Sha256>,
     slot: Slot,
+    /// Whether the part holds any byte (see [`PartWriter::is_empty`]).
+    holds: bool,
 }
 
 impl PartWriter {
@@ -315,6 +317,7 @@ impl PartWriter {
             file,
             hasher: hash.then(Sha256::new),
             slot: slot.clone(),
+            holds: false,
         })
     }
 
@@ -338,6 +341,8 @@ impl PartWriter {
             file,
             hasher,
             slot: slot.clone(),
+            // Only a part with bytes in it is resumed.
+            holds: true,
         })
     }
 
@@ -350,10 +355,18 @@ impl PartWriter {
         if let Some(hasher) = &mut self.hasher {
             hasher.update(bytes);
         }
+        self.holds |= !bytes.is_empty();
         self.file.write_all(bytes)
     }
 
-    /// Deletes the part file: for failures that resuming could never mend (too large).
+    /// Whether nothing has been written to the part, nor was in it: a download that fails so
+    /// leaves nothing to resume, and its part is only clutter.
+    pub fn is_empty(&self) -> bool {
+        !self.holds
+    }
+
+    /// Deletes the part file: for failures that resuming could never mend (too large), and for
+    /// parts with nothing in them.
     pub fn discard(self) {
         drop(self.file);
         let _ = fs::remove_file(&self.slot.part);
@@ -367,7 +380,9 @@ impl PartWriter {
         self,
         expected: Option<&[u8; 32]>,
     ) -> Result<(PathBuf, Option<[u8; 32]>), Failure> {
-        let Self { file, hasher, slot } = self;
+        let Self {
+            file, hasher, slot, ..
+        } = self;
         drop(file);
         let digest: Option<[u8; 32]> = hasher.map(|h| h.finalize().into());
         if let (Some(expected), Some(digest)) = (expected, &digest)

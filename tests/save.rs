@@ -240,6 +240,23 @@ fn a_truncated_download_never_gets_the_final_name() {
         fs::metadata(out.path().join("cut.bin.part")).unwrap().len(),
         30000
     );
+
+    // One that failed before its first byte leaves nothing behind: an empty part has nothing
+    // to resume.
+    let lines = vec![
+        origin.url("/silent?size=1000&stall=0") + " out=silent.bin",
+        origin.url("/reset?size=1000&truncate=0") + " out=reset.bin",
+    ];
+    fetchpar()
+        .args(["--retries", "0", "--stall-timeout", "0.3", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    assert_eq!(
+        files_in(out.path()),
+        vec!["cut.bin.part", "cut.bin.part.meta"]
+    );
 }
 
 #[test]
