@@ -506,10 +506,16 @@ impl Fetcher {
         let (mut response, mut final_url) =
             self.request(url, from, old_validator.as_deref(), outcome)?;
         let mut append = false;
+        let mut whole = false;
         if from > 0 {
             let status = response.status().as_u16();
             if status == 206 && content_range_start(&response) == Some(from) {
                 append = true;
+            } else if status == 416 && content_range_total(&response) == Some(from) {
+                // Nothing after the part's last byte: it is the whole file (wget's "already
+                // fully retrieved"), cut off after that byte or left by a run stopped before
+                // its rename. It is finished as it is.
+                whole = true;
             } else if status == 206 || status == 416 {
                 // A range we did not ask for, or the part is longer than the file now is:
                 // neither can be trusted, so start over with a plain request.
@@ -528,6 +534,14 @@ impl Fetcher {
         } else {
             redact(&final_url)
         });
+        if let (true, Some(slot)) = (whole, &slot) {
+            let hash = expected.is_some() || self.saver.as_ref().is_some_and(|s| s.settings().hash);
+            let writer = PartWriter::append(slot, hash).map_err(|e| disk(e, &slot.part))?;
+            let (path, digest) = writer.finish(expected)?;
+            outcome.path = Some(path.display().to_string());
+            outcome.sha256 = digest.map(|d| crate::links::hex(&d));
+            return Ok(());
+        }
         let failed_status = status.is_client_error() || status.is_server_error();
         let retry_after = header(&response, "retry-after");
         if let (Some(saver), None, None, false) = (&self.saver, &slot, &job.planned, failed_status)
@@ -838,6 +852,12 @@ fn content_range_start(response: &Response) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// The size a 416 answer gives in `Content-Range: bytes */TOTAL`.
+fn content_range_total(response: &Response) -> Option<u64> {
+    let value = header(response, "content-range")?;
+    value.strip_prefix("bytes */")?.trim().parse().ok()
 }
 
 fn too_large(max: Option<u64>) -> Failure {

@@ -349,6 +349,47 @@ fn a_retry_resumes_the_part_its_first_attempt_left_as_wget_does() {
 }
 
 #[test]
+fn continue_finishes_a_part_that_is_already_the_whole_file_as_wget_does() {
+    // A run stopped after the last byte and before the rename leaves the whole file in the
+    // part: the server answers the Range past its end with 416 and the size, and the part is
+    // finished as it is, checked against its digest.
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    fs::write(out.path().join("all.bin.part"), body_bytes(0, 50000)).unwrap();
+    let url = origin.url("/all.bin?size=50000");
+    let digest = sha_hex(&body_bytes(0, 50000));
+    let run = fetchpar()
+        .args(["--json", "-c", "-o"])
+        .arg(out.path())
+        .arg(list(&[format!("{url} sha256={digest}")]).path())
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["status"], 416, "{record}");
+    assert_eq!(record["bytes"], 0, "nothing downloaded again: {record}");
+    assert_eq!(record["error"], serde_json::Value::Null);
+    assert_eq!(record["sha256"], digest);
+    assert_eq!(files_in(out.path()), vec!["all.bin"]);
+    assert_eq!(
+        fs::read(out.path().join("all.bin")).unwrap(),
+        body_bytes(0, 50000)
+    );
+
+    // A part of the right size whose bytes are not the file's fails its digest, and goes.
+    fs::write(out.path().join("bad.bin.part"), vec![b'x'; 50000]).unwrap();
+    let url = origin.url("/bad.bin?size=50000");
+    let run = fetchpar()
+        .args(["--json", "-c", "-o"])
+        .arg(out.path())
+        .arg(list(&[format!("{url} sha256={digest}")]).path())
+        .assert()
+        .code(1);
+    assert_eq!(kind(&json_lines(&run.get_output().stdout)[0]), "checksum");
+    assert!(!out.path().join("bad.bin").exists());
+    assert!(!out.path().join("bad.bin.part").exists());
+}
+
+#[test]
 fn an_encoded_body_is_saved_as_sent_and_resumes_by_its_own_bytes() {
     // A file stored gzip-encoded (`Content-Encoding: gzip`, as object stores serve `.gz` files)
     // is saved as the bytes the server holds, as curl, wget and aria2 save it: its digest is
