@@ -192,11 +192,12 @@ impl Fetcher {
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
         let resolver = SharedResolver::default();
+        let winners = transport::Winners::default();
         let agents = (0..AGENTS)
             .map(|_| {
                 Agent::with_parts(
                     config.clone(),
-                    transport::connector(MAX_INPUT, settings.tls.clone()),
+                    transport::connector(MAX_INPUT, settings.tls.clone(), winners.clone()),
                     resolver.clone(),
                 )
             })

@@ -10,10 +10,11 @@
 //! addresses as curl does (`connect_any`), and tells a pooled connection that the server
 //! closed before answering from a failed request ([`Stale`]).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
@@ -36,10 +37,10 @@ const FIRST_INPUT: usize = 8 * 1024;
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. `max_input` bounds a direct connection's read
 /// buffer; a TLS connection's grows up to the Agent's configured input size.
-pub fn connector(max_input: usize, tls: Tls) -> impl Connector<()> {
+pub fn connector(max_input: usize, tls: Tls, winners: Winners) -> impl Connector<()> {
     ().chain(SocksConnector::default())
         .chain(ConnectProxyConnector::default())
-        .chain(Tcp { max_input })
+        .chain(Tcp { max_input, winners })
         .chain(tls)
 }
 
@@ -48,6 +49,46 @@ pub fn connector(max_input: usize, tls: Tls) -> impl Connector<()> {
 pub struct Tcp {
     /// The most a connection's read buffer grows to.
     max_input: usize,
+    winners: Winners,
+}
+
+/// Most hosts whose winning address is remembered; past it, all are forgotten at once.
+const WINNERS: usize = 4096;
+
+/// For hosts with several addresses, the one that answered last time, keyed by the host's
+/// first address: the next connection to the host tries it first, so that only the first
+/// connection waits out [`ATTEMPT_DELAY`] on an address that does not answer (an IPv6 address
+/// dropped on the way), not every one. Shared by the connectors of all the Agents.
+#[derive(Debug, Default, Clone)]
+pub struct Winners(Arc<Mutex<HashMap<SocketAddr, SocketAddr>>>);
+
+impl Winners {
+    /// The order to try `addrs` in: families taking turns, last time's winner first.
+    fn order(&self, addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+        let mut order = interleaved(addrs);
+        let winner = self.map().get(&addrs[0]).copied();
+        if let Some(at) = winner.and_then(|w| order.iter().position(|a| *a == w)) {
+            let winner = order.remove(at);
+            order.insert(0, winner);
+        }
+        order
+    }
+
+    fn won(&self, addrs: &[SocketAddr], winner: SocketAddr) {
+        let mut map = self.map();
+        if winner == addrs[0] {
+            map.remove(&addrs[0]);
+        } else {
+            if map.len() >= WINNERS {
+                map.clear();
+            }
+            map.insert(addrs[0], winner);
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, SocketAddr>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl<In: Transport> Connector<In> for Tcp {
@@ -61,7 +102,7 @@ impl<In: Transport> Connector<In> for Tcp {
         if let Some(proxied) = chained {
             return Ok(Some(Either::A(proxied)));
         }
-        let stream = connect_any(&details.addrs, details.timeout)?;
+        let stream = connect_any(&details.addrs, details.timeout, &self.winners)?;
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
@@ -81,10 +122,15 @@ impl<In: Transport> Connector<In> for Tcp {
 /// address is tried beside it (at once if it fails), and the first connection made wins. A
 /// host whose IPv6 addresses are dropped on the way, a network that looks dual-stack and is
 /// not, then costs each new connection a quarter of a second, where trying the addresses in
-/// turn cost it half the connect timeout (5 s by default). If every address fails, the first
-/// one's failure is reported: it is the preferred address (127.0.0.1 for `localhost`, whose
-/// ::1 may not even exist on the machine).
-fn connect_any(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, Error> {
+/// turn cost it half the connect timeout (5 s by default); and the address that answered is
+/// tried first next time ([`Winners`]). If every address fails, the first one's failure is
+/// reported: it is the preferred address (127.0.0.1 for `localhost`, whose ::1 may not even
+/// exist on the machine).
+fn connect_any(
+    addrs: &[SocketAddr],
+    timeout: NextTimeout,
+    winners: &Winners,
+) -> Result<TcpStream, Error> {
     let budget = timeout.not_zero().map(|d| *d);
     match addrs {
         [] => Err(Error::Io(io::Error::new(
@@ -101,7 +147,11 @@ fn connect_any(addrs: &[SocketAddr], timeout: NextTimeout) -> Result<TcpStream, 
                 _ => Error::Io(e),
             })
         }
-        _ => race(&interleaved(addrs), budget),
+        _ => {
+            let (stream, winner) = race(&winners.order(addrs), addrs[0], budget)?;
+            winners.won(addrs, winner);
+            Ok(stream)
+        }
     }
 }
 
@@ -124,14 +174,19 @@ fn interleaved(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     }
 }
 
-/// Overlapping attempts at `addrs` (see [`connect_any`]), within `budget` in all.
-fn race(addrs: &[SocketAddr], budget: Option<time::Duration>) -> Result<TcpStream, Error> {
+/// Overlapping attempts at `addrs`, in that order (see [`connect_any`]), within `budget` in
+/// all. Returns the connection and the address it is to; if all fail, `report`'s failure.
+fn race(
+    addrs: &[SocketAddr],
+    report: SocketAddr,
+    budget: Option<time::Duration>,
+) -> Result<(TcpStream, SocketAddr), Error> {
     let deadline = budget.map(|b| time::Instant::now() + b);
     let mut pending: Vec<(usize, socket2::Socket)> = Vec::new();
-    // The first address's failure, if it has failed: what is reported if all do.
+    // The reported address's failure, if it has failed.
     let mut first: Option<io::Error> = None;
     let mut failed = |index: usize, e: io::Error| {
-        if index == 0 {
+        if addrs[index] == report {
             first = Some(e);
         }
     };
@@ -144,7 +199,7 @@ fn race(addrs: &[SocketAddr], budget: Option<time::Duration>) -> Result<TcpStrea
         }
         if next < addrs.len() && (now >= next_at || pending.is_empty()) {
             match start(addrs[next]) {
-                Ok((socket, true)) => return connected(socket),
+                Ok((socket, true)) => return Ok((connected(socket)?, addrs[next])),
                 Ok((socket, false)) => pending.push((next, socket)),
                 // Refused or unreachable concerns this address only: the next may work.
                 Err(e) if address_specific(&e) => failed(next, e),
@@ -177,7 +232,7 @@ fn race(addrs: &[SocketAddr], budget: Option<time::Duration>) -> Result<TcpStrea
         for at in done.into_iter().rev() {
             let (index, socket) = pending.remove(at);
             match socket.take_error() {
-                Ok(None) => return connected(socket),
+                Ok(None) => return Ok((connected(socket)?, addrs[index])),
                 Ok(Some(e)) | Err(e) => failed(index, e),
             }
             // A failure starts the next address at once.
@@ -521,7 +576,7 @@ mod tests {
     fn pair() -> (Connection, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let stream = connect_any(&[addr], NextTimeout::default()).unwrap();
+        let stream = connect_any(&[addr], NextTimeout::default(), &Winners::default()).unwrap();
         let (server, _) = listener.accept().unwrap();
         (Connection::new(stream, 64 * 1024, 1024), server)
     }
@@ -565,13 +620,18 @@ mod tests {
         drop(closed);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let good = listener.local_addr().unwrap();
-        let stream = connect_any(&[refused, good], NextTimeout::default()).unwrap();
+        let stream = connect_any(
+            &[refused, good],
+            NextTimeout::default(),
+            &Winners::default(),
+        )
+        .unwrap();
         assert_eq!(stream.peer_addr().unwrap(), good);
         // When all fail, the first address's failure is the one reported (TCP to the broadcast
         // address fails in the kernel, with nothing sent).
         let broadcast: SocketAddr = "255.255.255.255:80".parse().unwrap();
         for addrs in [vec![refused], vec![refused, broadcast]] {
-            let err = connect_any(&addrs, NextTimeout::default()).unwrap_err();
+            let err = connect_any(&addrs, NextTimeout::default(), &Winners::default()).unwrap_err();
             assert!(
                 matches!(&err, Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused),
                 "{addrs:?}: {err:?}"
@@ -614,7 +674,7 @@ mod tests {
         let good = listener.local_addr().unwrap();
         let limit = time::Duration::from_secs(60);
         let started = time::Instant::now();
-        let stream = connect_any(&[hole, good], within(limit)).unwrap();
+        let stream = connect_any(&[hole, good], within(limit), &Winners::default()).unwrap();
         assert_eq!(stream.peer_addr().unwrap(), good);
         // In turn, the first address would have had two thirds of the limit; the next one was
         // tried a quarter of a second after it.
@@ -622,10 +682,38 @@ mod tests {
     }
 
     #[test]
+    fn the_address_that_answered_is_tried_first_next_time() {
+        let (_hole, _fill, hole) = blackholed();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good = listener.local_addr().unwrap();
+        let winners = Winners::default();
+        let limit = within(time::Duration::from_secs(60));
+        let first = time::Instant::now();
+        connect_any(&[hole, good], limit, &winners).unwrap();
+        let first = first.elapsed();
+        let again = time::Instant::now();
+        let stream = connect_any(&[hole, good], limit, &winners).unwrap();
+        let again = again.elapsed();
+        assert_eq!(stream.peer_addr().unwrap(), good);
+        // The first connection waited out the attempt delay on the address that never
+        // answers; the second went to the good one straight away.
+        assert!(again * 5 < first, "first {first:?}, again {again:?}");
+        assert_eq!(winners.order(&[hole, good]), [good, hole]);
+        // Once the first address answers again, it is first again.
+        winners.won(&[hole, good], hole);
+        assert_eq!(winners.order(&[hole, good]), [hole, good]);
+    }
+
+    #[test]
     fn addresses_that_never_answer_time_out_within_the_connect_time() {
         let (_a, _fa, one) = blackholed();
         let (_b, _fb, two) = blackholed();
-        let err = connect_any(&[one, two], within(time::Duration::from_millis(300))).unwrap_err();
+        let err = connect_any(
+            &[one, two],
+            within(time::Duration::from_millis(300)),
+            &Winners::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::Timeout(Timeout::Connect)), "{err:?}");
     }
 
