@@ -94,7 +94,8 @@ pub struct Fetcher {
     /// [`reuse`]: crate::reuse
     seen: SeenOrigins,
     /// Test hook: a URL containing this text makes its worker panic, to prove that a dying
-    /// worker still yields a result. Read once from `FETCHPAR_TEST_PANIC`.
+    /// worker still yields a result; `prepare:TEXT` panics in [`Fetcher::prepare`] instead.
+    /// Read once from `FETCHPAR_TEST_PANIC`.
     panic_on: Option<String>,
 }
 
@@ -245,9 +246,13 @@ impl Fetcher {
                 return outcome;
             }
         };
-        if let Some(marker) = &self.panic_on {
+        if let Some(marker) = self
+            .panic_on
+            .as_deref()
+            .filter(|m| !m.starts_with("prepare:"))
+        {
             assert!(
-                !target.url.as_str().contains(marker.as_str()),
+                !target.url.as_str().contains(marker),
                 "test hook: panicking for {marker}"
             );
         }
@@ -313,6 +318,12 @@ impl Fetcher {
     /// Decides where the body goes for a job; called in input order, so names are claimed in
     /// input order.
     pub fn prepare(&self, job: &mut Job) {
+        if let Some(marker) = (self.panic_on.as_deref()).and_then(|m| m.strip_prefix("prepare:")) {
+            assert!(
+                !job.text.contains(marker),
+                "test hook: panicking for {marker}"
+            );
+        }
         if let Some(progress) = &self.progress {
             progress.queued();
         }

@@ -39,8 +39,10 @@ pub fn sequential<W: Write>(
 ) -> io::Result<Tally> {
     let start = Instant::now();
     for mut job in jobs {
-        fetcher.prepare(&mut job);
-        let outcome = fetch_guarded(fetcher, &job);
+        let outcome = match prepare_guarded(fetcher, &mut job) {
+            Ok(()) => fetch_guarded(fetcher, &job),
+            Err(failed) => *failed,
+        };
         report.record(outcome)?;
         report.flush()?;
     }
@@ -210,7 +212,10 @@ impl Feed {
                 let _ = results.send(Message::Done(Box::new(outcome)));
                 continue;
             }
-            fetcher.prepare(&mut job);
+            if let Err(failed) = prepare_guarded(fetcher, &mut job) {
+                let _ = results.send(Message::Done(failed));
+                continue;
+            }
             self.pending().insert(stub.id, Box::new(stub));
             return Some(job);
         }
@@ -345,16 +350,28 @@ fn worker(first: Job, feed: &Feed, results: &Sender<Message>, fetcher: &Fetcher)
 /// Fetches one job; a panic inside becomes a failed outcome for that job, so the run still
 /// gets exactly one result for it and the thread lives on to fetch others.
 fn fetch_guarded(fetcher: &Fetcher, job: &Job) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| fetcher.fetch(job))) {
-        Ok(outcome) => outcome,
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            let failure = Failure::new(ErrorKind::Worker, format!("worker panicked: {why}"));
-            Outcome::failed(job, Duration::ZERO, failure)
-        }
-    }
+    catch_unwind(AssertUnwindSafe(|| fetcher.fetch(job))).unwrap_or_else(|panic| {
+        let failure = Failure::new(
+            ErrorKind::Worker,
+            format!("worker panicked: {}", why(&*panic)),
+        );
+        Outcome::failed(job, Duration::ZERO, failure)
+    })
+}
+
+/// Prepares one job (its file name, when saving); a panic there becomes the job's failed
+/// outcome, as one in [`fetch_guarded`] does. Unguarded, it lost the job, which was read but
+/// not yet in the ledger: in the input thread, it ended the run with no result at all.
+fn prepare_guarded(fetcher: &Fetcher, job: &mut Job) -> Result<(), Box<Outcome>> {
+    catch_unwind(AssertUnwindSafe(|| fetcher.prepare(job))).map_err(|panic| {
+        let why = why(&*panic);
+        let failure = Failure::new(ErrorKind::Worker, format!("preparing it panicked: {why}"));
+        Box::new(Outcome::failed(job, Duration::ZERO, failure))
+    })
+}
+
+fn why(panic: &(dyn std::any::Any + Send)) -> String {
+    (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }

@@ -887,6 +887,33 @@ fn a_worker_that_panics_still_yields_its_result() {
         assert_eq!(kind(find(&records, "/boom2")), "worker");
         assert_eq!(kind(find(&records, "/a")), "ok");
     }
+
+    // A panic before the fetch, while the job is prepared: by the thread that starts the
+    // workers (the first job, with -j 1), by a worker (the last), and in the plain loop.
+    let lines: Vec<String> = ["/boom", "/a", "/c", "/boom2"]
+        .iter()
+        .map(|p| origin.url(p))
+        .collect();
+    for args in [
+        &["-j", "1"][..],
+        &["-j", "1", "--keep-order"],
+        &["--sequential"],
+    ] {
+        let out = fetchpar()
+            .env("FETCHPAR_TEST_PANIC", "prepare:boom")
+            .arg("--json")
+            .args(args)
+            .arg(list(&lines).path())
+            .assert()
+            .code(1);
+        let records = json_lines(&out.get_output().stdout);
+        assert_eq!(records.len(), 4, "{args:?}: {records:#?}");
+        assert_eq!(kind(find(&records, "/boom")), "worker", "{args:?}");
+        assert_eq!(kind(find(&records, "/boom2")), "worker", "{args:?}");
+        assert!(message(find(&records, "/boom")).contains("preparing it panicked"));
+        assert_eq!(kind(find(&records, "/a")), "ok", "{args:?}");
+        assert_eq!(kind(find(&records, "/c")), "ok", "{args:?}");
+    }
 }
 
 #[test]
