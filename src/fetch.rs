@@ -495,6 +495,8 @@ impl Fetcher {
     ) -> Result<(), Failure> {
         let url = &target.url;
         let expected = target.options.sha256.as_ref();
+        // The digest is computed only when something checks or shows it.
+        let hash = expected.is_some() || self.saver.as_ref().is_some_and(|s| s.settings().hash);
         let mut slot = match &job.planned {
             Some(Planned::Skip(path)) => {
                 outcome.path = Some(path.display().to_string());
@@ -547,12 +549,8 @@ impl Fetcher {
             redact(&final_url)
         });
         if let (true, Some(slot)) = (whole, &slot) {
-            let hash = expected.is_some() || self.saver.as_ref().is_some_and(|s| s.settings().hash);
             let writer = PartWriter::append(slot, hash).map_err(|e| disk(e, &slot.part))?;
-            let (path, digest) = writer.finish(expected)?;
-            outcome.path = Some(path.display().to_string());
-            outcome.sha256 = digest.map(|d| crate::links::hex(&d));
-            return Ok(());
+            return finish_saved(writer, expected, outcome);
         }
         let failed_status = status.is_client_error() || status.is_server_error();
         let retry_after = header(&response, "retry-after");
@@ -585,8 +583,6 @@ impl Fetcher {
         }
         let mut writer = match (&slot, failed_status) {
             (Some(slot), false) => {
-                let hash =
-                    expected.is_some() || self.saver.as_ref().is_some_and(|s| s.settings().hash);
                 let opened = if append {
                     PartWriter::append(slot, hash)
                 } else {
@@ -645,12 +641,10 @@ impl Fetcher {
             }
             return Err(failure);
         }
-        if let Some(writer) = writer {
-            let (path, digest) = writer.finish(expected)?;
-            outcome.path = Some(path.display().to_string());
-            outcome.sha256 = digest.map(|d| crate::links::hex(&d));
+        match writer {
+            Some(writer) => finish_saved(writer, expected, outcome),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Streams the body, counting bytes, keeping only the prefix, and writing to the part file
@@ -864,6 +858,18 @@ fn content_range_start(response: &Response) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// Puts a complete part in place (checked against `expected`) and notes where, and its digest.
+fn finish_saved(
+    writer: PartWriter,
+    expected: Option<&[u8; 32]>,
+    outcome: &mut Outcome,
+) -> Result<(), Failure> {
+    let (path, digest) = writer.finish(expected)?;
+    outcome.path = Some(path.display().to_string());
+    outcome.sha256 = digest.map(|d| crate::links::hex(&d));
+    Ok(())
 }
 
 /// The size a 416 answer gives in `Content-Range: bytes */TOTAL`.

@@ -296,10 +296,6 @@ impl Connection {
             idle: false,
         }
     }
-
-    fn stale_if_idle(&self, e: io::Error) -> io::Error {
-        stale_if(self.idle, e)
-    }
 }
 
 /// On a connection that is `idle` (see [`Stale`]), an error that says the peer closed it
@@ -396,7 +392,7 @@ impl Transport for Connection {
         let output = &self.buffers.output[..amount];
         (&*self.stream)
             .write_all(output)
-            .map_err(|e| timed_out(self.stale_if_idle(e), timeout.reason))
+            .map_err(|e| timed_out(stale_if(self.idle, e), timeout.reason))
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
@@ -425,7 +421,7 @@ impl Transport for Connection {
                     self.read_timeout = Some(left);
                 }
                 result => {
-                    break result.map_err(|e| timed_out(self.stale_if_idle(e), timeout.reason))?;
+                    break result.map_err(|e| timed_out(stale_if(self.idle, e), timeout.reason))?;
                 }
             }
         };

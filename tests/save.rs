@@ -25,6 +25,20 @@ fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Saves the one URL of `line` into `out` with `--json` and `args`, checks the exit code and
+/// returns its record.
+fn save_one(args: &[&str], out: &Path, line: String, code: i32) -> serde_json::Value {
+    let run = fetchpar()
+        .arg("--json")
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .arg(list(&[line]).path())
+        .assert()
+        .code(code);
+    json_lines(&run.get_output().stdout).remove(0)
+}
+
 #[test]
 fn saves_bodies_under_names_from_the_url() {
     let origin = Origin::start().unwrap();
@@ -307,14 +321,8 @@ fn a_retry_resumes_the_part_its_first_attempt_left_as_wget_does() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
     // Cut off after 40,000 of 100,000 bytes the first time only; no -c.
-    let file = list(&[origin.url("/cut?size=100000&truncate_once=40000")]);
-    let run = fetchpar()
-        .args(["--json", "--retry-delay", "0.01", "-o"])
-        .arg(out.path())
-        .arg(file.path())
-        .assert()
-        .success();
-    let record = &json_lines(&run.get_output().stdout)[0];
+    let line = origin.url("/cut?size=100000&truncate_once=40000");
+    let record = &save_one(&["--retry-delay", "0.01"], out.path(), line, 0);
     assert_eq!(record["attempts"], 2);
     assert_eq!(record["status"], 206, "{record}");
     assert_eq!(record["bytes"], 60000, "only the missing bytes: {record}");
@@ -330,14 +338,8 @@ fn a_retry_resumes_the_part_its_first_attempt_left_as_wget_does() {
     );
 
     // A server that ignores ranges sends it all again, and the file is still whole.
-    let file = list(&[origin.url("/whole?size=100000&truncate_once=40000&no_range=1")]);
-    let run = fetchpar()
-        .args(["--json", "--retry-delay", "0.01", "-o"])
-        .arg(out.path())
-        .arg(file.path())
-        .assert()
-        .success();
-    let record = &json_lines(&run.get_output().stdout)[0];
+    let line = origin.url("/whole?size=100000&truncate_once=40000&no_range=1");
+    let record = &save_one(&["--retry-delay", "0.01"], out.path(), line, 0);
     assert_eq!(
         (record["status"].as_u64(), record["bytes"].as_u64()),
         (Some(200), Some(100000))
@@ -358,13 +360,7 @@ fn continue_finishes_a_part_that_is_already_the_whole_file_as_wget_does() {
     fs::write(out.path().join("all.bin.part"), body_bytes(0, 50000)).unwrap();
     let url = origin.url("/all.bin?size=50000");
     let digest = sha_hex(&body_bytes(0, 50000));
-    let run = fetchpar()
-        .args(["--json", "-c", "-o"])
-        .arg(out.path())
-        .arg(list(&[format!("{url} sha256={digest}")]).path())
-        .assert()
-        .success();
-    let record = &json_lines(&run.get_output().stdout)[0];
+    let record = &save_one(&["-c"], out.path(), format!("{url} sha256={digest}"), 0);
     assert_eq!(record["status"], 416, "{record}");
     assert_eq!(record["bytes"], 0, "nothing downloaded again: {record}");
     assert_eq!(record["error"], serde_json::Value::Null);
@@ -378,13 +374,8 @@ fn continue_finishes_a_part_that_is_already_the_whole_file_as_wget_does() {
     // A part of the right size whose bytes are not the file's fails its digest, and goes.
     fs::write(out.path().join("bad.bin.part"), vec![b'x'; 50000]).unwrap();
     let url = origin.url("/bad.bin?size=50000");
-    let run = fetchpar()
-        .args(["--json", "-c", "-o"])
-        .arg(out.path())
-        .arg(list(&[format!("{url} sha256={digest}")]).path())
-        .assert()
-        .code(1);
-    assert_eq!(kind(&json_lines(&run.get_output().stdout)[0]), "checksum");
+    let record = save_one(&["-c"], out.path(), format!("{url} sha256={digest}"), 1);
+    assert_eq!(kind(&record), "checksum");
     assert!(!out.path().join("bad.bin").exists());
     assert!(!out.path().join("bad.bin.part").exists());
 }
