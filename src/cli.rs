@@ -163,6 +163,12 @@ pub struct Cli {
     )]
     pub user: Option<String>,
 
+    /// Neither keep nor send cookies. By default a cookie a server sets goes back to it for
+    /// the rest of the run (its redirects and later URLs), as wget and aria2c do; nothing is
+    /// saved to disk.
+    #[arg(long, help_heading = "Network")]
+    pub no_cookies: bool,
+
     /// An extra request header, as `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append,
           help_heading = "Network")]

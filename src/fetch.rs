@@ -13,6 +13,7 @@ use ureq::http::{HeaderName, HeaderValue, header};
 use url::Url;
 
 use crate::cancel;
+use crate::cookies::Jar;
 use crate::decode::{self, BadEncoding};
 use crate::hosts::Hosts;
 use crate::links::{Job, Target};
@@ -35,6 +36,8 @@ pub struct NetSettings {
     pub max_redirects: u32,
     pub user_agent: String,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Whether cookies servers set are kept and sent back (see [`crate::cookies`]).
+    pub cookies: bool,
     /// Bytes of each body kept for display.
     pub prefix: usize,
     /// Most idle connections kept open for reuse, in each of the [`AGENTS`].
@@ -97,6 +100,8 @@ pub struct Fetcher {
     /// worker still yields a result; `prepare:TEXT` panics in [`Fetcher::prepare`] instead.
     /// Read once from `FETCHPAR_TEST_PANIC`.
     panic_on: Option<String>,
+    /// Cookies servers have set in this run.
+    jar: Jar,
 }
 
 /// Agents the hosts are shared out between, each with its own pool of idle connections (of
@@ -192,6 +197,7 @@ impl Fetcher {
             + (settings.headers.iter())
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
+        let jar = Jar::new(settings.cookies);
         let resolver = SharedResolver::default();
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
@@ -217,6 +223,7 @@ impl Fetcher {
             panic_on: std::env::var("FETCHPAR_TEST_PANIC")
                 .ok()
                 .filter(|s| !s.is_empty()),
+            jar,
         }
     }
 
@@ -230,9 +237,11 @@ impl Fetcher {
         self.input_done.store(true, Ordering::Relaxed);
     }
 
-    /// Restarts the clock that outcomes' start times are measured from.
+    /// Restarts the clock that outcomes' start times are measured from, and forgets the
+    /// cookies: `--compare`'s second run starts as its first did.
     pub fn reset_epoch(&mut self) {
         self.epoch = Instant::now();
+        self.jar.clear();
     }
 
     /// Fetches one job. Never panics on bad input or network failure: every failure is data.
@@ -368,7 +377,11 @@ impl Fetcher {
                 ));
             }
             let same_origin = hops == 0 || current.origin() == url.origin();
-            let once = || self.request_once(&current, from, validator, budget, same_origin);
+            let cookie = self.jar.header_for(&current);
+            let once = || {
+                let cookie = cookie.as_deref();
+                self.request_once(&current, from, validator, cookie, budget, same_origin)
+            };
             let response = match once() {
                 // Sent again at once, on a new connection or another checked one: the server
                 // closed the kept-alive one before this request (see `transport::Stale`).
@@ -376,6 +389,9 @@ impl Fetcher {
                 sent => sent,
             }
             .map_err(classify)?;
+            // Whatever the status: a login's redirect and a 503 asking to come back both set
+            // cookies the next request needs.
+            self.jar.keep(&current, response.headers());
             // RFC 9110's redirections with a Location to follow: not 304 Not Modified, nor the
             // deprecated 305 and unused 306.
             if !matches!(response.status().as_u16(), 300..=303 | 307 | 308) {
@@ -423,13 +439,15 @@ impl Fetcher {
         &self.agents[self.host_hash.hash_one(key) as usize % self.agents.len()]
     }
 
-    /// One request, no redirect followed. `budget` replaces the Agent's whole-URL timeout;
-    /// `same_origin` says whether credentials given with `-H` may go along.
+    /// One request, no redirect followed. `cookie` is what the jar sends; `budget` replaces
+    /// the Agent's whole-URL timeout; `same_origin` says whether credentials given with `-H`
+    /// may go along.
     fn request_once(
         &self,
         url: &Url,
         from: u64,
         validator: Option<&str>,
+        cookie: Option<&str>,
         budget: Option<Duration>,
         same_origin: bool,
     ) -> Result<Response, ureq::Error> {
@@ -445,7 +463,10 @@ impl Fetcher {
             }
             None => self.agent(url).get(url.as_str()),
         };
-        let head = self.head_fixed + url.as_str().len() + validator.map_or(0, str::len);
+        let head = self.head_fixed
+            + url.as_str().len()
+            + validator.map_or(0, str::len)
+            + cookie.map_or(0, |c| c.len() + "Cookie: \r\n".len());
         let proxy = self.settings.proxies.for_url(url);
         if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() {
             let mut config = request.config();
@@ -463,12 +484,22 @@ impl Fetcher {
             request = config.build();
         }
         let mut authorized = false;
+        let mut cookie = cookie;
         for (name, value) in &self.settings.headers {
             if !same_origin && (name == header::AUTHORIZATION || name == header::COOKIE) {
                 continue;
             }
             authorized |= name == header::AUTHORIZATION;
+            if let (true, Some(kept)) = (name == header::COOKIE, cookie.take()) {
+                // One Cookie header (RFC 6265 5.4): the given cookies, then the kept ones.
+                let merged = [value.as_bytes(), b"; ", kept.as_bytes()].concat();
+                request = request.header(name, merged);
+                continue;
+            }
             request = request.header(name, value);
+        }
+        if let Some(kept) = cookie {
+            request = request.header(header::COOKIE, kept);
         }
         // An Authorization given with -H wins over the URL's, as in curl.
         if let (Some(basic), false) = (basic, authorized) {

@@ -187,6 +187,7 @@ impl Options {
                 max_redirects: cli.max_redirects,
                 user_agent: cli.user_agent.clone(),
                 headers,
+                cookies: !cli.no_cookies,
                 prefix: cli.prefix as usize,
                 pool: idle_connections(jobs),
                 max_size: cli.max_size,

@@ -26,6 +26,8 @@
 //! | `garbage=1` | bytes that are not HTTP; `badchunk=1` invalid chunked encoding; `reset=1` close at once |
 //! | `no_range=1` | ignore Range requests (answer 200 with the whole body) |
 //! | `etag=TEXT` | the ETag to send (default derived from the size) |
+//! | `cookie=TEXT` | a Set-Cookie header per line of TEXT, on any answer (redirects and `fail` too) |
+//! | `need_cookie=TEXT` | 403 unless the request's Cookie header contains TEXT |
 //!
 //! A `CONNECT` request is answered as a proxy would, and what comes through the tunnel is then
 //! served as above, so the server can also stand in for an HTTP proxy.
@@ -444,6 +446,20 @@ fn respond(
     if flag("reset") {
         return Ok(false);
     }
+    let cookies: String = p("cookie").map_or_else(String::new, |text| {
+        (text.lines())
+            .map(|line| format!("Set-Cookie: {line}\r\n"))
+            .collect()
+    });
+    if let Some(needed) = p("need_cookie") {
+        let has = (req.headers.iter()).any(|(n, v)| n == "cookie" && v.contains(needed));
+        if !has {
+            let head =
+                format!("HTTP/1.1 403 Forbidden\r\n{cookies}Content-Length: 9\r\n\r\nforbidden");
+            out.write_all(head.as_bytes())?;
+            return Ok(true);
+        }
+    }
     if flag("garbage") {
         out.write_all(b"\x00\x01\x02 this is not HTTP at all \xff\xfe\r\n\r\n")?;
         return Ok(false);
@@ -461,7 +477,7 @@ fn respond(
                 .unwrap_or_default();
             let code = num("fail_status").unwrap_or(503);
             let head = format!(
-                "HTTP/1.1 {code} Try Later\r\n{retry}Content-Length: 11\r\n\r\nunavailable"
+                "HTTP/1.1 {code} Try Later\r\n{retry}{cookies}Content-Length: 11\r\n\r\nunavailable"
             );
             answering.sent();
             out.write_all(head.as_bytes())?;
@@ -471,7 +487,7 @@ fn respond(
     if let Some(location) = p("location") {
         let code = num("status").unwrap_or(302);
         let head = format!(
-            "HTTP/1.1 {code} Moved\r\nLocation: {location}\r\nContent-Length: 5\r\n\r\nmoved"
+            "HTTP/1.1 {code} Moved\r\nLocation: {location}\r\n{cookies}Content-Length: 5\r\n\r\nmoved"
         );
         out.write_all(head.as_bytes())?;
         return Ok(true);
@@ -485,8 +501,9 @@ fn respond(
             next.insert("redirect".into(), left.to_string());
             format!("{}?{}", req.path, encode(&next))
         };
-        let head =
-            format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nLocation: {location}\r\n{cookies}Content-Length: 0\r\n\r\n"
+        );
         out.write_all(head.as_bytes())?;
         return Ok(true);
     }
@@ -507,7 +524,7 @@ fn respond(
         .as_ref()
         .map_or_else(|| num("size").unwrap_or(1024), |b| b.len() as u64);
     let mut head = String::new();
-    let mut extra = String::new();
+    let mut extra = cookies;
     if let Some(cd) = p("cd") {
         extra.push_str(&format!("Content-Disposition: {cd}\r\n"));
     }
