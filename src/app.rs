@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::cancel;
 use crate::cli::Cli;
+use crate::cookies;
 use crate::demo;
 use crate::descriptors;
 use crate::fetch::{AGENTS, Fetcher};
@@ -91,6 +92,18 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     let stdout = io::stdout();
     let mut report = Reporter::new(BufWriter::new(stdout.lock()), options.style, side);
     let mut fetcher = Fetcher::new(options.net.clone(), saver);
+    let jar = fetcher.cookies();
+    if let Some(path) = &options.load_cookies {
+        let warnings = jar
+            .load_file(path)
+            .map_err(|e| UsageError(format!("{e:#}")))?;
+        for warning in warnings {
+            note(options, &warning);
+        }
+    }
+    if let Some(path) = &options.save_cookies {
+        cookies::check_writable(path).map_err(|e| UsageError(format!("{e:#}")))?;
+    }
     if options.timeline.is_some() {
         report.keep_timeline();
     }
@@ -143,6 +156,9 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     };
     if let (Some(path), Some(runs)) = (&options.timeline, report.timeline()) {
         timeline::write(path, runs)?;
+    }
+    if let Some(path) = &options.save_cookies {
+        jar.save_file(path)?;
     }
     io::stderr().flush()?;
     if tallies.iter().all(|t| t.total() == 0) {

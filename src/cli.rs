@@ -11,7 +11,7 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
-       proxy, --cacert, or a --checksums, --failed-out or --timeline file)
+       proxy, --cacert, or a --checksums, --failed-out, --timeline or cookie file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 const AFTER_LONG_HELP: &str = "\
@@ -25,7 +25,7 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
-       proxy, --cacert, or a --checksums, --failed-out or --timeline file)
+       proxy, --cacert, or a --checksums, --failed-out, --timeline or cookie file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 /// Download a list of URLs in parallel, one OS thread per URL.
@@ -163,11 +163,36 @@ pub struct Cli {
     )]
     pub user: Option<String>,
 
-    /// Neither keep nor send cookies. By default a cookie a server sets goes back to it for
-    /// the rest of the run (its redirects and later URLs), as wget and aria2c do; nothing is
-    /// saved to disk.
+    /// Neither keep nor send cookies.
+    ///
+    /// By default a cookie a server sets goes back to it for the rest of the run (its
+    /// redirects and later URLs), as wget and aria2c do.
     #[arg(long, help_heading = "Network")]
     pub no_cookies: bool,
+
+    /// Start with the cookies in this Netscape cookie file.
+    ///
+    /// The format wget and aria2c --load-cookies and curl -b read, and browsers' cookie export
+    /// extensions write.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "no_cookies",
+        help_heading = "Network"
+    )]
+    pub load_cookies: Option<PathBuf>,
+
+    /// At the end, write the run's cookies to this file.
+    ///
+    /// Netscape format, as wget --save-cookies and curl -c write it, readable by its owner
+    /// only.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "no_cookies",
+        help_heading = "Network"
+    )]
+    pub save_cookies: Option<PathBuf>,
 
     /// An extra request header, as `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append,

@@ -1,15 +1,20 @@
 //! Cookies within one run: what a server sets with `Set-Cookie` goes back to it on later
 //! requests, the redirects of the same URL and other URLs of the list alike, as wget and aria2c
-//! keep them (curl only with `-b`). Nothing is read from or written to disk, and
-//! `--no-cookies` turns the jar off. Matching (domain, path, `Secure`, expiry) is
-//! `cookie_store`'s; what this module adds is what a hostile server must not get past:
-//! public suffixes (`Domain=com`) and bounds on how much a run keeps.
+//! keep them (curl only with `-b`); `--load-cookies` and `--save-cookies` read and write the
+//! jar as a Netscape cookie file, and `--no-cookies` turns it off. Matching (domain, path,
+//! `Secure`, expiry) is `cookie_store`'s; what this module adds is what a hostile server must
+//! not get past: public suffixes (`Domain=com`) and bounds on how much a run keeps.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use cookie_store::{Cookie, CookieDomain, CookieStore, RawCookie, StoreAction};
+use anyhow::{Context, Result};
+use cookie_store::{Cookie, CookieDomain, CookieExpiration, CookieStore, RawCookie, StoreAction};
 use ureq::http::HeaderMap;
 use url::{Host, Url};
 
@@ -33,9 +38,11 @@ pub struct Jar {
     /// Set once a cookie is kept: until then a request takes no lock to look for one.
     any: AtomicBool,
     inner: Mutex<Inner>,
+    /// What the jar held before the run: the cookies loaded from a file.
+    loaded: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Inner {
     store: CookieStore,
     /// Cookies kept per site (see [`MAX_PER_SITE`]); an update of one kept is not counted.
@@ -50,6 +57,7 @@ impl Jar {
             enabled,
             any: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
+            loaded: Mutex::new(Inner::default()),
         }
     }
 
@@ -59,10 +67,17 @@ impl Jar {
             return None;
         }
         let inner = self.lock();
-        let pairs: Vec<String> = (inner.store.get_request_values(url))
-            .map(|(name, value)| format!("{name}={value}"))
+        let mut cookies = inner.store.matches(url);
+        if cookies.is_empty() {
+            return None;
+        }
+        // RFC 6265 5.4: longer paths first, and among equals the order they were set in
+        // (which the store keeps), so a page's own cookie comes before its site's.
+        cookies.sort_by_cached_key(|c| std::cmp::Reverse(String::from(&c.path).len()));
+        let pairs: Vec<String> = (cookies.iter())
+            .map(|c| format!("{}={}", c.name(), c.value()))
             .collect();
-        (!pairs.is_empty()).then(|| pairs.join("; "))
+        Some(pairs.join("; "))
     }
 
     /// Keeps the cookies set by the answer to a request for `url`.
@@ -86,31 +101,219 @@ impl Jar {
         }
     }
 
-    /// Forgets every cookie: `--compare`'s threaded run starts as its sequential run did.
+    /// Forgets every cookie set since the file was loaded: `--compare`'s threaded run starts
+    /// as its sequential run did.
     pub fn clear(&self) {
+        let loaded = relock(&self.loaded).clone();
         let mut inner = self.lock();
-        *inner = Inner::default();
-        self.any.store(false, Ordering::Release);
+        *inner = loaded;
+        self.any.store(inner.total > 0, Ordering::Release);
+    }
+
+    /// Adds the cookies of a Netscape cookie file (`--load-cookies`), returning a warning for
+    /// each line that is not one. An unreadable file is an error.
+    pub fn load_file(&self, path: &Path) -> Result<Vec<String>> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the cookie file {}", path.display()))?;
+        let warnings = self.load(&String::from_utf8_lossy(&bytes));
+        let shown = crate::report::escape(path.display().to_string().as_bytes());
+        Ok(warnings
+            .into_iter()
+            .map(|w| format!("fetchpar: --load-cookies {shown}: {w}"))
+            .collect())
+    }
+
+    /// Adds the cookies of a Netscape cookie file's text; the warnings name the lines skipped.
+    /// The format is what wget, aria2c and curl read and write, and what browsers' cookie
+    /// export extensions write: per line, domain, whether subdomains match (`TRUE`/`FALSE`),
+    /// path, whether only over https, expiry in Unix seconds (0: at the end of the run), name
+    /// and value, separated by tabs; `#HttpOnly_` before the domain marks an HttpOnly cookie,
+    /// any other line starting with `#` is a comment.
+    pub fn load(&self, text: &str) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let mut inner = self.lock();
+        let now = unix_now();
+        for (n, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            let (line, http_only) = match line.strip_prefix("#HttpOnly_") {
+                Some(rest) => (rest, true),
+                None => (line, false),
+            };
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Err(why) = inner.load_line(line, http_only, now) {
+                let why = crate::report::escape(why.as_bytes());
+                warnings.push(format!("line {}: {why}; skipped", n + 1));
+            }
+        }
+        *relock(&self.loaded) = inner.clone();
+        self.any.store(inner.total > 0, Ordering::Release);
+        warnings
+    }
+
+    /// The jar as a Netscape cookie file: every cookie not expired, those that last only as
+    /// long as a run with expiry 0, as `curl -c` writes them.
+    pub fn save(&self) -> String {
+        let inner = self.lock();
+        let mut text = String::from(
+            "# Netscape HTTP Cookie File\n# Written by fetchpar (--save-cookies). Edit at your own risk.\n\n",
+        );
+        for cookie in inner.store.iter_unexpired() {
+            let (domain, subdomains) = match &cookie.domain {
+                CookieDomain::Suffix(d) => (format!(".{d}"), "TRUE"),
+                CookieDomain::HostOnly(h) => (h.clone(), "FALSE"),
+                CookieDomain::NotPresent | CookieDomain::Empty => continue,
+            };
+            let expires = match &cookie.expires {
+                CookieExpiration::AtUtc(t) => t.unix_timestamp().max(1),
+                CookieExpiration::SessionEnd => 0,
+            };
+            let fields = [cookie.name(), cookie.value(), &domain];
+            if fields.iter().any(|f| f.chars().any(char::is_control)) {
+                continue;
+            }
+            let _ = writeln!(
+                text,
+                "{}{domain}\t{subdomains}\t{}\t{}\t{expires}\t{}\t{}",
+                if cookie.http_only() == Some(true) {
+                    "#HttpOnly_"
+                } else {
+                    ""
+                },
+                String::from(&cookie.path),
+                if cookie.secure() == Some(true) {
+                    "TRUE"
+                } else {
+                    "FALSE"
+                },
+                cookie.name(),
+                cookie.value(),
+            );
+        }
+        text
+    }
+
+    /// Writes [`Jar::save`] to `path` whole or not at all (a temporary file beside it, renamed
+    /// over it), readable by its owner only: cookies are credentials.
+    pub fn save_file(&self, path: &Path) -> Result<()> {
+        let mut file = temporary_beside(path)?;
+        let fail = || format!("cannot write the cookie file {}", path.display());
+        file.write_all(self.save().as_bytes()).with_context(fail)?;
+        file.persist(path).map_err(|e| e.error).with_context(fail)?;
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while the jar was held (a worker's, caught as its URL's failure) leaves a
-        // jar that is still whole: every change to it is one call into the store.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        relock(&self.inner)
     }
+}
+
+/// A panic while a jar was held (a worker's, caught as its URL's failure) leaves it whole:
+/// every change to it is one call into the store.
+fn relock(mutex: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether [`Jar::save_file`] will be able to write `path`, checked before the run so that a
+/// typo costs no downloads; the file itself is not touched (it may be the one loaded).
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "cannot write the cookie file {}: it is a folder",
+            path.display()
+        );
+    }
+    temporary_beside(path).map(drop)
+}
+
+fn temporary_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write the cookie file {}", path.display()))
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Inner {
     fn keep(&mut self, text: &str, url: &Url) {
-        let Ok(raw) = RawCookie::parse(text) else {
-            return;
-        };
-        if raw.name().len() + raw.value().len() > MAX_COOKIE {
-            return;
+        if let Ok(raw) = RawCookie::parse(text) {
+            let _ = self.insert(&raw, url);
         }
-        let Ok(mut cookie) = Cookie::try_from_raw_cookie(&raw, url) else {
-            return;
+    }
+
+    /// One line of a cookie file, as [`Jar::load`] reads it.
+    fn load_line(&mut self, line: &str, http_only: bool, now: i64) -> Result<(), String> {
+        let fields: Vec<&str> = line.split('\t').collect();
+        // Some writers leave an empty value's field out.
+        let [domain, subdomains, path, secure, expires, name, value] = match fields[..] {
+            [d, s, p, sec, e, n] => [d, s, p, sec, e, n, ""],
+            [d, s, p, sec, e, n, v] => [d, s, p, sec, e, n, v],
+            _ => {
+                let n = fields.len();
+                let s = if n == 1 { "" } else { "s" };
+                return Err(format!(
+                    "{n} tab-separated field{s} where a cookie line has 7"
+                ));
+            }
         };
+        let flag = |text: &str, what: &str| match text {
+            t if t.eq_ignore_ascii_case("TRUE") => Ok(true),
+            t if t.eq_ignore_ascii_case("FALSE") => Ok(false),
+            _ => Err(format!("{what} is `{text}`, not TRUE or FALSE")),
+        };
+        let subdomains = flag(subdomains, "the subdomain flag")? || domain.starts_with('.');
+        let secure = flag(secure, "the secure flag")?;
+        let expires: i64 = (expires.trim().parse())
+            .map_err(|_| format!("the expiry `{expires}` is not a number of seconds"))?;
+        let host = &domain.trim_start_matches('.').to_ascii_lowercase();
+        // From a server, such a cookie would be kept for that one host; a file meant it for
+        // every site under it.
+        if subdomains && psl::suffix_str(host) == Some(host) {
+            return Err(format!("`{domain}` is a public suffix"));
+        }
+        let url = Url::parse(&format!("https://{host}/"))
+            .ok()
+            .filter(|u| u.host_str().is_some_and(|h| !h.is_empty()))
+            .ok_or_else(|| format!("`{domain}` is not a host name"))?;
+        // Built as the Set-Cookie the server would have sent, so a loaded cookie goes through
+        // the same rules and bounds as one set during the run.
+        let mut text = format!("{name}={value}; Path={path}");
+        if subdomains {
+            let _ = write!(text, "; Domain={host}");
+        }
+        if expires > 0 {
+            if expires <= now {
+                return Ok(());
+            }
+            let _ = write!(text, "; Max-Age={}", expires - now);
+        }
+        if secure {
+            text.push_str("; Secure");
+        }
+        if http_only {
+            text.push_str("; HttpOnly");
+        }
+        let raw = (RawCookie::parse(text.as_str()))
+            .ok()
+            .filter(|raw| raw.name() == name && raw.value() == value && !name.is_empty())
+            .ok_or_else(|| format!("`{name}={value}` is not a cookie a server could set"))?;
+        self.insert(&raw, &url)
+    }
+
+    /// Keeps `raw`, received from `url`, unless a rule or a bound refuses it (the reason).
+    fn insert(&mut self, raw: &RawCookie<'_>, url: &Url) -> Result<(), String> {
+        if raw.name().len() + raw.value().len() > MAX_COOKIE {
+            return Err(format!("larger than {MAX_COOKIE} bytes"));
+        }
+        let mut cookie = Cookie::try_from_raw_cookie(raw, url).map_err(|e| e.to_string())?;
         // RFC 6265 5.3 step 5: a Domain that is a public suffix is only the host's own
         // (`Domain=example.com` sent by example.com, kept for that host alone); from any
         // other host such a cookie is ignored, or every site under `.com` would be sent it.
@@ -118,12 +321,9 @@ impl Inner {
             && psl::suffix_str(domain) == Some(domain.as_str())
         {
             if url.host_str() != Some(domain.as_str()) {
-                return;
+                return Err(format!("`{domain}` is a public suffix"));
             }
-            match CookieDomain::host_only(url) {
-                Ok(own) => cookie.domain = own,
-                Err(_) => return,
-            }
+            cookie.domain = CookieDomain::host_only(url).map_err(|e| e.to_string())?;
         }
         let site = site_of(url);
         let domain = String::from(&cookie.domain);
@@ -131,11 +331,18 @@ impl Inner {
         let known = self.store.contains_any(&domain, &path, cookie.name());
         let count = self.per_site.get(&site).copied().unwrap_or(0);
         if !known && (count >= MAX_PER_SITE || self.total >= MAX_TOTAL) {
-            return;
+            return Err(format!(
+                "more than {MAX_PER_SITE} cookies for one site or {MAX_TOTAL} in all"
+            ));
         }
-        if let Ok(StoreAction::Inserted) = self.store.insert(cookie.into_owned(), url) {
-            *self.per_site.entry(site).or_insert(0) += 1;
-            self.total += 1;
+        match self.store.insert(cookie.into_owned(), url) {
+            Ok(StoreAction::Inserted) => {
+                *self.per_site.entry(site).or_insert(0) += 1;
+                self.total += 1;
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
         }
     }
 }
@@ -183,10 +390,17 @@ mod tests {
             sent(&jar, "http://example.com/file").as_deref(),
             Some("session=abc")
         );
-        let shop = sent(&jar, "http://example.com/shop/item").unwrap();
-        let mut pairs: Vec<&str> = shop.split("; ").collect();
-        pairs.sort_unstable();
-        assert_eq!(pairs, ["cart=1", "session=abc"]);
+        // The longer path first (RFC 6265 5.4).
+        assert_eq!(
+            sent(&jar, "http://example.com/shop/item").as_deref(),
+            Some("cart=1; session=abc")
+        );
+        // Among equal paths, the order they were set in.
+        set(&jar, "http://example.com/", &["zebra=1", "apple=2"]);
+        assert_eq!(
+            sent(&jar, "http://example.com/").as_deref(),
+            Some("session=abc; zebra=1; apple=2")
+        );
         assert_eq!(sent(&jar, "http://other.example/file"), None);
         // Host-only: a cookie without Domain does not go to the host's subdomains.
         assert_eq!(sent(&jar, "http://www.example.com/file"), None);
@@ -327,6 +541,122 @@ mod tests {
             Some("ip=1")
         );
         assert_eq!(sent(&jar, "http://localhost:8080/"), None);
+    }
+
+    const FILE: &str = "# Netscape HTTP Cookie File\r
+# a comment\r
+\r
+example.com\tFALSE\t/\tFALSE\t0\tsession\tabc\r
+.example.org\tTRUE\t/docs\tFALSE\t99999999999\tlong\tlived\r
+#HttpOnly_secure.example\tFALSE\t/\tTRUE\t0\thidden\t1\r
+example.com\tFALSE\t/\tFALSE\t1\told\tgone\r
+example.com\tFALSE\t/\tFALSE\t0\tempty\r
+only\tthree\tfields\r
+example.com\tMAYBE\t/\tFALSE\t0\ta\tb\r
+example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
+.com\tTRUE\t/\tFALSE\t0\tsuper\tcookie\r
+";
+
+    #[test]
+    fn a_cookie_file_is_read_line_by_line() {
+        let jar = Jar::new(true);
+        let warnings = jar.load(FILE);
+        assert_eq!(
+            sent(&jar, "http://example.com/x").as_deref(),
+            Some("session=abc; empty=")
+        );
+        assert_eq!(
+            sent(&jar, "http://www.example.org/docs/a").as_deref(),
+            Some("long=lived")
+        );
+        assert_eq!(sent(&jar, "http://www.example.org/other"), None);
+        assert_eq!(
+            sent(&jar, "http://secure.example/"),
+            None,
+            "Secure: https only"
+        );
+        assert_eq!(
+            sent(&jar, "https://secure.example/").as_deref(),
+            Some("hidden=1")
+        );
+        assert_eq!(sent(&jar, "http://bank.com/"), None);
+        // The expired line is dropped without a word; each other bad line is named.
+        let lines: Vec<&str> = warnings
+            .iter()
+            .map(|w| w.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            lines,
+            ["line 9", "line 10", "line 11", "line 12"],
+            "{warnings:#?}"
+        );
+        assert!(
+            warnings[0].contains("3 tab-separated fields where"),
+            "{warnings:#?}"
+        );
+        assert!(warnings[1].contains("`MAYBE`"), "{warnings:#?}");
+        assert!(warnings[2].contains("`soon`"), "{warnings:#?}");
+        assert!(warnings[3].contains("public suffix"), "{warnings:#?}");
+    }
+
+    #[test]
+    fn a_saved_jar_loads_back_the_same() {
+        let jar = Jar::new(true);
+        set(
+            &jar,
+            "http://example.com/a/b",
+            &["s=1", "d=2; Domain=example.com; Max-Age=3600"],
+        );
+        set(
+            &jar,
+            "https://example.com/",
+            &["h=3; Secure; HttpOnly; Path=/"],
+        );
+        set(&jar, "http://example.com/", &["x=4; Max-Age=0"]);
+        let text = jar.save();
+        assert!(text.starts_with("# Netscape HTTP Cookie File\n"), "{text}");
+        assert!(
+            text.contains("\nexample.com\tFALSE\t/a\tFALSE\t0\ts\t1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n#HttpOnly_example.com\tFALSE\t/\tTRUE\t"),
+            "{text}"
+        );
+        let again = Jar::new(true);
+        assert!(again.load(&text).is_empty());
+        for to in [
+            "http://example.com/a/x",
+            "https://example.com/a/",
+            "http://www.example.com/",
+        ] {
+            let sorted = |jar: &Jar| {
+                let mut pairs: Vec<String> = sent(jar, to)
+                    .unwrap_or_default()
+                    .split("; ")
+                    .map(str::to_string)
+                    .collect();
+                pairs.sort();
+                pairs
+            };
+            assert_eq!(sorted(&jar), sorted(&again), "{to}");
+        }
+        assert!(!text.contains("x\t4"), "{text}");
+    }
+
+    #[test]
+    fn clear_goes_back_to_what_was_loaded() {
+        let jar = Jar::new(true);
+        assert!(
+            jar.load("example.com\tFALSE\t/\tFALSE\t0\tfrom\tfile\n")
+                .is_empty()
+        );
+        set(&jar, "http://example.com/", &["during=run"]);
+        jar.clear();
+        assert_eq!(
+            sent(&jar, "http://example.com/").as_deref(),
+            Some("from=file")
+        );
     }
 
     #[test]

@@ -100,8 +100,8 @@ pub struct Fetcher {
     /// worker still yields a result; `prepare:TEXT` panics in [`Fetcher::prepare`] instead.
     /// Read once from `FETCHPAR_TEST_PANIC`.
     panic_on: Option<String>,
-    /// Cookies servers have set in this run.
-    jar: Jar,
+    /// Cookies servers have set in this run (and any loaded from a file).
+    jar: Arc<Jar>,
 }
 
 /// Agents the hosts are shared out between, each with its own pool of idle connections (of
@@ -197,7 +197,7 @@ impl Fetcher {
             + (settings.headers.iter())
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
-        let jar = Jar::new(settings.cookies);
+        let jar = Arc::new(Jar::new(settings.cookies));
         let resolver = SharedResolver::default();
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
@@ -230,6 +230,11 @@ impl Fetcher {
     /// Shows this fetcher's work on a progress display (or stops showing it).
     pub fn set_progress(&mut self, progress: Option<Arc<Progress>>) {
         self.progress = progress;
+    }
+
+    /// The run's cookie jar, to load before the run and save after it.
+    pub fn cookies(&self) -> Arc<Jar> {
+        Arc::clone(&self.jar)
     }
 
     /// Tells the fetcher that no job is left to hand out.

@@ -97,6 +97,10 @@ pub struct Options {
     pub save: Option<SaveSettings>,
     pub checksums: Option<PathBuf>,
     pub failed_out: Option<PathBuf>,
+    /// `--load-cookies`: a cookie file to start the jar from.
+    pub load_cookies: Option<PathBuf>,
+    /// `--save-cookies`: where the jar is written at the end.
+    pub save_cookies: Option<PathBuf>,
     pub progress: When,
     /// No summary or notices on stderr (`--quiet`).
     pub quiet: bool,
@@ -211,6 +215,8 @@ impl Options {
             }),
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),
+            load_cookies: cli.load_cookies.clone(),
+            save_cookies: cli.save_cookies.clone(),
             progress: if cli.quiet { When::Never } else { cli.progress },
             quiet: cli.quiet,
             timeline: cli.timeline.clone(),

@@ -113,3 +113,111 @@ fn the_threaded_run_of_compare_starts_with_no_cookies() {
         ]
     );
 }
+
+#[test]
+fn cookies_load_from_a_file_and_save_back_to_one() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+    let jar = dir.path().join("cookies.txt");
+    std::fs::write(
+        &jar,
+        "# Netscape HTTP Cookie File\n\
+         127.0.0.1\tFALSE\t/\tFALSE\t0\tfrom\tfile\n\
+         other.example\tFALSE\t/\tFALSE\t0\tnot\tours\n\
+         not a cookie line\n",
+    )
+    .unwrap();
+    let lines = list(&[
+        origin.url("/show?echo=Cookie"),
+        origin.url(&format!("/set?cookie={}", q("new=1; Max-Age=3600"))),
+        format!("http://localhost:{port}/set?cookie={}", q("there=2")),
+    ]);
+    let out = fetchpar()
+        .args(["--json", "--sequential"])
+        .arg("--load-cookies")
+        .arg(&jar)
+        .arg("--save-cookies")
+        .arg(&jar)
+        .arg(lines.path())
+        .assert()
+        .code(0);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(prefix(&records[0]), "from=file");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(
+        stderr.contains("--load-cookies")
+            && stderr.contains("line 4: 1 tab-separated field where a cookie line has 7; skipped"),
+        "{stderr}"
+    );
+
+    // The file now holds what it held and what the run added, for its owner's eyes only.
+    let saved = std::fs::read_to_string(&jar).unwrap();
+    for line in [
+        "127.0.0.1\tFALSE\t/\tFALSE\t0\tfrom\tfile",
+        "other.example\tFALSE\t/\tFALSE\t0\tnot\tours",
+        "localhost\tFALSE\t/\tFALSE\t0\tthere\t2",
+    ] {
+        assert!(saved.lines().any(|l| l == line), "{line:?} in {saved}");
+    }
+    assert!(
+        saved
+            .lines()
+            .any(|l| l.starts_with("127.0.0.1\tFALSE\t/\tFALSE\t") && l.ends_with("\tnew\t1")),
+        "{saved}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&jar).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // A later run starts from the saved file.
+    let again = list(&[origin.url("/show?echo=Cookie")]);
+    let out = fetchpar()
+        .arg("--json")
+        .arg("--load-cookies")
+        .arg(&jar)
+        .arg(again.path())
+        .assert()
+        .code(0);
+    let records = json_lines(&out.get_output().stdout);
+    let mut pairs: Vec<&str> = prefix(&records[0]).split("; ").collect();
+    pairs.sort_unstable();
+    assert_eq!(pairs, ["from=file", "new=1"]);
+}
+
+#[test]
+fn cookie_files_that_cannot_be_used_stop_the_run_before_any_fetch() {
+    let origin = Origin::start().unwrap();
+    let lines = list(&[origin.url("/x")]);
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-file.txt");
+    let unwritable = dir.path().join("no-such-folder").join("cookies.txt");
+    let cases: [(&[&std::ffi::OsStr], &str); 4] = [
+        (
+            &["--load-cookies".as_ref(), missing.as_os_str()],
+            "cannot read the cookie file",
+        ),
+        (
+            &["--save-cookies".as_ref(), unwritable.as_os_str()],
+            "cannot write the cookie file",
+        ),
+        (
+            &["--save-cookies".as_ref(), dir.path().as_os_str()],
+            "it is a folder",
+        ),
+        (
+            &[
+                "--no-cookies".as_ref(),
+                "--load-cookies".as_ref(),
+                missing.as_os_str(),
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = fetchpar().args(args).arg(lines.path()).assert().code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!(origin.requests(), 0);
+}
