@@ -936,6 +936,7 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::Timeout(which) => (K::Timeout, timeout_message(*which)),
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
         ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
+        ureq::Error::Io(io) if transport::was_interrupted(io) => (K::Cancelled, io.to_string()),
         ureq::Error::Io(io) if tls::is_tls(io) => (K::Tls, tls::message(io)),
         ureq::Error::Io(io) if transport::went_stale(&err) => (K::Io, io.to_string()),
         // A shown body that is not the gzip it claims (see `decode`).

@@ -21,6 +21,8 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 use ureq::Error;
+
+use crate::cancel;
 use ureq::Timeout;
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, NextTimeout,
@@ -116,7 +118,7 @@ impl<In: Transport> Connector<In> for Tcp {
     }
 }
 
-/// Connects to one of a host's addresses. One address is connected to directly. With several,
+/// Connects to one of a host's addresses. One address is simply connected to. With several,
 /// the attempts overlap as RFC 8305 ("Happy Eyeballs") has them, as curl and browsers make them:
 /// the address families take turns, each attempt gets [`ATTEMPT_DELAY`] before the next
 /// address is tried beside it (at once if it fails), and the first connection made wins. A
@@ -137,18 +139,12 @@ fn connect_any(
             io::ErrorKind::ConnectionRefused,
             "no address to connect to",
         ))),
-        [addr] => {
-            let connected = match budget {
-                Some(budget) => TcpStream::connect_timeout(addr, budget),
-                None => TcpStream::connect(addr),
-            };
-            connected.map_err(|e| match e.kind() {
-                io::ErrorKind::TimedOut => Error::Timeout(Timeout::Connect),
-                _ => Error::Io(e),
-            })
-        }
+        // One address goes through the race too, alone: it is what std's connect_timeout does
+        // (a non-blocking connect, then poll), with the poll in slices an interrupt can end.
+        [addr] => race(addrs, *addr, budget, &cancel::requested).map(|(stream, _)| stream),
         _ => {
-            let (stream, winner) = race(&winners.order(addrs), addrs[0], budget)?;
+            let order = winners.order(addrs);
+            let (stream, winner) = race(&order, addrs[0], budget, &cancel::requested)?;
             winners.won(addrs, winner);
             Ok(stream)
         }
@@ -175,11 +171,13 @@ fn interleaved(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
 }
 
 /// Overlapping attempts at `addrs`, in that order (see [`connect_any`]), within `budget` in
-/// all. Returns the connection and the address it is to; if all fail, `report`'s failure.
+/// all. Returns the connection and the address it is to; if all fail, `report`'s failure; if
+/// `stop` says so first (looked at every [`CANCEL_SLICE`] at least), [`Interrupted`].
 fn race(
     addrs: &[SocketAddr],
     report: SocketAddr,
     budget: Option<time::Duration>,
+    stop: &dyn Fn() -> bool,
 ) -> Result<(TcpStream, SocketAddr), Error> {
     let deadline = budget.map(|b| time::Instant::now() + b);
     let mut pending: Vec<(usize, socket2::Socket)> = Vec::new();
@@ -193,6 +191,9 @@ fn race(
     let mut next = 0;
     let mut next_at = time::Instant::now();
     loop {
+        if stop() {
+            return Err(interrupted());
+        }
         let now = time::Instant::now();
         if deadline.is_some_and(|d| now >= d) {
             break;
@@ -216,11 +217,12 @@ fn race(
             .into_iter()
             .flatten()
             .min();
-        let wait = wake.map(|at| Timespec::try_from(at - now).unwrap_or_default());
+        let wait = wake.map_or(CANCEL_SLICE, |at| (at - now).min(CANCEL_SLICE));
+        let wait = Timespec::try_from(wait).unwrap_or_default();
         let mut fds: Vec<PollFd<'_>> = (pending.iter())
             .map(|(_, socket)| PollFd::new(socket, PollFlags::OUT))
             .collect();
-        match rustix::event::poll(&mut fds, wait.as_ref()) {
+        match rustix::event::poll(&mut fds, Some(&wait)) {
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Err(Error::Io(e.into())),
         }
@@ -334,13 +336,39 @@ pub fn went_stale(err: &Error) -> bool {
     matches!(err, Error::Io(io) if is_stale(io))
 }
 
-/// [`Stale`], directly or under the TLS layer's own io::Error.
 fn is_stale(io: &io::Error) -> bool {
+    holds::<Stale>(io)
+}
+
+/// `T`, directly or under the TLS layer's own io::Error.
+fn holds<T: std::error::Error + 'static>(io: &io::Error) -> bool {
     match io.get_ref() {
-        Some(inner) if inner.is::<Stale>() => true,
-        Some(inner) => inner.downcast_ref::<io::Error>().is_some_and(is_stale),
+        Some(inner) if inner.is::<T>() => true,
+        Some(inner) => inner.downcast_ref::<io::Error>().is_some_and(holds::<T>),
         None => false,
     }
+}
+
+/// Longest a socket wait (for a connection, an answer or the next bytes of one) goes without
+/// looking whether the run was interrupted. Without it a fetch waited out its server or its
+/// timeout after Ctrl-C, up to `--stall-timeout` (30 s) for a silent server: in the threaded
+/// run only its worker did, but a sequential run fetches on the main thread. A wait shorter
+/// than this costs nothing more; a longer one wakes four times a second.
+const CANCEL_SLICE: time::Duration = time::Duration::from_millis(250);
+
+/// A wait for the server cut short by an interrupt (Ctrl-C or SIGTERM, see [`crate::cancel`]).
+/// Not io::ErrorKind::Interrupted: readers retry on that, and would wait again.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted before it finished")]
+pub struct Interrupted;
+
+fn interrupted() -> Error {
+    Error::Io(io::Error::other(Interrupted))
+}
+
+/// Whether a request or a read of its body was cut short by an interrupt ([`Interrupted`]).
+pub fn was_interrupted(err: &io::Error) -> bool {
+    holds::<Interrupted>(err)
 }
 
 impl fmt::Debug for Connection {
@@ -398,27 +426,43 @@ impl Transport for Connection {
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
         let timeout = timeout.for_read();
         let wanted = socket_timeout(timeout)?;
-        if needs_update(self.read_timeout, wanted) {
-            self.stream.set_read_timeout(wanted)?;
-            self.read_timeout = wanted;
+        // The socket waits at most a slice at a time, so that an interrupt ends a wait for a
+        // slow or stalled server within one (see [`CANCEL_SLICE`]).
+        let slice = Some(wanted.map_or(CANCEL_SLICE, |w| w.min(CANCEL_SLICE)));
+        if needs_update(self.read_timeout, slice) {
+            self.stream.set_read_timeout(slice)?;
+            self.read_timeout = slice;
         }
         let started = time::Instant::now();
         let buf = self.buffers.input_append_buf();
         let amount = loop {
             match (&*self.stream).read(buf) {
-                // Linux does not restart a socket read that has a timeout after a signal, even
-                // with SA_RESTART: go on with what is left of the time. Without a timeout the
-                // interruption is the caller's to see.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    let Some(whole) = wanted else {
-                        return Err(Error::Io(e));
+                // The end of a slice (a socket timeout shows as WouldBlock on Unix), or a
+                // signal: Linux does not restart a socket read that has a timeout after one,
+                // even with SA_RESTART. Go on with what is left of the time.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    if cancel::requested() {
+                        return Err(interrupted());
+                    }
+                    let left = match wanted {
+                        Some(whole) => whole.saturating_sub(started.elapsed()),
+                        None => CANCEL_SLICE,
                     };
-                    let left = whole.saturating_sub(started.elapsed());
                     if left.is_zero() {
                         return Err(Error::Timeout(timeout.reason));
                     }
-                    self.stream.set_read_timeout(Some(left))?;
-                    self.read_timeout = Some(left);
+                    let next = Some(left.min(CANCEL_SLICE));
+                    if needs_update(self.read_timeout, next) {
+                        self.stream.set_read_timeout(next)?;
+                        self.read_timeout = next;
+                    }
                 }
                 result => {
                     break result.map_err(|e| timed_out(stale_if(self.idle, e), timeout.reason))?;
@@ -661,6 +705,28 @@ mod tests {
             reason: Timeout::Connect,
             ..NextTimeout::default()
         }
+    }
+
+    #[test]
+    fn a_connection_that_never_completes_ends_when_stop_says_so() {
+        let (_hole, _fill, hole) = blackholed();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // No time limit: only `stop` can end the attempt, looked at once per slice.
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            let stop = || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2;
+            let result = race(&[hole], hole, None, &stop).map(|_| ());
+            let _ = done_tx.send((result, calls.into_inner()));
+        });
+        let (result, calls) = done_rx
+            .recv_timeout(time::Duration::from_secs(20))
+            .expect("the attempt ended once stop said so");
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::Io(e) if was_interrupted(e)),
+            "{err:?}"
+        );
+        assert_eq!(calls, 3);
     }
 
     #[test]

@@ -522,6 +522,82 @@ fn an_interrupt_while_keep_order_holds_fetching_back_still_reports_everything() 
 }
 
 #[test]
+fn an_interrupt_ends_a_sequential_run_waiting_on_a_server() {
+    // The fetch runs on the main thread here, so nothing but the fetch itself can end it: one
+    // server holds its answer, another stops halfway through its body, and no time limit
+    // would ever end either.
+    for slow in ["/held?delay=600000", "/halfway?size=100000&stall=5000"] {
+        let origin = Origin::start().unwrap();
+        let file = list(&[
+            origin.url("/fast?size=10"),
+            origin.url(slow),
+            origin.url("/after"),
+        ]);
+        let mut child = fetchpar_std()
+            .args([
+                "--json",
+                "--sequential",
+                "--timeout",
+                "0",
+                "--stall-timeout",
+                "0",
+            ])
+            .arg(file.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        while origin.requests() < 2 {
+            thread::yield_now();
+        }
+        let pid = child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let (rest, code) = finish_within(child, stdout, Duration::from_secs(30), slow);
+        assert_eq!(code, Some(130), "{slow}");
+        let records = json_lines(format!("{first}{rest}").as_bytes());
+        let kinds: Vec<String> = records.iter().map(kind).collect();
+        assert_eq!(
+            kinds,
+            ["ok", "cancelled", "cancelled"],
+            "{slow}: {records:#?}"
+        );
+        assert_eq!(
+            origin.requests(),
+            2,
+            "{slow}: nothing started after the interrupt"
+        );
+    }
+}
+
+/// The rest of a child's `stdout` and its exit code, failing the test (and killing the child)
+/// if it has not ended within `limit`: a run that hangs must fail, not hang the suite.
+fn finish_within(
+    mut child: std::process::Child,
+    mut stdout: impl Read + Send + 'static,
+    limit: Duration,
+    what: &str,
+) -> (String, Option<i32>) {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        let _ = done_tx.send(out);
+    });
+    let Ok(out) = done_rx.recv_timeout(limit) else {
+        let _ = child.kill();
+        panic!("{what}: the run did not end after the interrupt");
+    };
+    (out, child.wait().unwrap().code())
+}
+
+#[test]
 fn sigterm_stops_the_run_like_ctrl_c() {
     let origin = Origin::start().unwrap();
     let file = list(&[
