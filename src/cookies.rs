@@ -31,6 +31,20 @@ pub const MAX_PER_SITE: usize = 180;
 /// jar to about 12 MiB, however many URLs of however many hosts set them.
 pub const MAX_TOTAL: usize = 3000;
 
+/// Why a cookie was not kept.
+enum Refused {
+    /// Its site, or the run, holds all the cookies it may ([`MAX_PER_SITE`], [`MAX_TOTAL`]).
+    Full,
+    /// Anything else, said for a line of a cookie file.
+    Because(String),
+}
+
+impl From<String> for Refused {
+    fn from(why: String) -> Self {
+        Refused::Because(why)
+    }
+}
+
 /// The run's cookie jar, shared by every worker.
 #[derive(Debug)]
 pub struct Jar {
@@ -91,7 +105,8 @@ impl Jar {
         }
         let mut inner = self.lock();
         for value in values {
-            // A value that is not UTF-8 is no cookie a browser would keep either.
+            // Visible ASCII only: a value with other bytes is left out rather than sent back
+            // altered.
             if let Ok(text) = value.to_str() {
                 inner.keep(text, url);
             }
@@ -131,6 +146,7 @@ impl Jar {
     /// any other line starting with `#` is a comment.
     pub fn load(&self, text: &str) -> Vec<String> {
         let mut warnings = Vec::new();
+        let mut full = 0;
         let mut inner = self.lock();
         let now = unix_now();
         for (n, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
@@ -142,10 +158,21 @@ impl Jar {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            if let Err(why) = inner.load_line(line, http_only, now) {
-                let why = crate::report::escape(why.as_bytes());
-                warnings.push(format!("line {}: {why}; skipped", n + 1));
+            match inner.load_line(line, http_only, now) {
+                Ok(()) => {}
+                // Counted, not named: a browser's export can hold thousands past the bounds.
+                Err(Refused::Full) => full += 1,
+                Err(Refused::Because(why)) => {
+                    let why = crate::report::escape(why.as_bytes());
+                    warnings.push(format!("line {}: {why}; skipped", n + 1));
+                }
             }
+        }
+        if full > 0 {
+            warnings.push(format!(
+                "{full} cookies skipped: a run keeps at most {MAX_PER_SITE} per site and \
+                 {MAX_TOTAL} in all"
+            ));
         }
         *relock(&self.loaded) = inner.clone();
         self.any.store(inner.total > 0, Ordering::Release);
@@ -169,7 +196,9 @@ impl Jar {
                 CookieExpiration::AtUtc(t) => t.unix_timestamp().max(1),
                 CookieExpiration::SessionEnd => 0,
             };
-            let fields = [cookie.name(), cookie.value(), &domain];
+            let path = String::from(&cookie.path);
+            // A tab (which a header value may hold) would shift the fields of the line.
+            let fields = [cookie.name(), cookie.value(), &domain, &path];
             if fields.iter().any(|f| f.chars().any(char::is_control)) {
                 continue;
             }
@@ -181,7 +210,7 @@ impl Jar {
                 } else {
                     ""
                 },
-                String::from(&cookie.path),
+                path,
                 if cookie.secure() == Some(true) {
                     "TRUE"
                 } else {
@@ -250,7 +279,7 @@ impl Inner {
     }
 
     /// One line of a cookie file, as [`Jar::load`] reads it.
-    fn load_line(&mut self, line: &str, http_only: bool, now: i64) -> Result<(), String> {
+    fn load_line(&mut self, line: &str, http_only: bool, now: i64) -> Result<(), Refused> {
         let fields: Vec<&str> = line.split('\t').collect();
         // Some writers leave an empty value's field out.
         let [domain, subdomains, path, secure, expires, name, value] = match fields[..] {
@@ -259,9 +288,7 @@ impl Inner {
             _ => {
                 let n = fields.len();
                 let s = if n == 1 { "" } else { "s" };
-                return Err(format!(
-                    "{n} tab-separated field{s} where a cookie line has 7"
-                ));
+                return Err(format!("{n} tab-separated field{s} where a cookie line has 7").into());
             }
         };
         let flag = |text: &str, what: &str| match text {
@@ -270,6 +297,10 @@ impl Inner {
             _ => Err(format!("{what} is `{text}`, not TRUE or FALSE")),
         };
         let subdomains = flag(subdomains, "the subdomain flag")? || domain.starts_with('.');
+        // Each field goes into a Set-Cookie line below: none may add an attribute of its own.
+        if !path.starts_with('/') || path.contains(';') {
+            return Err(format!("the path `{path}` must start with / and hold no `;`").into());
+        }
         let secure = flag(secure, "the secure flag")?;
         let expires: i64 = (expires.trim().parse())
             .map_err(|_| format!("the expiry `{expires}` is not a number of seconds"))?;
@@ -277,11 +308,12 @@ impl Inner {
         // From a server, such a cookie would be kept for that one host; a file meant it for
         // every site under it.
         if subdomains && psl::suffix_str(host) == Some(host) {
-            return Err(format!("`{domain}` is a public suffix"));
+            return Err(format!("`{domain}` is a public suffix").into());
         }
+        let name_like = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
         let url = Url::parse(&format!("https://{host}/"))
             .ok()
-            .filter(|u| u.host_str().is_some_and(|h| !h.is_empty()))
+            .filter(|u| host.bytes().all(name_like) && u.host_str() == Some(host.as_str()))
             .ok_or_else(|| format!("`{domain}` is not a host name"))?;
         // Built as the Set-Cookie the server would have sent, so a loaded cookie goes through
         // the same rules and bounds as one set during the run.
@@ -308,10 +340,10 @@ impl Inner {
         self.insert(&raw, &url)
     }
 
-    /// Keeps `raw`, received from `url`, unless a rule or a bound refuses it (the reason).
-    fn insert(&mut self, raw: &RawCookie<'_>, url: &Url) -> Result<(), String> {
+    /// Keeps `raw`, received from `url`, unless a rule or a bound refuses it.
+    fn insert(&mut self, raw: &RawCookie<'_>, url: &Url) -> Result<(), Refused> {
         if raw.name().len() + raw.value().len() > MAX_COOKIE {
-            return Err(format!("larger than {MAX_COOKIE} bytes"));
+            return Err(format!("larger than {MAX_COOKIE} bytes").into());
         }
         let mut cookie = Cookie::try_from_raw_cookie(raw, url).map_err(|e| e.to_string())?;
         // RFC 6265 5.3 step 5: a Domain that is a public suffix is only the host's own
@@ -321,7 +353,7 @@ impl Inner {
             && psl::suffix_str(domain) == Some(domain.as_str())
         {
             if url.host_str() != Some(domain.as_str()) {
-                return Err(format!("`{domain}` is a public suffix"));
+                return Err(format!("`{domain}` is a public suffix").into());
             }
             cookie.domain = CookieDomain::host_only(url).map_err(|e| e.to_string())?;
         }
@@ -331,9 +363,7 @@ impl Inner {
         let known = self.store.contains_any(&domain, &path, cookie.name());
         let count = self.per_site.get(&site).copied().unwrap_or(0);
         if !known && (count >= MAX_PER_SITE || self.total >= MAX_TOTAL) {
-            return Err(format!(
-                "more than {MAX_PER_SITE} cookies for one site or {MAX_TOTAL} in all"
-            ));
+            return Err(Refused::Full);
         }
         match self.store.insert(cookie.into_owned(), url) {
             Ok(StoreAction::Inserted) => {
@@ -342,7 +372,7 @@ impl Inner {
                 Ok(())
             }
             Ok(_) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.to_string().into()),
         }
     }
 }
@@ -642,6 +672,50 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
             assert_eq!(sorted(&jar), sorted(&again), "{to}");
         }
         assert!(!text.contains("x\t4"), "{text}");
+    }
+
+    #[test]
+    fn a_cookie_file_line_cannot_add_attributes_of_its_own() {
+        let jar = Jar::new(true);
+        let warnings = jar.load(
+            "a.example.com\tFALSE\t/; Domain=example.com\tFALSE\t0\tn\tv\n\
+             a.example.com;Domain=example.com\tFALSE\t/\tFALSE\t0\tn\tv\n\
+             a.example.com\tFALSE\t/\tFALSE\t0\tn\tv; Domain=example.com\n\
+             a.example.com\tFALSE\tno-slash\tFALSE\t0\tn\tv\n",
+        );
+        assert_eq!(warnings.len(), 4, "{warnings:#?}");
+        assert_eq!(sent(&jar, "http://a.example.com/"), None);
+        assert_eq!(sent(&jar, "http://b.example.com/"), None);
+    }
+
+    #[test]
+    fn cookies_past_the_bounds_in_a_file_are_counted_in_one_warning() {
+        let jar = Jar::new(true);
+        let text: String = (0..MAX_PER_SITE + 5)
+            .map(|i| format!("example.com\tFALSE\t/\tFALSE\t0\tc{i}\tv\n"))
+            .collect();
+        let warnings = jar.load(&text);
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        assert!(
+            warnings[0].starts_with("5 cookies skipped"),
+            "{warnings:#?}"
+        );
+        assert_eq!(jar.lock().total, MAX_PER_SITE);
+    }
+
+    #[test]
+    fn a_cookie_holding_a_tab_is_left_out_of_the_file() {
+        let jar = Jar::new(true);
+        set(&jar, "http://example.com/", &["t=a\tb", "ok=1"]);
+        assert!(
+            sent(&jar, "http://example.com/")
+                .unwrap()
+                .contains("t=a\tb")
+        );
+        let text = jar.save();
+        assert!(text.contains("\tok\t1\n"), "{text}");
+        assert!(!text.contains("\tt\t"), "{text}");
+        assert!(Jar::new(true).load(&text).is_empty());
     }
 
     #[test]
