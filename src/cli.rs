@@ -199,6 +199,14 @@ pub struct Cli {
           help_heading = "Network")]
     pub headers: Vec<String>,
 
+    /// Most bytes per second for all downloads together (e.g. 500K, 2M); 0 for no limit.
+    ///
+    /// One budget for the whole run, as aria2c's --max-overall-download-limit: ten parallel
+    /// fetches share it rather than each getting it (curl's and wget's --limit-rate hold each
+    /// transfer to it).
+    #[arg(long, value_name = "RATE", value_parser = parse_bytes, help_heading = "Network")]
+    pub limit_rate: Option<u64>,
+
     /// Further attempts for a URL after a transient failure (connection, timeout, truncated
     /// body, 408, 429, 500, 502, 503, 504).
     #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Network")]

@@ -20,6 +20,7 @@ use crate::links::{Job, Target};
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
+use crate::rate::RateLimit;
 use crate::resolve::{LookupFailed, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
@@ -38,6 +39,8 @@ pub struct NetSettings {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Whether cookies servers set are kept and sent back (see [`crate::cookies`]).
     pub cookies: bool,
+    /// Most body bytes per second for the whole run (`--limit-rate`).
+    pub limit_rate: Option<u64>,
     /// Bytes of each body kept for display.
     pub prefix: usize,
     /// Most idle connections kept open for reuse, in each of the [`AGENTS`].
@@ -102,6 +105,8 @@ pub struct Fetcher {
     panic_on: Option<String>,
     /// Cookies servers have set in this run (and any loaded from a file).
     jar: Arc<Jar>,
+    /// The run's download budget, with `--limit-rate`.
+    rate: Option<RateLimit>,
 }
 
 /// Agents the hosts are shared out between, each with its own pool of idle connections (of
@@ -198,6 +203,7 @@ impl Fetcher {
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
         let jar = Arc::new(Jar::new(settings.cookies));
+        let rate = settings.limit_rate.map(RateLimit::new);
         let resolver = SharedResolver::default();
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
@@ -224,6 +230,7 @@ impl Fetcher {
                 .ok()
                 .filter(|s| !s.is_empty()),
             jar,
+            rate,
         }
     }
 
@@ -750,7 +757,10 @@ impl Fetcher {
                     "interrupted while downloading",
                 ));
             }
-            let n = match body.read(&mut buf[filled..]) {
+            // Under --limit-rate, no read larger than the budget's burst.
+            let end =
+                (self.rate.as_ref()).map_or(buf.len(), |r| (filled + r.chunk()).min(buf.len()));
+            let n = match body.read(&mut buf[filled..end]) {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -758,6 +768,9 @@ impl Fetcher {
             };
             if received + n as u64 > limit {
                 break Err(too_large(self.settings.max_size));
+            }
+            if let Some(rate) = &self.rate {
+                rate.take(n, &cancel::requested);
             }
             let got = &buf[filled..filled + n];
             let room = self.settings.prefix.saturating_sub(outcome.prefix.len());

@@ -20,6 +20,7 @@ pub mod origin;
 pub mod outcome;
 pub mod progress;
 pub mod proxy;
+pub mod rate;
 pub mod report;
 pub mod resolve;
 pub mod retry;

@@ -192,6 +192,7 @@ impl Options {
                 user_agent: cli.user_agent.clone(),
                 headers,
                 cookies: !cli.no_cookies,
+                limit_rate: cli.limit_rate.filter(|&r| r > 0),
                 prefix: cli.prefix as usize,
                 pool: idle_connections(jobs),
                 max_size: cli.max_size,

@@ -1206,3 +1206,40 @@ fn quiet_leaves_stderr_to_errors_that_stop_the_run() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn limit_rate_is_one_budget_for_all_fetches_together() {
+    let origin = Origin::start().unwrap();
+    // Four bodies fetched at once, 256 KiB in all, against a budget of 256 KiB/s: together
+    // they take about a second (less the first tenth of a second's burst), where each held
+    // to the rate alone would take a quarter of that.
+    let file = list(
+        &(0..4)
+            .map(|i| origin.url(&format!("/r{i}?size=65536")))
+            .collect::<Vec<_>>(),
+    );
+    let timed = |extra: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = fetchpar()
+            .args(["--json"])
+            .args(extra)
+            .arg(file.path())
+            .assert()
+            .code(0);
+        let records = json_lines(&out.get_output().stdout);
+        assert!(records.iter().all(|r| r["bytes"] == 65536), "{records:#?}");
+        started.elapsed().as_secs_f64()
+    };
+    let free = timed(&[]);
+    let limited = timed(&["--limit-rate", "256K"]);
+    // 256 KiB less a burst of 25 KiB, at 256 KiB/s.
+    let least = (256.0 - 25.0) / 256.0;
+    assert!(
+        limited >= 0.9 * least,
+        "{limited:.3} s, at least {least:.3} s expected"
+    );
+    assert!(
+        limited > 4.0 * free,
+        "{limited:.3} s limited against {free:.3} s"
+    );
+}
