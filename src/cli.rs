@@ -199,6 +199,19 @@ pub struct Cli {
           help_heading = "Network")]
     pub headers: Vec<String>,
 
+    /// Connect to IPv4 addresses only (as curl, wget and aria2c's -4).
+    #[arg(
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6",
+        help_heading = "Network"
+    )]
+    pub ipv4: bool,
+
+    /// Connect to IPv6 addresses only (as curl's and wget's -6).
+    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
+    pub ipv6: bool,
+
     /// Most bytes per second for all downloads together (e.g. 500K, 2M); 0 for no limit.
     ///
     /// One budget for the whole run, as aria2c's --max-overall-download-limit: ten parallel

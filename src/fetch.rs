@@ -21,7 +21,7 @@ use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
 use crate::rate::RateLimit;
-use crate::resolve::{LookupFailed, SharedResolver};
+use crate::resolve::{LookupFailed, NoAddress, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
 use crate::save::{PartWriter, Planned, Saver, Slot};
@@ -41,6 +41,8 @@ pub struct NetSettings {
     pub cookies: bool,
     /// Most body bytes per second for the whole run (`--limit-rate`).
     pub limit_rate: Option<u64>,
+    /// Which addresses hosts are connected at (`-4`, `-6`).
+    pub ip_family: ureq::config::IpFamily,
     /// Bytes of each body kept for display.
     pub prefix: usize,
     /// Most idle connections kept open for reuse, in each of the [`AGENTS`].
@@ -204,7 +206,7 @@ impl Fetcher {
                 .sum::<usize>();
         let jar = Arc::new(Jar::new(settings.cookies));
         let rate = settings.limit_rate.map(RateLimit::new);
-        let resolver = SharedResolver::default();
+        let resolver = SharedResolver::new(settings.ip_family);
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
             .map(|_| {
@@ -948,7 +950,9 @@ pub fn classify(err: ureq::Error) -> Failure {
     let (kind, message) = match &err {
         ureq::Error::Timeout(which) => (K::Timeout, timeout_message(*which)),
         ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
-        ureq::Error::Other(inner) if inner.is::<LookupFailed>() => (K::Dns, inner.to_string()),
+        ureq::Error::Other(inner) if inner.is::<LookupFailed>() || inner.is::<NoAddress>() => {
+            (K::Dns, inner.to_string())
+        }
         ureq::Error::Io(io) if transport::was_interrupted(io) => (K::Cancelled, io.to_string()),
         ureq::Error::Io(io) if tls::is_tls(io) => (K::Tls, tls::message(io)),
         ureq::Error::Io(io) if transport::went_stale(&err) => (K::Io, io.to_string()),

@@ -193,6 +193,11 @@ impl Options {
                 headers,
                 cookies: !cli.no_cookies,
                 limit_rate: cli.limit_rate.filter(|&r| r > 0),
+                ip_family: match (cli.ipv4, cli.ipv6) {
+                    (true, _) => ureq::config::IpFamily::Ipv4Only,
+                    (_, true) => ureq::config::IpFamily::Ipv6Only,
+                    _ => ureq::config::IpFamily::Any,
+                },
                 prefix: cli.prefix as usize,
                 pool: idle_connections(jobs),
                 max_size: cli.max_size,

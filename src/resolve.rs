@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ureq::config::Config;
+use ureq::config::{Config, IpFamily};
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
@@ -182,9 +182,22 @@ impl CachingResolver {
     }
 }
 
-/// One [`CachingResolver`] for several Agents.
-#[derive(Debug, Clone, Default)]
-pub struct SharedResolver(pub Arc<CachingResolver>);
+/// One [`CachingResolver`] for several Agents, keeping only the addresses of one family with
+/// `-4` or `-6` (the cache keeps every answer whole).
+#[derive(Debug, Clone)]
+pub struct SharedResolver {
+    cache: Arc<CachingResolver>,
+    family: IpFamily,
+}
+
+impl SharedResolver {
+    pub fn new(family: IpFamily) -> Self {
+        Self {
+            cache: Arc::default(),
+            family,
+        }
+    }
+}
 
 impl Resolver for SharedResolver {
     fn resolve(
@@ -193,7 +206,45 @@ impl Resolver for SharedResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        self.0.resolve(uri, config, timeout)
+        let found = self.cache.resolve(uri, config, timeout)?;
+        if self.family == IpFamily::Any {
+            return Ok(found);
+        }
+        let mut kept = self.empty();
+        for addr in self.family.keep_wanted(found.iter().copied()) {
+            kept.push(addr);
+        }
+        if kept.is_empty() {
+            let host = uri.host().unwrap_or_default().to_string();
+            return Err(ureq::Error::Other(Box::new(NoAddress {
+                host,
+                family: self.family,
+            })));
+        }
+        Ok(kept)
+    }
+}
+
+/// A host with no address of the one family `-4` or `-6` allows: reported as kind `dns`, as
+/// curl reports it.
+#[derive(Debug, thiserror::Error)]
+#[error("{host} has no {} address ({})", family_name(*.family), family_flag(*.family))]
+pub struct NoAddress {
+    host: String,
+    family: IpFamily,
+}
+
+fn family_name(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::Ipv6Only => "IPv6",
+        _ => "IPv4",
+    }
+}
+
+fn family_flag(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::Ipv6Only => "-6 allows only those",
+        _ => "-4 allows only those",
     }
 }
 

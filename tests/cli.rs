@@ -1243,3 +1243,42 @@ fn limit_rate_is_one_budget_for_all_fetches_together() {
         "{limited:.3} s limited against {free:.3} s"
     );
 }
+
+#[test]
+fn ipv4_and_ipv6_keep_only_addresses_of_that_family() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let localhost = format!("http://localhost:{port}/l");
+    let run = |flag: &str, url: &str, code: i32| {
+        let out = fetchpar()
+            .args(["--json", "--retries", "0", flag, url])
+            .assert()
+            .code(code);
+        json_lines(&out.get_output().stdout).remove(0)
+    };
+    // localhost is 127.0.0.1 and ::1; the origin listens on the first only.
+    assert_eq!(kind(&run("-4", &localhost, 0)), "ok");
+    let served = origin.requests();
+    let v6 = run("-6", &localhost, 1);
+    assert_eq!(kind(&v6), "connect", "{v6:#}");
+    assert_eq!(origin.requests(), served, "-6 never tried 127.0.0.1");
+
+    let no_v6 = run("--ipv6", &origin.url("/x"), 1);
+    assert_eq!(kind(&no_v6), "dns");
+    assert!(
+        message(&no_v6).contains("127.0.0.1 has no IPv6 address"),
+        "{no_v6:#}"
+    );
+    let no_v4 = run("--ipv4", &format!("http://[::1]:{port}/x"), 1);
+    assert_eq!(kind(&no_v4), "dns");
+    assert!(
+        message(&no_v4).contains("[::1] has no IPv4 address"),
+        "{no_v4:#}"
+    );
+
+    fetchpar()
+        .args(["-4", "-6", &localhost])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}
