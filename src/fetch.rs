@@ -251,8 +251,8 @@ impl Fetcher {
         self.input_done.store(true, Ordering::Relaxed);
     }
 
-    /// Restarts the clock that outcomes' start times are measured from, and forgets the
-    /// cookies: `--compare`'s second run starts as its first did.
+    /// Restarts the clock that outcomes' start times are measured from, and puts the cookie
+    /// jar back as the first run found it: `--compare`'s second run starts as its first did.
     pub fn reset_epoch(&mut self) {
         self.epoch = Instant::now();
         self.jar.clear();
