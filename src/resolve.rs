@@ -1,5 +1,6 @@
-//! Name resolution for the shared Agent: IP literals are used as they are, and each host name
-//! is looked up once and cached for a minute, as curl does.
+//! Name resolution for the shared Agent: IP literals are used as they are, each host name is
+//! looked up once and cached for a minute, as curl does, and `-4` or `-6` keep one family's
+//! addresses.
 //!
 //! Why not ureq's default: with a whole-URL timeout set, ureq resolves every request on a newly
 //! spawned thread (so the lookup can be abandoned), and it resolves before it looks in its

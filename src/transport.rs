@@ -21,14 +21,13 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 use ureq::Error;
-
-use crate::cancel;
 use ureq::Timeout;
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, NextTimeout,
     ShutdownHandle, SocksConnector, Transport,
 };
 
+use crate::cancel;
 use crate::tls::Tls;
 
 /// Read buffer of a new connection: a response head and a small body fit. 8 KiB rather than
