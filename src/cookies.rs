@@ -22,13 +22,25 @@ use url::{Host, Url};
 /// keep 4,096 (RFC 6265 asks for at least that).
 pub const MAX_COOKIE: usize = 4096;
 
+/// Largest path and domain of one cookie together; a Set-Cookie line may be no longer than
+/// this and [`MAX_COOKIE`] (RFC 6265bis ignores attribute values over 1,024 bytes). The store
+/// keeps each cookie's whole line, so the line is what is bounded.
+pub const MAX_ATTRIBUTES: usize = 1024;
+
+/// Longest `Cookie` header the jar sends: Apache's and nginx's default limit for one header
+/// line, past which they refuse the request. Cookies that would make it longer are left out
+/// (the longer paths, which go first, are the ones kept), so that a site setting its 180
+/// cookies of 4 KiB cannot make every request to it carry 720 KB.
+pub const MAX_HEADER: usize = 8190;
+
 /// Most cookies kept for one site (a registrable domain, such as `example.co.uk`, or an IP
 /// address), as Chrome keeps 180: a server setting more cannot crowd out the others' in the
 /// run's total.
 pub const MAX_PER_SITE: usize = 180;
 
-/// Most cookies kept in a run, as Firefox keeps 3,000: with [`MAX_COOKIE`] this bounds the
-/// jar to about 12 MiB, however many URLs of however many hosts set them.
+/// Most cookies kept in a run, as Firefox keeps 3,000: with [`MAX_COOKIE`] and
+/// [`MAX_ATTRIBUTES`] this bounds the jar to about 15 MiB, however many URLs of however many
+/// hosts set them.
 pub const MAX_TOTAL: usize = 3000;
 
 /// Why a cookie was not kept.
@@ -88,10 +100,16 @@ impl Jar {
         // RFC 6265 5.4: longer paths first, and among equals the order they were set in
         // (which the store keeps), so a page's own cookie comes before its site's.
         cookies.sort_by_cached_key(|c| std::cmp::Reverse(String::from(&c.path).len()));
-        let pairs: Vec<String> = (cookies.iter())
-            .map(|c| format!("{}={}", c.name(), c.value()))
-            .collect();
-        Some(pairs.join("; "))
+        let mut header = String::new();
+        for cookie in cookies {
+            let pair = format!("{}={}", cookie.name(), cookie.value());
+            let sep = if header.is_empty() { "" } else { "; " };
+            if header.len() + sep.len() + pair.len() <= MAX_HEADER {
+                header.push_str(sep);
+                header.push_str(&pair);
+            }
+        }
+        (!header.is_empty()).then_some(header)
     }
 
     /// Keeps the cookies set by the answer to a request for `url`.
@@ -128,8 +146,7 @@ impl Jar {
     /// Adds the cookies of a Netscape cookie file (`--load-cookies`), returning a warning for
     /// each line that is not one. An unreadable file is an error.
     pub fn load_file(&self, path: &Path) -> Result<Vec<String>> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read the cookie file {}", path.display()))?;
+        let bytes = read_limited(path, MAX_FILE)?;
         let warnings = self.load(&String::from_utf8_lossy(&bytes));
         let shown = crate::report::escape(path.display().to_string().as_bytes());
         Ok(warnings
@@ -238,6 +255,28 @@ impl Jar {
     }
 }
 
+/// Largest cookie file read: browsers' exports are kilobytes, and the file is read whole.
+const MAX_FILE: u64 = 64 << 20;
+
+/// The file at `path`, unless it is larger than `limit` bytes.
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let fail = || format!("cannot read the cookie file {}", path.display());
+    let mut bytes = Vec::new();
+    (std::fs::File::open(path).with_context(fail)?)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(fail)?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!(
+            "the cookie file {} is larger than {} MiB: not a cookie file",
+            path.display(),
+            limit >> 20
+        );
+    }
+    Ok(bytes)
+}
+
 /// A panic while a jar was held (a worker's, caught as its URL's failure) leaves it whole:
 /// every change to it is one call into the store.
 fn relock(mutex: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
@@ -273,6 +312,9 @@ fn unix_now() -> i64 {
 
 impl Inner {
     fn keep(&mut self, text: &str, url: &Url) {
+        if text.len() > MAX_COOKIE + MAX_ATTRIBUTES {
+            return;
+        }
         if let Ok(raw) = RawCookie::parse(text) {
             let _ = self.insert(&raw, url);
         }
@@ -343,7 +385,11 @@ impl Inner {
     /// Keeps `raw`, received from `url`, unless a rule or a bound refuses it.
     fn insert(&mut self, raw: &RawCookie<'_>, url: &Url) -> Result<(), Refused> {
         if raw.name().len() + raw.value().len() > MAX_COOKIE {
-            return Err(format!("larger than {MAX_COOKIE} bytes").into());
+            return Err(format!("name and value larger than {MAX_COOKIE} bytes").into());
+        }
+        let attributes = raw.path().map_or(0, str::len) + raw.domain().map_or(0, str::len);
+        if attributes > MAX_ATTRIBUTES {
+            return Err(format!("path and domain larger than {MAX_ATTRIBUTES} bytes").into());
         }
         let mut cookie = Cookie::try_from_raw_cookie(raw, url).map_err(|e| e.to_string())?;
         // RFC 6265 5.3 step 5: a Domain that is a public suffix is only the host's own
@@ -517,6 +563,30 @@ mod tests {
             &[&big, "no equals sign", "=", &fits],
         );
         assert_eq!(sent(&jar, "http://example.com/"), Some(fits));
+    }
+
+    #[test]
+    fn long_attributes_are_refused_and_the_header_is_bounded() {
+        let jar = Jar::new(true);
+        let long_path = format!("p=1; Path=/{}", "a".repeat(MAX_ATTRIBUTES));
+        let junk = format!("j=1; X={}", "b".repeat(MAX_COOKIE + MAX_ATTRIBUTES));
+        set(&jar, "http://example.com/", &[&long_path, &junk]);
+        assert_eq!(sent(&jar, "http://example.com/"), None);
+        // Ten cookies of 1 KiB and one short one: seven of the big ones fit in 8,190 bytes
+        // with their separators, and the short one after them.
+        let big: Vec<String> = (0..10)
+            .map(|i| format!("b{i}={}", "v".repeat(1021)))
+            .collect();
+        let mut lines: Vec<&str> = big.iter().map(String::as_str).collect();
+        lines.push("short=1");
+        set(&jar, "http://example.com/", &lines);
+        let header = sent(&jar, "http://example.com/").unwrap();
+        assert!(header.len() <= MAX_HEADER, "{}", header.len());
+        let names: Vec<&str> = header
+            .split("; ")
+            .map(|p| p.split('=').next().unwrap())
+            .collect();
+        assert_eq!(names, ["b0", "b1", "b2", "b3", "b4", "b5", "b6", "short"]);
     }
 
     #[test]
@@ -716,6 +786,15 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
         assert!(text.contains("\tok\t1\n"), "{text}");
         assert!(!text.contains("\tt\t"), "{text}");
         assert!(Jar::new(true).load(&text).is_empty());
+    }
+
+    #[test]
+    fn a_cookie_file_past_the_size_limit_is_refused_whole() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&[b'#'; 3 << 20]).unwrap();
+        assert_eq!(read_limited(file.path(), 3 << 20).unwrap().len(), 3 << 20);
+        let err = read_limited(file.path(), 2 << 20).unwrap_err().to_string();
+        assert!(err.contains("larger than 2 MiB"), "{err}");
     }
 
     #[test]
