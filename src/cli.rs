@@ -283,6 +283,19 @@ pub struct Cli {
     )]
     pub continue_: bool,
 
+    /// Fetch a file that is already saved only if the server's copy is newer (wget's -N).
+    ///
+    /// Asks with If-Modified-Since the saved file's time; a 304, or a Last-Modified no newer,
+    /// leaves it as it is. Files saved with -N get the server's Last-Modified as their time.
+    #[arg(
+        short = 'N',
+        long,
+        requires = "output_dir",
+        conflicts_with_all = ["continue_", "content_disposition"],
+        help_heading = "Saving"
+    )]
+    pub timestamping: bool,
+
     /// Write a `sha256sum -c` compatible list of every saved file to FILE.
     #[arg(
         long,

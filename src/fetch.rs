@@ -368,8 +368,7 @@ impl Fetcher {
     fn request(
         &self,
         url: &Url,
-        from: u64,
-        validator: Option<&str>,
+        ask: Ask<'_>,
         outcome: &mut Outcome,
     ) -> Result<(Response, Url), Failure> {
         let started = Instant::now();
@@ -394,7 +393,7 @@ impl Fetcher {
             let cookie = self.jar.header_for(&current);
             let once = || {
                 let cookie = cookie.as_deref();
-                self.request_once(&current, from, validator, cookie, budget, same_origin)
+                self.request_once(&current, ask, cookie, budget, same_origin)
             };
             let response = match once() {
                 // Sent again at once, on a new connection or another checked one: the server
@@ -459,8 +458,11 @@ impl Fetcher {
     fn request_once(
         &self,
         url: &Url,
-        from: u64,
-        validator: Option<&str>,
+        Ask {
+            from,
+            validator,
+            since,
+        }: Ask<'_>,
         cookie: Option<&str>,
         budget: Option<Duration>,
         same_origin: bool,
@@ -519,6 +521,9 @@ impl Fetcher {
         if let (Some(basic), false) = (basic, authorized) {
             request = request.header(header::AUTHORIZATION, basic);
         }
+        if let Some(since) = since {
+            request = request.header("If-Modified-Since", httpdate::fmt_http_date(since));
+        }
         if from > 0 {
             request = request.header("Range", format!("bytes={from}-"));
             if let Some(validator) = validator {
@@ -562,8 +567,14 @@ impl Fetcher {
             _ => 0,
         };
         let old_validator = slot.as_ref().filter(|_| from > 0).and_then(Slot::validator);
-        let (mut response, mut final_url) =
-            self.request(url, from, old_validator.as_deref(), outcome)?;
+        // -N: the file already saved is asked for only if the server's is newer.
+        let since = slot.as_ref().and_then(|s| s.since);
+        let conditional = since.is_some() && from == 0;
+        let (mut response, mut final_url) = self.request(
+            url,
+            Ask::part(from, old_validator.as_deref(), since),
+            outcome,
+        )?;
         let mut append = false;
         let mut whole = false;
         if from > 0 {
@@ -579,7 +590,7 @@ impl Fetcher {
                 // A range we did not ask for, or the part is longer than the file now is:
                 // neither can be trusted, so start over with a plain request.
                 from = 0;
-                (response, final_url) = self.request(url, 0, None, outcome)?;
+                (response, final_url) = self.request(url, Ask::part(0, None, since), outcome)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
                 from = 0;
@@ -595,7 +606,22 @@ impl Fetcher {
         });
         if let (true, Some(slot)) = (whole, &slot) {
             let writer = PartWriter::append(slot, hash).map_err(|e| disk(e, &slot.part))?;
-            return finish_saved(writer, expected, outcome);
+            return finish_saved(writer, expected, outcome).map(drop);
+        }
+        let timestamping = (self.saver.as_ref()).is_some_and(|s| s.settings().timestamping);
+        let remote_time = (timestamping)
+            .then(|| header(&response, "last-modified"))
+            .flatten()
+            .and_then(|v| httpdate::parse_http_date(&v).ok());
+        // Not modified: a 304, or a server that ignores the condition and sends a file no newer
+        // (wget's -N compares the times itself). The saved file stays as it is.
+        if let (true, Some(since), Some(slot)) = (conditional, since, &slot)
+            && (status.as_u16() == 304
+                || (status.as_u16() == 200 && remote_time.is_some_and(|t| t <= since)))
+        {
+            outcome.path = Some(slot.path.display().to_string());
+            outcome.skipped = true;
+            return Ok(());
         }
         let failed_status = status.is_client_error() || status.is_server_error();
         let retry_after = header(&response, "retry-after");
@@ -687,7 +713,18 @@ impl Fetcher {
             return Err(failure);
         }
         match writer {
-            Some(writer) => finish_saved(writer, expected, outcome),
+            Some(writer) => {
+                let path = finish_saved(writer, expected, outcome)?;
+                if let Some(time) = remote_time {
+                    // The body is saved either way: a file system that keeps no times only
+                    // costs the next -N run a download.
+                    let _ = std::fs::File::options()
+                        .write(true)
+                        .open(&path)
+                        .and_then(|f| f.set_modified(time));
+                }
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -808,6 +845,26 @@ impl Fetcher {
 
 type Response = ureq::http::Response<ureq::Body>;
 
+/// What a request asks for beyond the URL: the rest of a part from `from` (`Range`, with the
+/// part's `validator` as `If-Range`), and with `-N` the body only if newer than `since`.
+#[derive(Clone, Copy, Default)]
+struct Ask<'a> {
+    from: u64,
+    validator: Option<&'a str>,
+    since: Option<std::time::SystemTime>,
+}
+
+impl<'a> Ask<'a> {
+    /// A resumed part has its own validator: `If-Modified-Since` goes only with a whole file.
+    fn part(from: u64, validator: Option<&'a str>, since: Option<std::time::SystemTime>) -> Self {
+        Self {
+            from,
+            validator,
+            since: since.filter(|_| from == 0),
+        }
+    }
+}
+
 /// Where reading a body stops: after `close_after` bytes when given, and with a `too_large`
 /// failure past `limit`.
 #[derive(Clone, Copy)]
@@ -912,15 +969,16 @@ fn content_range_start(response: &Response) -> Option<u64> {
 }
 
 /// Puts a complete part in place (checked against `expected`) and notes where, and its digest.
+/// Returns the file's path.
 fn finish_saved(
     writer: PartWriter,
     expected: Option<&[u8; 32]>,
     outcome: &mut Outcome,
-) -> Result<(), Failure> {
+) -> Result<std::path::PathBuf, Failure> {
     let (path, digest) = writer.finish(expected)?;
     outcome.path = Some(path.display().to_string());
     outcome.sha256 = digest.map(|d| crate::links::hex(&d));
-    Ok(())
+    Ok(path)
 }
 
 /// The size a 416 answer gives in `Content-Range: bytes */TOTAL`.

@@ -217,6 +217,7 @@ impl Options {
                 on_exists: cli.on_exists,
                 resume: cli.continue_,
                 content_disposition: cli.content_disposition,
+                timestamping: cli.timestamping,
                 hash: cli.json || cli.checksums.is_some(),
             }),
             checksums: cli.checksums.clone(),

@@ -28,6 +28,7 @@
 //! | `etag=TEXT` | the ETag to send (default derived from the size) |
 //! | `cookie=TEXT` | a Set-Cookie header per line of TEXT, on any answer (redirects and `fail` too) |
 //! | `need_cookie=TEXT` | 403 unless the request's Cookie header contains TEXT |
+//! | `last_modified=SECS` | a Last-Modified of that Unix time, and 304 to an If-Modified-Since no older (`ignore_ims=1`: never 304) |
 //!
 //! A `CONNECT` request is answered as a proxy would, and what comes through the tunnel is then
 //! served as above, so the server can also stand in for an HTTP proxy.
@@ -38,7 +39,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Condvar, LazyLock, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// Bodies up to this size are sent together with their head in one write.
 const COALESCE_BELOW: u64 = 256 * 1024;
@@ -508,6 +509,22 @@ fn respond(
         return Ok(true);
     }
 
+    let modified = num("last_modified").map(|secs| UNIX_EPOCH + Duration::from_secs(secs));
+    if let Some(modified) = modified
+        && !flag("ignore_ims")
+    {
+        let since = (req.headers.iter())
+            .find(|(n, _)| n == "if-modified-since")
+            .and_then(|(_, v)| httpdate::parse_http_date(v).ok());
+        if since.is_some_and(|since| modified <= since) {
+            let head = format!(
+                "HTTP/1.1 304 Not Modified\r\nLast-Modified: {}\r\n\r\n",
+                httpdate::fmt_http_date(modified)
+            );
+            out.write_all(head.as_bytes())?;
+            return Ok(true);
+        }
+    }
     let status = num("status").unwrap_or(200);
     let echoed = p("echo").map(|name| {
         let name = name.to_ascii_lowercase();
@@ -525,6 +542,12 @@ fn respond(
         .map_or_else(|| num("size").unwrap_or(1024), |b| b.len() as u64);
     let mut head = String::new();
     let mut extra = cookies;
+    if let Some(modified) = modified {
+        extra.push_str(&format!(
+            "Last-Modified: {}\r\n",
+            httpdate::fmt_http_date(modified)
+        ));
+    }
     if let Some(cd) = p("cd") {
         extra.push_str(&format!("Content-Disposition: {cd}\r\n"));
     }

@@ -37,6 +37,8 @@ pub struct SaveSettings {
     pub on_exists: OnExists,
     pub resume: bool,
     pub content_disposition: bool,
+    /// `-N`: a file already there is fetched again only if the server's is newer.
+    pub timestamping: bool,
     /// Compute every saved file's SHA-256 (for `--json` and `--checksums`). Files with a
     /// `sha256=` in the list are always hashed. Hashing costs about 0.7 s of CPU per GiB, so
     /// it is not done when nothing would show the result.
@@ -52,6 +54,8 @@ pub struct Slot {
     pub part: PathBuf,
     /// `NAME.part.meta`, the validator (ETag or Last-Modified) the part was started with.
     pub meta: PathBuf,
+    /// With `-N`, the time of the file already saved under `path`: only a newer one replaces it.
+    pub since: Option<std::time::SystemTime>,
 }
 
 /// The saving decision for one job, made when it is read.
@@ -131,7 +135,10 @@ impl Saver {
     fn claim(&self, base: &str) -> Planned {
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
         let dir = &self.settings.dir;
-        let renaming = !self.settings.resume && self.settings.on_exists == OnExists::Rename;
+        // With -N the file already there is the one to bring up to date, under its own name.
+        let renaming = !self.settings.resume
+            && !self.settings.timestamping
+            && self.settings.on_exists == OnExists::Rename;
         let mut counter = 0u64;
         let mut name = base.to_string();
         loop {
@@ -143,6 +150,13 @@ impl Saver {
             if free {
                 claimed.insert(name.clone());
                 let path = dir.join(&name);
+                if exists && self.settings.timestamping {
+                    let since = path.symlink_metadata().and_then(|m| m.modified()).ok();
+                    return Planned::Save(Slot {
+                        since,
+                        ..Slot::new(path)
+                    });
+                }
                 if exists {
                     match (self.settings.resume, self.settings.on_exists) {
                         (true, _) | (false, OnExists::Skip) => return Planned::Skip(path),
@@ -171,6 +185,7 @@ impl Slot {
             path,
             part,
             meta: PathBuf::from(meta),
+            since: None,
         }
     }
 

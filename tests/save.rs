@@ -692,3 +692,90 @@ fn an_unusable_output_folder_stops_before_any_download() {
         .stderr(predicate::str::contains("exists and is not a folder"));
     assert_eq!(origin.requests(), 0);
 }
+
+#[test]
+fn timestamping_fetches_a_saved_file_only_when_the_server_has_a_newer_one() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("data.bin");
+    let mtime = |p: &Path| fs::metadata(p).unwrap().modified().unwrap();
+    let at = |secs: u64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let (older, newer) = (1_700_000_000, 1_700_086_400);
+    let url = |query: &str| origin.url(&format!("/data.bin?{query}"));
+
+    // New: saved, with the server's time as its own.
+    let first = save_one(
+        &["-N"],
+        out.path(),
+        url(&format!("size=100&last_modified={older}")),
+        0,
+    );
+    assert_eq!(
+        (first["status"].as_u64(), first["skipped"].as_bool()),
+        (Some(200), Some(false))
+    );
+    assert_eq!(mtime(&path), at(older));
+
+    // Unchanged: asked with If-Modified-Since, answered 304, the file left as it was.
+    let same = save_one(
+        &["-N"],
+        out.path(),
+        url(&format!("size=200&last_modified={older}")),
+        0,
+    );
+    assert_eq!(
+        (same["status"].as_u64(), same["skipped"].as_bool()),
+        (Some(304), Some(true))
+    );
+    assert_eq!(fs::read(&path).unwrap(), body_bytes(0, 100));
+
+    // A server that ignores the condition but sends a file no newer: still left as it was.
+    let ignored = url(&format!("size=300&last_modified={older}&ignore_ims=1"));
+    let ignored = save_one(&["-N"], out.path(), ignored, 0);
+    assert_eq!(
+        (ignored["status"].as_u64(), ignored["skipped"].as_bool()),
+        (Some(200), Some(true))
+    );
+    assert_eq!(fs::read(&path).unwrap(), body_bytes(0, 100));
+
+    // Newer: replaced in place (not saved as data.1.bin), with the new time.
+    let changed = save_one(
+        &["-N"],
+        out.path(),
+        url(&format!("size=400&last_modified={newer}")),
+        0,
+    );
+    assert_eq!(
+        (changed["status"].as_u64(), changed["skipped"].as_bool()),
+        (Some(200), Some(false))
+    );
+    assert_eq!(fs::read(&path).unwrap(), body_bytes(0, 400));
+    assert_eq!(mtime(&path), at(newer));
+    assert_eq!(files_in(out.path()), vec!["data.bin"]);
+
+    // Without -N the same URL is saved beside it, as --on-exists rename says.
+    save_one(
+        &[],
+        out.path(),
+        url(&format!("size=400&last_modified={newer}")),
+        0,
+    );
+    assert_eq!(files_in(out.path()), vec!["data.1.bin", "data.bin"]);
+}
+
+#[test]
+fn timestamping_needs_a_folder_and_goes_with_neither_continue_nor_content_disposition() {
+    for args in [
+        &["-N", "http://127.0.0.1:9/x"][..],
+        &["-N", "-c", "-o", "d", "http://127.0.0.1:9/x"],
+        &[
+            "-N",
+            "--content-disposition",
+            "-o",
+            "d",
+            "http://127.0.0.1:9/x",
+        ],
+    ] {
+        fetchpar().args(args).assert().code(2);
+    }
+}
