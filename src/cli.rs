@@ -199,7 +199,7 @@ pub struct Cli {
           help_heading = "Network")]
     pub headers: Vec<String>,
 
-    /// Connect to IPv4 addresses only (as curl, wget and aria2c's -4).
+    /// Connect to IPv4 addresses only (as curl's and wget's -4, aria2c's --disable-ipv6).
     #[arg(
         short = '4',
         long = "ipv4",
