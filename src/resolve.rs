@@ -17,12 +17,16 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use ureq::config::{Config, IpFamily};
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
+
+use crate::cancel;
+use crate::transport::{CANCEL_SLICE, Interrupted};
 
 /// How long a looked-up address is reused.
 const TTL: Duration = Duration::from_secs(60);
@@ -43,8 +47,14 @@ pub struct LookupFailed {
 /// Resolves with `R` (the system's resolver, through ureq) and remembers the answers.
 #[derive(Debug, Default)]
 pub struct CachingResolver<R = DefaultResolver> {
-    inner: R,
-    cache: Mutex<HashMap<String, Slot>>,
+    inner: Arc<R>,
+    cache: Arc<Mutex<HashMap<String, Slot>>>,
+}
+
+type Cache = Arc<Mutex<HashMap<String, Slot>>>;
+
+fn lock(cache: &Cache) -> MutexGuard<'_, HashMap<String, Slot>> {
+    cache.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[derive(Debug)]
@@ -70,6 +80,8 @@ enum Lost {
     NotFound,
     Lookup(io::ErrorKind, String),
     Other(String),
+    /// This caller stopped waiting: the run was interrupted.
+    Interrupted,
 }
 
 impl Lost {
@@ -94,6 +106,7 @@ impl Lost {
                 source: io::Error::new(kind, text),
             })),
             Lost::Other(text) => ureq::Error::Other(text.into()),
+            Lost::Interrupted => ureq::Error::Io(io::Error::other(Interrupted)),
         }
     }
 }
@@ -104,37 +117,48 @@ impl Flight {
         self.ended.notify_all();
     }
 
-    /// The lookup's answer, or a timeout of this caller's own when it runs out first.
-    fn wait(&self, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, Lost> {
-        let answer = self.answer.lock().unwrap_or_else(|e| e.into_inner());
-        let answer = match timeout.not_zero() {
-            None => {
-                (self.ended.wait_while(answer, |a| a.is_none())).unwrap_or_else(|e| e.into_inner())
+    /// The lookup's answer, or a timeout of this caller's own when it runs out first, or
+    /// [`Lost::Interrupted`] when `stop` says so first (looked at every [`CANCEL_SLICE`]).
+    fn wait(
+        &self,
+        timeout: NextTimeout,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<ResolvedSocketAddrs, Lost> {
+        let deadline = timeout.not_zero().map(|limit| Instant::now() + *limit);
+        let mut answer = self.answer.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(answer) = answer.as_ref() {
+                return answer.clone();
             }
-            Some(limit) => {
-                let (answer, _) = (self
-                    .ended
-                    .wait_timeout_while(answer, *limit, |a| a.is_none()))
-                .unwrap_or_else(|e| e.into_inner());
-                answer
+            if stop() {
+                return Err(Lost::Interrupted);
             }
-        };
-        answer.clone().unwrap_or(Err(Lost::Timeout(timeout.reason)))
+            let slice = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(CANCEL_SLICE),
+                    _ => return Err(Lost::Timeout(timeout.reason)),
+                },
+                None => CANCEL_SLICE,
+            };
+            answer = (self.ended.wait_timeout(answer, slice))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 }
 
 /// The thread looking a name up. However it stops, even by a panic, the threads waiting for it
 /// get an answer and the name is no longer marked as being looked up.
-struct Lead<'a, R> {
-    resolver: &'a CachingResolver<R>,
+struct Lead {
+    cache: Cache,
     key: String,
     flight: Arc<Flight>,
     ended: bool,
 }
 
-impl<R> Lead<'_, R> {
+impl Lead {
     fn end(mut self, answer: &Result<ResolvedSocketAddrs, ureq::Error>) {
-        let mut cache = self.resolver.cache();
+        let mut cache = lock(&self.cache);
         match answer {
             Ok(addrs) => {
                 if cache.len() >= MAX_NAMES {
@@ -166,10 +190,10 @@ fn forget_some(cache: &mut HashMap<String, Slot>) {
     }
 }
 
-impl<R> Drop for Lead<'_, R> {
+impl Drop for Lead {
     fn drop(&mut self) {
         if !self.ended {
-            self.resolver.cache().remove(&self.key);
+            lock(&self.cache).remove(&self.key);
             let why = Lost::Lookup(io::ErrorKind::Other, "the lookup was abandoned".into());
             self.flight.end(Err(why));
         }
@@ -253,17 +277,17 @@ impl<R> CachingResolver<R> {
     #[cfg(test)]
     fn with(inner: R) -> Self {
         Self {
-            inner,
-            cache: Mutex::default(),
+            inner: Arc::new(inner),
+            cache: Cache::default(),
         }
     }
 
     fn cache(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.cache)
     }
 
     /// How many hold the lookup of `key` in progress (the cache, the thread looking it up and
-    /// every thread waiting for it), or 0 when none is.
+    /// every thread waiting for it, the one that started it included), or 0 when none is.
     #[cfg(test)]
     fn sharing(&self, key: &str) -> usize {
         match self.cache().get(key) {
@@ -310,26 +334,39 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
         };
         if let Some(flight) = flight {
             drop(cache);
-            return flight.wait(timeout).map_err(|lost| lost.error(host));
+            return (flight.wait(timeout, &cancel::requested)).map_err(|lost| lost.error(host));
         }
         let flight = Arc::new(Flight::default());
         cache.insert(key.clone(), Slot::Pending(Arc::clone(&flight)));
         drop(cache);
         let lead = Lead {
-            resolver: self,
+            cache: Arc::clone(&self.cache),
             key,
-            flight,
+            flight: Arc::clone(&flight),
             ended: false,
         };
-        let answer = (self.inner.resolve(uri, config, timeout)).map_err(|err| match err {
-            ureq::Error::Io(source) => ureq::Error::Other(Box::new(LookupFailed {
-                host: host.to_string(),
-                source,
-            })),
-            other => other,
-        });
-        lead.end(&answer);
-        answer
+        // The lookup runs on a thread of its own, with no time limit, and every thread that
+        // wants the name waits for it with its own: so a wait can end (its timeout, or an
+        // interrupt, which the system's resolver cannot be given) without abandoning the
+        // lookup, whose answer is then still there for the host's next URL. ureq spawned a
+        // thread per lookup too, whenever a timeout was set.
+        let (inner, uri, config) = (Arc::clone(&self.inner), uri.clone(), config.clone());
+        let name = host.to_string();
+        // A thread that cannot start drops `lead`, which tells the waiters so.
+        let _ = thread::Builder::new()
+            .name("fetchpar-lookup".into())
+            .spawn(move || {
+                let answer = (inner.resolve(&uri, &config, NextTimeout::default())).map_err(
+                    |err| match err {
+                        ureq::Error::Io(source) => {
+                            ureq::Error::Other(Box::new(LookupFailed { host: name, source }))
+                        }
+                        other => other,
+                    },
+                );
+                lead.end(&answer);
+            });
+        (flight.wait(timeout, &cancel::requested)).map_err(|lost| lost.error(host))
     }
 }
 
@@ -429,8 +466,8 @@ mod tests {
             })
     }
 
-    /// Starts `n` threads looking `url` up and returns once one of them is inside the gated
-    /// lookup and all the others wait for it.
+    /// Starts `n` threads looking `url` up and returns once the gated lookup has started and
+    /// all of them wait for it.
     fn start_lookups(
         n: usize,
         resolver: &Shared,
@@ -443,13 +480,13 @@ mod tests {
                 thread::spawn(move || lookup(&resolver, url, NextTimeout::default()))
             })
             .collect();
-        // The cache and the looking-up thread hold the lookup, and so does each waiting one.
+        // The cache and the lookup's own thread hold the lookup, and so does each waiting one.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while resolver.sharing(key) < n + 1 {
+        while resolver.sharing(key) < n + 2 {
             assert!(
                 Instant::now() < deadline,
                 "{} of {n} threads share the lookup",
-                resolver.sharing(key).saturating_sub(1)
+                resolver.sharing(key).saturating_sub(2)
             );
             thread::yield_now();
         }
@@ -527,15 +564,54 @@ mod tests {
         let (gate, resolver) = gated(Answer::Panic);
         let threads = start_lookups(3, &resolver, "http://odd.test/", "odd.test:80");
         gate.open();
-        // One thread panicked inside the lookup; the two that waited were told it was abandoned.
-        let results: Vec<_> = threads.into_iter().map(|t| t.join()).collect();
-        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
-        for result in results.into_iter().flatten() {
-            let (kind, message) = result.unwrap_err();
+        // The lookup's own thread panicked; every thread that wanted the name is told so.
+        for thread in threads {
+            let (kind, message) = thread.join().unwrap().unwrap_err();
             assert_eq!(kind, ErrorKind::Dns);
             assert_eq!(message, "cannot resolve odd.test: the lookup was abandoned");
         }
         assert_eq!(resolver.sharing("odd.test:80"), 0);
+    }
+
+    #[test]
+    fn a_lookup_outliving_its_callers_timeout_is_still_remembered() {
+        let (gate, resolver) = gated(Answer::Address);
+        let short = NextTimeout {
+            after: time::Duration::from_millis(1),
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        let (kind, _) = lookup(&resolver, "http://late.test/", short).unwrap_err();
+        assert_eq!(kind, ErrorKind::Timeout);
+        gate.open();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while resolver.sharing("late.test:80") > 0 {
+            assert!(Instant::now() < deadline, "the lookup ends");
+            thread::yield_now();
+        }
+        assert!(lookup(&resolver, "http://late.test/", NextTimeout::default()).is_ok());
+        assert_eq!(gate.lookups.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_wait_for_a_lookup_ends_when_stop_says_so() {
+        let flight = Flight::default();
+        let calls = AtomicUsize::new(0);
+        let stop = || calls.fetch_add(1, Ordering::Relaxed) >= 2;
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                let _ = done_tx.send(flight.wait(NextTimeout::default(), &stop));
+            });
+            let waited = done_rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the wait ended once stop said so");
+            assert!(matches!(waited, Err(Lost::Interrupted)), "{waited:?}");
+        });
+        assert_eq!(calls.into_inner(), 3);
+        let err = Lost::Interrupted.error("h.test");
+        assert_eq!(crate::fetch::classify(err).kind, ErrorKind::Cancelled);
     }
 
     fn resolve(url: &str) -> Vec<SocketAddr> {

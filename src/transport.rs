@@ -353,7 +353,7 @@ fn holds<T: std::error::Error + 'static>(io: &io::Error) -> bool {
 /// timeout after Ctrl-C, up to `--stall-timeout` (30 s) for a silent server: in the threaded
 /// run only its worker did, but a sequential run fetches on the main thread. A wait shorter
 /// than this costs nothing more; a longer one wakes four times a second.
-const CANCEL_SLICE: time::Duration = time::Duration::from_millis(250);
+pub(crate) const CANCEL_SLICE: time::Duration = time::Duration::from_millis(250);
 
 /// A wait for the server cut short by an interrupt (Ctrl-C or SIGTERM, see [`crate::cancel`]).
 /// Not io::ErrorKind::Interrupted: readers retry on that, and would wait again.
