@@ -543,16 +543,21 @@ mod tests {
         assert_eq!(gate.lookups.load(Ordering::SeqCst), before);
     }
 
-    #[test]
-    fn a_waiting_thread_keeps_its_own_timeout() {
-        let (gate, resolver) = gated(Answer::Address);
-        let threads = start_lookups(1, &resolver, "http://slow.test/", "slow.test:80");
-        let short = NextTimeout {
+    /// A lookup's time limit that runs out at once.
+    fn one_millisecond() -> NextTimeout {
+        NextTimeout {
             after: time::Duration::from_millis(1),
             reason: ureq::Timeout::Resolve,
             per_read: None,
             per_write: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_waiting_thread_keeps_its_own_timeout() {
+        let (gate, resolver) = gated(Answer::Address);
+        let threads = start_lookups(1, &resolver, "http://slow.test/", "slow.test:80");
+        let short = one_millisecond();
         let (kind, _) = lookup(&resolver, "http://slow.test/", short).unwrap_err();
         assert_eq!(kind, ErrorKind::Timeout);
         gate.open();
@@ -576,12 +581,7 @@ mod tests {
     #[test]
     fn a_lookup_outliving_its_callers_timeout_is_still_remembered() {
         let (gate, resolver) = gated(Answer::Address);
-        let short = NextTimeout {
-            after: time::Duration::from_millis(1),
-            reason: ureq::Timeout::Resolve,
-            per_read: None,
-            per_write: None,
-        };
+        let short = one_millisecond();
         let (kind, _) = lookup(&resolver, "http://late.test/", short).unwrap_err();
         assert_eq!(kind, ErrorKind::Timeout);
         gate.open();
