@@ -329,14 +329,7 @@ fn interrupt_reports_everything_and_exits_130() {
         stdout.read_line(&mut line).unwrap();
         seen.push(line);
     }
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(signal(&child, "-INT"));
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
@@ -491,25 +484,10 @@ fn an_interrupt_while_keep_order_holds_fetching_back_still_reports_everything() 
     window_full
         .recv_timeout(Duration::from_secs(30))
         .expect("the window's URLs reach the server");
-    let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // Read on another thread, so a run that hangs fails the test instead of hanging it.
-    let mut stdout = child.stdout.take().unwrap();
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let mut out = String::new();
-        let _ = stdout.read_to_string(&mut out);
-        let _ = done_tx.send(out);
-    });
-    let Ok(out) = done_rx.recv_timeout(Duration::from_secs(30)) else {
-        let _ = child.kill();
-        panic!("the run did not end after the interrupt");
-    };
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(signal(&child, "-INT"));
+    let stdout = child.stdout.take().unwrap();
+    let (out, code) = finish_within(child, stdout, Duration::from_secs(30), "--keep-order");
+    assert_eq!(code, Some(130));
     let records = json_lines(out.as_bytes());
     assert_eq!(
         lines_of(&records),
@@ -553,12 +531,7 @@ fn an_interrupt_ends_a_sequential_run_waiting_on_a_server() {
         while origin.requests() < 2 {
             thread::yield_now();
         }
-        let pid = child.id().to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        assert!(signal(&child, "-INT"));
         let (rest, code) = finish_within(child, stdout, Duration::from_secs(30), slow);
         assert_eq!(code, Some(130), "{slow}");
         let records = json_lines(format!("{first}{rest}").as_bytes());
@@ -574,6 +547,15 @@ fn an_interrupt_ends_a_sequential_run_waiting_on_a_server() {
             "{slow}: nothing started after the interrupt"
         );
     }
+}
+
+/// Sends `which` (`-INT`, `-TERM`) to a child with kill(1); whether it was delivered.
+fn signal(child: &std::process::Child, which: &str) -> bool {
+    (std::process::Command::new("kill"))
+        .args([which, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success()
 }
 
 /// The rest of a child's `stdout` and its exit code, failing the test (and killing the child)
@@ -614,14 +596,7 @@ fn sigterm_stops_the_run_like_ctrl_c() {
     while origin.requests() < 2 {
         thread::yield_now();
     }
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(signal(&child, "-TERM"));
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));
     let records = json_lines(&output.stdout);
@@ -646,12 +621,8 @@ fn a_second_interrupt_exits_at_once() {
     while origin.requests() == 0 {
         thread::yield_now();
     }
-    let pid = child.id().to_string();
     for _ in 0..2 {
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap();
+        signal(&child, "-INT");
     }
     assert_eq!(child.wait().unwrap().code(), Some(130));
 }
