@@ -1,20 +1,29 @@
 //! Link lists: opening files and stdin, streaming them line by line (so work starts before a
-//! slow pipe ends), skipping blanks and `#` comments, and turning every other line into exactly
-//! one [`Job`] that remembers where it came from. A bad line becomes a job that fails; it never
-//! stops the lines around it.
+//! slow pipe ends), skipping blanks and `#` comments, and turning every URL line, with the
+//! option lines under it (aria2's input-file format), into exactly one [`Job`] that remembers
+//! where it came from. A bad line becomes a job that fails; it never stops the lines around it.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use url::Url;
 
 /// Longest line kept; the rest of a longer line is skipped without being held in memory.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// Options written after the URL on its line, in the style of aria2 input files.
+/// How long a URL read from a pipe or a terminal waits for option lines under it when no more
+/// input has come. A program writing a list writes a URL and its options together, microseconds
+/// apart; a URL trickled in alone starts after this wait instead of when the next line comes,
+/// which may be never (a producer that writes a URL, then waits on its result).
+const OPTION_WAIT: Duration = Duration::from_millis(50);
+
+/// Options for one URL: after it on its line (`URL out=NAME`), or on the indented lines under
+/// it, as aria2 input files give them (`  out=NAME`, `  checksum=sha-256=HEX`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineOptions {
     /// `out=NAME`: the file name to save under.
@@ -32,7 +41,8 @@ pub struct Job {
     pub source: Arc<str>,
     /// 1-based line number within `source`.
     pub line: usize,
-    /// The line as written (trimmed; lines that are too long or not UTF-8 are shortened).
+    /// The line as written (trimmed; lines that are too long or not UTF-8 are shortened), and
+    /// under it, each on a line of its own indented by two spaces, its option lines.
     pub text: String,
     /// The URL and its options, or why the line is not usable.
     pub target: Result<Target, String>,
@@ -58,10 +68,41 @@ pub struct OpenError {
 
 struct Source {
     name: Arc<str>,
-    reader: Box<dyn BufRead + Send>,
+    reader: BufReader<Box<dyn Read + Send>>,
+    /// For standard input when it is a pipe or a terminal, where reading on may wait for a
+    /// writer: a handle to poll before reading ahead for a URL's option lines. Files, and
+    /// anything else, are read ahead freely.
+    wait_on: Option<File>,
     /// Lines counted before this source's first: a URL given as an argument reports its
     /// position among the arguments as its line (`argument:3` for the third).
     lines_before: usize,
+}
+
+impl Source {
+    fn new(name: &str, reader: Box<dyn Read + Send>, lines_before: usize) -> Self {
+        Self {
+            name: Arc::from(name),
+            reader: BufReader::with_capacity(64 * 1024, reader),
+            wait_on: None,
+            lines_before,
+        }
+    }
+
+    /// Whether more input is at hand, or comes within [`OPTION_WAIT`]: if not, the URL read
+    /// last is handed out without waiting for option lines.
+    fn more_at_hand(&self) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let Some(file) = &self.wait_on else {
+            return true;
+        };
+        if !self.reader.buffer().is_empty() {
+            return true;
+        }
+        let wait = Timespec::try_from(OPTION_WAIT).unwrap_or_default();
+        let mut fds = [PollFd::new(file, PollFlags::IN)];
+        // Data, an end of input (a hang-up) and an error all let the read go on at once.
+        rustix::event::poll(&mut fds, Some(&wait)).is_ok_and(|ready| ready > 0)
+    }
 }
 
 /// Streams jobs from several lists in order. Ids run on across lists.
@@ -70,6 +111,11 @@ pub struct LinkReader {
     line: usize,
     next_id: usize,
     buf: Vec<u8>,
+    /// The last URL line read, which takes the option lines that follow it until the next URL
+    /// line, the end of its list, or a pause in a pipe.
+    pending: Option<Job>,
+    /// Jobs complete and ready to hand out, in input order.
+    ready: VecDeque<Job>,
 }
 
 impl LinkReader {
@@ -85,11 +131,16 @@ impl LinkReader {
 
     /// Reads one list from any reader (tests, and the demo's generated list).
     pub fn from_reader(name: &str, reader: impl Read + Send + 'static) -> Self {
-        let source = Source {
-            name: Arc::from(name),
-            reader: Box::new(BufReader::with_capacity(64 * 1024, reader)),
-            lines_before: 0,
-        };
+        let source = Source::new(name, Box::new(reader), 0);
+        Self::from_sources(VecDeque::from([source]))
+    }
+
+    /// Reads one list from a pipe or terminal that may pause (tests; stdin goes through
+    /// [`LinkReader::open`]): a URL is handed out when no option line follows at once.
+    #[cfg(test)]
+    fn from_pipe(name: &str, pipe: File) -> Self {
+        let mut source = Source::new(name, Box::new(pipe.try_clone().unwrap()), 0);
+        source.wait_on = Some(pipe);
         Self::from_sources(VecDeque::from([source]))
     }
 
@@ -99,6 +150,41 @@ impl LinkReader {
             sources,
             next_id: 0,
             buf: Vec::new(),
+            pending: None,
+            ready: VecDeque::new(),
+        }
+    }
+
+    /// Makes `job` the one that takes the option lines that follow, and readies the one before.
+    fn hold(&mut self, job: Job) {
+        self.ready.extend(self.pending.replace(job));
+    }
+
+    /// Adds an option line (trimmed, `key=value`) to the URL above it, or, when there is none,
+    /// makes it a job that fails.
+    fn add_option(&mut self, name: &Arc<str>, text: &str, key: &str, value: &str) {
+        let line = self.line;
+        let Some(job) = &mut self.pending else {
+            let reason = format!(
+                "an option line with no URL line above it (an aria2-style option goes on the \
+                 indented lines right under its URL{})",
+                if self.sources.front().is_some_and(|s| s.wait_on.is_some()) {
+                    ", written with it"
+                } else {
+                    ""
+                }
+            );
+            // Indented still, so that `--failed-out` writes it back as it was.
+            let job = self.make_job(name, format!("  {text}"), Err(reason));
+            self.ready.push_back(job);
+            return;
+        };
+        job.text.push_str("\n  ");
+        job.text.push_str(text);
+        if let Ok(target) = &mut job.target
+            && let Err(reason) = apply_option(&mut target.options, key, value)
+        {
+            job.target = Err(format!("option on line {line}: {reason}"));
         }
     }
 
@@ -126,18 +212,11 @@ fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
     // as arguments. An existing file of that name still wins.
     let text = path.to_string_lossy();
     if (text.starts_with("http://") || text.starts_with("https://")) && !path.exists() {
-        return Ok(Source {
-            name: Arc::from("argument"),
-            reader: Box::new(io::Cursor::new(format!("{text}\n").into_bytes())),
-            lines_before: position,
-        });
+        let line = io::Cursor::new(format!("{text}\n").into_bytes());
+        return Ok(Source::new("argument", Box::new(line), position));
     }
     if path == Path::new("-") {
-        return Ok(Source {
-            name: Arc::from("-"),
-            reader: Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
-            lines_before: 0,
-        });
+        return Ok(open_stdin());
     }
     let file = File::open(path).map_err(fail)?;
     if file.metadata().map_err(fail)?.is_dir() {
@@ -146,11 +225,24 @@ fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
             "is a directory",
         )));
     }
-    Ok(Source {
-        name: Arc::from(path.display().to_string()),
-        reader: Box::new(BufReader::with_capacity(64 * 1024, file)),
-        lines_before: 0,
-    })
+    Ok(Source::new(&path.display().to_string(), Box::new(file), 0))
+}
+
+/// Standard input, read through a descriptor of its own so that, when it is a pipe or a
+/// terminal, it can be polled before reading ahead (std's `Stdin` keeps a buffer of its own
+/// that a poll would not see).
+fn open_stdin() -> Source {
+    let stdin = io::stdin();
+    let Ok(fd) = stdin.as_fd().try_clone_to_owned() else {
+        // A closed standard input: std's `Stdin` reads it as empty.
+        return Source::new("-", Box::new(stdin), 0);
+    };
+    let file = File::from(fd);
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let wait_on = if regular { None } else { file.try_clone().ok() };
+    let mut source = Source::new("-", Box::new(file), 0);
+    source.wait_on = wait_on;
+    source
 }
 
 impl Iterator for LinkReader {
@@ -158,44 +250,81 @@ impl Iterator for LinkReader {
 
     fn next(&mut self) -> Option<Job> {
         loop {
-            let source = self.sources.front_mut()?;
+            if let Some(job) = self.ready.pop_front() {
+                return Some(job);
+            }
+            let Some(source) = self.sources.front_mut() else {
+                return self.pending.take();
+            };
+            if self.pending.is_some() && !source.more_at_hand() {
+                return self.pending.take();
+            }
             let name = Arc::clone(&source.name);
             match read_bounded_line(&mut source.reader, &mut self.buf) {
                 Ok(None) => {
+                    // Option lines belong to a URL of the same list.
                     self.sources.pop_front();
                     self.line = self.sources.front().map_or(0, |s| s.lines_before);
+                    self.ready.extend(self.pending.take());
                 }
                 Ok(Some(too_long)) => {
                     self.line += 1;
                     if too_long {
                         let text = shorten(&String::from_utf8_lossy(&self.buf));
                         let reason = format!("line is longer than {MAX_LINE} bytes");
-                        return Some(self.make_job(&name, text, Err(reason)));
+                        let job = self.make_job(&name, text, Err(reason));
+                        self.hold(job);
+                        continue;
                     }
                     let Ok(line) = std::str::from_utf8(&self.buf) else {
                         let text = shorten(&String::from_utf8_lossy(&self.buf));
-                        return Some(self.make_job(&name, text, Err("not valid UTF-8".into())));
+                        let job = self.make_job(&name, text, Err("not valid UTF-8".into()));
+                        self.hold(job);
+                        continue;
                     };
                     // A byte-order mark (lists saved by some Windows editors) is not part of
                     // the first URL.
-                    let line = line.strip_prefix('\u{feff}').unwrap_or(line).trim();
+                    let raw = line.strip_prefix('\u{feff}').unwrap_or(line);
+                    let line = raw.trim();
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
-                    let target = parse_line(line);
-                    return Some(self.make_job(&name, line.to_string(), target));
+                    let line = line.to_string();
+                    if let Some((key, value)) = option_line(raw) {
+                        let (key, value) = (key.to_string(), value.to_string());
+                        self.add_option(&name, &line, &key, &value);
+                        continue;
+                    }
+                    let target = parse_line(&line);
+                    let job = self.make_job(&name, line, target);
+                    self.hold(job);
                 }
                 Err(err) => {
                     // A list that fails mid-read loses only what is after the failure; the
                     // failure itself is reported like a bad line so it is counted and seen.
                     self.sources.pop_front();
                     self.line += 1;
+                    self.ready.extend(self.pending.take());
                     let reason = format!("reading the list failed: {err}");
-                    return Some(self.make_job(&name, String::new(), Err(reason)));
+                    let job = self.make_job(&name, String::new(), Err(reason));
+                    self.ready.push_back(job);
                 }
             }
         }
     }
+}
+
+/// An aria2 option line: indented, then `key=value` with a key of letters, digits and `-`
+/// (which no URL, with its `:` or `.`, can start like). The value is the rest of the line, so
+/// it may hold spaces (`  out=my file.iso`).
+fn option_line(raw: &str) -> Option<(&str, &str)> {
+    if !raw.starts_with([' ', '\t']) {
+        return None;
+    }
+    let (key, value) = raw.trim().split_once('=')?;
+    let key_like = key.starts_with(|c: char| c.is_ascii_alphabetic())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    key_like.then_some((key, value))
 }
 
 /// Reads up to the next `\n` into `buf`, keeping at most [`MAX_LINE`] bytes. Returns `None` at
@@ -253,17 +382,50 @@ pub fn parse_line(line: &str) -> Result<Target, String> {
     let url = parse_url(first)?;
     let mut options = LineOptions::default();
     for word in words {
+        if word.contains("://") {
+            return Err(format!(
+                "a second URL on the line (`{word}`): aria2's mirrors of one file are not \
+                 supported, give each URL a line of its own"
+            ));
+        }
         let (key, value) = word
             .split_once('=')
             .ok_or_else(|| format!("expected key=value after the URL, found `{word}`"))?;
-        match key {
-            "out" if !value.is_empty() => options.out = Some(value.to_string()),
-            "sha256" => options.sha256 = Some(parse_sha256(value)?),
-            "out" => return Err("out= needs a file name".into()),
-            _ => return Err(format!("unknown option `{key}` (known: out, sha256)")),
-        }
+        apply_option(&mut options, key, value)?;
     }
     Ok(Target { url, options })
+}
+
+/// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
+/// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
+/// it another way, does not pass unnoticed.
+fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "out" if value.is_empty() => return Err("out= needs a file name".into()),
+        "out" => options.out = Some(value.to_string()),
+        "sha256" => options.sha256 = Some(parse_sha256(key, value)?),
+        // aria2's `checksum=TYPE=DIGEST`.
+        "checksum" => {
+            let (kind, digest) = value
+                .split_once('=')
+                .ok_or("checksum= needs TYPE=DIGEST, as checksum=sha-256=HEX")?;
+            if !(kind.eq_ignore_ascii_case("sha-256") || kind.eq_ignore_ascii_case("sha256")) {
+                return Err(format!(
+                    "checksum type `{kind}` is not supported (only sha-256)"
+                ));
+            }
+            options.sha256 = Some(parse_sha256(key, digest)?);
+        }
+        "dir" => {
+            return Err("dir= is not supported: every file is saved under -o DIR".into());
+        }
+        _ => {
+            return Err(format!(
+                "unknown option `{key}` (known: out, sha256, checksum=sha-256=HEX)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_url(text: &str) -> Result<Url, String> {
@@ -314,8 +476,8 @@ fn lacks_scheme(text: &str) -> bool {
     port_ok && host_like
 }
 
-fn parse_sha256(hex: &str) -> Result<[u8; 32], String> {
-    let bad = || format!("sha256= needs 64 hex digits, found `{hex}`");
+fn parse_sha256(key: &str, hex: &str) -> Result<[u8; 32], String> {
+    let bad = || format!("{key}= needs a SHA-256 digest, 64 hex digits, found `{hex}`");
     if hex.len() != 64 || !hex.is_ascii() {
         return Err(bad());
     }
@@ -444,6 +606,7 @@ mod tests {
                     proptest::strategy::Just(b"http://ok.example/a".to_vec()),
                     proptest::strategy::Just(b"  # comment".to_vec()),
                     proptest::strategy::Just(b"http://u:p@h.example/\0x".to_vec()),
+                    proptest::strategy::Just(b"  out=x.bin".to_vec()),
                 ],
                 0..40,
             ),
@@ -456,16 +619,26 @@ mod tests {
             let sep: &[u8] = if crlf { b"\r\n" } else { b"\n" };
             let input = lines.join(sep);
             let jobs: Vec<Job> = LinkReader::from_reader("p", io::Cursor::new(input)).collect();
-            let expected = lines
-                .iter()
-                .filter(|l| match std::str::from_utf8(l) {
+            // Every line but blanks and comments is a job, except an option line with a
+            // URL line (any line that is neither) somewhere above it, which is that URL's.
+            let mut expected = 0;
+            let mut url_above = false;
+            for line in &lines {
+                match std::str::from_utf8(line) {
                     Ok(text) => {
                         let t = text.trim();
-                        !t.is_empty() && !t.starts_with('#')
+                        if t.is_empty() || t.starts_with('#') {
+                            continue;
+                        }
+                        if option_line(text).is_some() && url_above {
+                            continue;
+                        }
+                        url_above |= option_line(text).is_none();
                     }
-                    Err(_) => true,
-                })
-                .count();
+                    Err(_) => url_above = true,
+                }
+                expected += 1;
+            }
             proptest::prop_assert_eq!(jobs.len(), expected);
             for pair in jobs.windows(2) {
                 proptest::prop_assert!(pair[0].line < pair[1].line && pair[0].id + 1 == pair[1].id);
@@ -477,6 +650,105 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn indented_option_lines_belong_to_the_url_above_as_in_aria2_input_files() {
+        let digest = "ab".repeat(32);
+        let input = format!(
+            "  out=orphan.bin\nhttp://a.example/x\n  out=my file.iso\n\tchecksum=sha-256={digest}\n\
+             # a comment between\n  sha256={digest}\nhttp://b.example/\n  split=5\n\
+             \x20 http://c.example/?q=a=b\nnot a url\n  out=kept.bin\n"
+        );
+        let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
+        let lines: Vec<usize> = got.iter().map(|j| j.line).collect();
+        assert_eq!(lines, [1, 2, 7, 9, 10]);
+        assert!(
+            got[0]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .contains("no URL line above it")
+        );
+        assert_eq!(got[0].text, "  out=orphan.bin");
+        let a = got[1].target.as_ref().unwrap();
+        assert_eq!(a.url.as_str(), "http://a.example/x");
+        assert_eq!(a.options.out.as_deref(), Some("my file.iso"));
+        assert_eq!(hex(&a.options.sha256.unwrap()), digest);
+        // The job's text keeps its option lines, so --failed-out writes a list that runs again.
+        assert_eq!(
+            got[1].text,
+            format!(
+                "http://a.example/x\n  out=my file.iso\n  checksum=sha-256={digest}\n  sha256={digest}"
+            )
+        );
+        assert_eq!(
+            got[2].target.as_ref().unwrap_err(),
+            "option on line 8: unknown option `split` (known: out, sha256, checksum=sha-256=HEX)"
+        );
+        // An indented URL is still a URL, and a bad URL line keeps its options.
+        assert_eq!(
+            got[3].target.as_ref().unwrap().url.host_str(),
+            Some("c.example")
+        );
+        assert!(got[4].target.is_err());
+        assert_eq!(got[4].text, "not a url\n  out=kept.bin");
+        let reparsed: Vec<Job> =
+            LinkReader::from_reader("t", io::Cursor::new(format!("{}\n", got[1].text))).collect();
+        assert_eq!(reparsed.len(), 1);
+        assert_eq!(reparsed[0].target.as_ref().unwrap().options, a.options);
+    }
+
+    #[test]
+    fn options_that_would_save_or_check_otherwise_fail_their_line() {
+        let err = |line: &str| parse_line(line).unwrap_err();
+        assert!(err("http://h.example/ dir=/tmp").contains("dir= is not supported"));
+        assert!(
+            err(&format!(
+                "http://h.example/ checksum=md5={}",
+                "0".repeat(32)
+            ))
+            .contains("checksum type `md5` is not supported")
+        );
+        assert!(err("http://h.example/ checksum=sha-256=12").contains("64 hex digits"));
+        assert!(err("http://h.example/a\thttp://m.example/a").contains("mirrors"));
+        let upper = format!("http://h.example/ checksum=SHA-256={}", "CD".repeat(32));
+        assert_eq!(
+            hex(&parse_line(&upper).unwrap().options.sha256.unwrap()),
+            "cd".repeat(32)
+        );
+        // Options on a URL's own line still end at the first space.
+        assert!(err("http://h.example/ out=my file").contains("found `file`"));
+    }
+
+    #[test]
+    fn a_url_from_a_pipe_is_handed_out_while_the_pipe_stays_open() {
+        use std::io::Write;
+        use std::sync::mpsc;
+        let (reader, mut writer) = io::pipe().unwrap();
+        let pipe = File::from(std::os::fd::OwnedFd::from(reader));
+        // Written together, a URL and its option line are read together.
+        writer
+            .write_all(b"http://a.example/\n  out=a.bin\n")
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let reading = std::thread::spawn(move || {
+            for job in LinkReader::from_pipe("-", pipe) {
+                tx.send(job).unwrap();
+            }
+        });
+        let first = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the URL while its pipe is open");
+        assert_eq!(first.target.unwrap().options.out.as_deref(), Some("a.bin"));
+        writer.write_all(b"http://b.example/\n").unwrap();
+        let second = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the second URL while its pipe is open");
+        assert_eq!(second.line, 3);
+        drop(writer);
+        reading.join().unwrap();
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]

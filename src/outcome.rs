@@ -94,7 +94,7 @@ pub struct Outcome {
     pub sha256: Option<String>,
     /// Saving was skipped because the file is already there.
     pub skipped: bool,
-    /// The input line as written, for `--failed-out`.
+    /// The input line as written, with the option lines under it, for `--failed-out`.
     pub input: String,
     /// Attempts made (1 unless retried).
     pub attempts: u32,
@@ -105,7 +105,11 @@ impl Outcome {
     pub fn new(job: &Job, started: Duration) -> Self {
         let url = match &job.target {
             Ok(target) => redact(&target.url),
-            Err(_) => crate::links::shorten(&redact_str(&job.text)),
+            // The URL line, without the option lines under it.
+            Err(_) => {
+                let line = job.text.lines().next().unwrap_or_default().trim();
+                crate::links::shorten(&redact_str(line))
+            }
         };
         Self {
             id: job.id,

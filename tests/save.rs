@@ -779,3 +779,56 @@ fn timestamping_needs_a_folder_and_goes_with_neither_continue_nor_content_dispos
         fetchpar().args(args).assert().code(2);
     }
 }
+
+#[test]
+fn an_aria2_input_file_names_and_checks_files_from_its_option_lines() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let failed = dir.path().join("failed.txt");
+    let good = sha_hex(&body_bytes(0, 3000));
+    let bad_entry = format!(
+        "{}\n  out=bad.bin\n  checksum=sha-256={}",
+        origin.url("/bad?size=300"),
+        "0".repeat(64)
+    );
+    let elsewhere = format!("{}\n  dir=/tmp", origin.url("/elsewhere?size=5"));
+    let lines = vec![
+        origin.url("/good?size=3000"),
+        "  out=name with spaces.bin".to_string(),
+        format!("\tchecksum=sha-256={good}"),
+        bad_entry.clone(),
+        elsewhere.clone(),
+    ];
+    let run = fetchpar()
+        .args(["--json", "--retries", "0", "-o"])
+        .arg(&out)
+        .arg("--failed-out")
+        .arg(&failed)
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(records.len(), 3, "{records:#?}");
+    assert_eq!(kind(find(&records, "/good")), "ok");
+    assert_eq!(kind(find(&records, "/bad")), "checksum");
+    let refused = find(&records, "/elsewhere");
+    assert_eq!(kind(refused), "invalid_url");
+    assert_eq!(refused["line"], 7);
+    assert!(
+        message(refused).contains("option on line 8: dir= is not supported"),
+        "{refused}"
+    );
+    assert_eq!(files_in(&out), vec!["name with spaces.bin"]);
+    assert_eq!(
+        fs::read(out.join("name with spaces.bin")).unwrap(),
+        body_bytes(0, 3000)
+    );
+    // The line with dir= was never fetched; the two others were, once each.
+    assert_eq!(origin.requests(), 2);
+    // What failed is written back with its option lines, as a list that runs again.
+    assert_eq!(
+        fs::read_to_string(&failed).unwrap(),
+        format!("{bad_entry}\n{elsewhere}\n")
+    );
+}
