@@ -296,6 +296,13 @@ pub struct Cli {
     )]
     pub timestamping: bool,
 
+    /// Give saved files the server's Last-Modified time (curl's -R, aria2c's --remote-time).
+    ///
+    /// As wget does always. A file the server sends without a Last-Modified keeps the time it
+    /// was written.
+    #[arg(short = 'R', long, requires = "output_dir", help_heading = "Saving")]
+    pub remote_time: bool,
+
     /// Write a `sha256sum -c` compatible list of every saved file to FILE.
     #[arg(
         long,

@@ -608,8 +608,8 @@ impl Fetcher {
             let writer = PartWriter::append(slot, hash).map_err(|e| disk(e, &slot.part))?;
             return finish_saved(writer, expected, outcome).map(drop);
         }
-        let timestamping = (self.saver.as_ref()).is_some_and(|s| s.settings().timestamping);
-        let remote_time = (timestamping)
+        let remote_time = (self.saver.as_ref())
+            .is_some_and(|s| s.settings().remote_time)
             .then(|| header(&response, "last-modified"))
             .flatten()
             .and_then(|v| httpdate::parse_http_date(&v).ok());

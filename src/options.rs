@@ -218,6 +218,7 @@ impl Options {
                 resume: cli.continue_,
                 content_disposition: cli.content_disposition,
                 timestamping: cli.timestamping,
+                remote_time: cli.remote_time || cli.timestamping,
                 hash: cli.json || cli.checksums.is_some(),
             }),
             checksums: cli.checksums.clone(),

@@ -39,6 +39,8 @@ pub struct SaveSettings {
     pub content_disposition: bool,
     /// `-N`: a file already there is fetched again only if the server's is newer.
     pub timestamping: bool,
+    /// `-R` (and `-N`, which needs it): saved files take the server's Last-Modified time.
+    pub remote_time: bool,
     /// Compute every saved file's SHA-256 (for `--json` and `--checksums`). Files with a
     /// `sha256=` in the list are always hashed. Hashing costs about 0.7 s of CPU per GiB, so
     /// it is not done when nothing would show the result.

@@ -764,6 +764,43 @@ fn timestamping_fetches_a_saved_file_only_when_the_server_has_a_newer_one() {
 }
 
 #[test]
+fn remote_time_gives_saved_and_resumed_files_the_servers_time() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mtime = |name: &str| {
+        fs::metadata(out.path().join(name))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    let stamped = |path: &str| origin.url(&format!("{path}?size=500&last_modified=1600000000"));
+
+    save_one(&["-R"], out.path(), stamped("/r.bin"), 0);
+    assert_eq!(mtime("r.bin"), at);
+    // Without -R a file keeps the time it was written.
+    save_one(&[], out.path(), stamped("/plain.bin"), 0);
+    assert!(mtime("plain.bin") > at + std::time::Duration::from_secs(86_400 * 365));
+    // Nor does -R touch a file whose server gives no time.
+    save_one(&["-R"], out.path(), origin.url("/untimed.bin?size=5"), 0);
+    assert!(mtime("untimed.bin") > at + std::time::Duration::from_secs(86_400 * 365));
+
+    // A resumed file takes the time too, once it is whole.
+    let cut = origin.url("/c.bin?size=100000&truncate=40000&last_modified=1600000000");
+    save_one(&["-c", "--retries", "0"], out.path(), cut, 1);
+    let whole = origin.url("/c.bin?size=100000&last_modified=1600000000");
+    let record = save_one(&["-c", "-R"], out.path(), whole, 0);
+    assert_eq!(record["status"], 206, "{record}");
+    assert_eq!(mtime("c.bin"), at);
+
+    fetchpar()
+        .args(["-R", "http://127.0.0.1:9/x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--output-dir"));
+}
+
+#[test]
 fn timestamping_needs_a_folder_and_goes_with_neither_continue_nor_content_disposition() {
     for args in [
         &["-N", "http://127.0.0.1:9/x"][..],
