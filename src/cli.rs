@@ -11,7 +11,7 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
-       proxy, --cacert, or a --checksums, --failed-out, --timeline or cookie file)
+       proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie or netrc file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 const AFTER_LONG_HELP: &str = "\
@@ -25,7 +25,7 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
-       proxy, --cacert, or a --checksums, --failed-out, --timeline or cookie file)
+       proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie or netrc file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 /// Download a list of URLs in parallel, one OS thread per URL.
@@ -162,6 +162,17 @@ pub struct Cli {
         help_heading = "Network"
     )]
     pub user: Option<String>,
+
+    /// Credentials for each host from ~/.netrc, or the file $NETRC names (curl's -n).
+    ///
+    /// Each request, redirects included, gets the entry of the host it goes to, or the
+    /// `default` entry. wget and aria2c read ~/.netrc unasked; fetchpar only with -n.
+    #[arg(short = 'n', long, help_heading = "Network")]
+    pub netrc: bool,
+
+    /// Credentials for each host from this netrc file (curl's --netrc-file).
+    #[arg(long, value_name = "FILE", help_heading = "Network")]
+    pub netrc_file: Option<PathBuf>,
 
     /// Neither keep nor send cookies.
     ///

@@ -17,6 +17,7 @@ use crate::cookies::Jar;
 use crate::decode::{self, BadEncoding};
 use crate::hosts::Hosts;
 use crate::links::{Job, Target};
+use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
@@ -56,6 +57,8 @@ pub struct NetSettings {
     pub tls: Tls,
     /// Proxies from the environment, chosen per URL.
     pub proxies: Proxies,
+    /// Credentials by host from a netrc file (`-n`, `--netrc-file`).
+    pub logins: Option<Arc<Logins>>,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -469,15 +472,16 @@ impl Fetcher {
     ) -> Result<Response, ureq::Error> {
         // Credentials in the URL go as Basic auth that this code makes: ureq sent them still
         // percent-encoded (`p%40ss` for the password `p@ss`), where curl decodes them.
-        let basic = basic_auth(url);
-        let mut request = match &basic {
-            Some(_) => {
-                let mut bare = url.clone();
-                let _ = bare.set_username("");
-                let _ = bare.set_password(None);
-                self.agent(url).get(bare.as_str())
-            }
-            None => self.agent(url).get(url.as_str()),
+        // A netrc entry for the host comes before the URL's own user name without a password.
+        let logins = self.settings.logins.as_ref();
+        let basic = (logins.and_then(|l| l.basic_for(url))).or_else(|| basic_auth(url));
+        let mut request = if url.username().is_empty() && url.password().is_none() {
+            self.agent(url).get(url.as_str())
+        } else {
+            let mut bare = url.clone();
+            let _ = bare.set_username("");
+            let _ = bare.set_password(None);
+            self.agent(url).get(bare.as_str())
         };
         let head = self.head_fixed
             + url.as_str().len()

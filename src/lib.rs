@@ -15,6 +15,7 @@ pub mod descriptors;
 pub mod fetch;
 pub mod hosts;
 pub mod links;
+pub mod logins;
 pub mod options;
 pub mod origin;
 pub mod outcome;

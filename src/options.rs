@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -11,6 +12,7 @@ use ureq::http::{HeaderValue, header};
 
 use crate::cli::Cli;
 use crate::fetch::{NetSettings, basic, parse_header};
+use crate::logins::Logins;
 use crate::progress::When;
 use crate::proxy::Proxies;
 use crate::report::Style;
@@ -211,6 +213,7 @@ impl Options {
                 proxies: Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref())
                     .map_err(UsageError)?,
                 tls: tls(cli.cacert.as_deref())?,
+                logins: logins(cli)?,
             },
             save: cli.output_dir.as_ref().map(|dir| SaveSettings {
                 dir: dir.clone(),
@@ -247,6 +250,20 @@ impl Options {
 /// [`Options::reorder_window`]).
 pub fn reorder_window(jobs: usize, prefix: usize) -> usize {
     (HELD_BUDGET / (prefix + 1024)).min(MAX_AHEAD).max(jobs)
+}
+
+/// The netrc file's entries, for `-n` (whose file need not exist) or `--netrc-file`.
+fn logins(cli: &Cli) -> Result<Option<Arc<Logins>>> {
+    let (path, required) = match (&cli.netrc_file, cli.netrc) {
+        (Some(path), _) => (path.clone(), true),
+        (None, true) => match Logins::default_path() {
+            Some(path) => (path, false),
+            None => return Ok(None),
+        },
+        (None, false) => return Ok(None),
+    };
+    let logins = Logins::load(&path, required).map_err(|e| UsageError(format!("{e:#}")))?;
+    Ok(Some(Arc::new(logins)))
 }
 
 /// The `Authorization` header for `--user USER:PASSWORD`, kept out of any debug output.

@@ -2,6 +2,7 @@
 
 mod support;
 
+use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::sync::mpsc;
@@ -698,6 +699,96 @@ fn credentials_given_as_headers_stay_on_the_first_origin() {
             .code(2)
             .stderr(predicate::str::contains("--user"));
     }
+}
+
+#[test]
+fn netrc_gives_each_host_its_entry_redirects_included() {
+    use base64::Engine as _;
+    let origin = Origin::start().unwrap();
+    let basic = |text: &str| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        format!("Basic {encoded}")
+    };
+    let echo = origin.url("/e?echo=authorization");
+    // The same server by a name the file gives no entry of its own.
+    let by_name = echo.replace("127.0.0.1", "localhost");
+    let dir = tempfile::tempdir().unwrap();
+    let netrc = dir.path().join("netrc");
+    fs::write(
+        &netrc,
+        "machine 127.0.0.1\n  login alice\n  password \"open sesame\"\n\
+         default login guest password g\n",
+    )
+    .unwrap();
+    let lines = [
+        echo.clone(),
+        by_name.clone(),
+        redirecting(&origin, "/hop", &by_name),
+        echo.replace("http://", "http://own:pw@"),
+        echo.replace("http://", "http://alice@"),
+    ];
+    let records = |args: &[&str]| {
+        let out = fetchpar()
+            .args(["--json", "--keep-order"])
+            .args(args)
+            .arg(list(&lines).path())
+            .assert()
+            .success();
+        let records = json_lines(&out.get_output().stdout);
+        let prefixes: Vec<String> = (records.iter())
+            .map(|r| r["prefix"].as_str().unwrap().to_string())
+            .collect();
+        prefixes
+    };
+    let with_file = records(&["--netrc-file", netrc.to_str().unwrap()]);
+    assert_eq!(
+        with_file,
+        [
+            basic("alice:open sesame"),
+            basic("guest:g"),
+            // The redirect's target is another host: its own entry, not the first's.
+            basic("guest:g"),
+            basic("own:pw"),
+            basic("alice:open sesame"),
+        ]
+    );
+    // -n reads $NETRC (else ~/.netrc); -u still wins where it goes.
+    let with_user = fetchpar()
+        .args(["--json", "--keep-order", "-n", "-u", "cli:x"])
+        .env("NETRC", &netrc)
+        .arg(list(&lines[..1]).path())
+        .assert()
+        .success();
+    let record = &json_lines(&with_user.get_output().stdout)[0];
+    assert_eq!(record["prefix"], basic("cli:x"));
+    // Without -n nothing is read, even with $NETRC set; -n with no file at all is no error.
+    let without = fetchpar()
+        .args(["--json", "--keep-order"])
+        .env("NETRC", &netrc)
+        .arg(list(&lines[..1]).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&without.get_output().stdout)[0]["prefix"], "");
+    fetchpar()
+        .args(["-n", "--prefix", "0"])
+        .env_remove("NETRC")
+        .env("HOME", dir.path())
+        .arg(list(&lines[..1]).path())
+        .assert()
+        .success();
+    // A named file that is missing or broken stops the run before any fetch.
+    let before = origin.requests();
+    fs::write(dir.path().join("bad"), "machine a.example\nport 22\n").unwrap();
+    for (file, says) in [("missing", "cannot read netrc file"), ("bad", "line 2")] {
+        fetchpar()
+            .arg("--netrc-file")
+            .arg(dir.path().join(file))
+            .arg(list(&lines[..1]).path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+    assert_eq!(origin.requests(), before);
 }
 
 #[test]
