@@ -314,6 +314,27 @@ pub struct Cli {
     #[arg(short = 'R', long, requires = "output_dir", help_heading = "Saving")]
     pub remote_time: bool,
 
+    /// Save under folders named from the URL: DIR/HOST/PATH/NAME (wget's -x).
+    ///
+    /// The host folder takes a port that is not the scheme's as `host+8080`. Each folder is made
+    /// safe as names are, and `..` is dropped.
+    #[arg(long, requires = "output_dir", help_heading = "Saving")]
+    pub force_directories: bool,
+
+    /// With --force-directories, no HOST folder: DIR/PATH/NAME (wget's -nH).
+    #[arg(long, requires = "force_directories", help_heading = "Saving")]
+    pub no_host_directories: bool,
+
+    /// With --force-directories, leave out the first N folders of the URL's path (wget's
+    /// --cut-dirs).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "force_directories",
+        help_heading = "Saving"
+    )]
+    pub cut_dirs: Option<usize>,
+
     /// Write a `sha256sum -c` compatible list of every saved file to FILE.
     #[arg(
         long,

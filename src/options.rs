@@ -17,7 +17,7 @@ use crate::progress::When;
 use crate::proxy::Proxies;
 use crate::report::Style;
 use crate::retry::RetryPolicy;
-use crate::save::SaveSettings;
+use crate::save::{Folders, SaveSettings};
 use crate::tls::Tls;
 
 /// TLS trusting the built-in roots, or the certificates of the `--cacert` PEM file: none
@@ -222,6 +222,10 @@ impl Options {
                 content_disposition: cli.content_disposition,
                 timestamping: cli.timestamping,
                 remote_time: cli.remote_time || cli.timestamping,
+                folders: cli.force_directories.then(|| Folders {
+                    host: !cli.no_host_directories,
+                    cut: cli.cut_dirs.unwrap_or(0),
+                }),
                 hash: cli.json || cli.checksums.is_some(),
             }),
             checksums: cli.checksums.clone(),

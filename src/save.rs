@@ -3,7 +3,9 @@
 //!
 //! Names are claimed in input order (by the thread that reads the list), so two URLs that map
 //! to the same name always end up as `data.csv` and `data.1.csv` in the same order, however the
-//! downloads finish. A name is only ever one plain path component inside the folder.
+//! downloads finish. A name is one plain path component inside the folder, or, with
+//! `--force-directories` or an `out=` that names folders, plain components below it: never
+//! `..`, never absolute, so nothing is written outside the folder.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -41,10 +43,22 @@ pub struct SaveSettings {
     pub timestamping: bool,
     /// `-R` (and `-N`, which needs it): saved files take the server's Last-Modified time.
     pub remote_time: bool,
+    /// `--force-directories`: save under folders named from the URL.
+    pub folders: Option<Folders>,
     /// Compute every saved file's SHA-256 (for `--json` and `--checksums`). Files with a
     /// `sha256=` in the list are always hashed. Hashing costs about 0.7 s of CPU per GiB, so
     /// it is not done when nothing would show the result.
     pub hash: bool,
+}
+
+/// The folders `--force-directories` makes from a URL: `HOST/PATH/NAME`, as wget's `-x`.
+#[derive(Debug, Clone, Copy)]
+pub struct Folders {
+    /// A first folder for the host (and port, when not the scheme's); off with
+    /// `--no-host-directories` (wget's `-nH`).
+    pub host: bool,
+    /// Leading folders of the URL's path left out (wget's `--cut-dirs`).
+    pub cut: usize,
 }
 
 /// Where one body goes.
@@ -58,6 +72,8 @@ pub struct Slot {
     pub meta: PathBuf,
     /// With `-N`, the time of the file already saved under `path`: only a newer one replaces it.
     pub since: Option<std::time::SystemTime>,
+    /// Whether `path` is in a folder below the output folder, to be made before writing.
+    pub nested: bool,
 }
 
 /// The saving decision for one job, made when it is read.
@@ -73,6 +89,11 @@ pub enum Planned {
 /// Longest name kept, in bytes; leaves room for `.N` and `.part.meta` within common 255-byte
 /// file name limits.
 const MAX_NAME: usize = 200;
+
+/// Most folders above a saved file, and the longest path below the output folder, in bytes: a
+/// URL may have hundreds of segments, and file systems refuse paths of over 4,096 bytes.
+const MAX_DEPTH: usize = 32;
+const MAX_PATH: usize = 1024;
 
 /// Claims names for one run.
 pub struct Saver {
@@ -117,12 +138,13 @@ impl Saver {
     pub fn plan(&self, job: &Job) -> Option<Planned> {
         let target = job.target.as_ref().ok()?;
         if let Some(out) = &target.options.out {
-            return Some(self.claim(&safe_name(out)));
+            // As aria2's `out=`, it may name folders below the output folder.
+            return Some(self.claim(&safe_path(out)));
         }
         if self.settings.content_disposition {
             return None;
         }
-        Some(self.claim(&name_from_url(&target.url)))
+        Some(self.claim(&self.in_folders(&target.url, name_from_url(&target.url))))
     }
 
     /// Decides a name once the response is known (`--content-disposition`).
@@ -131,7 +153,33 @@ impl Saver {
             .and_then(filename_from_disposition)
             .map(|n| safe_name(&n))
             .unwrap_or_else(|| name_from_url(url));
-        self.claim(&name)
+        self.claim(&self.in_folders(url, name))
+    }
+
+    /// `name` below the folders `--force-directories` makes from `url`, or `name` alone.
+    fn in_folders(&self, url: &url::Url, name: String) -> String {
+        let Some(folders) = self.settings.folders else {
+            return name;
+        };
+        let mut parts = Vec::new();
+        if folders.host
+            && let Some(host) = url.host_str()
+        {
+            // wget writes `host:port` (`host+port` on Windows); `:` is kept out of names.
+            let host = match url.port() {
+                Some(port) => format!("{host}+{port}"),
+                None => host.to_string(),
+            };
+            parts.extend(clean_component(&host));
+        }
+        let segments: Vec<&str> = url.path_segments().map_or(Vec::new(), Iterator::collect);
+        let folders_in_path = segments.len().saturating_sub(1);
+        for segment in segments.iter().take(folders_in_path).skip(folders.cut) {
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+            parts.extend(clean_component(&decoded));
+        }
+        parts.push(name);
+        bounded(parts)
     }
 
     fn claim(&self, base: &str) -> Planned {
@@ -152,12 +200,13 @@ impl Saver {
             if free {
                 claimed.insert(name.clone());
                 let path = dir.join(&name);
+                let slot = Slot {
+                    nested: name.contains('/'),
+                    ..Slot::new(path.clone())
+                };
                 if exists && self.settings.timestamping {
                     let since = path.symlink_metadata().and_then(|m| m.modified()).ok();
-                    return Planned::Save(Slot {
-                        since,
-                        ..Slot::new(path)
-                    });
+                    return Planned::Save(Slot { since, ..slot });
                 }
                 if exists {
                     match (self.settings.resume, self.settings.on_exists) {
@@ -170,7 +219,7 @@ impl Saver {
                         _ => {}
                     }
                 }
-                return Planned::Save(Slot::new(path));
+                return Planned::Save(slot);
             }
             counter += 1;
             name = numbered(base, counter);
@@ -188,6 +237,7 @@ impl Slot {
             part,
             meta: PathBuf::from(meta),
             since: None,
+            nested: false,
         }
     }
 
@@ -214,11 +264,15 @@ fn part_path(path: &Path) -> PathBuf {
     PathBuf::from(part)
 }
 
-/// `data.csv` → `data.1.csv`; `README` → `README.1`.
-fn numbered(name: &str, n: u64) -> String {
+/// `data.csv` → `data.1.csv`; `README` → `README.1`; `v1.2/data.csv` → `v1.2/data.1.csv`.
+fn numbered(path: &str, n: u64) -> String {
+    let (folders, name) = match path.rsplit_once('/') {
+        Some((folders, name)) => (&path[..=folders.len()], name),
+        None => ("", path),
+    };
     match name.rfind('.') {
-        Some(dot) if dot > 0 => format!("{}.{n}{}", &name[..dot], &name[dot..]),
-        _ => format!("{name}.{n}"),
+        Some(dot) if dot > 0 => format!("{folders}{}.{n}{}", &name[..dot], &name[dot..]),
+        _ => format!("{folders}{name}.{n}"),
     }
 }
 
@@ -255,13 +309,43 @@ pub fn filename_from_disposition(value: &[u8]) -> Option<String> {
 pub fn safe_name(raw: &str) -> String {
     // Only the last component counts: `../../x` and `..\\x` become `x`.
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut name: String = last
+    clean_component(last).unwrap_or_else(|| "index.html".to_string())
+}
+
+/// Makes text with `/` or `\\` between folders into a relative path of safe names (as
+/// [`safe_name`]), for an `out=` that names folders: empty, `.` and `..` parts are dropped, so
+/// the path only ever goes down, and its depth and length are bounded. Never empty.
+pub fn safe_path(raw: &str) -> String {
+    bounded(raw.split(['/', '\\']).filter_map(clean_component).collect())
+}
+
+/// Joins clean components with `/`: the last is the file name, and of the folders before it
+/// as many as fit in [`MAX_DEPTH`] and [`MAX_PATH`], from the top. `index.html` for none.
+fn bounded(mut parts: Vec<String>) -> String {
+    let Some(name) = parts.pop() else {
+        return "index.html".to_string();
+    };
+    let mut path = String::new();
+    for folder in parts.iter().take(MAX_DEPTH) {
+        if path.len() + folder.len() + 1 + name.len() > MAX_PATH {
+            break;
+        }
+        path.push_str(folder);
+        path.push('/');
+    }
+    path.push_str(&name);
+    path
+}
+
+/// One component of a name made safe, or `None` when nothing is left of it (`..`, spaces).
+fn clean_component(raw: &str) -> Option<String> {
+    let mut name: String = raw
         .chars()
         .map(|c| match c {
             // Invisible characters too: a right-to-left override turns `doc\u{202e}fdp.exe`
             // into what `ls` shows as `docexe.pdf`.
             c if c.is_control() || crate::report::deceptive(c) => '_',
-            '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
+            '<' | '>' | ':' | '"' | '|' | '?' | '*' | '/' | '\\' => '_',
             c => c,
         })
         .collect();
@@ -272,7 +356,7 @@ pub fn safe_name(raw: &str) -> String {
         name.replace_range(..1, "_");
     }
     if name.is_empty() {
-        return "index.html".to_string();
+        return None;
     }
     let stem = name
         .split('.')
@@ -290,7 +374,7 @@ pub fn safe_name(raw: &str) -> String {
     if name.len() > MAX_NAME {
         name = shorten_keeping_extension(&name);
     }
-    name
+    Some(name)
 }
 
 fn shorten_keeping_extension(name: &str) -> String {
@@ -321,6 +405,9 @@ pub struct PartWriter {
 impl PartWriter {
     /// Starts a fresh part file, replacing any old one (never following a symlink there).
     pub fn fresh(slot: &Slot, validator: Option<&str>, hash: bool) -> io::Result<Self> {
+        if let (true, Some(folder)) = (slot.nested, slot.path.parent()) {
+            fs::create_dir_all(folder)?;
+        }
         remove_if_present(&slot.part)?;
         remove_if_present(&slot.meta)?;
         let file = OpenOptions::new()
@@ -474,6 +561,71 @@ mod tests {
     fn numbering_goes_before_the_extension() {
         assert_eq!(numbered("data.csv", 1), "data.1.csv");
         assert_eq!(numbered("README", 12), "README.12");
+        // In a folder, the file's name is numbered, not the folder's.
+        assert_eq!(numbered("v1.2/data.csv", 1), "v1.2/data.1.csv");
+        assert_eq!(numbered("v1.2/README", 3), "v1.2/README.3");
+    }
+
+    #[test]
+    fn an_out_path_only_goes_down() {
+        assert_eq!(safe_path("sub/dir/file.iso"), "sub/dir/file.iso");
+        assert_eq!(safe_path("../../etc/passwd"), "etc/passwd");
+        assert_eq!(safe_path("/abs//x"), "abs/x");
+        assert_eq!(safe_path("a/./b/../c"), "a/b/c");
+        assert_eq!(safe_path("..\\..\\win\\x.dll"), "win/x.dll");
+        assert_eq!(safe_path(".git/config"), "_git/config");
+        assert_eq!(safe_path("../.."), "index.html");
+        let deep = "d/".repeat(100) + "f.bin";
+        assert_eq!(safe_path(&deep), "d/".repeat(MAX_DEPTH) + "f.bin");
+        let long = format!("{}/f.bin", vec!["x".repeat(190); 10].join("/"));
+        let bounded = safe_path(&long);
+        assert!(
+            bounded.len() <= MAX_PATH && bounded.ends_with("/f.bin"),
+            "{bounded}"
+        );
+    }
+
+    #[test]
+    fn force_directories_name_folders_from_the_host_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let saver = |host: bool, cut: usize| {
+            Saver::new(SaveSettings {
+                dir: dir.path().to_path_buf(),
+                on_exists: OnExists::Rename,
+                resume: false,
+                content_disposition: false,
+                timestamping: false,
+                remote_time: false,
+                folders: Some(Folders { host, cut }),
+                hash: false,
+            })
+            .unwrap()
+        };
+        let path = |saver: &Saver, text: &str| {
+            let url = url::Url::parse(text).unwrap();
+            saver.in_folders(&url, name_from_url(&url))
+        };
+        let with_host = saver(true, 0);
+        let cases = [
+            (
+                "http://h.example/a/b/data.csv?x=1",
+                "h.example/a/b/data.csv",
+            ),
+            ("https://H.example:443/a/", "h.example/a/index.html"),
+            ("http://h.example:8080/f", "h.example+8080/f"),
+            ("http://[::1]:81/f", "[__1]+81/f"),
+            // Encoded separators stay inside their folder's name (and a leading dot is `_`);
+            // an encoded `..` is a step up that the URL's parser has taken already.
+            ("http://h.example/x%2F..%2Fy/f", "h.example/x_.._y/f"),
+            ("http://h.example/x/%2E%2E/..%5Cz/f", "h.example/_._z/f"),
+            ("http://h.example/%20/.hidden/f", "h.example/_hidden/f"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(path(&with_host, url), expected, "{url}");
+        }
+        let cut = saver(false, 1);
+        assert_eq!(path(&cut, "http://h.example/a/b/c/f"), "b/c/f");
+        assert_eq!(path(&cut, "http://h.example/f"), "f");
     }
 
     #[test]
@@ -511,6 +663,18 @@ mod tests {
             prop_assert!(!name.starts_with('.'));
             prop_assert!(name.len() <= MAX_NAME);
             prop_assert!(Path::new("/out").join(&name).starts_with("/out"));
+        }
+
+        #[test]
+        fn no_out_path_escapes_the_folder(raw in any::<String>()) {
+            let path = safe_path(&raw);
+            let parts: Vec<_> = Path::new(&path).components().collect();
+            prop_assert!(!parts.is_empty() && parts.len() <= MAX_DEPTH + 1, "{:?}", path);
+            for part in &parts {
+                prop_assert!(matches!(part, std::path::Component::Normal(_)), "{:?}", path);
+            }
+            prop_assert!(!path.contains(['\\', '\0']) && path.len() <= MAX_PATH);
+            prop_assert!(Path::new("/out").join(&path).starts_with("/out"));
         }
 
         #[test]

@@ -869,3 +869,88 @@ fn an_aria2_input_file_names_and_checks_files_from_its_option_lines() {
         format!("{bad_entry}\n{elsewhere}\n")
     );
 }
+
+#[test]
+fn force_directories_and_out_paths_save_in_folders_that_stay_inside() {
+    let origin = Origin::start().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("out");
+    let port = origin
+        .url("/")
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let host = format!("127.0.0.1+{port}");
+    let lines = vec![
+        origin.url("/v1/data.csv?size=10"),
+        origin.url("/v2/data.csv?size=20"),
+        origin.url("/v2/data.csv?size=30"),
+        origin.url("/up/%2E%2E/%2E%2E/%2E%2E/esc.txt?size=5"),
+        origin.url("/..%2F..%2Fside/f.txt?size=6"),
+        origin.url("/named?size=7") + " out=../sub/dir/own.bin",
+    ];
+    let run = fetchpar()
+        .args(["--json", "--keep-order", "--force-directories", "-o"])
+        .arg(&out)
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&run.get_output().stdout);
+    assert!(records.iter().all(|r| kind(r) == "ok"), "{records:#?}");
+    assert_eq!(
+        files_in(root.path()),
+        vec!["out"],
+        "nothing beside the folder"
+    );
+    let read = |path: &str| fs::read(out.join(path)).unwrap();
+    assert_eq!(read(&format!("{host}/v1/data.csv")), body_bytes(0, 10));
+    assert_eq!(read(&format!("{host}/v2/data.csv")), body_bytes(0, 20));
+    assert_eq!(read(&format!("{host}/v2/data.1.csv")), body_bytes(0, 30));
+    // The encoded `..` are steps up the URL path that its parser has taken already.
+    assert_eq!(read(&format!("{host}/esc.txt")), body_bytes(0, 5));
+    // Encoded separators stay in their folder's name, whose leading dot becomes `_`.
+    assert_eq!(read(&format!("{host}/_._.._side/f.txt")), body_bytes(0, 6));
+    assert_eq!(read("sub/dir/own.bin"), body_bytes(0, 7));
+    assert_eq!(files_in(&out), vec![host.clone(), "sub".to_string()]);
+
+    // A folder is needed where a file is: that URL fails alone, naming the file.
+    let lines = [
+        origin.url("/v1/data.csv/inner?size=3"),
+        origin.url("/v3/ok?size=3"),
+    ];
+    let run = fetchpar()
+        .args(["--json", "--keep-order", "--force-directories", "-o"])
+        .arg(&out)
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(kind(&records[0]), "disk");
+    assert!(message(&records[0]).contains("v1/data.csv"), "{records:#?}");
+    assert_eq!(kind(&records[1]), "ok");
+
+    // Without the host folder, and with the first folder of the path cut.
+    let flat = root.path().join("flat");
+    fetchpar()
+        .args([
+            "--force-directories",
+            "--no-host-directories",
+            "--cut-dirs",
+            "1",
+        ])
+        .arg("-o")
+        .arg(&flat)
+        .arg(origin.url("/a/b/c.bin?size=4"))
+        .assert()
+        .success();
+    assert_eq!(fs::read(flat.join("b/c.bin")).unwrap(), body_bytes(0, 4));
+    fetchpar()
+        .args(["--cut-dirs", "1", "-o"])
+        .arg(&flat)
+        .arg(origin.url("/x"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force-directories"));
+}
