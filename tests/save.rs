@@ -946,6 +946,22 @@ fn force_directories_and_out_paths_save_in_folders_that_stay_inside() {
         .assert()
         .success();
     assert_eq!(fs::read(flat.join("b/c.bin")).unwrap(), body_bytes(0, 4));
+    // A name from Content-Disposition goes in the URL's folders too.
+    fetchpar()
+        .args([
+            "--force-directories",
+            "--no-host-directories",
+            "--content-disposition",
+        ])
+        .arg("-o")
+        .arg(&flat)
+        .arg(origin.url("/d/e/f?size=2&cd=attachment%3B%20filename%3D%22real.bin%22"))
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read(flat.join("d/e/real.bin")).unwrap(),
+        body_bytes(0, 2)
+    );
     fetchpar()
         .args(["--cut-dirs", "1", "-o"])
         .arg(&flat)
