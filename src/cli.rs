@@ -174,6 +174,18 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", help_heading = "Network")]
     pub netrc_file: Option<PathBuf>,
 
+    /// Check that each URL is there without downloading it (wget's --spider).
+    ///
+    /// Asks with HEAD, and with GET where the server refuses HEAD (405, 501), reading no
+    /// body; redirects are followed. A 2xx answer is success; the exit code tells whether
+    /// every URL was there.
+    #[arg(
+        long,
+        conflicts_with_all = ["output_dir", "checksums", "max_size"],
+        help_heading = "Network"
+    )]
+    pub spider: bool,
+
     /// Neither keep nor send cookies.
     ///
     /// By default a cookie a server sets goes back to it for the rest of the run (its

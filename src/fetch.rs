@@ -59,6 +59,8 @@ pub struct NetSettings {
     pub proxies: Proxies,
     /// Credentials by host from a netrc file (`-n`, `--netrc-file`).
     pub logins: Option<Arc<Logins>>,
+    /// `--spider`: ask with HEAD (GET where HEAD is refused) and read no body.
+    pub spider: bool,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -394,17 +396,22 @@ impl Fetcher {
             }
             let same_origin = hops == 0 || current.origin() == url.origin();
             let cookie = self.jar.header_for(&current);
-            let once = || {
+            let once = |head: bool| {
                 let cookie = cookie.as_deref();
-                self.request_once(&current, ask, cookie, budget, same_origin)
+                self.request_once(&current, head, ask, cookie, budget, same_origin)
             };
-            let response = match once() {
+            let head = self.settings.spider;
+            let mut response = match once(head) {
                 // Sent again at once, on a new connection or another checked one: the server
                 // closed the kept-alive one before this request (see `transport::Stale`).
-                Err(err) if transport::went_stale(&err) => once(),
+                Err(err) if transport::went_stale(&err) => once(head),
                 sent => sent,
             }
             .map_err(classify)?;
+            // A server that does not take HEAD is asked with GET, whose body goes unread.
+            if head && matches!(response.status().as_u16(), 405 | 501) {
+                response = once(false).map_err(classify)?;
+            }
             // Whatever the status: a login's redirect and a 503 asking to come back both set
             // cookies the next request needs.
             self.jar.keep(&current, response.headers());
@@ -455,12 +462,13 @@ impl Fetcher {
         &self.agents[self.host_hash.hash_one(key) as usize % self.agents.len()]
     }
 
-    /// One request, no redirect followed. `cookie` is what the jar sends; `budget` replaces
-    /// the Agent's whole-URL timeout; `same_origin` says whether credentials given with `-H`
-    /// may go along.
+    /// One request, no redirect followed: a GET, or a HEAD when `head`. `cookie` is what the
+    /// jar sends; `budget` replaces the Agent's whole-URL timeout; `same_origin` says whether
+    /// credentials given with `-H` may go along.
     fn request_once(
         &self,
         url: &Url,
+        head: bool,
         Ask {
             from,
             validator,
@@ -475,13 +483,21 @@ impl Fetcher {
         // A netrc entry for the host comes before the URL's own user name without a password.
         let logins = self.settings.logins.as_ref();
         let basic = (logins.and_then(|l| l.basic_for(url))).or_else(|| basic_auth(url));
-        let mut request = if url.username().is_empty() && url.password().is_none() {
-            self.agent(url).get(url.as_str())
+        let bare;
+        let target = if url.username().is_empty() && url.password().is_none() {
+            url.as_str()
         } else {
-            let mut bare = url.clone();
-            let _ = bare.set_username("");
-            let _ = bare.set_password(None);
-            self.agent(url).get(bare.as_str())
+            let mut without = url.clone();
+            let _ = without.set_username("");
+            let _ = without.set_password(None);
+            bare = without;
+            bare.as_str()
+        };
+        let agent = self.agent(url);
+        let mut request = if head {
+            agent.head(target)
+        } else {
+            agent.get(target)
         };
         let head = self.head_fixed
             + url.as_str().len()
@@ -629,6 +645,15 @@ impl Fetcher {
         }
         let failed_status = status.is_client_error() || status.is_server_error();
         let retry_after = header(&response, "retry-after");
+        // --spider reads no body: a HEAD's answer has none (ureq has put its connection back
+        // for reuse already), and a GET's, where HEAD was refused, goes with its connection.
+        if self.settings.spider {
+            drop(response);
+            return match failed_status {
+                true => Err(status_failure(status, retry_after)),
+                false => Ok(()),
+            };
+        }
         if let (Some(saver), None, None, false) = (&self.saver, &slot, &job.planned, failed_status)
         {
             let disposition = response.headers().get("content-disposition");
@@ -706,15 +731,7 @@ impl Fetcher {
             }
         }
         if failed_status {
-            let reason = status.canonical_reason().unwrap_or("");
-            let message = format!("HTTP {} {reason}", status.as_u16());
-            let mut failure = Failure::new(ErrorKind::HttpStatus, message.trim_end());
-            if matches!(status.as_u16(), 429 | 503) {
-                failure.retry_after = retry_after
-                    .as_deref()
-                    .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
-            }
-            return Err(failure);
+            return Err(status_failure(status, retry_after));
         }
         match writer {
             Some(writer) => {
@@ -896,6 +913,20 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .to_str()
         .ok()
         .map(str::to_string)
+}
+
+/// The failure for an answer with a 4xx or 5xx status; for 429 and 503 with the wait its
+/// Retry-After asks for.
+fn status_failure(status: ureq::http::StatusCode, retry_after: Option<String>) -> Failure {
+    let reason = status.canonical_reason().unwrap_or("");
+    let message = format!("HTTP {} {reason}", status.as_u16());
+    let mut failure = Failure::new(ErrorKind::HttpStatus, message.trim_end());
+    if matches!(status.as_u16(), 429 | 503) {
+        failure.retry_after = retry_after
+            .as_deref()
+            .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
+    }
+    failure
 }
 
 /// The `Authorization` value for a URL that carries credentials: `Basic` over the user name

@@ -214,6 +214,7 @@ impl Options {
                     .map_err(UsageError)?,
                 tls: tls(cli.cacert.as_deref())?,
                 logins: logins(cli)?,
+                spider: cli.spider,
             },
             save: cli.output_dir.as_ref().map(|dir| SaveSettings {
                 dir: dir.clone(),

@@ -28,6 +28,7 @@
 //! | `etag=TEXT` | the ETag to send (default derived from the size) |
 //! | `cookie=TEXT` | a Set-Cookie header per line of TEXT, on any answer (redirects and `fail` too) |
 //! | `need_cookie=TEXT` | 403 unless the request's Cookie header contains TEXT |
+//! | `no_head=1` | 405 Method Not Allowed to a HEAD request |
 //! | `last_modified=SECS` | a Last-Modified of that Unix time, and 304 to an If-Modified-Since no older (`ignore_ims=1`: never 304) |
 //!
 //! A `CONNECT` request is answered as a proxy would, and what comes through the tunnel is then
@@ -524,6 +525,11 @@ fn respond(
             out.write_all(head.as_bytes())?;
             return Ok(true);
         }
+    }
+    if flag("no_head") && req.method == "HEAD" {
+        let head = "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Length: 0\r\n\r\n";
+        out.write_all(head.as_bytes())?;
+        return Ok(true);
     }
     let status = num("status").unwrap_or(200);
     let echoed = p("echo").map(|name| {

@@ -792,6 +792,38 @@ fn netrc_gives_each_host_its_entry_redirects_included() {
 }
 
 #[test]
+fn spider_checks_each_url_without_reading_a_body() {
+    let origin = Origin::start().unwrap();
+    let lines = [
+        origin.url("/here?size=100000"),
+        // HEAD refused: asked again with GET, whose endless body must go unread.
+        origin.url("/no-head?no_head=1&chunked=1&endless=1"),
+        origin.url("/gone?status=404"),
+        origin.url("/moved?redirect=1&size=10"),
+    ];
+    let run = fetchpar()
+        .args(["--json", "--keep-order", "--spider", "--retries", "0"])
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    let statuses: Vec<u64> = (records.iter())
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200, 404, 200]);
+    let kinds: Vec<String> = records.iter().map(kind).collect();
+    assert_eq!(kinds, ["ok", "ok", "http_status", "ok"]);
+    assert!(records.iter().all(|r| r["bytes"] == 0), "{records:#?}");
+    // One request each, but two for the refused HEAD and two for the redirect.
+    assert_eq!(origin.requests(), 6);
+    fetchpar()
+        .args(["--spider", "-o", "d"])
+        .arg(&lines[0])
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn headers_and_user_agent_are_sent() {
     let origin = Origin::start().unwrap();
     let file = list(&[
