@@ -28,6 +28,8 @@ pub mod retry;
 pub mod reuse;
 pub mod run;
 pub mod save;
+#[cfg(feature = "stack-report")]
+pub mod stackuse;
 pub mod timeline;
 pub mod tls;
 pub mod transport;

@@ -142,6 +142,8 @@ pub fn threaded<W: Write>(
         });
         report.record(*stub)?;
     }
+    #[cfg(feature = "stack-report")]
+    crate::stackuse::report(WORKER_STACK);
     report.finish(start.elapsed())
 }
 
@@ -333,10 +335,10 @@ impl Drop for StartedOnDrop<'_> {
 fn worker(first: Job, feed: &Feed, results: &Sender<Message>, fetcher: &Fetcher) {
     let mut job = first;
     loop {
-        if results
-            .send(Message::Done(Box::new(fetch_guarded(fetcher, &job))))
-            .is_err()
-        {
+        let outcome = Box::new(fetch_guarded(fetcher, &job));
+        #[cfg(feature = "stack-report")]
+        crate::stackuse::note();
+        if results.send(Message::Done(outcome)).is_err() {
             // The receiver is gone (output closed): nothing left to report to.
             return;
         }
