@@ -22,7 +22,7 @@ use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
 use crate::rate::RateLimit;
-use crate::resolve::{LookupFailed, NoAddress, SharedResolver};
+use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
 use crate::save::{PartWriter, Planned, Saver, Slot};
@@ -61,6 +61,8 @@ pub struct NetSettings {
     pub logins: Option<Arc<Logins>>,
     /// `--spider`: ask with HEAD (GET where HEAD is refused) and read no body.
     pub spider: bool,
+    /// `--resolve`: addresses given for hosts, used instead of looking them up.
+    pub resolve: Arc<Overrides>,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -211,7 +213,7 @@ impl Fetcher {
                 .sum::<usize>();
         let jar = Arc::new(Jar::new(settings.cookies));
         let rate = settings.limit_rate.map(RateLimit::new);
-        let resolver = SharedResolver::new(settings.ip_family);
+        let resolver = SharedResolver::new(settings.ip_family, Arc::clone(&settings.resolve));
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
             .map(|_| {

@@ -16,6 +16,7 @@ use crate::logins::Logins;
 use crate::progress::When;
 use crate::proxy::Proxies;
 use crate::report::Style;
+use crate::resolve::Overrides;
 use crate::retry::RetryPolicy;
 use crate::save::{Folders, SaveSettings};
 use crate::tls::Tls;
@@ -215,6 +216,7 @@ impl Options {
                 tls: tls(cli.cacert.as_deref())?,
                 logins: logins(cli)?,
                 spider: cli.spider,
+                resolve: Arc::new(Overrides::parse(&cli.resolve).map_err(UsageError)?),
             },
             save: cli.output_dir.as_ref().map(|dir| SaveSettings {
                 dir: dir.clone(),

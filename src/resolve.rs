@@ -9,6 +9,10 @@
 //! same name while it is being looked up wait for that lookup instead of starting their own,
 //! so a list of 384 URLs on one host sends one query, not 384 at once, to the system's resolver.
 //!
+//! `--resolve HOST:PORT:ADDR` (curl's) answers for a host and port with the addresses given,
+//! before any of the above: a staging server reached by its real name, TLS name checks and
+//! `Host` header included.
+//!
 //! `localhost` and names under `.localhost` are the loopback addresses, 127.0.0.1 and ::1, as
 //! RFC 6761 asks and as curl answers them, without a lookup: a `/etc/hosts` that lists only
 //! 127.0.0.1 would otherwise leave a server listening on ::1 alone unreachable by that name.
@@ -208,19 +212,82 @@ impl CachingResolver {
 }
 
 /// One [`CachingResolver`] for several Agents, keeping only the addresses of one family with
-/// `-4` or `-6` (the cache keeps every answer whole).
+/// `-4` or `-6` (the cache keeps every answer whole), after the `--resolve` overrides.
 #[derive(Debug, Clone)]
 pub struct SharedResolver {
     cache: Arc<CachingResolver>,
     family: IpFamily,
+    overrides: Arc<Overrides>,
 }
 
 impl SharedResolver {
-    pub fn new(family: IpFamily) -> Self {
+    pub fn new(family: IpFamily, overrides: Arc<Overrides>) -> Self {
         Self {
             cache: Arc::default(),
             family,
+            overrides,
         }
+    }
+}
+
+/// `--resolve` entries: the addresses to use for a host (lowercase) and port.
+#[derive(Debug, Default)]
+pub struct Overrides(HashMap<(String, u16), Vec<IpAddr>>);
+
+impl Overrides {
+    /// Reads curl's `HOST:PORT:ADDR[,ADDR]...` entries; an IPv6 address may be in brackets.
+    /// A later entry for the same host and port replaces an earlier one.
+    pub fn parse(entries: &[String]) -> Result<Self, String> {
+        let mut map = HashMap::new();
+        for entry in entries {
+            let bad = |why: &str| {
+                format!("--resolve `{entry}`: {why} (expected HOST:PORT:ADDRESS[,ADDRESS...])")
+            };
+            let (host, rest) = match entry.strip_prefix('[') {
+                // An IPv6 address as the host: its colons are not the separators.
+                Some(inner) => match inner.split_once("]:") {
+                    Some(split) => split,
+                    None => return Err(bad("no port after the `]`")),
+                },
+                None => entry.split_once(':').ok_or_else(|| bad("no port"))?,
+            };
+            let (port, addresses) = rest.split_once(':').ok_or_else(|| bad("no address"))?;
+            if host.is_empty() {
+                return Err(bad("no host"));
+            }
+            let port: u16 = port.parse().map_err(|_| bad("the port is not a number"))?;
+            let addresses = (addresses.split(','))
+                .map(|a| {
+                    let a = a.trim().trim_start_matches('[').trim_end_matches(']');
+                    a.parse::<IpAddr>()
+                        .map_err(|_| bad(&format!("`{a}` is not an IP address")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            // ureq's answers hold as many at most.
+            if addresses.len() > 16 {
+                return Err(bad("more than 16 addresses"));
+            }
+            map.insert((host.to_ascii_lowercase(), port), addresses);
+        }
+        Ok(Self(map))
+    }
+
+    fn get(&self, uri: &Uri) -> Option<&[IpAddr]> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let authority = uri.authority()?;
+        let port = authority.port_u16().or_else(|| match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        })?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let addresses = self.0.get(&(host.to_ascii_lowercase(), port))?;
+        Some(addresses)
     }
 }
 
@@ -231,7 +298,20 @@ impl Resolver for SharedResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let found = self.cache.resolve(uri, config, timeout)?;
+        let found = match self.overrides.get(uri) {
+            Some(addresses) => {
+                let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+                    Some("https") => 443,
+                    _ => 80,
+                });
+                let mut found = self.empty();
+                for ip in addresses {
+                    found.push(SocketAddr::new(*ip, port));
+                }
+                found
+            }
+            None => self.cache.resolve(uri, config, timeout)?,
+        };
         if self.family == IpFamily::Any {
             return Ok(found);
         }
@@ -384,6 +464,30 @@ mod tests {
     use ureq::unversioned::transport::time;
 
     use super::*;
+
+    #[test]
+    fn resolve_entries_are_read_as_curl_writes_them() {
+        let entries = [
+            "Files.test:443:10.0.0.1,[::1]".to_string(),
+            "[::2]:8080:127.0.0.1".to_string(),
+        ];
+        let overrides = Overrides::parse(&entries).unwrap();
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        let ips = |text: &str| overrides.get(&uri(text)).map(<[IpAddr]>::to_vec);
+        let (ten, v6): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "::1".parse().unwrap());
+        assert_eq!(ips("https://files.TEST/a"), Some(vec![ten, v6]));
+        assert_eq!(ips("http://files.test/a"), None, "another port");
+        assert_eq!(
+            ips("http://[::2]:8080/"),
+            Some(vec!["127.0.0.1".parse().unwrap()])
+        );
+        let many = format!("h.test:80:{}", vec!["10.0.0.1"; 17].join(","));
+        assert!(
+            Overrides::parse(&[many])
+                .unwrap_err()
+                .contains("more than 16")
+        );
+    }
     use crate::outcome::ErrorKind;
 
     /// A resolver that answers 192.0.2.1 (or fails, or panics) only once the test opens it,

@@ -824,6 +824,37 @@ fn spider_checks_each_url_without_reading_a_body() {
 }
 
 #[test]
+fn resolve_sends_a_host_name_to_the_addresses_given() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    // A name no resolver knows; the first address given refuses (nothing listens on
+    // 127.0.0.2), the second is the server's.
+    let url = format!("http://files.test:{port}/r?echo=host");
+    let run = fetchpar()
+        .args(["--json", "--resolve"])
+        .arg(format!("FILES.test:{port}:127.0.0.2,[127.0.0.1]"))
+        .arg(&url)
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["prefix"], format!("files.test:{port}"), "{record}");
+    for bad in [
+        "files.test:80",
+        "files.test:x:127.0.0.1",
+        "files.test:80:nope",
+        ":80:1.2.3.4",
+    ] {
+        fetchpar()
+            .args(["--resolve", bad])
+            .arg(&url)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--resolve"));
+    }
+    assert_eq!(origin.requests(), 1);
+}
+
+#[test]
 fn headers_and_user_agent_are_sent() {
     let origin = Origin::start().unwrap();
     let file = list(&[
