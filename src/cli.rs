@@ -274,9 +274,9 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub per_host: Option<u32>,
 
-    /// Trust the CA certificates in this PEM file instead of the built-in roots (as curl's
-    /// --cacert), for private servers; a certificate in it is also trusted as a server's own
-    /// (a self-signed server's).
+    /// Trust the CA certificates in this PEM file instead of the built-in and system roots (as
+    /// curl's --cacert), for private servers; a certificate in it is also trusted as a server's
+    /// own (a self-signed server's).
     #[arg(long, value_name = "FILE", help_heading = "Network")]
     pub cacert: Option<PathBuf>,
 

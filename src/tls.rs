@@ -1,6 +1,6 @@
 //! TLS for https: one rustls client configuration for every Agent, trusting the built-in roots
-//! or the certificates of `--cacert`, and the link of the connector chain that wraps a
-//! connection in it.
+//! and the system's, or the certificates of `--cacert`, and the link of the connector chain
+//! that wraps a connection in it.
 //!
 //! Why not ureq's link: its verifier is webpki's alone, which refuses a server whose own
 //! certificate is a CA certificate (basicConstraints CA:TRUE, what `openssl req -x509` makes by
@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -31,7 +31,10 @@ use crate::transport::{self, GrowingBuffers};
 /// (unless it is TLS already), as ureq's rustls link does.
 #[derive(Clone)]
 pub struct Tls {
-    config: Arc<ClientConfig>,
+    /// Made at the first https connection when the roots are the default ones (reading the
+    /// system's store takes milliseconds a run of plain http need not spend), at once for
+    /// `--cacert` (whose errors stop the run before it starts).
+    config: Arc<OnceLock<Arc<ClientConfig>>>,
 }
 
 impl fmt::Debug for Tls {
@@ -41,40 +44,60 @@ impl fmt::Debug for Tls {
 }
 
 impl Tls {
-    /// TLS for a run: `cacert` replaces the built-in roots (webpki-roots, Mozilla's list) and
-    /// its certificates are also accepted as a server's own. An error says why the
-    /// certificates cannot serve as roots.
+    /// TLS for a run: `cacert` replaces the default roots and its certificates are also
+    /// accepted as a server's own. An error says why the certificates cannot serve as roots.
     pub fn new(cacert: Option<&[CertificateDer<'static>]>) -> Result<Self, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let (roots, pinned) = match cacert {
-            Some(certs) => {
-                let mut store = RootCertStore::empty();
-                let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
-                if added == 0 {
-                    return Err("no certificate in the file can serve as a root".into());
-                }
-                (store, certs.to_vec())
+        let config = OnceLock::new();
+        if let Some(certs) = cacert {
+            let mut store = RootCertStore::empty();
+            let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
+            if added == 0 {
+                return Err("no certificate in the file can serve as a root".into());
             }
-            None => (
-                RootCertStore {
-                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-                },
-                Vec::new(),
-            ),
-        };
-        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }))
-            .with_no_client_auth();
+            let _ = config.set(client_config(store, certs.to_vec())?);
+        }
         Ok(Self {
             config: Arc::new(config),
         })
     }
+
+    fn config(&self) -> Arc<ClientConfig> {
+        let config = self.config.get_or_init(|| {
+            client_config(default_roots(), Vec::new())
+                .unwrap_or_else(|e| panic!("the default roots make no TLS configuration: {e}"))
+        });
+        Arc::clone(config)
+    }
+}
+
+/// The default roots: Mozilla's list, built in (webpki-roots), and the system's store, as
+/// curl and wget trust it, so that a private CA installed there (a company's) is trusted
+/// without `--cacert`. The store is where OpenSSL looks for it, or where `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` say (rustls-native-certs); a certificate in it that does not parse is
+/// skipped, and a machine without one has the built-in list.
+fn default_roots() -> RootCertStore {
+    let mut store = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    store
+}
+
+fn client_config(
+    roots: RootCertStore,
+    pinned: Vec<CertificateDer<'static>>,
+) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// webpki's verification, and one exception: a CA certificate the user gave in `--cacert`
@@ -179,7 +202,7 @@ impl Tls {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| Error::Tls("the host is not a name a certificate can be checked for"))?;
-        let mut conn = ClientConnection::new(Arc::clone(&self.config), name)?;
+        let mut conn = ClientConnection::new(self.config(), name)?;
         let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         // The handshake has what is left of the connect time, not all of it again.
         sock.set_timeout(remaining(

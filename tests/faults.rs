@@ -848,6 +848,16 @@ fn tls_is_verified_and_cacert_trusts_a_private_ca() {
     assert_eq!(trusted["bytes"], 6);
     assert_eq!(trusted["prefix"], "secret");
 
+    // A CA the system trusts is trusted too, as curl and wget trust it: here the system's
+    // store is the file SSL_CERT_FILE names (as OpenSSL reads it).
+    let out = fetchpar()
+        .arg("--json")
+        .env("SSL_CERT_FILE", ca.path())
+        .arg(&server.url)
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout)[0]["prefix"], "secret");
+
     // A body of many TLS records arrives whole: counted when shown, byte for byte when saved.
     let big = format!("{}big", server.url);
     let shown = one(&big, &["--cacert", ca_arg], 0);

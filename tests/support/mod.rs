@@ -24,11 +24,15 @@ pub const PROXY_VARS: &[&str] = &[
     "NO_PROXY",
 ];
 
+/// Where the system's trusted certificates are read from, when set: cleared, so no test depends
+/// on what the machine it runs on trusts.
+pub const TRUST_VARS: &[&str] = &["SSL_CERT_FILE", "SSL_CERT_DIR"];
+
 /// The fetchpar binary, with no proxy settings and a safety limit so a hang fails the test
 /// instead of blocking the suite.
 pub fn fetchpar() -> Command {
     let mut cmd = Command::cargo_bin("fetchpar").expect("binary built");
-    for var in PROXY_VARS {
+    for var in PROXY_VARS.iter().chain(TRUST_VARS) {
         cmd.env_remove(var);
     }
     cmd.env_remove("NO_COLOR").timeout(Duration::from_secs(60));
@@ -38,7 +42,7 @@ pub fn fetchpar() -> Command {
 /// The same binary as a plain std Command (for tests that drive stdin or stdout by hand).
 pub fn fetchpar_std() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fetchpar"));
-    for var in PROXY_VARS {
+    for var in PROXY_VARS.iter().chain(TRUST_VARS) {
         cmd.env_remove(var);
     }
     cmd
