@@ -179,6 +179,14 @@ impl LinkReader {
             self.ready.push_back(job);
             return;
         };
+        // Bounded as a line is: a list of nothing but option lines must not pile up in one job.
+        if job.text.len() + text.len() + 3 > MAX_LINE {
+            if job.target.is_ok() {
+                let reason = format!("its option lines are longer than {MAX_LINE} bytes in all");
+                job.target = Err(format!("option on line {line}: {reason}"));
+            }
+            return;
+        }
         job.text.push_str("\n  ");
         job.text.push_str(text);
         if let Ok(target) = &mut job.target
@@ -697,6 +705,26 @@ mod tests {
             LinkReader::from_reader("t", io::Cursor::new(format!("{}\n", got[1].text))).collect();
         assert_eq!(reparsed.len(), 1);
         assert_eq!(reparsed[0].target.as_ref().unwrap().options, a.options);
+    }
+
+    #[test]
+    fn option_lines_under_one_url_are_bounded_in_all() {
+        let mut input = b"http://a.example/\n".to_vec();
+        for _ in 0..100_000 {
+            input.extend_from_slice(b"  out=a-rather-long-file-name.bin\n");
+        }
+        input.extend_from_slice(b"http://b.example/\n");
+        let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].text.len() <= MAX_LINE, "{}", got[0].text.len());
+        assert!(
+            got[0]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .contains("longer than 65536 bytes in all")
+        );
+        assert_eq!((got[1].line, got[1].target.is_ok()), (100_002, true));
     }
 
     #[test]
