@@ -464,13 +464,13 @@ impl Fetcher {
         &self.agents[self.host_hash.hash_one(key) as usize % self.agents.len()]
     }
 
-    /// One request, no redirect followed: a GET, or a HEAD when `head`. `cookie` is what the
-    /// jar sends; `budget` replaces the Agent's whole-URL timeout; `same_origin` says whether
+    /// One request, no redirect followed: a GET, or a HEAD when `use_head`. `cookie` is what
+    /// the jar sends; `budget` replaces the Agent's whole-URL timeout; `same_origin` says whether
     /// credentials given with `-H` may go along.
     fn request_once(
         &self,
         url: &Url,
-        head: bool,
+        use_head: bool,
         Ask {
             from,
             validator,
@@ -496,7 +496,7 @@ impl Fetcher {
             bare.as_str()
         };
         let agent = self.agent(url);
-        let mut request = if head {
+        let mut request = if use_head {
             agent.head(target)
         } else {
             agent.get(target)

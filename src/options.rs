@@ -21,8 +21,8 @@ use crate::retry::RetryPolicy;
 use crate::save::{Folders, SaveSettings};
 use crate::tls::Tls;
 
-/// TLS trusting the built-in roots, or the certificates of the `--cacert` PEM file: none
-/// found, or none usable as a root, is an error.
+/// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file:
+/// none found, or none usable as a root, is an error.
 fn tls(cacert: Option<&std::path::Path>) -> Result<Tls> {
     let Some(path) = cacert else {
         return Ok(Tls::new(None).map_err(UsageError)?);
