@@ -357,6 +357,11 @@ impl Fetcher {
         if let Some(progress) = &self.progress {
             progress.queued();
         }
+        if let Ok(target) = &job.target
+            && target.url.scheme() == "https"
+        {
+            self.settings.tls.ready();
+        }
         if let Some(saver) = &self.saver {
             job.planned = saver.plan(job);
         }

@@ -31,9 +31,9 @@ use crate::transport::{self, GrowingBuffers};
 /// (unless it is TLS already), as ureq's rustls link does.
 #[derive(Clone)]
 pub struct Tls {
-    /// Made at the first https connection when the roots are the default ones (reading the
-    /// system's store takes milliseconds a run of plain http need not spend), at once for
-    /// `--cacert` (whose errors stop the run before it starts).
+    /// Made when the first https URL is read (see [`Tls::ready`]) when the roots are the
+    /// default ones (reading the system's store takes milliseconds a run of plain http need
+    /// not spend), at once for `--cacert` (whose errors stop the run before it starts).
     config: Arc<OnceLock<Arc<ClientConfig>>>,
 }
 
@@ -59,6 +59,16 @@ impl Tls {
         Ok(Self {
             config: Arc::new(config),
         })
+    }
+
+    /// Makes the configuration now if it is not made yet. The input thread calls it for every
+    /// https URL it reads, so the default roots are read before the first such fetch starts:
+    /// read by the first worker to connect instead, while the other workers waited for them,
+    /// 2,000 small https files took 0.192 against 0.175 s (10 interleaved runs).
+    pub fn ready(&self) {
+        if self.config.get().is_none() {
+            self.config();
+        }
     }
 
     fn config(&self) -> Arc<ClientConfig> {
