@@ -280,6 +280,16 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", help_heading = "Network")]
     pub cacert: Option<PathBuf>,
 
+    /// A client certificate (PEM) for servers that ask for one, as curl's --cert, wget's
+    /// --certificate and aria2c's --certificate; its key is in --key, or in the same file.
+    #[arg(long, value_name = "FILE", help_heading = "Network")]
+    pub cert: Option<PathBuf>,
+
+    /// The private key (PEM, not encrypted) of --cert, as curl's --key and wget's and aria2c's
+    /// --private-key.
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = "Network")]
+    pub key: Option<PathBuf>,
+
     /// Save every body under DIR (created if missing), named from the URL.
     #[arg(short = 'o', long, value_name = "DIR", help_heading = "Saving")]
     pub output_dir: Option<PathBuf>,

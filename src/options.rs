@@ -19,13 +19,30 @@ use crate::report::Style;
 use crate::resolve::Overrides;
 use crate::retry::RetryPolicy;
 use crate::save::{Folders, SaveSettings};
-use crate::tls::Tls;
+use crate::tls::{Identity, Tls};
 
-/// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file:
-/// none found, or none usable as a root, is an error.
-fn tls(cacert: Option<&std::path::Path>) -> Result<Tls> {
+/// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file
+/// (none found, or none usable as a root, is an error), and offering the `--cert` identity.
+fn tls(cli: &Cli) -> Result<Tls> {
+    let cacert = cacert(cli.cacert.as_deref())?;
+    let Some(cert) = &cli.cert else {
+        return Ok(Tls::new(cacert.as_deref()).map_err(|why| cacert_error(cli, why))?);
+    };
+    let identity = Identity::load(cert, cli.key.as_deref())
+        .map_err(|why| UsageError(format!("--cert: {why}")))?;
+    Ok(Tls::with_identity(cacert.as_deref(), identity)
+        .map_err(|why| UsageError(format!("--cert {}: {why}", cert.display())))?)
+}
+
+fn cacert_error(cli: &Cli, why: String) -> UsageError {
+    let path = cli.cacert.as_deref().unwrap_or(std::path::Path::new(""));
+    UsageError(format!("--cacert {}: {why}", path.display()))
+}
+
+/// The certificates of the `--cacert` PEM file, if one is given.
+fn cacert(cacert: Option<&std::path::Path>) -> Result<Option<Vec<CertificateDer<'static>>>> {
     let Some(path) = cacert else {
-        return Ok(Tls::new(None).map_err(UsageError)?);
+        return Ok(None);
     };
     let fail = |why: String| UsageError(format!("--cacert {}: {why}", path.display()));
     let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
@@ -40,7 +57,7 @@ fn tls(cacert: Option<&std::path::Path>) -> Result<Tls> {
     if certs.is_empty() {
         return Err(fail("no PEM certificate in the file".into()).into());
     }
-    Ok(Tls::new(Some(&certs)).map_err(fail)?)
+    Ok(Some(certs))
 }
 
 /// Default most fetches at once. Up to this many URLs, every URL gets its own thread, as in the
@@ -213,7 +230,7 @@ impl Options {
                 per_host: cli.per_host.map(|n| n as usize),
                 proxies: Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref())
                     .map_err(UsageError)?,
-                tls: tls(cli.cacert.as_deref())?,
+                tls: tls(cli)?,
                 logins: logins(cli)?,
                 spider: cli.spider,
                 resolve: Arc::new(Overrides::parse(&cli.resolve).map_err(UsageError)?),

@@ -1,6 +1,7 @@
 //! TLS for https: one rustls client configuration for every Agent, trusting the built-in roots
-//! and the system's, or the certificates of `--cacert`, and the link of the connector chain
-//! that wraps a connection in it.
+//! and the system's, or the certificates of `--cacert`, and offering the client certificate of
+//! `--cert` to servers that ask for one; and the link of the connector chain that wraps a
+//! connection in it.
 //!
 //! Why not ureq's link: its verifier is webpki's alone, which refuses a server whose own
 //! certificate is a CA certificate (basicConstraints CA:TRUE, what `openssl req -x509` makes by
@@ -14,7 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
     SignatureScheme, StreamOwned,
@@ -31,6 +33,8 @@ use crate::transport::{self, GrowingBuffers};
 /// (unless it is TLS already), as ureq's rustls link does.
 #[derive(Clone)]
 pub struct Tls {
+    /// `--cert` and `--key`, for the configuration made later.
+    identity: Option<Arc<Identity>>,
     /// Made when the first https URL is read (see [`Tls::ready`]) when the roots are the
     /// default ones (reading the system's store takes milliseconds a run of plain http need
     /// not spend), at once for `--cacert` (whose errors stop the run before it starts).
@@ -54,10 +58,36 @@ impl Tls {
             if added == 0 {
                 return Err("no certificate in the file can serve as a root".into());
             }
-            let _ = config.set(client_config(store, certs.to_vec())?);
+            let _ = config.set(client_config(store, certs.to_vec(), None)?);
         }
         Ok(Self {
+            identity: None,
             config: Arc::new(config),
+        })
+    }
+
+    /// The same, offering `identity` to servers that ask for a client certificate. The
+    /// configuration is made at once, so a key that does not fit stops the run before it starts.
+    pub fn with_identity(
+        cacert: Option<&[CertificateDer<'static>]>,
+        identity: Identity,
+    ) -> Result<Self, String> {
+        let identity = Arc::new(identity);
+        let (roots, pinned) = match cacert {
+            Some(certs) => {
+                let mut store = RootCertStore::empty();
+                let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
+                if added == 0 {
+                    return Err("no certificate in the file can serve as a root".into());
+                }
+                (store, certs.to_vec())
+            }
+            None => (default_roots(), Vec::new()),
+        };
+        let made = client_config(roots, pinned, Some(&identity))?;
+        Ok(Self {
+            identity: Some(identity),
+            config: Arc::new(OnceLock::from(made)),
         })
     }
 
@@ -73,7 +103,7 @@ impl Tls {
 
     fn config(&self) -> Arc<ClientConfig> {
         let config = self.config.get_or_init(|| {
-            client_config(default_roots(), Vec::new())
+            client_config(default_roots(), Vec::new(), self.identity.as_deref())
                 .unwrap_or_else(|e| panic!("the default roots make no TLS configuration: {e}"))
         });
         Arc::clone(config)
@@ -96,18 +126,76 @@ fn default_roots() -> RootCertStore {
 fn client_config(
     roots: RootCertStore,
     pinned: Vec<CertificateDer<'static>>,
+    identity: Option<&Identity>,
 ) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| e.to_string())?;
-    let config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }));
+    let config = match identity {
+        Some(identity) => builder
+            .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+            .map_err(|e| format!("the key cannot be used with the certificate: {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
     Ok(Arc::new(config))
+}
+
+/// A client certificate chain and its private key, from PEM files (`--cert`, `--key`).
+pub struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    /// Reads the certificates of `cert` and the first private key of `key` (PKCS#8, PKCS#1 or
+    /// SEC1), or of `cert` itself when no key file is given, as curl reads a combined file. An
+    /// error says which file and what is wrong with it.
+    pub fn load(cert: &std::path::Path, key: Option<&std::path::Path>) -> Result<Self, String> {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let pem = read(cert)?;
+        let chain = (CertificateDer::pem_slice_iter(&pem))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{}: {e}", cert.display()))?;
+        if chain.is_empty() {
+            return Err(format!(
+                "{}: no PEM certificate in the file",
+                cert.display()
+            ));
+        }
+        let key_path = key.unwrap_or(cert);
+        let key_pem = if key.is_some() { read(key_path)? } else { pem };
+        if String::from_utf8_lossy(&key_pem).contains("ENCRYPTED PRIVATE KEY") {
+            return Err(format!(
+                "{}: the key is encrypted, which fetchpar cannot read (`openssl pkey -in KEY \
+                 -out PLAIN` writes it decrypted)",
+                key_path.display()
+            ));
+        }
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+            rustls::pki_types::pem::Error::NoItemsFound => {
+                format!("{}: no PEM private key in the file", key_path.display())
+            }
+            e => format!("{}: {e}", key_path.display()),
+        })?;
+        Ok(Self { chain, key })
+    }
+}
+
+/// Names nothing of the key.
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("certificates", &self.chain.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// webpki's verification, and one exception: a CA certificate the user gave in `--cacert`

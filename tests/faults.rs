@@ -793,6 +793,11 @@ fn tls_identity(names: &[&str], own: Own) -> (Arc<rustls::ServerConfig>, String)
 
 fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
     let (config, ca_pem) = tls_identity(names, own);
+    tls_server_with(config, ca_pem)
+}
+
+/// An https server on 127.0.0.1 with this configuration; `ca_pem` is for `--cacert`.
+fn tls_server_with(config: Arc<rustls::ServerConfig>, ca_pem: String) -> TlsServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     thread::spawn(move || {
@@ -826,6 +831,106 @@ fn tls_server_as(names: &[&str], own: Own) -> TlsServer {
     TlsServer {
         url: format!("https://127.0.0.1:{port}/"),
         ca_pem,
+    }
+}
+
+#[test]
+fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    // The server's own identity, and a second CA that issues the clients' certificates.
+    let (plain, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
+    let client_ca_key = KeyPair::generate().unwrap();
+    let mut client_ca_params = CertificateParams::new(vec![]).unwrap();
+    client_ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let client_ca = client_ca_params.self_signed(&client_ca_key).unwrap();
+    let issuer = Issuer::new(client_ca_params, client_ca_key);
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = CertificateParams::new(vec!["client.test".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &issuer)
+        .unwrap();
+    let mut client_roots = rustls::RootCertStore::empty();
+    client_roots.add(client_ca.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(client_roots),
+        Arc::clone(&provider),
+    )
+    .build()
+    .unwrap();
+    let server_cert = plain.cert_resolver.clone();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(server_cert);
+    let server = tls_server_with(Arc::new(config), ca_pem);
+    let ca = server.ca_file();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, both) = (
+        dir.path().join("client.pem"),
+        dir.path().join("client.key"),
+        dir.path().join("both.pem"),
+    );
+    std::fs::write(&cert, client_cert.pem()).unwrap();
+    std::fs::write(&key, client_key.serialize_pem()).unwrap();
+    std::fs::write(&both, client_cert.pem() + &client_key.serialize_pem()).unwrap();
+    let ca_arg = ca.path().to_str().unwrap();
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+
+    let without = one(&server.url, &["--retries", "0", "--cacert", ca_arg], 1);
+    assert_eq!(kind(&without), "tls", "{without}");
+    let with = one(
+        &server.url,
+        &[
+            "--cacert",
+            ca_arg,
+            "--cert",
+            &path(&cert),
+            "--key",
+            &path(&key),
+        ],
+        0,
+    );
+    assert_eq!(with["prefix"], "secret");
+    // Key and certificate in one file, as curl reads it.
+    let combined = one(
+        &server.url,
+        &["--cacert", ca_arg, "--cert", &path(&both)],
+        0,
+    );
+    assert_eq!(combined["prefix"], "secret");
+
+    // A key that is not there, or not the certificate's, stops the run before it starts.
+    let other_key = dir.path().join("other.key");
+    std::fs::write(&other_key, KeyPair::generate().unwrap().serialize_pem()).unwrap();
+    let encrypted = dir.path().join("encrypted.key");
+    std::fs::write(
+        &encrypted,
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    for (args, says) in [
+        (vec!["--cert", &path(&cert)], "no PEM private key"),
+        (
+            vec!["--cert", &path(&cert), "--key", &path(&encrypted)],
+            "is encrypted",
+        ),
+        (
+            vec!["--cert", &path(&cert), "--key", &path(&other_key)],
+            "cannot be used",
+        ),
+        (
+            vec!["--cert", &path(&key), "--key", &path(&key)],
+            "no PEM certificate",
+        ),
+    ] {
+        fetchpar()
+            .args(&args)
+            .arg(&server.url)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
     }
 }
 
