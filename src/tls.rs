@@ -53,12 +53,7 @@ impl Tls {
     pub fn new(cacert: Option<&[CertificateDer<'static>]>) -> Result<Self, String> {
         let config = OnceLock::new();
         if let Some(certs) = cacert {
-            let mut store = RootCertStore::empty();
-            let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
-            if added == 0 {
-                return Err("no certificate in the file can serve as a root".into());
-            }
-            let _ = config.set(client_config(store, certs.to_vec(), None)?);
+            let _ = config.set(client_config(roots_of(certs)?, certs.to_vec(), None)?);
         }
         Ok(Self {
             identity: None,
@@ -74,14 +69,7 @@ impl Tls {
     ) -> Result<Self, String> {
         let identity = Arc::new(identity);
         let (roots, pinned) = match cacert {
-            Some(certs) => {
-                let mut store = RootCertStore::empty();
-                let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
-                if added == 0 {
-                    return Err("no certificate in the file can serve as a root".into());
-                }
-                (store, certs.to_vec())
-            }
+            Some(certs) => (roots_of(certs)?, certs.to_vec()),
             None => (default_roots(), Vec::new()),
         };
         let made = client_config(roots, pinned, Some(&identity))?;
@@ -108,6 +96,16 @@ impl Tls {
         });
         Arc::clone(config)
     }
+}
+
+/// The roots `--cacert` gives; an error when none of its certificates can serve as one.
+fn roots_of(certs: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
+    let mut store = RootCertStore::empty();
+    let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
+    if added == 0 {
+        return Err("no certificate in the file can serve as a root".into());
+    }
+    Ok(store)
 }
 
 /// The default roots: Mozilla's list, built in (webpki-roots), and the system's store, as
