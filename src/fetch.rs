@@ -480,6 +480,7 @@ impl Fetcher {
             from,
             validator,
             since,
+            headers: line_headers,
         }: Ask<'_>,
         cookie: Option<&str>,
         budget: Option<Duration>,
@@ -509,7 +510,13 @@ impl Fetcher {
         let head = self.head_fixed
             + url.as_str().len()
             + validator.map_or(0, str::len)
-            + cookie.map_or(0, |c| c.len() + "Cookie: \r\n".len());
+            + cookie.map_or(0, |c| c.len() + "Cookie: \r\n".len())
+            + basic
+                .as_ref()
+                .map_or(0, |b| b.len() + "Authorization: \r\n".len())
+            + (line_headers.iter())
+                .map(|(name, value)| name.as_str().len() + value.len() + 4)
+                .sum::<usize>();
         let proxy = self.settings.proxies.for_url(url);
         if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() {
             let mut config = request.config();
@@ -528,7 +535,10 @@ impl Fetcher {
         }
         let mut authorized = false;
         let mut cookie = cookie;
-        for (name, value) in &self.settings.headers {
+        // A header the list gives for this URL takes the place of a -H one of the same name.
+        let given = (self.settings.headers.iter())
+            .filter(|(name, _)| !line_headers.iter().any(|(line, _)| line == name));
+        for (name, value) in given.chain(line_headers) {
             if !same_origin && (name == header::AUTHORIZATION || name == header::COOKIE) {
                 continue;
             }
@@ -599,7 +609,12 @@ impl Fetcher {
         let conditional = since.is_some() && from == 0;
         let (mut response, mut final_url) = self.request(
             url,
-            Ask::part(from, old_validator.as_deref(), since),
+            Ask::part(
+                from,
+                old_validator.as_deref(),
+                since,
+                &target.options.headers,
+            ),
             outcome,
         )?;
         let mut append = false;
@@ -617,7 +632,8 @@ impl Fetcher {
                 // A range we did not ask for, or the part is longer than the file now is:
                 // neither can be trusted, so start over with a plain request.
                 from = 0;
-                (response, final_url) = self.request(url, Ask::part(0, None, since), outcome)?;
+                let ask = Ask::part(0, None, since, &target.options.headers);
+                (response, final_url) = self.request(url, ask, outcome)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
                 from = 0;
@@ -874,21 +890,29 @@ impl Fetcher {
 type Response = ureq::http::Response<ureq::Body>;
 
 /// What a request asks for beyond the URL: the rest of a part from `from` (`Range`, with the
-/// part's `validator` as `If-Range`), and with `-N` the body only if newer than `since`.
+/// part's `validator` as `If-Range`), with `-N` the body only if newer than `since`, and the
+/// headers its list line gives.
 #[derive(Clone, Copy, Default)]
 struct Ask<'a> {
     from: u64,
     validator: Option<&'a str>,
     since: Option<std::time::SystemTime>,
+    headers: &'a [(HeaderName, HeaderValue)],
 }
 
 impl<'a> Ask<'a> {
     /// A resumed part has its own validator: `If-Modified-Since` goes only with a whole file.
-    fn part(from: u64, validator: Option<&'a str>, since: Option<std::time::SystemTime>) -> Self {
+    fn part(
+        from: u64,
+        validator: Option<&'a str>,
+        since: Option<std::time::SystemTime>,
+        headers: &'a [(HeaderName, HeaderValue)],
+    ) -> Self {
         Self {
             from,
             validator,
             since: since.filter(|_| from == 0),
+            headers,
         }
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ureq::http::{HeaderName, HeaderValue};
 use url::Url;
 
 /// Longest line kept; the rest of a longer line is skipped without being held in memory.
@@ -30,6 +31,9 @@ pub struct LineOptions {
     pub out: Option<String>,
     /// `sha256=HEX`: the digest the saved body must have.
     pub sha256: Option<[u8; 32]>,
+    /// `header=NAME: VALUE` (and aria2's `referer=` and `user-agent=`): request headers for
+    /// this URL alone, in place of `-H` ones of the same name.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// One line of input that names something to fetch.
@@ -424,12 +428,26 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             }
             options.sha256 = Some(parse_sha256(key, digest)?);
         }
+        "header" => {
+            let header = crate::fetch::parse_header(value).map_err(|e| format!("{e:#}"))?;
+            options.headers.push(header);
+        }
+        "referer" | "user-agent" => {
+            let value = HeaderValue::try_from(value)
+                .map_err(|_| format!("the value of {key}= is not a valid header value"))?;
+            let name = match key {
+                "referer" => ureq::http::header::REFERER,
+                _ => ureq::http::header::USER_AGENT,
+            };
+            options.headers.push((name, value));
+        }
         "dir" => {
             return Err("dir= is not supported: every file is saved under -o DIR".into());
         }
         _ => {
             return Err(format!(
-                "unknown option `{key}` (known: out, sha256, checksum=sha-256=HEX)"
+                "unknown option `{key}` (known: out, sha256, checksum=sha-256=HEX, header, \
+                 referer, user-agent)"
             ));
         }
     }
@@ -692,7 +710,8 @@ mod tests {
         );
         assert_eq!(
             got[2].target.as_ref().unwrap_err(),
-            "option on line 8: unknown option `split` (known: out, sha256, checksum=sha-256=HEX)"
+            "option on line 8: unknown option `split` (known: out, sha256, checksum=sha-256=HEX, \
+             header, referer, user-agent)"
         );
         // An indented URL is still a URL, and a bad URL line keeps its options.
         assert_eq!(
@@ -705,6 +724,33 @@ mod tests {
             LinkReader::from_reader("t", io::Cursor::new(format!("{}\n", got[1].text))).collect();
         assert_eq!(reparsed.len(), 1);
         assert_eq!(reparsed[0].target.as_ref().unwrap().options, a.options);
+    }
+
+    #[test]
+    fn header_options_become_request_headers_for_their_url() {
+        let input = "http://a.example/\n  header=X-Token: two words\n  referer=http://r.example/\n\
+                     \tuser-agent=aria2/1.37\nhttp://b.example/\n  header=no colon\n";
+        let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
+        let headers: Vec<(String, String)> = (got[0].target.as_ref().unwrap().options.headers)
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+        assert_eq!(
+            headers,
+            [
+                pair("x-token", "two words"),
+                pair("referer", "http://r.example/"),
+                pair("user-agent", "aria2/1.37"),
+            ]
+        );
+        assert!(
+            got[1]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .contains("option on line 6: header `no colon` is not of the form")
+        );
     }
 
     #[test]

@@ -855,6 +855,46 @@ fn resolve_sends_a_host_name_to_the_addresses_given() {
 }
 
 #[test]
+fn a_list_line_gives_headers_for_its_url_alone() {
+    let first = Origin::start().unwrap();
+    let other = Origin::start().unwrap();
+    let echo = |origin: &Origin, name: &str| origin.url(&format!("/e?echo={name}"));
+    let lines = [
+        format!("{}\n  header=X-Token: line one", echo(&first, "x-token")),
+        echo(&first, "x-token"),
+        format!("{}\n  user-agent=aria2/1.37", echo(&first, "user-agent")),
+        format!(
+            "{}\n  referer=http://from.example/",
+            echo(&first, "referer")
+        ),
+        // Credentials a line gives stay on its URL's origin, as -H ones do.
+        format!(
+            "{}\n  header=Authorization: Bearer line",
+            redirecting(&first, "/away", &echo(&other, "authorization"))
+        ),
+    ];
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-H", "X-Token: from -H"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let prefixes: Vec<String> = json_lines(&out.get_output().stdout)
+        .iter()
+        .map(|r| r["prefix"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        prefixes,
+        [
+            "line one",
+            "from -H",
+            "aria2/1.37",
+            "http://from.example/",
+            ""
+        ]
+    );
+}
+
+#[test]
 fn headers_and_user_agent_are_sent() {
     let origin = Origin::start().unwrap();
     let file = list(&[
