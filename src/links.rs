@@ -272,7 +272,10 @@ impl Iterator for LinkReader {
                 return self.pending.take();
             }
             let name = Arc::clone(&source.name);
-            match read_bounded_line(&mut source.reader, &mut self.buf) {
+            let Source {
+                reader, wait_on, ..
+            } = source;
+            match read_bounded_line(reader, &mut self.buf, wait_on.as_ref()) {
                 Ok(None) => {
                     // Option lines belong to a URL of the same list.
                     self.sources.pop_front();
@@ -340,8 +343,14 @@ fn option_line(raw: &str) -> Option<(&str, &str)> {
 }
 
 /// Reads up to the next `\n` into `buf`, keeping at most [`MAX_LINE`] bytes. Returns `None` at
-/// the end of input, or whether the line was cut.
-fn read_bounded_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+/// the end of input, or whether the line was cut. `wait_on` is polled when a read finds
+/// nothing yet on a descriptor left non-blocking by whoever ran fetchpar, where a read would
+/// fail with "Resource temporarily unavailable" and end the list.
+fn read_bounded_line(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    wait_on: Option<&File>,
+) -> io::Result<Option<bool>> {
     buf.clear();
     let mut too_long = false;
     let mut any = false;
@@ -349,6 +358,14 @@ fn read_bounded_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<
         let available = match reader.fill_buf() {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock && wait_on.is_some() => {
+                use rustix::event::{PollFd, PollFlags};
+                if let Some(file) = wait_on {
+                    let mut fds = [PollFd::new(file, PollFlags::IN)];
+                    let _ = rustix::event::poll(&mut fds, None);
+                }
+                continue;
+            }
             Err(err) => return Err(err),
         };
         if available.is_empty() {
@@ -823,6 +840,31 @@ mod tests {
         drop(writer);
         reading.join().unwrap();
         assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_non_blocking_standard_input_is_waited_for_not_ended() {
+        use std::io::Write;
+        use std::os::unix::net::UnixStream;
+        let (reading, mut writing) = UnixStream::pair().unwrap();
+        // As a parent process may leave it: a read with nothing there fails at once.
+        reading.set_nonblocking(true).unwrap();
+        let input = File::from(std::os::fd::OwnedFd::from(reading));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for job in LinkReader::from_pipe("-", input) {
+                tx.send(job).unwrap();
+            }
+        });
+        writing.write_all(b"http://a.example/\n").unwrap();
+        let first = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        assert!(first.target.is_ok(), "{:?}", first.target);
+        writing.write_all(b"http://b.example/\n").unwrap();
+        drop(writing);
+        reader.join().unwrap();
+        let rest: Vec<Job> = rx.try_iter().collect();
+        assert_eq!(rest.len(), 1);
+        assert_eq!((rest[0].line, rest[0].target.is_ok()), (2, true));
     }
 
     #[test]
