@@ -581,9 +581,11 @@ impl Fetcher {
         carried: &mut Carried,
     ) -> Result<(), Failure> {
         let url = &target.url;
-        let expected = target.options.sha256.as_ref();
-        // The digest is computed only when something checks or shows it.
-        let hash = expected.is_some() || self.saver.as_ref().is_some_and(|s| s.settings().hash);
+        let expected = target.options.checksum.as_ref();
+        // Digests are computed only when something checks or shows them: SHA-256 for --json
+        // and --checksums, and the list's checksum of whatever kind.
+        let hash = self.saver.as_ref().is_some_and(|s| s.settings().hash);
+        let check = expected.map(|c| c.algorithm);
         let mut slot = match &job.planned {
             Some(Planned::Skip(path)) => {
                 outcome.path = Some(path.display().to_string());
@@ -648,7 +650,7 @@ impl Fetcher {
             redact(&final_url)
         });
         if let (true, Some(slot)) = (whole, &slot) {
-            let writer = PartWriter::append(slot, hash).map_err(|e| disk(e, &slot.part))?;
+            let writer = PartWriter::append(slot, hash, check).map_err(|e| disk(e, &slot.part))?;
             return finish_saved(writer, expected, outcome).map(drop);
         }
         let remote_time = (self.saver.as_ref())
@@ -707,9 +709,9 @@ impl Fetcher {
         let mut writer = match (&slot, failed_status) {
             (Some(slot), false) => {
                 let opened = if append {
-                    PartWriter::append(slot, hash)
+                    PartWriter::append(slot, hash, check)
                 } else {
-                    PartWriter::fresh(slot, validator(&response).as_deref(), hash)
+                    PartWriter::fresh(slot, validator(&response).as_deref(), hash, check)
                 };
                 let writer = opened.map_err(|e| disk(e, &slot.part))?;
                 carried.part_written = true;
@@ -1038,7 +1040,7 @@ fn content_range_start(response: &Response) -> Option<u64> {
 /// Returns the file's path.
 fn finish_saved(
     writer: PartWriter,
-    expected: Option<&[u8; 32]>,
+    expected: Option<&crate::links::Checksum>,
     outcome: &mut Outcome,
 ) -> Result<std::path::PathBuf, Failure> {
     let (path, digest) = writer.finish(expected)?;

@@ -29,8 +29,8 @@ const OPTION_WAIT: Duration = Duration::from_millis(50);
 pub struct LineOptions {
     /// `out=NAME`: the file name to save under.
     pub out: Option<String>,
-    /// `sha256=HEX`: the digest the saved body must have.
-    pub sha256: Option<[u8; 32]>,
+    /// `sha256=HEX` or aria2's `checksum=TYPE=HEX`: the digest the saved body must have.
+    pub checksum: Option<Checksum>,
     /// `header=NAME: VALUE` (and aria2's `referer=` and `user-agent=`): request headers for
     /// this URL alone, in place of `-H` ones of the same name.
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -52,6 +52,64 @@ pub struct Job {
     pub target: Result<Target, String>,
     /// Where the body is saved, decided in input order when saving (`-o`).
     pub planned: Option<crate::save::Planned>,
+}
+
+/// A digest a list line expects of the saved body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksum {
+    pub algorithm: Algorithm,
+    pub digest: Vec<u8>,
+}
+
+/// The digests aria2's `checksum=TYPE=` names (but adler32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Md5,
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Algorithm {
+    /// aria2's name for it, as error messages give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Md5 => "md5",
+            Self::Sha1 => "sha-1",
+            Self::Sha224 => "sha-224",
+            Self::Sha256 => "sha-256",
+            Self::Sha384 => "sha-384",
+            Self::Sha512 => "sha-512",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        [
+            Self::Md5,
+            Self::Sha1,
+            Self::Sha224,
+            Self::Sha256,
+            Self::Sha384,
+            Self::Sha512,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name || a.name().replace('-', "") == name)
+    }
+
+    /// Bytes in a digest of this kind.
+    fn len(self) -> usize {
+        match self {
+            Self::Md5 => 16,
+            Self::Sha1 => 20,
+            Self::Sha224 => 28,
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
 }
 
 /// A valid line: the URL to fetch and its per-line options.
@@ -432,18 +490,19 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
     match key {
         "out" if value.is_empty() => return Err("out= needs a file name".into()),
         "out" => options.out = Some(value.to_string()),
-        "sha256" => options.sha256 = Some(parse_sha256(key, value)?),
+        "sha256" => options.checksum = Some(parse_checksum(key, Algorithm::Sha256, value)?),
         // aria2's `checksum=TYPE=DIGEST`.
         "checksum" => {
             let (kind, digest) = value
                 .split_once('=')
                 .ok_or("checksum= needs TYPE=DIGEST, as checksum=sha-256=HEX")?;
-            if !(kind.eq_ignore_ascii_case("sha-256") || kind.eq_ignore_ascii_case("sha256")) {
-                return Err(format!(
-                    "checksum type `{kind}` is not supported (only sha-256)"
-                ));
-            }
-            options.sha256 = Some(parse_sha256(key, digest)?);
+            let algorithm = Algorithm::from_name(kind).ok_or_else(|| {
+                format!(
+                    "checksum type `{kind}` is not supported (md5, sha-1, sha-224, sha-256, \
+                     sha-384, sha-512)"
+                )
+            })?;
+            options.checksum = Some(parse_checksum(key, algorithm, digest)?);
         }
         "header" => {
             let header = crate::fetch::parse_header(value).map_err(|e| format!("{e:#}"))?;
@@ -519,16 +578,19 @@ fn lacks_scheme(text: &str) -> bool {
     port_ok && host_like
 }
 
-fn parse_sha256(key: &str, hex: &str) -> Result<[u8; 32], String> {
-    let bad = || format!("{key}= needs a SHA-256 digest, 64 hex digits, found `{hex}`");
-    if hex.len() != 64 || !hex.is_ascii() {
+fn parse_checksum(key: &str, algorithm: Algorithm, hex: &str) -> Result<Checksum, String> {
+    let digits = 2 * algorithm.len();
+    let bad = || {
+        let name = algorithm.name();
+        format!("{key}= needs a {name} digest, {digits} hex digits, found `{hex}`")
+    };
+    if hex.len() != digits || !hex.is_ascii() {
         return Err(bad());
     }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
-    Ok(out)
+    let digest = (0..algorithm.len())
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad()))
+        .collect::<Result<Vec<u8>, String>>()?;
+    Ok(Checksum { algorithm, digest })
 }
 
 /// Formats a digest as lowercase hex, the way `sha256sum` prints it.
@@ -613,7 +675,7 @@ mod tests {
         let line = format!("http://h.example/f out=name.bin sha256={digest}");
         let target = parse_line(&line).unwrap();
         assert_eq!(target.options.out.as_deref(), Some("name.bin"));
-        assert_eq!(hex(&target.options.sha256.unwrap()), digest);
+        assert_eq!(hex(&target.options.checksum.unwrap().digest), digest);
         assert!(parse_line("http://h.example/ sha256=abc").is_err());
     }
 
@@ -717,7 +779,7 @@ mod tests {
         let a = got[1].target.as_ref().unwrap();
         assert_eq!(a.url.as_str(), "http://a.example/x");
         assert_eq!(a.options.out.as_deref(), Some("my file.iso"));
-        assert_eq!(hex(&a.options.sha256.unwrap()), digest);
+        assert_eq!(hex(&a.options.checksum.as_ref().unwrap().digest), digest);
         // The job's text keeps its option lines, so --failed-out writes a list that runs again.
         assert_eq!(
             got[1].text,
@@ -796,18 +858,33 @@ mod tests {
         assert!(err("http://h.example/ dir=/tmp").contains("dir= is not supported"));
         assert!(
             err(&format!(
-                "http://h.example/ checksum=md5={}",
-                "0".repeat(32)
+                "http://h.example/ checksum=adler32={}",
+                "0".repeat(8)
             ))
-            .contains("checksum type `md5` is not supported")
+            .contains("checksum type `adler32` is not supported")
         );
         assert!(err("http://h.example/ checksum=sha-256=12").contains("64 hex digits"));
+        assert!(err("http://h.example/ checksum=md5=12").contains("md5 digest, 32 hex digits"));
         assert!(err("http://h.example/a\thttp://m.example/a").contains("mirrors"));
-        let upper = format!("http://h.example/ checksum=SHA-256={}", "CD".repeat(32));
-        assert_eq!(
-            hex(&parse_line(&upper).unwrap().options.sha256.unwrap()),
-            "cd".repeat(32)
-        );
+        // aria2's names of the kinds, in any case, and with or without the dash.
+        let checksum = |line: String| parse_line(&line).unwrap().options.checksum.unwrap();
+        let upper = checksum(format!(
+            "http://h.example/ checksum=SHA-256={}",
+            "CD".repeat(32)
+        ));
+        assert_eq!(upper.algorithm, Algorithm::Sha256);
+        assert_eq!(hex(&upper.digest), "cd".repeat(32));
+        for (kind, algorithm, len) in [
+            ("md5", Algorithm::Md5, 16),
+            ("sha-1", Algorithm::Sha1, 20),
+            ("sha1", Algorithm::Sha1, 20),
+            ("sha-224", Algorithm::Sha224, 28),
+            ("sha-384", Algorithm::Sha384, 48),
+            ("sha-512", Algorithm::Sha512, 64),
+        ] {
+            let line = format!("http://h.example/ checksum={kind}={}", "ab".repeat(len));
+            assert_eq!(checksum(line).algorithm, algorithm, "{kind}");
+        }
         // Options on a URL's own line still end at the first space.
         assert!(err("http://h.example/ out=my file").contains("found `file`"));
     }

@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+use sha2::digest::DynDigest;
 use sha2::{Digest, Sha256};
 
-use crate::links::Job;
+use crate::links::{Algorithm, Checksum, Job};
 use crate::outcome::{ErrorKind, Failure};
 
 /// What to do when the file to save already exists in the output folder.
@@ -390,13 +391,52 @@ fn shorten_keeping_extension(name: &str) -> String {
     format!("{}{ext}", &name[..end])
 }
 
-/// A part file being written, with the running digest of everything in it when one is wanted.
+/// The running digests of a part: SHA-256 when something shows or checks it, and the one the
+/// list's checksum names when it is of another kind.
+struct Digests {
+    sha256: Option<Sha256>,
+    other: Option<Box<dyn DynDigest + Send>>,
+}
+
+impl Digests {
+    fn new(hash: bool, check: Option<Algorithm>) -> Self {
+        let other: Option<Box<dyn DynDigest + Send>> = match check {
+            Some(Algorithm::Md5) => Some(Box::new(md5::Md5::new())),
+            Some(Algorithm::Sha1) => Some(Box::new(sha1::Sha1::new())),
+            Some(Algorithm::Sha224) => Some(Box::new(sha2::Sha224::new())),
+            Some(Algorithm::Sha384) => Some(Box::new(sha2::Sha384::new())),
+            Some(Algorithm::Sha512) => Some(Box::new(sha2::Sha512::new())),
+            Some(Algorithm::Sha256) | None => None,
+        };
+        let sha256 = hash || check == Some(Algorithm::Sha256);
+        Self {
+            sha256: sha256.then(Sha256::new),
+            other,
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        self.sha256.is_some() || self.other.is_some()
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(hasher) = &mut self.sha256 {
+            Digest::update(hasher, bytes);
+        }
+        if let Some(hasher) = &mut self.other {
+            hasher.update(bytes);
+        }
+    }
+}
+
+/// A part file being written, with the running digests of everything in it when they are
+/// wanted.
 ///
 /// Writes go straight to the file: the network hands over at most 64 KiB at a time, already
 /// a good size for a write, and a buffer in between would only copy every byte once more.
 pub struct PartWriter {
     file: File,
-    hasher: Option<Sha256>,
+    digests: Digests,
     slot: Slot,
     /// Whether the part holds any byte (see [`PartWriter::is_empty`]).
     holds: bool,
@@ -404,7 +444,13 @@ pub struct PartWriter {
 
 impl PartWriter {
     /// Starts a fresh part file, replacing any old one (never following a symlink there).
-    pub fn fresh(slot: &Slot, validator: Option<&str>, hash: bool) -> io::Result<Self> {
+    /// `hash` asks for its SHA-256, `check` for the digest a list's checksum names.
+    pub fn fresh(
+        slot: &Slot,
+        validator: Option<&str>,
+        hash: bool,
+        check: Option<Algorithm>,
+    ) -> io::Result<Self> {
         if let (true, Some(folder)) = (slot.nested, slot.path.parent()) {
             fs::create_dir_all(folder)?;
         }
@@ -419,31 +465,29 @@ impl PartWriter {
         }
         Ok(Self {
             file,
-            hasher: hash.then(Sha256::new),
+            digests: Digests::new(hash, check),
             slot: slot.clone(),
             holds: false,
         })
     }
 
     /// Continues an existing part file: hashes what is there (if hashing), then appends.
-    pub fn append(slot: &Slot, hash: bool) -> io::Result<Self> {
-        let hasher = if hash {
-            let mut hasher = Sha256::new();
+    pub fn append(slot: &Slot, hash: bool, check: Option<Algorithm>) -> io::Result<Self> {
+        let mut digests = Digests::new(hash, check);
+        if digests.wanted() {
             let mut existing = File::open(&slot.part)?;
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match existing.read(&mut buf)? {
-                    0 => break Some(hasher),
-                    n => hasher.update(&buf[..n]),
+                    0 => break,
+                    n => digests.update(&buf[..n]),
                 }
             }
-        } else {
-            None
-        };
+        }
         let file = OpenOptions::new().append(true).open(&slot.part)?;
         Ok(Self {
             file,
-            hasher,
+            digests,
             slot: slot.clone(),
             // Only a part with bytes in it is resumed.
             holds: true,
@@ -456,9 +500,7 @@ impl PartWriter {
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if let Some(hasher) = &mut self.hasher {
-            hasher.update(bytes);
-        }
+        self.digests.update(bytes);
         self.holds |= !bytes.is_empty();
         self.file.write_all(bytes)
     }
@@ -479,27 +521,36 @@ impl PartWriter {
 
     /// Checks the digest if one is expected, and renames the part into place. On a mismatch the
     /// part is deleted: it is complete but wrong, so resuming it cannot help. Returns the path
-    /// and the digest, if it was computed.
+    /// and the SHA-256, if it was computed.
     pub fn finish(
         self,
-        expected: Option<&[u8; 32]>,
+        expected: Option<&Checksum>,
     ) -> Result<(PathBuf, Option<[u8; 32]>), Failure> {
         let Self {
-            file, hasher, slot, ..
+            file,
+            digests,
+            slot,
+            ..
         } = self;
         drop(file);
-        let digest: Option<[u8; 32]> = hasher.map(|h| h.finalize().into());
-        if let (Some(expected), Some(digest)) = (expected, &digest)
-            && digest != expected
+        let sha256: Option<[u8; 32]> = digests.sha256.map(|h| h.finalize().into());
+        let other = digests.other.map(DynDigest::finalize);
+        let actual = match expected {
+            Some(c) if c.algorithm == Algorithm::Sha256 => sha256.as_ref().map(|d| &d[..]),
+            _ => other.as_deref(),
+        };
+        if let (Some(expected), Some(actual)) = (expected, actual)
+            && actual != expected.digest
         {
             let _ = fs::remove_file(&slot.part);
             let _ = fs::remove_file(&slot.meta);
             return Err(Failure::new(
                 ErrorKind::Checksum,
                 format!(
-                    "sha256 is {}, the list expects {}",
-                    crate::links::hex(digest),
-                    crate::links::hex(expected)
+                    "{} is {}, the list expects {}",
+                    expected.algorithm.name(),
+                    crate::links::hex(actual),
+                    crate::links::hex(&expected.digest)
                 ),
             ));
         }
@@ -510,7 +561,7 @@ impl PartWriter {
             )
         })?;
         let _ = fs::remove_file(&slot.meta);
-        Ok((slot.path, digest))
+        Ok((slot.path, sha256))
     }
 }
 

@@ -970,3 +970,45 @@ fn force_directories_and_out_paths_save_in_folders_that_stay_inside() {
         .code(2)
         .stderr(predicate::str::contains("--force-directories"));
 }
+
+#[test]
+fn aria2_checksums_of_other_kinds_are_checked_too() {
+    use sha2::Digest as _;
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let body = body_bytes(0, 5000);
+    let hex = |bytes: &[u8]| fetchpar::links::hex(bytes);
+    let good = [
+        ("md5", hex(&md5::Md5::digest(&body))),
+        ("sha-1", hex(&sha1::Sha1::digest(&body))),
+        ("sha-512", hex(&sha2::Sha512::digest(&body))),
+    ];
+    let mut lines: Vec<String> = (good.iter())
+        .map(|(kind, digest)| {
+            let url = origin.url(&format!("/{kind}?size=5000"));
+            format!("{url}\n  out={kind}.bin\n  checksum={kind}={digest}")
+        })
+        .collect();
+    let wrong = "0".repeat(40);
+    lines.push(format!(
+        "{}\n  out=bad.bin\n  checksum=sha-1={wrong}",
+        origin.url("/bad?size=5000")
+    ));
+    let run = fetchpar()
+        .args(["--json", "--keep-order", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    let kinds: Vec<String> = records.iter().map(kind).collect();
+    assert_eq!(kinds, ["ok", "ok", "ok", "checksum"], "{records:#?}");
+    let expected = format!("sha-1 is {}, the list expects {wrong}", good[1].1);
+    assert_eq!(message(&records[3]), expected);
+    // Beside the list's own digest, the SHA-256 --json shows is still the file's.
+    assert_eq!(records[0]["sha256"], sha_hex(&body));
+    assert_eq!(
+        files_in(out.path()),
+        ["md5.bin", "sha-1.bin", "sha-512.bin"]
+    );
+}
