@@ -286,11 +286,6 @@ impl Fetcher {
                 "test hook: panicking for {marker}"
             );
         }
-        let host = format!(
-            "{}:{}",
-            target.url.host_str().unwrap_or(""),
-            target.url.port_or_known_default().unwrap_or(0)
-        );
         let started = outcome.started;
         let live = self
             .progress
@@ -298,44 +293,77 @@ impl Fetcher {
             .map(|p| p.begin(job.id, &outcome.url));
         let mut carried = Carried::default();
         let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let permit = self.hosts.acquire(&host);
-            let result = match &permit {
-                Some(_) => self.fetch_into(
-                    job,
-                    target,
-                    start,
-                    &mut outcome,
-                    live.as_deref(),
-                    &mut carried,
-                ),
-                None => Err(Failure::new(
-                    ErrorKind::Cancelled,
-                    "not started: interrupted",
-                )),
+        // The line's URL, then its mirrors, each with its retries, until one succeeds.
+        let sources = std::iter::once(&target.url).chain(&target.mirrors);
+        let count = 1 + target.mirrors.len();
+        for (index, source) in sources.enumerate() {
+            let mirror;
+            let target = if index == 0 {
+                target
+            } else {
+                mirror = Target {
+                    url: source.clone(),
+                    mirrors: Vec::new(),
+                    options: target.options.clone(),
+                };
+                &mirror
             };
-            outcome.attempts = attempt;
-            let Err(failure) = result else { break };
-            let retry = attempt <= self.settings.retry.retries
+            let host = format!(
+                "{}:{}",
+                source.host_str().unwrap_or(""),
+                source.port_or_known_default().unwrap_or(0)
+            );
+            let mut tries = 0;
+            loop {
+                attempt += 1;
+                tries += 1;
+                let permit = self.hosts.acquire(&host);
+                let result = match &permit {
+                    Some(_) => self.fetch_into(
+                        job,
+                        target,
+                        start,
+                        &mut outcome,
+                        live.as_deref(),
+                        &mut carried,
+                    ),
+                    None => Err(Failure::new(
+                        ErrorKind::Cancelled,
+                        "not started: interrupted",
+                    )),
+                };
+                outcome.attempts = attempt;
+                let Err(failure) = result else { break };
+                let retry = tries <= self.settings.retry.retries
+                    && !cancel::requested()
+                    && self.settings.retry.is_transient(&failure, outcome.status);
+                if !retry {
+                    outcome.error = Some(failure);
+                    break;
+                }
+                let wait = self.settings.retry.delay(tries, failure.retry_after);
+                if failure.retry_after.is_some() {
+                    // The server asked everyone to wait: hold back the whole host, not just
+                    // this URL. The pause is set before the slot is released, so no other
+                    // fetch to the host slips in between.
+                    self.hosts.pause(&host, wait);
+                    drop(permit);
+                } else {
+                    drop(permit);
+                    sleep_unless_cancelled(wait);
+                }
+                // Each attempt reports afresh; only the timing covers them all.
+                outcome = Outcome::new(job, started);
+            }
+            let next = index + 1 < count
                 && !cancel::requested()
-                && self.settings.retry.is_transient(&failure, outcome.status);
-            if !retry {
-                outcome.error = Some(failure);
+                && outcome
+                    .error
+                    .as_ref()
+                    .is_some_and(|f| f.kind.another_source_may_do());
+            if !next {
                 break;
             }
-            let wait = self.settings.retry.delay(attempt, failure.retry_after);
-            if failure.retry_after.is_some() {
-                // The server asked everyone to wait: hold back the whole host, not just this
-                // URL. The pause is set before the slot is released, so no other fetch to the
-                // host slips in between.
-                self.hosts.pause(&host, wait);
-                drop(permit);
-            } else {
-                drop(permit);
-                sleep_unless_cancelled(wait);
-            }
-            // Each attempt reports afresh; only the timing covers them all.
             outcome = Outcome::new(job, started);
         }
         if let Some(progress) = &self.progress {
@@ -644,7 +672,9 @@ impl Fetcher {
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
         outcome.status = Some(status.as_u16());
-        outcome.final_url = Some(if final_url == *url {
+        // The line's own URL is redacted already; a redirect's, or a mirror's, is not.
+        let own = job.target.as_ref().is_ok_and(|t| t.url == final_url);
+        outcome.final_url = Some(if own {
             outcome.url.clone()
         } else {
             redact(&final_url)

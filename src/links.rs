@@ -116,6 +116,9 @@ impl Algorithm {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub url: Url,
+    /// Other URLs of the same file (aria2's mirrors: more URLs on the line, which aria2
+    /// separates with tabs), tried in turn when `url` has failed for good.
+    pub mirrors: Vec<Url>,
     pub options: LineOptions,
 }
 
@@ -468,19 +471,23 @@ pub fn parse_line(line: &str) -> Result<Target, String> {
     let first = words.next().ok_or("empty line")?;
     let url = parse_url(first)?;
     let mut options = LineOptions::default();
+    let mut mirrors = Vec::new();
     for word in words {
         if word.contains("://") {
-            return Err(format!(
-                "a second URL on the line (`{word}`): aria2's mirrors of one file are not \
-                 supported, give each URL a line of its own"
-            ));
+            let mirror = parse_url(word).map_err(|why| format!("mirror `{word}`: {why}"))?;
+            mirrors.push(mirror);
+            continue;
         }
         let (key, value) = word
             .split_once('=')
             .ok_or_else(|| format!("expected key=value after the URL, found `{word}`"))?;
         apply_option(&mut options, key, value)?;
     }
-    Ok(Target { url, options })
+    Ok(Target {
+        url,
+        mirrors,
+        options,
+    })
 }
 
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
@@ -865,7 +872,10 @@ mod tests {
         );
         assert!(err("http://h.example/ checksum=sha-256=12").contains("64 hex digits"));
         assert!(err("http://h.example/ checksum=md5=12").contains("md5 digest, 32 hex digits"));
-        assert!(err("http://h.example/a\thttp://m.example/a").contains("mirrors"));
+        assert!(err("http://h.example/a\tftp://m.example/a").contains("mirror `ftp://"));
+        let mirrored = parse_line("http://h.example/a\thttps://m.example/b out=x").unwrap();
+        assert_eq!(mirrored.mirrors[0].as_str(), "https://m.example/b");
+        assert_eq!(mirrored.options.out.as_deref(), Some("x"));
         // aria2's names of the kinds, in any case, and with or without the dash.
         let checksum = |line: String| parse_line(&line).unwrap().options.checksum.unwrap();
         let upper = checksum(format!(

@@ -44,6 +44,18 @@ pub enum ErrorKind {
     Disk,
 }
 
+impl ErrorKind {
+    /// Whether another URL of the same file (a mirror) may succeed where this failure ended a
+    /// URL: not when the run is interrupted, nor for what no source can mend (the local disk,
+    /// the size limit, the `--on-exists` policy, a line that is not usable).
+    pub fn another_source_may_do(self) -> bool {
+        !matches!(
+            self,
+            Self::Cancelled | Self::Disk | Self::TooLarge | Self::Exists | Self::InvalidUrl
+        )
+    }
+}
+
 /// A failure: its kind and a message naming the cause.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {

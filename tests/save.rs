@@ -1012,3 +1012,60 @@ fn aria2_checksums_of_other_kinds_are_checked_too() {
         ["md5.bin", "sha-1.bin", "sha-512.bin"]
     );
 }
+
+#[test]
+fn mirrors_on_a_line_are_tried_in_turn_and_the_file_keeps_its_name() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let lines = vec![
+        // Gone from the first source, there on the second: saved under the line's own name.
+        format!(
+            "{}\t{}",
+            origin.url("/pub/data.bin?status=404"),
+            origin.url("/mirror/copy.bin?size=700")
+        ),
+        // No server on the first; the second has a corrupt copy; the third a good one.
+        format!(
+            "{} {} {}\n  out=x.bin\n  checksum=sha-256={}",
+            refused_url(),
+            origin.url("/bad/x.bin?size=701"),
+            origin.url("/good/x.bin?size=700"),
+            sha_hex(&body_bytes(0, 700))
+        ),
+        // Every source fails: the last one's failure is the URL's.
+        format!(
+            "{} {}",
+            origin.url("/a/none.bin?status=404"),
+            origin.url("/b/none.bin?status=410")
+        ),
+    ];
+    let run = fetchpar()
+        .args(["--json", "--keep-order", "--retries", "0", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    let kinds: Vec<String> = records.iter().map(kind).collect();
+    assert_eq!(kinds, ["ok", "ok", "http_status"], "{records:#?}");
+    assert!(
+        records[0]["final_url"]
+            .as_str()
+            .unwrap()
+            .contains("/mirror/copy.bin")
+    );
+    assert!(
+        records[0]["url"]
+            .as_str()
+            .unwrap()
+            .contains("/pub/data.bin")
+    );
+    assert_eq!(records[0]["attempts"], 2);
+    assert_eq!(records[1]["attempts"], 3);
+    assert_eq!(records[2]["status"], 410);
+    assert_eq!(files_in(out.path()), ["data.bin", "x.bin"]);
+    assert_eq!(
+        fs::read(out.path().join("data.bin")).unwrap(),
+        body_bytes(0, 700)
+    );
+}
