@@ -33,8 +33,6 @@ use crate::transport::{self, GrowingBuffers};
 /// (unless it is TLS already), as ureq's rustls link does.
 #[derive(Clone)]
 pub struct Tls {
-    /// `--cert` and `--key`, for the configuration made later.
-    identity: Option<Arc<Identity>>,
     /// Made when the first https URL is read (see [`Tls::ready`]) when the roots are the
     /// default ones (reading the system's store takes milliseconds a run of plain http need
     /// not spend), at once for `--cacert` (whose errors stop the run before it starts).
@@ -56,7 +54,6 @@ impl Tls {
             let _ = config.set(client_config(roots_of(certs)?, certs.to_vec(), None)?);
         }
         Ok(Self {
-            identity: None,
             config: Arc::new(config),
         })
     }
@@ -67,14 +64,12 @@ impl Tls {
         cacert: Option<&[CertificateDer<'static>]>,
         identity: Identity,
     ) -> Result<Self, String> {
-        let identity = Arc::new(identity);
         let (roots, pinned) = match cacert {
             Some(certs) => (roots_of(certs)?, certs.to_vec()),
             None => (default_roots(), Vec::new()),
         };
         let made = client_config(roots, pinned, Some(&identity))?;
         Ok(Self {
-            identity: Some(identity),
             config: Arc::new(OnceLock::from(made)),
         })
     }
@@ -91,7 +86,7 @@ impl Tls {
 
     fn config(&self) -> Arc<ClientConfig> {
         let config = self.config.get_or_init(|| {
-            client_config(default_roots(), Vec::new(), self.identity.as_deref())
+            client_config(default_roots(), Vec::new(), None)
                 .unwrap_or_else(|e| panic!("the default roots make no TLS configuration: {e}"))
         });
         Arc::clone(config)
@@ -170,7 +165,9 @@ impl Identity {
         }
         let key_path = key.unwrap_or(cert);
         let key_pem = if key.is_some() { read(key_path)? } else { pem };
-        if String::from_utf8_lossy(&key_pem).contains("ENCRYPTED PRIVATE KEY") {
+        // PKCS#8's encrypted form, and OpenSSL's older one (a `Proc-Type` line in the block).
+        let text = String::from_utf8_lossy(&key_pem);
+        if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
             return Err(format!(
                 "{}: the key is encrypted, which fetchpar cannot read (`openssl pkey -in KEY \
                  -out PLAIN` writes it decrypted)",
