@@ -910,10 +910,22 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
         "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
     )
     .unwrap();
+    // OpenSSL's older encrypted form: a plain-looking block with a Proc-Type line.
+    let legacy = dir.path().join("legacy.key");
+    std::fs::write(
+        &legacy,
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nMIIB\n\
+         -----END RSA PRIVATE KEY-----\n",
+    )
+    .unwrap();
     for (args, says) in [
         (vec!["--cert", &path(&cert)], "no PEM private key"),
         (
             vec!["--cert", &path(&cert), "--key", &path(&encrypted)],
+            "is encrypted",
+        ),
+        (
+            vec!["--cert", &path(&cert), "--key", &path(&legacy)],
             "is encrypted",
         ),
         (
