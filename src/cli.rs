@@ -231,16 +231,16 @@ pub struct Cli {
     )]
     pub ipv4: bool,
 
+    /// Connect to IPv6 addresses only (as curl's and wget's -6).
+    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
+    pub ipv6: bool,
+
     /// Use these addresses for HOST:PORT instead of looking the host up (curl's --resolve).
     ///
     /// As HOST:PORT:ADDRESS[,ADDRESS...] (repeatable); the URL keeps its host name, so the
     /// Host header and the TLS certificate check are the name's.
     #[arg(long, value_name = "HOST:PORT:ADDR", help_heading = "Network")]
     pub resolve: Vec<String>,
-
-    /// Connect to IPv6 addresses only (as curl's and wget's -6).
-    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
-    pub ipv6: bool,
 
     /// Most bytes per second for all downloads together (e.g. 500K, 2M); 0 for no limit.
     ///
