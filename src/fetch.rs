@@ -355,6 +355,9 @@ impl Fetcher {
                 // Each attempt reports afresh; only the timing covers them all.
                 outcome = Outcome::new(job, started);
             }
+            if index > 0 {
+                outcome.mirror = Some(redact(source));
+            }
             let next = index + 1 < count
                 && !cancel::requested()
                 && outcome

@@ -108,8 +108,11 @@ pub struct Outcome {
     pub skipped: bool,
     /// The input line as written, with the option lines under it, for `--failed-out`.
     pub input: String,
-    /// Attempts made (1 unless retried).
+    /// Attempts made (1 unless retried), over all of the line's mirrors.
     pub attempts: u32,
+    /// The mirror (one of the line's other URLs) this result is from, credentials redacted;
+    /// `None` for the line's own URL.
+    pub mirror: Option<String>,
 }
 
 impl Outcome {
@@ -141,6 +144,7 @@ impl Outcome {
             skipped: false,
             input: job.text.clone(),
             attempts: 0,
+            mirror: None,
         }
     }
 

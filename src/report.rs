@@ -283,6 +283,9 @@ pub fn text_line(o: &Outcome, color: bool) -> String {
     if o.attempts > 1 {
         line.push_str(&format!(" ({} attempts)", o.attempts));
     }
+    if let Some(mirror) = &o.mirror {
+        line.push_str(&format!(" (mirror {})", escape(mirror.as_bytes())));
+    }
     if let Some(path) = &o.path {
         line.push_str(&format!(" -> {}", escape(path.as_bytes())));
     }
@@ -419,6 +422,7 @@ struct JsonRecord<'a> {
     sha256: Option<&'a str>,
     skipped: bool,
     attempts: u32,
+    mirror: Option<&'a str>,
 }
 
 impl<'a> JsonRecord<'a> {
@@ -440,6 +444,7 @@ impl<'a> JsonRecord<'a> {
             sha256: o.sha256.as_deref(),
             skipped: o.skipped,
             attempts: o.attempts,
+            mirror: o.mirror.as_deref(),
         }
     }
 }

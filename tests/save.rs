@@ -1048,12 +1048,11 @@ fn mirrors_on_a_line_are_tried_in_turn_and_the_file_keeps_its_name() {
     let records = json_lines(&run.get_output().stdout);
     let kinds: Vec<String> = records.iter().map(kind).collect();
     assert_eq!(kinds, ["ok", "ok", "http_status"], "{records:#?}");
-    assert!(
-        records[0]["final_url"]
-            .as_str()
-            .unwrap()
-            .contains("/mirror/copy.bin")
-    );
+    let text =
+        |record: &serde_json::Value, field: &str| record[field].as_str().unwrap().to_string();
+    assert!(text(&records[0], "final_url").contains("/mirror/copy.bin"));
+    assert!(text(&records[0], "mirror").contains("/mirror/copy.bin"));
+    assert!(text(&records[2], "mirror").contains("/b/none.bin"));
     assert!(
         records[0]["url"]
             .as_str()
@@ -1068,4 +1067,13 @@ fn mirrors_on_a_line_are_tried_in_turn_and_the_file_keeps_its_name() {
         fs::read(out.path().join("data.bin")).unwrap(),
         body_bytes(0, 700)
     );
+    // A text line names the mirror too.
+    let text = fetchpar()
+        .args(["--retries", "0"])
+        .arg(list(&lines[..1]).path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&text.get_output().stdout).into_owned();
+    let mirror = format!("(mirror {})", origin.url("/mirror/copy.bin?size=700"));
+    assert!(stdout.contains(&mirror), "{stdout}");
 }
