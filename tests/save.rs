@@ -933,31 +933,22 @@ fn force_directories_and_out_paths_save_in_folders_that_stay_inside() {
 
     // Without the host folder, and with the first folder of the path cut.
     let flat = root.path().join("flat");
-    fetchpar()
-        .args([
-            "--force-directories",
-            "--no-host-directories",
-            "--cut-dirs",
-            "1",
-        ])
-        .arg("-o")
-        .arg(&flat)
-        .arg(origin.url("/a/b/c.bin?size=4"))
-        .assert()
-        .success();
+    let save_flat = |more: &str, path: &str| {
+        fetchpar()
+            .args(["--force-directories", "--no-host-directories", "-o"])
+            .arg(&flat)
+            .args(more.split_whitespace())
+            .arg(origin.url(path))
+            .assert()
+            .success();
+    };
+    save_flat("--cut-dirs 1", "/a/b/c.bin?size=4");
     assert_eq!(fs::read(flat.join("b/c.bin")).unwrap(), body_bytes(0, 4));
     // A name from Content-Disposition goes in the URL's folders too.
-    fetchpar()
-        .args([
-            "--force-directories",
-            "--no-host-directories",
-            "--content-disposition",
-        ])
-        .arg("-o")
-        .arg(&flat)
-        .arg(origin.url("/d/e/f?size=2&cd=attachment%3B%20filename%3D%22real.bin%22"))
-        .assert()
-        .success();
+    save_flat(
+        "--content-disposition",
+        "/d/e/f?size=2&cd=attachment%3B%20filename%3D%22real.bin%22",
+    );
     assert_eq!(
         fs::read(flat.join("d/e/real.bin")).unwrap(),
         body_bytes(0, 2)
