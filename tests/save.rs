@@ -703,52 +703,30 @@ fn timestamping_fetches_a_saved_file_only_when_the_server_has_a_newer_one() {
     let (older, newer) = (1_700_000_000, 1_700_086_400);
     let url = |query: &str| origin.url(&format!("/data.bin?{query}"));
 
+    // One -N run of the URL with `query`: its status, and whether it was skipped.
+    let timestamped = |query: String| {
+        let record = save_one(&["-N"], out.path(), url(&query), 0);
+        (record["status"].as_u64(), record["skipped"].as_bool())
+    };
+
     // New: saved, with the server's time as its own.
-    let first = save_one(
-        &["-N"],
-        out.path(),
-        url(&format!("size=100&last_modified={older}")),
-        0,
-    );
-    assert_eq!(
-        (first["status"].as_u64(), first["skipped"].as_bool()),
-        (Some(200), Some(false))
-    );
+    let first = timestamped(format!("size=100&last_modified={older}"));
+    assert_eq!(first, (Some(200), Some(false)));
     assert_eq!(mtime(&path), at(older));
 
     // Unchanged: asked with If-Modified-Since, answered 304, the file left as it was.
-    let same = save_one(
-        &["-N"],
-        out.path(),
-        url(&format!("size=200&last_modified={older}")),
-        0,
-    );
-    assert_eq!(
-        (same["status"].as_u64(), same["skipped"].as_bool()),
-        (Some(304), Some(true))
-    );
+    let same = timestamped(format!("size=200&last_modified={older}"));
+    assert_eq!(same, (Some(304), Some(true)));
     assert_eq!(fs::read(&path).unwrap(), body_bytes(0, 100));
 
     // A server that ignores the condition but sends a file no newer: still left as it was.
-    let ignored = url(&format!("size=300&last_modified={older}&ignore_ims=1"));
-    let ignored = save_one(&["-N"], out.path(), ignored, 0);
-    assert_eq!(
-        (ignored["status"].as_u64(), ignored["skipped"].as_bool()),
-        (Some(200), Some(true))
-    );
+    let ignored = timestamped(format!("size=300&last_modified={older}&ignore_ims=1"));
+    assert_eq!(ignored, (Some(200), Some(true)));
     assert_eq!(fs::read(&path).unwrap(), body_bytes(0, 100));
 
     // Newer: replaced in place (not saved as data.1.bin), with the new time.
-    let changed = save_one(
-        &["-N"],
-        out.path(),
-        url(&format!("size=400&last_modified={newer}")),
-        0,
-    );
-    assert_eq!(
-        (changed["status"].as_u64(), changed["skipped"].as_bool()),
-        (Some(200), Some(false))
-    );
+    let changed = timestamped(format!("size=400&last_modified={newer}"));
+    assert_eq!(changed, (Some(200), Some(false)));
     assert_eq!(fs::read(&path).unwrap(), body_bytes(0, 400));
     assert_eq!(mtime(&path), at(newer));
     assert_eq!(files_in(out.path()), vec!["data.bin"]);
