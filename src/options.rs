@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use rustls::pki_types::CertificateDer;
 use ureq::http::{HeaderValue, header};
 
 use crate::cli::Cli;
@@ -19,45 +18,28 @@ use crate::report::Style;
 use crate::resolve::Overrides;
 use crate::retry::RetryPolicy;
 use crate::save::{Folders, SaveSettings};
-use crate::tls::{Identity, Tls};
+use crate::tls::{Cacert, Identity, Tls};
 
-/// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file
-/// (none found, or none usable as a root, is an error), and offering the `--cert` identity.
+/// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file,
+/// and offering the `--cert` identity; a file that cannot serve is a usage error naming it.
 fn tls(cli: &Cli) -> Result<Tls> {
-    let cacert = cacert(cli.cacert.as_deref())?;
-    let Some(cert) = &cli.cert else {
-        return Ok(Tls::new(cacert.as_deref()).map_err(|why| cacert_error(cli, why))?);
-    };
-    let identity = Identity::load(cert, cli.key.as_deref())
-        .map_err(|why| UsageError(format!("--cert: {why}")))?;
-    Ok(Tls::with_identity(cacert.as_deref(), identity)
-        .map_err(|why| UsageError(format!("--cert {}: {why}", cert.display())))?)
-}
-
-fn cacert_error(cli: &Cli, why: String) -> UsageError {
-    let path = cli.cacert.as_deref().unwrap_or(std::path::Path::new(""));
-    UsageError(format!("--cacert {}: {why}", path.display()))
-}
-
-/// The certificates of the `--cacert` PEM file, if one is given.
-fn cacert(cacert: Option<&std::path::Path>) -> Result<Option<Vec<CertificateDer<'static>>>> {
-    let Some(path) = cacert else {
-        return Ok(None);
-    };
-    let fail = |why: String| UsageError(format!("--cacert {}: {why}", path.display()));
-    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(cert)) => {
-                Some(CertificateDer::from(cert.der().to_vec()))
-            }
-            _ => None,
+    let cacert = (cli.cacert.as_deref())
+        .map(|path| {
+            Cacert::load(path)
+                .map_err(|why| UsageError(format!("--cacert {}: {why}", path.display())))
         })
-        .collect();
-    if certs.is_empty() {
-        return Err(fail("no PEM certificate in the file".into()).into());
-    }
-    Ok(Some(certs))
+        .transpose()?;
+    let identity = (cli.cert.as_deref())
+        .map(|cert| {
+            Identity::load(cert, cli.key.as_deref())
+                .map_err(|why| UsageError(format!("--cert: {why}")))
+        })
+        .transpose()?;
+    // With --cacert checked already, what can still fail is the key against its certificate.
+    Ok(Tls::new(cacert, identity).map_err(|why| match &cli.cert {
+        Some(cert) => UsageError(format!("--cert {}: {why}", cert.display())),
+        None => UsageError(format!("TLS: {why}")),
+    })?)
 }
 
 /// Default most fetches at once. Up to this many URLs, every URL gets its own thread, as in the

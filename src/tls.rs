@@ -46,31 +46,20 @@ impl fmt::Debug for Tls {
 }
 
 impl Tls {
-    /// TLS for a run: `cacert` replaces the default roots and its certificates are also
-    /// accepted as a server's own. An error says why the certificates cannot serve as roots.
-    pub fn new(cacert: Option<&[CertificateDer<'static>]>) -> Result<Self, String> {
+    /// TLS for a run: `cacert` replaces the default roots, and `identity` is offered to
+    /// servers that ask for a client certificate. With either, the configuration is made at
+    /// once, so a key that does not fit its certificate stops the run before it starts.
+    pub fn new(cacert: Option<Cacert>, identity: Option<Identity>) -> Result<Self, String> {
         let config = OnceLock::new();
-        if let Some(certs) = cacert {
-            let _ = config.set(client_config(roots_of(certs)?, certs.to_vec(), None)?);
+        if cacert.is_some() || identity.is_some() {
+            let (roots, pinned) = match cacert {
+                Some(cacert) => (cacert.roots, cacert.certs),
+                None => (default_roots(), Vec::new()),
+            };
+            let _ = config.set(client_config(roots, pinned, identity.as_ref())?);
         }
         Ok(Self {
             config: Arc::new(config),
-        })
-    }
-
-    /// The same, offering `identity` to servers that ask for a client certificate. The
-    /// configuration is made at once, so a key that does not fit stops the run before it starts.
-    pub fn with_identity(
-        cacert: Option<&[CertificateDer<'static>]>,
-        identity: Identity,
-    ) -> Result<Self, String> {
-        let (roots, pinned) = match cacert {
-            Some(certs) => (roots_of(certs)?, certs.to_vec()),
-            None => (default_roots(), Vec::new()),
-        };
-        let made = client_config(roots, pinned, Some(&identity))?;
-        Ok(Self {
-            config: Arc::new(OnceLock::from(made)),
         })
     }
 
@@ -93,14 +82,31 @@ impl Tls {
     }
 }
 
-/// The roots `--cacert` gives; an error when none of its certificates can serve as one.
-fn roots_of(certs: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
-    let mut store = RootCertStore::empty();
-    let (added, _) = store.add_parsable_certificates(certs.iter().cloned());
-    if added == 0 {
-        return Err("no certificate in the file can serve as a root".into());
+/// The certificates of a `--cacert` PEM file: the roots to trust, and each also trusted as a
+/// server's own.
+pub struct Cacert {
+    roots: RootCertStore,
+    certs: Vec<CertificateDer<'static>>,
+}
+
+impl Cacert {
+    /// Reads the file; an error says why it cannot serve (unreadable, no PEM certificate, none
+    /// usable as a root). Blocks that are not certificates, or do not parse, are passed over.
+    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+        let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+        let certs: Vec<_> = (CertificateDer::pem_slice_iter(&pem))
+            .filter_map(Result::ok)
+            .collect();
+        if certs.is_empty() {
+            return Err("no PEM certificate in the file".into());
+        }
+        let mut roots = RootCertStore::empty();
+        let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
+        if added == 0 {
+            return Err("no certificate in the file can serve as a root".into());
+        }
+        Ok(Self { roots, certs })
     }
-    Ok(store)
 }
 
 /// The default roots: Mozilla's list, built in (webpki-roots), and the system's store, as
