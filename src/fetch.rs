@@ -675,6 +675,10 @@ impl Fetcher {
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
         outcome.status = Some(status.as_u16());
+        outcome.length = header(&response, "content-length").and_then(|v| v.trim().parse().ok());
+        // As sent, even where not ASCII: the lines and JSON escape what a terminal would obey.
+        outcome.content_type = (response.headers().get("content-type"))
+            .map(|v| crate::links::shorten(String::from_utf8_lossy(v.as_bytes()).trim()));
         // The line's own URL is redacted already; a redirect's, or a mirror's, is not.
         let own = job.target.as_ref().is_ok_and(|t| t.url == final_url);
         outcome.final_url = Some(if own {

@@ -185,6 +185,7 @@ impl Options {
                 json: cli.json,
                 keep_order: cli.keep_order,
                 color: use_color(cli.color),
+                spider: cli.spider,
             },
             net: NetSettings {
                 connect_timeout: cli.connect_timeout.0,

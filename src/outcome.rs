@@ -113,6 +113,11 @@ pub struct Outcome {
     /// The mirror (one of the line's other URLs) this result is from, credentials redacted;
     /// `None` for the line's own URL.
     pub mirror: Option<String>,
+    /// The body length the final answer announced (`Content-Length`), whether or not the body
+    /// was read: what `--spider` reports as the size.
+    pub length: Option<u64>,
+    /// The final answer's `Content-Type`, as sent (at most 200 bytes of it).
+    pub content_type: Option<String>,
 }
 
 impl Outcome {
@@ -145,6 +150,8 @@ impl Outcome {
             input: job.text.clone(),
             attempts: 0,
             mirror: None,
+            length: None,
+            content_type: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct Style {
     pub keep_order: bool,
     /// Color failures in text lines.
     pub color: bool,
+    /// `--spider`: the size shown is the one the server announced, nothing being read.
+    pub spider: bool,
 }
 
 /// Counts for one run.
@@ -248,17 +250,17 @@ impl<W: Write> Reporter<W> {
             self.out.write_all(b"\n")
         } else {
             self.out
-                .write_all(text_line(outcome, self.style.color).as_bytes())
+                .write_all(text_line(outcome, &self.style).as_bytes())
         }
     }
 }
 
-/// The human line for one outcome, ending in a newline. With `color`, a failure's status and
+/// The human line for one outcome, ending in a newline. With color, a failure's status and
 /// error are red and a success's status green.
-pub fn text_line(o: &Outcome, color: bool) -> String {
-    let paint = |text: String, style: console::Style| {
-        if color {
-            style.force_styling(true).apply_to(text).to_string()
+pub fn text_line(o: &Outcome, style: &Style) -> String {
+    let paint = |text: String, paint: console::Style| {
+        if style.color {
+            paint.force_styling(true).apply_to(text).to_string()
         } else {
             text
         }
@@ -271,12 +273,20 @@ pub fn text_line(o: &Outcome, color: bool) -> String {
     } else {
         paint(format!("{status:>3}"), console::Style::new().red().bold())
     };
+    // A spider reads no body: the size worth showing is the one announced, as wget's "Length:".
+    let size = match (style.spider, o.length) {
+        (true, Some(length)) => human_bytes(length),
+        (true, None) if o.status.is_some() => "?".to_string(),
+        _ => human_bytes(o.bytes),
+    };
     let mut line = format!(
-        "{status} {:>10} {:>6} ms  {}",
-        human_bytes(o.bytes),
+        "{status} {size:>10} {:>6} ms  {}",
         o.elapsed.as_millis(),
         escape(o.url.as_bytes())
     );
+    if let (true, Some(kind)) = (style.spider, &o.content_type) {
+        line.push_str(&format!(" ({})", escape(kind.as_bytes())));
+    }
     if o.skipped {
         line.push_str(" (already saved)");
     }
@@ -423,6 +433,8 @@ struct JsonRecord<'a> {
     skipped: bool,
     attempts: u32,
     mirror: Option<&'a str>,
+    length: Option<u64>,
+    content_type: Option<&'a str>,
 }
 
 impl<'a> JsonRecord<'a> {
@@ -445,6 +457,8 @@ impl<'a> JsonRecord<'a> {
             skipped: o.skipped,
             attempts: o.attempts,
             mirror: o.mirror.as_deref(),
+            length: o.length,
+            content_type: o.content_type.as_deref(),
         }
     }
 }

@@ -814,8 +814,34 @@ fn spider_checks_each_url_without_reading_a_body() {
     let kinds: Vec<String> = records.iter().map(kind).collect();
     assert_eq!(kinds, ["ok", "ok", "http_status", "ok"]);
     assert!(records.iter().all(|r| r["bytes"] == 0), "{records:#?}");
+    // The size is the one announced, as wget's "Length:"; the endless body announces none.
+    let lengths: Vec<Option<u64>> = records.iter().map(|r| r["length"].as_u64()).collect();
+    assert_eq!(lengths[0], Some(100_000), "{records:#?}");
+    assert_eq!(lengths[1], None, "{records:#?}");
+    assert_eq!(lengths[3], Some(10), "{records:#?}");
+    assert_eq!(records[0]["content_type"], "text/plain");
     // One request each, but two for the refused HEAD and two for the redirect.
     assert_eq!(origin.requests(), 6);
+    // Text lines show the announced size and type; a server's type reaches the terminal
+    // escaped.
+    let shown = fetchpar()
+        .args(["--spider", "--color", "never"])
+        .arg(&lines[0])
+        .arg(origin.url("/t?size=7&ctype=%c2%9b2Jtext/evil"))
+        .assert()
+        .success();
+    let text = String::from_utf8(shown.get_output().stdout.clone()).unwrap();
+    let here = text.lines().find(|l| l.contains("/here")).unwrap();
+    assert!(
+        here.contains("97.7 KiB") && here.ends_with("(text/plain)"),
+        "{text}"
+    );
+    let evil = text.lines().find(|l| l.contains("/t?")).unwrap();
+    assert!(
+        evil.contains("  7 B") && evil.ends_with("(\\xc2\\x9b2Jtext/evil)"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{9b}'), "{text}");
     fetchpar()
         .args(["--spider", "-o", "d"])
         .arg(&lines[0])
