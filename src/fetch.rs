@@ -719,7 +719,8 @@ impl Fetcher {
         if let (Some(saver), None, None, false) = (&self.saver, &slot, &job.planned, failed_status)
         {
             let disposition = response.headers().get("content-disposition");
-            match saver.plan_from_response(url, disposition.map(|v| v.as_bytes())) {
+            let dir = (job.target.as_ref().ok()).and_then(|t| t.options.dir.as_deref());
+            match saver.plan_from_response(url, dir, disposition.map(|v| v.as_bytes())) {
                 Planned::Save(chosen) => {
                     carried.named = Some(chosen.clone());
                     slot = Some(chosen);

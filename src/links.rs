@@ -29,6 +29,8 @@ const OPTION_WAIT: Duration = Duration::from_millis(50);
 pub struct LineOptions {
     /// `out=NAME`: the file name to save under.
     pub out: Option<String>,
+    /// aria2's `dir=FOLDER`: the folder to save in, inside the output folder.
+    pub dir: Option<String>,
     /// `sha256=HEX` or aria2's `checksum=TYPE=HEX`: the digest the saved body must have.
     pub checksum: Option<Checksum>,
     /// `header=NAME: VALUE` (and aria2's `referer=` and `user-agent=`): request headers for
@@ -524,9 +526,8 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             };
             options.headers.push((name, value));
         }
-        "dir" => {
-            return Err("dir= is not supported: every file is saved under -o DIR".into());
-        }
+        "dir" if value.is_empty() => return Err("dir= needs a folder".into()),
+        "dir" => options.dir = Some(value.to_string()),
         _ => {
             return Err(format!(
                 "unknown option `{key}` (known: out, sha256, checksum=sha-256=HEX, header, \
@@ -862,7 +863,9 @@ mod tests {
     #[test]
     fn options_that_would_save_or_check_otherwise_fail_their_line() {
         let err = |line: &str| parse_line(line).unwrap_err();
-        assert!(err("http://h.example/ dir=/tmp").contains("dir= is not supported"));
+        assert!(err("http://h.example/ dir=").contains("dir= needs a folder"));
+        let target = parse_line("http://h.example/ dir=iso/x").unwrap();
+        assert_eq!(target.options.dir.as_deref(), Some("iso/x"));
         assert!(
             err(&format!(
                 "http://h.example/ checksum=adler32={}",

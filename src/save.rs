@@ -4,7 +4,7 @@
 //! Names are claimed in input order (by the thread that reads the list), so two URLs that map
 //! to the same name always end up as `data.csv` and `data.1.csv` in the same order, however the
 //! downloads finish. A name is one plain path component inside the folder, or, with
-//! `--force-directories` or an `out=` that names folders, plain components below it: never
+//! `--force-directories`, a `dir=` or an `out=` that names folders, plain components below it: never
 //! `..`, never absolute, so nothing is written outside the folder.
 
 use std::collections::HashSet;
@@ -138,23 +138,67 @@ impl Saver {
     /// Returns `None` when the name must wait for the response (`--content-disposition`).
     pub fn plan(&self, job: &Job) -> Option<Planned> {
         let target = job.target.as_ref().ok()?;
+        let folder = match self.folder_of(target.options.dir.as_deref()) {
+            Ok(folder) => folder,
+            Err(failure) => return Some(Planned::Refuse(failure)),
+        };
         if let Some(out) = &target.options.out {
             // As aria2's `out=`, it may name folders below the output folder.
-            return Some(self.claim(&safe_path(out)));
+            return Some(self.claim(&below(&folder, &safe_path(out))));
         }
         if self.settings.content_disposition {
             return None;
         }
-        Some(self.claim(&self.in_folders(&target.url, name_from_url(&target.url))))
+        let name = self.in_folders(&target.url, name_from_url(&target.url));
+        Some(self.claim(&below(&folder, &name)))
     }
 
-    /// Decides a name once the response is known (`--content-disposition`).
-    pub fn plan_from_response(&self, url: &url::Url, disposition: Option<&[u8]>) -> Planned {
+    /// Decides a name once the response is known (`--content-disposition`), in the folder the
+    /// line's `dir=` names, which [`Saver::plan`] has found usable.
+    pub fn plan_from_response(
+        &self,
+        url: &url::Url,
+        dir: Option<&str>,
+        disposition: Option<&[u8]>,
+    ) -> Planned {
         let name = disposition
             .and_then(filename_from_disposition)
             .map(|n| safe_name(&n))
             .unwrap_or_else(|| name_from_url(url));
-        self.claim(&self.in_folders(url, name))
+        let folder = self.folder_of(dir).unwrap_or_default();
+        self.claim(&below(&folder, &self.in_folders(url, name)))
+    }
+
+    /// The folder below the output folder that a line's `dir=` names, as a relative path of
+    /// safe names ("" for none). A relative `dir=` is taken below the output folder (aria2
+    /// takes it below the current one, which fetchpar never writes to); an absolute one must
+    /// lie inside the output folder, so a list cannot send files anywhere else.
+    fn folder_of(&self, dir: Option<&str>) -> Result<String, Failure> {
+        let Some(dir) = dir else {
+            return Ok(String::new());
+        };
+        let asked = Path::new(dir);
+        if !asked.is_absolute() {
+            return Ok(folders(dir));
+        }
+        let asked = lexical(asked);
+        // The output folder as given made absolute, and as it really is (through symlinks).
+        let own = [
+            std::path::absolute(&self.settings.dir).map(|d| lexical(&d)),
+            fs::canonicalize(&self.settings.dir),
+        ];
+        for own in own.into_iter().flatten() {
+            if let Ok(inside) = asked.strip_prefix(&own) {
+                return Ok(folders(&inside.to_string_lossy()));
+            }
+        }
+        Err(Failure::new(
+            ErrorKind::InvalidUrl,
+            format!(
+                "dir={dir} is outside the output folder {}: an absolute dir= must be inside it",
+                self.settings.dir.display()
+            ),
+        ))
     }
 
     /// `name` below the folders `--force-directories` makes from `url`, or `name` alone.
@@ -318,6 +362,40 @@ pub fn safe_name(raw: &str) -> String {
 /// the path only ever goes down, and its depth and length are bounded. Never empty.
 pub fn safe_path(raw: &str) -> String {
     bounded(raw.split(['/', '\\']).filter_map(clean_component).collect())
+}
+
+/// The folders of a `dir=` as a relative path of safe names, `..` and `.` dropped; "" for none.
+fn folders(raw: &str) -> String {
+    let parts: Vec<String> = raw.split(['/', '\\']).filter_map(clean_component).collect();
+    parts.join("/")
+}
+
+/// `name` (a safe relative path) below `folder` (one from [`folders`]), bounded as one path.
+fn below(folder: &str, name: &str) -> String {
+    if folder.is_empty() {
+        return name.to_string();
+    }
+    bounded(
+        format!("{folder}/{name}")
+            .split('/')
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// An absolute path with `.` dropped and `..` taken back, without asking the file system.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Joins clean components with `/`: the last is the file name, and of the folders before it
@@ -677,6 +755,52 @@ mod tests {
         let cut = saver(false, 1);
         assert_eq!(path(&cut, "http://h.example/a/b/c/f"), "b/c/f");
         assert_eq!(path(&cut, "http://h.example/f"), "f");
+    }
+
+    #[test]
+    fn a_dir_option_names_a_folder_inside_the_output_folder_only() {
+        let root = tempfile::tempdir().unwrap();
+        let real = root.path().join("real");
+        fs::create_dir(&real).unwrap();
+        // The output folder given through a symlink: either spelling of it is inside.
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let saver = Saver::new(SaveSettings {
+            dir: link.clone(),
+            on_exists: OnExists::Rename,
+            resume: false,
+            content_disposition: false,
+            timestamping: false,
+            remote_time: false,
+            folders: None,
+            hash: false,
+        })
+        .unwrap();
+        let real = fs::canonicalize(&real).unwrap();
+        let inside = |dir: &str| saver.folder_of(Some(dir));
+        assert_eq!(inside("iso/debian").unwrap(), "iso/debian");
+        assert_eq!(inside("../../etc/./x").unwrap(), "etc/x");
+        assert_eq!(inside(".hidden").unwrap(), "_hidden");
+        assert_eq!(inside(&format!("{}/a/b", link.display())).unwrap(), "a/b");
+        assert_eq!(inside(&format!("{}/a/../c", real.display())).unwrap(), "c");
+        assert_eq!(inside(&link.display().to_string()).unwrap(), "");
+        for outside in [
+            "/tmp".to_string(),
+            format!("{}/../x", real.display()),
+            format!("{}-other/x", real.display()),
+        ] {
+            let failure = inside(&outside).unwrap_err();
+            assert_eq!(failure.kind, ErrorKind::InvalidUrl);
+            assert!(
+                failure.message.contains("outside the output folder"),
+                "{outside}"
+            );
+        }
+        assert_eq!(saver.folder_of(None).unwrap(), "");
+        assert_eq!(below("a/b", "c/d.bin"), "a/b/c/d.bin");
+        assert_eq!(below("", "d.bin"), "d.bin");
+        let deep = "d/".repeat(MAX_DEPTH);
+        assert_eq!(below(deep.trim_end_matches('/'), "x/f"), deep + "f");
     }
 
     #[test]

@@ -79,6 +79,8 @@ fn hostile_names_never_leave_the_output_folder() {
         origin.url("/CON"),
         origin.url("/x?size=3") + " out=../../outside-by-out",
         origin.url("/cd?cd=attachment%3B%20filename%3D%22..%2F..%2Fcd-evil.sh%22"),
+        // A line's dir= with the server's name: the folder goes down only, the name is plain.
+        origin.url("/cd4?cd=attachment%3B%20filename%3D%22..%2Fin-dir.txt%22") + " dir=../../up",
         // A name in raw UTF-8, as servers send them, is taken as curl -J and wget take it.
         origin.url("/cd3?cd=attachment%3B%20filename%3D%22caf%C3%A9.txt%22"),
         // A right-to-left override would make `ls` show this name as `invoiceexe.pdf`.
@@ -98,6 +100,7 @@ fn hostile_names_never_leave_the_output_folder() {
     );
     let saved = files_in(&out);
     assert_eq!(saved.len(), lines.len(), "{saved:?}");
+    assert_eq!(files_in(&out.join("up")), ["in-dir.txt"]);
     for expected in [
         "escaped-slash",
         "escaped-backslash",
@@ -814,6 +817,13 @@ fn an_aria2_input_file_names_and_checks_files_from_its_option_lines() {
         format!("\tchecksum=sha-256={good}"),
         bad_entry.clone(),
         elsewhere.clone(),
+        // dir= names a folder below the output folder (`..` dropped, as in out=), or inside it
+        // when absolute.
+        origin.url("/placed?size=40"),
+        "  dir=sub/../inner".to_string(),
+        "  out=p.bin".to_string(),
+        origin.url("/dir/abs.bin?size=41"),
+        format!("  dir={}/there", out.display()),
     ];
     let run = fetchpar()
         .args(["--json", "--retries", "0", "-o"])
@@ -824,23 +834,37 @@ fn an_aria2_input_file_names_and_checks_files_from_its_option_lines() {
         .assert()
         .code(1);
     let records = json_lines(&run.get_output().stdout);
-    assert_eq!(records.len(), 3, "{records:#?}");
+    assert_eq!(records.len(), 5, "{records:#?}");
     assert_eq!(kind(find(&records, "/good")), "ok");
     assert_eq!(kind(find(&records, "/bad")), "checksum");
     let refused = find(&records, "/elsewhere");
     assert_eq!(kind(refused), "invalid_url");
     assert_eq!(refused["line"], 7);
     assert!(
-        message(refused).contains("option on line 8: dir= is not supported"),
+        message(refused).contains("dir=/tmp is outside the output folder"),
         "{refused}"
     );
-    assert_eq!(files_in(&out), vec!["name with spaces.bin"]);
+    assert_eq!(files_in(&out), ["name with spaces.bin", "sub", "there"]);
     assert_eq!(
         fs::read(out.join("name with spaces.bin")).unwrap(),
         body_bytes(0, 3000)
     );
-    // The line with dir= was never fetched; the two others were, once each.
-    assert_eq!(origin.requests(), 2);
+    assert_eq!(
+        fs::read(out.join("sub/inner/p.bin")).unwrap(),
+        body_bytes(0, 40)
+    );
+    assert_eq!(
+        fs::read(out.join("there/abs.bin")).unwrap(),
+        body_bytes(0, 41)
+    );
+    assert!(
+        find(&records, "/placed")["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("sub/inner/p.bin")
+    );
+    // The line whose dir= is elsewhere was never fetched; the others were, once each.
+    assert_eq!(origin.requests(), 4);
     // What failed is written back with its option lines, as a list that runs again.
     assert_eq!(
         fs::read_to_string(&failed).unwrap(),
