@@ -4,8 +4,8 @@
 //! Names are claimed in input order (by the thread that reads the list), so two URLs that map
 //! to the same name always end up as `data.csv` and `data.1.csv` in the same order, however the
 //! downloads finish. A name is one plain path component inside the folder, or, with
-//! `--force-directories`, a `dir=` or an `out=` that names folders, plain components below it: never
-//! `..`, never absolute, so nothing is written outside the folder.
+//! `--force-directories`, a `dir=` or an `out=` that names folders, plain components below
+//! it: never `..`, never absolute, so nothing is written outside the folder.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
