@@ -474,6 +474,8 @@ fn shorten_keeping_extension(name: &str) -> String {
 struct Digests {
     sha256: Option<Sha256>,
     other: Option<Box<dyn DynDigest + Send>>,
+    /// aria2's adler32, a checksum that no `digest` trait covers.
+    adler32: Option<adler2::Adler32>,
 }
 
 impl Digests {
@@ -484,17 +486,18 @@ impl Digests {
             Some(Algorithm::Sha224) => Some(Box::new(sha2::Sha224::new())),
             Some(Algorithm::Sha384) => Some(Box::new(sha2::Sha384::new())),
             Some(Algorithm::Sha512) => Some(Box::new(sha2::Sha512::new())),
-            Some(Algorithm::Sha256) | None => None,
+            Some(Algorithm::Sha256 | Algorithm::Adler32) | None => None,
         };
         let sha256 = hash || check == Some(Algorithm::Sha256);
         Self {
             sha256: sha256.then(Sha256::new),
             other,
+            adler32: (check == Some(Algorithm::Adler32)).then(adler2::Adler32::new),
         }
     }
 
     fn wanted(&self) -> bool {
-        self.sha256.is_some() || self.other.is_some()
+        self.sha256.is_some() || self.other.is_some() || self.adler32.is_some()
     }
 
     fn update(&mut self, bytes: &[u8]) {
@@ -503,6 +506,9 @@ impl Digests {
         }
         if let Some(hasher) = &mut self.other {
             hasher.update(bytes);
+        }
+        if let Some(adler) = &mut self.adler32 {
+            adler.write_slice(bytes);
         }
     }
 }
@@ -612,7 +618,8 @@ impl PartWriter {
         } = self;
         drop(file);
         let sha256: Option<[u8; 32]> = digests.sha256.map(|h| h.finalize().into());
-        let other = digests.other.map(DynDigest::finalize);
+        let other = (digests.other.map(DynDigest::finalize))
+            .or_else(|| (digests.adler32).map(|a| a.checksum().to_be_bytes().into()));
         let actual = match expected {
             Some(c) if c.algorithm == Algorithm::Sha256 => sha256.as_ref().map(|d| &d[..]),
             _ => other.as_deref(),
@@ -801,6 +808,17 @@ mod tests {
         assert_eq!(below("", "d.bin"), "d.bin");
         let deep = "d/".repeat(MAX_DEPTH);
         assert_eq!(below(deep.trim_end_matches('/'), "x/f"), deep + "f");
+    }
+
+    #[test]
+    fn adler32_is_the_checksum_aria2_names() {
+        // The worked example of Adler-32 (RFC 1950's checksum): "Wikipedia" is 0x11e60398.
+        let mut digests = Digests::new(false, Some(Algorithm::Adler32));
+        assert!(digests.wanted() && digests.sha256.is_none() && digests.other.is_none());
+        digests.update(b"Wiki");
+        digests.update(b"pedia");
+        let sum = digests.adler32.map(|a| a.checksum());
+        assert_eq!(sum, Some(0x11e6_0398));
     }
 
     #[test]

@@ -975,6 +975,7 @@ fn aria2_checksums_of_other_kinds_are_checked_too() {
         ("md5", hex(&md5::Md5::digest(&body))),
         ("sha-1", hex(&sha1::Sha1::digest(&body))),
         ("sha-512", hex(&sha2::Sha512::digest(&body))),
+        ("adler32", format!("{:08x}", adler2::adler32_slice(&body))),
     ];
     let mut lines: Vec<String> = (good.iter())
         .map(|(kind, digest)| {
@@ -995,14 +996,14 @@ fn aria2_checksums_of_other_kinds_are_checked_too() {
         .code(1);
     let records = json_lines(&run.get_output().stdout);
     let kinds: Vec<String> = records.iter().map(kind).collect();
-    assert_eq!(kinds, ["ok", "ok", "ok", "checksum"], "{records:#?}");
+    assert_eq!(kinds, ["ok", "ok", "ok", "ok", "checksum"], "{records:#?}");
     let expected = format!("sha-1 is {}, the list expects {wrong}", good[1].1);
-    assert_eq!(message(&records[3]), expected);
+    assert_eq!(message(&records[4]), expected);
     // Beside the list's own digest, the SHA-256 --json shows is still the file's.
     assert_eq!(records[0]["sha256"], sha_hex(&body));
     assert_eq!(
         files_in(out.path()),
-        ["md5.bin", "sha-1.bin", "sha-512.bin"]
+        ["adler32.bin", "md5.bin", "sha-1.bin", "sha-512.bin"]
     );
 }
 
