@@ -205,12 +205,20 @@ pub struct Cli {
     )]
     pub load_cookies: Option<PathBuf>,
 
+    /// Cookies to send, as curl's -b: `NAME=VALUE[; NAME=VALUE]...`, or a cookie file.
+    ///
+    /// With an `=` in it, the text is sent as a Cookie header to every URL's own origin (as -H
+    /// 'Cookie: ...' is); without one it names a Netscape cookie file, as --load-cookies.
+    #[arg(short = 'b', long, value_name = "DATA|FILE", help_heading = "Network")]
+    pub cookie: Option<String>,
+
     /// At the end, write the run's cookies to this file.
     ///
-    /// Netscape format, as wget --save-cookies and curl -c write it, readable by its owner
-    /// only.
+    /// Netscape format, as wget --save-cookies and curl -c (--cookie-jar) write it, readable by
+    /// its owner only.
     #[arg(
         long,
+        alias = "cookie-jar",
         value_name = "FILE",
         conflicts_with = "no_cookies",
         help_heading = "Network"

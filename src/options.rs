@@ -109,6 +109,48 @@ pub struct Options {
     pub timeline: Option<PathBuf>,
 }
 
+/// curl's `-b`: text with an `=` becomes the Cookie header of every request to a URL's own
+/// origin (as `-H 'Cookie: ...'`, so not across redirects to another host); text without one
+/// names a cookie file, which is `--load-cookies`. Returns the cookie file to load, if any.
+fn cookie_option(
+    cli: &Cli,
+    headers: &mut Vec<(header::HeaderName, HeaderValue)>,
+) -> Result<Option<PathBuf>> {
+    // An empty -b turns curl's cookie engine on, which is always on here unless --no-cookies.
+    let Some(given) = cli.cookie.as_ref().filter(|c| !c.trim().is_empty()) else {
+        return Ok(cli.load_cookies.clone());
+    };
+    if given.contains('=') {
+        if headers.iter().any(|(name, _)| name == header::COOKIE) {
+            return Err(UsageError(
+                "-b NAME=VALUE and -H 'Cookie: ...' both give cookies: keep one".into(),
+            )
+            .into());
+        }
+        let value = HeaderValue::try_from(given.trim()).map_err(|_| {
+            UsageError(format!(
+                "-b `{}` is not a valid Cookie header value (no line breaks or control \
+                 characters)",
+                crate::report::escape(given.as_bytes())
+            ))
+        })?;
+        headers.push((header::COOKIE, value));
+        return Ok(cli.load_cookies.clone());
+    }
+    if cli.load_cookies.is_some() {
+        return Err(UsageError(
+            "-b FILE and --load-cookies both name a cookie file: keep one".into(),
+        )
+        .into());
+    }
+    if cli.no_cookies {
+        return Err(
+            UsageError("-b FILE loads cookies, which --no-cookies turns off".into()).into(),
+        );
+    }
+    Ok(Some(PathBuf::from(given)))
+}
+
 /// `--color auto` colors only a terminal, and only when NO_COLOR is unset or empty
 /// (no-color.org); `always` and `never` are taken at their word.
 fn use_color(when: When) -> bool {
@@ -176,6 +218,7 @@ impl Options {
             }
             headers.push((header::AUTHORIZATION, basic_credentials(user)?));
         }
+        let load_cookies = cookie_option(cli, &mut headers)?;
         let jobs = jobs_wanted(cli);
         Ok(Self {
             lists,
@@ -233,7 +276,7 @@ impl Options {
             }),
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),
-            load_cookies: cli.load_cookies.clone(),
+            load_cookies,
             save_cookies: cli.save_cookies.clone(),
             progress: if cli.quiet { When::Never } else { cli.progress },
             quiet: cli.quiet,

@@ -1,5 +1,5 @@
 //! Cookies within a run: what a server sets goes back to it on redirects and later URLs, to
-//! no other host, merged with -H Cookie, and not at all with --no-cookies. Which cookies go
+//! no other host, merged with -H Cookie (or -b NAME=VALUE), and not at all with --no-cookies. Which cookies go
 //! where (domains, public suffixes, Secure, limits) is unit-tested in `src/cookies.rs`.
 
 mod support;
@@ -73,6 +73,11 @@ fn a_cookie_goes_to_later_urls_of_its_host_only_and_joins_a_given_one() {
     assert_eq!(prefix(&records[1]), "given=0; a=1");
     assert_eq!(prefix(&records[2]), "given=0");
 
+    // curl's -b with NAME=VALUE pairs is the same as -H 'Cookie: ...'.
+    let records = run(&["-b", "given=0; more=1"]);
+    assert_eq!(prefix(&records[1]), "given=0; more=1; a=1");
+    assert_eq!(prefix(&records[2]), "given=0; more=1");
+
     let records = run(&["--no-cookies"]);
     assert_eq!(prefix(&records[1]), "");
 }
@@ -137,7 +142,8 @@ fn cookies_load_from_a_file_and_save_back_to_one() {
         .args(["--json", "--sequential"])
         .arg("--load-cookies")
         .arg(&jar)
-        .arg("--save-cookies")
+        // curl's name for --save-cookies.
+        .arg("--cookie-jar")
         .arg(&jar)
         .arg(lines.path())
         .assert()
@@ -170,11 +176,11 @@ fn cookies_load_from_a_file_and_save_back_to_one() {
     let mode = std::fs::metadata(&jar).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 
-    // A later run starts from the saved file.
+    // A later run starts from the saved file, named here as curl's -b names one.
     let again = list(&[origin.url("/show?echo=Cookie")]);
     let out = fetchpar()
         .arg("--json")
-        .arg("--load-cookies")
+        .arg("-b")
         .arg(&jar)
         .arg(again.path())
         .assert()
@@ -192,7 +198,33 @@ fn cookie_files_that_cannot_be_used_stop_the_run_before_any_fetch() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-file.txt");
     let unwritable = dir.path().join("no-such-folder").join("cookies.txt");
-    let cases: [(&[&std::ffi::OsStr], &str); 4] = [
+    let cases: [(&[&std::ffi::OsStr], &str); 8] = [
+        (
+            &["-b".as_ref(), missing.as_os_str()],
+            "cannot read the cookie file",
+        ),
+        (
+            &[
+                "-b".as_ref(),
+                missing.as_os_str(),
+                "--load-cookies".as_ref(),
+                missing.as_os_str(),
+            ],
+            "both name a cookie file",
+        ),
+        (
+            &[
+                "-b".as_ref(),
+                "a=1".as_ref(),
+                "-H".as_ref(),
+                "Cookie: b=2".as_ref(),
+            ],
+            "both give cookies",
+        ),
+        (
+            &["-b".as_ref(), "a=1\nX-Injected: 1".as_ref()],
+            "not a valid Cookie header value",
+        ),
         (
             &["--load-cookies".as_ref(), missing.as_os_str()],
             "cannot read the cookie file",
