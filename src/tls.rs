@@ -409,11 +409,19 @@ pub fn is_tls(err: &io::Error) -> bool {
 pub fn message(err: &io::Error) -> String {
     use rustls::CertificateError as C;
     let text = err.to_string();
-    let Some(rustls::Error::InvalidCertificate(refusal)) = err
+    let refusal = match err
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
-    else {
-        return text;
+    {
+        Some(rustls::Error::InvalidCertificate(refusal)) => refusal,
+        // What comes back is not a TLS record at all: most often a plain http server's answer
+        // (curl says "wrong version number"), which rustls names only by the record's type.
+        Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+            return format!(
+                "{text} (the server did not answer in TLS: is it plain http on that port?)"
+            );
+        }
+        _ => return text,
     };
     let hint = match refusal {
         C::UnknownIssuer => {

@@ -1111,6 +1111,22 @@ fn a_certificate_for_another_host_is_refused() {
 }
 
 #[test]
+fn https_to_a_plain_http_server_says_so() {
+    // A plain http server answers the ClientHello as the bad request it is, as nginx does.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/x", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.read(&mut [0; 4096]);
+            let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let record = one(&url, &["--retries", "0"], 1);
+    assert_eq!(kind(&record), "tls", "{record}");
+    assert!(message(&record).contains("is it plain http"), "{record}");
+}
+
+#[test]
 fn a_tls_handshake_that_never_comes_is_ended_by_the_connect_timeout() {
     // Accepts connections and never says a word: no ServerHello ever comes.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
