@@ -259,7 +259,7 @@ pub struct Cli {
     pub limit_rate: Option<u64>,
 
     /// Further attempts for a URL after a transient failure (connection, timeout, truncated
-    /// body, 408, 429, 500, 502, 503, 504).
+    /// body, 408, 429, 500, 502, 503, 504); for a line with mirrors, further rounds over them.
     #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Network")]
     pub retries: u32,
 

@@ -293,30 +293,44 @@ impl Fetcher {
             .map(|p| p.begin(job.id, &outcome.url));
         let mut carried = Carried::default();
         let mut attempt = 0;
-        // The line's URL, then its mirrors, each with its retries, until one succeeds.
-        let sources = std::iter::once(&target.url).chain(&target.mirrors);
-        let count = 1 + target.mirrors.len();
-        for (index, source) in sources.enumerate() {
-            let mirror;
-            let target = if index == 0 {
-                target
-            } else {
-                mirror = Target {
-                    url: source.clone(),
-                    mirrors: Vec::new(),
-                    options: target.options.clone(),
+        // The line's URL and its mirrors, tried in rounds until one succeeds: a failed attempt
+        // moves on to the next source at once (a mirror is there so that nobody waits on a
+        // dead server), a source whose failure may pass is asked again next round, after the
+        // backoff, up to --retries more rounds, and one whose failure is final (a 404) is not.
+        let mut asking: Vec<usize> = (0..=target.mirrors.len()).collect();
+        let mut round = 0;
+        'rounds: loop {
+            round += 1;
+            // Whether every failure of this round came with a Retry-After, whose host pause
+            // is the wait before the next one.
+            let mut all_asked_to_wait = true;
+            let mut at = 0;
+            while let Some(&index) = asking.get(at) {
+                let source = match index {
+                    0 => &target.url,
+                    _ => &target.mirrors[index - 1],
                 };
-                &mirror
-            };
-            let host = format!(
-                "{}:{}",
-                source.host_str().unwrap_or(""),
-                source.port_or_known_default().unwrap_or(0)
-            );
-            let mut tries = 0;
-            loop {
+                let mirror;
+                let target = if index == 0 {
+                    target
+                } else {
+                    mirror = Target {
+                        url: source.clone(),
+                        mirrors: Vec::new(),
+                        options: target.options.clone(),
+                    };
+                    &mirror
+                };
+                let host = format!(
+                    "{}:{}",
+                    source.host_str().unwrap_or(""),
+                    source.port_or_known_default().unwrap_or(0)
+                );
+                if attempt > 0 {
+                    // Each attempt reports afresh; only the timing covers them all.
+                    outcome = Outcome::new(job, started);
+                }
                 attempt += 1;
-                tries += 1;
                 let permit = self.hosts.acquire(&host);
                 let result = match &permit {
                     Some(_) => self.fetch_into(
@@ -333,41 +347,40 @@ impl Fetcher {
                     )),
                 };
                 outcome.attempts = attempt;
-                let Err(failure) = result else { break };
-                let retry = tries <= self.settings.retry.retries
-                    && !cancel::requested()
-                    && self.settings.retry.is_transient(&failure, outcome.status);
-                if !retry {
-                    outcome.error = Some(failure);
-                    break;
+                if index > 0 {
+                    outcome.mirror = Some(redact(source));
                 }
-                let wait = self.settings.retry.delay(tries, failure.retry_after);
-                if failure.retry_after.is_some() {
+                let Err(failure) = result else {
+                    break 'rounds;
+                };
+                let transient = self.settings.retry.is_transient(&failure, outcome.status);
+                let retry_after = failure.retry_after;
+                let ends_all = cancel::requested() || !failure.kind.another_source_may_do();
+                outcome.error = Some(failure);
+                if ends_all {
+                    break 'rounds;
+                }
+                if !transient {
+                    asking.remove(at);
+                    continue;
+                }
+                if let Some(asked) = retry_after {
                     // The server asked everyone to wait: hold back the whole host, not just
-                    // this URL. The pause is set before the slot is released, so no other
-                    // fetch to the host slips in between.
-                    self.hosts.pause(&host, wait);
-                    drop(permit);
+                    // this URL. The pause is set before the permit goes (at the end of this
+                    // turn), so no other fetch to the host slips in between.
+                    self.hosts
+                        .pause(&host, self.settings.retry.delay(round, Some(asked)));
                 } else {
-                    drop(permit);
-                    sleep_unless_cancelled(wait);
+                    all_asked_to_wait = false;
                 }
-                // Each attempt reports afresh; only the timing covers them all.
-                outcome = Outcome::new(job, started);
+                at += 1;
             }
-            if index > 0 {
-                outcome.mirror = Some(redact(source));
-            }
-            let next = index + 1 < count
-                && !cancel::requested()
-                && outcome
-                    .error
-                    .as_ref()
-                    .is_some_and(|f| f.kind.another_source_may_do());
-            if !next {
+            if asking.is_empty() || round > self.settings.retry.retries || cancel::requested() {
                 break;
             }
-            outcome = Outcome::new(job, started);
+            if !all_asked_to_wait {
+                sleep_unless_cancelled(self.settings.retry.delay(round, None));
+            }
         }
         if let Some(progress) = &self.progress {
             progress.end(job.id);

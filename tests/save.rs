@@ -1008,6 +1008,74 @@ fn aria2_checksums_of_other_kinds_are_checked_too() {
 }
 
 #[test]
+fn a_failed_attempt_moves_on_to_the_next_mirror_at_once_and_rounds_follow_the_backoff() {
+    let first = Origin::start().unwrap();
+    let second = Origin::start().unwrap();
+    let run = |line: String, retries: &str, delay: &str| {
+        let run = fetchpar()
+            .args(["--json", "--retries", retries, "--retry-delay", delay])
+            .arg(list(&[line]).path())
+            .assert();
+        let records = json_lines(&run.get_output().stdout);
+        assert_eq!(records.len(), 1, "{records:#?}");
+        records[0].clone()
+    };
+    // The first source is busy (503): the mirror is asked at once, not after the first's
+    // retries and their waits (5 s and 10 s here).
+    let line = format!(
+        "{} {}",
+        first.url("/busy?fail=100"),
+        second.url("/there?size=300")
+    );
+    let record = run(line, "2", "10");
+    assert_eq!(kind(&record), "ok", "{record}");
+    assert_eq!(record["attempts"], 2);
+    assert_eq!((first.requests(), second.requests()), (1, 1));
+    assert!(record["mirror"].as_str().unwrap().contains("/there"));
+    // Both busy: each round asks each once, as many rounds as --retries allows after the first.
+    let line = format!("{} {}", first.url("/a?fail=100"), second.url("/b?fail=100"));
+    let record = run(line, "1", "0");
+    assert_eq!(record["status"], 503, "{record}");
+    assert_eq!(record["attempts"], 4);
+    assert_eq!((first.requests(), second.requests()), (3, 3));
+    // A final failure (404) drops its source from later rounds; the busy one goes on.
+    let line = format!(
+        "{} {}",
+        first.url("/gone?status=404"),
+        second.url("/c?fail=100")
+    );
+    let record = run(line, "2", "0");
+    assert_eq!(record["status"], 503, "{record}");
+    assert_eq!(record["attempts"], 4);
+    assert_eq!((first.requests(), second.requests()), (4, 6));
+    // A body cut off by one source is finished from the next, under the line's name.
+    let out = tempfile::tempdir().unwrap();
+    let line = format!(
+        "{} {}",
+        first.url("/cut/t.bin?size=5000&truncate=2000"),
+        second.url("/t.bin?size=5000")
+    );
+    let run = fetchpar()
+        .args(["--json", "--retries", "0", "-o"])
+        .arg(out.path())
+        .arg(list(&[line]).path())
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["attempts"], 2, "{record}");
+    // The same file (its ETag matches): only the missing bytes come from the mirror.
+    assert_eq!(
+        (record["status"].as_u64(), record["bytes"].as_u64()),
+        (Some(206), Some(3000))
+    );
+    assert_eq!(files_in(out.path()), ["t.bin"]);
+    assert_eq!(
+        fs::read(out.path().join("t.bin")).unwrap(),
+        body_bytes(0, 5000)
+    );
+}
+
+#[test]
 fn mirrors_on_a_line_are_tried_in_turn_and_the_file_keeps_its_name() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
