@@ -57,6 +57,7 @@ pub struct Cli {
 
     /// Most fetches running at once [default: one thread per URL, up to 384].
     #[arg(short = 'j', long, value_name = "N", help_heading = "Concurrency",
+          visible_aliases = ["max-concurrent-downloads", "parallel-max"],
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub jobs: Option<u32>,
 
@@ -118,8 +119,13 @@ pub struct Cli {
     pub man: bool,
 
     /// Most redirects followed for one URL (http and https only); 0 follows none.
-    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Network")]
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Network",
+          visible_aliases = ["max-redirs", "max-redirect"])]
     pub max_redirects: u32,
+
+    /// Accepted as curl takes it: redirects are always followed, up to --max-redirects.
+    #[arg(short = 'L', long, help_heading = "Network")]
+    pub location: bool,
 
     /// Seconds allowed to connect (name lookup, TCP and TLS); 0 for no limit.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,
@@ -128,24 +134,30 @@ pub struct Cli {
 
     /// Seconds allowed for one attempt at a URL, redirects and body included (a retry gets as
     /// long again, and with -o resumes); 0 for no limit.
-    #[arg(long, value_name = "SECS", default_value = "600", value_parser = parse_secs,
-          help_heading = "Network")]
+    #[arg(short = 'm', long, value_name = "SECS", default_value = "600",
+          value_parser = parse_secs, visible_alias = "max-time", help_heading = "Network")]
     pub timeout: Limit,
 
     /// Seconds without receiving a single byte before a fetch is abandoned; 0 for no limit.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs,
-          help_heading = "Network")]
+          visible_alias = "read-timeout", help_heading = "Network")]
     pub stall_timeout: Limit,
 
     /// The User-Agent header sent with every request.
-    #[arg(long, value_name = "TEXT", default_value = concat!("fetchpar/", env!("CARGO_PKG_VERSION")),
-          help_heading = "Network")]
+    #[arg(short = 'A', visible_short_alias = 'U', long, value_name = "TEXT",
+          default_value = concat!("fetchpar/", env!("CARGO_PKG_VERSION")), help_heading = "Network")]
     pub user_agent: String,
 
     /// Send every URL through this proxy (http://, https://, socks4://, socks4a://, socks5://,
     /// socks5h:// or host:port) instead of the *_proxy variables; "" sends every URL direct.
     /// Hosts in no_proxy (or --noproxy) still go direct, as with curl's -x.
-    #[arg(short = 'x', long, value_name = "URL", help_heading = "Network")]
+    #[arg(
+        short = 'x',
+        long,
+        value_name = "URL",
+        visible_alias = "all-proxy",
+        help_heading = "Network"
+    )]
     pub proxy: Option<String>,
 
     /// Hosts that go direct, comma-separated (as no_proxy, which it replaces; "*" for all).
@@ -255,12 +267,19 @@ pub struct Cli {
     /// One budget for the whole run, as aria2c's --max-overall-download-limit: ten parallel
     /// fetches share it rather than each getting it (curl's and wget's --limit-rate hold each
     /// transfer to it).
-    #[arg(long, value_name = "RATE", value_parser = parse_bytes, help_heading = "Network")]
+    #[arg(long, value_name = "RATE", value_parser = parse_bytes, help_heading = "Network",
+          visible_alias = "max-overall-download-limit")]
     pub limit_rate: Option<u64>,
 
     /// Further attempts for a URL after a transient failure (connection, timeout, truncated
     /// body, 408, 429, 500, 502, 503, 504); for a line with mirrors, further rounds over them.
-    #[arg(long, value_name = "N", default_value_t = 2, help_heading = "Network")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2,
+        visible_alias = "retry",
+        help_heading = "Network"
+    )]
     pub retries: u32,
 
     /// Retry a refused connection too (by default it is final, as in curl and wget).
@@ -285,26 +304,45 @@ pub struct Cli {
     /// Trust the CA certificates in this PEM file instead of the built-in and system roots (as
     /// curl's --cacert), for private servers; a certificate in it is also trusted as a server's
     /// own (a self-signed server's).
-    #[arg(long, value_name = "FILE", help_heading = "Network")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        visible_alias = "ca-certificate",
+        help_heading = "Network"
+    )]
     pub cacert: Option<PathBuf>,
 
     /// A client certificate (PEM) for servers that ask for one, as curl's --cert, wget's
     /// --certificate and aria2c's --certificate; its key is in --key, or in the same file.
-    #[arg(long, value_name = "FILE", help_heading = "Network")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        visible_alias = "certificate",
+        help_heading = "Network"
+    )]
     pub cert: Option<PathBuf>,
 
     /// The private key (PEM, not encrypted) of --cert, as curl's --key and wget's and aria2c's
     /// --private-key.
-    #[arg(long, value_name = "FILE", requires = "cert", help_heading = "Network")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cert",
+        visible_alias = "private-key",
+        help_heading = "Network"
+    )]
     pub key: Option<PathBuf>,
 
     /// Save every body under DIR (created if missing), named from the URL.
-    #[arg(short = 'o', long, value_name = "DIR", help_heading = "Saving")]
+    #[arg(short = 'o', visible_short_alias = 'P', long, value_name = "DIR",
+          visible_aliases = ["directory-prefix", "dir"], help_heading = "Saving")]
     pub output_dir: Option<PathBuf>,
 
     /// Name saved files from the server's Content-Disposition header when it gives one.
     #[arg(
+        short = 'J',
         long,
+        visible_alias = "remote-header-name",
         requires = "output_dir",
         conflicts_with = "continue_",
         help_heading = "Saving"
@@ -338,6 +376,7 @@ pub struct Cli {
     #[arg(
         short = 'N',
         long,
+        visible_alias = "conditional-get",
         requires = "output_dir",
         conflicts_with_all = ["continue_", "content_disposition"],
         help_heading = "Saving"
@@ -382,7 +421,8 @@ pub struct Cli {
     pub checksums: Option<PathBuf>,
 
     /// Fail any body larger than this, as saved or, when shown, decoded (e.g. 500K, 100M, 2G).
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, help_heading = "Saving")]
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, visible_alias = "max-filesize",
+          help_heading = "Saving")]
     pub max_size: Option<u64>,
 
     /// Write the lines that failed (with their options) to FILE at the end, as a list to run
@@ -457,6 +497,56 @@ mod tests {
         assert_eq!(parse_bytes("100M"), Ok(100 * 1024 * 1024));
         assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
         assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn other_tools_names_parse_as_ours() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["fetchpar"], args, &["list.txt"]].concat());
+            format!("{:?}", cli.unwrap_or_else(|e| panic!("{args:?}: {e}")))
+        };
+        let pairs: &[(&[&str], &[&str])] = &[
+            (&["--parallel-max", "7"], &["--jobs", "7"]),
+            (&["--max-concurrent-downloads", "7"], &["-j", "7"]),
+            (&["--max-redirs", "3"], &["--max-redirects", "3"]),
+            (&["--max-redirect", "3"], &["--max-redirects", "3"]),
+            (&["-m", "5"], &["--timeout", "5"]),
+            (&["--max-time", "5"], &["--timeout", "5"]),
+            (&["--read-timeout", "5"], &["--stall-timeout", "5"]),
+            (&["-A", "x/1"], &["--user-agent", "x/1"]),
+            (&["-U", "x/1"], &["--user-agent", "x/1"]),
+            (&["--all-proxy", "h:1"], &["-x", "h:1"]),
+            (
+                &["--max-overall-download-limit", "1M"],
+                &["--limit-rate", "1M"],
+            ),
+            (&["--retry", "4"], &["--retries", "4"]),
+            (&["--ca-certificate", "c.pem"], &["--cacert", "c.pem"]),
+            (
+                &["--certificate", "c.pem", "--private-key", "k.pem"],
+                &["--cert", "c.pem", "--key", "k.pem"],
+            ),
+            (&["-P", "d"], &["-o", "d"]),
+            (&["--directory-prefix", "d"], &["--output-dir", "d"]),
+            (&["--dir", "d"], &["-o", "d"]),
+            (&["-o", "d", "-J"], &["-o", "d", "--content-disposition"]),
+            (
+                &["-o", "d", "--remote-header-name"],
+                &["-o", "d", "--content-disposition"],
+            ),
+            (&["-o", "d", "--conditional-get"], &["-o", "d", "-N"]),
+            (&["--max-filesize", "1K"], &["--max-size", "1K"]),
+            (&["--cookie-jar", "c.txt"], &["--save-cookies", "c.txt"]),
+        ];
+        for (theirs, ours) in pairs {
+            assert_eq!(parse(theirs), parse(ours), "{theirs:?}");
+        }
+        // -L changes nothing but its own flag: redirects are followed without it.
+        assert!(parse(&["-L"]).contains("location: true"));
+        assert_eq!(
+            parse(&["-L"]).replace("location: true", "location: false"),
+            parse(&[])
+        );
     }
 
     #[test]

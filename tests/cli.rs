@@ -953,6 +953,74 @@ fn headers_and_user_agent_are_sent() {
 }
 
 #[test]
+fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
+    let origin = Origin::start().unwrap();
+    let lines = [
+        origin.url("/ua?echo=user-agent"),
+        origin.url("/hops?redirect=2&size=5"),
+        origin.url("/big?size=2000"),
+        origin.url("/busy?fail=100"),
+    ];
+    let run = |args: &[&str], dir: &std::path::Path| {
+        let run = fetchpar()
+            .args(["--json", "--keep-order"])
+            .args(args)
+            .arg(dir)
+            .arg(list(&lines).path())
+            .assert()
+            .code(1);
+        json_lines(&run.get_output().stdout)
+    };
+    let summary = |records: &[serde_json::Value]| {
+        (records.iter())
+            .map(|r| (r["prefix"].as_str().unwrap().to_string(), kind(r)))
+            .collect::<Vec<_>>()
+    };
+    // curl's: -A, -L, --max-redirs, --retry, --max-filesize, -J; wget's -P.
+    let curl = tempfile::tempdir().unwrap();
+    let curl_args = [
+        "-L",
+        "-A",
+        "habit/1",
+        "--max-redirs",
+        "1",
+        "--retry",
+        "0",
+        "--max-filesize",
+        "1000",
+        "-J",
+        "-P",
+    ];
+    let records = run(&curl_args, curl.path());
+    let expected = [
+        ("habit/1".to_string(), "ok".to_string()),
+        (String::new(), "redirects".to_string()),
+        (String::new(), "too_large".to_string()),
+        ("unavailable".to_string(), "http_status".to_string()),
+    ];
+    assert_eq!(summary(&records), expected, "{records:#?}");
+    assert_eq!(fs::read(curl.path().join("ua")).unwrap(), b"habit/1");
+    // wget's and aria2c's: -U, --max-redirect, --max-concurrent-downloads, --dir.
+    let wget = tempfile::tempdir().unwrap();
+    let wget_args = [
+        "-U",
+        "habit/1",
+        "--max-redirect",
+        "1",
+        "--retries",
+        "0",
+        "--max-size",
+        "1000",
+        "--max-concurrent-downloads",
+        "1",
+        "--dir",
+    ];
+    let records = run(&wget_args, wget.path());
+    assert_eq!(summary(&records), expected, "{records:#?}");
+    assert_eq!(fs::read(wget.path().join("ua")).unwrap(), b"habit/1");
+}
+
+#[test]
 fn proxy_variables_from_the_environment_are_honoured() {
     // The origin answers whatever it is asked, so it can stand in for a proxy: a request for a
     // host that does not exist only succeeds if it went through the proxy.
