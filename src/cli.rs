@@ -237,6 +237,11 @@ pub struct Cli {
     )]
     pub save_cookies: Option<PathBuf>,
 
+    /// Accepted as wget takes it: --save-cookies always writes the cookies that last only a
+    /// run (expiry 0), as curl -c and aria2c --save-cookies do.
+    #[arg(long, requires = "save_cookies", help_heading = "Network")]
+    pub keep_session_cookies: bool,
+
     /// An extra request header, as `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append,
           help_heading = "Network")]
@@ -541,6 +546,13 @@ mod tests {
         for (theirs, ours) in pairs {
             assert_eq!(parse(theirs), parse(ours), "{theirs:?}");
         }
+        let save = ["--save-cookies", "c.txt"];
+        let keep = parse(&["--save-cookies", "c.txt", "--keep-session-cookies"]);
+        assert_eq!(
+            keep.replace("keep_session_cookies: true", "keep_session_cookies: false"),
+            parse(&save)
+        );
+        assert!(Cli::try_parse_from(["fetchpar", "--keep-session-cookies", "l"]).is_err());
         // -L changes nothing but its own flag: redirects are followed without it.
         assert!(parse(&["-L"]).contains("location: true"));
         assert_eq!(
