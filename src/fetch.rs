@@ -718,7 +718,11 @@ impl Fetcher {
             outcome.skipped = true;
             return Ok(());
         }
-        let failed_status = status.is_client_error() || status.is_server_error();
+        // Success is a 2xx, or a 3xx that is not followed (curl takes one without a Location
+        // as an answer). Anything else is a failure whose body is not saved: 4xx and 5xx, a 101
+        // to a request that asked for no upgrade, and codes outside HTTP's 100-599 (LinkedIn
+        // answers clients it refuses with a 999 and an error page).
+        let failed_status = !(200..400).contains(&status.as_u16());
         let retry_after = header(&response, "retry-after");
         // --spider reads no body: a HEAD's answer has none (ureq has put its connection back
         // for reuse already), and a GET's, where HEAD was refused, goes with its connection.
@@ -1002,10 +1006,15 @@ fn header(response: &Response, name: &str) -> Option<String> {
 /// The failure for an answer with a 4xx or 5xx status; for 429 and 503 with the wait its
 /// Retry-After asks for.
 fn status_failure(status: ureq::http::StatusCode, retry_after: Option<String>) -> Failure {
-    let reason = status.canonical_reason().unwrap_or("");
-    let message = format!("HTTP {} {reason}", status.as_u16());
+    let code = status.as_u16();
+    let reason = match status.canonical_reason() {
+        Some(reason) => reason,
+        None if !(100..600).contains(&code) => "(not a status HTTP defines)",
+        None => "",
+    };
+    let message = format!("HTTP {code} {reason}");
     let mut failure = Failure::new(ErrorKind::HttpStatus, message.trim_end());
-    if matches!(status.as_u16(), 429 | 503) {
+    if matches!(code, 429 | 503) {
         failure.retry_after = retry_after
             .as_deref()
             .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));

@@ -921,6 +921,49 @@ fn a_list_line_gives_headers_for_its_url_alone() {
 }
 
 #[test]
+fn only_2xx_and_unfollowed_3xx_answers_succeed() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let lines = [
+        // LinkedIn's answer to a client it refuses; not a status HTTP defines.
+        origin.url("/refused?status=999&size=50"),
+        // A protocol switch nobody asked for.
+        origin.url("/switch?status=101&size=0"),
+        // A redirect without a Location is an answer, as curl takes it.
+        origin.url("/choices?status=300&size=40"),
+        origin.url("/fine?status=203&size=30"),
+    ];
+    let run = fetchpar()
+        .args(["--json", "--keep-order", "--retries", "0", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    let seen: Vec<(u64, String)> = (records.iter())
+        .map(|r| (r["status"].as_u64().unwrap(), kind(r)))
+        .collect();
+    let expected = [
+        (999, "http_status"),
+        (101, "http_status"),
+        (300, "ok"),
+        (203, "ok"),
+    ];
+    let expected: Vec<(u64, String)> = (expected.iter())
+        .map(|(status, kind)| (*status, kind.to_string()))
+        .collect();
+    assert_eq!(seen, expected, "{records:#?}");
+    assert_eq!(message(&records[0]), "HTTP 999 (not a status HTTP defines)");
+    // A failure's body is not saved.
+    let mut saved: Vec<String> = fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    saved.sort();
+    assert_eq!(saved, ["choices", "fine"]);
+}
+
+#[test]
 fn headers_and_user_agent_are_sent() {
     let origin = Origin::start().unwrap();
     let file = list(&[
