@@ -535,8 +535,8 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
         "dir" => options.dir = Some(value.to_string()),
         _ => {
             return Err(format!(
-                "unknown option `{key}` (known: out, sha256, checksum=sha-256=HEX, header, \
-                 referer, user-agent)"
+                "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
+                 header, referer, user-agent)"
             ));
         }
     }
@@ -802,8 +802,8 @@ mod tests {
         );
         assert_eq!(
             got[2].target.as_ref().unwrap_err(),
-            "option on line 8: unknown option `split` (known: out, sha256, checksum=sha-256=HEX, \
-             header, referer, user-agent)"
+            "option on line 8: unknown option `split` (known: out, dir, sha256, \
+             checksum=sha-256=HEX, header, referer, user-agent)"
         );
         // An indented URL is still a URL, and a bad URL line keeps its options.
         assert_eq!(
