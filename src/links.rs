@@ -148,6 +148,8 @@ struct Source {
     /// Lines counted before this source's first: a URL given as an argument reports its
     /// position among the arguments as its line (`argument:3` for the third).
     lines_before: usize,
+    /// Whether a line has been read from it yet: a UTF-16 byte order mark can only start one.
+    read_any: bool,
 }
 
 impl Source {
@@ -157,6 +159,7 @@ impl Source {
             reader: BufReader::with_capacity(64 * 1024, reader),
             wait_on: None,
             lines_before,
+            read_any: false,
         }
     }
 
@@ -340,6 +343,7 @@ impl Iterator for LinkReader {
                 return self.pending.take();
             }
             let name = Arc::clone(&source.name);
+            let first = !std::mem::replace(&mut source.read_any, true);
             let Source {
                 reader, wait_on, ..
             } = source;
@@ -349,6 +353,23 @@ impl Iterator for LinkReader {
                     self.sources.pop_front();
                     self.line = self.sources.front().map_or(0, |s| s.lines_before);
                     self.ready.extend(self.pending.take());
+                }
+                Ok(Some(_))
+                    if first
+                        && (self.buf.starts_with(&[0xff, 0xfe])
+                            || self.buf.starts_with(&[0xfe, 0xff])) =>
+                {
+                    // Every line of it would fail as not a URL: one failure says why, and the
+                    // rest of the list is not read.
+                    self.sources.pop_front();
+                    self.line += 1;
+                    self.ready.extend(self.pending.take());
+                    let reason = "the list is UTF-16 text (it starts with a UTF-16 byte order \
+                                  mark, as Windows PowerShell's `>` writes files), and fetchpar \
+                                  reads UTF-8; `iconv -f UTF-16 -t UTF-8 LIST > NEW` converts it";
+                    let job = self.make_job(&name, String::new(), Err(reason.into()));
+                    self.ready.push_back(job);
+                    self.line = self.sources.front().map_or(0, |s| s.lines_before);
                 }
                 Ok(Some(too_long)) => {
                     self.line += 1;
@@ -971,6 +992,31 @@ mod tests {
         );
         // A list that starts with a comment after the mark still skips it.
         assert!(jobs(b"\xef\xbb\xbf# urls\n").is_empty());
+    }
+
+    #[test]
+    fn a_utf16_list_fails_once_saying_so_instead_of_line_by_line() {
+        let utf16 = |bom: [u8; 2], text: &str, big: bool| {
+            let mut bytes = bom.to_vec();
+            for unit in text.encode_utf16() {
+                let pair = if big {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                };
+                bytes.extend(pair);
+            }
+            bytes
+        };
+        let text = "http://a.example/x\nhttp://b.example/y\nhttp://c.example/z\n";
+        for (bom, big) in [([0xff, 0xfe], false), ([0xfe, 0xff], true)] {
+            let input: &'static [u8] = utf16(bom, text, big).leak();
+            let got = jobs(input);
+            assert_eq!(got.len(), 1, "{got:#?}");
+            assert_eq!(got[0].line, 1);
+            let why = got[0].target.as_ref().unwrap_err();
+            assert!(why.contains("UTF-16") && why.contains("iconv"), "{why}");
+        }
     }
 
     #[test]

@@ -921,6 +921,31 @@ fn a_list_line_gives_headers_for_its_url_alone() {
 }
 
 #[test]
+fn a_utf16_list_is_one_failure_that_says_how_to_convert_it_and_the_others_go_on() {
+    let origin = Origin::start().unwrap();
+    // What Windows PowerShell's `>` writes: UTF-16LE after a byte order mark.
+    let text = format!("{}\r\n{}\r\n", origin.url("/a"), origin.url("/b"));
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let windows = tempfile::NamedTempFile::new().unwrap();
+    fs::write(windows.path(), utf16).unwrap();
+    let fine = list(&[origin.url("/c")]);
+    let run = fetchpar()
+        .args(["--json", "--keep-order"])
+        .arg(windows.path())
+        .arg(fine.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(kind(&records[0]), "invalid_url");
+    assert_eq!(records[0]["line"], 1);
+    assert!(message(&records[0]).contains("UTF-16"), "{}", records[0]);
+    assert_eq!(kind(&records[1]), "ok");
+    assert_eq!(origin.requests(), 1);
+}
+
+#[test]
 fn only_2xx_and_unfollowed_3xx_answers_succeed() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
