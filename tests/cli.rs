@@ -980,12 +980,7 @@ fn only_2xx_and_unfollowed_3xx_answers_succeed() {
     assert_eq!(seen, expected, "{records:#?}");
     assert_eq!(message(&records[0]), "HTTP 999 (not a status HTTP defines)");
     // A failure's body is not saved.
-    let mut saved: Vec<String> = fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    saved.sort();
-    assert_eq!(saved, ["choices", "fine"]);
+    assert_eq!(files_in(out.path()), ["choices", "fine"]);
 }
 
 #[test]

@@ -15,16 +15,6 @@ fn sha_hex(bytes: &[u8]) -> String {
     fetchpar::links::hex(&Sha256::digest(bytes))
 }
 
-/// Names of the files in a folder, sorted.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Saves the one URL of `line` into `out` with `--json` and `args`, checks the exit code and
 /// returns its record.
 fn save_one(args: &[&str], out: &Path, line: String, code: i32) -> serde_json::Value {

@@ -110,3 +110,13 @@ pub fn find<'a>(records: &'a [Value], needle: &str) -> &'a Value {
         .find(|r| r["url"].as_str().is_some_and(|u| u.contains(needle)))
         .unwrap_or_else(|| panic!("no record for {needle} in {records:#?}"))
 }
+
+/// Names of the files in a folder, sorted.
+pub fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
