@@ -230,7 +230,7 @@ pub struct Cli {
     /// its owner only.
     #[arg(
         long,
-        alias = "cookie-jar",
+        visible_alias = "cookie-jar",
         value_name = "FILE",
         conflicts_with = "no_cookies",
         help_heading = "Network"
