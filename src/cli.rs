@@ -97,14 +97,20 @@ pub struct Cli {
     pub color: crate::progress::When,
 
     /// Nothing on stderr but errors that stop the run: no progress and no summary (the
-    /// results still go to stdout), as wget -q and aria2c -q.
+    /// results still go to stdout), as wget -q and aria2c -q, and curl's -sS.
     #[arg(
         short = 'q',
         long,
+        visible_short_alias = 's',
+        visible_alias = "silent",
         help_heading = "Output",
         conflicts_with = "progress"
     )]
     pub quiet: bool,
+
+    /// Accepted as curl takes it (-S, with -s): errors that stop the run are always shown.
+    #[arg(short = 'S', long, help_heading = "Output")]
+    pub show_error: bool,
 
     /// Write a waterfall picture of the run (SVG): a bar per URL from start to end.
     #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
@@ -126,6 +132,10 @@ pub struct Cli {
     /// Accepted as curl takes it: redirects are always followed, up to --max-redirects.
     #[arg(short = 'L', long, help_heading = "Network")]
     pub location: bool,
+
+    /// Accepted as curl takes it: an HTTP error (4xx, 5xx) always fails its URL.
+    #[arg(short = 'f', long, help_heading = "Network")]
+    pub fail: bool,
 
     /// Seconds allowed to connect (name lookup, TCP and TLS); 0 for no limit.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,
@@ -553,12 +563,16 @@ mod tests {
             parse(&save)
         );
         assert!(Cli::try_parse_from(["fetchpar", "--keep-session-cookies", "l"]).is_err());
-        // -L changes nothing but its own flag: redirects are followed without it.
-        assert!(parse(&["-L"]).contains("location: true"));
-        assert_eq!(
-            parse(&["-L"]).replace("location: true", "location: false"),
-            parse(&[])
-        );
+        // -L, -f and -S change nothing but their own flags: fetchpar always does what they ask.
+        let habit = parse(&["-fsSL"]);
+        let without = ["location", "fail", "show_error"]
+            .iter()
+            .fold(habit, |text, flag| {
+                text.replace(&format!("{flag}: true"), &format!("{flag}: false"))
+            });
+        assert_eq!(without, parse(&["-q"]));
+        assert_eq!(parse(&["-s"]), parse(&["--quiet"]));
+        assert_eq!(parse(&["--silent"]), parse(&["--quiet"]));
     }
 
     #[test]

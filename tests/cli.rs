@@ -1032,17 +1032,18 @@ fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
             .arg(list(&lines).path())
             .assert()
             .code(1);
-        json_lines(&run.get_output().stdout)
+        let stderr = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+        (json_lines(&run.get_output().stdout), stderr)
     };
     let summary = |records: &[serde_json::Value]| {
         (records.iter())
             .map(|r| (r["prefix"].as_str().unwrap().to_string(), kind(r)))
             .collect::<Vec<_>>()
     };
-    // curl's: -A, -L, --max-redirs, --retry, --max-filesize, -J; wget's -P.
+    // curl's: -fsSL, -A, --max-redirs, --retry, --max-filesize, -J; wget's -P.
     let curl = tempfile::tempdir().unwrap();
     let curl_args = [
-        "-L",
+        "-fsSL",
         "-A",
         "habit/1",
         "--max-redirs",
@@ -1054,7 +1055,9 @@ fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
         "-J",
         "-P",
     ];
-    let records = run(&curl_args, curl.path());
+    let (records, stderr) = run(&curl_args, curl.path());
+    // -s is -q: no summary on stderr.
+    assert_eq!(stderr, "");
     let expected = [
         ("habit/1".to_string(), "ok".to_string()),
         (String::new(), "redirects".to_string()),
@@ -1078,7 +1081,8 @@ fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
         "1",
         "--dir",
     ];
-    let records = run(&wget_args, wget.path());
+    let (records, stderr) = run(&wget_args, wget.path());
+    assert!(stderr.contains("4 URLs, 1 ok, 3 failed"), "{stderr}");
     assert_eq!(summary(&records), expected, "{records:#?}");
     assert_eq!(fs::read(wget.path().join("ua")).unwrap(), b"habit/1");
 }
