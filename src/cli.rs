@@ -297,6 +297,12 @@ pub struct Cli {
     )]
     pub retries: u32,
 
+    /// Attempts in all, as wget's -t counts them: --retries N-1 (wget's 0 for endless is not
+    /// taken: a run must end).
+    #[arg(short = 't', long, value_name = "N", conflicts_with = "retries",
+          value_parser = clap::value_parser!(u32).range(1..), help_heading = "Network")]
+    pub tries: Option<u32>,
+
     /// Retry a refused connection too (by default it is final, as in curl and wget).
     #[arg(long, help_heading = "Network")]
     pub retry_connrefused: bool,
@@ -572,6 +578,11 @@ mod tests {
             });
         assert_eq!(without, parse(&["-q"]));
         assert_eq!(parse(&["-s"]), parse(&["--quiet"]));
+        // wget's -t counts every attempt; --retries the ones after the first.
+        let tries = parse(&["-t", "3"]).replace("tries: Some(3)", "tries: None");
+        assert_eq!(tries, parse(&[]));
+        assert!(Cli::try_parse_from(["fetchpar", "-t", "0", "l"]).is_err());
+        assert!(Cli::try_parse_from(["fetchpar", "-t", "3", "--retries", "1", "l"]).is_err());
         assert_eq!(parse(&["--silent"]), parse(&["--quiet"]));
     }
 

@@ -54,6 +54,11 @@ pub fn jobs_wanted(cli: &Cli) -> usize {
     cli.jobs.map_or(DEFAULT_JOBS, |j| j as usize)
 }
 
+/// Further attempts after the first: `--retries`, or wget's `-t` (attempts in all) less one.
+pub fn retries_wanted(cli: &Cli) -> u32 {
+    cli.tries.map_or(cli.retries, |tries| tries - 1)
+}
+
 /// Most idle connections kept for reuse by each of the fetcher's Agents
 /// ([`crate::fetch::AGENTS`]). ureq's pool walks its whole idle list every time a connection
 /// goes back, so a long list costs on every request: with one Agent, capping it at 64 rather
@@ -248,7 +253,7 @@ impl Options {
                 pool: idle_connections(jobs),
                 max_size: cli.max_size,
                 retry: RetryPolicy {
-                    retries: cli.retries,
+                    retries: retries_wanted(cli),
                     base_delay: cli.retry_delay.0.unwrap_or(Duration::ZERO),
                     max_wait: cli.max_retry_wait.0.unwrap_or(Duration::ZERO),
                     retry_refused: cli.retry_connrefused,
@@ -325,4 +330,22 @@ fn basic_credentials(user: &str) -> Result<HeaderValue> {
         .map_err(|_| UsageError("--user gives credentials that cannot be sent".into()))?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn wgets_tries_count_the_first_attempt_too() {
+        let retries = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["fetchpar"], args, &["list.txt"]].concat()).unwrap();
+            retries_wanted(&cli)
+        };
+        assert_eq!(retries(&[]), 2);
+        assert_eq!(retries(&["--retries", "5"]), 5);
+        assert_eq!(retries(&["-t", "3"]), 2);
+        assert_eq!(retries(&["--tries", "1"]), 0);
+    }
 }
