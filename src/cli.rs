@@ -44,7 +44,8 @@ pub struct Cli {
     pub input_files: Vec<PathBuf>,
 
     /// One OS thread per URL, up to --jobs at once (the default mode).
-    #[arg(long, help_heading = "Concurrency", conflicts_with_all = ["sequential", "compare"])]
+    #[arg(long, visible_short_alias = 'Z', visible_alias = "parallel", help_heading = "Concurrency",
+          conflicts_with_all = ["sequential", "compare"])]
     pub threads: bool,
 
     /// Fetch one URL after another with the same code, in a plain loop.
@@ -528,6 +529,8 @@ mod tests {
         };
         let pairs: &[(&[&str], &[&str])] = &[
             (&["--parallel-max", "7"], &["--jobs", "7"]),
+            (&["-Z"], &["--threads"]),
+            (&["--parallel"], &["--threads"]),
             (&["--max-concurrent-downloads", "7"], &["-j", "7"]),
             (&["--max-redirs", "3"], &["--max-redirects", "3"]),
             (&["--max-redirect", "3"], &["--max-redirects", "3"]),
