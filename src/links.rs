@@ -230,6 +230,18 @@ impl LinkReader {
         }
     }
 
+    /// Stops reading the current list, which cannot be read on: the rest of it is lost, and
+    /// the reason is reported like a bad line (on the line that showed it) so it is counted and
+    /// seen. The next list's lines are numbered from its own start.
+    fn abandon_source(&mut self, name: &Arc<str>, reason: String) {
+        self.sources.pop_front();
+        self.line += 1;
+        self.ready.extend(self.pending.take());
+        let job = self.make_job(name, String::new(), Err(reason));
+        self.ready.push_back(job);
+        self.line = self.sources.front().map_or(0, |s| s.lines_before);
+    }
+
     /// Makes `job` the one that takes the option lines that follow, and readies the one before.
     fn hold(&mut self, job: Job) {
         self.ready.extend(self.pending.replace(job));
@@ -359,17 +371,11 @@ impl Iterator for LinkReader {
                         && (self.buf.starts_with(&[0xff, 0xfe])
                             || self.buf.starts_with(&[0xfe, 0xff])) =>
                 {
-                    // Every line of it would fail as not a URL: one failure says why, and the
-                    // rest of the list is not read.
-                    self.sources.pop_front();
-                    self.line += 1;
-                    self.ready.extend(self.pending.take());
+                    // Every line of it would fail as not a URL: one failure says why.
                     let reason = "the list is UTF-16 text (it starts with a UTF-16 byte order \
                                   mark, as Windows PowerShell's `>` writes files), and fetchpar \
                                   reads UTF-8; `iconv -f UTF-16 -t UTF-8 LIST > NEW` converts it";
-                    let job = self.make_job(&name, String::new(), Err(reason.into()));
-                    self.ready.push_back(job);
-                    self.line = self.sources.front().map_or(0, |s| s.lines_before);
+                    self.abandon_source(&name, reason.into());
                 }
                 Ok(Some(too_long)) => {
                     self.line += 1;
@@ -404,14 +410,8 @@ impl Iterator for LinkReader {
                     self.hold(job);
                 }
                 Err(err) => {
-                    // A list that fails mid-read loses only what is after the failure; the
-                    // failure itself is reported like a bad line so it is counted and seen.
-                    self.sources.pop_front();
-                    self.line += 1;
-                    self.ready.extend(self.pending.take());
-                    let reason = format!("reading the list failed: {err}");
-                    let job = self.make_job(&name, String::new(), Err(reason));
-                    self.ready.push_back(job);
+                    // A list that fails mid-read loses only what is after the failure.
+                    self.abandon_source(&name, format!("reading the list failed: {err}"));
                 }
             }
         }
@@ -1017,6 +1017,35 @@ mod tests {
             let why = got[0].target.as_ref().unwrap_err();
             assert!(why.contains("UTF-16") && why.contains("iconv"), "{why}");
         }
+    }
+
+    #[test]
+    fn a_list_that_fails_mid_read_leaves_the_next_list_its_own_line_numbers() {
+        /// A list whose reading fails after its first line, as a disk error would end it.
+        struct Broken(bool);
+        impl Read for Broken {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    return Err(io::Error::other("disk gone"));
+                }
+                let line = b"http://a.example/\n";
+                buf[..line.len()].copy_from_slice(line);
+                Ok(line.len())
+            }
+        }
+        let sources = VecDeque::from([
+            Source::new("broken", Box::new(Broken(false)), 0),
+            Source::new("fine", Box::new(&b"# c\nhttp://b.example/\n"[..]), 0),
+        ]);
+        let got: Vec<Job> = LinkReader::from_sources(sources).collect();
+        let seen: Vec<(&str, usize, bool)> = (got.iter())
+            .map(|j| (&*j.source, j.line, j.target.is_ok()))
+            .collect();
+        assert_eq!(
+            seen,
+            [("broken", 1, true), ("broken", 2, false), ("fine", 2, true)]
+        );
+        assert!(got[1].target.as_ref().unwrap_err().contains("disk gone"));
     }
 
     #[test]
