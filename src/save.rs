@@ -100,6 +100,9 @@ const MAX_PATH: usize = 1024;
 pub struct Saver {
     settings: SaveSettings,
     claimed: Mutex<HashSet<String>>,
+    /// The output folder made absolute as given, and as it really is (through symlinks): an
+    /// absolute `dir=` inside either is inside it. Found once, when the folder is made.
+    own: Vec<PathBuf>,
 }
 
 impl Saver {
@@ -124,7 +127,12 @@ impl Saver {
                     settings.dir.display()
                 )
             })?;
+        let own = [
+            std::path::absolute(&settings.dir).map(|d| lexical(&d)),
+            fs::canonicalize(&settings.dir),
+        ];
         Ok(Self {
+            own: own.into_iter().flatten().collect(),
             settings,
             claimed: Mutex::new(HashSet::new()),
         })
@@ -182,13 +190,8 @@ impl Saver {
             return Ok(folders(dir));
         }
         let asked = lexical(asked);
-        // The output folder as given made absolute, and as it really is (through symlinks).
-        let own = [
-            std::path::absolute(&self.settings.dir).map(|d| lexical(&d)),
-            fs::canonicalize(&self.settings.dir),
-        ];
-        for own in own.into_iter().flatten() {
-            if let Ok(inside) = asked.strip_prefix(&own) {
+        for own in &self.own {
+            if let Ok(inside) = asked.strip_prefix(own) {
                 return Ok(folders(&inside.to_string_lossy()));
             }
         }
