@@ -688,6 +688,7 @@ impl Fetcher {
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
         outcome.status = Some(status.as_u16());
+        // From the header rather than ureq's body, which gives a HEAD answer (--spider) none.
         outcome.length = header(&response, "content-length").and_then(|v| v.trim().parse().ok());
         // As sent, even where not ASCII: the lines and JSON escape what a terminal would obey.
         outcome.content_type = (response.headers().get("content-type"))
