@@ -150,7 +150,8 @@ enum State {
 struct Answer {
     head: Vec<u8>,
     head_sent: usize,
-    /// Body bytes written so far and still to write; the body is the pattern from offset 0.
+    /// Where in the pattern the next body byte comes from (a range's start, then on), and body
+    /// bytes still to write.
     body_sent: u64,
     body_left: u64,
     close: bool,
@@ -411,21 +412,46 @@ fn next_request(input: &mut Vec<u8>) -> Result<Option<(Answer, Duration)>, ()> {
         says("close")
     };
     let head_only = req.method == Some("HEAD");
+    // `Range: bytes=A-` or `bytes=A-B` within the body is answered with that part (segmented
+    // downloads ask so); any other range gets the whole body, as servers may answer.
+    let range = (req.headers.iter())
+        .find(|h| h.name.eq_ignore_ascii_case("range"))
+        .and_then(|h| byte_range(&String::from_utf8_lossy(h.value), size));
+    let (status, from, length, range_head) = match range {
+        Some((a, b)) => (
+            "206 Partial Content",
+            a,
+            b + 1 - a,
+            format!("Content-Range: bytes {a}-{b}/{size}\r\n"),
+        ),
+        None => ("200 OK", 0, size, String::new()),
+    };
     // The thread origin's head for a plain body, saying so when the connection ends after it.
     let head = format!(
-        "HTTP/1.1 200 OK\r\nETag: \"len-{size}\"\r\nContent-Type: text/plain\r\n\
-         Content-Length: {size}\r\nAccept-Ranges: bytes\r\n{}\r\n",
+        "HTTP/1.1 {status}\r\nETag: \"len-{size}\"\r\nContent-Type: text/plain\r\n\
+         Content-Length: {length}\r\nAccept-Ranges: bytes\r\n{range_head}{}\r\n",
         if close { "Connection: close\r\n" } else { "" }
     );
     input.drain(..used);
     let answer = Answer {
         head: head.into_bytes(),
         head_sent: 0,
-        body_sent: 0,
-        body_left: if head_only { 0 } else { size },
+        body_sent: from,
+        body_left: if head_only { 0 } else { length },
         close,
     };
     Ok(Some((answer, Duration::from_millis(delay))))
+}
+
+/// The first and last byte of `bytes=A-` or `bytes=A-B` in a body of `size` bytes.
+fn byte_range(value: &str, size: u64) -> Option<(u64, u64)> {
+    let (a, b) = value.trim().strip_prefix("bytes=")?.split_once('-')?;
+    let a: u64 = a.trim().parse().ok()?;
+    let b = match b.trim() {
+        "" => size.checked_sub(1)?,
+        b => b.parse::<u64>().ok()?.min(size.checked_sub(1)?),
+    };
+    (a <= b).then_some((a, b))
 }
 
 /// Writes as much of an answer as the socket takes; `Ok(true)` once all of it is out. Head and
@@ -526,6 +552,28 @@ mod tests {
             let (head, body) = get(&mut ours, &target);
             assert_eq!(body.len(), size, "size {size}");
             assert_eq!((head, body), get(&mut theirs, &target), "size {size}");
+        }
+    }
+
+    #[test]
+    fn ranges_are_answered_as_the_library_origin_answers_them() {
+        let library = fetchpar::origin::Origin::start().unwrap();
+        let mut theirs = connect(library.addr());
+        let mut ours = connect(start(1));
+        for range in ["0-99", "100-", "65530-70000", "299990-400000", "5-5"] {
+            let ask = |conn: &mut StdStream| {
+                write!(
+                    conn,
+                    "GET /f.bin?size=300000 HTTP/1.1\r\nHost: x\r\nRange: bytes={range}\r\n\r\n"
+                )
+                .unwrap();
+                response(conn)
+            };
+            let (head, body) = ask(&mut ours);
+            assert!(head.starts_with("HTTP/1.1 206 "), "{range}: {head}");
+            let (a, b) = byte_range(&format!("bytes={range}"), 300_000).unwrap();
+            assert_eq!(body, fetchpar::origin::body_bytes(a, (b + 1 - a) as usize));
+            assert_eq!((head, body), ask(&mut theirs), "{range}");
         }
     }
 

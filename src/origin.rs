@@ -17,6 +17,7 @@
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
+//! | `rate=N` | the body at N bytes per second on each connection, as servers that limit each send it |
 //! | `truncate=N` | declare `size` but close after N bytes; `truncate_once=N` only the first time |
 //! | `redirect=N` | a chain of N redirects before the body; `loop=1` redirects to itself |
 //! | `location=TEXT` | a 302 (or `status=N`) with exactly this Location and a 5-byte body |
@@ -25,6 +26,8 @@
 //! | `big_header=N` | an extra header N bytes long |
 //! | `garbage=1` | bytes that are not HTTP; `badchunk=1` invalid chunked encoding; `reset=1` close at once |
 //! | `no_range=1` | ignore Range requests (answer 200 with the whole body) |
+//! | `ignore_range=1` | say `Accept-Ranges: bytes` and still answer a Range with the whole body |
+//! | `cut_ranges=K` | the first K answers to a Range starting past byte 0 send half their bytes and close |
 //! | `etag=TEXT` | the ETag to send (default derived from the size) |
 //! | `cookie=TEXT` | a Set-Cookie header per line of TEXT, on any answer (redirects and `fail` too) |
 //! | `need_cookie=TEXT` | 403 unless the request's Cookie header contains TEXT |
@@ -296,6 +299,8 @@ struct Request {
     path: String,
     params: HashMap<String, String>,
     range_start: Option<u64>,
+    /// The last byte a `Range: bytes=A-B` asks for (none for `bytes=A-`).
+    range_end: Option<u64>,
     if_range: Option<String>,
     close: bool,
     /// Request headers, names in lower case.
@@ -313,6 +318,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
     let target = parts.next().unwrap_or("/").to_string();
     let http10 = parts.next() == Some("HTTP/1.0");
     let mut range_start = None;
+    let mut range_end = None;
     let mut if_range = None;
     let mut close = http10;
     let mut headers = Vec::new();
@@ -333,10 +339,9 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
             let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
             headers.push((name.clone(), value.to_string()));
             if name == "range" {
-                range_start = value
-                    .strip_prefix("bytes=")
-                    .and_then(|r| r.split('-').next())
-                    .and_then(|s| s.parse().ok());
+                let range = value.strip_prefix("bytes=").and_then(|r| r.split_once('-'));
+                range_start = range.and_then(|(a, _)| a.parse().ok());
+                range_end = range.and_then(|(_, b)| b.parse().ok());
             } else if name == "if-range" {
                 if_range = Some(value.to_string());
             } else if name == "connection" && value.eq_ignore_ascii_case("close") {
@@ -353,6 +358,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         path: path.to_string(),
         params,
         range_start,
+        range_end,
         if_range,
         close,
         headers,
@@ -656,8 +662,10 @@ fn respond(
 
     // A plain body with a Content-Length, possibly a range of it.
     // If-Range: the range applies only while the validator still matches.
-    let ranged =
-        status == 200 && !flag("no_range") && req.if_range.as_ref().is_none_or(|v| *v == etag);
+    let ranged = status == 200
+        && !flag("no_range")
+        && !flag("ignore_range")
+        && req.if_range.as_ref().is_none_or(|v| *v == etag);
     let (code, start) = match req.range_start {
         Some(start) if ranged && start < size => (206, start),
         Some(start) if ranged && start >= size && size > 0 => {
@@ -669,7 +677,12 @@ fn respond(
         }
         _ => (status, 0),
     };
-    let length = size - start;
+    // The last byte sent: a range may end before the body does.
+    let last = match (code, req.range_end) {
+        (206, Some(end)) => end.min(size - 1),
+        _ => size.saturating_sub(1),
+    };
+    let length = if code == 206 { last + 1 - start } else { size };
     let reason = match code {
         200 => "OK",
         206 => "Partial Content",
@@ -685,17 +698,21 @@ fn respond(
         head.push_str("Accept-Ranges: bytes\r\n");
     }
     if code == 206 {
-        head.push_str(&format!(
-            "Content-Range: bytes {start}-{}/{size}\r\n",
-            size - 1
-        ));
+        head.push_str(&format!("Content-Range: bytes {start}-{last}/{size}\r\n"));
     }
     head.push_str("\r\n");
     let plain = !head_only
         && literal.is_none()
-        && ["stall", "drip", "truncate", "truncate_once"]
-            .iter()
-            .all(|key| p(key).is_none());
+        && [
+            "stall",
+            "drip",
+            "truncate",
+            "truncate_once",
+            "cut_ranges",
+            "rate",
+        ]
+        .iter()
+        .all(|key| p(key).is_none());
     if plain && length <= COALESCE_BELOW {
         // Head and body in one write: one segment and one wake-up for the client, as a
         // server that buffers its output would send them.
@@ -718,6 +735,19 @@ fn respond(
         sleep_unless_stopped(Duration::from_secs(60), stop);
         return Ok(false);
     }
+    if let Some(rate) = num("rate").filter(|&r| r > 0) {
+        // Paced against a deadline per piece, as a server that limits each connection sends.
+        let started = Instant::now();
+        let mut sent = 0;
+        while sent < length && !stop.load(Ordering::SeqCst) {
+            let n = (length - sent).min(16 * 1024);
+            write_pattern(out, start + sent, n)?;
+            sent += n;
+            let due = started + Duration::from_secs_f64(sent as f64 / rate as f64);
+            thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+        return Ok(true);
+    }
     if let Some(ms) = num("drip") {
         for i in 0..length {
             if stop.load(Ordering::SeqCst) {
@@ -731,6 +761,16 @@ fn respond(
     if let Some(n) = num("truncate") {
         write_pattern(out, start, n.min(length))?;
         return Ok(false);
+    }
+    if let (Some(k), 206, true) = (num("cut_ranges"), code, start > 0) {
+        let mut map = stats.per_path.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = map.entry(format!("cut_ranges {}", req.path)).or_insert(0);
+        *seen += 1;
+        if *seen as u64 <= k {
+            drop(map);
+            write_pattern(out, start, length / 2)?;
+            return Ok(false);
+        }
     }
     if let Some(n) = num("truncate_once") {
         let mut map = stats.per_path.lock().unwrap_or_else(|e| e.into_inner());
