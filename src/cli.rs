@@ -447,6 +447,24 @@ pub struct Cli {
           help_heading = "Saving")]
     pub max_size: Option<u64>,
 
+    /// Fetch each saved body over up to N connections at once, each asking for one range of
+    /// it, when the server takes ranges and the body is at least twice --min-split-size
+    /// (aria2c's -s; with --max-connection-per-server, the smaller of the two).
+    #[arg(long, value_name = "N", requires = "output_dir", help_heading = "Saving",
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub split: Option<u32>,
+
+    /// Most connections to the server one saved body is fetched over (aria2c's -x): alone, the
+    /// same as --split N.
+    #[arg(long, value_name = "N", requires = "output_dir", help_heading = "Saving",
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_connection_per_server: Option<u32>,
+
+    /// The smallest range --split cuts a body into, at least 1M (aria2c's -k).
+    #[arg(long, value_name = "BYTES", default_value = "20M", help_heading = "Saving",
+          value_parser = parse_split_size)]
+    pub min_split_size: u64,
+
     /// Write the lines that failed (with their options) to FILE at the end, as a list to run
     /// again (FILE may be the list being read).
     #[arg(long, value_name = "FILE", help_heading = "Saving")]
@@ -464,6 +482,15 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .with_binary()
         .parse_size(text.trim())
         .map_err(|e| format!("`{text}` is not a size (try 500K, 100M or 2G): {e}"))
+}
+
+/// `--min-split-size`: a size from 1 MiB to 1 GiB, the bounds aria2c sets.
+fn parse_split_size(text: &str) -> Result<u64, String> {
+    let size = parse_bytes(text)?;
+    match size {
+        0x10_0000..=0x4000_0000 => Ok(size),
+        _ => Err(format!("`{text}` is outside 1M-1G")),
+    }
 }
 
 /// A time limit; `None` means no limit.

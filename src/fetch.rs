@@ -25,7 +25,8 @@ use crate::rate::RateLimit;
 use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
-use crate::save::{PartWriter, Planned, Saver, Slot};
+use crate::save::{PartWriter, Planned, Saver, SegmentWriter, Sink, Slot, SplitPart};
+use crate::split::Segments;
 use crate::tls::{self, Tls};
 use crate::transport;
 
@@ -63,6 +64,10 @@ pub struct NetSettings {
     pub spider: bool,
     /// `--resolve`: addresses given for hosts, used instead of looking them up.
     pub resolve: Arc<Overrides>,
+    /// `--split`: most connections one saved body is fetched over at once (1: no splitting).
+    pub split: usize,
+    /// `--min-split-size`: the smallest range a body is split into.
+    pub min_split: u64,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -427,14 +432,15 @@ impl Fetcher {
         ask: Ask<'_>,
         outcome: &mut Outcome,
     ) -> Result<(Response, Url), Failure> {
-        let started = Instant::now();
+        let started = ask.clock.unwrap_or_else(Instant::now);
         let mut current = url.clone();
         let mut hops = 0;
         loop {
-            let budget = match (hops, self.settings.timeout) {
-                // The Agent's own whole-URL timeout covers the first request.
-                (0, _) | (_, None) => None,
-                (_, Some(whole)) => match whole.checked_sub(started.elapsed()) {
+            let budget = match (hops, ask.clock, self.settings.timeout) {
+                // The Agent's own whole-URL timeout covers the first request, unless the
+                // URL's clock started before it (a segment's request).
+                (0, None, _) | (_, _, None) => None,
+                (_, _, Some(whole)) => match whole.checked_sub(started.elapsed()) {
                     Some(left) if !left.is_zero() => Some(left),
                     _ => return Err(classify(ureq::Error::Timeout(ureq::Timeout::Global))),
                 },
@@ -522,9 +528,11 @@ impl Fetcher {
         use_head: bool,
         Ask {
             from,
+            to,
             validator,
             since,
             headers: line_headers,
+            clock: _,
         }: Ask<'_>,
         cookie: Option<&str>,
         budget: Option<Duration>,
@@ -605,7 +613,12 @@ impl Fetcher {
         if let Some(since) = since {
             request = request.header("If-Modified-Since", httpdate::fmt_http_date(since));
         }
-        if from > 0 {
+        if let Some(to) = to {
+            request = request.header("Range", format!("bytes={from}-{to}"));
+            if let Some(validator) = validator {
+                request = request.header("If-Range", validator);
+            }
+        } else if from > 0 {
             request = request.header("Range", format!("bytes={from}-"));
             if let Some(validator) = validator {
                 // The server sends the rest only if the file is unchanged; otherwise all of it.
@@ -653,6 +666,9 @@ impl Fetcher {
         // -N: the file already saved is asked for only if the server's is newer.
         let since = slot.as_ref().and_then(|s| s.since);
         let conditional = since.is_some() && from == 0;
+        // When this attempt's answer was asked for: a split body's later requests count their
+        // time limit from here.
+        let mut asked = Instant::now();
         let (mut response, mut final_url) = self.request(
             url,
             Ask::part(
@@ -679,6 +695,7 @@ impl Fetcher {
                 // neither can be trusted, so start over with a plain request.
                 from = 0;
                 let ask = Ask::part(0, None, since, &target.options.headers);
+                asked = Instant::now();
                 (response, final_url) = self.request(url, ask, outcome)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
@@ -762,6 +779,42 @@ impl Fetcher {
         {
             return Err(too_large(self.settings.max_size));
         }
+        // --split: a body large enough, from a server that takes ranges, is fetched over
+        // several connections at once.
+        let first = if append { from } else { 0 };
+        if let (Some(slot), false) = (&slot, failed_status)
+            && let Some(segments) = self.segments(target, &response, first, length)
+        {
+            if let (Some(live), Some(length)) = (live, length) {
+                live.expect(length);
+            }
+            let tag = validator(&response).or(old_validator);
+            let part = SplitPart::start(slot, append, tag.as_deref(), hash, check)
+                .map_err(|e| disk(e, &slot.part))?;
+            carried.part_written = true;
+            outcome.segments = Some(segments.count());
+            let split = Split {
+                url: &final_url,
+                headers: &target.options.headers,
+                validator: tag.as_deref(),
+                clock: asked,
+                segments: &segments,
+                part: &part,
+                live,
+            };
+            let body = response.into_body().into_reader();
+            self.seen.note(&final_url);
+            return match self.fetch_split(job, &split, body, outcome) {
+                Ok(()) => {
+                    let writer = part.whole().map_err(|e| disk(e, &slot.part))?;
+                    saved(writer, expected, outcome, remote_time)
+                }
+                Err(failure) => {
+                    part.keep(segments.whole_to());
+                    Err(failure)
+                }
+            };
+        }
         let mut writer = match (&slot, failed_status) {
             (Some(slot), false) => {
                 let opened = if append {
@@ -790,11 +843,13 @@ impl Fetcher {
         let drained = if gunzip {
             let mut body = decode::Gunzip::new(body);
             let ends = self.ends(None, limit, reuse);
-            self.drain(&mut body, None, ends, outcome, writer.as_mut(), live)
+            let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
+            self.drain(&mut body, None, ends, outcome, writer, live)
         } else {
             let mut body = body;
             let ends = self.ends(length, limit, reuse);
-            self.drain(&mut body, length, ends, outcome, writer.as_mut(), live)
+            let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
+            self.drain(&mut body, length, ends, outcome, writer, live)
         };
         match drained {
             Ok(()) => {}
@@ -815,19 +870,171 @@ impl Fetcher {
             return Err(status_failure(status, retry_after));
         }
         match writer {
-            Some(writer) => {
-                let path = finish_saved(writer, expected, outcome)?;
-                if let Some(time) = remote_time {
-                    // The body is saved either way: a file system that keeps no times only
-                    // costs the next -N run a download.
-                    let _ = std::fs::File::options()
-                        .write(true)
-                        .open(&path)
-                        .and_then(|f| f.set_modified(time));
-                }
-                Ok(())
-            }
+            Some(writer) => saved(writer, expected, outcome, remote_time),
             None => Ok(()),
+        }
+    }
+
+    /// How a body of `length` bytes from `first` on is split (see [`crate::split`]), if it is:
+    /// with `--split` (or the line's `split=`) over 1, a known length, and a server that says
+    /// it takes ranges (or has just answered one).
+    fn segments(
+        &self,
+        target: &Target,
+        response: &Response,
+        first: u64,
+        length: Option<u64>,
+    ) -> Option<Segments> {
+        let split = target.options.split.unwrap_or(self.settings.split);
+        let ranges = first > 0
+            || header(response, "accept-ranges")
+                .is_some_and(|v| v.split(',').any(|u| u.trim().eq_ignore_ascii_case("bytes")));
+        if split < 2 || !ranges {
+            return None;
+        }
+        Segments::plan(first, first + length?, split, self.settings.min_split)
+    }
+
+    /// Reads a split body: `body`, the first answer, from the first segment on, while a helper
+    /// thread per later segment asks for that range on a connection of its own; the first
+    /// connection reads on into any segment no helper has claimed by then. What the helpers
+    /// could not finish is asked for again afterwards, one range after another. A failure of
+    /// the first connection, or of a range asked for again, fails the attempt.
+    fn fetch_split(
+        &self,
+        job: &Job,
+        split: &Split<'_>,
+        mut body: impl Read,
+        outcome: &mut Outcome,
+    ) -> Result<(), Failure> {
+        let segments = split.segments;
+        let stop = AtomicBool::new(false);
+        let (first, helped) = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..segments.count())
+                .filter_map(|index| {
+                    let thread = std::thread::Builder::new().stack_size(crate::run::WORKER_STACK);
+                    // One that cannot start leaves its segment to the first connection.
+                    let stop = &stop;
+                    (thread.spawn_scoped(scope, move || {
+                        let mut own = Outcome::new(job, Duration::ZERO);
+                        let _ = self.read_range(split, index, Some(stop), &mut own);
+                        own.bytes
+                    }))
+                    .ok()
+                })
+                .collect();
+            let mut index = 0;
+            let first = loop {
+                let (start, end) = segments.range(index);
+                let mut sink = SegmentWriter {
+                    part: split.part,
+                    segments,
+                    index,
+                };
+                let ends = Ends {
+                    close_after: Some(end - start),
+                    limit: u64::MAX,
+                    stop: None,
+                };
+                let read = self.drain(&mut body, None, ends, outcome, Some(&mut sink), split.live);
+                if read.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                    break read;
+                }
+                // A body that ended early leaves the rest to be asked for again.
+                if segments.next_byte(index) < end {
+                    break Ok(());
+                }
+                index += 1;
+                if index == segments.count() || !segments.first_takes(index) {
+                    break Ok(());
+                }
+            };
+            // Unfinished, it closes its connection: the rest of the body is the helpers'.
+            drop(body);
+            // A helper still waiting for its answer is waited for (its request cannot be called
+            // off), at most until its stall or whole-URL timeout.
+            let helped: u64 = helpers.into_iter().filter_map(|h| h.join().ok()).sum();
+            (first, helped)
+        });
+        outcome.bytes += helped;
+        first?;
+        for (index, next, end) in segments.gaps() {
+            self.read_range(split, index, None, outcome)
+                .map_err(|failure| Failure {
+                    message: format!(
+                        "bytes {next}-{} of {}: {}",
+                        end - 1,
+                        segments.range(segments.count() - 1).1,
+                        failure.message
+                    ),
+                    ..failure
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Reads what is missing of segment `index` of a split body with a request of its own. A
+    /// helper's (`stop` given) claims the segment once its answer is good, and leaves it if the
+    /// first connection has reached it by then.
+    fn read_range(
+        &self,
+        split: &Split<'_>,
+        index: usize,
+        stop: Option<&AtomicBool>,
+        outcome: &mut Outcome,
+    ) -> Result<(), Failure> {
+        let segments = split.segments;
+        let (next, end) = (segments.next_byte(index), segments.range(index).1);
+        let total = segments.range(segments.count() - 1).1;
+        let ask = Ask {
+            from: next,
+            to: Some(end - 1),
+            validator: split.validator,
+            headers: split.headers,
+            clock: Some(split.clock),
+            ..Ask::default()
+        };
+        let (response, _) = self.request(split.url, ask, outcome)?;
+        let status = response.status();
+        if content_range(&response) != Some((next, end - 1, total)) {
+            return Err(match status.as_u16() {
+                200..400 => Failure::new(
+                    ErrorKind::Protocol,
+                    format!(
+                        "asked for that range, the server answered HTTP {} with {}",
+                        status.as_u16(),
+                        header(&response, "content-range")
+                            .map_or("the whole body".into(), |r| format!("bytes {r}"))
+                    ),
+                ),
+                _ => status_failure(status, header(&response, "retry-after")),
+            });
+        }
+        if stop.is_some() && !segments.helper_takes(index) {
+            return Ok(());
+        }
+        let mut sink = SegmentWriter {
+            part: split.part,
+            segments,
+            index,
+        };
+        let ends = Ends {
+            stop,
+            ..self.ends(None, Some(end - next), true)
+        };
+        let mut body = response.into_body().into_reader();
+        self.drain(&mut body, None, ends, outcome, Some(&mut sink), split.live)?;
+        match segments.next_byte(index) {
+            got if got == end => Ok(()),
+            got => Err(Failure::new(
+                ErrorKind::Io,
+                format!(
+                    "the range ended after {} of {} bytes",
+                    got - next,
+                    end - next
+                ),
+            )),
         }
     }
 
@@ -839,7 +1046,7 @@ impl Fetcher {
         length: Option<u64>,
         ends: Ends,
         outcome: &mut Outcome,
-        writer: Option<&mut PartWriter>,
+        writer: Option<&mut dyn Sink>,
         live: Option<&Live>,
     ) -> Result<(), Failure> {
         // A small body gets a small buffer: the rest would be zeroed and never used. A saved
@@ -867,10 +1074,11 @@ impl Fetcher {
     /// closes alongside the fetches still running instead of all at once at exit (2,000 small
     /// files: ~6 ms sooner). `length` is the Content-Length only for a body read as sent; a
     /// decoded one is read to its end.
-    fn ends(&self, length: Option<u64>, limit: Option<u64>, reuse: bool) -> Ends {
+    fn ends(&self, length: Option<u64>, limit: Option<u64>, reuse: bool) -> Ends<'static> {
         Ends {
             close_after: length.filter(|_| !reuse || self.input_done.load(Ordering::Relaxed)),
             limit: limit.unwrap_or(u64::MAX),
+            stop: None,
         }
     }
 
@@ -879,9 +1087,13 @@ impl Fetcher {
     fn drain_with(
         &self,
         body: &mut impl Read,
-        Ends { close_after, limit }: Ends,
+        Ends {
+            close_after,
+            limit,
+            stop,
+        }: Ends,
         outcome: &mut Outcome,
-        mut writer: Option<&mut PartWriter>,
+        mut writer: Option<&mut dyn Sink>,
         live: Option<&Live>,
         buf: &mut [u8],
     ) -> Result<(), Failure> {
@@ -892,15 +1104,19 @@ impl Fetcher {
             if close_after == Some(received) {
                 break Ok(());
             }
-            if cancel::requested() {
+            if cancel::requested() || stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 break Err(Failure::new(
                     ErrorKind::Cancelled,
                     "interrupted while downloading",
                 ));
             }
-            // Under --limit-rate, no read larger than the budget's burst.
-            let end =
+            // Under --limit-rate, no read larger than the budget's burst; and none past where
+            // reading stops (a segment's end, in the middle of a split body).
+            let mut end =
                 (self.rate.as_ref()).map_or(buf.len(), |r| (filled + r.chunk()).min(buf.len()));
+            if let Some(stop_at) = close_after {
+                end = end.min(filled + (stop_at - received).min(buf.len() as u64) as usize);
+            }
             let n = match body.read(&mut buf[filled..end]) {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
@@ -925,7 +1141,7 @@ impl Fetcher {
             match writer.as_deref_mut() {
                 Some(writer) if filled == buf.len() => {
                     if let Err(err) = writer.write(&buf[..filled]) {
-                        return Err(disk(err, writer.part_path()));
+                        return Err(disk(err, writer.file()));
                     }
                     filled = 0;
                 }
@@ -939,7 +1155,7 @@ impl Fetcher {
             && filled > 0
             && let Err(err) = writer.write(&buf[..filled])
         {
-            return Err(disk(err, writer.part_path()));
+            return Err(disk(err, writer.file()));
         }
         result
     }
@@ -953,9 +1169,13 @@ type Response = ureq::http::Response<ureq::Body>;
 #[derive(Clone, Copy, Default)]
 struct Ask<'a> {
     from: u64,
+    /// The last byte wanted, for one segment of a split body (`Range: bytes=FROM-TO`).
+    to: Option<u64>,
     validator: Option<&'a str>,
     since: Option<std::time::SystemTime>,
     headers: &'a [(HeaderName, HeaderValue)],
+    /// When the URL's time limit (`--timeout`) started counting, if before this request.
+    clock: Option<Instant>,
 }
 
 impl<'a> Ask<'a> {
@@ -971,6 +1191,7 @@ impl<'a> Ask<'a> {
             validator,
             since: since.filter(|_| from == 0),
             headers,
+            ..Self::default()
         }
     }
 }
@@ -978,9 +1199,11 @@ impl<'a> Ask<'a> {
 /// Where reading a body stops: after `close_after` bytes when given, and with a `too_large`
 /// failure past `limit`.
 #[derive(Clone, Copy)]
-struct Ends {
+struct Ends<'a> {
     close_after: Option<u64>,
     limit: u64,
+    /// Set when the rest of a split body's reads should stop (the first connection failed).
+    stop: Option<&'a AtomicBool>,
 }
 
 /// Waits before a retry, giving up early if the run is interrupted.
@@ -1095,6 +1318,49 @@ fn content_range_start(response: &Response) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// A body being fetched as several ranges at once (see [`Fetcher::fetch_split`]).
+struct Split<'a> {
+    /// The URL the first answer came from, after its redirects.
+    url: &'a Url,
+    /// The line's own headers.
+    headers: &'a [(HeaderName, HeaderValue)],
+    /// The first answer's validator: each range is sent only from the same file (`If-Range`).
+    validator: Option<&'a str>,
+    /// When the first answer was asked for: the URL's time limit covers every range.
+    clock: Instant,
+    segments: &'a Segments,
+    part: &'a SplitPart,
+    live: Option<&'a Live>,
+}
+
+/// A 206 answer's `Content-Range: bytes FIRST-LAST/TOTAL`.
+fn content_range(response: &Response) -> Option<(u64, u64, u64)> {
+    let value = header(response, "content-range")?;
+    let (range, total) = value.strip_prefix("bytes ")?.split_once('/')?;
+    let (first, last) = range.split_once('-')?;
+    let number = |text: &str| text.trim().parse().ok();
+    Some((number(first)?, number(last)?, number(total)?))
+}
+
+/// Puts a saved body in place and gives it the server's time, if asked (`-R`, `-N`).
+fn saved(
+    writer: PartWriter,
+    expected: Option<&crate::links::Checksum>,
+    outcome: &mut Outcome,
+    remote_time: Option<std::time::SystemTime>,
+) -> Result<(), Failure> {
+    let path = finish_saved(writer, expected, outcome)?;
+    if let Some(time) = remote_time {
+        // The body is saved either way: a file system that keeps no times only costs the next
+        // -N run a download.
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(time));
+    }
+    Ok(())
 }
 
 /// Puts a complete part in place (checked against `expected`) and notes where, and its digest.

@@ -28,6 +28,7 @@ pub mod retry;
 pub mod reuse;
 pub mod run;
 pub mod save;
+pub mod split;
 #[cfg(feature = "stack-report")]
 pub mod stackuse;
 pub mod timeline;

@@ -36,6 +36,8 @@ pub struct LineOptions {
     /// `header=NAME: VALUE` (and aria2's `referer=` and `user-agent=`): request headers for
     /// this URL alone, in place of `-H` ones of the same name.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// aria2's `split=N`: connections this URL's body may be fetched over (`--split`).
+    pub split: Option<usize>,
 }
 
 /// One line of input that names something to fetch.
@@ -552,12 +554,16 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             };
             options.headers.push((name, value));
         }
+        "split" => match value.parse::<usize>() {
+            Ok(n @ 1..=16) => options.split = Some(n),
+            _ => return Err(format!("split= takes 1 to 16 connections, not `{value}`")),
+        },
         "dir" if value.is_empty() => return Err("dir= needs a folder".into()),
         "dir" => options.dir = Some(value.to_string()),
         _ => {
             return Err(format!(
                 "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
-                 header, referer, user-agent)"
+                 header, referer, user-agent, split)"
             ));
         }
     }
@@ -796,7 +802,7 @@ mod tests {
         let digest = "ab".repeat(32);
         let input = format!(
             "  out=orphan.bin\nhttp://a.example/x\n  out=my file.iso\n\tchecksum=sha-256={digest}\n\
-             # a comment between\n  sha256={digest}\nhttp://b.example/\n  split=5\n\
+             # a comment between\n  sha256={digest}\nhttp://b.example/\n  max-download-limit=1M\n\
              \x20 http://c.example/?q=a=b\nnot a url\n  out=kept.bin\n"
         );
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
@@ -823,9 +829,11 @@ mod tests {
         );
         assert_eq!(
             got[2].target.as_ref().unwrap_err(),
-            "option on line 8: unknown option `split` (known: out, dir, sha256, \
-             checksum=sha-256=HEX, header, referer, user-agent)"
+            "option on line 8: unknown option `max-download-limit` (known: out, dir, sha256, \
+             checksum=sha-256=HEX, header, referer, user-agent, split)"
         );
+        let split = parse_line("http://d.example/ split=3").unwrap();
+        assert_eq!(split.options.split, Some(3));
         // An indented URL is still a URL, and a bad URL line keeps its options.
         assert_eq!(
             got[3].target.as_ref().unwrap().url.host_str(),

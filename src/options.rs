@@ -54,6 +54,17 @@ pub fn jobs_wanted(cli: &Cli) -> usize {
     cli.jobs.map_or(DEFAULT_JOBS, |j| j as usize)
 }
 
+/// Connections one saved body may be fetched over: `--split`, capped by aria2c's
+/// `--max-connection-per-server`, which alone means the same (`aria2c -x 16` is taken as
+/// asking for 16 connections, as its users mean it; aria2c itself would cap it at its -s
+/// default of 5).
+pub fn split_wanted(cli: &Cli) -> usize {
+    let cap = cli.max_connection_per_server;
+    cli.split
+        .or(cap)
+        .map_or(1, |n| n.min(cap.unwrap_or(n)) as usize)
+}
+
 /// Further attempts after the first: `--retries`, or wget's `-t` (attempts in all) less one.
 pub fn retries_wanted(cli: &Cli) -> u32 {
     cli.tries.map_or(cli.retries, |tries| tries - 1)
@@ -265,6 +276,8 @@ impl Options {
                 logins: logins(cli)?,
                 spider: cli.spider,
                 resolve: Arc::new(Overrides::parse(&cli.resolve).map_err(UsageError)?),
+                split: split_wanted(cli),
+                min_split: cli.min_split_size,
             },
             save: cli.output_dir.as_ref().map(|dir| SaveSettings {
                 dir: dir.clone(),

@@ -118,6 +118,8 @@ pub struct Outcome {
     pub length: Option<u64>,
     /// The final answer's `Content-Type`, as sent (at most 200 bytes of it).
     pub content_type: Option<String>,
+    /// Ranges the body was fetched as, at once, when it was split (`--split`).
+    pub segments: Option<usize>,
 }
 
 impl Outcome {
@@ -152,6 +154,7 @@ impl Outcome {
             mirror: None,
             length: None,
             content_type: None,
+            segments: None,
         }
     }
 

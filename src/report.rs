@@ -293,6 +293,9 @@ pub fn text_line(o: &Outcome, style: &Style) -> String {
     if o.attempts > 1 {
         line.push_str(&format!(" ({} attempts)", o.attempts));
     }
+    if let Some(segments) = o.segments {
+        line.push_str(&format!(" ({segments} connections)"));
+    }
     if let Some(mirror) = &o.mirror {
         line.push_str(&format!(" (mirror {})", escape(mirror.as_bytes())));
     }
@@ -435,6 +438,7 @@ struct JsonRecord<'a> {
     mirror: Option<&'a str>,
     length: Option<u64>,
     content_type: Option<&'a str>,
+    segments: Option<usize>,
 }
 
 impl<'a> JsonRecord<'a> {
@@ -459,6 +463,7 @@ impl<'a> JsonRecord<'a> {
             mirror: o.mirror.as_deref(),
             length: o.length,
             content_type: o.content_type.as_deref(),
+            segments: o.segments,
         }
     }
 }

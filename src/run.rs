@@ -21,7 +21,7 @@ use crate::report::{Reporter, Tally};
 
 /// Stack for worker threads. A fetch (TLS included) needs far less than the 2 MiB default, and
 /// smaller stacks make spawning hundreds of threads cheaper.
-const WORKER_STACK: usize = 512 * 1024;
+pub const WORKER_STACK: usize = 512 * 1024;
 
 /// How long, after an interrupt, the main thread waits for fetches in flight to report before
 /// it reports them as cancelled itself. Body reads notice the interrupt within one read; a

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::links::{Algorithm, Checksum, Job};
 use crate::outcome::{ErrorKind, Failure};
+use crate::split::Segments;
 
 /// What to do when the file to save already exists in the output folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -650,6 +651,120 @@ impl PartWriter {
         })?;
         let _ = fs::remove_file(&slot.meta);
         Ok((slot.path, sha256))
+    }
+}
+
+impl Sink for PartWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        PartWriter::write(self, bytes)
+    }
+
+    fn file(&self) -> &Path {
+        &self.slot.part
+    }
+}
+
+/// Where a body's bytes go as they arrive: a part file, or one segment of a split one.
+pub trait Sink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// The file written, for messages.
+    fn file(&self) -> &Path;
+}
+
+/// The part file of a segmented download, written at several places at once. While it may
+/// have holes it is `NAME.part.split`, never `NAME.part`, which is resumed from its length:
+/// it becomes `NAME.part` again only once whole, or cut back to the bytes that are (see
+/// [`crate::split`]). A run killed mid-way leaves the `.split` file, which no resume reads.
+pub struct SplitPart {
+    file: File,
+    path: PathBuf,
+    slot: Slot,
+    hash: bool,
+    check: Option<Algorithm>,
+}
+
+impl SplitPart {
+    /// Starts a split part: a fresh one, or (`resumed`) the part file already there, renamed.
+    /// `validator` is recorded for a fresh one, as [`PartWriter::fresh`] records it.
+    pub fn start(
+        slot: &Slot,
+        resumed: bool,
+        validator: Option<&str>,
+        hash: bool,
+        check: Option<Algorithm>,
+    ) -> io::Result<Self> {
+        let mut path = slot.part.clone().into_os_string();
+        path.push(".split");
+        let path = PathBuf::from(path);
+        if resumed {
+            fs::rename(&slot.part, &path)?;
+        } else {
+            if let (true, Some(folder)) = (slot.nested, slot.path.parent()) {
+                fs::create_dir_all(folder)?;
+            }
+            remove_if_present(&slot.part)?;
+            remove_if_present(&slot.meta)?;
+            remove_if_present(&path)?;
+            if let Some(validator) = validator {
+                fs::write(&slot.meta, validator)?;
+            }
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create(!resumed)
+            .truncate(false)
+            .open(&path)?;
+        Ok(Self {
+            file,
+            path,
+            slot: slot.clone(),
+            hash,
+            check,
+        })
+    }
+
+    fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.file.write_all_at(bytes, offset)
+    }
+
+    /// Every byte is in: the part becomes `NAME.part` again, its digests are computed by
+    /// reading it (they could not be kept running with bytes arriving out of order), and it
+    /// is ready to [`PartWriter::finish`].
+    pub fn whole(self) -> io::Result<PartWriter> {
+        drop(self.file);
+        fs::rename(&self.path, &self.slot.part)?;
+        PartWriter::append(&self.slot, self.hash, self.check)
+    }
+
+    /// Not every byte is in: the part is cut back to its first `whole` bytes, which are, and
+    /// kept as `NAME.part` to be resumed (removed when that leaves nothing).
+    pub fn keep(self, whole: u64) {
+        let cut = self.file.set_len(whole);
+        drop(self.file);
+        if whole == 0 || cut.is_err() || fs::rename(&self.path, &self.slot.part).is_err() {
+            let _ = fs::remove_file(&self.path);
+            let _ = fs::remove_file(&self.slot.meta);
+        }
+    }
+}
+
+/// Writes one segment of a [`SplitPart`], counting what is written in [`Segments`].
+pub struct SegmentWriter<'a> {
+    pub part: &'a SplitPart,
+    pub segments: &'a Segments,
+    pub index: usize,
+}
+
+impl Sink for SegmentWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        (self.part).write_at(bytes, self.segments.next_byte(self.index))?;
+        self.segments.wrote(self.index, bytes.len() as u64);
+        Ok(())
+    }
+
+    fn file(&self) -> &Path {
+        &self.part.path
     }
 }
 

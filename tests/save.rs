@@ -15,20 +15,6 @@ fn sha_hex(bytes: &[u8]) -> String {
     fetchpar::links::hex(&Sha256::digest(bytes))
 }
 
-/// Saves the one URL of `line` into `out` with `--json` and `args`, checks the exit code and
-/// returns its record.
-fn save_one(args: &[&str], out: &Path, line: String, code: i32) -> serde_json::Value {
-    let run = fetchpar()
-        .arg("--json")
-        .args(args)
-        .arg("-o")
-        .arg(out)
-        .arg(list(&[line]).path())
-        .assert()
-        .code(code);
-    json_lines(&run.get_output().stdout).remove(0)
-}
-
 #[test]
 fn saves_bodies_under_names_from_the_url() {
     let origin = Origin::start().unwrap();

@@ -120,3 +120,17 @@ pub fn files_in(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Saves the one URL of `line` into `out` with `--json` and `args`, checks the exit code and
+/// returns its record.
+pub fn save_one(args: &[&str], out: &std::path::Path, line: String, code: i32) -> Value {
+    let run = fetchpar()
+        .arg("--json")
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .arg(list(&[line]).path())
+        .assert()
+        .code(code);
+    json_lines(&run.get_output().stdout).remove(0)
+}

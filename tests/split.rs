@@ -1,0 +1,244 @@
+//! Segmented downloads (`--split`, aria2c's `-s`/`-x`): one saved body fetched as several
+//! ranges at once, whole in the end, whatever the server does with the ranges.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use fetchpar::origin::body_bytes;
+use sha2::{Digest, Sha256};
+use support::*;
+
+/// A body of 4 MiB and a bit, so that 1 MiB segments come out uneven.
+const SIZE: usize = 4 * 1024 * 1024 + 1000;
+
+/// Saves `line` into `out` with `--json`, 1 MiB segments and `args`, checks the exit code and
+/// returns the record.
+fn save(args: &[&str], out: &Path, line: String, code: i32) -> serde_json::Value {
+    save_one(
+        &[args, &["--min-split-size", "1M"]].concat(),
+        out,
+        line,
+        code,
+    )
+}
+
+#[test]
+fn a_large_body_is_fetched_over_several_connections_at_once_and_saved_whole() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let whole = body_bytes(0, SIZE);
+    let digest = fetchpar::links::hex(&Sha256::digest(&whole));
+    // Every answer is held 500 ms, so the three later ranges are asked for while the first
+    // answer is still being read: all are in the server at once.
+    let line = origin.url(&format!("/big.bin?size={SIZE}&delay=500")) + " sha256=" + &digest;
+    let record = save(&["--split", "4"], out.path(), line, 0);
+    assert_eq!(fs::read(out.path().join("big.bin")).unwrap(), whole);
+    assert_eq!(files_in(out.path()), ["big.bin"], "no part left behind");
+    assert_eq!(record["segments"], 4);
+    assert_eq!(record["bytes"], SIZE);
+    assert_eq!(record["sha256"], digest);
+    assert_eq!(origin.requests(), 4);
+    assert!(origin.max_concurrent() >= 3, "{}", origin.max_concurrent());
+}
+
+#[test]
+fn aria2s_names_and_a_lines_split_ask_for_it_too_and_small_bodies_are_not_split() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let record = save(
+        &["--max-connection-per-server", "3"],
+        out.path(),
+        origin.url(&format!("/x.bin?size={SIZE}")),
+        0,
+    );
+    assert_eq!(record["segments"], 3);
+    let record = save(
+        &[],
+        out.path(),
+        origin.url(&format!("/y.bin?size={SIZE}")) + " split=2",
+        0,
+    );
+    assert_eq!(record["segments"], 2);
+    // Under twice --min-split-size: one answer, as without --split.
+    let before = origin.requests();
+    let record = save(
+        &["--split", "4"],
+        out.path(),
+        origin.url("/z.bin?size=2000000"),
+        0,
+    );
+    assert!(record["segments"].is_null());
+    assert_eq!(origin.requests(), before + 1);
+    for (name, size) in [("x.bin", SIZE), ("y.bin", SIZE), ("z.bin", 2_000_000)] {
+        assert_eq!(
+            fs::read(out.path().join(name)).unwrap(),
+            body_bytes(0, size)
+        );
+    }
+}
+
+#[test]
+fn a_server_that_takes_no_ranges_is_read_from_its_one_answer() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // No Accept-Ranges: nothing more is asked.
+    let record = save(
+        &["--split", "4"],
+        out.path(),
+        origin.url(&format!("/plain.bin?size={SIZE}&no_range=1")),
+        0,
+    );
+    assert!(record["segments"].is_null());
+    assert_eq!(origin.requests(), 1);
+    // Accept-Ranges, and then the whole body to every range: the first answer is read to its
+    // end, and the file is whole.
+    let record = save(
+        &["--split", "4"],
+        out.path(),
+        origin.url(&format!("/liar.bin?size={SIZE}&ignore_range=1")),
+        0,
+    );
+    assert_eq!(record["segments"], 4);
+    assert_eq!(record["bytes"], SIZE);
+    for name in ["plain.bin", "liar.bin"] {
+        assert_eq!(
+            fs::read(out.path().join(name)).unwrap(),
+            body_bytes(0, SIZE)
+        );
+    }
+    assert_eq!(files_in(out.path()), ["liar.bin", "plain.bin"]);
+}
+
+#[test]
+fn ranges_cut_short_are_asked_for_again_within_the_same_attempt() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // The first three range answers stop half way and close.
+    let record = save(
+        &["--split", "4", "--retries", "0"],
+        out.path(),
+        origin.url(&format!("/cut.bin?size={SIZE}&cut_ranges=3")),
+        0,
+    );
+    assert_eq!(record["attempts"], 1);
+    assert!(record["error"].is_null(), "{record}");
+    assert_eq!(
+        fs::read(out.path().join("cut.bin")).unwrap(),
+        body_bytes(0, SIZE)
+    );
+    assert_eq!(files_in(out.path()), ["cut.bin"]);
+}
+
+#[test]
+fn a_split_that_fails_keeps_only_its_whole_start_which_a_later_run_resumes() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let failed = save(
+        &["--split", "4", "--retries", "0"],
+        out.path(),
+        origin.url(&format!("/part.bin?size={SIZE}&cut_ranges=100")),
+        1,
+    );
+    assert_eq!(failed["error"]["kind"], "io", "{failed}");
+    let message = failed["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("bytes "), "{message}");
+    assert!(message.contains(&format!(" of {SIZE}: ")), "{message}");
+    // Only the part, cut back to where it is whole: no holes, and no `.split` file.
+    assert_eq!(
+        files_in(out.path()),
+        ["part.bin.part", "part.bin.part.meta"]
+    );
+    let kept = fs::read(out.path().join("part.bin.part")).unwrap();
+    assert!(kept.len() >= 1024 * 1024, "{}", kept.len());
+    assert!(kept.len() < SIZE);
+    assert_eq!(kept, body_bytes(0, kept.len()));
+    // The same file from a server that sends ranges whole: only the rest is fetched.
+    let resumed = save(
+        &["--split", "4", "-c"],
+        out.path(),
+        origin.url(&format!("/part.bin?size={SIZE}")),
+        0,
+    );
+    assert_eq!(resumed["bytes"], SIZE - kept.len(), "{resumed}");
+    assert_eq!(
+        fs::read(out.path().join("part.bin")).unwrap(),
+        body_bytes(0, SIZE)
+    );
+    assert_eq!(files_in(out.path()), ["part.bin"]);
+}
+
+#[test]
+fn split_options_out_of_range_are_usage_errors() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for args in [
+        &["--split", "0"][..],
+        &["--split", "17"],
+        &["--min-split-size", "100K"],
+        &["--min-split-size", "2G"],
+    ] {
+        fetchpar()
+            .args(args)
+            .arg("-o")
+            .arg(out.path())
+            .arg(list(&[origin.url("/a")]).path())
+            .assert()
+            .code(2);
+    }
+    // Without -o nothing is saved, so there is nothing to split.
+    fetchpar()
+        .args(["--split", "2"])
+        .arg(list(&[origin.url("/a")]).path())
+        .assert()
+        .code(2);
+    // A line's split= out of range fails that line only.
+    let run = fetchpar()
+        .args(["--json", "-o"])
+        .arg(out.path())
+        .arg(list(&[origin.url("/b.bin") + " split=99", origin.url("/c.bin")]).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    let bad = find(&records, "b.bin");
+    assert_eq!(kind(bad), "invalid_url");
+    assert!(message(bad).contains("split= takes 1 to 16"), "{bad}");
+    assert!(find(&records, "c.bin")["error"].is_null());
+}
+
+#[test]
+fn four_connections_fetch_from_a_server_that_limits_each_in_well_under_the_time_of_one() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // 4 MiB at 4 MiB/s a connection: a second over one, a quarter of it over four.
+    let url = |name: &str| origin.url(&format!("/{name}?size={}&rate=4194304", 4 << 20));
+    let one = save(&["--split", "1"], out.path(), url("one.bin"), 0);
+    let four = save(&["--split", "4"], out.path(), url("four.bin"), 0);
+    assert_eq!(four["segments"], 4);
+    let (one, four) = (one["ms"].as_f64().unwrap(), four["ms"].as_f64().unwrap());
+    assert!(four < one * 0.6, "over four {four} ms, over one {one} ms");
+    for name in ["one.bin", "four.bin"] {
+        assert_eq!(
+            fs::read(out.path().join(name)).unwrap(),
+            body_bytes(0, 4 << 20)
+        );
+    }
+}
+
+#[test]
+fn the_text_line_says_how_many_connections_a_body_came_over() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = fetchpar()
+        .args(["--split", "3", "--min-split-size", "1M", "-o"])
+        .arg(out.path())
+        .arg(list(&[origin.url(&format!("/t.bin?size={SIZE}"))]).path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("/t.bin?size=4195304 (3 connections) -> "),
+        "{stdout}"
+    );
+}
