@@ -793,8 +793,16 @@ impl Fetcher {
                 .map_err(|e| disk(e, &slot.part))?;
             carried.part_written = true;
             outcome.segments = Some(segments.count());
+            // The line's other URLs serve ranges too, as aria2c shares a split between mirrors.
+            let others = (job.target.as_ref().ok()).map(|t| {
+                let all = std::iter::once(&t.url).chain(&t.mirrors);
+                all.filter(|u| *u != url).cloned().collect::<Vec<_>>()
+            });
+            let sources: Vec<Url> = std::iter::once(final_url.clone())
+                .chain(others.unwrap_or_default())
+                .collect();
             let split = Split {
-                url: &final_url,
+                sources: &sources,
                 headers: &target.options.headers,
                 validator: tag.as_deref(),
                 clock: asked,
@@ -975,8 +983,9 @@ impl Fetcher {
     }
 
     /// Reads what is missing of segment `index` of a split body with a request of its own. A
-    /// helper's (`stop` given) claims the segment once its answer is good, and leaves it if the
-    /// first connection has reached it by then.
+    /// helper's (`stop` given) asks the sources in turn by segment and claims the segment once
+    /// its answer is good, leaving it if the first connection has reached it by then; a range
+    /// asked for again is asked of the source the first answer came from.
     fn read_range(
         &self,
         split: &Split<'_>,
@@ -987,15 +996,19 @@ impl Fetcher {
         let segments = split.segments;
         let (next, end) = (segments.next_byte(index), segments.range(index).1);
         let total = segments.range(segments.count() - 1).1;
+        let source = match stop {
+            Some(_) => index % split.sources.len(),
+            None => 0,
+        };
         let ask = Ask {
             from: next,
             to: Some(end - 1),
-            validator: split.validator,
+            validator: split.validator.filter(|_| source == 0),
             headers: split.headers,
             clock: Some(split.clock),
             ..Ask::default()
         };
-        let (response, _) = self.request(split.url, ask, outcome)?;
+        let (response, _) = self.request(&split.sources[source], ask, outcome)?;
         let status = response.status();
         if content_range(&response) != Some((next, end - 1, total)) {
             return Err(match status.as_u16() {
@@ -1322,11 +1335,14 @@ fn content_range_start(response: &Response) -> Option<u64> {
 
 /// A body being fetched as several ranges at once (see [`Fetcher::fetch_split`]).
 struct Split<'a> {
-    /// The URL the first answer came from, after its redirects.
-    url: &'a Url,
+    /// Where ranges are asked for: first the URL the first answer came from (after its
+    /// redirects), then the line's other URLs (its own and its mirrors), taken in turn.
+    sources: &'a [Url],
     /// The line's own headers.
     headers: &'a [(HeaderName, HeaderValue)],
-    /// The first answer's validator: each range is sent only from the same file (`If-Range`).
+    /// The first answer's validator: each range from the same URL is sent only from the same
+    /// file (`If-Range`). Another server's ETag for the same file may differ, so a mirror's
+    /// range is checked by the file's total size alone, as aria2c checks it.
     validator: Option<&'a str>,
     /// When the first answer was asked for: the URL's time limit covers every range.
     clock: Instant,

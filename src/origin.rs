@@ -17,6 +17,7 @@
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
+//! | `fill=B` | a body of bytes all of value B (0-255) instead of the pattern |
 //! | `rate=N` | the body at N bytes per second on each connection, as servers that limit each send it |
 //! | `truncate=N` | declare `size` but close after N bytes; `truncate_once=N` only the first time |
 //! | `redirect=N` | a chain of N redirects before the body; `loop=1` redirects to itself |
@@ -710,6 +711,7 @@ fn respond(
             "truncate_once",
             "cut_ranges",
             "rate",
+            "fill",
         ]
         .iter()
         .all(|key| p(key).is_none());
@@ -727,13 +729,23 @@ fn respond(
         return Ok(true);
     }
     if let Some(bytes) = literal {
-        out.write_all(&bytes[start as usize..])?;
+        out.write_all(&bytes[start as usize..][..length as usize])?;
         return Ok(true);
     }
     if let Some(n) = num("stall") {
         write_pattern(out, start, n.min(length))?;
         sleep_unless_stopped(Duration::from_secs(60), stop);
         return Ok(false);
+    }
+    if let Some(byte) = num("fill") {
+        let block = [byte as u8; 16 * 1024];
+        let mut left = length;
+        while left > 0 {
+            let n = left.min(block.len() as u64);
+            out.write_all(&block[..n as usize])?;
+            left -= n;
+        }
+        return Ok(true);
     }
     if let Some(rate) = num("rate").filter(|&r| r > 0) {
         // Paced against a deadline per piece, as a server that limits each connection sends.

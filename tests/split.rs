@@ -10,6 +10,21 @@ use fetchpar::origin::body_bytes;
 use sha2::{Digest, Sha256};
 use support::*;
 
+/// Fails, saying where, unless the file at `path` is the origin's body of `size` bytes (a
+/// whole mismatched body would fill the screen).
+fn assert_whole(path: &Path, size: usize) {
+    let got = fs::read(path).unwrap();
+    let want = body_bytes(0, size);
+    if got != want {
+        let at = got.iter().zip(&want).position(|(a, b)| a != b);
+        panic!(
+            "{}: {} bytes where {size} were expected, first difference at {at:?}",
+            path.display(),
+            got.len()
+        );
+    }
+}
+
 /// A body of 4 MiB and a bit, so that 1 MiB segments come out uneven.
 const SIZE: usize = 4 * 1024 * 1024 + 1000;
 
@@ -34,7 +49,7 @@ fn a_large_body_is_fetched_over_several_connections_at_once_and_saved_whole() {
     // answer is still being read: all are in the server at once.
     let line = origin.url(&format!("/big.bin?size={SIZE}&delay=500")) + " sha256=" + &digest;
     let record = save(&["--split", "4"], out.path(), line, 0);
-    assert_eq!(fs::read(out.path().join("big.bin")).unwrap(), whole);
+    assert_whole(&out.path().join("big.bin"), SIZE);
     assert_eq!(files_in(out.path()), ["big.bin"], "no part left behind");
     assert_eq!(record["segments"], 4);
     assert_eq!(record["bytes"], SIZE);
@@ -72,10 +87,7 @@ fn aria2s_names_and_a_lines_split_ask_for_it_too_and_small_bodies_are_not_split(
     assert!(record["segments"].is_null());
     assert_eq!(origin.requests(), before + 1);
     for (name, size) in [("x.bin", SIZE), ("y.bin", SIZE), ("z.bin", 2_000_000)] {
-        assert_eq!(
-            fs::read(out.path().join(name)).unwrap(),
-            body_bytes(0, size)
-        );
+        assert_whole(&out.path().join(name), size);
     }
 }
 
@@ -103,10 +115,7 @@ fn a_server_that_takes_no_ranges_is_read_from_its_one_answer() {
     assert_eq!(record["segments"], 4);
     assert_eq!(record["bytes"], SIZE);
     for name in ["plain.bin", "liar.bin"] {
-        assert_eq!(
-            fs::read(out.path().join(name)).unwrap(),
-            body_bytes(0, SIZE)
-        );
+        assert_whole(&out.path().join(name), SIZE);
     }
     assert_eq!(files_in(out.path()), ["liar.bin", "plain.bin"]);
 }
@@ -124,10 +133,7 @@ fn ranges_cut_short_are_asked_for_again_within_the_same_attempt() {
     );
     assert_eq!(record["attempts"], 1);
     assert!(record["error"].is_null(), "{record}");
-    assert_eq!(
-        fs::read(out.path().join("cut.bin")).unwrap(),
-        body_bytes(0, SIZE)
-    );
+    assert_whole(&out.path().join("cut.bin"), SIZE);
     assert_eq!(files_in(out.path()), ["cut.bin"]);
 }
 
@@ -153,7 +159,10 @@ fn a_split_that_fails_keeps_only_its_whole_start_which_a_later_run_resumes() {
     let kept = fs::read(out.path().join("part.bin.part")).unwrap();
     assert!(kept.len() >= 1024 * 1024, "{}", kept.len());
     assert!(kept.len() < SIZE);
-    assert_eq!(kept, body_bytes(0, kept.len()));
+    assert!(
+        kept == body_bytes(0, kept.len()),
+        "the part holds other bytes"
+    );
     // The same file from a server that sends ranges whole: only the rest is fetched.
     let resumed = save(
         &["--split", "4", "-c"],
@@ -162,10 +171,7 @@ fn a_split_that_fails_keeps_only_its_whole_start_which_a_later_run_resumes() {
         0,
     );
     assert_eq!(resumed["bytes"], SIZE - kept.len(), "{resumed}");
-    assert_eq!(
-        fs::read(out.path().join("part.bin")).unwrap(),
-        body_bytes(0, SIZE)
-    );
+    assert_whole(&out.path().join("part.bin"), SIZE);
     assert_eq!(files_in(out.path()), ["part.bin"]);
 }
 
@@ -219,10 +225,7 @@ fn four_connections_fetch_from_a_server_that_limits_each_in_well_under_the_time_
     let (one, four) = (one["ms"].as_f64().unwrap(), four["ms"].as_f64().unwrap());
     assert!(four < one * 0.6, "over four {four} ms, over one {one} ms");
     for name in ["one.bin", "four.bin"] {
-        assert_eq!(
-            fs::read(out.path().join(name)).unwrap(),
-            body_bytes(0, 4 << 20)
-        );
+        assert_whole(&out.path().join(name), 4 << 20);
     }
 }
 
@@ -241,4 +244,53 @@ fn the_text_line_says_how_many_connections_a_body_came_over() {
         stdout.contains("/t.bin?size=4195304 (3 connections) -> "),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_lines_mirrors_serve_ranges_too_and_a_dead_one_costs_nothing() {
+    let first = Origin::start().unwrap();
+    let mirror = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = format!("/m.bin?size={SIZE}");
+    // Four ranges over two sources: the first answer and the second range from the line's URL,
+    // the first and third ranges after it from the mirror.
+    let record = save(
+        &["--split", "4"],
+        out.path(),
+        format!("{} {}", first.url(&path), mirror.url(&path)),
+        0,
+    );
+    assert_eq!(record["segments"], 4);
+    assert!(record["mirror"].is_null());
+    assert_eq!((first.requests(), mirror.requests()), (2, 2));
+    assert_whole(&out.path().join("m.bin"), SIZE);
+    // A mirror nobody answers at: its ranges come from the line's URL instead.
+    let record = save(
+        &["--split", "4"],
+        out.path(),
+        format!(
+            "{} {}",
+            first.url(&path.replace("m.bin", "d.bin")),
+            refused_url()
+        ),
+        0,
+    );
+    assert!(record["error"].is_null(), "{record}");
+    assert_whole(&out.path().join("d.bin"), SIZE);
+    // A mirror whose file is of another size (another version, all `A` here): none of its
+    // bytes are taken.
+    let other = format!("/w.bin?size={}&fill=65", SIZE + 1);
+    let record = save(
+        &["--split", "4"],
+        out.path(),
+        format!(
+            "{} {}",
+            first.url(&path.replace("m.bin", "w.bin")),
+            mirror.url(&other)
+        ),
+        0,
+    );
+    assert!(record["error"].is_null(), "{record}");
+    assert_whole(&out.path().join("w.bin"), SIZE);
+    assert_eq!(files_in(out.path()), ["d.bin", "m.bin", "w.bin"]);
 }
