@@ -154,6 +154,18 @@ pub struct Cli {
           visible_alias = "read-timeout", help_heading = "Network")]
     pub stall_timeout: Limit,
 
+    /// Abandon a download slower than this many bytes per second over --speed-time (curl's -Y,
+    /// aria2c's --lowest-speed-limit; 500K, 1M); 0 for no limit.
+    #[arg(short = 'Y', long, value_name = "RATE", value_parser = parse_bytes,
+          visible_alias = "lowest-speed-limit", help_heading = "Network")]
+    pub speed_limit: Option<u64>,
+
+    /// Seconds over which --speed-limit is measured (curl's -y) [default: 30 with
+    /// --speed-limit; alone, it sets --speed-limit 1, as in curl].
+    #[arg(short = 'y', long, value_name = "SECS", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub speed_time: Option<Limit>,
+
     /// The User-Agent header sent with every request.
     #[arg(short = 'A', visible_short_alias = 'U', long, value_name = "TEXT",
           default_value = concat!("fetchpar/", env!("CARGO_PKG_VERSION")), help_heading = "Network")]

@@ -64,6 +64,9 @@ pub struct NetSettings {
     pub spider: bool,
     /// `--resolve`: addresses given for hosts, used instead of looking them up.
     pub resolve: Arc<Overrides>,
+    /// `--speed-limit` and `--speed-time`: a body read slower than this many bytes per second,
+    /// averaged over each such span, is abandoned.
+    pub low_speed: Option<(u64, Duration)>,
     /// `--split`: most connections one saved body is fetched over at once (1: no splitting).
     pub split: usize,
     /// `--min-split-size`: the smallest range a body is split into.
@@ -1113,6 +1116,8 @@ impl Fetcher {
         // Bytes read into `buf` and not yet written.
         let mut filled = 0;
         let mut received = 0u64;
+        // --speed-limit: when the current span started, and `received` then.
+        let mut span = (Instant::now(), 0u64);
         let result = loop {
             if close_after == Some(received) {
                 break Ok(());
@@ -1141,6 +1146,15 @@ impl Fetcher {
             }
             if let Some(rate) = &self.rate {
                 rate.take(n, &cancel::requested);
+            }
+            if let Some((least, time)) = self.settings.low_speed
+                && span.0.elapsed() >= time
+            {
+                let got = received + n as u64 - span.1;
+                if (got as f64) < least as f64 * time.as_secs_f64() {
+                    break Err(too_slow(least, time));
+                }
+                span = (Instant::now(), received + n as u64);
             }
             let got = &buf[filled..filled + n];
             let room = self.settings.prefix.saturating_sub(outcome.prefix.len());
@@ -1445,6 +1459,17 @@ pub fn classify(err: ureq::Error) -> Failure {
     failure.refused =
         matches!(&err, ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused);
     failure
+}
+
+/// A body that came slower than `--speed-limit` over `--speed-time`.
+fn too_slow(least: u64, time: Duration) -> Failure {
+    Failure::new(
+        ErrorKind::Timeout,
+        format!(
+            "slower than {least} bytes per second for {} s (--speed-limit, --speed-time)",
+            time.as_secs_f64()
+        ),
+    )
 }
 
 fn timeout_message(which: ureq::Timeout) -> String {

@@ -54,6 +54,18 @@ pub fn jobs_wanted(cli: &Cli) -> usize {
     cli.jobs.map_or(DEFAULT_JOBS, |j| j as usize)
 }
 
+/// `--speed-limit` and `--speed-time`, as curl pairs them: either alone brings the other's
+/// default (30 s, 1 byte per second); 0 for either turns the check off.
+fn low_speed(cli: &Cli) -> Option<(u64, Duration)> {
+    let time = match cli.speed_time {
+        Some(crate::cli::Limit(time)) => time?,
+        None if cli.speed_limit.is_some() => Duration::from_secs(30),
+        None => return None,
+    };
+    let rate = cli.speed_limit.unwrap_or(1);
+    (rate > 0).then_some((rate, time))
+}
+
 /// Connections one saved body may be fetched over: `--split`, capped by aria2c's
 /// `--max-connection-per-server`, which alone means the same (`aria2c -x 16` is taken as
 /// asking for 16 connections, as its users mean it; aria2c itself would cap it at its -s
@@ -276,6 +288,7 @@ impl Options {
                 logins: logins(cli)?,
                 spider: cli.spider,
                 resolve: Arc::new(Overrides::parse(&cli.resolve).map_err(UsageError)?),
+                low_speed: low_speed(cli),
                 split: split_wanted(cli),
                 min_split: cli.min_split_size,
             },
@@ -360,5 +373,40 @@ mod tests {
         assert_eq!(retries(&["--retries", "5"]), 5);
         assert_eq!(retries(&["-t", "3"]), 2);
         assert_eq!(retries(&["--tries", "1"]), 0);
+    }
+
+    fn parsed(args: &[&str]) -> Cli {
+        Cli::try_parse_from([&["fetchpar", "-o", "d"], args, &["list.txt"]].concat()).unwrap()
+    }
+
+    #[test]
+    fn speed_limit_and_time_bring_each_others_defaults_as_in_curl() {
+        let low = |args: &[&str]| low_speed(&parsed(args));
+        let secs = Duration::from_secs;
+        assert_eq!(low(&[]), None);
+        assert_eq!(low(&["-Y", "1K"]), Some((1024, secs(30))));
+        assert_eq!(low(&["-y", "5"]), Some((1, secs(5))));
+        assert_eq!(
+            low(&["--speed-limit", "10", "--speed-time", "2"]),
+            Some((10, secs(2)))
+        );
+        assert_eq!(low(&["-Y", "0"]), None);
+        assert_eq!(low(&["-Y", "10", "-y", "0"]), None);
+    }
+
+    #[test]
+    fn aria2s_connections_per_server_caps_split_and_alone_asks_for_it() {
+        let split = |args: &[&str]| split_wanted(&parsed(args));
+        assert_eq!(split(&[]), 1);
+        assert_eq!(split(&["--split", "8"]), 8);
+        assert_eq!(split(&["--max-connection-per-server", "4"]), 4);
+        assert_eq!(
+            split(&["--split", "8", "--max-connection-per-server", "4"]),
+            4
+        );
+        assert_eq!(
+            split(&["--split", "2", "--max-connection-per-server", "16"]),
+            2
+        );
     }
 }

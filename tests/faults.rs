@@ -1161,3 +1161,36 @@ fn an_unusable_cacert_is_an_input_error() {
             .stderr(predicates::str::contains(why));
     }
 }
+
+#[test]
+fn a_download_slower_than_the_speed_limit_is_abandoned_and_a_fast_enough_one_is_not() {
+    let origin = Origin::start().unwrap();
+    // 1,000 bytes, one every 20 ms: 50 bytes a second, 20 s in all, under 1 KiB/s.
+    let slow = one(
+        &origin.url("/slow?size=1000&drip=20"),
+        &[
+            "--retries",
+            "0",
+            "--speed-limit",
+            "1K",
+            "--speed-time",
+            "0.5",
+        ],
+        1,
+    );
+    assert_eq!(kind(&slow), "timeout");
+    assert!(
+        message(&slow).contains("slower than 1024 bytes per second for 0.5 s"),
+        "{slow}"
+    );
+    let bytes = slow["bytes"].as_u64().unwrap();
+    assert!(bytes > 0 && bytes < 1000, "{bytes}");
+    // 300 KB at 200 KB/s a connection: a second and a half, always above 50 KB/s (aria2c's
+    // name for the option).
+    let fast = one(
+        &origin.url("/fast?size=300000&rate=200000"),
+        &["--lowest-speed-limit", "50K", "-y", "0.5"],
+        0,
+    );
+    assert_eq!(fast["bytes"], 300_000);
+}
