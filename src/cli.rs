@@ -56,6 +56,11 @@ pub struct Cli {
     #[arg(long, help_heading = "Concurrency", conflicts_with = "output_dir")]
     pub compare: bool,
 
+    /// Accepted as curl takes it (with -Z): every fetch opens its own connection at once,
+    /// without waiting to share one.
+    #[arg(long, help_heading = "Concurrency")]
+    pub parallel_immediate: bool,
+
     /// Most fetches running at once [default: one thread per URL, up to 384].
     #[arg(short = 'j', long, value_name = "N", help_heading = "Concurrency",
           visible_aliases = ["max-concurrent-downloads", "parallel-max"],
@@ -611,9 +616,10 @@ mod tests {
             parse(&save)
         );
         assert!(Cli::try_parse_from(["fetchpar", "--keep-session-cookies", "l"]).is_err());
-        // -L, -f and -S change nothing but their own flags: fetchpar always does what they ask.
-        let habit = parse(&["-fsSL"]);
-        let without = ["location", "fail", "show_error"]
+        // -L, -f, -S and --parallel-immediate change nothing but their own flags: fetchpar
+        // always does what they ask.
+        let habit = parse(&["-fsSL", "--parallel-immediate"]);
+        let without = ["location", "fail", "show_error", "parallel_immediate"]
             .iter()
             .fold(habit, |text, flag| {
                 text.replace(&format!("{flag}: true"), &format!("{flag}: false"))
