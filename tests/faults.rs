@@ -1194,3 +1194,40 @@ fn a_download_slower_than_the_speed_limit_is_abandoned_and_a_fast_enough_one_is_
     );
     assert_eq!(fast["bytes"], 300_000);
 }
+
+#[test]
+fn an_interrupted_split_download_leaves_only_its_whole_start_as_the_part() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // 8 MiB at 1 MiB/s a connection: four ranges of 2 MiB, each two seconds long.
+    let file = list(&[origin.url("/split.bin?size=8388608&rate=1048576")]);
+    let mut child = fetchpar_std()
+        .args(["--json", "--split", "4", "--min-split-size", "1M", "-o"])
+        .arg(out.path())
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first answer and the three ranges asked for: the split is under way.
+    while origin.requests() < 4 {
+        thread::yield_now();
+    }
+    assert!(signal(&child, "-INT"));
+    let stdout = child.stdout.take().unwrap();
+    let (rest, code) = finish_within(child, stdout, Duration::from_secs(20), "split");
+    assert_eq!(code, Some(130));
+    let record = &json_lines(rest.as_bytes())[0];
+    assert_eq!(kind(record), "cancelled", "{record}");
+    // No final name, no file with holes: the part holds the body's first bytes and only them.
+    assert_eq!(
+        files_in(out.path()),
+        ["split.bin.part", "split.bin.part.meta"]
+    );
+    let part = std::fs::read(out.path().join("split.bin.part")).unwrap();
+    assert!(!part.is_empty() && part.len() < 8388608, "{}", part.len());
+    assert!(
+        part == fetchpar::origin::body_bytes(0, part.len()),
+        "the part holds other bytes"
+    );
+}
