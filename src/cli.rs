@@ -304,6 +304,11 @@ pub struct Cli {
           visible_alias = "max-overall-download-limit")]
     pub limit_rate: Option<u64>,
 
+    /// Most bytes per second for each download on its own, all its connections together
+    /// (aria2c's --max-download-limit; what curl's and wget's --limit-rate do); 0 for none.
+    #[arg(long, value_name = "RATE", value_parser = parse_bytes, help_heading = "Network")]
+    pub max_download_limit: Option<u64>,
+
     /// Further attempts for a URL after a transient failure (connection, timeout, truncated
     /// body, 408, 429, 500, 502, 503, 504); for a line with mirrors, further rounds over them.
     #[arg(

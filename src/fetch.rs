@@ -43,6 +43,8 @@ pub struct NetSettings {
     pub cookies: bool,
     /// Most body bytes per second for the whole run (`--limit-rate`).
     pub limit_rate: Option<u64>,
+    /// Most body bytes per second for each download (`--max-download-limit`).
+    pub download_limit: Option<u64>,
     /// Which addresses hosts are connected at (`-4`, `-6`).
     pub ip_family: ureq::config::IpFamily,
     /// Bytes of each body kept for display.
@@ -300,6 +302,12 @@ impl Fetcher {
             .as_ref()
             .map(|p| p.begin(job.id, &outcome.url));
         let mut carried = Carried::default();
+        // The download's own budget (--max-download-limit, or the line's), kept across its
+        // attempts and shared by the connections of a split.
+        let own_rate = (target.options.download_limit)
+            .or(self.settings.download_limit)
+            .filter(|&r| r > 0)
+            .map(RateLimit::new);
         let mut attempt = 0;
         // The line's URL and its mirrors, tried in rounds until one succeeds: a failed attempt
         // moves on to the next source at once (a mirror is there so that nobody waits on a
@@ -346,7 +354,7 @@ impl Fetcher {
                         target,
                         start,
                         &mut outcome,
-                        live.as_deref(),
+                        (live.as_deref(), own_rate.as_ref()),
                         &mut carried,
                     ),
                     None => Err(Failure::new(
@@ -637,7 +645,7 @@ impl Fetcher {
         target: &Target,
         start: Instant,
         outcome: &mut Outcome,
-        live: Option<&Live>,
+        (live, own_rate): (Option<&Live>, Option<&RateLimit>),
         carried: &mut Carried,
     ) -> Result<(), Failure> {
         let url = &target.url;
@@ -812,6 +820,7 @@ impl Fetcher {
                 segments: &segments,
                 part: &part,
                 live,
+                rate: own_rate,
             };
             let body = response.into_body().into_reader();
             self.seen.note(&final_url);
@@ -853,12 +862,18 @@ impl Fetcher {
         let reuse = self.seen.note(&final_url);
         let drained = if gunzip {
             let mut body = decode::Gunzip::new(body);
-            let ends = self.ends(None, limit, reuse);
+            let ends = Ends {
+                rate: own_rate,
+                ..self.ends(None, limit, reuse)
+            };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
             self.drain(&mut body, None, ends, outcome, writer, live)
         } else {
             let mut body = body;
-            let ends = self.ends(length, limit, reuse);
+            let ends = Ends {
+                rate: own_rate,
+                ..self.ends(length, limit, reuse)
+            };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
             self.drain(&mut body, length, ends, outcome, writer, live)
         };
@@ -946,6 +961,7 @@ impl Fetcher {
                     close_after: Some(end - start),
                     limit: u64::MAX,
                     stop: None,
+                    rate: split.rate,
                 };
                 let read = self.drain(&mut body, None, ends, outcome, Some(&mut sink), split.live);
                 if read.is_err() {
@@ -1037,6 +1053,7 @@ impl Fetcher {
         };
         let ends = Ends {
             stop,
+            rate: split.rate,
             ..self.ends(None, Some(end - next), true)
         };
         let mut body = response.into_body().into_reader();
@@ -1095,6 +1112,7 @@ impl Fetcher {
             close_after: length.filter(|_| !reuse || self.input_done.load(Ordering::Relaxed)),
             limit: limit.unwrap_or(u64::MAX),
             stop: None,
+            rate: None,
         }
     }
 
@@ -1107,6 +1125,7 @@ impl Fetcher {
             close_after,
             limit,
             stop,
+            rate: own_rate,
         }: Ends,
         outcome: &mut Outcome,
         mut writer: Option<&mut dyn Sink>,
@@ -1128,10 +1147,12 @@ impl Fetcher {
                     "interrupted while downloading",
                 ));
             }
-            // Under --limit-rate, no read larger than the budget's burst; and none past where
-            // reading stops (a segment's end, in the middle of a split body).
-            let mut end =
-                (self.rate.as_ref()).map_or(buf.len(), |r| (filled + r.chunk()).min(buf.len()));
+            // Under --limit-rate or --max-download-limit, no read larger than a budget's burst;
+            // and none past where reading stops (a segment's end, in the middle of a split).
+            let mut end = buf.len();
+            for rate in [self.rate.as_ref(), own_rate].into_iter().flatten() {
+                end = end.min(filled + rate.chunk());
+            }
             if let Some(stop_at) = close_after {
                 end = end.min(filled + (stop_at - received).min(buf.len() as u64) as usize);
             }
@@ -1144,7 +1165,7 @@ impl Fetcher {
             if received + n as u64 > limit {
                 break Err(too_large(self.settings.max_size));
             }
-            if let Some(rate) = &self.rate {
+            for rate in [self.rate.as_ref(), own_rate].into_iter().flatten() {
                 rate.take(n, &cancel::requested);
             }
             if let Some((least, time)) = self.settings.low_speed
@@ -1231,6 +1252,8 @@ struct Ends<'a> {
     limit: u64,
     /// Set when the rest of a split body's reads should stop (the first connection failed).
     stop: Option<&'a AtomicBool>,
+    /// The download's own budget, besides the run's (`--max-download-limit`).
+    rate: Option<&'a RateLimit>,
 }
 
 /// Waits before a retry, giving up early if the run is interrupted.
@@ -1363,6 +1386,8 @@ struct Split<'a> {
     segments: &'a Segments,
     part: &'a SplitPart,
     live: Option<&'a Live>,
+    /// The download's own budget (`--max-download-limit`), shared by all its connections.
+    rate: Option<&'a RateLimit>,
 }
 
 /// A 206 answer's `Content-Range: bytes FIRST-LAST/TOTAL`.

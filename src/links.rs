@@ -38,6 +38,9 @@ pub struct LineOptions {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// aria2's `split=N`: connections this URL's body may be fetched over (`--split`).
     pub split: Option<usize>,
+    /// aria2's `max-download-limit=RATE`: this URL's own bytes per second
+    /// (`--max-download-limit`).
+    pub download_limit: Option<u64>,
 }
 
 /// One line of input that names something to fetch.
@@ -558,12 +561,17 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             Ok(n @ 1..=16) => options.split = Some(n),
             _ => return Err(format!("split= takes 1 to 16 connections, not `{value}`")),
         },
+        "max-download-limit" => {
+            let rate = crate::cli::parse_bytes(value)
+                .map_err(|why| format!("max-download-limit=: {why}"))?;
+            options.download_limit = Some(rate);
+        }
         "dir" if value.is_empty() => return Err("dir= needs a folder".into()),
         "dir" => options.dir = Some(value.to_string()),
         _ => {
             return Err(format!(
                 "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
-                 header, referer, user-agent, split)"
+                 header, referer, user-agent, split, max-download-limit)"
             ));
         }
     }
@@ -802,7 +810,7 @@ mod tests {
         let digest = "ab".repeat(32);
         let input = format!(
             "  out=orphan.bin\nhttp://a.example/x\n  out=my file.iso\n\tchecksum=sha-256={digest}\n\
-             # a comment between\n  sha256={digest}\nhttp://b.example/\n  max-download-limit=1M\n\
+             # a comment between\n  sha256={digest}\nhttp://b.example/\n  lowest-speed-limit=1M\n\
              \x20 http://c.example/?q=a=b\nnot a url\n  out=kept.bin\n"
         );
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
@@ -829,11 +837,13 @@ mod tests {
         );
         assert_eq!(
             got[2].target.as_ref().unwrap_err(),
-            "option on line 8: unknown option `max-download-limit` (known: out, dir, sha256, \
-             checksum=sha-256=HEX, header, referer, user-agent, split)"
+            "option on line 8: unknown option `lowest-speed-limit` (known: out, dir, sha256, \
+             checksum=sha-256=HEX, header, referer, user-agent, split, max-download-limit)"
         );
-        let split = parse_line("http://d.example/ split=3").unwrap();
+        let split = parse_line("http://d.example/ split=3 max-download-limit=2K").unwrap();
         assert_eq!(split.options.split, Some(3));
+        assert_eq!(split.options.download_limit, Some(2048));
+        assert!(parse_line("http://d.example/ max-download-limit=fast").is_err());
         // An indented URL is still a URL, and a bad URL line keeps its options.
         assert_eq!(
             got[3].target.as_ref().unwrap().url.host_str(),

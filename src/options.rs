@@ -267,6 +267,7 @@ impl Options {
                 headers,
                 cookies: !cli.no_cookies,
                 limit_rate: cli.limit_rate.filter(|&r| r > 0),
+                download_limit: cli.max_download_limit.filter(|&r| r > 0),
                 ip_family: match (cli.ipv4, cli.ipv6) {
                     (true, _) => ureq::config::IpFamily::Ipv4Only,
                     (_, true) => ureq::config::IpFamily::Ipv6Only,

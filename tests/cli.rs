@@ -1600,6 +1600,44 @@ fn limit_rate_is_one_budget_for_all_fetches_together() {
 }
 
 #[test]
+fn max_download_limit_holds_each_download_to_the_rate_on_its_own() {
+    let origin = Origin::start().unwrap();
+    let urls: Vec<String> = (0..4)
+        .map(|i| origin.url(&format!("/d{i}?size=65536")))
+        .collect();
+    // 64 KiB each at 64 KiB/s each, less a burst of 16 KiB: three quarters of a second, all
+    // four at once. One budget for the four would take five times as long.
+    let each = (64.0 - 16.0) / 64.0;
+    let started = std::time::Instant::now();
+    let out = fetchpar()
+        .args(["--json", "--max-download-limit", "64K"])
+        .arg(list(&urls).path())
+        .assert()
+        .code(0);
+    let wall = started.elapsed().as_secs_f64();
+    let records = json_lines(&out.get_output().stdout);
+    for record in &records {
+        assert_eq!(record["bytes"], 65536);
+        let secs = record["ms"].as_f64().unwrap() / 1000.0;
+        assert!(
+            secs >= 0.9 * each,
+            "{secs:.3} s, at least {each:.3} s expected"
+        );
+    }
+    assert!(wall < 2.5 * each, "{wall:.3} s for four at once");
+    // aria2's option line: that URL alone is held to its rate.
+    let out = fetchpar()
+        .args(["--json"])
+        .arg(list(&[urls[0].clone() + " max-download-limit=64K", urls[1].clone()]).path())
+        .assert()
+        .code(0);
+    let records = json_lines(&out.get_output().stdout);
+    let ms = |name: &str| find(&records, name)["ms"].as_f64().unwrap();
+    assert!(ms("/d0") >= 900.0 * each, "{records:#?}");
+    assert!(ms("/d0") > 4.0 * ms("/d1"), "{records:#?}");
+}
+
+#[test]
 fn ipv4_and_ipv6_keep_only_addresses_of_that_family() {
     let origin = Origin::start().unwrap();
     let port = origin.addr().port();
