@@ -199,9 +199,16 @@ pub struct Cli {
         short = 'u',
         long,
         value_name = "USER:PASSWORD",
+        visible_alias = "http-user",
         help_heading = "Network"
     )]
     pub user: Option<String>,
+
+    /// The password for --user, given apart as wget's --password takes it (--user is then the
+    /// user name alone).
+    #[arg(long, value_name = "PASSWORD", requires = "user",
+          visible_aliases = ["http-password", "http-passwd"], help_heading = "Network")]
+    pub password: Option<String>,
 
     /// Credentials for each host from ~/.netrc, or the file $NETRC names (curl's -n).
     ///
@@ -320,9 +327,10 @@ pub struct Cli {
     )]
     pub retries: u32,
 
-    /// Attempts in all, as wget's -t counts them: --retries N-1 (wget's 0 for endless is not
-    /// taken: a run must end).
+    /// Attempts in all, as wget's -t and aria2c's --max-tries count them: --retries N-1 (their
+    /// 0 for endless is not taken: a run must end).
     #[arg(short = 't', long, value_name = "N", conflicts_with = "retries",
+          visible_alias = "max-tries",
           value_parser = clap::value_parser!(u32).range(1..), help_heading = "Network")]
     pub tries: Option<u32>,
 
@@ -335,9 +343,10 @@ pub struct Cli {
           help_heading = "Network")]
     pub retry_delay: Limit,
 
-    /// Longest wait before one retry, even when the server's Retry-After asks for more.
+    /// Longest wait before one retry, even when the server's Retry-After asks for more
+    /// (wget's --waitretry).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs,
-          help_heading = "Network")]
+          visible_alias = "waitretry", help_heading = "Network")]
     pub max_retry_wait: Limit,
 
     /// Most fetches to one host at once [default: no limit beyond --jobs].
@@ -610,6 +619,16 @@ mod tests {
             (&["-o", "d", "--conditional-get"], &["-o", "d", "-N"]),
             (&["--max-filesize", "1K"], &["--max-size", "1K"]),
             (&["--cookie-jar", "c.txt"], &["--save-cookies", "c.txt"]),
+            (
+                &["--http-user", "u", "--http-password", "p"],
+                &["-u", "u", "--password", "p"],
+            ),
+            (
+                &["-u", "u", "--http-passwd", "p"],
+                &["-u", "u", "--password", "p"],
+            ),
+            (&["--max-tries", "4"], &["-t", "4"]),
+            (&["--waitretry", "10"], &["--max-retry-wait", "10"]),
         ];
         for (theirs, ours) in pairs {
             assert_eq!(parse(theirs), parse(ours), "{theirs:?}");

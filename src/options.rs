@@ -244,7 +244,8 @@ impl Options {
                 )
                 .into());
             }
-            headers.push((header::AUTHORIZATION, basic_credentials(user)?));
+            let password = cli.password.as_deref();
+            headers.push((header::AUTHORIZATION, basic_credentials(user, password)?));
         }
         let load_cookies = cookie_option(cli, &mut headers)?;
         let jobs = jobs_wanted(cli);
@@ -349,11 +350,26 @@ fn logins(cli: &Cli) -> Result<Option<Arc<Logins>>> {
 }
 
 /// The `Authorization` header for `--user USER:PASSWORD`, kept out of any debug output.
-fn basic_credentials(user: &str) -> Result<HeaderValue> {
-    if !user.contains(':') {
-        return Err(UsageError("--user needs USER:PASSWORD, with a colon".into()).into());
-    }
-    let mut value = HeaderValue::try_from(basic(user.as_bytes()))
+/// `--user USER:PASSWORD` (curl's), or `--user USER --password PASSWORD` (wget's).
+fn basic_credentials(user: &str, password: Option<&str>) -> Result<HeaderValue> {
+    let pair = match password {
+        Some(_) if user.contains(':') => {
+            return Err(UsageError(
+                "--user has a password after its colon and --password gives another: keep one"
+                    .into(),
+            )
+            .into());
+        }
+        Some(password) => format!("{user}:{password}"),
+        None if user.contains(':') => user.to_string(),
+        None => {
+            return Err(UsageError(
+                "--user needs USER:PASSWORD, with a colon, or a --password".into(),
+            )
+            .into());
+        }
+    };
+    let mut value = HeaderValue::try_from(basic(pair.as_bytes()))
         .map_err(|_| UsageError("--user gives credentials that cannot be sent".into()))?;
     value.set_sensitive(true);
     Ok(value)

@@ -687,10 +687,22 @@ fn credentials_given_as_headers_stay_on_the_first_origin() {
     let expected = base64::engine::general_purpose::STANDARD.encode("us%40er:p:ss");
     assert_eq!(records[0]["prefix"], format!("Basic {expected}"));
     assert_eq!(records[1]["prefix"], "", "-u went to another origin");
+    // wget's way: the user and the password apart.
+    let out = fetchpar()
+        .args(["--json", "--user", "wuser", "--password", "w:pass"])
+        .arg(list(&lines[..1]).path())
+        .assert()
+        .success();
+    let expected = base64::engine::general_purpose::STANDARD.encode("wuser:w:pass");
+    assert_eq!(
+        json_lines(&out.get_output().stdout)[0]["prefix"],
+        format!("Basic {expected}")
+    );
     // Two sources of credentials at once, or no password, is a usage error.
     for args in [
         vec!["-u", "a:b", "-H", "Authorization: Bearer x"],
         vec!["-u", "nopassword"],
+        vec!["-u", "a:b", "--password", "c"],
     ] {
         fetchpar()
             .args(&args)
