@@ -388,8 +388,15 @@ pub struct Cli {
 
     /// Save every body under DIR (created if missing), named from the URL.
     #[arg(short = 'o', visible_short_alias = 'P', long, value_name = "DIR",
-          visible_aliases = ["directory-prefix", "dir"], help_heading = "Saving")]
+          visible_aliases = ["directory-prefix", "dir"], help_heading = "Saving",
+          default_value_if("remote_name", clap::builder::ArgPredicate::IsPresent, "."))]
     pub output_dir: Option<PathBuf>,
+
+    /// Save every body in the current folder, named from the URL, as curl's -O does (the same
+    /// as -o .; an existing file is kept, as --on-exists says).
+    #[arg(short = 'O', long, visible_alias = "remote-name-all", conflicts_with_all = ["output_dir", "compare"],
+          help_heading = "Saving")]
+    pub remote_name: bool,
 
     /// Name saved files from the server's Content-Disposition header when it gives one.
     #[arg(

@@ -1115,3 +1115,34 @@ fn mirrors_on_a_line_are_tried_in_turn_and_the_file_keeps_its_name() {
     let mirror = format!("(mirror {})", origin.url("/mirror/copy.bin?size=700"));
     assert!(stdout.contains(&mirror), "{stdout}");
 }
+
+#[test]
+fn curls_remote_name_saves_in_the_current_folder() {
+    let origin = Origin::start().unwrap();
+    let here = tempfile::tempdir().unwrap();
+    fs::write(here.path().join("kept.txt"), "mine").unwrap();
+    for flag in ["-O", "--remote-name-all"] {
+        fetchpar()
+            .current_dir(here.path())
+            .args(["-q", flag])
+            .arg(origin.url("/files/kept.txt?size=10"))
+            .assert()
+            .success();
+    }
+    // Saved as -o . saves: an existing file is kept and the new one numbered (curl -O would
+    // replace it).
+    assert_eq!(
+        files_in(here.path()),
+        ["kept.1.txt", "kept.2.txt", "kept.txt"]
+    );
+    assert_eq!(fs::read(here.path().join("kept.txt")).unwrap(), b"mine");
+    assert_eq!(
+        fs::read(here.path().join("kept.1.txt")).unwrap(),
+        body_bytes(0, 10)
+    );
+    fetchpar()
+        .args(["-O", "-o", "elsewhere"])
+        .arg(origin.url("/x"))
+        .assert()
+        .code(2);
+}
