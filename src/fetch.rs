@@ -655,11 +655,8 @@ impl Fetcher {
         let hash = self.saver.as_ref().is_some_and(|s| s.settings().hash);
         let check = expected.map(|c| c.algorithm);
         let mut slot = match &job.planned {
-            Some(Planned::Skip(path)) => {
-                outcome.path = Some(path.display().to_string());
-                outcome.skipped = true;
-                return Ok(());
-            }
+            Some(Planned::Skip(kept)) if keep_saved(kept, expected, outcome)? => return Ok(()),
+            Some(Planned::Skip(wrong)) => Some(wrong.clone()),
             Some(Planned::Refuse(failure)) => return Err(failure.clone()),
             Some(Planned::Save(slot)) => Some(slot.clone()),
             None => carried.named.clone(),
@@ -767,14 +764,10 @@ impl Fetcher {
             let disposition = response.headers().get("content-disposition");
             let dir = (job.target.as_ref().ok()).and_then(|t| t.options.dir.as_deref());
             match saver.plan_from_response(url, dir, disposition.map(|v| v.as_bytes())) {
-                Planned::Save(chosen) => {
-                    carried.named = Some(chosen.clone());
-                    slot = Some(chosen);
-                }
-                Planned::Skip(path) => {
-                    outcome.path = Some(path.display().to_string());
-                    outcome.skipped = true;
-                    return Ok(());
+                Planned::Skip(kept) if keep_saved(&kept, expected, outcome)? => return Ok(()),
+                Planned::Skip(wrong) | Planned::Save(wrong) => {
+                    carried.named = Some(wrong.clone());
+                    slot = Some(wrong);
                 }
                 Planned::Refuse(failure) => return Err(failure),
             }
@@ -1388,6 +1381,34 @@ struct Split<'a> {
     live: Option<&'a Live>,
     /// The download's own budget (`--max-download-limit`), shared by all its connections.
     rate: Option<&'a RateLimit>,
+}
+
+/// A file already saved that the plan keeps (`-c`, `--on-exists skip`): reported as skipped and
+/// left as it is (`true`), unless the line's checksum says it is not the file (`false`): it is
+/// then fetched again and replaced, as aria2c's `-V` does, rather than a wrong file being
+/// passed as done.
+fn keep_saved(
+    slot: &Slot,
+    expected: Option<&crate::links::Checksum>,
+    outcome: &mut Outcome,
+) -> Result<bool, Failure> {
+    if let Some(expected) = expected {
+        let right = crate::save::has_digest(&slot.path, expected).map_err(|err| {
+            Failure::new(
+                ErrorKind::Disk,
+                format!("reading {}: {err}", slot.path.display()),
+            )
+        })?;
+        if !right {
+            return Ok(false);
+        }
+        if expected.algorithm == crate::links::Algorithm::Sha256 {
+            outcome.sha256 = Some(crate::links::hex(&expected.digest));
+        }
+    }
+    outcome.path = Some(slot.path.display().to_string());
+    outcome.skipped = true;
+    Ok(true)
 }
 
 /// A 206 answer's `Content-Range: bytes FIRST-LAST/TOTAL`.

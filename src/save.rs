@@ -82,8 +82,9 @@ pub struct Slot {
 #[derive(Debug, Clone)]
 pub enum Planned {
     Save(Slot),
-    /// The file is there already and the policy (or `--continue`) says to keep it.
-    Skip(PathBuf),
+    /// The file is there already and the policy (or `--continue`) says to keep it: kept unless
+    /// the line's checksum says it is not the file, which is then fetched again into this slot.
+    Skip(Slot),
     /// The policy forbids saving (`--on-exists error`).
     Refuse(Failure),
 }
@@ -259,7 +260,7 @@ impl Saver {
                 }
                 if exists {
                     match (self.settings.resume, self.settings.on_exists) {
-                        (true, _) | (false, OnExists::Skip) => return Planned::Skip(path),
+                        (true, _) | (false, OnExists::Skip) => return Planned::Skip(slot),
                         (false, OnExists::Error) => {
                             let message =
                                 format!("{} already exists (--on-exists error)", path.display());
@@ -504,6 +505,28 @@ impl Digests {
         self.sha256.is_some() || self.other.is_some() || self.adler32.is_some()
     }
 
+    /// The SHA-256, if computed, and the digest of the kind `expected` names, if computed.
+    fn finish(self, expected: Option<&Checksum>) -> (Option<[u8; 32]>, Option<Box<[u8]>>) {
+        let sha256: Option<[u8; 32]> = self.sha256.map(|h| h.finalize().into());
+        let actual = match expected {
+            Some(c) if c.algorithm == Algorithm::Sha256 => sha256.map(|d| d.into()),
+            _ => (self.other.map(DynDigest::finalize))
+                .or_else(|| (self.adler32).map(|a| a.checksum().to_be_bytes().into())),
+        };
+        (sha256, actual)
+    }
+
+    /// Feeds everything in `file` to the digests.
+    fn read_all(&mut self, mut file: File) -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match file.read(&mut buf)? {
+                0 => return Ok(()),
+                n => self.update(&buf[..n]),
+            }
+        }
+    }
+
     fn update(&mut self, bytes: &[u8]) {
         if let Some(hasher) = &mut self.sha256 {
             Digest::update(hasher, bytes);
@@ -563,14 +586,7 @@ impl PartWriter {
     pub fn append(slot: &Slot, hash: bool, check: Option<Algorithm>) -> io::Result<Self> {
         let mut digests = Digests::new(hash, check);
         if digests.wanted() {
-            let mut existing = File::open(&slot.part)?;
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match existing.read(&mut buf)? {
-                    0 => break,
-                    n => digests.update(&buf[..n]),
-                }
-            }
+            digests.read_all(File::open(&slot.part)?)?;
         }
         let file = OpenOptions::new().append(true).open(&slot.part)?;
         Ok(Self {
@@ -621,14 +637,8 @@ impl PartWriter {
             ..
         } = self;
         drop(file);
-        let sha256: Option<[u8; 32]> = digests.sha256.map(|h| h.finalize().into());
-        let other = (digests.other.map(DynDigest::finalize))
-            .or_else(|| (digests.adler32).map(|a| a.checksum().to_be_bytes().into()));
-        let actual = match expected {
-            Some(c) if c.algorithm == Algorithm::Sha256 => sha256.as_ref().map(|d| &d[..]),
-            _ => other.as_deref(),
-        };
-        if let (Some(expected), Some(actual)) = (expected, actual)
+        let (sha256, actual) = digests.finish(expected);
+        if let (Some(expected), Some(actual)) = (expected, actual.as_deref())
             && actual != expected.digest
         {
             let _ = fs::remove_file(&slot.part);
@@ -766,6 +776,14 @@ impl Sink for SegmentWriter<'_> {
     fn file(&self) -> &Path {
         &self.part.path
     }
+}
+
+/// Whether the file at `path` has the digest `expected` gives (a file already saved, before it
+/// is kept).
+pub fn has_digest(path: &Path, expected: &Checksum) -> io::Result<bool> {
+    let mut digests = Digests::new(false, Some(expected.algorithm));
+    digests.read_all(File::open(path)?)?;
+    Ok(digests.finish(Some(expected)).1.as_deref() == Some(&expected.digest[..]))
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

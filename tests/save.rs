@@ -1146,3 +1146,42 @@ fn curls_remote_name_saves_in_the_current_folder() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_file_kept_by_continue_or_skip_is_checked_against_the_lines_checksum_first() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let digest = sha_hex(&body_bytes(0, 1000));
+    let line = |name: &str| origin.url(&format!("/{name}?size=1000")) + " sha256=" + &digest;
+    fs::write(out.path().join("right.bin"), body_bytes(0, 1000)).unwrap();
+    fs::write(out.path().join("wrong.bin"), b"not the file").unwrap();
+    for args in [&["-c"][..], &["--on-exists", "skip"]] {
+        let kept = save_one(args, out.path(), line("right.bin"), 0);
+        assert_eq!(kept["skipped"], true, "{kept}");
+        assert_eq!(kept["sha256"], digest);
+    }
+    assert_eq!(
+        origin.requests(),
+        0,
+        "a file with the right digest is not fetched"
+    );
+    // One that is not the file is fetched again and replaced, as aria2c's -V does.
+    let mended = save_one(&["-c"], out.path(), line("wrong.bin"), 0);
+    assert_eq!(mended["skipped"], false, "{mended}");
+    assert!(mended["error"].is_null(), "{mended}");
+    assert_eq!(
+        fs::read(out.path().join("wrong.bin")).unwrap(),
+        body_bytes(0, 1000)
+    );
+    assert_eq!(files_in(out.path()), ["right.bin", "wrong.bin"]);
+    // With --content-disposition the name comes with the answer, which is then saved.
+    fs::write(out.path().join("named.bin"), b"not it either").unwrap();
+    let cd = "cd=attachment%3B%20filename%3D%22named.bin%22";
+    let line = origin.url(&format!("/x?size=1000&{cd}")) + " sha256=" + &digest;
+    let mended = save_one(&["-J", "--on-exists", "skip"], out.path(), line, 0);
+    assert_eq!(mended["skipped"], false, "{mended}");
+    assert_eq!(
+        fs::read(out.path().join("named.bin")).unwrap(),
+        body_bytes(0, 1000)
+    );
+}
