@@ -228,7 +228,8 @@ pub struct Cli {
     /// every URL was there.
     #[arg(
         long,
-        conflicts_with_all = ["output_dir", "checksums", "max_size"],
+        visible_alias = "dry-run",
+        conflicts_with_all = ["output_dir", "remote_name", "checksums", "max_size"],
         help_heading = "Network"
     )]
     pub spider: bool,
@@ -635,6 +636,7 @@ mod tests {
                 &["-u", "u", "--password", "p"],
             ),
             (&["--max-tries", "4"], &["-t", "4"]),
+            (&["--dry-run"], &["--spider"]),
             (&["--waitretry", "10"], &["--max-retry-wait", "10"]),
         ];
         for (theirs, ours) in pairs {
@@ -663,6 +665,7 @@ mod tests {
         assert!(Cli::try_parse_from(["fetchpar", "-t", "0", "l"]).is_err());
         assert!(Cli::try_parse_from(["fetchpar", "-t", "3", "--retries", "1", "l"]).is_err());
         assert_eq!(parse(&["--silent"]), parse(&["--quiet"]));
+        assert!(Cli::try_parse_from(["fetchpar", "--spider", "-O", "l"]).is_err());
     }
 
     #[test]
