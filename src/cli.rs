@@ -420,6 +420,10 @@ pub struct Cli {
     )]
     pub on_exists: crate::save::OnExists,
 
+    /// Keep files already there and skip their URLs (wget's -nc): --on-exists skip.
+    #[arg(long, conflicts_with = "on_exists", help_heading = "Saving")]
+    pub no_clobber: bool,
+
     /// Resume NAME.part files left by an earlier run (HTTP Range); skip files already complete.
     #[arg(
         short = 'c',

@@ -296,7 +296,10 @@ impl Options {
             },
             save: cli.output_dir.as_ref().map(|dir| SaveSettings {
                 dir: dir.clone(),
-                on_exists: cli.on_exists,
+                on_exists: match cli.no_clobber {
+                    true => crate::save::OnExists::Skip,
+                    false => cli.on_exists,
+                },
                 resume: cli.continue_,
                 content_disposition: cli.content_disposition,
                 timestamping: cli.timestamping,

@@ -1185,3 +1185,20 @@ fn a_file_kept_by_continue_or_skip_is_checked_against_the_lines_checksum_first()
         body_bytes(0, 1000)
     );
 }
+
+#[test]
+fn wgets_no_clobber_keeps_what_is_there() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    fs::write(out.path().join("nc.txt"), "mine").unwrap();
+    let kept = save_one(&["--no-clobber"], out.path(), origin.url("/nc.txt"), 0);
+    assert_eq!(kept["skipped"], true, "{kept}");
+    assert_eq!(files_in(out.path()), ["nc.txt"]);
+    assert_eq!(fs::read(out.path().join("nc.txt")).unwrap(), b"mine");
+    fetchpar()
+        .args(["--no-clobber", "--on-exists", "overwrite", "-o"])
+        .arg(out.path())
+        .arg(origin.url("/nc.txt"))
+        .assert()
+        .code(2);
+}
