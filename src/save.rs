@@ -719,10 +719,11 @@ impl SplitPart {
                 fs::write(&slot.meta, validator)?;
             }
         }
+        // A fresh one is created anew, as [`PartWriter::fresh`] creates its part: never
+        // through a symlink put there.
         let file = OpenOptions::new()
             .write(true)
-            .create(!resumed)
-            .truncate(false)
+            .create_new(!resumed)
             .open(&path)?;
         Ok(Self {
             file,
