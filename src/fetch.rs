@@ -666,6 +666,18 @@ impl Fetcher {
         // --timeout, is not fetched again from zero.
         let resuming =
             carried.part_written || self.saver.as_ref().is_some_and(|s| s.settings().resume);
+        // A split download that stopped short is taken up where each of its ranges stopped.
+        if let (true, Some(kept)) = (resuming, &slot)
+            && let Some((part, segments, tag)) =
+                SplitPart::resume(kept, hash, check).map_err(|e| disk(e, &kept.part))?
+        {
+            carried.part_written = true;
+            let taken = (kept, part, segments, tag);
+            let how = (start, live, own_rate);
+            if let Some(ended) = self.resume_split(job, target, taken, expected, outcome, how) {
+                return ended;
+            }
+        }
         let mut from = match &slot {
             Some(slot) if resuming => slot.part_len(),
             _ => 0,
@@ -793,8 +805,8 @@ impl Fetcher {
                 live.expect(length);
             }
             let tag = validator(&response).or(old_validator);
-            let part = SplitPart::start(slot, append, tag.as_deref(), hash, check)
-                .map_err(|e| disk(e, &slot.part))?;
+            let part =
+                SplitPart::start(slot, append, hash, check).map_err(|e| disk(e, &slot.part))?;
             carried.part_written = true;
             outcome.segments = Some(segments.count());
             // The line's other URLs serve ranges too, as aria2c shares a split between mirrors.
@@ -814,19 +826,14 @@ impl Fetcher {
                 part: &part,
                 live,
                 rate: own_rate,
+                connections: segments.count(),
             };
             let body = response.into_body().into_reader();
             self.seen.note(&final_url);
-            return match self.fetch_split(job, &split, body, outcome) {
-                Ok(()) => {
-                    let writer = part.whole().map_err(|e| disk(e, &slot.part))?;
-                    saved(writer, expected, outcome, remote_time)
-                }
-                Err(failure) => {
-                    part.keep(segments.whole_to());
-                    Err(failure)
-                }
-            };
+            let result = self.fetch_split(job, &split, body, 0, outcome);
+            let empty = !append && segments.untouched();
+            let writer = end_split(result, part, &segments.state(tag.as_deref()), empty, slot)?;
+            return saved(writer, expected, outcome, remote_time);
         }
         let mut writer = match (&slot, failed_status) {
             (Some(slot), false) => {
@@ -924,12 +931,20 @@ impl Fetcher {
         job: &Job,
         split: &Split<'_>,
         mut body: impl Read,
+        first: usize,
         outcome: &mut Outcome,
     ) -> Result<(), Failure> {
         let segments = split.segments;
         let stop = AtomicBool::new(false);
         let (first, helped) = std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..segments.count())
+            // A helper for each other segment with bytes missing (in a split taken up again,
+            // some have all theirs).
+            let missing = |&index: &usize| {
+                index != first && segments.next_byte(index) < segments.range(index).1
+            };
+            let helpers: Vec<_> = (0..segments.count())
+                .filter(missing)
+                .take(split.connections.saturating_sub(1))
                 .filter_map(|index| {
                     let thread = std::thread::Builder::new().stack_size(crate::run::WORKER_STACK);
                     // One that cannot start leaves its segment to the first connection.
@@ -942,16 +957,16 @@ impl Fetcher {
                     .ok()
                 })
                 .collect();
-            let mut index = 0;
+            let mut index = first;
             let first = loop {
-                let (start, end) = segments.range(index);
+                let (next, end) = (segments.next_byte(index), segments.range(index).1);
                 let mut sink = SegmentWriter {
                     part: split.part,
                     segments,
                     index,
                 };
                 let ends = Ends {
-                    close_after: Some(end - start),
+                    close_after: Some(end - next),
                     limit: u64::MAX,
                     stop: None,
                     rate: split.rate,
@@ -992,6 +1007,88 @@ impl Fetcher {
                 })?;
         }
         Ok(())
+    }
+
+    /// Takes up a split download that stopped short (see [`SplitPart::resume`]): the first
+    /// range still missing is asked for as the download's answer, and the others by helpers,
+    /// each from where it stopped. `None` when the server no longer sends a range of the same
+    /// file (it changed, or takes no ranges now): the record is dropped and the download starts
+    /// over.
+    fn resume_split(
+        &self,
+        job: &Job,
+        target: &Target,
+        (slot, part, segments, tag): (&Slot, SplitPart, Segments, Option<String>),
+        expected: Option<&crate::links::Checksum>,
+        outcome: &mut Outcome,
+        (start, live, own_rate): (Instant, Option<&Live>, Option<&RateLimit>),
+    ) -> Option<Result<(), Failure>> {
+        let state = |segments: &Segments| segments.state(tag.as_deref());
+        let Some(&(index, next, end)) = segments.gaps().first() else {
+            // Every byte was in: the run stopped just before the rename.
+            let writer = end_split(Ok(()), part, "", false, slot);
+            return Some(writer.and_then(|w| saved(w, expected, outcome, None)));
+        };
+        let ask = Ask {
+            from: next,
+            to: Some(end - 1),
+            validator: tag.as_deref(),
+            headers: &target.options.headers,
+            ..Ask::default()
+        };
+        let asked = Instant::now();
+        let (response, final_url) = match self.request(&target.url, ask, outcome) {
+            Ok(answer) => answer,
+            Err(failure) => {
+                return Some(
+                    end_split(Err(failure), part, &state(&segments), false, slot).map(drop),
+                );
+            }
+        };
+        let status = response.status();
+        outcome.ttfb = Some(start.elapsed());
+        outcome.status = Some(status.as_u16());
+        if content_range(&response) != Some((next, end - 1, segments.total())) {
+            if (200..400).contains(&status.as_u16()) {
+                part.discard();
+                return None;
+            }
+            let failure = status_failure(status, header(&response, "retry-after"));
+            return Some(end_split(Err(failure), part, &state(&segments), false, slot).map(drop));
+        }
+        let own = job.target.as_ref().is_ok_and(|t| t.url == final_url);
+        outcome.final_url = Some(if own {
+            outcome.url.clone()
+        } else {
+            redact(&final_url)
+        });
+        let remote_time = (self.saver.as_ref())
+            .is_some_and(|s| s.settings().remote_time)
+            .then(|| header(&response, "last-modified"))
+            .flatten()
+            .and_then(|v| httpdate::parse_http_date(&v).ok());
+        let gaps = segments.gaps();
+        if let Some(live) = live {
+            live.expect(gaps.iter().map(|(_, next, end)| end - next).sum());
+        }
+        outcome.segments = Some(gaps.len());
+        let sources = [final_url];
+        let split = Split {
+            sources: &sources,
+            headers: &target.options.headers,
+            validator: tag.as_deref(),
+            clock: asked,
+            segments: &segments,
+            part: &part,
+            live,
+            rate: own_rate,
+            // As many as the run (or the line) asks for now, which may be fewer than before.
+            connections: target.options.split.unwrap_or(self.settings.split),
+        };
+        let body = response.into_body().into_reader();
+        let result = self.fetch_split(job, &split, body, index, outcome);
+        let writer = end_split(result, part, &state(&segments), false, slot);
+        Some(writer.and_then(|w| saved(w, expected, outcome, remote_time)))
     }
 
     /// Reads what is missing of segment `index` of a split body with a request of its own. A
@@ -1381,6 +1478,27 @@ struct Split<'a> {
     live: Option<&'a Live>,
     /// The download's own budget (`--max-download-limit`), shared by all its connections.
     rate: Option<&'a RateLimit>,
+    /// Most connections at once; segments past them are asked for one after another once
+    /// the others are in.
+    connections: usize,
+}
+
+/// Ends a split download: the part becomes the file to finish when every byte is in, or, after
+/// `result`'s failure, stays with its record `state` for `-c` or a retry (removed if `empty`).
+fn end_split(
+    result: Result<(), Failure>,
+    part: SplitPart,
+    state: &str,
+    empty: bool,
+    slot: &Slot,
+) -> Result<PartWriter, Failure> {
+    match result {
+        Ok(()) => part.whole().map_err(|e| disk(e, &slot.part)),
+        Err(failure) => {
+            part.suspend(state, empty);
+            Err(failure)
+        }
+    }
 }
 
 /// A file already saved that the plan keeps (`-c`, `--on-exists skip`): reported as skipped and

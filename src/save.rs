@@ -683,29 +683,40 @@ pub trait Sink {
 
 /// The part file of a segmented download, written at several places at once. While it may
 /// have holes it is `NAME.part.split`, never `NAME.part`, which is resumed from its length:
-/// it becomes `NAME.part` again only once whole, or cut back to the bytes that are (see
-/// [`crate::split`]). A run killed mid-way leaves the `.split` file, which no resume reads.
+/// it becomes `NAME.part` only once whole. A split that stops short writes down which bytes
+/// it holds in `NAME.part.ranges` (see [`crate::split`]), and is taken up from there; one
+/// killed outright leaves no such record, and its `.split` file is then never read.
 pub struct SplitPart {
     file: File,
     path: PathBuf,
+    /// `NAME.part.ranges`, the record of a split that stopped short.
+    ranges: PathBuf,
     slot: Slot,
     hash: bool,
     check: Option<Algorithm>,
 }
 
 impl SplitPart {
+    /// `NAME.part.split` and `NAME.part.ranges` for `slot`.
+    fn paths(slot: &Slot) -> (PathBuf, PathBuf) {
+        let with = |suffix: &str| {
+            let mut path = slot.part.clone().into_os_string();
+            path.push(suffix);
+            PathBuf::from(path)
+        };
+        (with(".split"), with(".ranges"))
+    }
+
     /// Starts a split part: a fresh one, or (`resumed`) the part file already there, renamed.
-    /// `validator` is recorded for a fresh one, as [`PartWriter::fresh`] records it.
+    /// The validator the body was asked with goes into the record if the split stops short.
     pub fn start(
         slot: &Slot,
         resumed: bool,
-        validator: Option<&str>,
         hash: bool,
         check: Option<Algorithm>,
     ) -> io::Result<Self> {
-        let mut path = slot.part.clone().into_os_string();
-        path.push(".split");
-        let path = PathBuf::from(path);
+        let (path, ranges) = Self::paths(slot);
+        remove_if_present(&ranges)?;
         if resumed {
             fs::rename(&slot.part, &path)?;
         } else {
@@ -713,12 +724,9 @@ impl SplitPart {
                 fs::create_dir_all(folder)?;
             }
             remove_if_present(&slot.part)?;
-            remove_if_present(&slot.meta)?;
             remove_if_present(&path)?;
-            if let Some(validator) = validator {
-                fs::write(&slot.meta, validator)?;
-            }
         }
+        remove_if_present(&slot.meta)?;
         // A fresh one is created anew, as [`PartWriter::fresh`] creates its part: never
         // through a symlink put there.
         let file = OpenOptions::new()
@@ -728,10 +736,52 @@ impl SplitPart {
         Ok(Self {
             file,
             path,
+            ranges,
             slot: slot.clone(),
             hash,
             check,
         })
+    }
+
+    /// Takes up a split that stopped short, from its record: the part, its segments as they
+    /// were left, and the validator the body was first asked with. `None` when there is none to
+    /// take up; a `.split` file without a usable record (a run killed outright) is removed.
+    pub fn resume(
+        slot: &Slot,
+        hash: bool,
+        check: Option<Algorithm>,
+    ) -> io::Result<Option<(Self, Segments, Option<String>)>> {
+        let (path, ranges) = Self::paths(slot);
+        let state = match fs::read_to_string(&ranges) {
+            Ok(text) => Segments::from_state(&text),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+            Err(err) => return Err(err),
+        };
+        let len = path
+            .symlink_metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let plain = len.is_some();
+        // A part shorter than its record says was written to it has lost bytes: not used.
+        let state = state.filter(|(segments, _)| len.is_some_and(|len| len >= segments.extent()));
+        let Some((segments, validator)) = state else {
+            if plain || ranges.symlink_metadata().is_ok() {
+                remove_if_present(&path)?;
+                remove_if_present(&ranges)?;
+            }
+            return Ok(None);
+        };
+        let file = OpenOptions::new().write(true).open(&path)?;
+        let part = Self {
+            file,
+            path,
+            ranges,
+            slot: slot.clone(),
+            hash,
+            check,
+        };
+        Ok(Some((part, segments, validator)))
     }
 
     fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
@@ -739,24 +789,29 @@ impl SplitPart {
         self.file.write_all_at(bytes, offset)
     }
 
-    /// Every byte is in: the part becomes `NAME.part` again, its digests are computed by
-    /// reading it (they could not be kept running with bytes arriving out of order), and it
-    /// is ready to [`PartWriter::finish`].
+    /// Every byte is in: the part becomes `NAME.part`, its digests are computed by reading it
+    /// (they could not be kept running with bytes arriving out of order), and it is ready to
+    /// [`PartWriter::finish`].
     pub fn whole(self) -> io::Result<PartWriter> {
         drop(self.file);
+        remove_if_present(&self.ranges)?;
         fs::rename(&self.path, &self.slot.part)?;
         PartWriter::append(&self.slot, self.hash, self.check)
     }
 
-    /// Not every byte is in: the part is cut back to its first `whole` bytes, which are, and
-    /// kept as `NAME.part` to be resumed (removed when that leaves nothing).
-    pub fn keep(self, whole: u64) {
-        let cut = self.file.set_len(whole);
-        drop(self.file);
-        if whole == 0 || cut.is_err() || fs::rename(&self.path, &self.slot.part).is_err() {
-            let _ = fs::remove_file(&self.path);
-            let _ = fs::remove_file(&self.slot.meta);
+    /// Not every byte is in: the part stays, with the record `state` of which bytes it holds
+    /// (see [`Segments::state`]), for `-c` or a retry to take up. A part with nothing in it, or
+    /// whose record cannot be written, is removed instead.
+    pub fn suspend(self, state: &str, empty: bool) {
+        if empty || fs::write(&self.ranges, state).is_err() {
+            self.discard();
         }
+    }
+
+    /// Removes the part and its record: what it holds cannot be used.
+    pub fn discard(self) {
+        let _ = fs::remove_file(&self.path);
+        let _ = fs::remove_file(&self.ranges);
     }
 }
 

@@ -6,6 +6,9 @@
 //! of its own. A range nobody has claimed when the first connection reaches it is read by that
 //! connection instead (so a server that says it takes ranges but does not, or refuses more
 //! connections, costs nothing), and what a helper left unfinished is asked for again afterwards.
+//!
+//! A split that does not finish is written down (see [`Segments::state`]) beside its part, so
+//! that `-c` or a retry asks only for what is missing of each range.
 
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
@@ -23,6 +26,9 @@ pub struct Segments {
     owner: Vec<AtomicU8>,
     written: Vec<AtomicU64>,
 }
+
+/// The first line of a split's state, naming its format.
+const STATE_HEADER: &str = "fetchpar split state 1";
 
 impl Segments {
     /// Splits bytes `from..total` into at most `split` segments of at least `min` bytes each;
@@ -46,6 +52,82 @@ impl Segments {
         })
     }
 
+    /// A split taken up again from its [`Segments::state`]: the bounds and bytes written it
+    /// records, and the validator the body was first asked with. `None` for a state that is
+    /// not one (another format, ranges that do not follow each other, more written than fits).
+    /// Every segment belongs to whoever asks for its missing bytes by a range of its own: the
+    /// first answer is then of one range too, and reads on into no other.
+    pub fn from_state(text: &str) -> Option<(Self, Option<String>)> {
+        let mut lines = text.lines();
+        if lines.next()? != STATE_HEADER {
+            return None;
+        }
+        let validator = lines.next()?.strip_prefix("validator ")?;
+        let validator = (!validator.is_empty()).then(|| validator.to_string());
+        let mut bounds = Vec::new();
+        let mut written = Vec::new();
+        for line in lines {
+            let mut numbers = line.split(' ').map(|n| n.parse::<u64>().ok());
+            let (Some(Some(start)), Some(Some(end)), Some(Some(done)), None) = (
+                numbers.next(),
+                numbers.next(),
+                numbers.next(),
+                numbers.next(),
+            ) else {
+                return None;
+            };
+            let follows = bounds.last().is_none_or(|&last| last == start);
+            if !follows || start >= end || done > end - start {
+                return None;
+            }
+            if bounds.is_empty() {
+                bounds.push(start);
+            }
+            bounds.push(end);
+            written.push(AtomicU64::new(done));
+        }
+        if written.is_empty() || written.len() > 64 {
+            return None;
+        }
+        let owner = (0..written.len()).map(|_| AtomicU8::new(HELPER)).collect();
+        let segments = Self {
+            bounds,
+            owner,
+            written,
+        };
+        Some((segments, validator))
+    }
+
+    /// What [`Segments::from_state`] reads back: the validator, and each segment's bounds and
+    /// bytes written, one per line.
+    pub fn state(&self, validator: Option<&str>) -> String {
+        let mut text = format!("{STATE_HEADER}\nvalidator {}\n", validator.unwrap_or(""));
+        for i in 0..self.count() {
+            let (start, end) = self.range(i);
+            let done = self.written[i].load(Ordering::Acquire);
+            text.push_str(&format!("{start} {end} {done}\n"));
+        }
+        text
+    }
+
+    /// Whether nothing has been written to any segment.
+    pub fn untouched(&self) -> bool {
+        (self.written.iter()).all(|w| w.load(Ordering::Acquire) == 0)
+    }
+
+    /// How long the part must be for what this says was written to be in it.
+    pub fn extent(&self) -> u64 {
+        (0..self.count())
+            .filter(|&i| self.written[i].load(Ordering::Acquire) > 0)
+            .map(|i| self.next_byte(i))
+            .fold(self.bounds[0], u64::max)
+    }
+
+    /// Where the whole body ends.
+    pub fn total(&self) -> u64 {
+        self.bounds[self.count()]
+    }
+
     pub fn count(&self) -> usize {
         self.owner.len()
     }
@@ -56,16 +138,19 @@ impl Segments {
     }
 
     /// The first connection, at the start of segment `i`: whether it reads on into it (no
-    /// helper has claimed it) or stops.
+    /// helper has claimed it, and the split is not taken up again from its state) or stops.
     pub fn first_takes(&self, i: usize) -> bool {
         let taken =
             self.owner[i].compare_exchange(OPEN, FIRST, Ordering::AcqRel, Ordering::Acquire);
         matches!(taken, Ok(_) | Err(FIRST))
     }
 
-    /// A helper with a good range answer for segment `i`: whether it is still its to read.
+    /// A helper with a good range answer for segment `i`: whether it is still its to read
+    /// (the first connection has not reached it; in a split taken up again, it never does).
     pub fn helper_takes(&self, i: usize) -> bool {
-        (self.owner[i].compare_exchange(OPEN, HELPER, Ordering::AcqRel, Ordering::Acquire)).is_ok()
+        let taken =
+            self.owner[i].compare_exchange(OPEN, HELPER, Ordering::AcqRel, Ordering::Acquire);
+        matches!(taken, Ok(_) | Err(HELPER))
     }
 
     /// Counts bytes written to segment `i`, from its start on.
@@ -84,19 +169,6 @@ impl Segments {
             .map(|i| (i, self.next_byte(i), self.bounds[i + 1]))
             .filter(|(_, next, end)| next < end)
             .collect()
-    }
-
-    /// How far from the body's first byte the file is whole: the length a part file can be cut
-    /// to and resumed from.
-    pub fn whole_to(&self) -> u64 {
-        let mut whole = self.bounds[0];
-        for i in 0..self.count() {
-            whole = self.next_byte(i);
-            if whole < self.bounds[i + 1] {
-                break;
-            }
-        }
-        whole
     }
 }
 
@@ -137,21 +209,52 @@ mod tests {
     }
 
     #[test]
-    fn the_whole_prefix_stops_at_the_first_gap() {
+    fn a_split_is_taken_up_again_from_its_state_with_nothing_to_steal() {
+        let s = Segments::plan(10, 50, 4, 10).unwrap();
+        s.wrote(0, 10);
+        s.wrote(1, 3);
+        s.wrote(3, 7);
+        let text = s.state(Some("\"etag\""));
+        let (back, validator) = Segments::from_state(&text).unwrap();
+        assert_eq!(validator.as_deref(), Some("\"etag\""));
+        assert_eq!(back.state(Some("\"etag\"")), text);
+        assert_eq!(back.total(), 50);
+        assert_eq!(back.gaps(), [(1, 23, 30), (2, 30, 40), (3, 47, 50)]);
+        // Every range is asked for on its own: the first answer reads on into none.
+        assert!(!back.first_takes(2));
+        assert!(back.helper_takes(2));
+        assert_eq!(back.extent(), 47);
+        assert!(!back.untouched());
+        let fresh = Segments::plan(10, 50, 4, 10).unwrap();
+        assert_eq!((fresh.extent(), fresh.untouched()), (10, true));
+        let (_, none) = Segments::from_state(&s.state(None)).unwrap();
+        assert!(none.is_none());
+        for bad in [
+            "",
+            "fetchpar split state 2\nvalidator \n0 10 0\n",
+            "fetchpar split state 1\nvalidator \n",
+            "fetchpar split state 1\nvalidator \n0 10 11\n",
+            "fetchpar split state 1\nvalidator \n0 10 0\n11 20 0\n",
+            "fetchpar split state 1\nvalidator \n0 10 0 4\n",
+            "fetchpar split state 1\nvalidator \n10 10 0\n",
+        ] {
+            assert!(Segments::from_state(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn gaps_are_what_each_segment_still_misses() {
         let s = Segments::plan(0, 40, 4, 10).unwrap();
-        assert_eq!(s.whole_to(), 0);
+        assert_eq!(s.gaps().len(), 4);
         s.wrote(0, 10);
         s.wrote(1, 4);
         s.wrote(2, 10);
-        assert_eq!(s.whole_to(), 14);
         assert_eq!(s.gaps(), [(1, 14, 20), (3, 30, 40)]);
         s.wrote(1, 6);
         s.wrote(3, 10);
-        assert_eq!(s.whole_to(), 40);
         assert!(s.gaps().is_empty());
-        // A resumed body starts where its part ended.
+        // A body resumed from a part starts where the part ended.
         let s = Segments::plan(15, 40, 2, 10).unwrap();
-        assert_eq!(s.whole_to(), 15);
         assert_eq!(s.gaps(), [(0, 15, 28), (1, 28, 40)]);
     }
 }

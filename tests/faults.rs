@@ -1196,13 +1196,14 @@ fn a_download_slower_than_the_speed_limit_is_abandoned_and_a_fast_enough_one_is_
 }
 
 #[test]
-fn an_interrupted_split_download_leaves_only_its_whole_start_as_the_part() {
+fn an_interrupted_split_download_is_taken_up_where_each_range_stopped() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
     // 8 MiB at 1 MiB/s a connection: four ranges of 2 MiB, each two seconds long.
     let file = list(&[origin.url("/split.bin?size=8388608&rate=1048576")]);
+    let split = ["--json", "--split", "4", "--min-split-size", "1M", "-o"];
     let mut child = fetchpar_std()
-        .args(["--json", "--split", "4", "--min-split-size", "1M", "-o"])
+        .args(split)
         .arg(out.path())
         .arg(file.path())
         .stdout(Stdio::piped())
@@ -1219,15 +1220,26 @@ fn an_interrupted_split_download_leaves_only_its_whole_start_as_the_part() {
     assert_eq!(code, Some(130));
     let record = &json_lines(rest.as_bytes())[0];
     assert_eq!(kind(record), "cancelled", "{record}");
-    // No final name, no file with holes: the part holds the body's first bytes and only them.
+    // No final name, and no `NAME.part` with holes in it: the split part and its record.
     assert_eq!(
         files_in(out.path()),
-        ["split.bin.part", "split.bin.part.meta"]
+        ["split.bin.part.ranges", "split.bin.part.split"]
     );
-    let part = std::fs::read(out.path().join("split.bin.part")).unwrap();
-    assert!(!part.is_empty() && part.len() < 8388608, "{}", part.len());
+    // -c takes it up (from a server without the limit): only what was missing is fetched.
+    let run = fetchpar()
+        .args(split)
+        .arg(out.path())
+        .arg("-c")
+        .arg(origin.url("/split.bin?size=8388608"))
+        .assert()
+        .code(0);
+    let record = &json_lines(&run.get_output().stdout)[0];
+    let fetched = record["bytes"].as_u64().unwrap();
+    assert!(fetched > 0 && fetched < 8388608, "{record}");
+    assert_eq!(files_in(out.path()), ["split.bin"]);
+    let saved = std::fs::read(out.path().join("split.bin")).unwrap();
     assert!(
-        part == fetchpar::origin::body_bytes(0, part.len()),
-        "the part holds other bytes"
+        saved == fetchpar::origin::body_bytes(0, 8388608),
+        "the file holds other bytes"
     );
 }

@@ -138,41 +138,73 @@ fn ranges_cut_short_are_asked_for_again_within_the_same_attempt() {
 }
 
 #[test]
-fn a_split_that_fails_keeps_only_its_whole_start_which_a_later_run_resumes() {
+fn a_split_that_fails_is_taken_up_later_where_each_range_stopped() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let failed = save(
-        &["--split", "4", "--retries", "0"],
-        out.path(),
-        origin.url(&format!("/part.bin?size={SIZE}&cut_ranges=100")),
-        1,
-    );
-    assert_eq!(failed["error"]["kind"], "io", "{failed}");
-    let message = failed["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("bytes "), "{message}");
-    assert!(message.contains(&format!(" of {SIZE}: ")), "{message}");
-    // Only the part, cut back to where it is whole: no holes, and no `.split` file.
+    // Every range answer stops half way: each attempt fails with each range part done.
+    for name in ["part.bin", "again.bin"] {
+        let failed = save(
+            &["--split", "4", "--retries", "0"],
+            out.path(),
+            origin.url(&format!("/{name}?size={SIZE}&cut_ranges=100")),
+            1,
+        );
+        assert_eq!(failed["error"]["kind"], "io", "{failed}");
+        let message = failed["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("bytes "), "{message}");
+        assert!(message.contains(&format!(" of {SIZE}: ")), "{message}");
+    }
+    // The part, with holes, is never `NAME.part` (which is resumed by its length): it keeps
+    // its own name and a record of what it holds.
     assert_eq!(
         files_in(out.path()),
-        ["part.bin.part", "part.bin.part.meta"]
+        [
+            "again.bin.part.ranges",
+            "again.bin.part.split",
+            "part.bin.part.ranges",
+            "part.bin.part.split"
+        ]
     );
-    let kept = fs::read(out.path().join("part.bin.part")).unwrap();
-    assert!(kept.len() >= 1024 * 1024, "{}", kept.len());
-    assert!(kept.len() < SIZE);
-    assert!(
-        kept == body_bytes(0, kept.len()),
-        "the part holds other bytes"
-    );
-    // The same file from a server that sends ranges whole: only the rest is fetched.
-    let resumed = save(
-        &["--split", "4", "-c"],
+    // The same files from a server that sends ranges whole, over four connections or one:
+    // only what each range still missed is fetched, well under half of each.
+    for (name, split) in [("part.bin", "4"), ("again.bin", "1")] {
+        let resumed = save(
+            &["--split", split, "-c"],
+            out.path(),
+            origin.url(&format!("/{name}?size={SIZE}")),
+            0,
+        );
+        let fetched = resumed["bytes"].as_u64().unwrap();
+        assert!(fetched > 0 && fetched < SIZE as u64 / 2, "{resumed}");
+        assert_whole(&out.path().join(name), SIZE);
+    }
+    assert_eq!(files_in(out.path()), ["again.bin", "part.bin"]);
+}
+
+#[test]
+fn a_split_record_that_does_not_fit_its_part_is_not_trusted() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let url = origin.url(&format!("/r.bin?size={SIZE}&cut_ranges=100"));
+    save(&["--split", "4", "--retries", "0"], out.path(), url, 1);
+    // The part lost its end (another program cut it): its record no longer fits, so the file
+    // is fetched from its start, whole.
+    let part = out.path().join("r.bin.part.split");
+    fs::File::options()
+        .write(true)
+        .open(&part)
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    let fresh = save(
+        &["-c"],
         out.path(),
-        origin.url(&format!("/part.bin?size={SIZE}")),
+        origin.url(&format!("/r.bin?size={SIZE}")),
         0,
     );
-    assert_eq!(resumed["bytes"], SIZE - kept.len(), "{resumed}");
-    assert_whole(&out.path().join("part.bin"), SIZE);
-    assert_eq!(files_in(out.path()), ["part.bin"]);
+    assert_eq!(fresh["bytes"], SIZE, "{fresh}");
+    assert_whole(&out.path().join("r.bin"), SIZE);
+    assert_eq!(files_in(out.path()), ["r.bin"]);
 }
 
 #[test]
