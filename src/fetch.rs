@@ -1071,7 +1071,9 @@ impl Fetcher {
         if let Some(live) = live {
             live.expect(gaps.iter().map(|(_, next, end)| end - next).sum());
         }
-        outcome.segments = Some(gaps.len());
+        // As many as the run (or the line) asks for now, which may be fewer than before.
+        let connections = target.options.split.unwrap_or(self.settings.split);
+        outcome.segments = Some(gaps.len().min(connections.max(1)));
         let sources = [final_url];
         let split = Split {
             sources: &sources,
@@ -1082,8 +1084,7 @@ impl Fetcher {
             part: &part,
             live,
             rate: own_rate,
-            // As many as the run (or the line) asks for now, which may be fewer than before.
-            connections: target.options.split.unwrap_or(self.settings.split),
+            connections,
         };
         let body = response.into_body().into_reader();
         let result = self.fetch_split(job, &split, body, index, outcome);
