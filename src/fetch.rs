@@ -668,11 +668,11 @@ impl Fetcher {
             carried.part_written || self.saver.as_ref().is_some_and(|s| s.settings().resume);
         // A split download that stopped short is taken up where each of its ranges stopped.
         if let (true, Some(kept)) = (resuming, &slot)
-            && let Some((part, segments, tag)) =
+            && let Some((part, segments)) =
                 SplitPart::resume(kept, hash, check).map_err(|e| disk(e, &kept.part))?
         {
             carried.part_written = true;
-            let taken = (kept, part, segments, tag);
+            let taken = (kept, part, segments);
             let how = (start, live, own_rate);
             if let Some(ended) = self.resume_split(job, target, taken, expected, outcome, how) {
                 return ended;
@@ -805,8 +805,8 @@ impl Fetcher {
                 live.expect(length);
             }
             let tag = validator(&response).or(old_validator);
-            let part =
-                SplitPart::start(slot, append, hash, check).map_err(|e| disk(e, &slot.part))?;
+            let part = SplitPart::start(slot, append, tag.as_deref(), hash, check)
+                .map_err(|e| disk(e, &slot.part))?;
             carried.part_written = true;
             outcome.segments = Some(segments.count());
             // The line's other URLs serve ranges too, as aria2c shares a split between mirrors.
@@ -832,7 +832,7 @@ impl Fetcher {
             self.seen.note(&final_url);
             let result = self.fetch_split(job, &split, body, 0, outcome);
             let empty = !append && segments.untouched();
-            let writer = end_split(result, part, &segments.state(tag.as_deref()), empty, slot)?;
+            let writer = end_split(result, part, &segments, empty, slot)?;
             return saved(writer, expected, outcome, remote_time);
         }
         let mut writer = match (&slot, failed_status) {
@@ -1018,15 +1018,15 @@ impl Fetcher {
         &self,
         job: &Job,
         target: &Target,
-        (slot, part, segments, tag): (&Slot, SplitPart, Segments, Option<String>),
+        (slot, part, segments): (&Slot, SplitPart, Segments),
         expected: Option<&crate::links::Checksum>,
         outcome: &mut Outcome,
         (start, live, own_rate): (Instant, Option<&Live>, Option<&RateLimit>),
     ) -> Option<Result<(), Failure>> {
-        let state = |segments: &Segments| segments.state(tag.as_deref());
+        let tag = part.validator().map(str::to_string);
         let Some(&(index, next, end)) = segments.gaps().first() else {
             // Every byte was in: the run stopped just before the rename.
-            let writer = end_split(Ok(()), part, "", false, slot);
+            let writer = end_split(Ok(()), part, &segments, false, slot);
             return Some(writer.and_then(|w| saved(w, expected, outcome, None)));
         };
         let ask = Ask {
@@ -1040,9 +1040,7 @@ impl Fetcher {
         let (response, final_url) = match self.request(&target.url, ask, outcome) {
             Ok(answer) => answer,
             Err(failure) => {
-                return Some(
-                    end_split(Err(failure), part, &state(&segments), false, slot).map(drop),
-                );
+                return Some(end_split(Err(failure), part, &segments, false, slot).map(drop));
             }
         };
         let status = response.status();
@@ -1054,7 +1052,7 @@ impl Fetcher {
                 return None;
             }
             let failure = status_failure(status, header(&response, "retry-after"));
-            return Some(end_split(Err(failure), part, &state(&segments), false, slot).map(drop));
+            return Some(end_split(Err(failure), part, &segments, false, slot).map(drop));
         }
         let own = job.target.as_ref().is_ok_and(|t| t.url == final_url);
         outcome.final_url = Some(if own {
@@ -1088,7 +1086,7 @@ impl Fetcher {
         };
         let body = response.into_body().into_reader();
         let result = self.fetch_split(job, &split, body, index, outcome);
-        let writer = end_split(result, part, &state(&segments), false, slot);
+        let writer = end_split(result, part, &segments, false, slot);
         Some(writer.and_then(|w| saved(w, expected, outcome, remote_time)))
     }
 
@@ -1485,18 +1483,19 @@ struct Split<'a> {
 }
 
 /// Ends a split download: the part becomes the file to finish when every byte is in, or, after
-/// `result`'s failure, stays with its record `state` for `-c` or a retry (removed if `empty`).
+/// `result`'s failure, stays with the record of its `segments` for `-c` or a retry (removed if
+/// `empty`).
 fn end_split(
     result: Result<(), Failure>,
     part: SplitPart,
-    state: &str,
+    segments: &Segments,
     empty: bool,
     slot: &Slot,
 ) -> Result<PartWriter, Failure> {
     match result {
         Ok(()) => part.whole().map_err(|e| disk(e, &slot.part)),
         Err(failure) => {
-            part.suspend(state, empty);
+            part.suspend(segments, empty);
             Err(failure)
         }
     }

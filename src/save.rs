@@ -683,18 +683,27 @@ pub trait Sink {
 
 /// The part file of a segmented download, written at several places at once. While it may
 /// have holes it is `NAME.part.split`, never `NAME.part`, which is resumed from its length:
-/// it becomes `NAME.part` only once whole. A split that stops short writes down which bytes
-/// it holds in `NAME.part.ranges` (see [`crate::split`]), and is taken up from there; one
-/// killed outright leaves no such record, and its `.split` file is then never read.
+/// it becomes `NAME.part` only once whole. Which bytes it holds is written down in
+/// `NAME.part.ranges` (see [`crate::split`]) every [`RECORD_EVERY`] while it downloads and
+/// when it stops short, and a later attempt takes it up from there.
 pub struct SplitPart {
     file: File,
     path: PathBuf,
-    /// `NAME.part.ranges`, the record of a split that stopped short.
+    /// `NAME.part.ranges`, the record of what the part holds.
     ranges: PathBuf,
+    /// The validator the body was first asked with, kept in the record.
+    validator: Option<String>,
+    /// When the record was last written.
+    recorded: Mutex<std::time::Instant>,
     slot: Slot,
     hash: bool,
     check: Option<Algorithm>,
 }
+
+/// How often a split part's record is written while it downloads, so that a run killed
+/// outright (SIGKILL, a crash) loses at most this much of each range, as aria2c saves its
+/// `.aria2` file every minute (`--auto-save-interval`).
+pub const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl SplitPart {
     /// `NAME.part.split` and `NAME.part.ranges` for `slot`.
@@ -708,10 +717,11 @@ impl SplitPart {
     }
 
     /// Starts a split part: a fresh one, or (`resumed`) the part file already there, renamed.
-    /// The validator the body was asked with goes into the record if the split stops short.
+    /// `validator`, what the body was asked with, goes into its record.
     pub fn start(
         slot: &Slot,
         resumed: bool,
+        validator: Option<&str>,
         hash: bool,
         check: Option<Algorithm>,
     ) -> io::Result<Self> {
@@ -737,20 +747,22 @@ impl SplitPart {
             file,
             path,
             ranges,
+            validator: validator.map(str::to_string),
+            recorded: Mutex::new(std::time::Instant::now()),
             slot: slot.clone(),
             hash,
             check,
         })
     }
 
-    /// Takes up a split that stopped short, from its record: the part, its segments as they
-    /// were left, and the validator the body was first asked with. `None` when there is none to
-    /// take up; a `.split` file without a usable record (a run killed outright) is removed.
+    /// Takes up a split that stopped short, from its record: the part and its segments as they
+    /// were left. `None` when there is none to take up; a `.split` file without a usable
+    /// record is removed.
     pub fn resume(
         slot: &Slot,
         hash: bool,
         check: Option<Algorithm>,
-    ) -> io::Result<Option<(Self, Segments, Option<String>)>> {
+    ) -> io::Result<Option<(Self, Segments)>> {
         let (path, ranges) = Self::paths(slot);
         let state = match fs::read_to_string(&ranges) {
             Ok(text) => Segments::from_state(&text),
@@ -777,11 +789,38 @@ impl SplitPart {
             file,
             path,
             ranges,
+            validator,
+            recorded: Mutex::new(std::time::Instant::now()),
             slot: slot.clone(),
             hash,
             check,
         };
-        Ok(Some((part, segments, validator)))
+        Ok(Some((part, segments)))
+    }
+
+    /// The validator the body was first asked with.
+    pub fn validator(&self) -> Option<&str> {
+        self.validator.as_deref()
+    }
+
+    /// Writes the record of what the part holds, whole or not at all (a new file renamed over
+    /// the old): every count in it is of bytes already written to the part.
+    fn record(&self, segments: &Segments) -> io::Result<()> {
+        let mut fresh = self.ranges.clone().into_os_string();
+        fresh.push(".new");
+        fs::write(&fresh, segments.state(self.validator()))?;
+        fs::rename(&fresh, &self.ranges)
+    }
+
+    /// Writes the record if [`RECORD_EVERY`] has passed since it last was (and no other
+    /// connection is writing it now).
+    fn record_now_and_then(&self, segments: &Segments) {
+        if let Ok(mut last) = self.recorded.try_lock()
+            && last.elapsed() >= RECORD_EVERY
+        {
+            *last = std::time::Instant::now();
+            let _ = self.record(segments);
+        }
     }
 
     fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
@@ -799,11 +838,11 @@ impl SplitPart {
         PartWriter::append(&self.slot, self.hash, self.check)
     }
 
-    /// Not every byte is in: the part stays, with the record `state` of which bytes it holds
-    /// (see [`Segments::state`]), for `-c` or a retry to take up. A part with nothing in it, or
-    /// whose record cannot be written, is removed instead.
-    pub fn suspend(self, state: &str, empty: bool) {
-        if empty || fs::write(&self.ranges, state).is_err() {
+    /// Not every byte is in: the part stays, with the record of which bytes it holds, for `-c`
+    /// or a retry to take up. A part with nothing in it, or whose record cannot be written,
+    /// is removed instead.
+    pub fn suspend(self, segments: &Segments, empty: bool) {
+        if empty || self.record(segments).is_err() {
             self.discard();
         }
     }
@@ -826,6 +865,7 @@ impl Sink for SegmentWriter<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         (self.part).write_at(bytes, self.segments.next_byte(self.index))?;
         self.segments.wrote(self.index, bytes.len() as u64);
+        self.part.record_now_and_then(self.segments);
         Ok(())
     }
 

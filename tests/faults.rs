@@ -1243,3 +1243,48 @@ fn an_interrupted_split_download_is_taken_up_where_each_range_stopped() {
         "the file holds other bytes"
     );
 }
+
+#[test]
+fn a_split_download_killed_outright_is_taken_up_from_its_last_record() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let file = list(&[origin.url("/kill.bin?size=8388608&rate=1048576")]);
+    let split = ["--json", "--split", "4", "--min-split-size", "1M", "-o"];
+    let mut child = fetchpar_std()
+        .args(split)
+        .arg(out.path())
+        .arg(file.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The record is written while the ranges arrive (every second): once it is there, no
+    // chance to write anything more is given.
+    let record = out.path().join("kill.bin.part.ranges");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !record.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no record was written"
+        );
+        thread::yield_now();
+    }
+    assert!(signal(&child, "-KILL"));
+    child.wait().unwrap();
+    let run = fetchpar()
+        .args(split)
+        .arg(out.path())
+        .arg("-c")
+        .arg(origin.url("/kill.bin?size=8388608"))
+        .assert()
+        .code(0);
+    let result = &json_lines(&run.get_output().stdout)[0];
+    let fetched = result["bytes"].as_u64().unwrap();
+    assert!(fetched > 0 && fetched < 8388608, "{result}");
+    assert_eq!(files_in(out.path()), ["kill.bin"]);
+    let saved = std::fs::read(out.path().join("kill.bin")).unwrap();
+    assert!(
+        saved == fetchpar::origin::body_bytes(0, 8388608),
+        "the file holds other bytes"
+    );
+}
