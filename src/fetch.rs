@@ -337,11 +337,7 @@ impl Fetcher {
                     };
                     &mirror
                 };
-                let host = format!(
-                    "{}:{}",
-                    source.host_str().unwrap_or(""),
-                    source.port_or_known_default().unwrap_or(0)
-                );
+                let host = host_key(source);
                 if attempt > 0 {
                     // Each attempt reports afresh; only the timing covers them all.
                     outcome = Outcome::new(job, started);
@@ -950,6 +946,12 @@ impl Fetcher {
                     // One that cannot start leaves its segment to the first connection.
                     let stop = &stop;
                     (thread.spawn_scoped(scope, move || {
+                        // A connection more to the host, within --per-host: without a slot
+                        // free now, the range is left to the others.
+                        let source = &split.sources[index % split.sources.len()];
+                        let Some(_permit) = self.hosts.try_acquire(&host_key(source)) else {
+                            return 0;
+                        };
                         let mut own = Outcome::new(job, Duration::ZERO);
                         let _ = self.read_range(split, index, Some(stop), &mut own);
                         own.bytes
@@ -1104,6 +1106,7 @@ impl Fetcher {
         let segments = split.segments;
         let (next, end) = (segments.next_byte(index), segments.range(index).1);
         let total = segments.range(segments.count() - 1).1;
+        // A helper's source, as `fetch_split` chose it for its slot.
         let source = match stop {
             Some(_) => index % split.sources.len(),
             None => 0,
@@ -1480,6 +1483,12 @@ struct Split<'a> {
     /// Most connections at once; segments past them are asked for one after another once
     /// the others are in.
     connections: usize,
+}
+
+/// The key `--per-host` counts a URL's connections under: its host and port.
+fn host_key(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    format!("{host}:{}", url.port_or_known_default().unwrap_or(0))
 }
 
 /// Ends a split download: the part becomes the file to finish when every byte is in, or, after

@@ -98,6 +98,33 @@ impl Hosts {
         }
     }
 
+    /// A slot for `host` if one is free now (it is not paused nor at its limit), without
+    /// waiting: for the helper connections of a split download, which leave their range to the
+    /// others rather than wait for a slot the download itself may be holding.
+    pub fn try_acquire(&self, host: &str) -> Option<Permit<'_>> {
+        if self.per_host.is_none() && !self.paused_any.load(Ordering::Acquire) {
+            return Some(Permit {
+                hosts: self,
+                counted: None,
+            });
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = state.hosts.get(host);
+        let paused = (entry.and_then(|e| e.paused_until)).is_some_and(|u| u > Instant::now());
+        let full = (self.per_host).is_some_and(|limit| entry.is_some_and(|e| e.active >= limit));
+        if paused || full {
+            return None;
+        }
+        let counted = self.per_host.map(|_| {
+            state.hosts.entry(host.to_string()).or_default().active += 1;
+            host.to_string()
+        });
+        Some(Permit {
+            hosts: self,
+            counted,
+        })
+    }
+
     /// Pauses every fetch to `host` for `delay` (from a `Retry-After`).
     pub fn pause(&self, host: &str, delay: Duration) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,6 +186,22 @@ mod tests {
         }
         assert!(peak.load(Ordering::SeqCst) <= 2);
         assert!(peak.load(Ordering::SeqCst) >= 1);
+    }
+
+    #[test]
+    fn a_slot_is_taken_without_waiting_only_while_one_is_free() {
+        let hosts = Hosts::new(Some(2));
+        let first = hosts.acquire("h:80").unwrap();
+        let second = hosts.try_acquire("h:80").unwrap();
+        assert!(hosts.try_acquire("h:80").is_none(), "at the limit");
+        assert!(hosts.try_acquire("other:80").is_some());
+        drop(second);
+        assert!(hosts.try_acquire("h:80").is_some(), "freed");
+        hosts.pause("h:80", Duration::from_secs(60));
+        assert!(hosts.try_acquire("h:80").is_none(), "paused");
+        drop(first);
+        let free = Hosts::new(None);
+        assert!((0..100).all(|_| free.try_acquire("h:80").is_some()));
     }
 
     #[test]

@@ -329,3 +329,31 @@ fn a_lines_mirrors_serve_ranges_too_and_a_dead_one_costs_nothing() {
     assert_whole(&out.path().join("w.bin"), SIZE);
     assert_eq!(files_in(out.path()), ["d.bin", "m.bin", "w.bin"]);
 }
+
+#[test]
+fn per_host_bounds_a_splits_connections_too() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // Answers held 300 ms, so that connections asked for at once are in the server at once.
+    let url = |name: &str| origin.url(&format!("/{name}?size={SIZE}&delay=300"));
+    let record = save(
+        &["--split", "4", "--per-host", "1"],
+        out.path(),
+        url("one.bin"),
+        0,
+    );
+    assert!(record["error"].is_null(), "{record}");
+    // The download's own connection is the host's one: no range is asked for beside it.
+    assert_eq!((origin.requests(), origin.max_concurrent()), (1, 1));
+    let record = save(
+        &["--split", "4", "--per-host", "2"],
+        out.path(),
+        url("two.bin"),
+        0,
+    );
+    assert!(record["error"].is_null(), "{record}");
+    assert_eq!(origin.requests(), 3, "one range beside the first answer");
+    assert!(origin.max_concurrent() <= 2, "{}", origin.max_concurrent());
+    assert_whole(&out.path().join("one.bin"), SIZE);
+    assert_whole(&out.path().join("two.bin"), SIZE);
+}
