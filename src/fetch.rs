@@ -1026,6 +1026,15 @@ impl Fetcher {
         (start, live, own_rate): (Instant, Option<&Live>, Option<&RateLimit>),
     ) -> Option<Result<(), Failure>> {
         let tag = part.validator().map(str::to_string);
+        // A part that would be too large now (--max-size given since) is of no use.
+        if self
+            .settings
+            .max_size
+            .is_some_and(|max| segments.total() > max)
+        {
+            part.discard();
+            return Some(Err(too_large(self.settings.max_size)));
+        }
         let Some(&(index, next, end)) = segments.gaps().first() else {
             // Every byte was in: the run stopped just before the rename.
             let writer = end_split(Ok(()), part, &segments, false, slot);
@@ -1049,7 +1058,9 @@ impl Fetcher {
         outcome.ttfb = Some(start.elapsed());
         outcome.status = Some(status.as_u16());
         if content_range(&response) != Some((next, end - 1, segments.total())) {
-            if (200..400).contains(&status.as_u16()) {
+            // Another file, no ranges any more, or a file that no longer has that range (416):
+            // the record does not fit the server's file.
+            if (200..400).contains(&status.as_u16()) || status.as_u16() == 416 {
                 part.discard();
                 return None;
             }

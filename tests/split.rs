@@ -185,6 +185,27 @@ fn a_split_that_fails_is_taken_up_later_where_each_range_stopped() {
 }
 
 #[test]
+fn a_split_record_that_does_not_fit_the_servers_file_or_max_size_is_dropped() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for name in ["changed.bin", "big.bin"] {
+        let url = origin.url(&format!("/{name}?size={SIZE}&cut_ranges=100"));
+        save(&["--split", "4", "--retries", "0"], out.path(), url, 1);
+    }
+    // The file is smaller now: whatever it answers to the first missing range (a range of
+    // another total, or 416), the download starts over.
+    let url = origin.url("/changed.bin?size=1000000");
+    let fresh = save(&["--split", "4", "-c"], out.path(), url, 0);
+    assert_eq!(fresh["bytes"], 1_000_000, "{fresh}");
+    assert_whole(&out.path().join("changed.bin"), 1_000_000);
+    // A limit given since: too large, and nothing kept.
+    let url = origin.url(&format!("/big.bin?size={SIZE}"));
+    let refused = save(&["-c", "--max-size", "1M"], out.path(), url, 1);
+    assert_eq!(refused["error"]["kind"], "too_large", "{refused}");
+    assert_eq!(files_in(out.path()), ["changed.bin"]);
+}
+
+#[test]
 fn a_split_record_that_does_not_fit_its_part_is_not_trusted() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
