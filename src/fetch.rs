@@ -1146,6 +1146,16 @@ impl Fetcher {
                 _ => status_failure(status, header(&response, "retry-after")),
             });
         }
+        // A range whose announced length is not the range's own is not read: its bytes could
+        // not be told apart.
+        if let Some(length) = response.body().content_length()
+            && length != end - next
+        {
+            return Err(Failure::new(
+                ErrorKind::Protocol,
+                format!("the answer to that range announced {length} bytes"),
+            ));
+        }
         if stop.is_some() && !segments.helper_takes(index) {
             return Ok(());
         }

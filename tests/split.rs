@@ -378,3 +378,63 @@ fn per_host_bounds_a_splits_connections_too() {
     assert_whole(&out.path().join("one.bin"), SIZE);
     assert_whole(&out.path().join("two.bin"), SIZE);
 }
+
+/// A server whose answers to ranges announce 10 bytes more than the range (and send them):
+/// every other answer is the whole body, 2 MiB of the origin's pattern, its head at once and
+/// its body 300 ms later, so that the ranges' answers come first.
+fn overlong_ranges_server() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut range = None;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                        let (a, b) = value.trim().split_once('-').unwrap();
+                        range = Some((a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()));
+                    }
+                    line.clear();
+                }
+                let total = 2 << 20;
+                let (head, from, len) = match range {
+                    Some((a, b)) => {
+                        let len = b + 1 - a + 10;
+                        let head = format!(
+                            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {a}-{b}/{total}\r\n\
+                             Content-Length: {len}\r\nConnection: close\r\n\r\n"
+                        );
+                        (head, a, len)
+                    }
+                    None => (
+                        format!(
+                            "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: {total}\r\n\
+                             Connection: close\r\n\r\n"
+                        ),
+                        0,
+                        total,
+                    ),
+                };
+                let mut conn = conn;
+                let _ = conn.write_all(head.as_bytes());
+                if range.is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+                let _ = conn.write_all(&body_bytes(from, len as usize));
+            });
+        }
+    });
+    base
+}
+
+#[test]
+fn a_range_answer_longer_than_its_range_does_not_spill_into_the_file() {
+    let base = overlong_ranges_server();
+    let out = tempfile::tempdir().unwrap();
+    let record = save(&["--split", "2"], out.path(), format!("{base}/long.bin"), 0);
+    assert!(record["error"].is_null(), "{record}");
+    assert_whole(&out.path().join("long.bin"), 2 << 20);
+}
