@@ -540,6 +540,7 @@ impl Fetcher {
             since,
             headers: line_headers,
             clock: _,
+            head_within,
         }: Ask<'_>,
         cookie: Option<&str>,
         budget: Option<Duration>,
@@ -577,8 +578,11 @@ impl Fetcher {
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
         let proxy = self.settings.proxies.for_url(url);
-        if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() {
+        if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() || head_within.is_some() {
             let mut config = request.config();
+            if head_within.is_some() {
+                config = config.timeout_recv_response(head_within);
+            }
             if head > OUTPUT_BUFFER {
                 // A request-level buffer size keeps this request off the shared pool's
                 // connections.
@@ -823,6 +827,7 @@ impl Fetcher {
                 live,
                 rate: own_rate,
                 connections: segments.count(),
+                head_wait: head_wait(asked.elapsed()),
             };
             let body = response.into_body().into_reader();
             self.seen.note(&final_url);
@@ -990,7 +995,7 @@ impl Fetcher {
             // Unfinished, it closes its connection: the rest of the body is the helpers'.
             drop(body);
             // A helper still waiting for its answer is waited for (its request cannot be called
-            // off), at most until its stall or whole-URL timeout.
+            // off), at most [`Split::head_wait`].
             let helped: u64 = helpers.into_iter().filter_map(|h| h.join().ok()).sum();
             (first, helped)
         });
@@ -1096,6 +1101,7 @@ impl Fetcher {
             live,
             rate: own_rate,
             connections,
+            head_wait: head_wait(asked.elapsed()),
         };
         let body = response.into_body().into_reader();
         let result = self.fetch_split(job, &split, body, index, outcome);
@@ -1128,6 +1134,7 @@ impl Fetcher {
             validator: split.validator.filter(|_| source == 0),
             headers: split.headers,
             clock: Some(split.clock),
+            head_within: stop.map(|_| split.head_wait),
             ..Ask::default()
         };
         let (response, _) = self.request(&split.sources[source], ask, outcome)?;
@@ -1337,6 +1344,8 @@ struct Ask<'a> {
     headers: &'a [(HeaderName, HeaderValue)],
     /// When the URL's time limit (`--timeout`) started counting, if before this request.
     clock: Option<Instant>,
+    /// Longest wait for the answer's head (a split's helper: see [`Split::head_wait`]).
+    head_within: Option<Duration>,
 }
 
 impl<'a> Ask<'a> {
@@ -1504,6 +1513,16 @@ struct Split<'a> {
     /// Most connections at once; segments past them are asked for one after another once
     /// the others are in.
     connections: usize,
+    /// Longest a helper waits for its answer's head: four times what the first answer took, and
+    /// at least a second. A server that holds extra connections unanswered (one that serves a
+    /// client one connection at a time) would otherwise keep the download waiting on them
+    /// for the stall timeout once the first connection had read everything.
+    head_wait: Duration,
+}
+
+/// See [`Split::head_wait`]: `first_took`, how long the first answer's head took.
+fn head_wait(first_took: Duration) -> Duration {
+    (first_took * 4).max(Duration::from_secs(1))
 }
 
 /// The key `--per-host` counts a URL's connections under: its host and port.

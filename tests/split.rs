@@ -438,3 +438,56 @@ fn a_range_answer_longer_than_its_range_does_not_spill_into_the_file() {
     assert!(record["error"].is_null(), "{record}");
     assert_whole(&out.path().join("long.bin"), 2 << 20);
 }
+
+/// A server that answers a plain request at once (2 MiB, ranges advertised) and holds every
+/// range request unanswered until the client gives up on it, as a server that serves a client
+/// one connection at a time may.
+fn one_connection_server() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut ranged = false;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    ranged |= line.to_ascii_lowercase().starts_with("range:");
+                    line.clear();
+                }
+                let mut conn = conn;
+                if ranged {
+                    // Nothing is sent; this ends when the client closes the connection.
+                    let _ = conn.read(&mut [0u8; 1]);
+                    return;
+                }
+                let total = 2 << 20;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: {total}\r\n\
+                     Connection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(&body_bytes(0, total));
+            });
+        }
+    });
+    base
+}
+
+#[test]
+fn ranges_a_server_leaves_unanswered_do_not_hold_the_download_up() {
+    let base = one_connection_server();
+    let out = tempfile::tempdir().unwrap();
+    // The first connection reads the whole body; the helpers stop waiting for their answers
+    // after a second or so, far within the stall timeout they would otherwise wait out.
+    let args = ["--split", "4", "--stall-timeout", "20"];
+    let record = save(&args, out.path(), format!("{base}/held.bin"), 0);
+    assert!(record["error"].is_null(), "{record}");
+    let ms = record["ms"].as_f64().unwrap();
+    assert!(
+        ms < 0.5 * 20_000.0,
+        "{ms} ms, against a stall timeout of 20 s"
+    );
+    assert_whole(&out.path().join("held.bin"), 2 << 20);
+}
