@@ -809,14 +809,7 @@ impl Fetcher {
                 .map_err(|e| disk(e, &slot.part))?;
             carried.part_written = true;
             outcome.segments = Some(segments.count());
-            // The line's other URLs serve ranges too, as aria2c shares a split between mirrors.
-            let others = (job.target.as_ref().ok()).map(|t| {
-                let all = std::iter::once(&t.url).chain(&t.mirrors);
-                all.filter(|u| *u != url).cloned().collect::<Vec<_>>()
-            });
-            let sources: Vec<Url> = std::iter::once(final_url.clone())
-                .chain(others.unwrap_or_default())
-                .collect();
+            let sources = split_sources(job, url, &final_url);
             let split = Split {
                 sources: &sources,
                 headers: &target.options.headers,
@@ -1090,7 +1083,7 @@ impl Fetcher {
         // As many as the run (or the line) asks for now, which may be fewer than before.
         let connections = target.options.split.unwrap_or(self.settings.split);
         outcome.segments = Some(gaps.len().min(connections.max(1)));
-        let sources = [final_url];
+        let sources = split_sources(job, &target.url, &final_url);
         let split = Split {
             sources: &sources,
             headers: &target.options.headers,
@@ -1523,6 +1516,19 @@ struct Split<'a> {
 /// See [`Split::head_wait`]: `first_took`, how long the first answer's head took.
 fn head_wait(first_took: Duration) -> Duration {
     (first_took * 4).max(Duration::from_secs(1))
+}
+
+/// Where a split's ranges are asked for (see [`Split::sources`]): the URL the first answer came
+/// from, then the line's other URLs besides `asked` (the one asked for it), as aria2c shares a
+/// split between mirrors.
+fn split_sources(job: &Job, asked: &Url, answered: &Url) -> Vec<Url> {
+    let others = (job.target.as_ref().ok()).map(|t| {
+        let all = std::iter::once(&t.url).chain(&t.mirrors);
+        all.filter(|u| *u != asked).cloned().collect::<Vec<_>>()
+    });
+    std::iter::once(answered.clone())
+        .chain(others.unwrap_or_default())
+        .collect()
 }
 
 /// The key `--per-host` counts a URL's connections under: its host and port.

@@ -491,3 +491,34 @@ fn ranges_a_server_leaves_unanswered_do_not_hold_the_download_up() {
     );
     assert_whole(&out.path().join("held.bin"), 2 << 20);
 }
+
+#[test]
+fn a_split_taken_up_again_shares_the_missing_ranges_with_the_lines_mirrors() {
+    let first = Origin::start().unwrap();
+    let mirror = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // A split part left with its first quarter in, and its record (the format split.rs
+    // writes): four ranges of SIZE / 4, rounded up, the first one whole.
+    let quarter = SIZE.div_ceil(4) as u64;
+    fs::write(
+        out.path().join("s.bin.part.split"),
+        body_bytes(0, quarter as usize),
+    )
+    .unwrap();
+    let mut record = String::from("fetchpar split state 1\nvalidator \n");
+    for i in 0..4u64 {
+        let (start, end) = (i * quarter, ((i + 1) * quarter).min(SIZE as u64));
+        let done = if i == 0 { quarter } else { 0 };
+        record.push_str(&format!("{start} {end} {done}\n"));
+    }
+    fs::write(out.path().join("s.bin.part.ranges"), record).unwrap();
+    let path = format!("/s.bin?size={SIZE}");
+    let line = format!("{} {}", first.url(&path), mirror.url(&path));
+    let resumed = save(&["--split", "4", "-c"], out.path(), line, 0);
+    assert_eq!(resumed["bytes"], SIZE as u64 - quarter, "{resumed}");
+    // The second range from the line's URL (the first answer), the third from it too and the
+    // fourth from the mirror, taking turns as a fresh split does.
+    assert_eq!((first.requests(), mirror.requests()), (2, 1));
+    assert_whole(&out.path().join("s.bin"), SIZE);
+    assert_eq!(files_in(out.path()), ["s.bin"]);
+}
