@@ -379,11 +379,10 @@ fn per_host_bounds_a_splits_connections_too() {
     assert_whole(&out.path().join("two.bin"), SIZE);
 }
 
-/// A server whose answers to ranges announce 10 bytes more than the range (and send them):
-/// every other answer is the whole body, 2 MiB of the origin's pattern, its head at once and
-/// its body 300 ms later, so that the ranges' answers come first.
-fn overlong_ranges_server() -> String {
-    use std::io::{BufRead, BufReader, Write};
+/// A loopback server of one thread per connection that reads each request's head and hands
+/// `answer` the connection and the request's `Range: bytes=A-B`, if any.
+fn raw_server(answer: fn(std::net::TcpStream, Option<(u64, u64)>)) -> String {
+    use std::io::{BufRead, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -399,35 +398,45 @@ fn overlong_ranges_server() -> String {
                     }
                     line.clear();
                 }
-                let total = 2 << 20;
-                let (head, from, len) = match range {
-                    Some((a, b)) => {
-                        let len = b + 1 - a + 10;
-                        let head = format!(
-                            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {a}-{b}/{total}\r\n\
-                             Content-Length: {len}\r\nConnection: close\r\n\r\n"
-                        );
-                        (head, a, len)
-                    }
-                    None => (
-                        format!(
-                            "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: {total}\r\n\
-                             Connection: close\r\n\r\n"
-                        ),
-                        0,
-                        total,
-                    ),
-                };
-                let mut conn = conn;
-                let _ = conn.write_all(head.as_bytes());
-                if range.is_none() {
-                    std::thread::sleep(std::time::Duration::from_millis(300));
-                }
-                let _ = conn.write_all(&body_bytes(from, len as usize));
+                answer(conn, range);
             });
         }
     });
     base
+}
+
+/// The whole body, 2 MiB of the origin's pattern, with ranges advertised: the head at once,
+/// the body after `late`.
+fn whole_answer(conn: &mut std::net::TcpStream, late: std::time::Duration) {
+    use std::io::Write;
+    let total = 2 << 20;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: {total}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let _ = conn.write_all(head.as_bytes());
+    std::thread::sleep(late);
+    let _ = conn.write_all(&body_bytes(0, total));
+}
+
+/// A server whose answers to ranges announce 10 bytes more than the range (and send them):
+/// every other answer is the whole body, its bytes 300 ms after its head, so that the ranges'
+/// answers come first.
+fn overlong_ranges_server() -> String {
+    raw_server(|mut conn, range| {
+        use std::io::Write;
+        let Some((a, b)) = range else {
+            return whole_answer(&mut conn, std::time::Duration::from_millis(300));
+        };
+        let len = b + 1 - a + 10;
+        let head = format!(
+            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {a}-{b}/{}\r\n\
+             Content-Length: {len}\r\nConnection: close\r\n\r\n",
+            2 << 20
+        );
+        let _ = conn.write_all(head.as_bytes());
+        let _ = conn.write_all(&body_bytes(a, len as usize));
+    })
 }
 
 #[test]
@@ -439,40 +448,18 @@ fn a_range_answer_longer_than_its_range_does_not_spill_into_the_file() {
     assert_whole(&out.path().join("long.bin"), 2 << 20);
 }
 
-/// A server that answers a plain request at once (2 MiB, ranges advertised) and holds every
-/// range request unanswered until the client gives up on it, as a server that serves a client
-/// one connection at a time may.
+/// A server that answers a plain request at once with the whole body and holds every range
+/// request unanswered until the client gives up on it, as a server that serves a client one
+/// connection at a time may.
 fn one_connection_server() -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut ranged = false;
-                let mut line = String::new();
-                while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                    ranged |= line.to_ascii_lowercase().starts_with("range:");
-                    line.clear();
-                }
-                let mut conn = conn;
-                if ranged {
-                    // Nothing is sent; this ends when the client closes the connection.
-                    let _ = conn.read(&mut [0u8; 1]);
-                    return;
-                }
-                let total = 2 << 20;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: {total}\r\n\
-                     Connection: close\r\n\r\n"
-                );
-                let _ = conn.write_all(head.as_bytes());
-                let _ = conn.write_all(&body_bytes(0, total));
-            });
+    raw_server(|mut conn, range| {
+        use std::io::Read;
+        match range {
+            // Nothing is sent; this ends when the client closes the connection.
+            Some(_) => drop(conn.read(&mut [0u8; 1])),
+            None => whole_answer(&mut conn, std::time::Duration::ZERO),
         }
-    });
-    base
+    })
 }
 
 #[test]
