@@ -352,8 +352,8 @@ fn logins(cli: &Cli) -> Result<Option<Arc<Logins>>> {
     Ok(Some(Arc::new(logins)))
 }
 
-/// The `Authorization` header for `--user USER:PASSWORD`, kept out of any debug output.
-/// `--user USER:PASSWORD` (curl's), or `--user USER --password PASSWORD` (wget's).
+/// The `Authorization` header for `--user USER:PASSWORD` (curl's) or `--user USER --password
+/// PASSWORD` (wget's), kept out of any debug output.
 fn basic_credentials(user: &str, password: Option<&str>) -> Result<HeaderValue> {
     let pair = match password {
         Some(_) if user.contains(':') => {
