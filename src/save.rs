@@ -598,11 +598,6 @@ impl PartWriter {
         })
     }
 
-    /// The part file being written.
-    pub fn part_path(&self) -> &Path {
-        &self.slot.part
-    }
-
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.digests.update(bytes);
         self.holds |= !bytes.is_empty();
