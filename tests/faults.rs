@@ -13,6 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
+use sha2::Digest;
 use support::*;
 
 /// Runs one URL and returns its single JSON record, checking the exit code.
@@ -1287,4 +1288,143 @@ fn a_split_download_killed_outright_is_taken_up_from_its_last_record() {
         saved == fetchpar::origin::body_bytes(0, 8388608),
         "the file holds other bytes"
     );
+}
+
+/// Every fault of the suite at once, three times over, in one saving run with splits, retries
+/// and names that collide: each line still gets exactly one result of its own kind, every file
+/// with a final name holds exactly the body its result reports, and nothing else but `.part`
+/// leftovers of failed URLs (kept for `-c`) is in the folder.
+#[test]
+fn a_list_of_every_fault_at_once_loses_nothing_and_names_no_partial_file() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // (query, expected kind)
+    let cases: &[(&str, &str)] = &[
+        ("size=3000", "ok"),
+        ("size=0", "ok"),
+        ("size=50000&truncate_once=700", "ok"),
+        ("size=5000&truncate=100", "io"),
+        ("size=900&fail=1", "ok"),
+        ("size=900&fail=9", "http_status"),
+        ("status=404", "http_status"),
+        ("reset=1", "io"),
+        ("garbage=1", "protocol"),
+        ("badchunk=1", "protocol"),
+        ("chunked=1&size=7000", "ok"),
+        ("size=4000&stall=10", "timeout"),
+        ("size=3145728", "ok"),
+        ("size=3145728&cut_ranges=2", "ok"),
+        ("size=3145728&ignore_range=1", "ok"),
+        ("size=3145728&no_range=1", "ok"),
+        ("size=2000&redirect=3", "ok"),
+        ("loop=1", "redirects"),
+        ("size=8000000&chunked=1", "too_large"),
+    ];
+    let mut lines = Vec::new();
+    let mut expected = Vec::new();
+    for round in 0..3 {
+        for (i, (query, kind)) in cases.iter().enumerate() {
+            // Distinct paths, so that each `fail` and `truncate_once` counts its own requests.
+            lines.push(origin.url(&format!("/r{round}/c{i}.bin?{query}")));
+            expected.push(kind.to_string());
+        }
+        // The same name from three URLs: numbered, none overwritten.
+        lines.push(origin.url(&format!("/same/r{round}.x/same.bin?size={}", 100 + round)));
+        expected.push("ok".into());
+        lines.push(format!("not a url {round}"));
+        expected.push("invalid_url".into());
+        lines.push(refused_url());
+        expected.push("connect".into());
+    }
+    let file = list(&lines);
+    let run = fetchpar()
+        .args(["--json", "--retries", "1", "--retry-delay", "0.05"])
+        .args(["--stall-timeout", "1", "--max-size", "7M"])
+        .args(["--split", "4", "--min-split-size", "1M", "-o"])
+        .arg(out.path())
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    let mut seen = lines_of(&records);
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=lines.len() as u64).collect::<Vec<_>>());
+
+    let mut finals = Vec::new();
+    for record in &records {
+        let line = record["line"].as_u64().unwrap() as usize;
+        assert_eq!(kind(record), expected[line - 1], "line {line}: {record}");
+        let Some(path) = record["path"].as_str().filter(|_| kind(record) == "ok") else {
+            continue;
+        };
+        let path = std::path::Path::new(path);
+        assert_eq!(path.parent(), Some(out.path()), "{record}");
+        let saved = std::fs::read(path).unwrap();
+        // `bytes` counts what this run received (a resumed retry less); the file is whole.
+        let url = &lines[line - 1];
+        let size = url.split_once("size=").map_or(1024, |(_, rest)| {
+            rest.split('&').next().unwrap().parse::<usize>().unwrap()
+        });
+        assert!(
+            saved == fetchpar::origin::body_bytes(0, size),
+            "line {line}: the file holds {} bytes, not the {size} of the body",
+            saved.len()
+        );
+        assert_eq!(
+            record["sha256"].as_str().unwrap(),
+            fetchpar::links::hex(&sha2::Sha256::digest(&saved))
+        );
+        finals.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    let oks = expected.iter().filter(|k| *k == "ok").count();
+    assert_eq!(finals.len(), oks);
+    finals.sort();
+    finals.dedup();
+    assert_eq!(finals.len(), oks, "two results name one file");
+    for name in files_in(out.path()) {
+        assert!(
+            finals.contains(&name) || name.contains(".part"),
+            "{name} is in the folder but no result saved it"
+        );
+    }
+
+    // Taken up again with -c in that folder: each saved line finds its own file (the numbered
+    // ones included) and keeps it, and every other line fails as it did.
+    let again = fetchpar()
+        .args([
+            "--json",
+            "--retries",
+            "0",
+            "--stall-timeout",
+            "1",
+            "--max-size",
+            "7M",
+        ])
+        .args(["--split", "4", "--min-split-size", "1M", "-c", "-o"])
+        .arg(out.path())
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let path_of = |records: &[Value], line: u64| {
+        let record = records.iter().find(|r| r["line"] == line).unwrap();
+        (
+            kind(record),
+            record["path"].clone(),
+            record["skipped"].clone(),
+        )
+    };
+    let second = json_lines(&again.get_output().stdout);
+    assert_eq!(second.len(), lines.len());
+    for line in 1..=lines.len() as u64 {
+        let (was, path, _) = path_of(&records, line);
+        let (now, path_now, skipped) = path_of(&second, line);
+        assert_eq!(now, was, "line {line}");
+        if was == "ok" {
+            assert_eq!(
+                (path_now, skipped),
+                (path, Value::Bool(true)),
+                "line {line}"
+            );
+        }
+    }
 }
