@@ -176,6 +176,15 @@ pub struct Cli {
           default_value = concat!("fetchpar/", env!("CARGO_PKG_VERSION")), help_heading = "Network")]
     pub user_agent: String,
 
+    /// The Referer header sent with every request of every URL, an absolute URL (curl's -e,
+    /// wget's and aria2c's --referer).
+    ///
+    /// `*` sends each URL itself (as aria2c's `*`); `;auto` after either, or alone, makes each
+    /// redirect send the URL that redirected it (as curl's `;auto`). A URL sent so goes without
+    /// its credentials and fragment. A list line's `referer=` takes its place for that URL.
+    #[arg(short = 'e', long, value_name = "URL", help_heading = "Network")]
+    pub referer: Option<String>,
+
     /// Send every URL through this proxy (http://, https://, socks4://, socks4a://, socks5://,
     /// socks5h:// or host:port) instead of the *_proxy variables; "" sends every URL direct.
     /// Hosts in no_proxy (or --noproxy) still go direct, as with curl's -x.

@@ -16,12 +16,13 @@ use crate::cancel;
 use crate::cookies::Jar;
 use crate::decode::{self, BadEncoding};
 use crate::hosts::Hosts;
-use crate::links::{Job, Target};
+use crate::links::{Job, LineOptions, Target};
 use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
 use crate::rate::RateLimit;
+use crate::referer::Referer;
 use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
@@ -39,6 +40,8 @@ pub struct NetSettings {
     pub max_redirects: u32,
     pub user_agent: String,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `--referer`, unless a line's `referer=` or a Referer header takes its place.
+    pub referer: Option<Referer>,
     /// Whether cookies servers set are kept and sent back (see [`crate::cookies`]).
     pub cookies: bool,
     /// Most body bytes per second for the whole run (`--limit-rate`).
@@ -440,7 +443,9 @@ impl Fetcher {
         outcome: &mut Outcome,
     ) -> Result<(Response, Url), Failure> {
         let started = ask.clock.unwrap_or_else(Instant::now);
+        let referer = ask.line.referer.as_ref().or(self.settings.referer.as_ref());
         let mut current = url.clone();
+        let mut previous = None;
         let mut hops = 0;
         loop {
             let budget = match (hops, ask.clock, self.settings.timeout) {
@@ -458,12 +463,14 @@ impl Fetcher {
                     "interrupted while following redirects",
                 ));
             }
-            let same_origin = hops == 0 || current.origin() == url.origin();
             let cookie = self.jar.header_for(&current);
-            let once = |head: bool| {
-                let cookie = cookie.as_deref();
-                self.request_once(&current, head, ask, cookie, budget, same_origin)
+            let hop = Hop {
+                cookie: cookie.as_deref(),
+                referer: referer.and_then(|r| r.for_request(url, previous.as_ref())),
+                budget,
+                same_origin: hops == 0 || current.origin() == url.origin(),
             };
+            let once = |head: bool| self.request_once(&current, head, ask, &hop);
             let head = self.settings.spider;
             let mut response = match once(head) {
                 // Sent again at once, on a new connection or another checked one: the server
@@ -499,7 +506,7 @@ impl Fetcher {
                 next_url(&current, &location)
             };
             match next {
-                Ok(next) => current = next,
+                Ok(next) => previous = Some(std::mem::replace(&mut current, next)),
                 Err(failure) => {
                     outcome.status = Some(response.status().as_u16());
                     outcome.final_url = Some(redact(&current));
@@ -526,9 +533,7 @@ impl Fetcher {
         &self.agents[self.host_hash.hash_one(key) as usize % self.agents.len()]
     }
 
-    /// One request, no redirect followed: a GET, or a HEAD when `use_head`. `cookie` is what
-    /// the jar sends; `budget` replaces the Agent's whole-URL timeout; `same_origin` says whether
-    /// credentials given with `-H` may go along.
+    /// One request, no redirect followed: a GET, or a HEAD when `use_head`.
     fn request_once(
         &self,
         url: &Url,
@@ -538,14 +543,19 @@ impl Fetcher {
             to,
             validator,
             since,
-            headers: line_headers,
+            line,
             clock: _,
             head_within,
         }: Ask<'_>,
-        cookie: Option<&str>,
-        budget: Option<Duration>,
-        same_origin: bool,
+        hop: &Hop<'_>,
     ) -> Result<Response, ureq::Error> {
+        let Hop {
+            cookie,
+            ref referer,
+            budget,
+            same_origin,
+        } = *hop;
+        let line_headers = &line.headers;
         // Credentials in the URL go as Basic auth that this code makes: ureq sent them still
         // percent-encoded (`p%40ss` for the password `p@ss`), where curl decodes them.
         // A netrc entry for the host comes before the URL's own user name without a password.
@@ -571,6 +581,9 @@ impl Fetcher {
             + url.as_str().len()
             + validator.map_or(0, str::len)
             + cookie.map_or(0, |c| c.len() + "Cookie: \r\n".len())
+            + referer
+                .as_ref()
+                .map_or(0, |r| r.len() + "Referer: \r\n".len())
             + basic
                 .as_ref()
                 .map_or(0, |b| b.len() + "Authorization: \r\n".len())
@@ -597,15 +610,19 @@ impl Fetcher {
             request = config.build();
         }
         let mut authorized = false;
+        let mut referred = false;
         let mut cookie = cookie;
-        // A header the list gives for this URL takes the place of a -H one of the same name.
+        // A header the list gives for this URL takes the place of a -H one of the same name,
+        // and a line's `referer=` that of a -H Referer.
         let given = (self.settings.headers.iter())
-            .filter(|(name, _)| !line_headers.iter().any(|(line, _)| line == name));
+            .filter(|(name, _)| !line_headers.iter().any(|(line, _)| line == name))
+            .filter(|(name, _)| line.referer.is_none() || name != header::REFERER);
         for (name, value) in given.chain(line_headers) {
             if !same_origin && (name == header::AUTHORIZATION || name == header::COOKIE) {
                 continue;
             }
             authorized |= name == header::AUTHORIZATION;
+            referred |= name == header::REFERER;
             if let (true, Some(kept)) = (name == header::COOKIE, cookie.take()) {
                 // One Cookie header (RFC 6265 5.4): the given cookies, then the kept ones.
                 let merged = [value.as_bytes(), b"; ", kept.as_bytes()].concat();
@@ -616,6 +633,10 @@ impl Fetcher {
         }
         if let Some(kept) = cookie {
             request = request.header(header::COOKIE, kept);
+        }
+        // A Referer given as a header wins over --referer, as -H wins over curl's -e.
+        if let (Some(referer), false) = (referer, referred) {
+            request = request.header(header::REFERER, referer);
         }
         // An Authorization given with -H wins over the URL's, as in curl.
         if let (Some(basic), false) = (basic, authorized) {
@@ -691,12 +712,7 @@ impl Fetcher {
         let mut asked = Instant::now();
         let (mut response, mut final_url) = self.request(
             url,
-            Ask::part(
-                from,
-                old_validator.as_deref(),
-                since,
-                &target.options.headers,
-            ),
+            Ask::part(from, old_validator.as_deref(), since, &target.options),
             outcome,
         )?;
         let mut append = false;
@@ -714,7 +730,7 @@ impl Fetcher {
                 // A range we did not ask for, or the part is longer than the file now is:
                 // neither can be trusted, so start over with a plain request.
                 from = 0;
-                let ask = Ask::part(0, None, since, &target.options.headers);
+                let ask = Ask::part(0, None, since, &target.options);
                 asked = Instant::now();
                 (response, final_url) = self.request(url, ask, outcome)?;
             } else {
@@ -812,7 +828,7 @@ impl Fetcher {
             let sources = split_sources(job, url, &final_url);
             let split = Split {
                 sources: &sources,
-                headers: &target.options.headers,
+                line: &target.options,
                 validator: tag.as_deref(),
                 clock: asked,
                 segments: &segments,
@@ -1042,7 +1058,7 @@ impl Fetcher {
             from: next,
             to: Some(end - 1),
             validator: tag.as_deref(),
-            headers: &target.options.headers,
+            line: &target.options,
             ..Ask::default()
         };
         let asked = Instant::now();
@@ -1086,7 +1102,7 @@ impl Fetcher {
         let sources = split_sources(job, &target.url, &final_url);
         let split = Split {
             sources: &sources,
-            headers: &target.options.headers,
+            line: &target.options,
             validator: tag.as_deref(),
             clock: asked,
             segments: &segments,
@@ -1125,7 +1141,7 @@ impl Fetcher {
             from: next,
             to: Some(end - 1),
             validator: split.validator.filter(|_| source == 0),
-            headers: split.headers,
+            line: split.line,
             clock: Some(split.clock),
             head_within: stop.map(|_| split.head_wait),
             ..Ask::default()
@@ -1326,19 +1342,35 @@ type Response = ureq::http::Response<ureq::Body>;
 
 /// What a request asks for beyond the URL: the rest of a part from `from` (`Range`, with the
 /// part's `validator` as `If-Range`), with `-N` the body only if newer than `since`, and the
-/// headers its list line gives.
-#[derive(Clone, Copy, Default)]
+/// headers and Referer its list line gives.
+#[derive(Clone, Copy)]
 struct Ask<'a> {
     from: u64,
     /// The last byte wanted, for one segment of a split body (`Range: bytes=FROM-TO`).
     to: Option<u64>,
     validator: Option<&'a str>,
     since: Option<std::time::SystemTime>,
-    headers: &'a [(HeaderName, HeaderValue)],
+    /// The list line's options (its headers and Referer).
+    line: &'a LineOptions,
     /// When the URL's time limit (`--timeout`) started counting, if before this request.
     clock: Option<Instant>,
     /// Longest wait for the answer's head (a split's helper: see [`Split::head_wait`]).
     head_within: Option<Duration>,
+}
+
+impl Default for Ask<'_> {
+    fn default() -> Self {
+        static NONE: LineOptions = LineOptions::NONE;
+        Self {
+            from: 0,
+            to: None,
+            validator: None,
+            since: None,
+            line: &NONE,
+            clock: None,
+            head_within: None,
+        }
+    }
 }
 
 impl<'a> Ask<'a> {
@@ -1347,16 +1379,28 @@ impl<'a> Ask<'a> {
         from: u64,
         validator: Option<&'a str>,
         since: Option<std::time::SystemTime>,
-        headers: &'a [(HeaderName, HeaderValue)],
+        line: &'a LineOptions,
     ) -> Self {
         Self {
             from,
             validator,
             since: since.filter(|_| from == 0),
-            headers,
+            line,
             ..Self::default()
         }
     }
+}
+
+/// What one request of a URL's chain of redirects carries besides its [`Ask`].
+struct Hop<'a> {
+    /// The Cookie header the jar sends.
+    cookie: Option<&'a str>,
+    /// The Referer `--referer` or the line's `referer=` gives this request.
+    referer: Option<HeaderValue>,
+    /// Replaces the Agent's whole-URL timeout.
+    budget: Option<Duration>,
+    /// Whether credentials given with `-H` may go along (the first URL's origin).
+    same_origin: bool,
 }
 
 /// Where reading a body stops: after `close_after` bytes when given, and with a `too_large`
@@ -1490,8 +1534,8 @@ struct Split<'a> {
     /// Where ranges are asked for: first the URL the first answer came from (after its
     /// redirects), then the line's other URLs (its own and its mirrors), taken in turn.
     sources: &'a [Url],
-    /// The line's own headers.
-    headers: &'a [(HeaderName, HeaderValue)],
+    /// The line's own options (its headers and Referer).
+    line: &'a LineOptions,
     /// The first answer's validator: each range from the same URL is sent only from the same
     /// file (`If-Range`). Another server's ETag for the same file may differ, so a mirror's
     /// range is checked by the file's total size alone, as aria2c checks it.

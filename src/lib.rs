@@ -22,6 +22,7 @@ pub mod outcome;
 pub mod progress;
 pub mod proxy;
 pub mod rate;
+pub mod referer;
 pub mod report;
 pub mod resolve;
 pub mod retry;

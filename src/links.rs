@@ -14,6 +14,8 @@ use std::time::Duration;
 use ureq::http::{HeaderName, HeaderValue};
 use url::Url;
 
+use crate::referer::Referer;
+
 /// Longest line kept; the rest of a longer line is skipped without being held in memory.
 pub const MAX_LINE: usize = 64 * 1024;
 
@@ -33,14 +35,29 @@ pub struct LineOptions {
     pub dir: Option<String>,
     /// `sha256=HEX` or aria2's `checksum=TYPE=HEX`: the digest the saved body must have.
     pub checksum: Option<Checksum>,
-    /// `header=NAME: VALUE` (and aria2's `referer=` and `user-agent=`): request headers for
-    /// this URL alone, in place of `-H` ones of the same name.
+    /// `header=NAME: VALUE` (and aria2's `user-agent=`): request headers for this URL alone,
+    /// in place of `-H` ones of the same name.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// aria2's `referer=`: this URL's Referer, in place of `--referer` and a `-H` Referer.
+    pub referer: Option<Referer>,
     /// aria2's `split=N`: connections this URL's body may be fetched over (`--split`).
     pub split: Option<usize>,
     /// aria2's `max-download-limit=RATE`: this URL's own bytes per second
     /// (`--max-download-limit`).
     pub download_limit: Option<u64>,
+}
+
+impl LineOptions {
+    /// A line with no options.
+    pub const NONE: Self = Self {
+        out: None,
+        dir: None,
+        checksum: None,
+        headers: Vec::new(),
+        referer: None,
+        split: None,
+        download_limit: None,
+    };
 }
 
 /// One line of input that names something to fetch.
@@ -548,14 +565,15 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             let header = crate::fetch::parse_header(value).map_err(|e| format!("{e:#}"))?;
             options.headers.push(header);
         }
-        "referer" | "user-agent" => {
+        "referer" => {
+            options.referer = Some(Referer::parse(value).map_err(|why| format!("referer=: {why}"))?)
+        }
+        "user-agent" => {
             let value = HeaderValue::try_from(value)
                 .map_err(|_| format!("the value of {key}= is not a valid header value"))?;
-            let name = match key {
-                "referer" => ureq::http::header::REFERER,
-                _ => ureq::http::header::USER_AGENT,
-            };
-            options.headers.push((name, value));
+            options
+                .headers
+                .push((ureq::http::header::USER_AGENT, value));
         }
         "split" => match value.parse::<usize>() {
             Ok(n @ 1..=16) => options.split = Some(n),
@@ -871,9 +889,12 @@ mod tests {
             headers,
             [
                 pair("x-token", "two words"),
-                pair("referer", "http://r.example/"),
-                pair("user-agent", "aria2/1.37"),
+                pair("user-agent", "aria2/1.37")
             ]
+        );
+        assert_eq!(
+            got[0].target.as_ref().unwrap().options.referer,
+            Some(Referer::parse("http://r.example/").unwrap())
         );
         assert!(
             got[1]

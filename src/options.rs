@@ -14,6 +14,7 @@ use crate::fetch::{NetSettings, basic, parse_header};
 use crate::logins::Logins;
 use crate::progress::When;
 use crate::proxy::Proxies;
+use crate::referer::Referer;
 use crate::report::Style;
 use crate::resolve::Overrides;
 use crate::retry::RetryPolicy;
@@ -266,6 +267,11 @@ impl Options {
                 max_redirects: cli.max_redirects,
                 user_agent: cli.user_agent.clone(),
                 headers,
+                referer: (cli.referer.as_deref())
+                    .map(|text| {
+                        Referer::parse(text).map_err(|why| UsageError(format!("--referer: {why}")))
+                    })
+                    .transpose()?,
                 cookies: !cli.no_cookies,
                 limit_rate: cli.limit_rate.filter(|&r| r > 0),
                 download_limit: cli.max_download_limit.filter(|&r| r > 0),

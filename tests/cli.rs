@@ -1027,6 +1027,90 @@ fn headers_and_user_agent_are_sent() {
     assert!(record["prefix"].as_str().unwrap().starts_with("fetchpar/"));
 }
 
+/// The Referer each URL of a list sent, by the path it was fetched at, with `args`.
+fn referers(args: &[&str], lines: &[String]) -> Vec<String> {
+    let out = fetchpar()
+        .args(["--json", "--keep-order"])
+        .args(args)
+        .arg(list(lines).path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(
+        records.len(),
+        lines.iter().filter(|l| !l.starts_with(' ')).count()
+    );
+    records
+        .iter()
+        .map(|r| r["prefix"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn referer_is_sent_as_given_as_the_url_itself_or_as_the_url_that_redirected() {
+    let origin = Origin::start().unwrap();
+    let echo = origin.url("/e?echo=referer");
+    let with_login = echo.replace("http://", "http://me:secret@");
+    let hop = redirecting(&origin, "/hop", "/e?echo=referer");
+    let hop_url = hop.clone();
+    let lines = [echo.clone(), with_login.clone(), format!("{echo}#top"), hop];
+
+    // curl's -e, wget's --referer: one text for every request, redirects too.
+    let given = referers(&["-e", "http://from.example/page"], &lines);
+    assert_eq!(given, ["http://from.example/page"; 4]);
+    // aria2c's `*`: each URL itself, without its login or fragment.
+    let own = referers(&["--referer", "*"], &lines);
+    assert_eq!(own, [&*echo, &echo, &echo, &hop_url]);
+    // curl's `;auto`: a redirect names the URL it came from; the first request, the text given.
+    let auto = referers(&["-e", "http://from.example/;auto"], &lines);
+    let from = "http://from.example/";
+    assert_eq!(auto, [from, from, from, &hop_url]);
+    assert_eq!(referers(&["-e", ";auto"], &lines[3..]), [hop_url.as_str()]);
+    assert_eq!(referers(&[], &lines[..1]), [""]);
+
+    // A -H Referer wins over --referer, and a line's referer= over both, for its URL alone.
+    let mixed = [
+        echo.clone(),
+        echo.clone(),
+        "  referer=http://line.example/".to_string(),
+        echo.clone(),
+        "  header=Referer: http://header.example/".to_string(),
+    ];
+    let args = ["-e", "http://option.example/"];
+    assert_eq!(
+        referers(&args, &mixed),
+        [
+            "http://option.example/",
+            "http://line.example/",
+            "http://header.example/"
+        ]
+    );
+    let args = [
+        "-e",
+        "http://option.example/",
+        "-H",
+        "Referer: http://h.example/",
+    ];
+    assert_eq!(
+        referers(&args, &mixed),
+        [
+            "http://h.example/",
+            "http://line.example/",
+            "http://header.example/"
+        ]
+    );
+
+    // wget's -e runs a command: `-e robots=off` is refused, not sent as a Referer.
+    for bad in ["", "http://a/\nX: y", "robots=off"] {
+        fetchpar()
+            .args(["-e", bad])
+            .arg(&echo)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--referer"));
+    }
+}
+
 #[test]
 fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
     let origin = Origin::start().unwrap();
