@@ -1,6 +1,7 @@
 //! The command line: clap's derive definition. Doc comments on fields are the `--help` text;
 //! nothing outside this module and `options` touches clap.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -419,6 +420,19 @@ pub struct Cli {
     )]
     pub content_disposition: bool,
 
+    /// Name saved files from the URL a redirect led to rather than the one asked for (wget's
+    /// --trust-server-names).
+    ///
+    /// `https://host/download?id=5` redirected to `/files/tool-1.2.tar.gz` is saved as
+    /// `tool-1.2.tar.gz`, and with --force-directories in that URL's folders.
+    #[arg(
+        long,
+        requires = "output_dir",
+        conflicts_with = "continue_",
+        help_heading = "Saving"
+    )]
+    pub trust_server_names: bool,
+
     /// What to do when a file to save already exists.
     #[arg(
         long,
@@ -452,7 +466,7 @@ pub struct Cli {
         long,
         visible_alias = "conditional-get",
         requires = "output_dir",
-        conflicts_with_all = ["continue_", "content_disposition"],
+        conflicts_with_all = ["continue_", "content_disposition", "trust_server_names"],
         help_heading = "Saving"
     )]
     pub timestamping: bool,
@@ -526,6 +540,36 @@ pub struct Cli {
     /// and a threaded run against it: no network needed.
     #[arg(long, conflicts_with_all = ["lists", "input_files", "sequential", "threads"])]
     pub demo: bool,
+}
+
+impl Cli {
+    /// Parses the process's arguments (exiting with a usage error or the help), taking wget's
+    /// two-letter options as wget does.
+    pub fn from_args() -> Self {
+        Self::parse_from(wget_shorts(std::env::args_os()))
+    }
+}
+
+/// wget's `-nc` and `-nH` as their long names. clap's short options are one letter, so `-nc`
+/// would otherwise be `-n -c` (netrc and continue) and `-nH` an `-H` with no header.
+/// Arguments after `--` are left as they are.
+pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut rest = false;
+    let mut out = Vec::new();
+    for arg in args {
+        let long = match arg.to_str() {
+            _ if rest => None,
+            Some("--") => {
+                rest = true;
+                None
+            }
+            Some("-nc") => Some("--no-clobber"),
+            Some("-nH") => Some("--no-host-directories"),
+            _ => None,
+        };
+        out.push(long.map_or(arg, OsString::from));
+    }
+    out
 }
 
 /// A byte count with an optional unit: `1000`, `500K`, `100M`, `2GiB`.
@@ -679,6 +723,26 @@ mod tests {
         assert!(Cli::try_parse_from(["fetchpar", "-t", "3", "--retries", "1", "l"]).is_err());
         assert_eq!(parse(&["--silent"]), parse(&["--quiet"]));
         assert!(Cli::try_parse_from(["fetchpar", "--spider", "-O", "l"]).is_err());
+    }
+
+    #[test]
+    fn wgets_two_letter_options_are_taken_as_wget_takes_them() {
+        let parse = |args: &[&str]| {
+            let args = wget_shorts(
+                [&["fetchpar", "-o", "d"], args]
+                    .concat()
+                    .into_iter()
+                    .map(OsString::from),
+            );
+            format!("{:?}", Cli::try_parse_from(args).unwrap())
+        };
+        assert_eq!(parse(&["-nc", "l"]), parse(&["--no-clobber", "l"]));
+        assert_eq!(
+            parse(&["--force-directories", "-nH", "l"]),
+            parse(&["--force-directories", "--no-host-directories", "l"])
+        );
+        // After `--`, a list named `-nc` is a list.
+        assert!(parse(&["--", "-nc"]).contains(r#"lists: ["-nc"]"#));
     }
 
     #[test]

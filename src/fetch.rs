@@ -791,7 +791,8 @@ impl Fetcher {
         {
             let disposition = response.headers().get("content-disposition");
             let dir = (job.target.as_ref().ok()).and_then(|t| t.options.dir.as_deref());
-            match saver.plan_from_response(url, dir, disposition.map(|v| v.as_bytes())) {
+            let disposition = disposition.map(|v| v.as_bytes());
+            match saver.plan_from_response(url, &final_url, dir, disposition) {
                 Planned::Skip(kept) if keep_saved(&kept, expected, outcome)? => return Ok(()),
                 Planned::Skip(wrong) | Planned::Save(wrong) => {
                     carried.named = Some(wrong.clone());

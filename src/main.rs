@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    fetchpar::app::main_with(fetchpar::cli::Cli::parse())
+    fetchpar::app::main_with(fetchpar::cli::Cli::from_args())
 }

@@ -308,6 +308,7 @@ impl Options {
                 },
                 resume: cli.continue_,
                 content_disposition: cli.content_disposition,
+                trust_server_names: cli.trust_server_names,
                 timestamping: cli.timestamping,
                 remote_time: cli.remote_time || cli.timestamping,
                 folders: cli.force_directories.then(|| Folders {

@@ -41,6 +41,9 @@ pub struct SaveSettings {
     pub on_exists: OnExists,
     pub resume: bool,
     pub content_disposition: bool,
+    /// `--trust-server-names`: names (and `--force-directories` folders) come from the URL
+    /// the last redirect led to.
+    pub trust_server_names: bool,
     /// `-N`: a file already there is fetched again only if the server's is newer.
     pub timestamping: bool,
     /// `-R` (and `-N`, which needs it): saved files take the server's Last-Modified time.
@@ -145,7 +148,8 @@ impl Saver {
     }
 
     /// Decides where a job's body goes from its `out=` option or its URL. Called in input order.
-    /// Returns `None` when the name must wait for the response (`--content-disposition`).
+    /// Returns `None` when the name must wait for the response (`--content-disposition`,
+    /// `--trust-server-names`).
     pub fn plan(&self, job: &Job) -> Option<Planned> {
         let target = job.target.as_ref().ok()?;
         let folder = match self.folder_of(target.options.dir.as_deref()) {
@@ -156,21 +160,30 @@ impl Saver {
             // As aria2's `out=`, it may name folders below the output folder.
             return Some(self.claim(&below(&folder, &safe_path(out))));
         }
-        if self.settings.content_disposition {
+        if self.settings.content_disposition || self.settings.trust_server_names {
             return None;
         }
         let name = self.in_folders(&target.url, name_from_url(&target.url));
         Some(self.claim(&below(&folder, &name)))
     }
 
-    /// Decides a name once the response is known (`--content-disposition`), in the folder the
-    /// line's `dir=` names, which [`Saver::plan`] has found usable.
+    /// Decides a name once the response is known, in the folder the line's `dir=` names, which
+    /// [`Saver::plan`] has found usable: from the `disposition` header with
+    /// `--content-disposition`, else from `url`, or with `--trust-server-names` from
+    /// `final_url`, where its redirects led.
     pub fn plan_from_response(
         &self,
         url: &url::Url,
+        final_url: &url::Url,
         dir: Option<&str>,
         disposition: Option<&[u8]>,
     ) -> Planned {
+        let url = if self.settings.trust_server_names {
+            final_url
+        } else {
+            url
+        };
+        let disposition = disposition.filter(|_| self.settings.content_disposition);
         let name = disposition
             .and_then(filename_from_disposition)
             .map(|n| safe_name(&n))
@@ -957,6 +970,7 @@ mod tests {
                 on_exists: OnExists::Rename,
                 resume: false,
                 content_disposition: false,
+                trust_server_names: false,
                 timestamping: false,
                 remote_time: false,
                 folders: Some(Folders { host, cut }),
@@ -1004,6 +1018,7 @@ mod tests {
             on_exists: OnExists::Rename,
             resume: false,
             content_disposition: false,
+            trust_server_names: false,
             timestamping: false,
             remote_time: false,
             folders: None,

@@ -129,6 +129,62 @@ fn a_retried_download_keeps_its_content_disposition_name() {
 }
 
 #[test]
+fn trust_server_names_names_files_from_where_the_redirects_led_as_wget_does() {
+    let origin = Origin::start().unwrap();
+    let to = |location: &str| -> String {
+        let encoded: String = url::form_urlencoded::byte_serialize(location.as_bytes()).collect();
+        origin.url(&format!("/download?location={encoded}"))
+    };
+    let tool = to("/files/v1/tool-1.2.tar.gz?size=3000");
+    let disposed = to("/files/x.bin?size=10&cd=attachment%3B%20filename%3D%22named.txt%22");
+    let direct = origin.url("/plain.bin?size=20");
+    let saved = |args: &[&str], lines: &[String]| {
+        let out = tempfile::tempdir().unwrap();
+        fetchpar()
+            .args(args)
+            .arg("-o")
+            .arg(out.path())
+            .arg(list(lines).path())
+            .assert()
+            .success();
+        out
+    };
+
+    // As asked for, the redirect's own name (wget's default, and curl -O's).
+    let out = saved(&[], std::slice::from_ref(&tool));
+    assert_eq!(files_in(out.path()), ["download"]);
+
+    let out = saved(&["--trust-server-names"], &[tool.clone(), direct.clone()]);
+    assert_eq!(files_in(out.path()), ["plain.bin", "tool-1.2.tar.gz"]);
+    assert_eq!(
+        fs::read(out.path().join("tool-1.2.tar.gz")).unwrap(),
+        body_bytes(0, 3000)
+    );
+
+    // The folders --force-directories makes are the final URL's too.
+    let folders = [
+        "--trust-server-names",
+        "--force-directories",
+        "--no-host-directories",
+    ];
+    let out = saved(&folders, std::slice::from_ref(&tool));
+    assert_eq!(files_in(&out.path().join("files/v1")), ["tool-1.2.tar.gz"]);
+
+    // A Content-Disposition name, asked for with -J, still comes first.
+    let out = saved(&["--trust-server-names", "-J"], &[disposed]);
+    assert_eq!(files_in(out.path()), ["named.txt"]);
+
+    // As with -J, the name is not known before the request: -c and -N cannot go with it.
+    for other in ["-c", "-N"] {
+        fetchpar()
+            .args(["--trust-server-names", other, "-o", "x"])
+            .arg(&tool)
+            .assert()
+            .code(2);
+    }
+}
+
+#[test]
 fn colliding_names_are_numbered_in_input_order() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -1191,14 +1247,20 @@ fn wgets_no_clobber_keeps_what_is_there() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
     fs::write(out.path().join("nc.txt"), "mine").unwrap();
-    let kept = save_one(&["--no-clobber"], out.path(), origin.url("/nc.txt"), 0);
-    assert_eq!(kept["skipped"], true, "{kept}");
-    assert_eq!(files_in(out.path()), ["nc.txt"]);
-    assert_eq!(fs::read(out.path().join("nc.txt")).unwrap(), b"mine");
-    fetchpar()
-        .args(["--no-clobber", "--on-exists", "overwrite", "-o"])
-        .arg(out.path())
-        .arg(origin.url("/nc.txt"))
-        .assert()
-        .code(2);
+    // wget's own spelling, -nc, too (not -n -c).
+    for no_clobber in ["--no-clobber", "-nc"] {
+        let kept = save_one(&[no_clobber], out.path(), origin.url("/nc.txt"), 0);
+        assert_eq!(kept["skipped"], true, "{kept}");
+        assert_eq!(files_in(out.path()), ["nc.txt"]);
+        assert_eq!(fs::read(out.path().join("nc.txt")).unwrap(), b"mine");
+    }
+    for no_clobber in ["--no-clobber", "-nc"] {
+        fetchpar()
+            .args([no_clobber, "--on-exists", "overwrite", "-o"])
+            .arg(out.path())
+            .arg(origin.url("/nc.txt"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--no-clobber"));
+    }
 }
