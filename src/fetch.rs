@@ -623,7 +623,11 @@ impl Fetcher {
             }
             authorized |= name == header::AUTHORIZATION;
             referred |= name == header::REFERER;
-            if let (true, Some(kept)) = (name == header::COOKIE, cookie.take()) {
+            // Only a Cookie header takes the kept cookies along (a tuple with `cookie.take()`
+            // in it once took them for any header, and -H X-Any or -u lost them).
+            if name == header::COOKIE
+                && let Some(kept) = cookie.take()
+            {
                 // One Cookie header (RFC 6265 5.4): the given cookies, then the kept ones.
                 let merged = [value.as_bytes(), b"; ", kept.as_bytes()].concat();
                 request = request.header(name, merged);

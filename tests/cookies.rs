@@ -78,6 +78,12 @@ fn a_cookie_goes_to_later_urls_of_its_host_only_and_joins_a_given_one() {
     assert_eq!(prefix(&records[1]), "given=0; more=1; a=1");
     assert_eq!(prefix(&records[2]), "given=0; more=1");
 
+    // Other headers given (and -u's Authorization) leave the kept cookies as they are.
+    let records = run(&["-H", "X-Other: 1", "-u", "me:pw"]);
+    assert_eq!(prefix(&records[1]), "a=1");
+    let records = run(&["-H", "X-Other: 1", "-H", "Cookie: given=0"]);
+    assert_eq!(prefix(&records[1]), "given=0; a=1");
+
     let records = run(&["--no-cookies"]);
     assert_eq!(prefix(&records[1]), "");
 }
