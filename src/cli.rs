@@ -119,6 +119,11 @@ pub struct Cli {
     #[arg(short = 'S', long, help_heading = "Output")]
     pub show_error: bool,
 
+    /// Show each URL's requests and the heads of their answers on stderr, above its result, as
+    /// curl -v shows them (credentials and cookie values hidden).
+    #[arg(short = 'v', long, help_heading = "Output")]
+    pub verbose: bool,
+
     /// Write a waterfall picture of the run (SVG): a bar per URL from start to end.
     #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
     pub timeline: Option<PathBuf>,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ureq::Agent;
 use ureq::http::{HeaderName, HeaderValue, header};
+use ureq::unversioned::transport::Connector;
 use url::Url;
 
 use crate::cancel;
@@ -29,6 +30,7 @@ use crate::reuse::SeenOrigins;
 use crate::save::{PartWriter, Planned, Saver, SegmentWriter, Sink, Slot, SplitPart};
 use crate::split::Segments;
 use crate::tls::{self, Tls};
+use crate::trace::{self, Trace};
 use crate::transport;
 
 /// Network settings, validated, shared by every fetch of a run.
@@ -67,6 +69,8 @@ pub struct NetSettings {
     pub logins: Option<Arc<Logins>>,
     /// `--spider`: ask with HEAD (GET where HEAD is refused) and read no body.
     pub spider: bool,
+    /// `--verbose`: keep each URL's requests and answers' heads (see [`crate::trace`]).
+    pub verbose: bool,
     /// `--resolve`: addresses given for hosts, used instead of looking them up.
     pub resolve: Arc<Overrides>,
     /// `--speed-limit` and `--speed-time`: a body read slower than this many bytes per second,
@@ -230,11 +234,15 @@ impl Fetcher {
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
             .map(|_| {
-                Agent::with_parts(
-                    config.clone(),
-                    transport::connector(MAX_INPUT, settings.tls.clone(), winners.clone()),
-                    resolver.clone(),
-                )
+                let connector =
+                    transport::connector(MAX_INPUT, settings.tls.clone(), winners.clone());
+                // Only asked for: the trace link is one more call on every write and read.
+                match settings.verbose {
+                    true => {
+                        Agent::with_parts(config.clone(), connector.chain(Trace), resolver.clone())
+                    }
+                    false => Agent::with_parts(config.clone(), connector, resolver.clone()),
+                }
             })
             .collect();
         Self {
@@ -279,7 +287,18 @@ impl Fetcher {
     }
 
     /// Fetches one job. Never panics on bad input or network failure: every failure is data.
+    /// With `--verbose`, the outcome carries the trace of its requests.
     pub fn fetch(&self, job: &Job) -> Outcome {
+        if !self.settings.verbose {
+            return self.fetch_untraced(job);
+        }
+        trace::start();
+        let mut outcome = self.fetch_untraced(job);
+        outcome.trace = trace::take();
+        outcome
+    }
+
+    fn fetch_untraced(&self, job: &Job) -> Outcome {
         let start = Instant::now();
         let mut outcome = Outcome::new(job, start.saturating_duration_since(self.epoch));
         let target = match &job.target {
@@ -479,9 +498,11 @@ impl Fetcher {
                 sent => sent,
             }
             .map_err(classify)?;
+            trace::received(response.version(), response.status(), response.headers());
             // A server that does not take HEAD is asked with GET, whose body goes unread.
             if head && matches!(response.status().as_u16(), 405 | 501) {
                 response = once(false).map_err(classify)?;
+                trace::received(response.version(), response.status(), response.headers());
             }
             // Whatever the status: a login's redirect and a 503 asking to come back both set
             // cookies the next request needs.
@@ -969,11 +990,15 @@ impl Fetcher {
                         // free now, the range is left to the others.
                         let source = &split.sources[index % split.sources.len()];
                         let Some(_permit) = self.hosts.try_acquire(&host_key(source)) else {
-                            return 0;
+                            return (0, Vec::new());
                         };
+                        if self.settings.verbose {
+                            trace::start();
+                            trace::note(|| format!("* range connection {}", index + 1));
+                        }
                         let mut own = Outcome::new(job, Duration::ZERO);
                         let _ = self.read_range(split, index, Some(stop), &mut own);
-                        own.bytes
+                        (own.bytes, trace::take())
                     }))
                     .ok()
                 })
@@ -1010,7 +1035,11 @@ impl Fetcher {
             drop(body);
             // A helper still waiting for its answer is waited for (its request cannot be called
             // off), at most [`Split::head_wait`].
-            let helped: u64 = helpers.into_iter().filter_map(|h| h.join().ok()).sum();
+            let mut helped = 0;
+            for (bytes, lines) in helpers.into_iter().filter_map(|h| h.join().ok()) {
+                helped += bytes;
+                trace::extend(lines);
+            }
             (first, helped)
         });
         outcome.bytes += helped;

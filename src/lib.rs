@@ -34,4 +34,5 @@ pub mod split;
 pub mod stackuse;
 pub mod timeline;
 pub mod tls;
+pub mod trace;
 pub mod transport;

@@ -295,6 +295,7 @@ impl Options {
                 tls: tls(cli)?,
                 logins: logins(cli)?,
                 spider: cli.spider,
+                verbose: cli.verbose,
                 resolve: Arc::new(Overrides::parse(&cli.resolve).map_err(UsageError)?),
                 low_speed: low_speed(cli),
                 split: split_wanted(cli),

@@ -120,6 +120,8 @@ pub struct Outcome {
     pub content_type: Option<String>,
     /// Ranges the body was fetched as, at once, when it was split (`--split`).
     pub segments: Option<usize>,
+    /// `--verbose`: the requests and answers' heads, one line each (see [`crate::trace`]).
+    pub trace: Vec<String>,
 }
 
 impl Outcome {
@@ -155,6 +157,7 @@ impl Outcome {
             length: None,
             content_type: None,
             segments: None,
+            trace: Vec::new(),
         }
     }
 

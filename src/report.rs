@@ -243,6 +243,9 @@ impl<W: Write> Reporter<W> {
     }
 
     fn print(&mut self, outcome: &Outcome) -> io::Result<()> {
+        if !outcome.trace.is_empty() {
+            self.print_trace(outcome)?;
+        }
         if self.style.json {
             let record = JsonRecord::new(outcome, self.mode);
             let mut json = serde_json::Serializer::with_formatter(&mut self.out, TerminalSafe);
@@ -252,6 +255,30 @@ impl<W: Write> Reporter<W> {
             self.out
                 .write_all(text_line(outcome, &self.style).as_bytes())
         }
+    }
+}
+
+impl<W: Write> Reporter<W> {
+    /// `--verbose`: the outcome's trace on stderr, each line under its list and line, after
+    /// the results printed before it (stdout is flushed first, so that on one terminal the
+    /// two streams read in order) and with the progress bars taken down.
+    fn print_trace(&mut self, outcome: &Outcome) -> io::Result<()> {
+        self.out.flush()?;
+        let at = format!("[{}:{}]", escape(outcome.source.as_bytes()), outcome.line);
+        let mut text = String::new();
+        for line in &outcome.trace {
+            text.push_str(&format!("{at} {line}\n"));
+        }
+        let write = || {
+            let mut stderr = io::stderr().lock();
+            // stderr gone is no reason to stop the run: the results still go to stdout.
+            let _ = stderr.write_all(text.as_bytes());
+        };
+        match &self.progress {
+            Some(progress) => progress.suspend(write),
+            None => write(),
+        }
+        Ok(())
     }
 }
 

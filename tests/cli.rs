@@ -1112,6 +1112,81 @@ fn referer_is_sent_as_given_as_the_url_itself_or_as_the_url_that_redirected() {
 }
 
 #[test]
+fn verbose_shows_each_urls_requests_and_answers_under_its_line_with_no_secret() {
+    let origin = Origin::start().unwrap();
+    let first = origin
+        .url("/v?size=10&cookie=sid%3Dtopsecret%3B%20Path%3D%2F")
+        .replace("http://", "http://me:hunter2@");
+    let hop = redirecting(&origin, "/hop", "/v?size=5");
+    let file = list(&[first, hop]);
+    let run = |args: &[&str]| {
+        let out = fetchpar()
+            .args(["--keep-order", "-j", "1"])
+            .args(args)
+            .arg(file.path())
+            .assert()
+            .success();
+        let output = out.get_output();
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (stdout, stderr) = run(&["-v", "-H", "X-Token: t1"]);
+    let at = |line: usize| format!("[{}:{line}] ", file.path().display());
+    let lines_of = |line: usize| -> Vec<String> {
+        (stderr.lines())
+            .filter_map(|l| l.strip_prefix(&at(line)).map(String::from))
+            .collect()
+    };
+    let one = lines_of(1);
+    assert_eq!(
+        one[0],
+        format!("* connected to {}", origin.addr()),
+        "{stderr}"
+    );
+    assert!(one[1].starts_with("> GET /v?size=10&cookie="), "{stderr}");
+    for expected in [
+        "> x-token: t1",
+        "> authorization: Basic ***",
+        "< HTTP/1.1 200 OK",
+        "< set-cookie: sid=***; Path=/",
+        "< content-length: 10",
+    ] {
+        assert!(one.iter().any(|l| l == expected), "{expected}: {stderr}");
+    }
+    // The redirect, then its target on the same connection, the cookie going back hidden.
+    let two = lines_of(2);
+    let mut rest = two.iter();
+    for text in [
+        "> GET /hop?location=",
+        "> cookie: sid=***",
+        "< HTTP/1.1 302 Found",
+        "< location: /v?size=5",
+        "* on a kept-alive connection",
+        "> GET /v?size=5 HTTP/1.1",
+        "> cookie: sid=***",
+        "< HTTP/1.1 200 OK",
+    ] {
+        // Each in turn, after the one before.
+        assert!(rest.any(|l| l.starts_with(text)), "{text}: {stderr}");
+    }
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // The cookie's value is in the first URL's query; nowhere else.
+    assert_eq!(stderr.matches("topsecret").count(), 1, "{stderr}");
+    // The results are the same lines as without -v, where stderr has no trace at all.
+    let (plain_out, plain_err) = run(&["-H", "X-Token: t1"]);
+    // Status, size and time first: the time varies.
+    let shape = |text: &str| -> Vec<String> {
+        (text.lines())
+            .map(|l| l.split_whitespace().skip(5).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(shape(&stdout), shape(&plain_out));
+    assert!(!plain_err.contains("> GET"), "{plain_err}");
+}
+
+#[test]
 fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
     let origin = Origin::start().unwrap();
     let lines = [

@@ -965,6 +965,27 @@ fn tls_is_verified_and_cacert_trusts_a_private_ca() {
     let trusted = one(&server.url, &["--cacert", ca_arg], 0);
     assert_eq!(trusted["bytes"], 6);
     assert_eq!(trusted["prefix"], "secret");
+    // -v shows the request as written inside the TLS connection, not its ciphertext.
+    let traced = fetchpar()
+        .args(["-v", "--cacert", ca_arg])
+        .arg(&server.url)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
+    let host = server
+        .url
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    for expected in [
+        format!("[argument:1] * connected to {host} (TLS)"),
+        "[argument:1] > GET / HTTP/1.1".to_string(),
+        "[argument:1] < HTTP/1.1 200 OK".to_string(),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l == expected),
+            "{expected}: {stderr}"
+        );
+    }
 
     // A CA the system trusts is trusted too, as curl and wget trust it: here the system's
     // store is the file SSL_CERT_FILE names (as OpenSSL reads it).

@@ -1,0 +1,220 @@
+//! `--verbose`: each request's head as it was written, the connection it went on, and each
+//! answer's head, kept per URL on the thread that fetches it and printed with its result.
+//!
+//! ureq writes a request on the thread that calls it, so a thread-local trace collects what the
+//! [`Trace`] link (last in the connector chain, above TLS) sees written, with no lock and
+//! nothing shared between fetches. Credentials are never kept: `Authorization` and
+//! `Proxy-Authorization` values, and cookie values, are replaced by `***`.
+
+use std::cell::RefCell;
+
+use ureq::Error;
+use ureq::http::{HeaderMap, StatusCode, Version};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+
+use crate::report;
+
+thread_local! {
+    /// This thread's trace, while one is being kept.
+    static LINES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    /// Whether the connection the next request goes on was just made.
+    static FRESH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Bytes made safe for a terminal as [`report::escape`] makes them, but for quotes, which are
+/// only escaped there because a body's prefix is shown inside quotes (an ETag is `"abc"`).
+fn escape(bytes: &[u8]) -> String {
+    report::escape(bytes).replace("\\\"", "\"")
+}
+
+/// Starts keeping this thread's trace (dropping any left over).
+pub fn start() {
+    LINES.with(|lines| *lines.borrow_mut() = Some(Vec::new()));
+}
+
+/// Stops keeping this thread's trace and returns it.
+pub fn take() -> Vec<String> {
+    LINES.with(|lines| lines.borrow_mut().take().unwrap_or_default())
+}
+
+/// Adds lines (another thread's trace) to this thread's, if it keeps one.
+pub fn extend(more: Vec<String>) {
+    LINES.with(|lines| {
+        if let Some(lines) = lines.borrow_mut().as_mut() {
+            lines.extend(more);
+        }
+    });
+}
+
+/// Adds the line `make` gives, if this thread keeps a trace (`make` is not called otherwise).
+pub fn note(make: impl FnOnce() -> String) {
+    LINES.with(|lines| {
+        if let Some(lines) = lines.borrow_mut().as_mut() {
+            lines.push(make());
+        }
+    });
+}
+
+fn keeping() -> bool {
+    LINES.with(|lines| lines.borrow().is_some())
+}
+
+/// An answer's head: its status line and headers, as curl -v shows them.
+pub fn received(version: Version, status: StatusCode, headers: &HeaderMap) {
+    if !keeping() {
+        return;
+    }
+    let reason = status.canonical_reason().unwrap_or("");
+    note(|| format!("< {version:?} {} {reason}", status.as_u16()));
+    for (name, value) in headers {
+        let value = shown(name.as_str(), value.as_bytes());
+        note(|| format!("< {name}: {value}"));
+    }
+}
+
+/// A request head as written: one line each, up to the blank line that ends it.
+fn sent(bytes: &[u8]) {
+    if !FRESH.replace(false) {
+        note(|| "* on a kept-alive connection".into());
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.split("\r\n").take_while(|line| !line.is_empty());
+    // The request line (through a proxy, with a whole URL and its colons), then the headers.
+    if let Some(first) = lines.next() {
+        note(|| format!("> {}", escape(first.as_bytes())));
+    }
+    for line in lines {
+        let line = match line.split_once(':') {
+            Some((name, value)) => {
+                let value = shown(name, value.trim().as_bytes());
+                format!("{}: {value}", escape(name.as_bytes()))
+            }
+            None => escape(line.as_bytes()),
+        };
+        note(|| format!("> {line}"));
+    }
+}
+
+/// A header's value as the trace shows it: credentials hidden, controls escaped.
+fn shown(name: &str, value: &[u8]) -> String {
+    if name.eq_ignore_ascii_case("authorization")
+        || name.eq_ignore_ascii_case("proxy-authorization")
+    {
+        // The scheme stays (`Basic`, `Bearer`): it says what kind of login went.
+        let text = String::from_utf8_lossy(value);
+        let scheme = text.split_whitespace().next().unwrap_or("");
+        return format!("{} ***", escape(scheme.as_bytes()));
+    }
+    if name.eq_ignore_ascii_case("cookie") || name.eq_ignore_ascii_case("set-cookie") {
+        return hide_cookie_values(&String::from_utf8_lossy(value), name.len() == 6);
+    }
+    escape(value)
+}
+
+/// `a=1; b=2` as `a=***; b=***`; for a Set-Cookie (`all` false) only the first pair is the
+/// cookie, and its attributes (`Path=/`, `Max-Age=60`) are shown as they are.
+fn hide_cookie_values(text: &str, all: bool) -> String {
+    let pairs =
+        text.split(';')
+            .enumerate()
+            .map(|(i, pair)| match (i == 0 || all, pair.split_once('=')) {
+                (true, Some((name, _))) => format!("{}=***", name),
+                _ => pair.to_string(),
+            });
+    escape(pairs.collect::<Vec<_>>().join(";").as_bytes())
+}
+
+/// The link that wraps each connection in [`Traced`]; only in the chain with `--verbose`.
+#[derive(Debug)]
+pub struct Trace;
+
+impl<In: Transport> Connector<In> for Trace {
+    type Out = Traced<In>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        Ok(chained.map(|inner| {
+            FRESH.set(true);
+            note(|| {
+                let tls = if inner.is_tls() { " (TLS)" } else { "" };
+                let host = details.uri.authority().map_or("", |a| a.as_str());
+                format!("* connected to {}{tls}", escape(host.as_bytes()))
+            });
+            Traced(inner)
+        }))
+    }
+}
+
+/// A connection whose writes go to the writing thread's trace.
+#[derive(Debug)]
+pub struct Traced<T>(T);
+
+impl<T: Transport> Transport for Traced<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        if keeping() {
+            sent(&self.0.buffers().output()[..amount]);
+        }
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        self.0.maybe_await_input(timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        self.0.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.0.is_tls()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_and_cookie_values_are_hidden() {
+        assert_eq!(shown("Authorization", b"Basic dXNlcjpwYXNz"), "Basic ***");
+        assert_eq!(shown("proxy-authorization", b"Bearer abc"), "Bearer ***");
+        assert_eq!(shown("Cookie", b"a=1; b=2"), "a=***; b=***");
+        assert_eq!(
+            shown("set-cookie", b"sid=secret; Path=/; Max-Age=60"),
+            "sid=***; Path=/; Max-Age=60"
+        );
+        assert_eq!(shown("X-Other", b"plain\x1b[31m"), "plain\\x1b[31m");
+        assert_eq!(shown("etag", br#""v1" \"#), r#""v1" \\"#);
+    }
+
+    #[test]
+    fn a_request_head_is_kept_line_by_line_and_only_while_asked() {
+        sent(b"GET / HTTP/1.1\r\nhost: a\r\n\r\n");
+        assert!(take().is_empty(), "nothing is kept unasked");
+        start();
+        FRESH.set(true);
+        sent(b"GET /x HTTP/1.1\r\nhost: a\r\nauthorization: Basic Zm9v\r\n\r\n");
+        sent(b"GET http://p:8/y HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            take(),
+            [
+                "> GET /x HTTP/1.1",
+                "> host: a",
+                "> authorization: Basic ***",
+                "* on a kept-alive connection",
+                "> GET http://p:8/y HTTP/1.1"
+            ]
+        );
+    }
+}
