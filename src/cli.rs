@@ -403,7 +403,7 @@ pub struct Cli {
     pub key: Option<PathBuf>,
 
     /// Save every body under DIR (created if missing), named from the URL.
-    #[arg(short = 'o', visible_short_alias = 'P', long, value_name = "DIR",
+    #[arg(short = 'o', visible_short_aliases = ['P', 'd'], long, value_name = "DIR",
           visible_aliases = ["directory-prefix", "dir"], help_heading = "Saving",
           default_value_if("remote_name", clap::builder::ArgPredicate::IsPresent, "."))]
     pub output_dir: Option<PathBuf>,
@@ -461,6 +461,19 @@ pub struct Cli {
         help_heading = "Saving"
     )]
     pub continue_: bool,
+
+    /// curl's `-C -`: the same as -c. Only `-` (resume from where each file ends) is taken: one
+    /// byte offset for every URL of a list would be wrong for all but one.
+    #[arg(
+        short = 'C',
+        long = "continue-at",
+        value_name = "-",
+        value_parser = continue_at,
+        requires = "output_dir",
+        conflicts_with_all = ["content_disposition", "trust_server_names", "timestamping"],
+        help_heading = "Saving"
+    )]
+    pub continue_at: Option<bool>,
 
     /// Fetch a file that is already saved only if the server's copy is newer (wget's -N).
     ///
@@ -583,6 +596,17 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .with_binary()
         .parse_size(text.trim())
         .map_err(|e| format!("`{text}` is not a size (try 500K, 100M or 2G): {e}"))
+}
+
+/// curl's `-C -`, the only offset taken.
+fn continue_at(text: &str) -> Result<bool, String> {
+    match text {
+        "-" => Ok(true),
+        _ => Err(format!(
+            "`{text}`: only `-C -` (resume each file where it ends) is taken; a byte offset \
+             would apply to every URL of the list"
+        )),
+    }
 }
 
 /// `--min-split-size`: a size from 1 MiB to 1 GiB, the bounds aria2c sets.
@@ -713,6 +737,10 @@ mod tests {
         assert!(Cli::try_parse_from(["fetchpar", "--keep-session-cookies", "l"]).is_err());
         // -L, -f, -S and --parallel-immediate change nothing but their own flags: fetchpar
         // always does what they ask.
+        let resume =
+            parse(&["-o", "d", "-C", "-"]).replace("continue_at: Some(true)", "continue_at: None");
+        assert_eq!(resume, parse(&["-o", "d"]));
+        assert!(Cli::try_parse_from(["fetchpar", "-o", "d", "-C", "100", "l"]).is_err());
         let habit = parse(&["-fsSL", "--parallel-immediate"]);
         let without = ["location", "fail", "show_error", "parallel_immediate"]
             .iter()

@@ -307,7 +307,7 @@ impl Options {
                     true => crate::save::OnExists::Skip,
                     false => cli.on_exists,
                 },
-                resume: cli.continue_,
+                resume: cli.continue_ || cli.continue_at.is_some(),
                 content_disposition: cli.content_disposition,
                 trust_server_names: cli.trust_server_names,
                 timestamping: cli.timestamping,

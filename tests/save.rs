@@ -320,8 +320,9 @@ fn continue_resumes_a_part_file_with_a_range_request() {
         .assert()
         .code(1);
     let second = list(&[origin.url("/r?size=100000") + " out=r.bin"]);
+    // curl's spelling, `-C -`, is -c.
     let run = fetchpar()
-        .args(["--json", "-c", "-o"])
+        .args(["--json", "-C", "-", "-d"])
         .arg(out.path())
         .arg(second.path())
         .assert()
