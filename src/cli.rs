@@ -34,7 +34,8 @@ Exit codes:
 #[command(name = "fetchpar", version, about, after_help = EXIT_CODES_HELP, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// Link lists: files with one URL per line; `-` reads standard input.
-    /// With no LIST, standard input is read when it is not a terminal.
+    /// With no LIST, standard input is read when it is not a terminal. An argument that is no
+    /// file and is a URL (`https://host/a`, `host.example/a`, `localhost:8080`) is fetched.
     #[arg(value_name = "LIST", help_heading = "Input")]
     pub lists: Vec<PathBuf>,
 

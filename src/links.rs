@@ -328,14 +328,23 @@ fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
     // A URL given where a list is expected is a list of one, as curl and aria2c accept URLs
     // as arguments. An existing file of that name still wins.
     let text = path.to_string_lossy();
-    if (text.starts_with("http://") || text.starts_with("https://")) && !path.exists() {
+    if (text.starts_with("http://") || text.starts_with("https://") || bare_url(&text))
+        && !path.exists()
+    {
         let line = io::Cursor::new(format!("{text}\n").into_bytes());
         return Ok(Source::new("argument", Box::new(line), position));
     }
     if path == Path::new("-") {
         return Ok(open_stdin());
     }
-    let file = File::open(path).map_err(fail)?;
+    let file = File::open(path).map_err(|err| match err.kind() {
+        // `example.com` is a file's name as much as a host's: say how to ask for the host.
+        io::ErrorKind::NotFound if lacks_scheme(&text) => fail(io::Error::new(
+            err.kind(),
+            format!("{err}; to fetch it as a URL, write http://{text}"),
+        )),
+        _ => fail(err),
+    })?;
     if file.metadata().map_err(fail)?.is_dir() {
         return Err(fail(io::Error::new(
             io::ErrorKind::IsADirectory,
@@ -644,6 +653,16 @@ fn lacks_scheme(text: &str) -> bool {
     port_ok && host_like
 }
 
+/// Whether an argument that names no file is a URL without its scheme, as curl and wget take
+/// `example.com/file.zip` and `localhost:8080`: a host first, and then a path or a port.
+/// A bare `links.txt` is a host name only by its shape, and far more often a list mistyped, so
+/// it stays a file that cannot be read.
+fn bare_url(text: &str) -> bool {
+    let authority = text.split(['/', '?', '#']).next().unwrap_or("");
+    let more = authority.len() < text.len() || authority.contains(':');
+    more && lacks_scheme(text)
+}
+
 fn parse_checksum(key: &str, algorithm: Algorithm, hex: &str) -> Result<Checksum, String> {
     let digits = 2 * algorithm.len();
     let bad = || {
@@ -716,6 +735,18 @@ mod tests {
         assert_eq!(url("127.0.0.1:81?q=1").unwrap(), "http://127.0.0.1:81/?q=1");
         assert_eq!(url("[::1]:8080/x").unwrap(), "http://[::1]:8080/x");
         assert_eq!(url("HTTPS://example.com/").unwrap(), "https://example.com/");
+        // As an argument naming no file, only with a path or a port after the host.
+        for text in [
+            "example.com/a.zip",
+            "localhost:8080",
+            "10.0.0.1:81?q",
+            "[::1]/x",
+        ] {
+            assert!(bare_url(text), "{text}");
+        }
+        for text in ["links.txt", "lists/links.txt", "C:/x", "notes", "./a.b/c"] {
+            assert!(!bare_url(text), "{text}");
+        }
         // Schemes, and words that are not host names, stay what they were.
         assert!(
             url("mailto:a@b.example")

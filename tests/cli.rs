@@ -254,6 +254,29 @@ fn urls_given_as_arguments_are_fetched_like_a_list_of_one() {
     assert_eq!(find(&records, "/a1")["line"], 1);
     assert_eq!(find(&records, "/a2")["source"], "argument");
     assert_eq!(find(&records, "/a2")["line"], 2);
+
+    // Without a scheme, as curl and wget take them, when a path or a port follows the host.
+    let port = origin.addr().port();
+    let bare = [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}/b?size=3"),
+    ];
+    let out = fetchpar().arg("--json").args(&bare).assert().success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(
+        find(&records, "localhost")["url"],
+        format!("http://localhost:{port}/")
+    );
+    assert_eq!(find(&records, "/b?size=3")["bytes"], 3);
+    // A bare name that is no file stays a list that cannot be read, saying how to fetch it.
+    fetchpar()
+        .arg("example.invalid")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read link list example.invalid",
+        ))
+        .stderr(predicate::str::contains("write http://example.invalid"));
 }
 
 #[test]
