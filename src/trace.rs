@@ -14,9 +14,40 @@ use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTi
 
 use crate::report;
 
+/// Most text one URL's trace keeps: results wait in memory for their turn with --keep-order,
+/// and a server answering every request with 48 KiB of headers through ten redirects and three
+/// attempts would otherwise leave megabytes per URL.
+const MAX_TRACE: usize = 64 * 1024;
+
+/// One URL's trace while it is kept: its lines and their bytes.
+#[derive(Default)]
+struct Kept {
+    lines: Vec<String>,
+    bytes: usize,
+}
+
+impl Kept {
+    fn push(&mut self, line: String) {
+        match self.bytes.checked_add(line.len()) {
+            Some(bytes) if bytes <= MAX_TRACE => {
+                self.bytes = bytes;
+                self.lines.push(line);
+            }
+            // Once: nothing later is kept either.
+            _ if self.bytes <= MAX_TRACE => {
+                self.bytes = usize::MAX;
+                self.lines.push(format!(
+                    "* the rest is left out: a trace keeps {MAX_TRACE} bytes"
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
 thread_local! {
     /// This thread's trace, while one is being kept.
-    static LINES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    static LINES: RefCell<Option<Kept>> = const { RefCell::new(None) };
     /// Whether the connection the next request goes on was just made.
     static FRESH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -29,19 +60,19 @@ fn escape(bytes: &[u8]) -> String {
 
 /// Starts keeping this thread's trace (dropping any left over).
 pub fn start() {
-    LINES.with(|lines| *lines.borrow_mut() = Some(Vec::new()));
+    LINES.with(|lines| *lines.borrow_mut() = Some(Kept::default()));
 }
 
 /// Stops keeping this thread's trace and returns it.
 pub fn take() -> Vec<String> {
-    LINES.with(|lines| lines.borrow_mut().take().unwrap_or_default())
+    LINES.with(|lines| lines.borrow_mut().take().unwrap_or_default().lines)
 }
 
 /// Adds lines (another thread's trace) to this thread's, if it keeps one.
 pub fn extend(more: Vec<String>) {
     LINES.with(|lines| {
-        if let Some(lines) = lines.borrow_mut().as_mut() {
-            lines.extend(more);
+        if let Some(kept) = lines.borrow_mut().as_mut() {
+            more.into_iter().for_each(|line| kept.push(line));
         }
     });
 }
@@ -49,8 +80,8 @@ pub fn extend(more: Vec<String>) {
 /// Adds the line `make` gives, if this thread keeps a trace (`make` is not called otherwise).
 pub fn note(make: impl FnOnce() -> String) {
     LINES.with(|lines| {
-        if let Some(lines) = lines.borrow_mut().as_mut() {
-            lines.push(make());
+        if let Some(kept) = lines.borrow_mut().as_mut() {
+            kept.push(make());
         }
     });
 }
@@ -196,6 +227,18 @@ mod tests {
         );
         assert_eq!(shown("X-Other", b"plain\x1b[31m"), "plain\\x1b[31m");
         assert_eq!(shown("etag", br#""v1" \"#), r#""v1" \\"#);
+    }
+
+    #[test]
+    fn a_trace_keeps_at_most_its_bound_and_says_so_once() {
+        start();
+        for _ in 0..100 {
+            note(|| "x".repeat(1000));
+        }
+        let lines = take();
+        assert_eq!(lines.len(), MAX_TRACE / 1000 + 1);
+        assert!(lines.last().unwrap().starts_with("* the rest is left out"));
+        assert!(lines.iter().map(String::len).sum::<usize>() < MAX_TRACE + 100);
     }
 
     #[test]
