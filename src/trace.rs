@@ -172,7 +172,15 @@ impl<In: Transport> Connector<In> for Trace {
             note(|| {
                 let tls = if inner.is_tls() { " (TLS)" } else { "" };
                 let host = details.uri.authority().map_or("", |a| a.as_str());
-                format!("* connected to {}{tls}", escape(host.as_bytes()))
+                // The proxy's own request (CONNECT) is not seen here, only that one was used.
+                let via = (details.config.proxy())
+                    .map(|p| format!(" through the proxy {}:{}", p.host(), p.port()))
+                    .unwrap_or_default();
+                format!(
+                    "* connected to {}{tls}{}",
+                    escape(host.as_bytes()),
+                    escape(via.as_bytes())
+                )
             });
             Traced(inner)
         }))

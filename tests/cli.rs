@@ -1289,12 +1289,19 @@ fn proxy_variables_from_the_environment_are_honoured() {
     let file = list(&["http://not-a-real-host.invalid/through?size=7".to_string()]);
     let out = fetchpar()
         .env("HTTP_PROXY", proxy.url(""))
-        .args(["--json", "--retries", "0"])
+        .args(["--json", "--retries", "0", "-v"])
         .arg(file.path())
         .assert()
         .success();
     assert_eq!(json_lines(&out.get_output().stdout)[0]["bytes"], 7);
     assert_eq!((proxy.tunnels(), proxy.requests()), (1, 1));
+    // -v says which proxy a connection went through.
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let via = format!(
+        "* connected to not-a-real-host.invalid through the proxy {}",
+        proxy.addr()
+    );
+    assert!(stderr.contains(&via), "{stderr}");
     // NO_PROXY exempts the host: then it is looked up directly, and fails.
     fetchpar()
         .env("HTTP_PROXY", proxy.url(""))
