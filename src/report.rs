@@ -256,29 +256,26 @@ impl<W: Write> Reporter<W> {
                 .write_all(text_line(outcome, &self.style).as_bytes())
         }
     }
-}
 
-impl<W: Write> Reporter<W> {
     /// `--verbose`: the outcome's trace on stderr, each line under its list and line, after
     /// the results printed before it (stdout is flushed first, so that on one terminal the
     /// two streams read in order) and with the progress bars taken down.
     fn print_trace(&mut self, outcome: &Outcome) -> io::Result<()> {
-        self.out.flush()?;
         let at = format!("[{}:{}]", escape(outcome.source.as_bytes()), outcome.line);
-        let mut text = String::new();
-        for line in &outcome.trace {
-            text.push_str(&format!("{at} {line}\n"));
-        }
-        let write = || {
-            let mut stderr = io::stderr().lock();
+        let text: String = (outcome.trace.iter())
+            .map(|line| format!("{at} {line}\n"))
+            .collect();
+        let out = &mut self.out;
+        let mut write = || {
+            out.flush()?;
             // stderr gone is no reason to stop the run: the results still go to stdout.
-            let _ = stderr.write_all(text.as_bytes());
+            let _ = io::stderr().lock().write_all(text.as_bytes());
+            Ok(())
         };
         match &self.progress {
             Some(progress) => progress.suspend(write),
             None => write(),
         }
-        Ok(())
     }
 }
 
