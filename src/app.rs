@@ -37,7 +37,14 @@ pub fn main_with(cli: Cli) -> ExitCode {
             eprintln!("fetchpar: error: {err:#}");
             let usage = err.downcast_ref::<UsageError>().is_some()
                 || err.downcast_ref::<crate::links::OpenError>().is_some();
-            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILED })
+            // Ctrl-C at a prompt, or while the run was being set up, still means interrupted.
+            ExitCode::from(if cancel::ended_by(&err) {
+                cancel::EXIT_INTERRUPTED
+            } else if usage {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            })
         }
     }
 }

@@ -21,3 +21,21 @@ pub fn install() {
 pub fn requested() -> bool {
     CANCELLED.load(Ordering::Relaxed)
 }
+
+/// An error that ends the run because the user stopped it before it began (Ctrl-C at the
+/// passphrase prompt): the exit code is 130, as for a run cut short.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Whether the run was interrupted: by a signal, or by `err` being an [`Interrupted`] one.
+pub fn ended_by(err: &anyhow::Error) -> bool {
+    requested() || err.chain().any(|cause| cause.is::<Interrupted>())
+}

@@ -392,8 +392,9 @@ pub struct Cli {
     )]
     pub cert: Option<PathBuf>,
 
-    /// The private key (PEM, not encrypted) of --cert, as curl's --key and wget's and aria2c's
-    /// --private-key.
+    /// The private key (PEM) of --cert, as curl's --key and wget's and aria2c's --private-key;
+    /// an encrypted one (PKCS#8) is decrypted with --pass, or a passphrase asked for on the
+    /// terminal.
     #[arg(
         long,
         value_name = "FILE",
@@ -402,6 +403,16 @@ pub struct Cli {
         help_heading = "Network"
     )]
     pub key: Option<PathBuf>,
+
+    /// The passphrase of an encrypted --key (curl's --pass). Without it, fetchpar asks on the
+    /// terminal; where there is none, an encrypted key stops the run.
+    #[arg(
+        long,
+        value_name = "PHRASE",
+        requires = "cert",
+        help_heading = "Network"
+    )]
+    pub pass: Option<String>,
 
     /// Save every body under DIR (created if missing), named from the URL.
     #[arg(short = 'o', visible_short_aliases = ['P', 'd'], long, value_name = "DIR",

@@ -32,8 +32,13 @@ fn tls(cli: &Cli) -> Result<Tls> {
         .transpose()?;
     let identity = (cli.cert.as_deref())
         .map(|cert| {
-            Identity::load(cert, cli.key.as_deref())
-                .map_err(|why| UsageError(format!("--cert: {why}")))
+            Identity::load(cert, cli.key.as_deref(), cli.pass.as_deref()).map_err(|why| {
+                if crate::cancel::ended_by(&why) {
+                    why.context("--cert")
+                } else {
+                    UsageError(format!("--cert: {why:#}")).into()
+                }
+            })
         })
         .transpose()?;
     // With --cacert checked already, what can still fail is the key against its certificate.

@@ -835,8 +835,20 @@ fn tls_server_with(config: Arc<rustls::ServerConfig>, ca_pem: String) -> TlsServ
     }
 }
 
-#[test]
-fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
+/// A server that asks for a client certificate issued by a CA of its own, and one such
+/// certificate with its key, written to files in `dir`.
+struct MutualTls {
+    server: TlsServer,
+    ca: tempfile::NamedTempFile,
+    /// The client's certificate, its key (PEM, PKCS#8), and both in one file.
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    both: std::path::PathBuf,
+    /// The key's PKCS#8 DER, for tests that encrypt it.
+    key_der: Vec<u8>,
+}
+
+fn mutual_tls(dir: &std::path::Path) -> MutualTls {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
     // The server's own identity, and a second CA that issues the clients' certificates.
     let (plain, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
@@ -867,17 +879,35 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
         .with_cert_resolver(server_cert);
     let server = tls_server_with(Arc::new(config), ca_pem);
     let ca = server.ca_file();
-    let dir = tempfile::tempdir().unwrap();
     let (cert, key, both) = (
-        dir.path().join("client.pem"),
-        dir.path().join("client.key"),
-        dir.path().join("both.pem"),
+        dir.join("client.pem"),
+        dir.join("client.key"),
+        dir.join("both.pem"),
     );
     std::fs::write(&cert, client_cert.pem()).unwrap();
     std::fs::write(&key, client_key.serialize_pem()).unwrap();
     std::fs::write(&both, client_cert.pem() + &client_key.serialize_pem()).unwrap();
-    let ca_arg = ca.path().to_str().unwrap();
-    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    MutualTls {
+        server,
+        ca,
+        cert,
+        key,
+        both,
+        key_der: client_key.serialize_der(),
+    }
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
+    use rcgen::KeyPair;
+    let dir = tempfile::tempdir().unwrap();
+    let tls = mutual_tls(dir.path());
+    let (server, cert, key) = (&tls.server, &tls.cert, &tls.key);
+    let ca_arg = tls.ca.path().to_str().unwrap();
 
     let without = one(&server.url, &["--retries", "0", "--cacert", ca_arg], 1);
     assert_eq!(kind(&without), "tls", "{without}");
@@ -887,9 +917,9 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
             "--cacert",
             ca_arg,
             "--cert",
-            &path(&cert),
+            &path(cert),
             "--key",
-            &path(&key),
+            &path(key),
         ],
         0,
     );
@@ -897,7 +927,7 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
     // Key and certificate in one file, as curl reads it.
     let combined = one(
         &server.url,
-        &["--cacert", ca_arg, "--cert", &path(&both)],
+        &["--cacert", ca_arg, "--cert", &path(&tls.both)],
         0,
     );
     assert_eq!(combined["prefix"], "secret");
@@ -905,12 +935,6 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
     // A key that is not there, or not the certificate's, stops the run before it starts.
     let other_key = dir.path().join("other.key");
     std::fs::write(&other_key, KeyPair::generate().unwrap().serialize_pem()).unwrap();
-    let encrypted = dir.path().join("encrypted.key");
-    std::fs::write(
-        &encrypted,
-        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
-    )
-    .unwrap();
     // OpenSSL's older encrypted form: a plain-looking block with a Proc-Type line.
     let legacy = dir.path().join("legacy.key");
     std::fs::write(
@@ -920,21 +944,17 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
     )
     .unwrap();
     for (args, says) in [
-        (vec!["--cert", &path(&cert)], "no PEM private key"),
+        (vec!["--cert", &path(cert)], "no PEM private key"),
         (
-            vec!["--cert", &path(&cert), "--key", &path(&encrypted)],
-            "is encrypted",
+            vec!["--cert", &path(cert), "--key", &path(&legacy)],
+            "OpenSSL's older form",
         ),
         (
-            vec!["--cert", &path(&cert), "--key", &path(&legacy)],
-            "is encrypted",
-        ),
-        (
-            vec!["--cert", &path(&cert), "--key", &path(&other_key)],
+            vec!["--cert", &path(cert), "--key", &path(&other_key)],
             "cannot be used",
         ),
         (
-            vec!["--cert", &path(&key), "--key", &path(&key)],
+            vec!["--cert", &path(key), "--key", &path(key)],
             "no PEM certificate",
         ),
     ] {
@@ -945,6 +965,149 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
             .code(2)
             .stderr(predicates::str::contains(says));
     }
+}
+
+/// `der` encrypted as PKCS#8 with `passphrase`, as `openssl pkcs8 -topk8` and OpenSSL 3's
+/// `genpkey -aes256` write it: PBKDF2 with HMAC-SHA256, AES-256-CBC.
+fn encrypted_pem(der: &[u8], passphrase: &str) -> String {
+    use pkcs8::pkcs5::pbes2;
+    let params =
+        pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(2048, b"fetchpar salt 16", [7; 16])
+            .unwrap();
+    let info = pkcs8::PrivateKeyInfoRef::try_from(der).unwrap();
+    let encrypted = info.encrypt_with_params(params, passphrase).unwrap();
+    encrypted
+        .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn an_encrypted_client_key_is_decrypted_with_pass_or_a_passphrase_typed_at_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = mutual_tls(dir.path());
+    let ca_arg = tls.ca.path().to_str().unwrap();
+    let encrypted = dir.path().join("encrypted.key");
+    std::fs::write(&encrypted, encrypted_pem(&tls.key_der, "pä55 phrase")).unwrap();
+    let key_args = |pass: &str| {
+        vec![
+            "--cacert".to_string(),
+            ca_arg.to_string(),
+            "--cert".into(),
+            path(&tls.cert),
+            "--key".into(),
+            path(&encrypted),
+            "--pass".into(),
+            pass.to_string(),
+        ]
+    };
+    let args = key_args("pä55 phrase");
+    let with = one(
+        &tls.server.url,
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        0,
+    );
+    assert_eq!(with["prefix"], "secret");
+
+    fetchpar()
+        .args(key_args("wrong"))
+        .arg(&tls.server.url)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "--cert: {}: the key cannot be decrypted: the passphrase is wrong",
+            encrypted.display()
+        )));
+
+    // With no --pass and no terminal to ask on (a session of its own has none), the run stops
+    // and says what to give.
+    let mut alone = fetchpar_std();
+    alone.args(&key_args("")[..6]).arg(&tls.server.url);
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut alone, || {
+            rustix::process::setsid()?;
+            Ok(())
+        });
+    }
+    let out = alone.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the key is encrypted: give its passphrase with --pass"),
+        "{stderr}"
+    );
+
+    // On a terminal it is asked for, as curl asks, without echoing what is typed.
+    let mut args = key_args("")[..6].to_vec();
+    args.extend(["--json", "--progress", "never", &tls.server.url].map(String::from));
+    let (screen, code) = type_at_prompt(&args, "Passphrase for ", "pä55 phrase\r");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains(r#""prefix":"secret""#), "{screen}");
+    assert!(
+        !screen.contains("55 phrase"),
+        "the passphrase was echoed: {screen}"
+    );
+    // Ctrl-C at the prompt ends the run as interrupted.
+    let (screen, code) = type_at_prompt(&args, "Passphrase for ", "\x03");
+    assert_eq!(code, 130, "{screen}");
+    assert!(screen.contains("no passphrase was typed"), "{screen}");
+}
+
+/// Runs fetchpar on a terminal of its own, types `keys` once `prompt` is on it and echo is
+/// off, and returns all it showed and its exit code.
+fn type_at_prompt(args: &[String], prompt: &str, keys: &str) -> (String, u32) {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("fetchpar"));
+    cmd.args(args);
+    for var in PROXY_VARS.iter().chain(TRUST_VARS) {
+        cmd.env_remove(var);
+    }
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let mut writer = pair.master.take_writer().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(prompt) {
+        let n = reader.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // The prompt is written before echo is turned off: typing waits for the terminal to stop
+    // echoing, as a person's typing comes long after it has.
+    let master = pair.master.as_raw_fd().unwrap();
+    // SAFETY: the master stays open until `pair` is dropped at the end of this function.
+    let master = unsafe { std::os::fd::BorrowedFd::borrow_raw(master) };
+    let echoes = || {
+        let modes = rustix::termios::tcgetattr(master).unwrap().local_modes;
+        modes.contains(rustix::termios::LocalModes::ECHO)
+    };
+    while echoes() {
+        thread::yield_now();
+    }
+    writer.write_all(keys.as_bytes()).unwrap();
+    writer.flush().unwrap();
+    // The master reports an error (EIO) once the child has exited and closed its side.
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let status = child.wait().unwrap();
+    (
+        String::from_utf8_lossy(&seen).into_owned(),
+        status.exit_code(),
+    )
 }
 
 #[test]
