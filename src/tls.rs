@@ -29,6 +29,7 @@ use ureq::unversioned::transport::{
 };
 
 use crate::cancel;
+use crate::trace;
 use crate::transport::{self, GrowingBuffers};
 
 /// The TLS link of the connector chain: wraps the connection below it when the URL is https
@@ -377,6 +378,14 @@ impl Tls {
             (details.current_time)(),
         ));
         conn.complete_io(&mut sock)?;
+        trace::secured(|| {
+            let version = conn
+                .protocol_version()
+                .map_or("?".into(), |v| format!("{v:?}"));
+            let suite =
+                (conn.negotiated_cipher_suite()).map_or("?".into(), |s| format!("{:?}", s.suite()));
+            format!("TLS handshake done: {version}, {suite}, the certificate verified for {host}")
+        });
         Ok(TlsConnection {
             // Plaintext buffers that start small and grow with the body, as plain connections'
             // do, instead of ureq's, which zero-fill the whole input size up front.

@@ -50,6 +50,29 @@ thread_local! {
     static LINES: RefCell<Option<Kept>> = const { RefCell::new(None) };
     /// Whether the connection the next request goes on was just made.
     static FRESH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// What the links below [`Trace`] learned of the connection being made, for the lines
+    /// that say it was made: the address reached directly, and how TLS was agreed.
+    static MAKING: RefCell<Making> = const { RefCell::new(Making { peer: None, tls: None }) };
+}
+
+/// See [`MAKING`].
+struct Making {
+    peer: Option<std::net::SocketAddr>,
+    tls: Option<String>,
+}
+
+/// A new connection is being made, to `peer` when it is a direct one (the TCP link's).
+pub fn reached(peer: Option<std::net::SocketAddr>) {
+    if keeping() {
+        MAKING.with(|making| *making.borrow_mut() = Making { peer, tls: None });
+    }
+}
+
+/// The TLS link's handshake on the connection being made agreed what `make` says.
+pub fn secured(make: impl FnOnce() -> String) {
+    if keeping() {
+        MAKING.with(|making| making.borrow_mut().tls = Some(make()));
+    }
 }
 
 /// Bytes made safe for a terminal as [`report::escape`] makes them, but for quotes, which are
@@ -169,19 +192,36 @@ impl<In: Transport> Connector<In> for Trace {
     ) -> Result<Option<Self::Out>, Error> {
         Ok(chained.map(|inner| {
             FRESH.set(true);
-            note(|| {
+            if keeping() {
+                let making = MAKING.with(|making| {
+                    std::mem::replace(
+                        &mut *making.borrow_mut(),
+                        Making {
+                            peer: None,
+                            tls: None,
+                        },
+                    )
+                });
                 let tls = if inner.is_tls() { " (TLS)" } else { "" };
                 let host = details.uri.authority().map_or("", |a| a.as_str());
                 // The proxy's own request (CONNECT) is not seen here, only that one was used.
-                let via = (details.config.proxy())
-                    .map(|p| format!(" through the proxy {}:{}", p.host(), p.port()))
-                    .unwrap_or_default();
-                format!(
-                    "* connected to {}{tls}{}",
-                    escape(host.as_bytes()),
-                    escape(via.as_bytes())
-                )
-            });
+                let via = match (details.config.proxy(), making.peer) {
+                    (Some(p), _) => format!(" through the proxy {}:{}", p.host(), p.port()),
+                    // The address the name led to (not repeated when the URL gave it).
+                    (None, Some(peer)) if peer.to_string() != host => format!(" at {peer}"),
+                    (None, _) => String::new(),
+                };
+                note(|| {
+                    format!(
+                        "* connected to {}{tls}{}",
+                        escape(host.as_bytes()),
+                        escape(via.as_bytes())
+                    )
+                });
+                if let Some(agreed) = making.tls {
+                    note(|| format!("* {agreed}"));
+                }
+            }
             Traced(inner)
         }))
     }

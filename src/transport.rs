@@ -29,6 +29,7 @@ use ureq::unversioned::transport::{
 
 use crate::cancel;
 use crate::tls::Tls;
+use crate::trace;
 
 /// Read buffer of a new connection: a response head and a small body fit. 8 KiB rather than
 /// 16: it is zero-filled when the connection is made, while the run's first requests are still
@@ -101,9 +102,11 @@ impl<In: Transport> Connector<In> for Tcp {
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, Error> {
         if let Some(proxied) = chained {
+            trace::reached(None);
             return Ok(Some(Either::A(proxied)));
         }
         let stream = connect_any(&details.addrs, details.timeout, &self.winners)?;
+        trace::reached(stream.peer_addr().ok());
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }

@@ -1207,6 +1207,16 @@ fn verbose_shows_each_urls_requests_and_answers_under_its_line_with_no_secret() 
     };
     assert_eq!(shape(&stdout), shape(&plain_out));
     assert!(!plain_err.contains("> GET"), "{plain_err}");
+    // A host given by name is shown with the address it led to.
+    let port = origin.addr().port();
+    let named = fetchpar()
+        .arg("-v")
+        .arg(format!("http://localhost:{port}/n?size=1"))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&named.get_output().stderr).into_owned();
+    let connected = format!("[argument:1] * connected to localhost:{port} at 127.0.0.1:{port}");
+    assert!(stderr.lines().any(|l| l == connected), "{stderr}");
 }
 
 #[test]

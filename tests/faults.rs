@@ -1149,6 +1149,19 @@ fn tls_is_verified_and_cacert_trusts_a_private_ca() {
             "{expected}: {stderr}"
         );
     }
+    // What the handshake agreed comes right after the connection, before the request.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("* connected to"))
+        .unwrap();
+    let agreed = lines[at + 1];
+    assert!(
+        agreed.starts_with("[argument:1] * TLS handshake done: TLSv1_3, TLS13_")
+            && agreed.ends_with(", the certificate verified for 127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(lines[at + 2].contains("> GET /"), "{stderr}");
 
     // A CA the system trusts is trusted too, as curl and wget trust it: here the system's
     // store is the file SSL_CERT_FILE names (as OpenSSL reads it).
