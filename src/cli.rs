@@ -12,7 +12,7 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
-       proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie or netrc file)
+       proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 const AFTER_LONG_HELP: &str = "\
@@ -26,12 +26,15 @@ Exit codes:
   0    every URL succeeded
   1    at least one URL failed (the run itself completed)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
-       proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie or netrc file)
+       proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 /// Download a list of URLs in parallel, one OS thread per URL.
 #[derive(Debug, Parser)]
-#[command(name = "fetchpar", version, about, after_help = EXIT_CODES_HELP, after_long_help = AFTER_LONG_HELP)]
+// An option given twice takes its last value, as in curl and wget (and so one typed on the
+// command line overrides the config file's).
+#[command(name = "fetchpar", version, about, after_help = EXIT_CODES_HELP, after_long_help = AFTER_LONG_HELP,
+          args_override_self = true)]
 pub struct Cli {
     /// Link lists: files with one URL per line; `-` reads standard input.
     /// With no LIST, standard input is read when it is not a terminal. An argument that is no
@@ -570,13 +573,45 @@ pub struct Cli {
     /// and a threaded run against it: no network needed.
     #[arg(long, conflicts_with_all = ["lists", "input_files", "sequential", "threads"])]
     pub demo: bool,
+
+    /// Read options from this file instead of the usual config file (one option a line, as
+    /// `jobs = 32` or `--jobs 32`; see the README). Options typed on the command line win.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Read no config file: neither $FETCHPAR_CONFIG nor ~/.config/fetchpar/config.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 impl Cli {
     /// Parses the process's arguments (exiting with a usage error or the help), taking wget's
     /// two-letter options as wget does.
     pub fn from_args() -> Self {
-        Self::parse_from(wget_shorts(std::env::args_os()))
+        let args: Vec<OsString> = std::env::args_os().collect();
+        let source = crate::config::locate(&args, |name| std::env::var_os(name));
+        let Some(source) = source else {
+            return Self::parse_from(wget_shorts(args));
+        };
+        let cmd = <Self as clap::CommandFactory>::command;
+        let args = match crate::config::apply(cmd, wget_shorts(args), &source) {
+            Ok(args) => args,
+            Err(why) => {
+                eprintln!("fetchpar: error: {why}");
+                std::process::exit(2);
+            }
+        };
+        Self::try_parse_from(wget_shorts(args)).unwrap_or_else(|err| {
+            if err.use_stderr() && source.path.exists() {
+                let _ = err.print();
+                eprintln!(
+                    "note: the options of {} came first (--no-config leaves them out)",
+                    source.path.display()
+                );
+                std::process::exit(err.exit_code());
+            }
+            err.exit()
+        })
     }
 }
 

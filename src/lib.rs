@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cancel;
 pub mod cli;
+pub mod config;
 pub mod cookies;
 pub mod decode;
 pub mod demo;

@@ -1886,3 +1886,56 @@ fn ipv4_and_ipv6_keep_only_addresses_of_that_family() {
         .code(2)
         .stderr(predicate::str::contains("cannot be used with"));
 }
+
+#[test]
+fn a_config_file_gives_every_run_its_options_and_typed_ones_win() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = list(&[origin.url("/ua?echo=user-agent")]);
+    let prefix_of = |cmd: &mut assert_cmd::Command| {
+        let out = cmd.arg("--json").arg(file.path()).assert().success();
+        json_lines(&out.get_output().stdout)[0]["prefix"].clone()
+    };
+    // Where a user keeps it: ~/.config/fetchpar/config, or under $XDG_CONFIG_HOME.
+    let home = dir.path().join("home");
+    let usual = home.join(".config/fetchpar");
+    fs::create_dir_all(&usual).unwrap();
+    fs::write(
+        usual.join("config"),
+        "# every run\nuser-agent = \"from home\"\nretries=0\n",
+    )
+    .unwrap();
+    let from_home = || {
+        let mut cmd = fetchpar();
+        cmd.env_remove("FETCHPAR_CONFIG")
+            .env_remove("XDG_CONFIG_HOME")
+            .env("HOME", &home);
+        cmd
+    };
+    assert_eq!(prefix_of(&mut from_home()), "from home");
+    assert_eq!(prefix_of(from_home().args(["-A", "typed"])), "typed");
+    assert_eq!(prefix_of(from_home().arg("--no-config")), "fetchpar/0.1.0");
+    // $FETCHPAR_CONFIG names another, and --config another again.
+    let other = dir.path().join("other.conf");
+    fs::write(&other, "--user-agent other\n").unwrap();
+    assert_eq!(
+        prefix_of(from_home().env("FETCHPAR_CONFIG", &other)),
+        "other"
+    );
+    let third = dir.path().join("third.conf");
+    fs::write(&third, "-A third\n").unwrap();
+    assert_eq!(prefix_of(from_home().arg("--config").arg(&third)), "third");
+
+    // A bad line stops the run before it starts, naming the file and the line.
+    fs::write(&other, "user-agent = fine\n\njobs = many\n").unwrap();
+    fetchpar()
+        .env("FETCHPAR_CONFIG", &other)
+        .arg(file.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "fetchpar: error: the config file {}, line 3: --jobs many: invalid value",
+            other.display()
+        )));
+    assert_eq!(origin.requests(), 5, "the bad config fetched nothing");
+}

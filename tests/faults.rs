@@ -663,6 +663,7 @@ fn a_low_open_file_limit_lowers_concurrency_instead_of_failing() {
     for var in PROXY_VARS {
         sh.env_remove(var);
     }
+    sh.env(NO_CONFIG.0, NO_CONFIG.1);
     let output = sh.args(["-c", &script]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
@@ -1067,6 +1068,7 @@ fn type_at_prompt(args: &[String], prompt: &str, keys: &str) -> (String, u32) {
         })
         .unwrap();
     let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("fetchpar"));
+    cmd.env(NO_CONFIG.0, NO_CONFIG.1);
     cmd.args(args);
     for var in PROXY_VARS.iter().chain(TRUST_VARS) {
         cmd.env_remove(var);

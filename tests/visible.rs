@@ -235,6 +235,7 @@ fn run_in_terminal_with(
         })
         .unwrap();
     let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("fetchpar"));
+    cmd.env(NO_CONFIG.0, NO_CONFIG.1);
     cmd.args(args);
     cmd.cwd(std::env::current_dir().unwrap());
     for var in PROXY_VARS.iter().chain(&["NO_COLOR"]) {

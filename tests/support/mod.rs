@@ -28,16 +28,21 @@ pub const PROXY_VARS: &[&str] = &[
 /// on what the machine it runs on trusts.
 pub const TRUST_VARS: &[&str] = &["SSL_CERT_FILE", "SSL_CERT_DIR"];
 
-/// The fetchpar binary, with no proxy settings and a safety limit so a hang fails the test
-/// instead of blocking the suite.
+/// The fetchpar binary, with no proxy settings, no config file of the user running the tests
+/// (`FETCHPAR_CONFIG` empty) and a safety limit so a hang fails the test instead of blocking
+/// the suite.
 pub fn fetchpar() -> Command {
     let mut cmd = Command::cargo_bin("fetchpar").expect("binary built");
     for var in PROXY_VARS.iter().chain(TRUST_VARS) {
         cmd.env_remove(var);
     }
-    cmd.env_remove("NO_COLOR").timeout(Duration::from_secs(60));
+    cmd.env_remove("NO_COLOR").env(NO_CONFIG.0, NO_CONFIG.1);
+    cmd.timeout(Duration::from_secs(60));
     cmd
 }
+
+/// Set in every child's environment: no config file.
+pub const NO_CONFIG: (&str, &str) = ("FETCHPAR_CONFIG", "");
 
 /// The same binary as a plain std Command (for tests that drive stdin or stdout by hand).
 pub fn fetchpar_std() -> std::process::Command {
@@ -45,6 +50,7 @@ pub fn fetchpar_std() -> std::process::Command {
     for var in PROXY_VARS.iter().chain(TRUST_VARS) {
         cmd.env_remove(var);
     }
+    cmd.env(NO_CONFIG.0, NO_CONFIG.1);
     cmd
 }
 
