@@ -331,6 +331,23 @@ pub struct Cli {
           visible_alias = "max-overall-download-limit")]
     pub limit_rate: Option<u64>,
 
+    /// Most URLs started per second (`10/s`), minute (`m`), hour (`h`, also a bare number) or
+    /// day (`d`), for the whole run, as curl's --rate: starts are spaced evenly, so a long list
+    /// does not hammer its server.
+    #[arg(long, value_name = "N/UNIT", value_parser = crate::pace::parse_rate,
+          help_heading = "Network", conflicts_with = "wait")]
+    pub rate: Option<Duration>,
+
+    /// Seconds between the starts of two URLs, for the whole run (wget's -w); with
+    /// --random-wait, 0.5 to 1.5 times that, drawn for each.
+    #[arg(short = 'w', long, value_name = "SECS", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub wait: Option<Limit>,
+
+    /// With --wait, each gap is drawn between 0.5 and 1.5 times it (wget's --random-wait).
+    #[arg(long, requires = "wait", help_heading = "Network")]
+    pub random_wait: bool,
+
     /// Most bytes per second for each download on its own, all its connections together
     /// (aria2c's --max-download-limit; what curl's and wget's --limit-rate do); 0 for none.
     #[arg(long, value_name = "RATE", value_parser = parse_bytes, help_heading = "Network")]

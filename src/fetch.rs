@@ -20,6 +20,7 @@ use crate::hosts::Hosts;
 use crate::links::{Job, LineOptions, Target};
 use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
+use crate::pace::Pace;
 use crate::progress::{Live, Progress};
 use crate::proxy::Proxies;
 use crate::rate::RateLimit;
@@ -80,6 +81,9 @@ pub struct NetSettings {
     pub split: usize,
     /// `--min-split-size`: the smallest range a body is split into.
     pub min_split: u64,
+    /// `--rate` or `--wait`: the least time between two URLs' starts, and whether it is drawn
+    /// at random around that (`--random-wait`).
+    pub pace: Option<(Duration, bool)>,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -133,6 +137,8 @@ pub struct Fetcher {
     jar: Arc<Jar>,
     /// The run's download budget, with `--limit-rate`.
     rate: Option<RateLimit>,
+    /// When URLs may start, with `--rate` or `--wait`.
+    pace: Option<Pace>,
 }
 
 /// Agents the hosts are shared out between, each with its own pool of idle connections (of
@@ -230,6 +236,7 @@ impl Fetcher {
                 .sum::<usize>();
         let jar = Arc::new(Jar::new(settings.cookies));
         let rate = settings.limit_rate.map(RateLimit::new);
+        let pace = (settings.pace).map(|(gap, random)| Pace::new(gap, random));
         let resolver = SharedResolver::new(settings.ip_family, Arc::clone(&settings.resolve));
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
@@ -261,6 +268,7 @@ impl Fetcher {
                 .filter(|s| !s.is_empty()),
             jar,
             rate,
+            pace,
         }
     }
 
@@ -299,6 +307,10 @@ impl Fetcher {
     }
 
     fn fetch_untraced(&self, job: &Job) -> Outcome {
+        // Before the URL's clock starts: waiting for its turn is not part of fetching it.
+        if let (Some(pace), Ok(_)) = (&self.pace, &job.target) {
+            pace.wait(&cancel::requested);
+        }
         let start = Instant::now();
         let mut outcome = Outcome::new(job, start.saturating_duration_since(self.epoch));
         let target = match &job.target {

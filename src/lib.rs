@@ -20,6 +20,7 @@ pub mod logins;
 pub mod options;
 pub mod origin;
 pub mod outcome;
+pub mod pace;
 pub mod progress;
 pub mod proxy;
 pub mod rate;

@@ -279,6 +279,9 @@ impl Options {
                     .transpose()?,
                 cookies: !cli.no_cookies,
                 limit_rate: cli.limit_rate.filter(|&r| r > 0),
+                pace: (cli.rate)
+                    .or(cli.wait.and_then(|wait| wait.0))
+                    .map(|gap| (gap, cli.random_wait)),
                 download_limit: cli.max_download_limit.filter(|&r| r > 0),
                 ip_family: match (cli.ipv4, cli.ipv6) {
                     (true, _) => ureq::config::IpFamily::Ipv4Only,

@@ -1939,3 +1939,48 @@ fn a_config_file_gives_every_run_its_options_and_typed_ones_win() {
         )));
     assert_eq!(origin.requests(), 5, "the bad config fetched nothing");
 }
+
+#[test]
+fn rate_and_wait_space_the_starts_of_urls_out_whatever_the_threads() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..5).map(|i| origin.url(&format!("/r/{i}"))).collect();
+    let file = list(&lines);
+    // The time from the first URL's start to the last one's, in ms.
+    let span = |args: &[&str]| -> f64 {
+        let out = fetchpar()
+            .args(["--json", "-j", "5"])
+            .args(args)
+            .arg(file.path())
+            .assert()
+            .success();
+        let records = json_lines(&out.get_output().stdout);
+        assert_eq!(records.len(), 5);
+        let starts: Vec<f64> = (records.iter())
+            .map(|r| r["start_ms"].as_f64().unwrap())
+            .collect();
+        let (first, last) = starts
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+        last - first
+    };
+    // Four gaps of at least 100 ms (50 ms drawn at random), less what a slow start of the
+    // first URL's thread may eat of the first.
+    for (args, least) in [
+        (vec!["--rate", "10/s"], 400.0),
+        (vec!["--wait", "100ms"], 400.0),
+        (vec!["-w", "0.1", "--random-wait"], 200.0),
+        (vec!["--sequential", "--rate", "600/m"], 400.0),
+    ] {
+        let span = span(&args);
+        assert!(span >= least * 0.8, "{args:?}: {span} ms");
+    }
+    // An unusable rate stops the run before it starts.
+    for bad in ["0/s", "10/y", "ten"] {
+        fetchpar()
+            .args(["--rate", bad])
+            .arg(file.path())
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("--rate"));
+    }
+}
