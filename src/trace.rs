@@ -53,6 +53,8 @@ thread_local! {
     /// What the links below [`Trace`] learned of the connection being made, for the lines
     /// that say it was made: the address reached directly, and how TLS was agreed.
     static MAKING: RefCell<Making> = const { RefCell::new(Making { peer: None, tls: None }) };
+    /// Set while ureq's CONNECT link makes its connection to the proxy (see [`Tunnel`]).
+    static TUNNELING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// See [`MAKING`].
@@ -192,71 +194,174 @@ impl<In: Transport> Connector<In> for Trace {
     ) -> Result<Option<Self::Out>, Error> {
         Ok(chained.map(|inner| {
             FRESH.set(true);
+            // ureq's CONNECT link makes its connection to the proxy by running the whole
+            // chain, this link included: that connection shows the CONNECT and its answer,
+            // then nothing (what goes through the tunnel is shown by the link above it,
+            // where https is plaintext).
+            let tunnel = TUNNELING.get();
             if keeping() {
-                let making = MAKING.with(|making| {
-                    std::mem::replace(
-                        &mut *making.borrow_mut(),
-                        Making {
-                            peer: None,
-                            tls: None,
-                        },
-                    )
-                });
-                let tls = if inner.is_tls() { " (TLS)" } else { "" };
-                let host = details.uri.authority().map_or("", |a| a.as_str());
-                // The proxy's own request (CONNECT) is not seen here, only that one was used.
-                let via = match (details.config.proxy(), making.peer) {
-                    (Some(p), _) => format!(" through the proxy {}:{}", p.host(), p.port()),
-                    // The address the name led to (not repeated when the URL gave it).
-                    (None, Some(peer)) if peer.to_string() != host => format!(" at {peer}"),
-                    (None, _) => String::new(),
-                };
-                note(|| {
-                    format!(
-                        "* connected to {}{tls}{}",
-                        escape(host.as_bytes()),
-                        escape(via.as_bytes())
-                    )
-                });
-                if let Some(agreed) = making.tls {
-                    note(|| format!("* {agreed}"));
-                }
+                connected(details, inner.is_tls(), tunnel);
             }
-            Traced(inner)
+            Traced {
+                inner,
+                pending: Vec::new(),
+                shows: if tunnel { Shows::Connect } else { Shows::All },
+            }
         }))
     }
 }
 
+/// Notes that a connection was made, and what its TLS agreed.
+fn connected(details: &ConnectionDetails, tls: bool, to_proxy: bool) {
+    let making = MAKING.with(|making| {
+        std::mem::replace(
+            &mut *making.borrow_mut(),
+            Making {
+                peer: None,
+                tls: None,
+            },
+        )
+    });
+    let tls = if tls { " (TLS)" } else { "" };
+    // Host and port, not the authority: a proxy's URI keeps its user name and password there.
+    let host = match (details.uri.host(), details.uri.port_u16()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (host, _) => host.unwrap_or_default().to_string(),
+    };
+    let via = match (details.config.proxy(), making.peer) {
+        (Some(p), _) => format!(" through the proxy {}:{}", p.host(), p.port()),
+        // The address the name led to (not repeated when the URL gave it).
+        (None, Some(peer)) if peer.to_string() != host => format!(" at {peer}"),
+        (None, _) => String::new(),
+    };
+    let what = if to_proxy { "the proxy " } else { "" };
+    note(|| {
+        format!(
+            "* connected to {what}{}{tls}{}",
+            escape(host.as_bytes()),
+            escape(via.as_bytes())
+        )
+    });
+    if let Some(agreed) = making.tls {
+        note(|| format!("* {agreed}"));
+    }
+}
+
+/// The link around ureq's CONNECT link: marks the connection it makes as the one to the proxy
+/// (see [`Trace`]).
+#[derive(Debug)]
+pub struct Tunnel<C>(pub C);
+
+impl<In: Transport, C: Connector<In>> Connector<In> for Tunnel<C> {
+    type Out = C::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        let before = TUNNELING.replace(chained.is_none());
+        let made = self.0.connect(details, chained);
+        TUNNELING.set(before);
+        made
+    }
+}
+
+/// What a [`Traced`] connection still shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shows {
+    /// Every request head written on it.
+    All,
+    /// The CONNECT request (a connection to a proxy), then its answer, then nothing.
+    Connect,
+    Answer,
+    Nothing,
+}
+
 /// A connection whose writes go to the writing thread's trace.
 #[derive(Debug)]
-pub struct Traced<T>(T);
+pub struct Traced<T> {
+    inner: T,
+    /// Written bytes of a head not yet complete: ureq writes a CONNECT in pieces.
+    pending: Vec<u8>,
+    shows: Shows,
+}
+
+impl<T: Transport> Traced<T> {
+    /// Adds `bytes` to the head being written and shows each one completed.
+    fn written(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = head_end(&self.pending) {
+            sent(&self.pending[..end]);
+            self.pending.drain(..end);
+            if self.shows == Shows::Connect {
+                self.shows = Shows::Answer;
+                self.pending.clear();
+            }
+        }
+        // A head is bounded by the request size limit; past a trace's bound nothing is kept.
+        if self.pending.len() > MAX_TRACE {
+            self.pending.clear();
+        }
+    }
+}
+
+/// Where the head at the start of `bytes` ends (after its blank line), if it is all there.
+fn head_end(bytes: &[u8]) -> Option<usize> {
+    (bytes.windows(4).position(|w| w == b"\r\n\r\n")).map(|at| at + 4)
+}
+
+/// A proxy's answer to CONNECT, as [`received`] shows an answer's head.
+fn answered(head: &[u8]) {
+    let text = String::from_utf8_lossy(head);
+    for line in text.split("\r\n").take_while(|line| !line.is_empty()) {
+        let line = match line.split_once(':') {
+            Some((name, value)) if !name.contains(' ') => {
+                let value = shown(name, value.trim().as_bytes());
+                format!("{}: {value}", escape(name.as_bytes()))
+            }
+            _ => escape(line.as_bytes()),
+        };
+        note(|| format!("< {line}"));
+    }
+}
 
 impl<T: Transport> Transport for Traced<T> {
     fn buffers(&mut self) -> &mut dyn Buffers {
-        self.0.buffers()
+        self.inner.buffers()
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
-        if keeping() {
-            sent(&self.0.buffers().output()[..amount]);
+        if matches!(self.shows, Shows::All | Shows::Connect) && keeping() {
+            let bytes = self.inner.buffers().output()[..amount].to_vec();
+            self.written(&bytes);
         }
-        self.0.transmit_output(amount, timeout)
+        self.inner.transmit_output(amount, timeout)
     }
 
     fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
-        self.0.maybe_await_input(timeout)
+        self.inner.maybe_await_input(timeout)
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
-        self.0.await_input(timeout)
+        let more = self.inner.await_input(timeout)?;
+        if self.shows == Shows::Answer && keeping() {
+            let input = self.inner.buffers().input();
+            if let Some(end) = head_end(input) {
+                let head = input[..end].to_vec();
+                answered(&head);
+                self.shows = Shows::Nothing;
+            }
+        }
+        Ok(more)
     }
 
     fn is_open(&mut self) -> bool {
-        self.0.is_open()
+        self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
-        self.0.is_tls()
+        self.inner.is_tls()
     }
 }
 

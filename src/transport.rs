@@ -41,7 +41,7 @@ const FIRST_INPUT: usize = 8 * 1024;
 /// buffer; a TLS connection's grows up to the Agent's configured input size.
 pub fn connector(max_input: usize, tls: Tls, winners: Winners) -> impl Connector<()> {
     ().chain(SocksConnector::default())
-        .chain(ConnectProxyConnector::default())
+        .chain(trace::Tunnel(ConnectProxyConnector::default()))
         .chain(Tcp { max_input, winners })
         .chain(tls)
 }

@@ -1312,6 +1312,13 @@ fn proxy_variables_from_the_environment_are_honoured() {
         proxy.addr()
     );
     assert!(stderr.contains(&via), "{stderr}");
+    // The CONNECT shows whole, and the request through the tunnel once.
+    assert!(
+        (stderr.lines()).any(|l| l.ends_with("] > CONNECT not-a-real-host.invalid:80 HTTP/1.1")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("> GET").count(), 1, "{stderr}");
+    assert!(!stderr.contains("kept-alive"), "{stderr}");
     // NO_PROXY exempts the host: then it is looked up directly, and fails.
     fetchpar()
         .env("HTTP_PROXY", proxy.url(""))

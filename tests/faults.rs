@@ -1296,6 +1296,40 @@ fn https_through_a_connect_proxy_is_verified_for_the_urls_host() {
         *asked.lock().unwrap(),
         [format!("CONNECT secure.test:{port} HTTP/1.1")]
     );
+
+    // -v shows the CONNECT and the proxy's answer, then the request inside the tunnel once and
+    // in plain text, after the handshake made through it (with a login for the proxy hidden).
+    let with_login = proxy.replace("http://", "http://me:pr0xypass@");
+    let traced = fetchpar()
+        .args(["-v", "--retries", "0", "-x", &with_login, "--cacert"])
+        .arg(ca.path())
+        .arg(&url)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
+    let lines: Vec<&str> = (stderr.lines())
+        .filter_map(|l| l.strip_prefix("[argument:1] "))
+        .collect();
+    let proxy_at = proxy.trim_start_matches("http://");
+    let expected = [
+        format!("* connected to the proxy {proxy_at}"),
+        format!("> CONNECT secure.test:{port} HTTP/1.1"),
+        format!("> Host: secure.test:{port}"),
+        "> User-Agent: fetchpar/0.1.0".to_string(),
+        "> Proxy-Connection: Keep-Alive".to_string(),
+        "> Proxy-Authorization: Basic ***".to_string(),
+        "< HTTP/1.1 200 Connection established".to_string(),
+        format!("* connected to secure.test:{port} (TLS) through the proxy {proxy_at}"),
+    ];
+    assert_eq!(lines[..expected.len()], expected, "{stderr}");
+    assert!(
+        lines[expected.len()].starts_with("* TLS handshake done: TLSv1_3, ")
+            && lines[expected.len()].ends_with("verified for secure.test"),
+        "{stderr}"
+    );
+    assert_eq!(lines[expected.len() + 1], "> GET / HTTP/1.1", "{stderr}");
+    assert_eq!(stderr.matches("> GET").count(), 1, "{stderr}");
+    assert!(!stderr.contains("pr0xypass"), "{stderr}");
 }
 
 #[test]
