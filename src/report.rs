@@ -61,11 +61,14 @@ impl SideFiles {
     /// end: it may be the very list being read (`--failed-out retry.txt retry.txt`).
     pub fn new(checksums: Option<&Path>, failed_out: Option<&Path>) -> anyhow::Result<Self> {
         if let Some(path) = failed_out {
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(path)
-                .with_context(|| format!("cannot write the failed lines to {}", path.display()))?;
+            // A failed URL is written as it was given, a password in it included (the list
+            // must run again): a file made here is its owner's alone, as --save-cookies' is.
+            std::os::unix::fs::OpenOptionsExt::mode(
+                std::fs::OpenOptions::new().append(true).create(true),
+                0o600,
+            )
+            .open(path)
+            .with_context(|| format!("cannot write the failed lines to {}", path.display()))?;
         }
         let checksums = match checksums {
             Some(path) => {

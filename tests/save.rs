@@ -643,6 +643,10 @@ fn failed_out_lists_exactly_what_failed_and_reruns_it() {
     let text = fs::read_to_string(&failed).unwrap();
     let expected = format!("{}\n{}\n{}\n", lines[1], lines[2], lines[4]);
     assert_eq!(text, expected);
+    // The lines may hold passwords: a file made for them is readable by its owner only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(&failed).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let rerun = fetchpar()
         .args(["--json", "--retries", "0", "-o"])
         .arg(dir.path().join("out"))
