@@ -331,6 +331,17 @@ pub struct Cli {
           visible_alias = "max-overall-download-limit")]
     pub limit_rate: Option<u64>,
 
+    /// Make every connection from this address of the machine, or from an interface's address
+    /// (`eth0`), as curl's and aria2c's --interface and wget's --bind-address: a host is then
+    /// reached only at addresses of a family the interface has. Not with a SOCKS proxy.
+    #[arg(
+        long,
+        value_name = "NAME|ADDR",
+        visible_alias = "bind-address",
+        help_heading = "Network"
+    )]
+    pub interface: Option<String>,
+
     /// Most URLs started per second (`10/s`), minute (`m`), hour (`h`, also a bare number) or
     /// day (`d`), for the whole run, as curl's --rate: starts are spaced evenly, so a long list
     /// does not hammer its server.

@@ -17,6 +17,7 @@ use crate::cancel;
 use crate::cookies::Jar;
 use crate::decode::{self, BadEncoding};
 use crate::hosts::Hosts;
+use crate::interface::Local;
 use crate::links::{Job, LineOptions, Target};
 use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
@@ -84,6 +85,8 @@ pub struct NetSettings {
     /// `--rate` or `--wait`: the least time between two URLs' starts, and whether it is drawn
     /// at random around that (`--random-wait`).
     pub pace: Option<(Duration, bool)>,
+    /// `--interface`: the local address connections are made from.
+    pub local: Option<Arc<Local>>,
 }
 
 /// Parses `Name: value` as given to `-H`.
@@ -242,7 +245,9 @@ impl Fetcher {
         let agents = (0..AGENTS)
             .map(|_| {
                 let connector =
-                    transport::connector(MAX_INPUT, settings.tls.clone(), winners.clone());
+                    transport::connector(MAX_INPUT, settings.tls.clone(), winners.clone(), {
+                        settings.local.clone()
+                    });
                 // Only asked for: the trace link is one more call on every write and read.
                 match settings.verbose {
                     true => {
@@ -1767,6 +1772,8 @@ pub fn classify(err: ureq::Error) -> Failure {
     let mut failure = Failure::new(kind, message);
     failure.refused =
         matches!(&err, ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused);
+    failure.settled = matches!(&err, ureq::Error::Io(io)
+        if io.get_ref().is_some_and(|inner| inner.is::<crate::interface::NoFamily>()));
     failure
 }
 

@@ -11,6 +11,7 @@ use ureq::http::{HeaderValue, header};
 
 use crate::cli::Cli;
 use crate::fetch::{NetSettings, basic, parse_header};
+use crate::interface::Local;
 use crate::logins::Logins;
 use crate::progress::When;
 use crate::proxy::Proxies;
@@ -46,6 +47,23 @@ fn tls(cli: &Cli) -> Result<Tls> {
         Some(cert) => UsageError(format!("--cert {}: {why}", cert.display())),
         None => UsageError(format!("TLS: {why}")),
     })?)
+}
+
+/// `--interface`'s addresses. ureq makes a SOCKS proxy's connection itself, where it cannot
+/// be bound, so the two together are refused rather than letting traffic leave elsewhere.
+fn local(cli: &Cli, proxies: &Proxies) -> Result<Option<Arc<Local>>> {
+    let Some(text) = cli.interface.as_deref() else {
+        return Ok(None);
+    };
+    let local = Local::parse(text).map_err(|why| UsageError(format!("--interface: {why}")))?;
+    if let Some(socks) = proxies.socks() {
+        let shown = format!("{}:{}", socks.host(), socks.port());
+        Err(UsageError(format!(
+            "--interface cannot be kept to through the SOCKS proxy {shown}: its connection \
+             would leave from any address"
+        )))?;
+    }
+    Ok(Some(Arc::new(local)))
 }
 
 /// Default most fetches at once. Up to this many URLs, every URL gets its own thread, as in the
@@ -255,6 +273,8 @@ impl Options {
         }
         let load_cookies = cookie_option(cli, &mut headers)?;
         let jobs = jobs_wanted(cli);
+        let proxies =
+            Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref()).map_err(UsageError)?;
         Ok(Self {
             lists,
             mode,
@@ -279,6 +299,7 @@ impl Options {
                     .transpose()?,
                 cookies: !cli.no_cookies,
                 limit_rate: cli.limit_rate.filter(|&r| r > 0),
+                local: local(cli, &proxies)?,
                 pace: (cli.rate)
                     .or(cli.wait.and_then(|wait| wait.0))
                     .map(|gap| (gap, cli.random_wait)),
@@ -298,8 +319,7 @@ impl Options {
                     retry_refused: cli.retry_connrefused,
                 },
                 per_host: cli.per_host.map(|n| n as usize),
-                proxies: Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref())
-                    .map_err(UsageError)?,
+                proxies,
                 tls: tls(cli)?,
                 logins: logins(cli)?,
                 spider: cli.spider,

@@ -68,6 +68,10 @@ pub struct Failure {
     /// unless asked (`--retry-connrefused`). For the retry logic only.
     #[serde(skip)]
     pub refused: bool,
+    /// Nothing a retry could change: the `--interface` lacks the host's address family. For
+    /// the retry logic only.
+    #[serde(skip)]
+    pub settled: bool,
 }
 
 impl Failure {
@@ -77,6 +81,7 @@ impl Failure {
             message: message.into(),
             retry_after: None,
             refused: false,
+            settled: false,
         }
     }
 }

@@ -74,6 +74,15 @@ impl Proxies {
         })
     }
 
+    /// A SOCKS proxy among them, if any: ureq connects to one itself (see `--interface`).
+    pub fn socks(&self) -> Option<&Proxy> {
+        use ureq::ProxyProtocol::{Http, Https};
+        [&self.http, &self.https]
+            .into_iter()
+            .flatten()
+            .find(|p| !matches!(p.protocol(), Http | Https))
+    }
+
     /// The proxy for this URL, if it goes through one.
     pub fn for_url(&self, url: &Url) -> Option<&Proxy> {
         let proxy = match url.scheme() {

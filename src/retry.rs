@@ -27,6 +27,9 @@ impl RetryPolicy {
     /// in curl and wget: nothing listens there, and a moment later it is usually the same. Bad
     /// URLs, other 4xx, checksum and size failures are final.
     pub fn is_transient(&self, failure: &Failure, status: Option<u16>) -> bool {
+        if failure.settled {
+            return false;
+        }
         match failure.kind {
             ErrorKind::Connect => !failure.refused || self.retry_refused,
             ErrorKind::Timeout | ErrorKind::Io => true,

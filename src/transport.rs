@@ -28,6 +28,7 @@ use ureq::unversioned::transport::{
 };
 
 use crate::cancel;
+use crate::interface::Local;
 use crate::tls::Tls;
 use crate::trace;
 
@@ -39,10 +40,19 @@ const FIRST_INPUT: usize = 8 * 1024;
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. `max_input` bounds a direct connection's read
 /// buffer; a TLS connection's grows up to the Agent's configured input size.
-pub fn connector(max_input: usize, tls: Tls, winners: Winners) -> impl Connector<()> {
+pub fn connector(
+    max_input: usize,
+    tls: Tls,
+    winners: Winners,
+    local: Option<Arc<Local>>,
+) -> impl Connector<()> {
     ().chain(SocksConnector::default())
         .chain(trace::Tunnel(ConnectProxyConnector::default()))
-        .chain(Tcp { max_input, winners })
+        .chain(Tcp {
+            max_input,
+            winners,
+            local,
+        })
         .chain(tls)
 }
 
@@ -52,6 +62,8 @@ pub struct Tcp {
     /// The most a connection's read buffer grows to.
     max_input: usize,
     winners: Winners,
+    /// `--interface`: where connections are made from.
+    local: Option<Arc<Local>>,
 }
 
 /// Most hosts whose winning address is remembered; past it, all are forgotten at once.
@@ -105,7 +117,12 @@ impl<In: Transport> Connector<In> for Tcp {
             trace::reached(None);
             return Ok(Some(Either::A(proxied)));
         }
-        let stream = connect_any(&details.addrs, details.timeout, &self.winners)?;
+        let stream = connect_any(
+            &details.addrs,
+            details.timeout,
+            &self.winners,
+            self.local.as_deref(),
+        )?;
         trace::reached(stream.peer_addr().ok());
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
@@ -134,8 +151,24 @@ fn connect_any(
     addrs: &[SocketAddr],
     timeout: NextTimeout,
     winners: &Winners,
+    local: Option<&Local>,
 ) -> Result<TcpStream, Error> {
     let budget = timeout.not_zero().map(|d| *d);
+    // With --interface, only the addresses of a family it has.
+    let usable: Vec<SocketAddr>;
+    let addrs = match local {
+        Some(local) => {
+            usable = (addrs.iter().copied())
+                .filter(|a| local.for_target(a).is_some())
+                .collect();
+            if let (true, Some(first)) = (usable.is_empty(), addrs.first()) {
+                return Err(Error::Io(local.no_family(first)));
+            }
+            &usable[..]
+        }
+        None => addrs,
+    };
+    let start = |addr: SocketAddr| start(addr, local.and_then(|l| l.for_target(&addr)));
     match addrs {
         [] => Err(Error::Io(io::Error::new(
             io::ErrorKind::ConnectionRefused,
@@ -143,10 +176,10 @@ fn connect_any(
         ))),
         // One address goes through the race too, alone: it is what std's connect_timeout does
         // (a non-blocking connect, then poll), with the poll in slices an interrupt can end.
-        [addr] => race(addrs, *addr, budget, &cancel::requested).map(|(stream, _)| stream),
+        [addr] => race(addrs, *addr, budget, &start, &cancel::requested).map(|(stream, _)| stream),
         _ => {
             let order = winners.order(addrs);
-            let (stream, winner) = race(&order, addrs[0], budget, &cancel::requested)?;
+            let (stream, winner) = race(&order, addrs[0], budget, &start, &cancel::requested)?;
             winners.won(addrs, winner);
             Ok(stream)
         }
@@ -179,6 +212,7 @@ fn race(
     addrs: &[SocketAddr],
     report: SocketAddr,
     budget: Option<time::Duration>,
+    start: &dyn Fn(SocketAddr) -> io::Result<(socket2::Socket, bool)>,
     stop: &dyn Fn() -> bool,
 ) -> Result<(TcpStream, SocketAddr), Error> {
     let deadline = budget.map(|b| time::Instant::now() + b);
@@ -256,13 +290,16 @@ fn race(
     })
 }
 
-/// Starts a non-blocking connection; `true` if it is already made.
-fn start(addr: SocketAddr) -> io::Result<(socket2::Socket, bool)> {
+/// Starts a non-blocking connection, from `local` when given; `true` if it is already made.
+fn start(addr: SocketAddr, local: Option<SocketAddr>) -> io::Result<(socket2::Socket, bool)> {
     use socket2::{Domain, Protocol, Socket, Type};
     // Non-blocking from its creation: no system call to switch it (std's connect_timeout made
     // one each way, socket2's switch takes two).
     let kind = Type::STREAM.nonblocking();
     let socket = Socket::new(Domain::for_address(addr), kind, Some(Protocol::TCP))?;
+    if let Some(local) = local {
+        socket.bind(&local.into())?;
+    }
     match socket.connect(&addr.into()) {
         Ok(()) => Ok((socket, true)),
         Err(e) if e.raw_os_error() == Some(Errno::INPROGRESS.raw_os_error()) => Ok((socket, false)),
@@ -629,7 +666,8 @@ mod tests {
     fn pair() -> (Connection, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let stream = connect_any(&[addr], NextTimeout::default(), &Winners::default()).unwrap();
+        let stream =
+            connect_any(&[addr], NextTimeout::default(), &Winners::default(), None).unwrap();
         let (server, _) = listener.accept().unwrap();
         (Connection::new(stream, 64 * 1024, 1024), server)
     }
@@ -677,6 +715,7 @@ mod tests {
             &[refused, good],
             NextTimeout::default(),
             &Winners::default(),
+            None,
         )
         .unwrap();
         assert_eq!(stream.peer_addr().unwrap(), good);
@@ -684,7 +723,8 @@ mod tests {
         // address fails in the kernel, with nothing sent).
         let broadcast: SocketAddr = "255.255.255.255:80".parse().unwrap();
         for addrs in [vec![refused], vec![refused, broadcast]] {
-            let err = connect_any(&addrs, NextTimeout::default(), &Winners::default()).unwrap_err();
+            let err =
+                connect_any(&addrs, NextTimeout::default(), &Winners::default(), None).unwrap_err();
             assert!(
                 matches!(&err, Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused),
                 "{addrs:?}: {err:?}"
@@ -728,7 +768,7 @@ mod tests {
             // No time limit: only `stop` can end the attempt, looked at once per slice.
             let calls = std::sync::atomic::AtomicUsize::new(0);
             let stop = || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2;
-            let result = race(&[hole], hole, None, &stop).map(|_| ());
+            let result = race(&[hole], hole, None, &|a| start(a, None), &stop).map(|_| ());
             let _ = done_tx.send((result, calls.into_inner()));
         });
         let (result, calls) = done_rx
@@ -749,7 +789,7 @@ mod tests {
         let good = listener.local_addr().unwrap();
         let limit = time::Duration::from_secs(60);
         let started = time::Instant::now();
-        let stream = connect_any(&[hole, good], within(limit), &Winners::default()).unwrap();
+        let stream = connect_any(&[hole, good], within(limit), &Winners::default(), None).unwrap();
         assert_eq!(stream.peer_addr().unwrap(), good);
         // In turn, the first address would have had two thirds of the limit; the next one was
         // tried a quarter of a second after it.
@@ -764,10 +804,10 @@ mod tests {
         let winners = Winners::default();
         let limit = within(time::Duration::from_secs(60));
         let first = time::Instant::now();
-        connect_any(&[hole, good], limit, &winners).unwrap();
+        connect_any(&[hole, good], limit, &winners, None).unwrap();
         let first = first.elapsed();
         let again = time::Instant::now();
-        let stream = connect_any(&[hole, good], limit, &winners).unwrap();
+        let stream = connect_any(&[hole, good], limit, &winners, None).unwrap();
         let again = again.elapsed();
         assert_eq!(stream.peer_addr().unwrap(), good);
         // The first connection waited out the attempt delay on the address that never
@@ -787,6 +827,7 @@ mod tests {
             &[one, two],
             within(time::Duration::from_millis(300)),
             &Winners::default(),
+            None,
         )
         .unwrap_err();
         assert!(matches!(err, Error::Timeout(Timeout::Connect)), "{err:?}");

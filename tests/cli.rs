@@ -1991,3 +1991,85 @@ fn rate_and_wait_space_the_starts_of_urls_out_whatever_the_threads() {
             .stderr(predicates::str::contains("--rate"));
     }
 }
+
+/// A server on 127.0.0.1 that answers every request with the address it came from.
+fn peer_echo() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/peer", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let peer = conn.peer_addr().unwrap().ip().to_string();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            // The request head ends with an empty line.
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let mut conn = conn;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{peer}",
+                peer.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn interface_makes_connections_from_that_address_or_that_interfaces() {
+    let url = peer_echo();
+    let from = |args: &[&str]| -> serde_json::Value {
+        let out = fetchpar()
+            .args(["--json", "--retries", "0"])
+            .args(args)
+            .arg(&url)
+            .assert();
+        json_lines(&out.get_output().stdout)[0].clone()
+    };
+    // All of 127.0.0.0/8 is this machine's loopback.
+    assert_eq!(from(&["--interface", "127.0.0.2"])["prefix"], "127.0.0.2");
+    assert_eq!(
+        from(&["--bind-address", "127.0.0.3"])["prefix"],
+        "127.0.0.3"
+    );
+    assert_eq!(from(&["--interface", "lo"])["prefix"], "127.0.0.1");
+    assert_eq!(from(&[])["prefix"], "127.0.0.1");
+    // A host reached only at addresses of a family the interface lacks fails on its own.
+    let port = url.rsplit(':').next().unwrap();
+    let v6 = format!("http://[::1]:{port}");
+    let out = fetchpar()
+        .args(["--json", "--interface", "127.0.0.2"])
+        .arg(&v6)
+        .assert()
+        .code(1);
+    let record = &json_lines(&out.get_output().stdout)[0];
+    assert!(
+        message(record).contains("--interface 127.0.0.2 has no IPv6 address"),
+        "{record}"
+    );
+    assert_eq!(record["attempts"], 1, "no retry can change it: {record}");
+    // What cannot be used stops the run before it starts.
+    for (args, says) in [
+        (
+            vec!["--interface", "192.0.2.1"],
+            "not an address of this machine",
+        ),
+        (
+            vec!["--interface", "no-such-if0"],
+            "neither an IP address nor an interface",
+        ),
+        (
+            vec!["--interface", "lo", "-x", "socks5://127.0.0.1:1"],
+            "through the SOCKS proxy 127.0.0.1:1",
+        ),
+    ] {
+        fetchpar()
+            .args(&args)
+            .arg(&url)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+}
