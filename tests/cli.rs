@@ -2073,3 +2073,60 @@ fn interface_makes_connections_from_that_address_or_that_interfaces() {
             .stderr(predicates::str::contains(says));
     }
 }
+
+#[test]
+fn verbose_shows_every_request_once_whatever_path_it_takes() {
+    // Redirects, retries, mirrors, a split download's ranges, resumption after a cut, a 404:
+    // the trace has one request head for each request the server saw, and nothing torn.
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        origin.url("/plain?size=10"),
+        origin.url("/hops?redirect=3&size=10"),
+        origin.url("/busy?fail=2&size=10"),
+        origin.url("/gone?status=404") + "\t" + &origin.url("/mirror?size=10"),
+        origin.url("/big?size=4194304"),
+        origin.url("/cut?size=300000&truncate_once=100000"),
+        origin.url("/gz?gzip=1&sized=1&size=2000"),
+    ];
+    let file = list(&lines);
+    let out = fetchpar()
+        .args([
+            "-v",
+            "--retry-delay",
+            "0",
+            "--split",
+            "4",
+            "--min-split-size",
+            "1M",
+            "-o",
+        ])
+        .arg(dir.path())
+        .arg(file.path())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let traced: Vec<&str> = (stderr.lines())
+        .filter_map(|l| l.split_once("] ").map(|(_, rest)| rest))
+        .collect();
+    for line in &traced {
+        assert!(
+            ["* ", "> ", "< "].iter().any(|p| line.starts_with(p)),
+            "{line}: {stderr}"
+        );
+    }
+    let heads = traced
+        .iter()
+        .filter(|l| l.starts_with("> GET ") || l.starts_with("> HEAD "))
+        .count();
+    assert_eq!(heads, origin.requests(), "{stderr}");
+    let answers = traced
+        .iter()
+        .filter(|l| l.starts_with("< HTTP/1.1 "))
+        .count();
+    assert_eq!(answers, origin.requests(), "{stderr}");
+    assert!(
+        stderr.contains("* range connection"),
+        "the body was split: {stderr}"
+    );
+}
