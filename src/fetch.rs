@@ -89,6 +89,20 @@ pub struct NetSettings {
     pub local: Option<Arc<Local>>,
 }
 
+/// An Agent over `connector`, with the trace link last when `--verbose` asks for it (only
+/// then: it is one more call on every write and read).
+fn agent(
+    config: &ureq::config::Config,
+    connector: impl Connector<()>,
+    verbose: bool,
+    resolver: SharedResolver,
+) -> Agent {
+    match verbose {
+        true => Agent::with_parts(config.clone(), connector.chain(Trace), resolver),
+        false => Agent::with_parts(config.clone(), connector, resolver),
+    }
+}
+
 /// Parses `Name: value` as given to `-H`.
 pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue)> {
     let Some((name, value)) = text.split_once(':') else {
@@ -244,16 +258,12 @@ impl Fetcher {
         let winners = transport::Winners::default();
         let agents = (0..AGENTS)
             .map(|_| {
-                let connector =
-                    transport::connector(MAX_INPUT, settings.tls.clone(), winners.clone(), {
-                        settings.local.clone()
-                    });
-                // Only asked for: the trace link is one more call on every write and read.
-                match settings.verbose {
-                    true => {
-                        Agent::with_parts(config.clone(), connector.chain(Trace), resolver.clone())
-                    }
-                    false => Agent::with_parts(config.clone(), connector, resolver.clone()),
+                let tcp = transport::Tcp::new(MAX_INPUT, winners.clone(), settings.local.clone());
+                let tls = settings.tls.clone();
+                let (verbose, resolver) = (settings.verbose, resolver.clone());
+                match settings.proxies.any() {
+                    true => agent(&config, transport::proxied(tcp, tls), verbose, resolver),
+                    false => agent(&config, transport::direct(tcp, tls), verbose, resolver),
                 }
             })
             .collect();

@@ -74,6 +74,11 @@ impl Proxies {
         })
     }
 
+    /// Whether any URL may go through a proxy.
+    pub fn any(&self) -> bool {
+        self.http.is_some() || self.https.is_some()
+    }
+
     /// A SOCKS proxy among them, if any: ureq connects to one itself (see `--interface`).
     pub fn socks(&self) -> Option<&Proxy> {
         use ureq::ProxyProtocol::{Http, Https};
