@@ -211,6 +211,27 @@ pub struct Cli {
     #[arg(long, value_name = "HOSTS", help_heading = "Network")]
     pub noproxy: Option<String>,
 
+    /// The login for every proxy, as curl's --proxy-user and wget's and aria2c's: in place of
+    /// one in the proxy's URL, so the password need not sit in an environment variable.
+    #[arg(
+        long,
+        value_name = "USER:PASSWORD",
+        visible_alias = "all-proxy-user",
+        help_heading = "Network"
+    )]
+    pub proxy_user: Option<String>,
+
+    /// The password for --proxy-user, given apart as wget's --proxy-password takes it
+    /// (--proxy-user is then the user name alone).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        requires = "proxy_user",
+        visible_alias = "all-proxy-passwd",
+        help_heading = "Network"
+    )]
+    pub proxy_password: Option<String>,
+
     /// Basic authentication for every URL, as curl's -u: the same as -H 'Authorization: Basic
     /// ...', so it goes only to each URL's own origin (not across redirects to another host)
     /// and takes the place of credentials in URLs.

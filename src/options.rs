@@ -66,6 +66,42 @@ fn local(cli: &Cli, proxies: &Proxies) -> Result<Option<Arc<Local>>> {
     Ok(Some(Arc::new(local)))
 }
 
+/// A user name and password given as `USER:PASSWORD` in `option`, or as `USER` there and the
+/// password in `apart` (as wget gives them).
+fn login(
+    option: &str,
+    apart: &str,
+    user: &str,
+    password: Option<&str>,
+) -> Result<(String, String)> {
+    match (password, user.split_once(':')) {
+        (Some(_), Some(_)) => Err(UsageError(format!(
+            "{option} has a password after its colon and {apart} gives another: keep one"
+        )))?,
+        (Some(password), None) => Ok((user.to_string(), password.to_string())),
+        (None, Some((user, password))) => Ok((user.to_string(), password.to_string())),
+        (None, None) => Err(UsageError(format!(
+            "{option} needs USER:PASSWORD, with a colon, or a {apart}"
+        )))?,
+    }
+}
+
+/// The proxies, with `--proxy-user`'s login in place of any in their URLs.
+fn proxies(cli: &Cli) -> Result<Proxies> {
+    let proxies =
+        Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref()).map_err(UsageError)?;
+    let Some(user) = cli.proxy_user.as_deref() else {
+        return Ok(proxies);
+    };
+    let (user, password) = login(
+        "--proxy-user",
+        "--proxy-password",
+        user,
+        cli.proxy_password.as_deref(),
+    )?;
+    Ok(proxies.with_login(&user, &password).map_err(UsageError)?)
+}
+
 /// Default most fetches at once. Up to this many URLs, every URL gets its own thread, as in the
 /// seed program; past it, threads are reused. 384 covers the latency-bound lists this tool is
 /// for (one thread per URL for lists up to 384 lines), won the benchmark's many-small workload
@@ -273,8 +309,7 @@ impl Options {
         }
         let load_cookies = cookie_option(cli, &mut headers)?;
         let jobs = jobs_wanted(cli);
-        let proxies =
-            Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref()).map_err(UsageError)?;
+        let proxies = proxies(cli)?;
         Ok(Self {
             lists,
             mode,
@@ -391,23 +426,8 @@ fn logins(cli: &Cli) -> Result<Option<Arc<Logins>>> {
 /// The `Authorization` header for `--user USER:PASSWORD` (curl's) or `--user USER --password
 /// PASSWORD` (wget's), kept out of any debug output.
 fn basic_credentials(user: &str, password: Option<&str>) -> Result<HeaderValue> {
-    let pair = match password {
-        Some(_) if user.contains(':') => {
-            return Err(UsageError(
-                "--user has a password after its colon and --password gives another: keep one"
-                    .into(),
-            )
-            .into());
-        }
-        Some(password) => format!("{user}:{password}"),
-        None if user.contains(':') => user.to_string(),
-        None => {
-            return Err(UsageError(
-                "--user needs USER:PASSWORD, with a colon, or a --password".into(),
-            )
-            .into());
-        }
-    };
+    let (user, password) = login("--user", "--password", user, password)?;
+    let pair = format!("{user}:{password}");
     let mut value = HeaderValue::try_from(basic(pair.as_bytes()))
         .map_err(|_| UsageError("--user gives credentials that cannot be sent".into()))?;
     value.set_sensitive(true);

@@ -74,6 +74,23 @@ impl Proxies {
         })
     }
 
+    /// The same proxies with this login (`--proxy-user`) in place of any in their URLs.
+    pub fn with_login(mut self, user: &str, password: &str) -> Result<Self, String> {
+        let relogin = |proxy: Proxy| {
+            Proxy::builder(proxy.protocol())
+                .host(proxy.host())
+                .port(proxy.port())
+                .username(user)
+                .password(password)
+                .resolve_target(proxy.resolve_target())
+                .build()
+                .map_err(|e| format!("--proxy-user cannot be used with the proxy: {e}"))
+        };
+        self.http = self.http.map(relogin).transpose()?;
+        self.https = self.https.map(relogin).transpose()?;
+        Ok(self)
+    }
+
     /// Whether any URL may go through a proxy.
     pub fn any(&self) -> bool {
         self.http.is_some() || self.https.is_some()

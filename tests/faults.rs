@@ -1232,7 +1232,8 @@ fn a_ca_certificate_given_by_cacert_is_still_checked_for_name_and_dates() {
 }
 
 /// A CONNECT proxy on 127.0.0.1 that opens a tunnel to port `port` of 127.0.0.1 whatever host
-/// it is asked for (so a made-up name can reach a loopback server), and notes each request.
+/// it is asked for (so a made-up name can reach a loopback server), and notes each request's
+/// head, its lines joined by `\n`.
 fn tunnel_proxy(port: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -1249,7 +1250,7 @@ fn tunnel_proxy(port: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
                 noted
                     .lock()
                     .unwrap()
-                    .push(head.lines().next().unwrap_or("").to_string());
+                    .push(head.lines().collect::<Vec<_>>().join("\n"));
                 let server = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
                 let mut client = client;
                 client
@@ -1292,8 +1293,11 @@ fn https_through_a_connect_proxy_is_verified_for_the_urls_host() {
         0,
     );
     assert_eq!(record["prefix"], "secret", "{record}");
+    let first_lines: Vec<String> = (asked.lock().unwrap().iter())
+        .map(|head| head.lines().next().unwrap_or("").to_string())
+        .collect();
     assert_eq!(
-        *asked.lock().unwrap(),
+        first_lines,
         [format!("CONNECT secure.test:{port} HTTP/1.1")]
     );
 
@@ -1660,4 +1664,61 @@ fn a_list_of_every_fault_at_once_loses_nothing_and_names_no_partial_file() {
             );
         }
     }
+}
+
+#[test]
+fn proxy_user_gives_every_proxy_its_login_in_place_of_the_urls() {
+    let origin = Origin::start().unwrap();
+    let (proxy, asked) = tunnel_proxy(origin.addr().port());
+    let url = "http://through.test/p?size=3";
+    let with_old_login = proxy.replace("http://", "http://old:login@");
+    let sent = |args: &[&str]| -> String {
+        asked.lock().unwrap().clear();
+        fetchpar()
+            .args(["--retries", "0"])
+            .args(args)
+            .arg(url)
+            .assert()
+            .success();
+        let heads = asked.lock().unwrap().clone();
+        assert_eq!(heads.len(), 1, "{heads:?}");
+        (heads[0].lines())
+            .find_map(|l| l.strip_prefix("Proxy-Authorization: Basic "))
+            .unwrap_or("none")
+            .to_string()
+    };
+    let b64 = |pair: &str| fetchpar::fetch::basic(pair.as_bytes());
+    let expected = b64("me:s3 cr@t");
+    assert_eq!(
+        format!(
+            "Basic {}",
+            sent(&["-x", &proxy, "--proxy-user", "me:s3 cr@t"])
+        ),
+        expected
+    );
+    assert_eq!(
+        format!(
+            "Basic {}",
+            sent(&[
+                "-x",
+                &with_old_login,
+                "--proxy-user",
+                "me",
+                "--proxy-password",
+                "s3 cr@t"
+            ])
+        ),
+        expected
+    );
+    assert_eq!(
+        format!("Basic {}", sent(&["-x", &with_old_login])),
+        b64("old:login")
+    );
+    fetchpar()
+        .args(["-x", &proxy, "--proxy-user", "me", url])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--proxy-user needs USER:PASSWORD, with a colon, or a --proxy-password",
+        ));
 }
