@@ -423,6 +423,26 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub per_host: Option<u32>,
 
+    /// The lowest TLS version to agree on: 1.2 (the default) or 1.3, as aria2c's
+    /// --min-tls-version and wget's --secure-protocol (TLSv1_3) set it.
+    #[arg(long, value_name = "VERSION", value_parser = crate::tls::parse_version,
+          visible_aliases = ["min-tls-version", "secure-protocol"], help_heading = "Network",
+          conflicts_with_all = ["tlsv12", "tlsv13"])]
+    pub tls_min: Option<crate::tls::Version>,
+
+    /// The highest TLS version to agree on: 1.3 (the default) or 1.2, as curl's --tls-max.
+    #[arg(long, value_name = "VERSION", value_parser = crate::tls::parse_version,
+          help_heading = "Network")]
+    pub tls_max: Option<crate::tls::Version>,
+
+    /// curl's --tlsv1.3: TLS 1.3 only (--tls-min 1.3).
+    #[arg(long = "tlsv1.3", help_heading = "Network", conflicts_with = "tlsv12")]
+    pub tlsv13: bool,
+
+    /// curl's --tlsv1.2: TLS 1.2 or later, which is the default (--tls-min 1.2).
+    #[arg(long = "tlsv1.2", help_heading = "Network")]
+    pub tlsv12: bool,
+
     /// Trust the CA certificates in this PEM file instead of the built-in and system roots (as
     /// curl's --cacert), for private servers; a certificate in it is also trusted as a server's
     /// own (a self-signed server's).

@@ -20,7 +20,7 @@ use crate::report::Style;
 use crate::resolve::Overrides;
 use crate::retry::RetryPolicy;
 use crate::save::{Folders, SaveSettings};
-use crate::tls::{Cacert, Identity, Tls};
+use crate::tls::{Cacert, Identity, Tls, Version, Versions};
 
 /// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file,
 /// and offering the `--cert` identity; a file that cannot serve is a usage error naming it.
@@ -43,10 +43,18 @@ fn tls(cli: &Cli) -> Result<Tls> {
         })
         .transpose()?;
     // With --cacert checked already, what can still fail is the key against its certificate.
-    Ok(Tls::new(cacert, identity).map_err(|why| match &cli.cert {
-        Some(cert) => UsageError(format!("--cert {}: {why}", cert.display())),
-        None => UsageError(format!("TLS: {why}")),
-    })?)
+    // curl's --tlsv1.3 and --tlsv1.2 are --tls-min by other names.
+    let min = (cli.tls_min)
+        .or(cli.tlsv13.then_some(Version::V13))
+        .or(cli.tlsv12.then_some(Version::V12));
+    let versions = Versions::between(min, cli.tls_max)
+        .map_err(|why| UsageError(format!("--tls-min and --tls-max: {why}")))?;
+    Ok(
+        Tls::new(cacert, identity, versions).map_err(|why| match &cli.cert {
+            Some(cert) => UsageError(format!("--cert {}: {why}", cert.display())),
+            None => UsageError(format!("TLS: {why}")),
+        })?,
+    )
 }
 
 /// `--interface`'s addresses. ureq makes a SOCKS proxy's connection itself, where it cannot

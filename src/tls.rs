@@ -52,14 +52,18 @@ impl Tls {
     /// TLS for a run: `cacert` replaces the default roots, and `identity` is offered to
     /// servers that ask for a client certificate. With either, the configuration is made at
     /// once, so a key that does not fit its certificate stops the run before it starts.
-    pub fn new(cacert: Option<Cacert>, identity: Option<Identity>) -> Result<Self, String> {
+    pub fn new(
+        cacert: Option<Cacert>,
+        identity: Option<Identity>,
+        versions: Versions,
+    ) -> Result<Self, String> {
         let config = OnceLock::new();
-        if cacert.is_some() || identity.is_some() {
+        if cacert.is_some() || identity.is_some() || versions != Versions::default() {
             let (roots, pinned) = match cacert {
                 Some(cacert) => (cacert.roots, cacert.certs),
                 None => (default_roots(), Vec::new()),
             };
-            let _ = config.set(client_config(roots, pinned, identity.as_ref())?);
+            let _ = config.set(client_config(roots, pinned, identity.as_ref(), versions)?);
         }
         Ok(Self {
             config: Arc::new(config),
@@ -78,7 +82,7 @@ impl Tls {
 
     fn config(&self) -> Arc<ClientConfig> {
         let config = self.config.get_or_init(|| {
-            client_config(default_roots(), Vec::new(), None)
+            client_config(default_roots(), Vec::new(), None, Versions::default())
                 .unwrap_or_else(|e| panic!("the default roots make no TLS configuration: {e}"))
         });
         Arc::clone(config)
@@ -125,17 +129,93 @@ fn default_roots() -> RootCertStore {
     store
 }
 
+/// The TLS versions a run may agree on: 1.2 and 1.3 by default (rustls has no older ones),
+/// or one of them (`--tls-min 1.3`, curl's `--tlsv1.3`; `--tls-max 1.2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    pub tls12: bool,
+    pub tls13: bool,
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Self {
+            tls12: true,
+            tls13: true,
+        }
+    }
+}
+
+impl Versions {
+    /// From the lowest and highest versions allowed; an error when none is left.
+    pub fn between(min: Option<Version>, max: Option<Version>) -> Result<Self, String> {
+        let (min, max) = (min.unwrap_or(Version::V12), max.unwrap_or(Version::V13));
+        if min > max {
+            return Err(format!(
+                "no TLS version is at least {min} and at most {max}"
+            ));
+        }
+        Ok(Self {
+            tls12: min == Version::V12,
+            tls13: max == Version::V13,
+        })
+    }
+}
+
+/// A TLS version as `--tls-min` and `--tls-max` take one: `1.2`, or as aria2c (`TLSv1.2`) and
+/// wget (`TLSv1_2`) spell it; wget's `auto` is the lowest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    V12,
+    V13,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Version::V12 => "TLS 1.2",
+            Version::V13 => "TLS 1.3",
+        })
+    }
+}
+
+/// Parses a TLS version (see [`Version`]).
+pub fn parse_version(text: &str) -> Result<Version, String> {
+    let bare = text.trim().to_ascii_lowercase();
+    let bare = bare
+        .trim_start_matches("tlsv")
+        .trim_start_matches("tls")
+        .replace('_', ".");
+    match bare.as_str() {
+        "1.2" | "auto" => Ok(Version::V12),
+        "1.3" => Ok(Version::V13),
+        "1" | "1.0" | "1.1" => Err(format!(
+            "{text}: TLS before 1.2 is not offered (rustls has none; servers and browsers have \
+             dropped it)"
+        )),
+        _ => Err(format!("`{text}` is not a TLS version (1.2 or 1.3)")),
+    }
+}
+
 fn client_config(
     roots: RootCertStore,
     pinned: Vec<CertificateDer<'static>>,
     identity: Option<&Identity>,
+    versions: Versions,
 ) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| e.to_string())?;
+    let allowed: Vec<&'static rustls::SupportedProtocolVersion> = [
+        (versions.tls12, &rustls::version::TLS12),
+        (versions.tls13, &rustls::version::TLS13),
+    ]
+    .into_iter()
+    .filter_map(|(on, version)| on.then_some(version))
+    .collect();
     let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&allowed)
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }));
@@ -490,6 +570,19 @@ pub fn message(err: &io::Error) -> String {
         .and_then(|e| e.downcast_ref::<rustls::Error>())
     {
         Some(rustls::Error::InvalidCertificate(refusal)) => refusal,
+        Some(
+            rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion)
+            | rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13
+                | rustls::PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+                | rustls::PeerIncompatible::SupportedVersionsExtensionRequired,
+            ),
+        ) => {
+            return format!(
+                "{text} (the server and this run share no TLS version: this run offers what \
+                 --tls-min and --tls-max allow, of 1.2 and 1.3)"
+            );
+        }
         // What comes back is not a TLS record at all: most often a plain http server's answer
         // (curl says "wrong version number"), which rustls names only by the record's type.
         Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
@@ -552,6 +645,27 @@ IOb8wn1uT4HCk4eaOaEjWsHSLH+kt72EBvmUQFtQy1LlJELKFyvvji/Rg67WPbgn\n\
 ak79VwHi3Yr/Gf727HHZ35flc6UzBYlnyM1zZZSwynbHCMUoVyU874Cnait2W1NT\n\
 zKAox4zNsicsetlWkZ+Q3EUImLVPtP5Wjo01U9dkqFXSOnPn\n\
 -----END ENCRYPTED PRIVATE KEY-----";
+
+    #[test]
+    fn tls_versions_read_as_curl_aria2c_and_wget_write_them() {
+        for (text, version) in [
+            ("1.2", Version::V12),
+            ("TLSv1.3", Version::V13),
+            ("TLSv1_3", Version::V13),
+            ("tls1.2", Version::V12),
+            ("auto", Version::V12),
+        ] {
+            assert_eq!(parse_version(text), Ok(version), "{text}");
+        }
+        assert!(parse_version("1.1").unwrap_err().contains("before 1.2"));
+        assert!(parse_version("SSLv3").is_err());
+        let only13 = Versions::between(Some(Version::V13), None).unwrap();
+        assert_eq!((only13.tls12, only13.tls13), (false, true));
+        let only12 = Versions::between(None, Some(Version::V12)).unwrap();
+        assert_eq!((only12.tls12, only12.tls13), (true, false));
+        assert_eq!(Versions::between(None, None), Ok(Versions::default()));
+        assert!(Versions::between(Some(Version::V13), Some(Version::V12)).is_err());
+    }
 
     #[test]
     fn keys_openssl_encrypts_as_pkcs8_decrypt_to_the_plain_key() {

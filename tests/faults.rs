@@ -1722,3 +1722,93 @@ fn proxy_user_gives_every_proxy_its_login_in_place_of_the_urls() {
             "--proxy-user needs USER:PASSWORD, with a colon, or a --proxy-password",
         ));
 }
+
+#[test]
+fn tls_min_and_max_hold_the_version_agreed() {
+    let (plain, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
+    let only = |version: &'static rustls::SupportedProtocolVersion| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[version])
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(plain.cert_resolver.clone());
+        tls_server_with(Arc::new(config), ca_pem.clone())
+    };
+    let (old, new) = (only(&rustls::version::TLS12), only(&rustls::version::TLS13));
+    let ca = old.ca_file();
+    let ca = ca.path().to_str().unwrap();
+    let agreed = |url: &str, args: &[&str]| -> Result<String, String> {
+        let out = fetchpar()
+            .args(["--json", "-v", "--retries", "0", "--cacert", ca])
+            .args(args)
+            .arg(url)
+            .output()
+            .unwrap();
+        let record = json_lines(&out.stdout).remove(0);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        match record["error"].is_null() {
+            true => Ok((stderr.lines())
+                .find_map(|l| l.split_once("* TLS handshake done: ").map(|(_, v)| v))
+                .and_then(|v| v.split(',').next())
+                .unwrap_or("?")
+                .to_string()),
+            false => Err(format!("{}: {}", kind(&record), message(&record))),
+        }
+    };
+    // By default either version is agreed.
+    assert_eq!(agreed(&old.url, &[]), Ok("TLSv1_2".to_string()));
+    assert_eq!(agreed(&new.url, &[]), Ok("TLSv1_3".to_string()));
+    // At least 1.3, however it is spelled, refuses a server of 1.2 alone.
+    for args in [
+        &["--tls-min", "1.3"][..],
+        &["--tlsv1.3"],
+        &["--min-tls-version", "TLSv1.3"],
+        &["--secure-protocol", "TLSv1_3"],
+    ] {
+        assert_eq!(
+            agreed(&new.url, args),
+            Ok("TLSv1_3".to_string()),
+            "{args:?}"
+        );
+        let refused = agreed(&old.url, args).unwrap_err();
+        assert!(refused.starts_with("tls: "), "{args:?}: {refused}");
+        assert!(refused.contains("--tls-min"), "{args:?}: {refused}");
+    }
+    // At most 1.2 refuses a server of 1.3 alone, and holds one that has both to 1.2.
+    let refused = agreed(&new.url, &["--tls-max", "1.2"]).unwrap_err();
+    assert!(refused.contains("--tls-max"), "{refused}");
+    assert_eq!(
+        agreed(&old.url, &["--tls-max", "1.2"]),
+        Ok("TLSv1_2".to_string())
+    );
+    let both = tls_server(&["127.0.0.1"]);
+    let both_ca = both.ca_file();
+    let out = fetchpar()
+        .args(["-v", "--tls-max", "1.2", "--cacert"])
+        .arg(both_ca.path())
+        .arg(&both.url)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("* TLS handshake done: TLSv1_2, "),
+        "{stderr}"
+    );
+    // What leaves no version, or asks for one before 1.2, stops the run before it starts.
+    for (args, says) in [
+        (
+            vec!["--tls-min", "1.3", "--tls-max", "1.2"],
+            "no TLS version is at least TLS 1.3",
+        ),
+        (vec!["--tls-min", "1.0"], "TLS before 1.2 is not offered"),
+        (vec!["--tls-max", "2"], "not a TLS version"),
+    ] {
+        fetchpar()
+            .args(&args)
+            .arg(&old.url)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+}
