@@ -454,6 +454,16 @@ pub struct Cli {
     )]
     pub cacert: Option<PathBuf>,
 
+    /// Trust the CA certificates in the PEM files of this folder instead of the built-in and
+    /// system roots (curl's --capath, wget's --ca-directory); with --cacert, both.
+    #[arg(
+        long,
+        value_name = "DIR",
+        visible_alias = "ca-directory",
+        help_heading = "Network"
+    )]
+    pub capath: Option<PathBuf>,
+
     /// A client certificate (PEM) for servers that ask for one, as curl's --cert, wget's
     /// --certificate and aria2c's --certificate; its key is in --key, or in the same file.
     #[arg(

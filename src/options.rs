@@ -22,15 +22,33 @@ use crate::retry::RetryPolicy;
 use crate::save::{Folders, SaveSettings};
 use crate::tls::{Cacert, Identity, Tls, Version, Versions};
 
-/// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file,
-/// and offering the `--cert` identity; a file that cannot serve is a usage error naming it.
+/// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file
+/// and the `--capath` folder, and offering the `--cert` identity; a file that cannot serve is a
+/// usage error naming it.
 fn tls(cli: &Cli) -> Result<Tls> {
-    let cacert = (cli.cacert.as_deref())
-        .map(|path| {
-            Cacert::load(path)
-                .map_err(|why| UsageError(format!("--cacert {}: {why}", path.display())))
-        })
-        .transpose()?;
+    let mut certs = Vec::new();
+    if let Some(path) = cli.cacert.as_deref() {
+        let read = Cacert::read_file(path)
+            .map_err(|why| UsageError(format!("--cacert {}: {why}", path.display())))?;
+        certs.extend(read);
+    }
+    if let Some(path) = cli.capath.as_deref() {
+        let read = Cacert::read_dir(path)
+            .map_err(|why| UsageError(format!("--capath {}: {why}", path.display())))?;
+        certs.extend(read);
+    }
+    let cacert = match certs.is_empty() {
+        true => None,
+        false => Some(Cacert::from_certs(certs).map_err(|why| {
+            let given = [cli.cacert.as_deref(), cli.capath.as_deref()];
+            let shown: Vec<String> = given
+                .iter()
+                .flatten()
+                .map(|p| p.display().to_string())
+                .collect();
+            UsageError(format!("--cacert, --capath {}: {why}", shown.join(", ")))
+        })?),
+    };
     let identity = (cli.cert.as_deref())
         .map(|cert| {
             Identity::load(cert, cli.key.as_deref(), cli.pass.as_deref()).map_err(|why| {

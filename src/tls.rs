@@ -97,9 +97,9 @@ pub struct Cacert {
 }
 
 impl Cacert {
-    /// Reads the file; an error says why it cannot serve (unreadable, no PEM certificate, none
-    /// usable as a root). Blocks that are not certificates, or do not parse, are passed over.
-    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+    /// The certificates of a PEM file (`--cacert`); an error when it cannot be read or holds
+    /// none. Blocks that are not certificates, or do not parse, are passed over.
+    pub fn read_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
         let pem = std::fs::read(path).map_err(|e| e.to_string())?;
         let certs: Vec<_> = (CertificateDer::pem_slice_iter(&pem))
             .filter_map(Result::ok)
@@ -107,10 +107,38 @@ impl Cacert {
         if certs.is_empty() {
             return Err("no PEM certificate in the file".into());
         }
+        Ok(certs)
+    }
+
+    /// The certificates of every PEM file in a folder (`--capath`, as OpenSSL's `c_rehash`
+    /// folders and `/etc/ssl/certs` hold them: a file each, and links to them by hash), each
+    /// once; files that hold none are passed over. An error when the folder cannot be read or
+    /// no file in it holds a certificate.
+    pub fn read_dir(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+        let mut certs: Vec<CertificateDer<'static>> = Vec::new();
+        let entries = std::fs::read_dir(path).map_err(|e| e.to_string())?;
+        let mut names: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        // In name order, so that the same folder gives the same store on every run.
+        names.sort();
+        for file in names.iter().filter(|p| p.is_file()) {
+            for cert in Self::read_file(file).unwrap_or_default() {
+                if !certs.contains(&cert) {
+                    certs.push(cert);
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err("no file in the folder holds a PEM certificate".into());
+        }
+        Ok(certs)
+    }
+
+    /// The roots to trust from these certificates; an error when none can serve as a root.
+    pub fn from_certs(certs: Vec<CertificateDer<'static>>) -> Result<Self, String> {
         let mut roots = RootCertStore::empty();
         let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
         if added == 0 {
-            return Err("no certificate in the file can serve as a root".into());
+            return Err("no certificate in it can serve as a root".into());
         }
         Ok(Self { roots, certs })
     }

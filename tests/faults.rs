@@ -1385,7 +1385,7 @@ fn an_unusable_cacert_is_an_input_error() {
         // PEM whose contents are no certificate rustls can parse.
         (
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-            "no certificate in the file can serve as a root",
+            "no certificate in it can serve as a root",
         ),
     ] {
         let bogus = tempfile::NamedTempFile::new().unwrap();
@@ -1807,6 +1807,57 @@ fn tls_min_and_max_hold_the_version_agreed() {
         fetchpar()
             .args(&args)
             .arg(&old.url)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
+}
+
+#[test]
+fn capath_trusts_the_certificates_of_a_folder_as_cacert_trusts_a_files() {
+    let server = tls_server(&["127.0.0.1"]);
+    let other = tls_server(&["127.0.0.1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("certs");
+    std::fs::create_dir(&folder).unwrap();
+    // As c_rehash leaves a folder: the certificate, a link to it by hash, and other files.
+    std::fs::write(folder.join("private-ca.pem"), &server.ca_pem).unwrap();
+    std::os::unix::fs::symlink("private-ca.pem", folder.join("5d30f3c5.0")).unwrap();
+    std::fs::write(folder.join("README"), "not a certificate\n").unwrap();
+    std::fs::create_dir(folder.join("old")).unwrap();
+    let trusted = one(&server.url, &["--capath", folder.to_str().unwrap()], 0);
+    assert_eq!(trusted["prefix"], "secret");
+    // The folder replaces the default roots, as --cacert does; with --cacert, both count.
+    let refused = one(
+        &other.url,
+        &["--retries", "0", "--ca-directory", folder.to_str().unwrap()],
+        1,
+    );
+    assert_eq!(kind(&refused), "tls", "{refused}");
+    let other_ca = other.ca_file();
+    let both = [
+        "--capath",
+        folder.to_str().unwrap(),
+        "--cacert",
+        other_ca.path().to_str().unwrap(),
+    ];
+    for url in [&server.url, &other.url] {
+        assert_eq!(one(url, &both, 0)["prefix"], "secret");
+    }
+    // A folder with no certificate in it, or none at all, stops the run before it starts.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for (path, says) in [
+        (
+            empty.clone(),
+            "no file in the folder holds a PEM certificate",
+        ),
+        (dir.path().join("missing"), "--capath"),
+    ] {
+        fetchpar()
+            .arg("--capath")
+            .arg(&path)
+            .arg(&server.url)
             .assert()
             .code(2)
             .stderr(predicates::str::contains(says));
