@@ -673,8 +673,16 @@ impl Cli {
             return Self::parse_from(wget_shorts(args));
         };
         let cmd = <Self as clap::CommandFactory>::command;
-        let args = match crate::config::apply(cmd, wget_shorts(args), &source) {
+        let args = match crate::config::apply(cmd, wget_shorts(args.clone()), &source) {
             Ok(args) => args,
+            // The help and the version are shown whatever the file says.
+            Err(_)
+                if args.iter().any(|a| {
+                    ["-h", "--help", "-V", "--version"].contains(&a.to_str().unwrap_or(""))
+                }) =>
+            {
+                return Self::parse_from(wget_shorts(args));
+            }
             Err(why) => {
                 eprintln!("fetchpar: error: {why}");
                 std::process::exit(2);

@@ -1945,6 +1945,13 @@ fn a_config_file_gives_every_run_its_options_and_typed_ones_win() {
             other.display()
         )));
     assert_eq!(origin.requests(), 5, "the bad config fetched nothing");
+    // The help is still there to read.
+    fetchpar()
+        .env("FETCHPAR_CONFIG", &other)
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("--config <FILE>"));
 }
 
 #[test]
