@@ -79,7 +79,8 @@ pub fn apply(
     cmd.build();
     let typed = given(&cmd, &args);
     let mut from_file = Vec::new();
-    for (number, line) in text.lines().enumerate() {
+    // A byte-order mark, as some Windows editors save UTF-8, is not part of the first option.
+    for (number, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         let at = |why: String| format!("the config file {shown}, line {}: {why}", number + 1);
         let Some(words) = option_words(line).map_err(at)? else {
             continue;
@@ -319,7 +320,7 @@ mod tests {
 
     #[test]
     fn typed_options_win_over_the_files_and_headers_add_up() {
-        let text = "# defaults\njobs = 4\nprefix 3\nheader = X-A: 1\nquiet\n\
+        let text = "\u{feff}# defaults\r\njobs = 4\nprefix 3\nheader = X-A: 1\nquiet\n\
                     continue=false\nspider=true\n-t 5\nuser-agent \"my agent\"\n";
         let cli = parsed(
             text,

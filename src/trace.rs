@@ -63,9 +63,11 @@ struct Making {
     tls: Option<String>,
 }
 
-/// A new connection is being made, to `peer` when it is a direct one (the TCP link's).
-pub fn reached(peer: Option<std::net::SocketAddr>) {
+/// A new connection is being made, to the address `peer` gives when it is a direct one (the
+/// TCP link's; asked only when a trace is kept).
+pub fn reached(peer: impl FnOnce() -> Option<std::net::SocketAddr>) {
     if keeping() {
+        let peer = peer();
         MAKING.with(|making| *making.borrow_mut() = Making { peer, tls: None });
     }
 }

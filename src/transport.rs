@@ -123,7 +123,7 @@ impl<In: Transport> Connector<In> for Tcp {
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, Error> {
         if let Some(proxied) = chained {
-            trace::reached(None);
+            trace::reached(|| None);
             return Ok(Some(Either::A(proxied)));
         }
         let stream = connect_any(
@@ -132,7 +132,7 @@ impl<In: Transport> Connector<In> for Tcp {
             &self.winners,
             self.local.as_deref(),
         )?;
-        trace::reached(stream.peer_addr().ok());
+        trace::reached(|| stream.peer_addr().ok());
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
