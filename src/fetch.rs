@@ -89,6 +89,18 @@ pub struct NetSettings {
     pub local: Option<Arc<Local>>,
 }
 
+/// Reads a short redirect body to its end, so its connection can carry the next request; a
+/// longer one is left, and its connection closed. Never inlined: `io::copy` copies through an
+/// 8 KiB buffer on the stack, and when the compiler inlined it into [`Fetcher::request`] every
+/// fetch's frame grew by that much, redirected or not (2,000 small files: 34.5 against 31.6 MiB
+/// peak, 780 more page faults, a run).
+#[inline(never)]
+fn drain_redirect(response: ureq::http::Response<ureq::Body>) {
+    let mut body = response.into_body();
+    let mut reader = body.with_config().limit(REDIRECT_BODY_LIMIT).reader();
+    let _ = io::copy(&mut reader, &mut io::sink());
+}
+
 /// An Agent over `connector`, with the trace link last when `--verbose` asks for it (only
 /// then: it is one more call on every write and read).
 fn agent(
@@ -562,16 +574,7 @@ impl Fetcher {
                 }
             }
             hops += 1;
-            // A short redirect body is read to its end, so its connection can carry the next
-            // request; a longer one is left, and its connection closed.
-            let _ = io::copy(
-                &mut response
-                    .into_body()
-                    .into_with_config()
-                    .limit(REDIRECT_BODY_LIMIT)
-                    .reader(),
-                &mut io::sink(),
-            );
+            drain_redirect(response);
         }
     }
 
