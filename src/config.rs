@@ -197,13 +197,10 @@ fn check(cmd: &Command, words: &[OsString]) -> Result<Option<clap::Id>, String> 
     let mut words = words.to_vec();
     // aria2c's `continue=true`: a switch with a yes or no.
     if let [name, value] = &words[..] {
+        let switch = (name.to_str())
+            .filter(|n| n.starts_with("--"))
+            .and_then(|_| named(cmd, name));
         let name = name.to_str().unwrap_or("");
-        let switch = (cmd.get_arguments()).find(|a| {
-            a.get_long().is_some_and(|l| name == format!("--{l}"))
-                || (a.get_all_aliases().unwrap_or_default())
-                    .iter()
-                    .any(|l| name == format!("--{l}"))
-        });
         if switch.is_some_and(|a| !a.get_action().takes_values()) {
             match value.to_str() {
                 Some("true" | "yes" | "on") => words.truncate(1),
@@ -226,8 +223,7 @@ fn check(cmd: &Command, words: &[OsString]) -> Result<Option<clap::Id>, String> 
     let matches = match cmd.clone().try_get_matches_from(argv) {
         Ok(matches) => matches,
         Err(e) if e.kind() == ErrorKind::MissingRequiredArgument => {
-            let ids = word_ids(cmd, &words[0]);
-            return Ok(ids);
+            return Ok(named(cmd, &words[0]).map(|a| a.get_id().clone()));
         }
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             return Err(format!("{shown} has no place in a config file"));
@@ -257,10 +253,10 @@ fn check(cmd: &Command, words: &[OsString]) -> Result<Option<clap::Id>, String> 
     }
 }
 
-/// The id of the option a `--name` or `-n` word names.
-fn word_ids(cmd: &Command, word: &OsString) -> Option<clap::Id> {
+/// The option a `--name` or `-n` word names, by its name or an alias.
+fn named<'a>(cmd: &'a Command, word: &OsString) -> Option<&'a clap::Arg> {
     let word = word.to_str()?;
-    let found = match word.strip_prefix("--") {
+    match word.strip_prefix("--") {
         Some(long) => cmd.get_arguments().find(|a| {
             a.get_long() == Some(long) || a.get_all_aliases().unwrap_or_default().contains(&long)
         }),
@@ -273,8 +269,7 @@ fn word_ids(cmd: &Command, word: &OsString) -> Option<clap::Id> {
                         .contains(&short)
             })
         }
-    };
-    found.map(|a| a.get_id().clone())
+    }
 }
 
 #[cfg(test)]

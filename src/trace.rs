@@ -58,6 +58,7 @@ thread_local! {
 }
 
 /// See [`MAKING`].
+#[derive(Default)]
 struct Making {
     peer: Option<std::net::SocketAddr>,
     tls: Option<String>,
@@ -215,15 +216,7 @@ impl<In: Transport> Connector<In> for Trace {
 
 /// Notes that a connection was made, and what its TLS agreed.
 fn connected(details: &ConnectionDetails, tls: bool, to_proxy: bool) {
-    let making = MAKING.with(|making| {
-        std::mem::replace(
-            &mut *making.borrow_mut(),
-            Making {
-                peer: None,
-                tls: None,
-            },
-        )
-    });
+    let making = MAKING.with(|making| std::mem::take(&mut *making.borrow_mut()));
     let tls = if tls { " (TLS)" } else { "" };
     // Host and port, not the authority: a proxy's URI keeps its user name and password there.
     let host = match (details.uri.host(), details.uri.port_u16()) {

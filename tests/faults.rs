@@ -1058,25 +1058,9 @@ fn an_encrypted_client_key_is_decrypted_with_pass_or_a_passphrase_typed_at_the_t
 /// Runs fetchpar on a terminal of its own, types `keys` once `prompt` is on it and echo is
 /// off, and returns all it showed and its exit code.
 fn type_at_prompt(args: &[String], prompt: &str, keys: &str) -> (String, u32) {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 200,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("fetchpar"));
-    cmd.env(NO_CONFIG.0, NO_CONFIG.1);
-    cmd.args(args);
-    for var in PROXY_VARS.iter().chain(TRUST_VARS) {
-        cmd.env_remove(var);
-    }
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let mut writer = pair.master.take_writer().unwrap();
+    let (master, mut child) = spawn_in_terminal(args, 24, 200, &[]);
+    let mut reader = master.try_clone_reader().unwrap();
+    let mut writer = master.take_writer().unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains(prompt) {
@@ -1086,11 +1070,11 @@ fn type_at_prompt(args: &[String], prompt: &str, keys: &str) -> (String, u32) {
     }
     // The prompt is written before echo is turned off: typing waits for the terminal to stop
     // echoing, as a person's typing comes long after it has.
-    let master = pair.master.as_raw_fd().unwrap();
-    // SAFETY: the master stays open until `pair` is dropped at the end of this function.
-    let master = unsafe { std::os::fd::BorrowedFd::borrow_raw(master) };
+    let fd = master.as_raw_fd().unwrap();
+    // SAFETY: the master stays open until `master` is dropped at the end of this function.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
     let echoes = || {
-        let modes = rustix::termios::tcgetattr(master).unwrap().local_modes;
+        let modes = rustix::termios::tcgetattr(fd).unwrap().local_modes;
         modes.contains(rustix::termios::LocalModes::ECHO)
     };
     while echoes() {
@@ -1098,13 +1082,7 @@ fn type_at_prompt(args: &[String], prompt: &str, keys: &str) -> (String, u32) {
     }
     writer.write_all(keys.as_bytes()).unwrap();
     writer.flush().unwrap();
-    // The master reports an error (EIO) once the child has exited and closed its side.
-    while let Ok(n) = reader.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        seen.extend_from_slice(&buf[..n]);
-    }
+    read_until_closed(&mut reader, &mut seen);
     let status = child.wait().unwrap();
     (
         String::from_utf8_lossy(&seen).into_owned(),

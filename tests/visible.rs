@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::io::Read;
 use std::time::Duration;
 
 use predicates::prelude::*;
@@ -217,51 +216,23 @@ fn run_in_terminal(args: &[String], rows: u16, cols: u16) -> (Vec<u8>, u32) {
     run_in_terminal_with(args, rows, cols, &[])
 }
 
-/// As [`run_in_terminal`], with environment variables set for the child (after the defaults:
-/// no proxy variables, no `NO_COLOR`, `TERM=xterm-256color`).
+/// As [`run_in_terminal`], with environment variables set for the child (after the defaults of
+/// [`spawn_in_terminal`]).
 fn run_in_terminal_with(
     args: &[String],
     rows: u16,
     cols: u16,
     env: &[(&str, &str)],
 ) -> (Vec<u8>, u32) {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows,
-            cols,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("fetchpar"));
-    cmd.env(NO_CONFIG.0, NO_CONFIG.1);
-    cmd.args(args);
-    cmd.cwd(std::env::current_dir().unwrap());
-    for var in PROXY_VARS.iter().chain(&["NO_COLOR"]) {
-        cmd.env_remove(var);
-    }
-    cmd.env("TERM", "xterm-256color");
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
+    let (master, mut child) = spawn_in_terminal(args, rows, cols, env);
+    let mut reader = master.try_clone_reader().unwrap();
     let collector = std::thread::spawn(move || {
         let mut out = Vec::new();
-        let mut buf = [0u8; 8192];
-        // The master reports an error (EIO) once the child has exited and closed its side.
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
+        read_until_closed(&mut reader, &mut out);
         out
     });
     let status = child.wait().unwrap();
-    drop(pair.master);
+    drop(master);
     (collector.join().unwrap(), status.exit_code())
 }
 

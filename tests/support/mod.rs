@@ -140,3 +140,52 @@ pub fn save_one(args: &[&str], out: &std::path::Path, line: String, code: i32) -
         .code(code);
     json_lines(&run.get_output().stdout).remove(0)
 }
+
+/// fetchpar started on a pseudo-terminal of its own (`rows` x `cols`, `TERM=xterm-256color`),
+/// with the clean environment of [`fetchpar`] (no proxy or trust variables, no config file, no
+/// `NO_COLOR`) and then `env`. Returns the terminal's side and the child.
+pub fn spawn_in_terminal(
+    args: &[String],
+    rows: u16,
+    cols: u16,
+    env: &[(&str, &str)],
+) -> (
+    Box<dyn portable_pty::MasterPty + Send>,
+    Box<dyn portable_pty::Child + Send + Sync>,
+) {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("fetchpar"));
+    cmd.env(NO_CONFIG.0, NO_CONFIG.1);
+    cmd.args(args);
+    cmd.cwd(std::env::current_dir().unwrap());
+    for var in PROXY_VARS.iter().chain(TRUST_VARS).chain(&["NO_COLOR"]) {
+        cmd.env_remove(var);
+    }
+    cmd.env("TERM", "xterm-256color");
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    (pair.master, child)
+}
+
+/// Reads a terminal's output into `out` until the program on it has exited: the master reports
+/// an error (EIO) once the child has closed its side.
+pub fn read_until_closed(reader: &mut dyn std::io::Read, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = reader.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
