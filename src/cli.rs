@@ -475,8 +475,8 @@ pub struct Cli {
     pub cert: Option<PathBuf>,
 
     /// The private key (PEM) of --cert, as curl's --key and wget's and aria2c's --private-key;
-    /// an encrypted one (PKCS#8) is decrypted with --pass, or a passphrase asked for on the
-    /// terminal.
+    /// an encrypted one (PKCS#8, or OpenSSL's older `Proc-Type` form) is decrypted with --pass,
+    /// or a passphrase asked for on the terminal.
     #[arg(
         long,
         value_name = "FILE",

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod descriptors;
 pub mod fetch;
 pub mod hosts;
+pub mod identity;
 pub mod interface;
 pub mod links;
 pub mod logins;

@@ -669,13 +669,21 @@ fn parse_checksum(key: &str, algorithm: Algorithm, hex: &str) -> Result<Checksum
         let name = algorithm.name();
         format!("{key}= needs a {name} digest, {digits} hex digits, found `{hex}`")
     };
-    if hex.len() != digits || !hex.is_ascii() {
+    if hex.len() != digits {
         return Err(bad());
     }
-    let digest = (0..algorithm.len())
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad()))
-        .collect::<Result<Vec<u8>, String>>()?;
+    let digest = unhex(hex).ok_or_else(bad)?;
     Ok(Checksum { algorithm, digest })
+}
+
+/// The bytes a string of hex digits (either case) spells, or `None` if it is anything else.
+pub fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
+        return None;
+    }
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }
 
 /// Formats a digest as lowercase hex, the way `sha256sum` prints it.

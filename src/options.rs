@@ -11,6 +11,7 @@ use ureq::http::{HeaderValue, header};
 
 use crate::cli::Cli;
 use crate::fetch::{NetSettings, basic, parse_header};
+use crate::identity::Identity;
 use crate::interface::Local;
 use crate::logins::Logins;
 use crate::progress::When;
@@ -20,7 +21,7 @@ use crate::report::Style;
 use crate::resolve::Overrides;
 use crate::retry::RetryPolicy;
 use crate::save::{Folders, SaveSettings};
-use crate::tls::{Cacert, Identity, Tls, Version, Versions};
+use crate::tls::{Cacert, Tls, Version, Versions};
 
 /// TLS trusting the built-in and system roots, or the certificates of the `--cacert` PEM file
 /// and the `--capath` folder, and offering the `--cert` identity; a file that cannot serve is a

@@ -13,11 +13,10 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, OnceLock};
 
-use anyhow::{Context, anyhow, bail};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
     SignatureScheme, StreamOwned,
@@ -28,7 +27,7 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport, TransportAdapter,
 };
 
-use crate::cancel;
+use crate::identity::Identity;
 use crate::trace;
 use crate::transport::{self, GrowingBuffers};
 
@@ -254,125 +253,6 @@ fn client_config(
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
-}
-
-/// A client certificate chain and its private key, from PEM files (`--cert`, `--key`).
-pub struct Identity {
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-impl Identity {
-    /// Reads the certificates of `cert` and the first private key of `key` (PKCS#8, PKCS#1 or
-    /// SEC1), or of `cert` itself when no key file is given, as curl reads a combined file. A
-    /// key encrypted as PKCS#8 is decrypted with `passphrase`, or with one asked for on the
-    /// terminal when none is given, as curl asks. An error says which file and what is wrong
-    /// with it.
-    pub fn load(
-        cert: &std::path::Path,
-        key: Option<&std::path::Path>,
-        passphrase: Option<&str>,
-    ) -> anyhow::Result<Self> {
-        let read = |path: &std::path::Path| {
-            std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
-        };
-        let pem = read(cert)?;
-        let chain = (CertificateDer::pem_slice_iter(&pem))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow!("{}: {e}", cert.display()))?;
-        if chain.is_empty() {
-            bail!("{}: no PEM certificate in the file", cert.display());
-        }
-        let key_path = key.unwrap_or(cert);
-        let key_pem = if key.is_some() { read(key_path)? } else { pem };
-        let text = String::from_utf8_lossy(&key_pem);
-        if let Some(block) = encrypted_block(&text) {
-            let der = decrypt(block, key_path, passphrase)
-                .with_context(|| key_path.display().to_string())?;
-            return Ok(Self { chain, key: der });
-        }
-        if text.contains("Proc-Type: 4,ENCRYPTED") {
-            bail!(
-                "{}: the key is encrypted in OpenSSL's older form, which fetchpar cannot read \
-                 (`openssl pkcs8 -topk8 -in KEY -out NEW` encrypts it as PKCS#8, which it can)",
-                key_path.display()
-            );
-        }
-        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
-            rustls::pki_types::pem::Error::NoItemsFound => {
-                anyhow!("{}: no PEM private key in the file", key_path.display())
-            }
-            e => anyhow!("{}: {e}", key_path.display()),
-        })?;
-        Ok(Self { chain, key })
-    }
-}
-
-/// The first `ENCRYPTED PRIVATE KEY` PEM block of a file's text, from its BEGIN line to the
-/// end of its END line (or of the text, when that is missing, for the decoder to refuse).
-fn encrypted_block(text: &str) -> Option<&str> {
-    const BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
-    const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
-    let start = text.find(BEGIN)?;
-    let end = (text[start..].find(END)).map_or(text.len(), |at| start + at + END.len());
-    Some(&text[start..end])
-}
-
-/// Decrypts a PKCS#8 encrypted key (PBES2: PBKDF2 or scrypt, with AES, what OpenSSL 1.1 and
-/// later write) with the passphrase given or asked for on the terminal.
-fn decrypt(
-    block: &str,
-    path: &std::path::Path,
-    passphrase: Option<&str>,
-) -> anyhow::Result<PrivateKeyDer<'static>> {
-    use pkcs8::EncryptedPrivateKeyInfoRef;
-    let reencrypt = "`openssl pkcs8 -topk8 -v2 aes256 -in KEY -out NEW` encrypts it in one it \
-                     can";
-    let (_, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
-        .map_err(|e| anyhow!("the encrypted key's PEM block cannot be read: {e}"))?;
-    let info = EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).map_err(|e| {
-        anyhow!("the key is encrypted in a way fetchpar cannot read ({e}); {reencrypt}")
-    })?;
-    let asked;
-    let passphrase = match passphrase {
-        Some(given) => given,
-        None => {
-            let prompt = format!("Passphrase for {}: ", path.display());
-            asked = rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
-                // Ctrl-C, which also asks the run to stop: it ends as interrupted.
-                io::ErrorKind::Interrupted => {
-                    anyhow::Error::new(cancel::Interrupted).context("no passphrase was typed")
-                }
-                io::ErrorKind::UnexpectedEof => {
-                    anyhow!("the key is encrypted and no passphrase was typed")
-                }
-                _ => anyhow!(
-                    "the key is encrypted: give its passphrase with --pass (no terminal to ask \
-                     on: {e})"
-                ),
-            })?;
-            &asked
-        }
-    };
-    let plain = info.decrypt(passphrase).map_err(|e| match e {
-        pkcs8::Error::EncryptedPrivateKey(
-            pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
-        )
-        | pkcs8::Error::Asn1(_) => {
-            anyhow!("the key cannot be decrypted: the passphrase is wrong, or the file is damaged")
-        }
-        e => anyhow!("the key cannot be decrypted ({e}); {reencrypt}"),
-    })?;
-    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
-}
-
-/// Names nothing of the key.
-impl fmt::Debug for Identity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Identity")
-            .field("certificates", &self.chain.len())
-            .finish_non_exhaustive()
-    }
 }
 
 /// webpki's verification, and one exception: a CA certificate the user gave in `--cacert`
@@ -637,43 +517,6 @@ pub fn message(err: &io::Error) -> String {
 mod tests {
     use super::*;
 
-    /// One P-256 key as `openssl genpkey` wrote it, and encrypted with the passphrase `s3cret`
-    /// by OpenSSL 3.0's `pkcs8 -topk8`: `-v2 aes256` (PBKDF2, what its `genpkey -aes256` also
-    /// writes), `-scrypt`, and `-v1 PBE-SHA1-3DES` (a PKCS#12 scheme, which is refused).
-    const PLAIN: &str = "-----BEGIN PRIVATE KEY-----\n\
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg+VnR0MbiFe5LQXHs\n\
-Am607xlBAk0245+45G+J2gC5MdGhRANCAARf0X7SIpdaxvWt3p1w4LvSlgFzYBuv\n\
-U65p1/LqBrioF85nk7aKmF7++yrIM/Ap2YLetcviydCXAxrjCklyrG7c\n\
------END PRIVATE KEY-----";
-    const PBKDF2_AES: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
-MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAieCXX4Cpq+pAICCAAw\n\
-DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEF4zWFTs7ER1DPqAk0yfX4EEgZDp\n\
-LwaDY9saL6TzydivZ1N9maIA8mmVb292Sd0RRT5o9G2Jtn4u2DFym4WnZdjZ6aM2\n\
-hVU2hY27z0LlsiyW63T81RfdG0m5m7TxAUfSqdCUsJs9/Ktwyb1DHc/aXAodM9le\n\
-i4zVt1kcNaVbCsrz9qFE4XKorno0hVu/xPuii3nFgmn+3y+ZCthhV8u2Cyi735o=\n\
------END ENCRYPTED PRIVATE KEY-----";
-    const SCRYPT_AES: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
-MIHkME8GCSqGSIb3DQEFDTBCMCEGCSsGAQQB2kcECzAUBAgdPlofifpzTwICQAAC\n\
-AQgCAQEwHQYJYIZIAWUDBAEqBBD+GC4A/UIJQbaGwBrZtX6FBIGQDTXxhauaVUak\n\
-KzK6WiosFnXz09RHGqQMyo5IHHlBdQJA8MR505Pysx1Zif3wXwo4x4aPjp6KGx1G\n\
-Wrqn55yCZNxHOKrVOMzQz6NHoQuFPEzHkLj0fIvVtFfq0+C7tTBJCzWTMaMO06n4\n\
-Q53LiAMI9tJzWrqqwr0bZFraWgA8aP+gCpqBQJPC4vF0K1KzX+Ok\n\
------END ENCRYPTED PRIVATE KEY-----";
-    /// `-v2 des3 -v2prf hmacWithSHA1`: what OpenSSL 1.0 wrote by default.
-    const PBKDF2_SHA1_DES3: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
-MIHVMEAGCSqGSIb3DQEFDTAzMBsGCSqGSIb3DQEFDDAOBAh6MaMY171k5AICCAAw\n\
-FAYIKoZIhvcNAwcECGBJtmluzNj/BIGQlrJyOI14MMVhqoDtt9dY25pD4p+xL5Qi\n\
-HPhVs3/wuLFFYzCUmVJI9CUlqQVdiF1XZQdCXwK0fKPndvGp6CqlPSWXWs178XaB\n\
-R0Pk2F7xfkR8NCreV+piAFf+FF3O002Iw0ji0beAjuM4h3CzjGEoBJ0tCeAPixXR\n\
-NniErsT3x8pQ93pJ1X2FKj2MZK5pHqBB\n\
------END ENCRYPTED PRIVATE KEY-----";
-    const PBE_SHA1_3DES: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
-MIGxMBwGCiqGSIb3DQEMAQMwDgQIJ+8AuMyL3LMCAggABIGQHBEFLifVbc0dIewJ\n\
-IOb8wn1uT4HCk4eaOaEjWsHSLH+kt72EBvmUQFtQy1LlJELKFyvvji/Rg67WPbgn\n\
-ak79VwHi3Yr/Gf727HHZ35flc6UzBYlnyM1zZZSwynbHCMUoVyU874Cnait2W1NT\n\
-zKAox4zNsicsetlWkZ+Q3EUImLVPtP5Wjo01U9dkqFXSOnPn\n\
------END ENCRYPTED PRIVATE KEY-----";
-
     #[test]
     fn tls_versions_read_as_curl_aria2c_and_wget_write_them() {
         for (text, version) in [
@@ -693,44 +536,6 @@ zKAox4zNsicsetlWkZ+Q3EUImLVPtP5Wjo01U9dkqFXSOnPn\n\
         assert_eq!((only12.tls12, only12.tls13), (true, false));
         assert_eq!(Versions::between(None, None), Ok(Versions::default()));
         assert!(Versions::between(Some(Version::V13), Some(Version::V12)).is_err());
-    }
-
-    #[test]
-    fn keys_openssl_encrypts_as_pkcs8_decrypt_to_the_plain_key() {
-        let plain = PrivateKeyDer::from_pem_slice(PLAIN.as_bytes()).unwrap();
-        let path = std::path::Path::new("k.pem");
-        for encrypted in [PBKDF2_AES, SCRYPT_AES, PBKDF2_SHA1_DES3] {
-            let block = encrypted_block(encrypted).unwrap();
-            let key = decrypt(block, path, Some("s3cret")).unwrap();
-            assert_eq!(key.secret_der(), plain.secret_der());
-            let wrong = format!("{:#}", decrypt(block, path, Some("s3cre")).unwrap_err());
-            assert!(wrong.contains("the passphrase is wrong"), "{wrong}");
-        }
-        let old = decrypt(
-            encrypted_block(PBE_SHA1_3DES).unwrap(),
-            path,
-            Some("s3cret"),
-        );
-        let old = format!("{:#}", old.unwrap_err());
-        assert!(old.contains("openssl pkcs8 -topk8 -v2 aes256"), "{old}");
-    }
-
-    #[test]
-    fn an_encrypted_block_is_found_after_a_certificate_and_cut_at_its_end() {
-        let file = format!(
-            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n{SCRYPT_AES}trailing"
-        );
-        let block = encrypted_block(&file).unwrap();
-        assert!(block.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
-        assert!(block.ends_with("-----END ENCRYPTED PRIVATE KEY-----"));
-        assert_eq!(encrypted_block(PLAIN), None);
-        let cut = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHk";
-        let refused = decrypt(
-            encrypted_block(cut).unwrap(),
-            std::path::Path::new("k"),
-            Some("x"),
-        );
-        assert!(format!("{:#}", refused.unwrap_err()).contains("PEM block cannot be read"));
     }
 
     #[test]

@@ -850,6 +850,11 @@ struct MutualTls {
 }
 
 fn mutual_tls(dir: &std::path::Path) -> MutualTls {
+    mutual_tls_for(dir, rcgen::KeyPair::generate().unwrap())
+}
+
+/// [`mutual_tls`] with the client certificate issued for `client_key`.
+fn mutual_tls_for(dir: &std::path::Path, client_key: rcgen::KeyPair) -> MutualTls {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
     // The server's own identity, and a second CA that issues the clients' certificates.
     let (plain, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
@@ -858,7 +863,6 @@ fn mutual_tls(dir: &std::path::Path) -> MutualTls {
     client_ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let client_ca = client_ca_params.self_signed(&client_ca_key).unwrap();
     let issuer = Issuer::new(client_ca_params, client_ca_key);
-    let client_key = KeyPair::generate().unwrap();
     let client_cert = CertificateParams::new(vec!["client.test".to_string()])
         .unwrap()
         .signed_by(&client_key, &issuer)
@@ -936,7 +940,7 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
     // A key that is not there, or not the certificate's, stops the run before it starts.
     let other_key = dir.path().join("other.key");
     std::fs::write(&other_key, KeyPair::generate().unwrap().serialize_pem()).unwrap();
-    // OpenSSL's older encrypted form: a plain-looking block with a Proc-Type line.
+    // OpenSSL's older encrypted form, damaged: its IV is one byte.
     let legacy = dir.path().join("legacy.key");
     std::fs::write(
         &legacy,
@@ -948,7 +952,7 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
         (vec!["--cert", &path(cert)], "no PEM private key"),
         (
             vec!["--cert", &path(cert), "--key", &path(&legacy)],
-            "OpenSSL's older form",
+            "the key's DEK-Info IV `00` is not 16 bytes in hex",
         ),
         (
             vec!["--cert", &path(cert), "--key", &path(&other_key)],
@@ -966,6 +970,43 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
             .code(2)
             .stderr(predicates::str::contains(says));
     }
+}
+
+#[test]
+fn a_client_key_in_openssls_older_encrypted_form_is_decrypted_with_its_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    // A key OpenSSL 3.0 wrote (`tests/data/keys/README.md`), and its `openssl ec -aes256`
+    // form, encrypted with `s3cret`: the certificate is issued for it here.
+    let client_key = rcgen::KeyPair::from_pem(include_str!("data/keys/plain.pem")).unwrap();
+    let tls = mutual_tls_for(dir.path(), client_key);
+    let legacy_pem = include_str!("data/keys/ec-aes256.pem");
+    let legacy = dir.path().join("legacy.key");
+    std::fs::write(&legacy, legacy_pem).unwrap();
+    let combined = dir.path().join("combined.pem");
+    let cert_pem = std::fs::read_to_string(&tls.cert).unwrap();
+    std::fs::write(&combined, cert_pem + legacy_pem).unwrap();
+    let ca_arg = tls.ca.path().to_str().unwrap();
+    let (cert, legacy, combined) = (path(&tls.cert), path(&legacy), path(&combined));
+
+    for files in [
+        vec!["--cert", &cert, "--key", &legacy],
+        vec!["--cert", &combined],
+    ] {
+        let mut args = vec!["--cacert", ca_arg, "--pass", "s3cret"];
+        args.extend(&files);
+        let with = one(&tls.server.url, &args, 0);
+        assert_eq!(with["prefix"], "secret", "{files:?}");
+    }
+    fetchpar()
+        .args([
+            "--cacert", ca_arg, "--cert", &cert, "--key", &legacy, "--pass", "s3creT",
+        ])
+        .arg(&tls.server.url)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "--cert: {legacy}: the key cannot be decrypted: the passphrase is wrong"
+        )));
 }
 
 /// `der` encrypted as PKCS#8 with `passphrase`, as `openssl pkcs8 -topk8` and OpenSSL 3's

@@ -1,0 +1,440 @@
+//! The client certificate and key offered to servers that ask for one (`--cert`, `--key`,
+//! `--pass`): reading them from PEM files, and decrypting a key encrypted as PKCS#8 or in
+//! OpenSSL's older PEM form with a passphrase given or asked for on the terminal, as curl does.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io;
+use std::path::Path;
+
+use anyhow::{Context, anyhow, bail};
+use cbc::cipher::block_padding::Pkcs7;
+use cbc::cipher::{BlockCipherDecrypt, BlockModeDecrypt, KeyInit, KeyIvInit};
+use md5::{Digest, Md5};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::cancel;
+
+/// What to run to turn a key fetchpar cannot decrypt into one it can.
+const REENCRYPT: &str = "`openssl pkcs8 -topk8 -v2 aes256 -in KEY -out NEW` encrypts it in one it \
+                         can";
+
+/// A client certificate chain and its private key, from PEM files (`--cert`, `--key`).
+pub struct Identity {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    /// Reads the certificates of `cert` and the first private key of `key` (PKCS#8, PKCS#1 or
+    /// SEC1), or of `cert` itself when no key file is given, as curl reads a combined file. An
+    /// encrypted key is decrypted with `passphrase`, or with one asked for on the terminal when
+    /// none is given, as curl asks. An error says which file and what is wrong with it.
+    pub fn load(cert: &Path, key: Option<&Path>, passphrase: Option<&str>) -> anyhow::Result<Self> {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
+        };
+        let pem = read(cert)?;
+        let text = String::from_utf8_lossy(&pem);
+        let legacy = Legacy::find(&text).map(|block| block.cut_from(&text));
+        let certs = legacy.as_ref().map_or(&pem[..], |rest| rest.as_bytes());
+        let chain = (CertificateDer::pem_slice_iter(certs))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow!("{}: {e}", cert.display()))?;
+        if chain.is_empty() {
+            bail!("{}: no PEM certificate in the file", cert.display());
+        }
+        let key_path = key.unwrap_or(cert);
+        let key_pem = if key.is_some() { read(key_path)? } else { pem };
+        let text = String::from_utf8_lossy(&key_pem);
+        let decrypted = if let Some(block) = encrypted_block(&text) {
+            Some(decrypt(block, key_path, passphrase))
+        } else {
+            Legacy::find(&text).map(|legacy| legacy.decrypt(key_path, passphrase))
+        };
+        if let Some(key) = decrypted {
+            let key = key.with_context(|| key_path.display().to_string())?;
+            return Ok(Self { chain, key });
+        }
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+            rustls::pki_types::pem::Error::NoItemsFound => {
+                anyhow!("{}: no PEM private key in the file", key_path.display())
+            }
+            e => anyhow!("{}: {e}", key_path.display()),
+        })?;
+        Ok(Self { chain, key })
+    }
+}
+
+/// Names nothing of the key.
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("certificates", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The passphrase given with `--pass`, or one asked for on the terminal (not echoed).
+fn passphrase<'a>(given: Option<&'a str>, path: &Path) -> anyhow::Result<Cow<'a, str>> {
+    if let Some(given) = given {
+        return Ok(Cow::Borrowed(given));
+    }
+    let prompt = format!("Passphrase for {}: ", path.display());
+    let asked = rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
+        // Ctrl-C, which also asks the run to stop: it ends as interrupted.
+        io::ErrorKind::Interrupted => {
+            anyhow::Error::new(cancel::Interrupted).context("no passphrase was typed")
+        }
+        io::ErrorKind::UnexpectedEof => anyhow!("the key is encrypted and no passphrase was typed"),
+        _ => anyhow!(
+            "the key is encrypted: give its passphrase with --pass (no terminal to ask on: {e})"
+        ),
+    })?;
+    Ok(Cow::Owned(asked))
+}
+
+fn wrong_passphrase() -> anyhow::Error {
+    anyhow!("the key cannot be decrypted: the passphrase is wrong, or the file is damaged")
+}
+
+/// The first `ENCRYPTED PRIVATE KEY` PEM block of a file's text, from its BEGIN line to the
+/// end of its END line (or of the text, when that is missing, for the decoder to refuse).
+fn encrypted_block(text: &str) -> Option<&str> {
+    const BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+    const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+    let start = text.find(BEGIN)?;
+    let end = (text[start..].find(END)).map_or(text.len(), |at| start + at + END.len());
+    Some(&text[start..end])
+}
+
+/// Decrypts a PKCS#8 encrypted key (PBES2: PBKDF2 or scrypt, with AES or 3DES, what OpenSSL
+/// 1.0 and later write) with the passphrase given or asked for on the terminal.
+fn decrypt(
+    block: &str,
+    path: &Path,
+    passphrase: Option<&str>,
+) -> anyhow::Result<PrivateKeyDer<'static>> {
+    use pkcs8::EncryptedPrivateKeyInfoRef;
+    let (_, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
+        .map_err(|e| anyhow!("the encrypted key's PEM block cannot be read: {e}"))?;
+    let info = EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).map_err(|e| {
+        anyhow!("the key is encrypted in a way fetchpar cannot read ({e}); {REENCRYPT}")
+    })?;
+    let passphrase = self::passphrase(passphrase, path)?;
+    let plain = info.decrypt(passphrase.as_ref()).map_err(|e| match e {
+        pkcs8::Error::EncryptedPrivateKey(
+            pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
+        )
+        | pkcs8::Error::Asn1(_) => wrong_passphrase(),
+        e => anyhow!("the key cannot be decrypted ({e}); {REENCRYPT}"),
+    })?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
+}
+
+/// A key in OpenSSL's older encrypted form: a PKCS#1 or SEC1 block with RFC 1421 headers
+/// (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: CIPHER,IV`), what `openssl genrsa -des3` wrote before
+/// OpenSSL 3.0 and `-traditional` still writes. Its key comes from the passphrase by OpenSSL's
+/// `EVP_BytesToKey` (one round of MD5, the IV's first 8 bytes as salt); the cipher is CBC.
+struct Legacy<'a> {
+    /// The PEM label, which says what the decrypted DER is; empty when the block has no
+    /// BEGIN or END line.
+    label: &'a str,
+    /// Where the block is in the file's text, BEGIN line to END line, when it has both.
+    span: Option<std::ops::Range<usize>>,
+    /// The `DEK-Info` cipher name, as the file spells it.
+    cipher: &'a str,
+    /// The `DEK-Info` IV, in hex.
+    iv: &'a str,
+    /// The base64 lines of the block, after its headers.
+    body: String,
+}
+
+impl<'a> Legacy<'a> {
+    /// The block whose headers say it is encrypted, if the text has one. A `Proc-Type` line
+    /// outside a complete block is found too, for [`Legacy::decrypt`] to refuse.
+    fn find(text: &'a str) -> Option<Self> {
+        const BEGIN: &str = "-----BEGIN ";
+        let at = text.find("Proc-Type: 4,ENCRYPTED")?;
+        let start = text[..at].rfind(BEGIN);
+        let label = start
+            .and_then(|b| text[b + BEGIN.len()..at].split_once("-----"))
+            .map_or("", |(label, _)| label);
+        let end_line = format!("-----END {label}-----");
+        let end = (text[at..].find(&end_line)).map(|e| at + e);
+        let (mut cipher, mut iv, mut body) = ("", "", String::new());
+        for line in text[at..end.unwrap_or(text.len())].lines().map(str::trim) {
+            match line.split_once(':') {
+                Some(("DEK-Info", info)) => {
+                    (cipher, iv) = info.trim().split_once(',').unwrap_or((info.trim(), ""));
+                }
+                // Other headers (Proc-Type itself): base64 has no colon.
+                Some(_) => {}
+                None => body.push_str(line),
+            }
+        }
+        let span = match (start, end) {
+            (Some(start), Some(end)) if !label.is_empty() => Some(start..end + end_line.len()),
+            _ => None,
+        };
+        Some(Self {
+            label: if span.is_some() { label } else { "" },
+            span,
+            cipher,
+            iv,
+            body,
+        })
+    }
+
+    /// `text` without this block: the PEM reader refuses a whole file for its headers (no
+    /// base64), so the certificates of a file holding both are read from the rest.
+    fn cut_from(&self, text: &str) -> String {
+        match &self.span {
+            Some(span) => [&text[..span.start], &text[span.end..]].concat(),
+            None => text.to_string(),
+        }
+    }
+
+    fn decrypt(
+        &self,
+        path: &Path,
+        passphrase: Option<&str>,
+    ) -> anyhow::Result<PrivateKeyDer<'static>> {
+        use base64::Engine as _;
+        if self.label.is_empty() {
+            bail!(
+                "the key's PEM block (with its Proc-Type header) has no matching BEGIN and END lines"
+            );
+        }
+        let cipher = match Cipher::named(self.cipher) {
+            Some(cipher) => cipher,
+            None if self.cipher.is_empty() => bail!(
+                "the key has a Proc-Type header but no DEK-Info one saying how it is encrypted"
+            ),
+            None => bail!(
+                "the key is encrypted with {}, which fetchpar cannot decrypt (it can \
+                 AES-128-CBC, AES-192-CBC, AES-256-CBC and DES-EDE3-CBC); {REENCRYPT}",
+                self.cipher
+            ),
+        };
+        let block_len = cipher.block_len();
+        let iv = crate::links::unhex(self.iv)
+            .filter(|iv| iv.len() == block_len)
+            .ok_or_else(|| {
+                anyhow!(
+                    "the key's DEK-Info IV `{}` is not {block_len} bytes in hex",
+                    self.iv
+                )
+            })?;
+        let mut data = base64::engine::general_purpose::STANDARD
+            .decode(&self.body)
+            .map_err(|e| anyhow!("the key's PEM block cannot be read: {e}"))?;
+        let der: fn(Vec<u8>) -> PrivateKeyDer<'static> = match self.label {
+            "RSA PRIVATE KEY" => |der| PrivateKeyDer::Pkcs1(der.into()),
+            "EC PRIVATE KEY" => |der| PrivateKeyDer::Sec1(der.into()),
+            "PRIVATE KEY" => |der| PrivateKeyDer::Pkcs8(der.into()),
+            other => bail!("the file holds a {other}, not a key TLS can use (RSA, EC or PKCS#8)"),
+        };
+        let passphrase = self::passphrase(passphrase, path)?;
+        let key = bytes_to_key(passphrase.as_bytes(), &iv[..8], cipher.key_len());
+        let plain = cipher.decrypt(&key, &iv, &mut data);
+        // CBC has no integrity check: a wrong passphrase shows as bad padding, or, one time in
+        // a few hundred, as padding that happens to fit over bytes that are no DER.
+        let plain = plain.ok_or_else(wrong_passphrase)?;
+        if pkcs8::der::asn1::AnyRef::try_from(&data[..plain]).is_err() {
+            return Err(wrong_passphrase());
+        }
+        data.truncate(plain);
+        Ok(der(data))
+    }
+}
+
+/// OpenSSL's `EVP_BytesToKey` with MD5 and one round, as its PEM code calls it.
+fn bytes_to_key(passphrase: &[u8], salt: &[u8], len: usize) -> Vec<u8> {
+    let mut key = Vec::with_capacity(len + 16);
+    while key.len() < len {
+        let start = key.len().saturating_sub(16);
+        let digest = Md5::new()
+            .chain_update(&key[start..])
+            .chain_update(passphrase)
+            .chain_update(salt)
+            .finalize();
+        key.extend_from_slice(&digest);
+    }
+    key.truncate(len);
+    key
+}
+
+/// The ciphers of OpenSSL's older PEM encryption that fetchpar decrypts: those OpenSSL 3.0
+/// still writes without its legacy provider.
+#[derive(Clone, Copy)]
+enum Cipher {
+    Aes128,
+    Aes192,
+    Aes256,
+    DesEde3,
+}
+
+impl Cipher {
+    /// From its `DEK-Info` name.
+    fn named(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "AES-128-CBC" => Self::Aes128,
+            "AES-192-CBC" => Self::Aes192,
+            "AES-256-CBC" => Self::Aes256,
+            "DES-EDE3-CBC" => Self::DesEde3,
+            _ => return None,
+        })
+    }
+
+    fn key_len(self) -> usize {
+        match self {
+            Self::Aes128 => 16,
+            Self::Aes192 | Self::DesEde3 => 24,
+            Self::Aes256 => 32,
+        }
+    }
+
+    fn block_len(self) -> usize {
+        match self {
+            Self::DesEde3 => 8,
+            _ => 16,
+        }
+    }
+
+    /// Decrypts `data` in place in CBC mode and takes off its PKCS#7 padding: the
+    /// plaintext's length, or `None` when the padding is wrong.
+    fn decrypt(self, key: &[u8], iv: &[u8], data: &mut [u8]) -> Option<usize> {
+        fn cbc<C: BlockCipherDecrypt + KeyInit>(
+            key: &[u8],
+            iv: &[u8],
+            data: &mut [u8],
+        ) -> Option<usize> {
+            let decryptor = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+            decryptor
+                .decrypt_padded::<Pkcs7>(data)
+                .ok()
+                .map(<[u8]>::len)
+        }
+        match self {
+            Self::Aes128 => cbc::<aes::Aes128>(key, iv, data),
+            Self::Aes192 => cbc::<aes::Aes192>(key, iv, data),
+            Self::Aes256 => cbc::<aes::Aes256>(key, iv, data),
+            Self::DesEde3 => cbc::<des::TdesEde3>(key, iv, data),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys OpenSSL 3.0 wrote, encrypted with the passphrase `s3cret` (tests/data/keys/README.md
+    /// says how each was made).
+    macro_rules! key {
+        ($name:literal) => {
+            include_str!(concat!("../tests/data/keys/", $name))
+        };
+    }
+
+    fn load(text: &str) -> anyhow::Result<PrivateKeyDer<'static>> {
+        let path = Path::new("k.pem");
+        match encrypted_block(text) {
+            Some(block) => decrypt(block, path, Some("s3cret")),
+            None => Legacy::find(text).unwrap().decrypt(path, Some("s3cret")),
+        }
+    }
+
+    fn plain(text: &str) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::from_pem_slice(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn keys_openssl_encrypts_as_pkcs8_decrypt_to_the_plain_key() {
+        let plain = plain(key!("plain.pem"));
+        let path = Path::new("k.pem");
+        for encrypted in [
+            key!("pkcs8-pbkdf2-aes256.pem"),
+            key!("pkcs8-scrypt-aes256.pem"),
+            key!("pkcs8-pbkdf2-sha1-des3.pem"),
+        ] {
+            let block = encrypted_block(encrypted).unwrap();
+            let key = decrypt(block, path, Some("s3cret")).unwrap();
+            assert_eq!(key.secret_der(), plain.secret_der());
+            let wrong = format!("{:#}", decrypt(block, path, Some("s3cre")).unwrap_err());
+            assert!(wrong.contains("the passphrase is wrong"), "{wrong}");
+        }
+        let old = format!("{:#}", load(key!("pkcs8-pbe-sha1-3des.pem")).unwrap_err());
+        assert!(old.contains("openssl pkcs8 -topk8 -v2 aes256"), "{old}");
+    }
+
+    #[test]
+    fn keys_in_openssls_older_form_decrypt_to_the_plain_key() {
+        let sec1 = plain(key!("sec1.pem"));
+        let path = Path::new("k.pem");
+        for encrypted in [
+            key!("ec-aes128.pem"),
+            key!("ec-aes256.pem"),
+            key!("ec-des3.pem"),
+        ] {
+            let key = load(encrypted).unwrap();
+            assert!(matches!(key, PrivateKeyDer::Sec1(_)));
+            assert_eq!(key.secret_der(), sec1.secret_der());
+            let legacy = Legacy::find(encrypted).unwrap();
+            // Passphrases that differ in a character, in length, or not at all in their
+            // first 8 bytes (the key depends on all of it).
+            for wrong in ["s3creT", "s3cre", "s3cret!", ""] {
+                let refused = format!("{:#}", legacy.decrypt(path, Some(wrong)).unwrap_err());
+                assert!(
+                    refused.contains("the passphrase is wrong"),
+                    "{wrong}: {refused}"
+                );
+            }
+        }
+        let rsa = load(key!("rsa-aes192.pem")).unwrap();
+        assert!(matches!(rsa, PrivateKeyDer::Pkcs1(_)));
+        assert_eq!(rsa.secret_der(), plain(key!("rsa.pem")).secret_der());
+    }
+
+    #[test]
+    fn keys_in_the_older_form_it_cannot_read_say_why() {
+        let refused = |text: &str| format!("{:#}", load(text).unwrap_err());
+        let camellia = refused(key!("ec-camellia128.pem"));
+        assert!(
+            camellia.contains("encrypted with CAMELLIA-128-CBC"),
+            "{camellia}"
+        );
+        assert!(camellia.contains("openssl pkcs8 -topk8"), "{camellia}");
+        let aes = key!("ec-aes128.pem");
+        let no_info = aes.replace("DEK-Info", "X-Info");
+        assert!(refused(&no_info).contains("no DEK-Info"));
+        let short_iv = aes.replace("AES-128-CBC,8BB4A6362124DAF1", "AES-128-CBC,");
+        assert!(refused(&short_iv).contains("is not 16 bytes in hex"));
+        let cut = &aes[..aes.find("-----END").unwrap()];
+        assert!(refused(cut).contains("no matching BEGIN and END"));
+        let dsa = aes.replace("EC PRIVATE KEY", "DSA PRIVATE KEY");
+        assert!(refused(&dsa).contains("a DSA PRIVATE KEY, not a key TLS can use"));
+    }
+
+    #[test]
+    fn an_encrypted_block_is_found_after_a_certificate_and_cut_at_its_end() {
+        let scrypt = key!("pkcs8-scrypt-aes256.pem").trim_end();
+        let file = format!(
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n{scrypt}trailing"
+        );
+        let block = encrypted_block(&file).unwrap();
+        assert!(block.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        assert!(block.ends_with("-----END ENCRYPTED PRIVATE KEY-----"));
+        assert_eq!(encrypted_block(key!("plain.pem")), None);
+        let cut = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHk";
+        let refused = decrypt(encrypted_block(cut).unwrap(), Path::new("k"), Some("x"));
+        assert!(format!("{:#}", refused.unwrap_err()).contains("PEM block cannot be read"));
+        // The older form after a certificate too, as in a combined --cert file.
+        let aes = key!("ec-aes256.pem");
+        let combined =
+            format!("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n{aes}");
+        assert_eq!(Legacy::find(&combined).unwrap().label, "EC PRIVATE KEY");
+        assert!(load(&combined).is_ok());
+    }
+}
