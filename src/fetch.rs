@@ -23,7 +23,7 @@ use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::pace::Pace;
 use crate::progress::{Live, Progress};
-use crate::proxy::Proxies;
+use crate::proxy::{AtProxy, Proxies};
 use crate::rate::RateLimit;
 use crate::referer::Referer;
 use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
@@ -1770,6 +1770,7 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<BadEncoding>()) => {
             (K::Protocol, io.to_string())
         }
+        ureq::Error::Io(io) if at_proxy(io).is_some() => (K::Proxy, io.to_string()),
         ureq::Error::Io(io) => (io_kind(io), io_message(io)),
         ureq::Error::ConnectionFailed => (K::Connect, "connection failed".to_string()),
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => (K::InvalidUrl, err.to_string()),
@@ -1786,8 +1787,13 @@ pub fn classify(err: ureq::Error) -> Failure {
     failure.refused =
         matches!(&err, ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused);
     failure.settled = matches!(&err, ureq::Error::Io(io)
-        if io.get_ref().is_some_and(|inner| inner.is::<crate::interface::NoFamily>()));
+        if io.get_ref().is_some_and(|inner| inner.is::<crate::interface::NoFamily>())
+            || at_proxy(io).is_some_and(AtProxy::settled));
     failure
+}
+
+fn at_proxy(io: &io::Error) -> Option<&AtProxy> {
+    io.get_ref().and_then(|inner| inner.downcast_ref())
 }
 
 /// A body that came slower than `--speed-limit` over `--speed-time`.

@@ -42,6 +42,9 @@ pub enum ErrorKind {
     Exists,
     /// Writing the file failed (permission, disk full, name too long...).
     Disk,
+    /// The proxy could not be reached, refused the tunnel or its login, or could not reach
+    /// the host.
+    Proxy,
 }
 
 impl ErrorKind {

@@ -4,11 +4,15 @@
 //! `--noproxy` take the place of those variables, as curl's options of those names do. ureq's
 //! own reading takes the first variable set for every URL whatever its scheme, and silently
 //! skips a value it cannot parse, which would send traffic direct that the user meant to go
-//! through a proxy.
+//! through a proxy. And how a failure at the proxy is told: naming the proxy and the host it
+//! was asked to reach, with kind `proxy`.
 
+use std::fmt;
+use std::io;
 use std::net::IpAddr;
 
-use ureq::Proxy;
+use ureq::unversioned::transport::{ConnectionDetails, Connector, Transport};
+use ureq::{Error, Proxy, ProxyProtocol};
 use url::{Host, Url};
 
 use crate::outcome::redact_str;
@@ -186,9 +190,214 @@ fn same_top_bits(a: u128, b: u128, bits: u32) -> bool {
     bits == 0 || (a ^ b) >> (128 - bits) == 0
 }
 
+/// The link around ureq's SOCKS and CONNECT links: their failures say only "connection
+/// refused" or "CONNECT proxy failed: proxy server responded 403/403", and a user cannot tell
+/// whether the proxy or the host behind it refused. This one makes each an [`AtProxy`].
+#[derive(Debug)]
+pub struct Blamed<C>(pub C);
+
+impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
+    type Out = C::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        // With a connection made already, the proxy links pass it on and cannot fail.
+        let making = chained.is_none();
+        let made = self.0.connect(details, chained);
+        match (made, details.config.proxy()) {
+            (Err(err), Some(proxy)) if making => Err(blame(err, proxy, details)),
+            (made, _) => made,
+        }
+    }
+}
+
+/// `err` as an [`AtProxy`] when it is the proxy's doing; timeouts, name lookups, TLS to an
+/// https proxy and a cancelled run stay what they are.
+fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
+    let target = match (details.uri.host(), details.uri.port_u16()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (host, _) => {
+            let port = details
+                .uri
+                .scheme_str()
+                .map_or(80, |s| if s == "https" { 443 } else { 80 });
+            format!("{}:{port}", host.unwrap_or_default())
+        }
+    };
+    let at = |kind: io::ErrorKind, cause: Cause| {
+        let at = AtProxy {
+            proxy: format!("{} proxy {}", proxy.protocol(), address(proxy)),
+            target: target.clone(),
+            cause,
+        };
+        Error::Io(io::Error::new(kind, at))
+    };
+    match err {
+        Error::ConnectProxyFailed(reason) => {
+            // ureq's text: "proxy server responded {code}/{code}", or "... did not respond".
+            let code = (reason.rsplit_once('/')).and_then(|(_, code)| code.parse::<u16>().ok());
+            match code {
+                Some(code) => at(io::ErrorKind::Other, Cause::Answered(code)),
+                None => at(io::ErrorKind::UnexpectedEof, Cause::NoAnswer),
+            }
+        }
+        Error::Io(io) if crate::tls::is_tls(&io) || crate::transport::was_interrupted(&io) => {
+            Error::Io(io)
+        }
+        Error::Io(io) if unreachable(io.kind()) => {
+            at(io.kind(), Cause::Unreachable(io.to_string()))
+        }
+        Error::Io(io) if is_socks(proxy) && !broke(io.kind()) => {
+            let reason = io.to_string();
+            let kind = match reason.as_str() {
+                // The proxy's own word that nothing listens at the host: as curl and wget
+                // treat a refused connection, not retried unless --retry-connrefused.
+                "connection refused" => io::ErrorKind::ConnectionRefused,
+                _ => io.kind(),
+            };
+            at(kind, Cause::Socks(reason))
+        }
+        Error::Io(io) => at(io.kind(), Cause::Broke(io.to_string())),
+        err => err,
+    }
+}
+
+fn is_socks(proxy: &Proxy) -> bool {
+    !matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https)
+}
+
+/// The errors of a connection that could not be made at all.
+fn unreachable(kind: io::ErrorKind) -> bool {
+    use io::ErrorKind as E;
+    matches!(
+        kind,
+        E::ConnectionRefused
+            | E::HostUnreachable
+            | E::NetworkUnreachable
+            | E::AddrNotAvailable
+            | E::NetworkDown
+    )
+}
+
+/// The errors of a connection that was made and then closed or reset.
+fn broke(kind: io::ErrorKind) -> bool {
+    use io::ErrorKind as E;
+    matches!(
+        kind,
+        E::UnexpectedEof | E::ConnectionReset | E::ConnectionAborted | E::BrokenPipe
+    )
+}
+
+/// A proxy's host and port, without the login its URL may hold.
+pub fn address(proxy: &Proxy) -> String {
+    let host = proxy.host();
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{}", proxy.port())
+    } else {
+        format!("{host}:{}", proxy.port())
+    }
+}
+
+/// A URL that failed at its proxy: which proxy, the host it was to reach, and what happened.
+#[derive(Debug)]
+pub struct AtProxy {
+    /// Its protocol, host and port (`HTTP proxy 10.0.0.1:3128`).
+    proxy: String,
+    /// The host and port the proxy was asked to connect to.
+    target: String,
+    cause: Cause,
+}
+
+#[derive(Debug)]
+enum Cause {
+    /// The connection to the proxy could not be made.
+    Unreachable(String),
+    /// The proxy answered CONNECT with this status.
+    Answered(u16),
+    /// The proxy closed the connection without answering CONNECT.
+    NoAnswer,
+    /// The connection to the proxy broke before the tunnel was made.
+    Broke(String),
+    /// The SOCKS proxy refused: ureq's reason (a reply code's meaning, the login refused, or
+    /// an answer that is no SOCKS).
+    Socks(String),
+}
+
+impl AtProxy {
+    /// Nothing a retry could change: the proxy refused the tunnel or the login (a 4xx
+    /// answer, a SOCKS rule or login), where a 5xx answer or a broken connection may pass.
+    pub fn settled(&self) -> bool {
+        match &self.cause {
+            Cause::Answered(code) => (400..500).contains(code) && *code != 408 && *code != 429,
+            // The reply codes that say the way to the host failed this time (RFC 1928 6),
+            // and a refusal, which `refused` decides on; the rest are the proxy's rules, a
+            // login refused or a server that speaks no SOCKS.
+            Cause::Socks(reason) => !matches!(
+                reason.as_str(),
+                "general SOCKS server failure"
+                    | "network unreachable"
+                    | "host unreachable"
+                    | "TTL expired"
+                    | "connection refused"
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for AtProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            proxy,
+            target,
+            cause,
+        } = self;
+        match cause {
+            Cause::Unreachable(why) => write!(f, "cannot connect to the {proxy}: {why}"),
+            Cause::Answered(407) => write!(
+                f,
+                "the {proxy} asks for a login to reach {target} (407 Proxy Authentication \
+                 Required): give it in the proxy URL or with --proxy-user"
+            ),
+            Cause::Answered(code) => {
+                let reason = ureq::http::StatusCode::from_u16(*code)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                write!(
+                    f,
+                    "the {proxy} refused to connect to {target}: {code} {reason}"
+                )
+            }
+            Cause::NoAnswer => write!(
+                f,
+                "the {proxy} closed the connection without answering the CONNECT to {target}"
+            ),
+            Cause::Broke(why) => write!(
+                f,
+                "the connection to the {proxy} broke before it connected to {target}: {why}"
+            ),
+            Cause::Socks(why) => write!(f, "the {proxy} could not connect to {target}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for AtProxy {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxys_address_has_no_login_and_brackets_ipv6() {
+        let named = Proxy::new("http://me:secret@proxy.example:3128").unwrap();
+        assert_eq!(address(&named), "proxy.example:3128");
+        let v6 = Proxy::new("socks5h://me:secret@[::1]:1080").unwrap();
+        assert_eq!(address(&v6), "[::1]:1080");
+    }
     use std::collections::HashMap;
 
     fn proxies(vars: &[(&str, &str)]) -> Result<Proxies, String> {

@@ -22,8 +22,9 @@ pub struct RetryPolicy {
 const RETRY_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 impl RetryPolicy {
-    /// Whether a failure is transient: connection failures, timeouts, broken or truncated
-    /// bodies and the statuses above. A refused connection is final unless `retry_refused`, as
+    /// Whether a failure is transient: connection failures, failures at a proxy that another
+    /// try may pass, timeouts, broken or truncated bodies and the statuses above. A refused
+    /// connection (or a host a SOCKS proxy found refusing) is final unless `retry_refused`, as
     /// in curl and wget: nothing listens there, and a moment later it is usually the same. Bad
     /// URLs, other 4xx, checksum and size failures are final.
     pub fn is_transient(&self, failure: &Failure, status: Option<u16>) -> bool {
@@ -31,7 +32,7 @@ impl RetryPolicy {
             return false;
         }
         match failure.kind {
-            ErrorKind::Connect => !failure.refused || self.retry_refused,
+            ErrorKind::Connect | ErrorKind::Proxy => !failure.refused || self.retry_refused,
             ErrorKind::Timeout | ErrorKind::Io => true,
             ErrorKind::HttpStatus => status.is_some_and(|s| RETRY_STATUSES.contains(&s)),
             _ => false,

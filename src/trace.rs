@@ -224,7 +224,7 @@ fn connected(details: &ConnectionDetails, tls: bool, to_proxy: bool) {
         (host, _) => host.unwrap_or_default().to_string(),
     };
     let via = match (details.config.proxy(), making.peer) {
-        (Some(p), _) => format!(" through the proxy {}:{}", p.host(), p.port()),
+        (Some(p), _) => format!(" through the proxy {}", crate::proxy::address(p)),
         // The address the name led to (not repeated when the URL gave it).
         (None, Some(peer)) if peer.to_string() != host => format!(" at {peer}"),
         (None, _) => String::new(),

@@ -29,6 +29,7 @@ use ureq::unversioned::transport::{
 
 use crate::cancel;
 use crate::interface::Local;
+use crate::proxy::Blamed;
 use crate::tls::Tls;
 use crate::trace;
 
@@ -40,8 +41,8 @@ const FIRST_INPUT: usize = 8 * 1024;
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. For runs with a proxy.
 pub fn proxied(tcp: Tcp, tls: Tls) -> impl Connector<()> {
-    ().chain(SocksConnector::default())
-        .chain(trace::Tunnel(ConnectProxyConnector::default()))
+    ().chain(Blamed(SocksConnector::default()))
+        .chain(Blamed(trace::Tunnel(ConnectProxyConnector::default())))
         .chain(tcp)
         .chain(tls)
 }

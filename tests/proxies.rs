@@ -1,0 +1,300 @@
+//! SOCKS proxies, and what a URL says when it fails at its proxy: which proxy, the host it was
+//! to reach and what happened, with kind `proxy`, retried only when another try may pass.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use serde_json::Value;
+use support::*;
+
+/// What a SOCKS5 proxy was asked: the login it was given, and the host and port to reach.
+#[derive(Debug, Clone, PartialEq)]
+struct Asked {
+    login: Option<(String, String)>,
+    target: String,
+}
+
+/// A SOCKS5 proxy (RFC 1928, with RFC 1929's login when offered) on 127.0.0.1 that reaches
+/// every host at 127.0.0.1, on the port it is asked for, so a made-up name works. A host named
+/// `reply-N.test` gets reply code N instead. It notes what each connection asked.
+fn socks5_proxy() -> (String, Arc<Mutex<Vec<Asked>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let noted = Arc::clone(&log);
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let noted = Arc::clone(&noted);
+            thread::spawn(move || {
+                let _ = socks5_session(client, &noted);
+            });
+        }
+    });
+    (addr, log)
+}
+
+fn socks5_session(mut client: TcpStream, noted: &Mutex<Vec<Asked>>) -> std::io::Result<()> {
+    let read = |n: usize, client: &mut TcpStream| -> std::io::Result<Vec<u8>> {
+        let mut buf = vec![0; n];
+        client.read_exact(&mut buf)?;
+        Ok(buf)
+    };
+    let greeting = read(2, &mut client)?;
+    let methods = read(greeting[1].into(), &mut client)?;
+    let mut login = None;
+    if methods.contains(&2) {
+        client.write_all(&[5, 2])?;
+        let head = read(2, &mut client)?;
+        let user = read(head[1].into(), &mut client)?;
+        let len = read(1, &mut client)?;
+        let password = read(len[0].into(), &mut client)?;
+        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        login = Some((text(user), text(password)));
+        client.write_all(&[1, 0])?;
+    } else {
+        client.write_all(&[5, 0])?;
+    }
+    let request = read(4, &mut client)?;
+    let host = match request[3] {
+        1 => Ipv4Addr::from(<[u8; 4]>::try_from(read(4, &mut client)?).unwrap()).to_string(),
+        3 => {
+            let len = read(1, &mut client)?;
+            String::from_utf8(read(len[0].into(), &mut client)?).unwrap()
+        }
+        other => panic!("address type {other}"),
+    };
+    let port = u16::from_be_bytes(read(2, &mut client)?.try_into().unwrap());
+    let target = format!("{host}:{port}");
+    noted.lock().unwrap().push(Asked { login, target });
+    let reply = (host.strip_prefix("reply-"))
+        .and_then(|rest| rest.strip_suffix(".test"))
+        .map_or(0, |code| code.parse::<u8>().unwrap());
+    client.write_all(&[5, reply, 0, 1, 127, 0, 0, 1, 0, 0])?;
+    if reply != 0 {
+        return Ok(());
+    }
+    let server = TcpStream::connect(("127.0.0.1", port))?;
+    relay(client, server);
+    Ok(())
+}
+
+/// Copies bytes both ways until either side closes.
+fn relay(client: TcpStream, server: TcpStream) {
+    let (mut up, mut down) = (server.try_clone().unwrap(), server);
+    let (mut from_client, mut back) = (client.try_clone().unwrap(), client);
+    thread::spawn(move || std::io::copy(&mut from_client, &mut up));
+    let _ = std::io::copy(&mut down, &mut back);
+}
+
+/// An HTTP proxy that answers CONNECT for `status-N.test` with status N, closes the connection
+/// unanswered for `mute.test`, and opens a tunnel to the port asked for on 127.0.0.1 for
+/// any other host.
+fn connect_proxy() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut head = String::new();
+                while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+                let authority = head.split(' ').nth(1).unwrap_or("").to_string();
+                let (host, port) = authority.rsplit_once(':').unwrap();
+                let mut client = client;
+                if host == "mute.test" {
+                    return;
+                }
+                if let Some(code) =
+                    (host.strip_prefix("status-")).and_then(|r| r.strip_suffix(".test"))
+                {
+                    let answer = format!("HTTP/1.1 {code} No\r\nContent-Length: 0\r\n\r\n");
+                    let _ = client.write_all(answer.as_bytes());
+                    return;
+                }
+                let server =
+                    TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                relay(client, server);
+            });
+        }
+    });
+    url
+}
+
+/// `127.0.0.1:PORT` of a port nothing listens on.
+fn nothing_listening() -> String {
+    let url = refused_url();
+    let authority = url.trim_start_matches("http://").split('/').next();
+    authority.unwrap().to_string()
+}
+
+/// Fetches `url` with `args`, expecting exit `code`, and returns its one JSON record.
+fn one(url: &str, args: &[&str], code: i32) -> Value {
+    let out = fetchpar()
+        .arg("--json")
+        .args(["--retry-delay", "0.01"])
+        .args(args)
+        .arg(url)
+        .assert()
+        .code(code);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    records.into_iter().next().unwrap()
+}
+
+#[test]
+fn socks5_and_socks5h_proxies_carry_urls_and_their_login() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let (proxy, asked) = socks5_proxy();
+
+    // socks5: fetchpar looks the name up and hands the proxy an address.
+    let url = origin.url("/a?size=5");
+    let done = one(&url, &["-x", &format!("socks5://{proxy}")], 0);
+    assert_eq!(done["bytes"], 5, "{done}");
+    // socks5h: the proxy gets the name (this one is nowhere else), and the login.
+    let far = format!("http://far-away.test:{port}/b?size=7");
+    let login = format!("socks5h://me:s0cks%20pass@{proxy}");
+    let done = one(&far, &["-x", &login], 0);
+    assert_eq!(done["bytes"], 7, "{done}");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [
+            Asked {
+                login: None,
+                target: format!("127.0.0.1:{port}"),
+            },
+            Asked {
+                login: Some(("me".into(), "s0cks pass".into())),
+                target: format!("far-away.test:{port}"),
+            },
+        ]
+    );
+    // -v names the proxy, never its password.
+    let traced = fetchpar()
+        .args(["-v", "-x", &login, &far])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!(
+            "* connected to far-away.test:{port} through the proxy {proxy}"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s0cks"), "{stderr}");
+}
+
+#[test]
+fn a_socks_proxys_refusals_name_the_proxy_and_are_retried_only_when_they_may_pass() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let (proxy, asked) = socks5_proxy();
+    let via = format!("socks5h://{proxy}");
+    let url = |host: &str| format!("http://{host}:{port}/");
+    let tries = |host: &str, args: &[&str]| -> (Value, usize) {
+        let before = asked.lock().unwrap().len();
+        let mut all = vec!["-x", via.as_str(), "--retries", "2"];
+        all.extend(args);
+        let record = one(&url(host), &all, 1);
+        assert_eq!(kind(&record), "proxy", "{record}");
+        (record, asked.lock().unwrap().len() - before)
+    };
+
+    // Reply 5: nothing listens at the host. Final, as a refused connection is, unless
+    // --retry-connrefused.
+    let (refused, asks) = tries("reply-5.test", &[]);
+    assert_eq!(
+        message(&refused),
+        format!(
+            "the SOCKS5h proxy {proxy} could not connect to reply-5.test:{port}: connection refused"
+        )
+    );
+    assert_eq!((asks, refused["attempts"].as_u64()), (1, Some(1)));
+    let (_, asks) = tries("reply-5.test", &["--retry-connrefused"]);
+    assert_eq!(asks, 3);
+    // Reply 2: the proxy's rules forbid it. Final.
+    let (banned, asks) = tries("reply-2.test", &[]);
+    assert!(
+        message(&banned).ends_with("connection not allowed by ruleset"),
+        "{banned}"
+    );
+    assert_eq!(asks, 1);
+    // Reply 1, a general failure, and 4, the host unreachable: may pass another time.
+    for host in ["reply-1.test", "reply-4.test"] {
+        let (_, asks) = tries(host, &[]);
+        assert_eq!(asks, 3, "{host}");
+    }
+
+    // A proxy that is not there: the message says it is the proxy that cannot be reached.
+    let gone = nothing_listening();
+    let record = one(&url("127.0.0.1"), &["-x", &format!("socks5://{gone}")], 1);
+    assert_eq!(kind(&record), "proxy", "{record}");
+    assert!(
+        message(&record).starts_with(&format!("cannot connect to the SOCKS5 proxy {gone}: ")),
+        "{record}"
+    );
+}
+
+#[test]
+fn a_connect_proxys_refusal_names_the_proxy_the_host_and_the_status() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let proxy = connect_proxy();
+    let at = proxy.trim_start_matches("http://");
+    let run = |host: &str| {
+        let url = format!("http://{host}:{port}/?size=3");
+        one(
+            &url,
+            &["-x", &proxy, "--retries", "2"],
+            if host == "fine.test" { 0 } else { 1 },
+        )
+    };
+
+    assert_eq!(run("fine.test")["bytes"], 3);
+    let forbidden = run("status-403.test");
+    assert_eq!(kind(&forbidden), "proxy");
+    assert_eq!(
+        message(&forbidden),
+        format!("the HTTP proxy {at} refused to connect to status-403.test:{port}: 403 Forbidden")
+    );
+    assert_eq!(forbidden["attempts"], 1, "a 4xx refusal is final");
+    let login = run("status-407.test");
+    assert!(message(&login).contains("asks for a login"), "{login}");
+    assert!(message(&login).contains("--proxy-user"), "{login}");
+    assert_eq!(login["attempts"], 1);
+    let busy = run("status-503.test");
+    assert!(
+        message(&busy).ends_with(": 503 Service Unavailable"),
+        "{busy}"
+    );
+    assert_eq!(busy["attempts"], 3, "a 5xx refusal may pass another time");
+    let mute = run("mute.test");
+    assert_eq!(
+        message(&mute),
+        format!(
+            "the HTTP proxy {at} closed the connection without answering the CONNECT to \
+             mute.test:{port}"
+        )
+    );
+    assert_eq!(mute["attempts"], 3);
+
+    // A proxy that is not there.
+    let gone = nothing_listening();
+    let record = one(&origin.url("/"), &["-x", &gone, "--retries", "2"], 1);
+    assert_eq!(kind(&record), "proxy", "{record}");
+    assert!(
+        message(&record).starts_with(&format!("cannot connect to the HTTP proxy {gone}: ")),
+        "{record}"
+    );
+    assert_eq!(
+        record["attempts"], 1,
+        "refused, as a direct connection is final"
+    );
+}
