@@ -217,16 +217,7 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
 /// `err` as an [`AtProxy`] when it is the proxy's doing; timeouts, name lookups, TLS to an
 /// https proxy and a cancelled run stay what they are.
 fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
-    let target = match (details.uri.host(), details.uri.port_u16()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (host, _) => {
-            let port = details
-                .uri
-                .scheme_str()
-                .map_or(80, |s| if s == "https" { 443 } else { 80 });
-            format!("{}:{port}", host.unwrap_or_default())
-        }
-    };
+    let target = target(details);
     let at = |kind: io::ErrorKind, cause: Cause| {
         let at = AtProxy {
             proxy: format!("{} proxy {}", proxy.protocol(), address(proxy)),
@@ -265,7 +256,17 @@ fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
     }
 }
 
-fn is_socks(proxy: &Proxy) -> bool {
+/// The host and port a connection is for, as a proxy is asked for them.
+pub fn target(details: &ConnectionDetails) -> String {
+    let port = (details.uri.port_u16()).unwrap_or(match details.uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    });
+    format!("{}:{port}", details.uri.host().unwrap_or_default())
+}
+
+/// Whether `proxy` is a SOCKS one (4, 4a, 5 or 5h).
+pub fn is_socks(proxy: &Proxy) -> bool {
     !matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https)
 }
 

@@ -12,6 +12,7 @@ use ureq::Error;
 use ureq::http::{HeaderMap, StatusCode, Version};
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
+use crate::proxy;
 use crate::report;
 
 /// Most text one URL's trace keeps: results wait in memory for their turn with --keep-order,
@@ -224,7 +225,7 @@ fn connected(details: &ConnectionDetails, tls: bool, to_proxy: bool) {
         (host, _) => host.unwrap_or_default().to_string(),
     };
     let via = match (details.config.proxy(), making.peer) {
-        (Some(p), _) => format!(" through the proxy {}", crate::proxy::address(p)),
+        (Some(p), _) => format!(" through the proxy {}", proxy::address(p)),
         // The address the name led to (not repeated when the URL gave it).
         (None, Some(peer)) if peer.to_string() != host => format!(" at {peer}"),
         (None, _) => String::new(),
@@ -258,6 +259,45 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Tunnel<C> {
         let before = TUNNELING.replace(chained.is_none());
         let made = self.0.connect(details, chained);
         TUNNELING.set(before);
+        made
+    }
+}
+
+/// The link around ureq's SOCKS link: notes what the proxy is asked to reach, and that it
+/// did, as curl -v's "SOCKS5 connect to HOST" and "SOCKS5 request granted" do (the handshake
+/// itself is binary).
+#[derive(Debug)]
+pub struct Socks<C>(pub C);
+
+impl<In: Transport, C: Connector<In>> Connector<In> for Socks<C> {
+    type Out = C::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        let proxy = (details.config.proxy())
+            .filter(|p| chained.is_none() && keeping() && proxy::is_socks(p))
+            .filter(|p| !p.is_no_proxy(details.uri));
+        if let Some(proxy) = proxy {
+            let asked = match details.addrs.first() {
+                // socks4 and socks5 take an address, looked up here.
+                Some(addr) if proxy.resolve_target() => format!("{addr} (looked up here)"),
+                _ => format!("{} (looked up by the proxy)", proxy::target(details)),
+            };
+            let at = proxy::address(proxy);
+            note(|| {
+                format!(
+                    "* asking the {} proxy {at} to connect to {asked}",
+                    proxy.protocol()
+                )
+            });
+        }
+        let made = self.0.connect(details, chained);
+        if proxy.is_some() && matches!(made, Ok(Some(_))) {
+            note(|| "* the proxy connected".to_string());
+        }
         made
     }
 }

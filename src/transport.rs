@@ -41,7 +41,7 @@ const FIRST_INPUT: usize = 8 * 1024;
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. For runs with a proxy.
 pub fn proxied(tcp: Tcp, tls: Tls) -> impl Connector<()> {
-    ().chain(Blamed(SocksConnector::default()))
+    ().chain(Blamed(trace::Socks(SocksConnector::default())))
         .chain(Blamed(trace::Tunnel(ConnectProxyConnector::default())))
         .chain(tcp)
         .chain(tls)

@@ -176,19 +176,38 @@ fn socks5_and_socks5h_proxies_carry_urls_and_their_login() {
             },
         ]
     );
-    // -v names the proxy, never its password.
-    let traced = fetchpar()
-        .args(["-v", "-x", &login, &far])
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
-    assert!(
-        stderr.contains(&format!(
-            "* connected to far-away.test:{port} through the proxy {proxy}"
-        )),
-        "{stderr}"
+    // -v names the proxy and what it was asked for, as curl -v does, never its password.
+    let trace = |proxy_url: &str, url: &str| {
+        let traced = fetchpar()
+            .args(["-v", "-x", proxy_url, url])
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
+        assert!(!stderr.contains("s0cks"), "{stderr}");
+        (stderr.lines())
+            .filter_map(|l| l.strip_prefix("[argument:1] "))
+            .take(3)
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        trace(&login, &far),
+        [
+            format!(
+                "* asking the SOCKS5h proxy {proxy} to connect to far-away.test:{port} (looked \
+                 up by the proxy)"
+            ),
+            "* the proxy connected".to_string(),
+            format!("* connected to far-away.test:{port} through the proxy {proxy}"),
+        ]
     );
-    assert!(!stderr.contains("s0cks"), "{stderr}");
+    let near = format!("http://localhost:{port}/c?size=1");
+    assert_eq!(
+        trace(&format!("socks5://me:s0cks@{proxy}"), &near)[0],
+        format!(
+            "* asking the SOCKS5 proxy {proxy} to connect to 127.0.0.1:{port} (looked up here)"
+        )
+    );
 }
 
 #[test]
