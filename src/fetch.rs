@@ -23,7 +23,7 @@ use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::pace::Pace;
 use crate::progress::{Live, Progress};
-use crate::proxy::{AtProxy, Proxies};
+use crate::proxy::{self, AtProxy, Proxies};
 use crate::rate::RateLimit;
 use crate::referer::Referer;
 use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
@@ -642,6 +642,16 @@ impl Fetcher {
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
         let proxy = self.settings.proxies.for_url(url);
+        // An http URL goes to an HTTP proxy as a request naming the whole URL, not through a
+        // CONNECT tunnel (see `proxy::Absolute`): ureq is not told of the proxy.
+        let (absolute, proxy) = match proxy {
+            Some(p) if proxy::in_absolute_form(p, url) => (Some(p), None),
+            proxy => (None, proxy),
+        };
+        let proxy_login = absolute.and_then(proxy_basic_auth);
+        let head = head
+            + absolute.map_or(0, |_| url.as_str().len())
+            + (proxy_login.as_ref()).map_or(0, |b| b.len() + "Proxy-Authorization: \r\n".len());
         if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() || head_within.is_some() {
             let mut config = request.config();
             if head_within.is_some() {
@@ -697,6 +707,9 @@ impl Fetcher {
         if let (Some(basic), false) = (basic, authorized) {
             request = request.header(header::AUTHORIZATION, basic);
         }
+        if let Some(login) = proxy_login {
+            request = request.header("Proxy-Authorization", login);
+        }
         if let Some(since) = since {
             request = request.header("If-Modified-Since", httpdate::fmt_http_date(since));
         }
@@ -712,7 +725,10 @@ impl Fetcher {
                 request = request.header("If-Range", validator);
             }
         }
-        request.call()
+        match absolute {
+            Some(proxy) => proxy::absolute(proxy, url, || request.call()),
+            None => request.call(),
+        }
     }
 
     fn fetch_into(
@@ -1531,6 +1547,16 @@ fn basic_auth(url: &Url) -> Option<String> {
     credentials.push(b':');
     credentials.extend(decode(url.password().unwrap_or("")));
     Some(basic(&credentials))
+}
+
+/// The `Proxy-Authorization` value for a proxy's login, as ureq's CONNECT link sends it.
+fn proxy_basic_auth(proxy: &ureq::Proxy) -> Option<String> {
+    if proxy.username().is_none() && proxy.password().is_none() {
+        return None;
+    }
+    let user = proxy.username().unwrap_or_default();
+    let credentials = format!("{user}:{}", proxy.password().unwrap_or_default());
+    Some(basic(credentials.as_bytes()))
 }
 
 /// The `Authorization` value for `user:password` (RFC 7617).

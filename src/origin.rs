@@ -36,7 +36,9 @@
 //! | `last_modified=SECS` | a Last-Modified of that Unix time, and 304 to an If-Modified-Since no older (`ignore_ims=1`: never 304) |
 //!
 //! A `CONNECT` request is answered as a proxy would, and what comes through the tunnel is then
-//! served as above, so the server can also stand in for an HTTP proxy.
+//! served as above; a request naming a whole URL (`GET http://host/path`, what clients send a
+//! proxy for http URLs) is answered for its path: so the server can also stand in for an HTTP
+//! proxy.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Write};
@@ -154,8 +156,9 @@ impl Origin {
         self.stats.connections.load(Ordering::SeqCst)
     }
 
-    /// Tunnels opened with CONNECT, when used as a proxy.
-    pub fn tunnels(&self) -> usize {
+    /// Requests that came to it as a proxy: tunnels opened with CONNECT, and requests naming
+    /// a whole `http://` URL.
+    pub fn proxied(&self) -> usize {
         self.stats.proxied.load(Ordering::SeqCst)
     }
 
@@ -306,6 +309,8 @@ struct Request {
     close: bool,
     /// Request headers, names in lower case.
     headers: Vec<(String, String)>,
+    /// The request line named a whole URL, as one sent to a proxy does.
+    absolute: bool,
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
@@ -316,7 +321,16 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
     let first = String::from_utf8_lossy(&line).trim().to_string();
     let mut parts = first.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("/").to_string();
+    let mut target = parts.next().unwrap_or("/").to_string();
+    // A request in absolute form, as a client sends one to a proxy: answered as the URL's
+    // server would answer its path.
+    let absolute = target.starts_with("http://");
+    if absolute {
+        let after = &target["http://".len()..];
+        target = after
+            .find('/')
+            .map_or("/".into(), |at| after[at..].to_string());
+    }
     let http10 = parts.next() == Some("HTTP/1.0");
     let mut range_start = None;
     let mut range_end = None;
@@ -363,6 +377,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         if_range,
         close,
         headers,
+        absolute,
     }))
 }
 
@@ -378,6 +393,9 @@ fn serve_connection(conn: TcpStream, stats: &Stats, stop: &AtomicBool) -> io::Re
             stats.proxied.fetch_add(1, Ordering::SeqCst);
             writer.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
             continue;
+        }
+        if request.absolute {
+            stats.proxied.fetch_add(1, Ordering::SeqCst);
         }
         stats.requests.fetch_add(1, Ordering::SeqCst);
         let mut answering = Answering::start(stats);

@@ -4,16 +4,19 @@
 //! `--noproxy` take the place of those variables, as curl's options of those names do. ureq's
 //! own reading takes the first variable set for every URL whatever its scheme, and silently
 //! skips a value it cannot parse, which would send traffic direct that the user meant to go
-//! through a proxy. And how a failure at the proxy is told: naming the proxy and the host it
-//! was asked to reach, with kind `proxy`.
+//! through a proxy. How an http URL goes to an HTTP proxy: in absolute form, as curl sends it
+//! (see [`Absolute`]). And how a failure at the proxy is told: naming the proxy and the host
+//! it was asked to reach, with kind `proxy`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
 
+use ureq::http::Uri;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, Transport};
 use ureq::{Error, Proxy, ProxyProtocol};
-use url::{Host, Url};
+use url::{Host, Position, Url};
 
 use crate::outcome::redact_str;
 
@@ -190,6 +193,95 @@ fn same_top_bits(a: u128, b: u128, bits: u32) -> bool {
     bits == 0 || (a ^ b) >> (128 - bits) == 0
 }
 
+thread_local! {
+    /// Set on a fetching thread while its request goes to a proxy in absolute form.
+    static ABSOLUTE: RefCell<Option<Absolute>> = const { RefCell::new(None) };
+}
+
+/// An http URL on its way to an HTTP proxy as curl, wget and aria2c send it: on a connection to
+/// the proxy, a request line naming the whole URL (`GET http://host/path HTTP/1.1`, RFC 9112
+/// 3.2.2), no CONNECT. ureq tunnels every URL with CONNECT, which proxies commonly allow to
+/// port 443 only (squid's default configuration refuses it to port 80 with a 403), and which
+/// keeps a caching proxy from caching. While one is set, the resolver gives the proxy's
+/// addresses, the TCP link writes the request line in absolute form, and the trace shows it so.
+struct Absolute {
+    proxy: Proxy,
+    /// What goes before the path in the request line: `http://host:port`.
+    origin: String,
+}
+
+/// Whether `url` goes to `proxy` in absolute form: an http URL and a plain HTTP proxy. Through
+/// an https proxy it is still tunnelled, the TLS to the proxy being ureq's CONNECT link's.
+pub fn in_absolute_form(proxy: &Proxy, url: &Url) -> bool {
+    url.scheme() == "http" && proxy.protocol() == ProxyProtocol::Http
+}
+
+/// Runs `call` with this thread's requests going to `proxy` in absolute form for `url`; a
+/// connection to the proxy that cannot be made comes out as the proxy's failure.
+pub fn absolute<R>(
+    proxy: &Proxy,
+    url: &Url,
+    call: impl FnOnce() -> Result<R, Error>,
+) -> Result<R, Error> {
+    /// Clears the setting however `call` ends.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            ABSOLUTE.set(None);
+        }
+    }
+    let authority = &url[Position::BeforeHost..Position::AfterPort];
+    let origin = format!("http://{authority}");
+    ABSOLUTE.set(Some(Absolute {
+        proxy: proxy.clone(),
+        origin,
+    }));
+    let _reset = Reset;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let target = || format!("{}:{port}", url.host_str().unwrap_or_default());
+    call().map_err(|err| match err {
+        Error::Io(io) if unreachable(io.kind()) => {
+            let cause = Cause::Unreachable(io.to_string());
+            Error::Io(io::Error::new(
+                io.kind(),
+                AtProxy::new(proxy, target(), cause),
+            ))
+        }
+        err => err,
+    })
+}
+
+/// The proxy's URI, while this thread's request goes to it in absolute form: the resolver
+/// looks its name up in place of the URL's.
+pub fn absolute_proxy_uri() -> Option<Uri> {
+    ABSOLUTE.with_borrow(|absolute| absolute.as_ref().map(|a| a.proxy.uri().clone()))
+}
+
+/// The proxy's address, while this thread's request goes to it in absolute form (for -v).
+pub fn absolute_proxy_address() -> Option<String> {
+    ABSOLUTE.with_borrow(|absolute| absolute.as_ref().map(|a| address(&a.proxy)))
+}
+
+/// `head` with its request line in absolute form, when this thread's request goes to a proxy
+/// so and `head` starts a request (fetchpar sends only GET and HEAD, with no body).
+pub fn absolute_head(head: &[u8]) -> Option<Vec<u8>> {
+    ABSOLUTE.with_borrow(|absolute| {
+        let absolute = absolute.as_ref()?;
+        let method = [&b"GET /"[..], b"HEAD /"]
+            .into_iter()
+            .find(|start| head.starts_with(start))?;
+        let path_at = method.len() - 1;
+        Some(
+            [
+                &head[..path_at],
+                absolute.origin.as_bytes(),
+                &head[path_at..],
+            ]
+            .concat(),
+        )
+    })
+}
+
 /// The link around ureq's SOCKS and CONNECT links: their failures say only "connection
 /// refused" or "CONNECT proxy failed: proxy server responded 403/403", and a user cannot tell
 /// whether the proxy or the host behind it refused. This one makes each an [`AtProxy`].
@@ -219,11 +311,7 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
 fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
     let target = target(details);
     let at = |kind: io::ErrorKind, cause: Cause| {
-        let at = AtProxy {
-            proxy: format!("{} proxy {}", proxy.protocol(), address(proxy)),
-            target: target.clone(),
-            cause,
-        };
+        let at = AtProxy::new(proxy, target.clone(), cause);
         Error::Io(io::Error::new(kind, at))
     };
     match err {
@@ -328,6 +416,14 @@ enum Cause {
 }
 
 impl AtProxy {
+    fn new(proxy: &Proxy, target: String, cause: Cause) -> Self {
+        Self {
+            proxy: format!("{} proxy {}", proxy.protocol(), address(proxy)),
+            target,
+            cause,
+        }
+    }
+
     /// Nothing a retry could change: the proxy refused the tunnel or the login (a 4xx
     /// answer, a SOCKS rule or login), where a 5xx answer or a broken connection may pass.
     pub fn settled(&self) -> bool {

@@ -298,6 +298,9 @@ impl Resolver for SharedResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        // A request going to an HTTP proxy in absolute form connects to the proxy.
+        let proxy_uri = crate::proxy::absolute_proxy_uri();
+        let uri = proxy_uri.as_ref().unwrap_or(uri);
         let found = match self.overrides.get(uri) {
             Some(addresses) => {
                 let port = uri.port_u16().unwrap_or(match uri.scheme_str() {

@@ -137,7 +137,9 @@ fn sent(bytes: &[u8]) {
     if !FRESH.replace(false) {
         note(|| "* on a kept-alive connection".into());
     }
-    let text = String::from_utf8_lossy(bytes);
+    // As the TCP link below writes it to a proxy that takes the whole URL.
+    let absolute = proxy::absolute_head(bytes);
+    let text = String::from_utf8_lossy(absolute.as_deref().unwrap_or(bytes));
     let mut lines = text.split("\r\n").take_while(|line| !line.is_empty());
     // The request line (through a proxy, with a whole URL and its colons), then the headers.
     if let Some(first) = lines.next() {
@@ -226,6 +228,9 @@ fn connected(details: &ConnectionDetails, tls: bool, to_proxy: bool) {
     };
     let via = match (details.config.proxy(), making.peer) {
         (Some(p), _) => format!(" through the proxy {}", proxy::address(p)),
+        (None, _) if let Some(at) = proxy::absolute_proxy_address() => {
+            format!(" through the proxy {at}")
+        }
         // The address the name led to (not repeated when the URL gave it).
         (None, Some(peer)) if peer.to_string() != host => format!(" at {peer}"),
         (None, _) => String::new(),

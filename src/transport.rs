@@ -478,8 +478,9 @@ impl Transport for Connection {
             self.write_timeout = wanted;
         }
         let output = &self.buffers.output[..amount];
+        let absolute = crate::proxy::absolute_head(output);
         (&*self.stream)
-            .write_all(output)
+            .write_all(absolute.as_deref().unwrap_or(output))
             .map_err(|e| timed_out(stale_if(self.idle, e), timeout.reason))
     }
 

@@ -1304,7 +1304,7 @@ fn proxy_variables_from_the_environment_are_honoured() {
         .assert()
         .success();
     assert_eq!(json_lines(&out.get_output().stdout)[0]["bytes"], 7);
-    assert_eq!((proxy.tunnels(), proxy.requests()), (1, 1));
+    assert_eq!((proxy.proxied(), proxy.requests()), (1, 1));
     // -v says which proxy a connection went through.
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     let via = format!(
@@ -1312,11 +1312,13 @@ fn proxy_variables_from_the_environment_are_honoured() {
         proxy.addr()
     );
     assert!(stderr.contains(&via), "{stderr}");
-    // The CONNECT shows whole, and the request through the tunnel once.
+    // An http URL goes to the proxy as curl sends it, naming the whole URL, with no CONNECT.
     assert!(
-        (stderr.lines()).any(|l| l.ends_with("] > CONNECT not-a-real-host.invalid:80 HTTP/1.1")),
+        (stderr.lines())
+            .any(|l| l.ends_with("] > GET http://not-a-real-host.invalid/through?size=7 HTTP/1.1")),
         "{stderr}"
     );
+    assert!(!stderr.contains("CONNECT"), "{stderr}");
     assert_eq!(stderr.matches("> GET").count(), 1, "{stderr}");
     assert!(!stderr.contains("kept-alive"), "{stderr}");
     // NO_PROXY exempts the host: then it is looked up directly, and fails.
@@ -1328,7 +1330,7 @@ fn proxy_variables_from_the_environment_are_honoured() {
         .assert()
         .code(1);
     assert_eq!(
-        proxy.tunnels(),
+        proxy.proxied(),
         1,
         "the exempt host did not go through the proxy"
     );
@@ -1354,7 +1356,7 @@ fn the_proxy_option_takes_the_place_of_the_variables_as_curls_does() {
     // The variable names a proxy that refuses; -x names the one that works.
     let refusing = refused_url();
     assert_eq!(run(&refusing, &["-x", &proxy.url("")], None), "ok");
-    assert_eq!(proxy.tunnels(), 1);
+    assert_eq!(proxy.proxied(), 1);
     // -x "": direct, whatever the variable says (so the made-up host does not resolve).
     assert_eq!(run(&proxy.url(""), &["-x", ""], None), "dns");
     // no_proxy still exempts a host from -x, and --noproxy replaces no_proxy.
@@ -1372,7 +1374,7 @@ fn the_proxy_option_takes_the_place_of_the_variables_as_curls_does() {
         ),
         "dns"
     );
-    assert_eq!(proxy.tunnels(), 2, "only the two runs sent through it");
+    assert_eq!(proxy.proxied(), 2, "only the two runs sent through it");
 }
 
 #[test]
@@ -1396,7 +1398,7 @@ fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
     let records = json_lines(&out.get_output().stdout);
     assert_eq!(find(&records, "/p")["bytes"], 3, "the http URL came back");
     // The https URL's TLS handshake fails against the stand-in, but the tunnel was opened.
-    assert_eq!((plain.tunnels(), secure.tunnels()), (1, 1));
+    assert_eq!((plain.proxied(), secure.proxied()), (1, 1));
 
     // A redirect goes through the proxy for its own scheme: from http to https, the other one.
     let hop = redirecting(&plain, "/hop", "https://not-a-real-host.invalid/after")
@@ -1413,7 +1415,7 @@ fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
         !["redirects", "dns"].contains(&kind(record).as_str()),
         "{record}"
     );
-    assert_eq!((plain.tunnels(), secure.tunnels()), (2, 2));
+    assert_eq!((plain.proxied(), secure.proxied()), (2, 2));
 
     // Only http_proxy set: the https URL goes direct (and fails to resolve), as with curl.
     let out = fetchpar()
@@ -1426,7 +1428,7 @@ fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
         kind(find(&json_lines(&out.get_output().stdout), "/s")),
         "dns"
     );
-    assert_eq!((plain.tunnels(), secure.tunnels()), (3, 2));
+    assert_eq!((plain.proxied(), secure.proxied()), (3, 2));
 
     // A proxy URL that cannot be used is named, before anything is fetched.
     fetchpar()
@@ -1437,7 +1439,7 @@ fn each_scheme_goes_through_its_own_proxy_and_a_bad_one_stops_the_run() {
         .stderr(predicate::str::contains(
             "https_proxy=`ftp://proxy.invalid:21`",
         ));
-    assert_eq!((plain.tunnels(), secure.tunnels()), (3, 2));
+    assert_eq!((plain.proxied(), secure.proxied()), (3, 2));
 }
 
 #[test]

@@ -1250,9 +1250,9 @@ fn a_ca_certificate_given_by_cacert_is_still_checked_for_name_and_dates() {
     }
 }
 
-/// A CONNECT proxy on 127.0.0.1 that opens a tunnel to port `port` of 127.0.0.1 whatever host
-/// it is asked for (so a made-up name can reach a loopback server), and notes each request's
-/// head, its lines joined by `\n`.
+/// An HTTP proxy on 127.0.0.1 that opens a tunnel to port `port` of 127.0.0.1 whatever host it
+/// is asked for (so a made-up name can reach a loopback server), or passes a request naming a
+/// whole `http://` URL on to it, and notes each request's head, its lines joined by `\n`.
 fn tunnel_proxy(port: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -1270,11 +1270,18 @@ fn tunnel_proxy(port: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
                     .lock()
                     .unwrap()
                     .push(head.lines().collect::<Vec<_>>().join("\n"));
-                let server = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let mut server = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
                 let mut client = client;
-                client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .unwrap();
+                match head.strip_prefix("GET http://") {
+                    // Passed on with the path alone in its request line.
+                    Some(rest) => {
+                        let path = &rest[rest.find('/').unwrap()..];
+                        server.write_all(format!("GET {path}").as_bytes()).unwrap();
+                    }
+                    None => client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .unwrap(),
+                }
                 let (mut up, mut down) = (server.try_clone().unwrap(), server);
                 let mut back = client.try_clone().unwrap();
                 thread::spawn(move || std::io::copy(&mut reader, &mut up));
@@ -1701,10 +1708,14 @@ fn proxy_user_gives_every_proxy_its_login_in_place_of_the_urls() {
             .success();
         let heads = asked.lock().unwrap().clone();
         assert_eq!(heads.len(), 1, "{heads:?}");
+        // Sent with a CONNECT, or with a request naming the whole URL (in ureq's lower case).
         (heads[0].lines())
-            .find_map(|l| l.strip_prefix("Proxy-Authorization: Basic "))
-            .unwrap_or("none")
-            .to_string()
+            .find_map(|l| {
+                let (name, value) = l.split_once(": ")?;
+                let login = name.eq_ignore_ascii_case("proxy-authorization");
+                login.then(|| value.trim_start_matches("Basic ").to_string())
+            })
+            .unwrap_or_else(|| "none".to_string())
     };
     let b64 = |pair: &str| fetchpar::fetch::basic(pair.as_bytes());
     let expected = b64("me:s3 cr@t");

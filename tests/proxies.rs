@@ -90,9 +90,8 @@ fn relay(client: TcpStream, server: TcpStream) {
     let _ = std::io::copy(&mut down, &mut back);
 }
 
-/// An HTTP proxy that answers CONNECT for `status-N.test` with status N, closes the connection
-/// unanswered for `mute.test`, and opens a tunnel to the port asked for on 127.0.0.1 for
-/// any other host.
+/// An HTTP proxy that answers CONNECT for `status-N.test` with status N, and closes the
+/// connection unanswered for any other host.
 fn connect_proxy() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -103,28 +102,60 @@ fn connect_proxy() -> String {
                 let mut head = String::new();
                 while reader.read_line(&mut head).unwrap_or(0) > 2 {}
                 let authority = head.split(' ').nth(1).unwrap_or("").to_string();
-                let (host, port) = authority.rsplit_once(':').unwrap();
-                let mut client = client;
-                if host == "mute.test" {
-                    return;
-                }
-                if let Some(code) =
-                    (host.strip_prefix("status-")).and_then(|r| r.strip_suffix(".test"))
-                {
+                let host = authority.rsplit_once(':').map_or("", |(host, _)| host);
+                let code = (host.strip_prefix("status-")).and_then(|r| r.strip_suffix(".test"));
+                if let Some(code) = code {
                     let answer = format!("HTTP/1.1 {code} No\r\nContent-Length: 0\r\n\r\n");
-                    let _ = client.write_all(answer.as_bytes());
-                    return;
+                    let _ = (&client).write_all(answer.as_bytes());
                 }
-                let server =
-                    TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
-                client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .unwrap();
-                relay(client, server);
             });
         }
     });
     url
+}
+
+/// What a test server noted, shared with the test.
+type Noted = Arc<Mutex<Vec<String>>>;
+
+/// An HTTP proxy that answers every request itself, as a caching proxy answers from its cache:
+/// `407` to a request without a `Proxy-Authorization`, else the path asked for. It notes each
+/// request head (lines joined by `\n`) and counts connections.
+fn forward_proxy() -> (String, Noted, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (heads, connections) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(0)));
+    let (noted, counted) = (Arc::clone(&heads), Arc::clone(&connections));
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            *counted.lock().unwrap() += 1;
+            let noted = Arc::clone(&noted);
+            thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                loop {
+                    let mut head = String::new();
+                    while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+                    if head.is_empty() {
+                        return;
+                    }
+                    let head = head.lines().collect::<Vec<_>>().join("\n");
+                    let target = head.split(' ').nth(1).unwrap_or("").to_string();
+                    let answer = if head.contains("proxy-authorization: ") {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{target}",
+                            target.len()
+                        )
+                    } else {
+                        "HTTP/1.1 407 Login\r\nContent-Length: 0\r\n\r\n".to_string()
+                    };
+                    noted.lock().unwrap().push(head);
+                    if (&client).write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, heads, connections)
 }
 
 /// `127.0.0.1:PORT` of a port nothing listens on.
@@ -262,26 +293,104 @@ fn a_socks_proxys_refusals_name_the_proxy_and_are_retried_only_when_they_may_pas
 }
 
 #[test]
+fn an_http_url_goes_to_an_http_proxy_naming_the_whole_url_as_curl_sends_it() {
+    let (proxy, heads, connections) = forward_proxy();
+    let with_login = format!("http://me:pr0xy%20pass@{proxy}");
+    // Names nowhere but at the proxy, which answers with the target it was asked for.
+    let urls = [
+        "http://far.test/a?x=1",
+        "http://far.test/b",
+        "http://far.test/c",
+        "http://user:pw@near.test:8080/d",
+    ];
+    let out = fetchpar()
+        .args(["--json", "-j", "1", "-x", &with_login])
+        .args(urls)
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let prefixes: Vec<&str> = records
+        .iter()
+        .map(|r| r["prefix"].as_str().unwrap())
+        .collect();
+    assert_eq!(prefixes[..3], urls[..3]);
+    assert_eq!(prefixes[3], "http://near.test:8080/d");
+    let heads = heads.lock().unwrap().clone();
+    let lines: Vec<Vec<&str>> = heads.iter().map(|h| h.lines().collect()).collect();
+    let firsts: Vec<&str> = lines.iter().map(|head| head[0]).collect();
+    assert_eq!(
+        firsts,
+        [
+            "GET http://far.test/a?x=1 HTTP/1.1",
+            "GET http://far.test/b HTTP/1.1",
+            "GET http://far.test/c HTTP/1.1",
+            "GET http://near.test:8080/d HTTP/1.1",
+        ]
+    );
+    for head in &lines {
+        // The proxy's login goes to the proxy; the URL's own to the server, as curl sends them.
+        assert!(
+            head.contains(&"proxy-authorization: Basic bWU6cHIweHkgcGFzcw=="),
+            "{head:?}"
+        );
+    }
+    assert!(
+        lines[3].contains(&"authorization: Basic dXNlcjpwdw=="),
+        "{:?}",
+        lines[3]
+    );
+    assert!(lines[3].contains(&"host: near.test:8080"), "{:?}", lines[3]);
+    // The third URL to far.test went on the second's kept-alive connection to the proxy (the
+    // first connection to a host not seen before is not kept: see reuse.rs).
+    assert_eq!(*connections.lock().unwrap(), 3, "{heads:?}");
+
+    // Without a login, the proxy's 407 is the answer, as curl takes it for an http URL.
+    let refused = one(urls[1], &["-x", &proxy], 1);
+    assert_eq!(
+        (kind(&refused), &refused["status"]),
+        ("http_status".into(), &407.into())
+    );
+    // -v shows the request line as the proxy got it, and never the proxy's password.
+    let traced = fetchpar()
+        .args(["-v", "-x", &with_login, urls[0]])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!(
+            "* connected to far.test through the proxy {proxy}"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("] > GET http://far.test/a?x=1 HTTP/1.1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("] > proxy-authorization: Basic ***"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pr0xy"), "{stderr}");
+}
+
+#[test]
 fn a_connect_proxys_refusal_names_the_proxy_the_host_and_the_status() {
-    let origin = Origin::start().unwrap();
-    let port = origin.addr().port();
     let proxy = connect_proxy();
     let at = proxy.trim_start_matches("http://");
+    // https URLs go through a CONNECT tunnel.
     let run = |host: &str| {
-        let url = format!("http://{host}:{port}/?size=3");
         one(
-            &url,
+            &format!("https://{host}:8443/"),
             &["-x", &proxy, "--retries", "2"],
-            if host == "fine.test" { 0 } else { 1 },
+            1,
         )
     };
 
-    assert_eq!(run("fine.test")["bytes"], 3);
     let forbidden = run("status-403.test");
     assert_eq!(kind(&forbidden), "proxy");
     assert_eq!(
         message(&forbidden),
-        format!("the HTTP proxy {at} refused to connect to status-403.test:{port}: 403 Forbidden")
+        format!("the HTTP proxy {at} refused to connect to status-403.test:8443: 403 Forbidden")
     );
     assert_eq!(forbidden["attempts"], 1, "a 4xx refusal is final");
     let login = run("status-407.test");
@@ -299,21 +408,23 @@ fn a_connect_proxys_refusal_names_the_proxy_the_host_and_the_status() {
         message(&mute),
         format!(
             "the HTTP proxy {at} closed the connection without answering the CONNECT to \
-             mute.test:{port}"
+             mute.test:8443"
         )
     );
     assert_eq!(mute["attempts"], 3);
 
-    // A proxy that is not there.
+    // A proxy that is not there, for a tunnel and for an http URL alike.
     let gone = nothing_listening();
-    let record = one(&origin.url("/"), &["-x", &gone, "--retries", "2"], 1);
-    assert_eq!(kind(&record), "proxy", "{record}");
-    assert!(
-        message(&record).starts_with(&format!("cannot connect to the HTTP proxy {gone}: ")),
-        "{record}"
-    );
-    assert_eq!(
-        record["attempts"], 1,
-        "refused, as a direct connection is final"
-    );
+    for url in ["https://far.test/", "http://far.test/"] {
+        let record = one(url, &["-x", &gone, "--retries", "2"], 1);
+        assert_eq!(kind(&record), "proxy", "{record}");
+        assert!(
+            message(&record).starts_with(&format!("cannot connect to the HTTP proxy {gone}: ")),
+            "{record}"
+        );
+        assert_eq!(
+            record["attempts"], 1,
+            "refused, as a direct connection is final"
+        );
+    }
 }
