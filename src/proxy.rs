@@ -240,7 +240,7 @@ pub fn absolute<R>(
     let port = url.port_or_known_default().unwrap_or(80);
     let target = || format!("{}:{port}", url.host_str().unwrap_or_default());
     call().map_err(|err| match err {
-        Error::Io(io) if unreachable(io.kind()) => {
+        Error::Io(io) if unreachable(io.kind()) && !kept_as_is(&io) => {
             let cause = Cause::Unreachable(io.to_string());
             Error::Io(io::Error::new(
                 io.kind(),
@@ -306,8 +306,8 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
     }
 }
 
-/// `err` as an [`AtProxy`] when it is the proxy's doing; timeouts, name lookups, TLS to an
-/// https proxy and a cancelled run stay what they are.
+/// `err` as an [`AtProxy`] when it is the proxy's doing; timeouts, name lookups and what
+/// [`kept_as_is`] names stay what they are.
 fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
     let target = target(details);
     let at = |kind: io::ErrorKind, cause: Cause| {
@@ -323,9 +323,7 @@ fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
                 None => at(io::ErrorKind::UnexpectedEof, Cause::NoAnswer),
             }
         }
-        Error::Io(io) if crate::tls::is_tls(&io) || crate::transport::was_interrupted(&io) => {
-            Error::Io(io)
-        }
+        Error::Io(io) if kept_as_is(&io) => Error::Io(io),
         Error::Io(io) if unreachable(io.kind()) => {
             at(io.kind(), Cause::Unreachable(io.to_string()))
         }
@@ -342,6 +340,15 @@ fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
         Error::Io(io) => at(io.kind(), Cause::Broke(io.to_string())),
         err => err,
     }
+}
+
+/// Errors told as they are, proxy or not: TLS to an https proxy, a cancelled run, and an
+/// `--interface` without the proxy's address family (which is not retried).
+fn kept_as_is(io: &io::Error) -> bool {
+    let no_family = io
+        .get_ref()
+        .is_some_and(|e| e.is::<crate::interface::NoFamily>());
+    no_family || crate::tls::is_tls(io) || crate::transport::was_interrupted(io)
 }
 
 /// The host and port a connection is for, as a proxy is asked for them.
@@ -487,6 +494,7 @@ impl std::error::Error for AtProxy {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn a_proxys_address_has_no_login_and_brackets_ipv6() {
@@ -495,7 +503,6 @@ mod tests {
         let v6 = Proxy::new("socks5h://me:secret@[::1]:1080").unwrap();
         assert_eq!(address(&v6), "[::1]:1080");
     }
-    use std::collections::HashMap;
 
     fn proxies(vars: &[(&str, &str)]) -> Result<Proxies, String> {
         with_flags(vars, None, None)

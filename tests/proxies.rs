@@ -427,4 +427,18 @@ fn a_connect_proxys_refusal_names_the_proxy_the_host_and_the_status() {
             "refused, as a direct connection is final"
         );
     }
+    // An --interface without the proxy's address family fails once, as it does for a host.
+    for url in ["https://far.test/", "http://far.test/"] {
+        let args = [
+            "-x",
+            "http://[::1]:9",
+            "--interface",
+            "127.0.0.1",
+            "--retries",
+            "2",
+        ];
+        let record = one(url, &args, 1);
+        assert!(message(&record).contains("no IPv6 address"), "{record}");
+        assert_eq!(record["attempts"], 1, "{record}");
+    }
 }
