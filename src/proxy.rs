@@ -203,17 +203,19 @@ thread_local! {
 /// 3.2.2), no CONNECT. ureq tunnels every URL with CONNECT, which proxies commonly allow to
 /// port 443 only (squid's default configuration refuses it to port 80 with a 403), and which
 /// keeps a caching proxy from caching. While one is set, the resolver gives the proxy's
-/// addresses, the TCP link writes the request line in absolute form, and the trace shows it so.
+/// addresses, the TLS link makes TLS to an https proxy, the link that writes the plaintext
+/// (TCP, or TLS to the proxy) writes the request line in absolute form, and the trace shows it
+/// so.
 struct Absolute {
     proxy: Proxy,
     /// What goes before the path in the request line: `http://host:port`.
     origin: String,
 }
 
-/// Whether `url` goes to `proxy` in absolute form: an http URL and a plain HTTP proxy. Through
-/// an https proxy it is still tunnelled, the TLS to the proxy being ureq's CONNECT link's.
+/// Whether `url` goes to `proxy` in absolute form: an http URL and an HTTP or https proxy
+/// (then on a TLS connection to the proxy, as curl makes one).
 pub fn in_absolute_form(proxy: &Proxy, url: &Url) -> bool {
-    url.scheme() == "http" && proxy.protocol() == ProxyProtocol::Http
+    url.scheme() == "http" && matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https)
 }
 
 /// Runs `call` with this thread's requests going to `proxy` in absolute form for `url`; a
@@ -255,6 +257,15 @@ pub fn absolute<R>(
 /// looks its name up in place of the URL's.
 pub fn absolute_proxy_uri() -> Option<Uri> {
     ABSOLUTE.with_borrow(|absolute| absolute.as_ref().map(|a| a.proxy.uri().clone()))
+}
+
+/// The host of an https proxy, while this thread's request goes to it in absolute form: the
+/// TLS link makes its connection to the proxy a TLS one, checked for that name.
+pub fn absolute_tls_host() -> Option<String> {
+    ABSOLUTE.with_borrow(|absolute| {
+        let proxy = &absolute.as_ref()?.proxy;
+        (proxy.protocol() == ProxyProtocol::Https).then(|| proxy.host().to_string())
+    })
 }
 
 /// The proxy's address, while this thread's request goes to it in absolute form (for -v).

@@ -333,10 +333,13 @@ impl<In: Transport> Connector<In> for Tls {
         let Some(transport) = chained else {
             return Ok(None);
         };
-        if !details.needs_tls() || transport.is_tls() {
+        // An http URL sent whole to an https proxy: the TLS is the proxy's.
+        let proxy = crate::proxy::absolute_tls_host();
+        if (!details.needs_tls() && proxy.is_none()) || transport.is_tls() {
             return Ok(Some(Either::A(transport)));
         }
-        self.handshake(details, transport)
+        let host = proxy.unwrap_or_else(|| details.uri.host().unwrap_or_default().to_string());
+        self.handshake(details, &host, transport)
             .map(|tls| Some(Either::B(tls)))
     }
 }
@@ -350,9 +353,9 @@ impl Tls {
     fn handshake<In: Transport>(
         &self,
         details: &ConnectionDetails,
+        host: &str,
         transport: In,
     ) -> Result<TlsConnection, Error> {
-        let host = details.uri.host().unwrap_or_default();
         // An IPv6 literal comes bracketed from the URI.
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(host.to_string())
@@ -422,9 +425,11 @@ impl Transport for TlsConnection {
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
         self.stream.get_mut().set_timeout(timeout);
         let output = &self.buffers.output()[..amount];
+        // To an https proxy, an http URL's request line in absolute form (see proxy.rs).
+        let absolute = crate::proxy::absolute_head(output);
         let idle = self.idle;
         self.stream
-            .write_all(output)
+            .write_all(absolute.as_deref().unwrap_or(output))
             .map_err(|e| transport::stale_if(idle, e))?;
         Ok(())
     }

@@ -1293,6 +1293,56 @@ fn tunnel_proxy(port: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
 }
 
 #[test]
+fn an_http_url_goes_to_an_https_proxy_whole_over_tls_verified_for_the_proxy() {
+    // The TLS server answers whatever it is asked, so it stands in for an https proxy: a URL
+    // on a host that does not exist only gets its answer through it.
+    let proxy = tls_server(&["127.0.0.1"]);
+    let ca = proxy.ca_file();
+    let via = proxy.url.trim_end_matches('/').replace("https://", "");
+    let traced = fetchpar()
+        .args(["--json", "-v", "--retries", "0", "--cacert"])
+        .arg(ca.path())
+        .args([
+            "-x",
+            &format!("https://me:pr0xypass@{via}"),
+            "http://far.test/x",
+        ])
+        .assert()
+        .success();
+    let out = traced.get_output();
+    assert_eq!(json_lines(&out.stdout)[0]["prefix"], "secret");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines: Vec<&str> = (stderr.lines())
+        .filter_map(|l| l.strip_prefix("[argument:1] "))
+        .collect();
+    assert_eq!(
+        lines[..3],
+        [
+            format!("* connected to far.test (TLS) through the proxy {via}").as_str(),
+            "* TLS handshake done: TLSv1_3, TLS13_AES_256_GCM_SHA384, the certificate verified \
+             for 127.0.0.1",
+            "> GET http://far.test/x HTTP/1.1",
+        ],
+        "{stderr}"
+    );
+    assert!(
+        lines.contains(&"> proxy-authorization: Basic ***"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("CONNECT") && !stderr.contains("pr0xypass"),
+        "{stderr}"
+    );
+    // The proxy's certificate is checked: without its CA, the run fails at the handshake.
+    let refused = one(
+        "http://far.test/x",
+        &["--retries", "0", "-x", &proxy.url],
+        1,
+    );
+    assert_eq!(kind(&refused), "tls", "{refused}");
+}
+
+#[test]
 fn https_through_a_connect_proxy_is_verified_for_the_urls_host() {
     let server = tls_server(&["secure.test"]);
     let port: u16 = server
