@@ -1316,15 +1316,16 @@ fn an_http_url_goes_to_an_https_proxy_whole_over_tls_verified_for_the_proxy() {
         .filter_map(|l| l.strip_prefix("[argument:1] "))
         .collect();
     assert_eq!(
-        lines[..3],
-        [
-            format!("* connected to far.test (TLS) through the proxy {via}").as_str(),
-            "* TLS handshake done: TLSv1_3, TLS13_AES_256_GCM_SHA384, the certificate verified \
-             for 127.0.0.1",
-            "> GET http://far.test/x HTTP/1.1",
-        ],
+        lines[0],
+        format!("* connected to far.test (TLS) through the proxy {via}"),
         "{stderr}"
     );
+    assert!(
+        lines[1].starts_with("* TLS handshake done: TLSv1_3, ")
+            && lines[1].ends_with("the certificate verified for 127.0.0.1"),
+        "{stderr}"
+    );
+    assert_eq!(lines[2], "> GET http://far.test/x HTTP/1.1", "{stderr}");
     assert!(
         lines.contains(&"> proxy-authorization: Basic ***"),
         "{stderr}"
