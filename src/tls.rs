@@ -338,8 +338,8 @@ impl<In: Transport> Connector<In> for Tls {
         if (!details.needs_tls() && proxy.is_none()) || transport.is_tls() {
             return Ok(Some(Either::A(transport)));
         }
-        let host = proxy.unwrap_or_else(|| details.uri.host().unwrap_or_default().to_string());
-        self.handshake(details, &host, transport)
+        let host = (proxy.as_deref()).unwrap_or_else(|| details.uri.host().unwrap_or_default());
+        self.handshake(details, host, transport)
             .map(|tls| Some(Either::B(tls)))
     }
 }

@@ -282,9 +282,9 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Socks<C> {
         details: &ConnectionDetails,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, Error> {
+        // `no_proxy` hosts never get here with a proxy: `Proxies::for_url` leaves it off.
         let proxy = (details.config.proxy())
-            .filter(|p| chained.is_none() && keeping() && proxy::is_socks(p))
-            .filter(|p| !p.is_no_proxy(details.uri));
+            .filter(|p| chained.is_none() && keeping() && proxy::is_socks(p));
         if let Some(proxy) = proxy {
             let asked = match details.addrs.first() {
                 // socks4 and socks5 take an address, looked up here.
