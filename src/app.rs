@@ -117,7 +117,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     let tallies = match options.mode {
         Mode::Sequential => {
             begin_run(options, &mut fetcher, &mut report, "sequential");
-            let tally = run::sequential(jobs, &fetcher, &mut report)?;
+            let tally = run::sequential(jobs, &fetcher, &mut report, options.fail_early)?;
             // An empty list gets its error below and no "0 URLs" summary above it.
             if tally.total() > 0 {
                 note(options, &summary_line("sequential", None, &tally));
@@ -132,6 +132,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 options.jobs,
                 options.reorder_window(),
                 &mut report,
+                options.fail_early,
             )?;
             if tally.total() > 0 {
                 note(options, &threads_summary(options, &tally));
@@ -145,7 +146,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 return Err(no_urls());
             }
             begin_run(options, &mut fetcher, &mut report, "sequential");
-            let seq = run::sequential(jobs.clone().into_iter(), &fetcher, &mut report)?;
+            let seq = run::sequential(jobs.clone().into_iter(), &fetcher, &mut report, false)?;
             note(options, &summary_line("sequential", None, &seq));
             fetcher.reset_epoch();
             begin_run(options, &mut fetcher, &mut report, "threads");
@@ -155,6 +156,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 options.jobs,
                 options.reorder_window(),
                 &mut report,
+                false,
             )?;
             note(options, &threads_summary(options, &threaded));
             note(options, &compare_line(&seq, &threaded));
@@ -249,7 +251,7 @@ fn no_urls() -> anyhow::Error {
 
 /// 130 if interrupted, else 1 if anything failed, else 0.
 pub fn exit_code(tallies: &[Tally]) -> u8 {
-    if cancel::requested() {
+    if cancel::interrupted() {
         cancel::EXIT_INTERRUPTED
     } else if tallies.iter().any(|t| t.failed > 0) {
         EXIT_FAILED

@@ -10,7 +10,7 @@ use clap::{ArgAction, Parser};
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    every URL succeeded
-  1    at least one URL failed (the run itself completed)
+  1    at least one URL failed (the run itself completed, or --fail-early stopped it)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
        proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";
@@ -24,7 +24,7 @@ Examples:
 
 Exit codes:
   0    every URL succeeded
-  1    at least one URL failed (the run itself completed)
+  1    at least one URL failed (the run itself completed, or --fail-early stopped it)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
        proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";
@@ -152,6 +152,13 @@ pub struct Cli {
     /// Accepted as curl takes it: an HTTP error (4xx, 5xx) always fails its URL.
     #[arg(short = 'f', long, help_heading = "Network")]
     pub fail: bool,
+
+    /// Stop the run at the first URL that fails (curl's --fail-early).
+    ///
+    /// A URL fails once its retries are spent: then nothing more starts and fetches under way
+    /// are cut short, each reported as `cancelled`; the exit code is 1.
+    #[arg(long, help_heading = "Network", conflicts_with = "compare")]
+    pub fail_early: bool,
 
     /// Seconds allowed to connect (name lookup, TCP and TLS); 0 for no limit.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,
@@ -406,6 +413,21 @@ pub struct Cli {
     /// Retry a refused connection too (by default it is final, as in curl and wget).
     #[arg(long, help_heading = "Network")]
     pub retry_connrefused: bool,
+
+    /// Retry every failure a new attempt might mend (curl's --retry-all-errors).
+    ///
+    /// Any HTTP error, a refused connection, a TLS failure, a checksum mismatch; not a bad line,
+    /// a file --on-exists keeps, a full disk or an interrupt.
+    #[arg(long, help_heading = "Network")]
+    pub retry_all_errors: bool,
+
+    /// More HTTP statuses to retry, comma-separated (wget's --retry-on-http-error).
+    ///
+    /// Besides 408, 429, 500, 502, 503 and 504: `404,403`. `*` stands for any digits and `?`
+    /// for one (`5*`, `40?`), and a `!` before one never retries it (`!503`).
+    #[arg(long, value_name = "CODES", help_heading = "Network",
+          value_parser = crate::retry::parse_statuses)]
+    pub retry_on_http_error: Option<crate::retry::Statuses>,
 
     /// Base wait before a retry, doubled each time, with jitter.
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_secs,

@@ -416,7 +416,7 @@ impl Fetcher {
                     ),
                     None => Err(Failure::new(
                         ErrorKind::Cancelled,
-                        "not started: interrupted",
+                        format!("not started: {}", cancel::why()),
                     )),
                 };
                 outcome.attempts = attempt;
@@ -518,7 +518,7 @@ impl Fetcher {
             if hops > 0 && cancel::requested() {
                 return Err(Failure::new(
                     ErrorKind::Cancelled,
-                    "interrupted while following redirects",
+                    format!("{} while following redirects", cancel::why()),
                 ));
             }
             let cookie = self.jar.header_for(&current);
@@ -1353,7 +1353,7 @@ impl Fetcher {
             if cancel::requested() || stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 break Err(Failure::new(
                     ErrorKind::Cancelled,
-                    "interrupted while downloading",
+                    format!("{} while downloading", cancel::why()),
                 ));
             }
             // Under --limit-rate or --max-download-limit, no read larger than a budget's burst;
@@ -1789,7 +1789,10 @@ pub fn classify(err: ureq::Error) -> Failure {
         ureq::Error::Other(inner) if inner.is::<LookupFailed>() || inner.is::<NoAddress>() => {
             (K::Dns, inner.to_string())
         }
-        ureq::Error::Io(io) if transport::was_interrupted(io) => (K::Cancelled, io.to_string()),
+        ureq::Error::Io(io) if transport::was_interrupted(io) => (
+            K::Cancelled,
+            format!("{} before it finished", cancel::why()),
+        ),
         ureq::Error::Io(io) if tls::is_tls(io) => (K::Tls, tls::message(io)),
         ureq::Error::Io(io) if transport::went_stale(&err) => (K::Io, io.to_string()),
         // A shown body that is not the gzip it claims (see `decode`).

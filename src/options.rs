@@ -222,6 +222,8 @@ pub struct Options {
     /// No summary or notices on stderr (`--quiet`).
     pub quiet: bool,
     pub timeline: Option<PathBuf>,
+    /// `--fail-early`: the first failure stops the run.
+    pub fail_early: bool,
 }
 
 /// curl's `-b`: text with an `=` becomes the Cookie header of every request to a URL's own
@@ -379,6 +381,8 @@ impl Options {
                     base_delay: cli.retry_delay.0.unwrap_or(Duration::ZERO),
                     max_wait: cli.max_retry_wait.0.unwrap_or(Duration::ZERO),
                     retry_refused: cli.retry_connrefused,
+                    all_errors: cli.retry_all_errors,
+                    statuses: cli.retry_on_http_error.clone().unwrap_or_default(),
                 },
                 per_host: cli.per_host.map(|n| n as usize),
                 proxies,
@@ -415,6 +419,7 @@ impl Options {
             progress: if cli.quiet { When::Never } else { cli.progress },
             quiet: cli.quiet,
             timeline: cli.timeline.clone(),
+            fail_early: cli.fail_early,
         })
     }
 }

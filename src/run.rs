@@ -31,11 +31,13 @@ const CANCEL_GRACE: Duration = Duration::from_secs(1);
 /// How often a waiting main thread looks at the interrupt flag.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
 
-/// Fetches the jobs one after another on this thread.
+/// Fetches the jobs one after another on this thread. With `fail_early`, the first failure
+/// stops the run (see [`stop_on_failure`]).
 pub fn sequential<W: Write>(
     jobs: impl Iterator<Item = Job>,
     fetcher: &Fetcher,
     report: &mut Reporter<W>,
+    fail_early: bool,
 ) -> io::Result<Tally> {
     let start = Instant::now();
     for mut job in jobs {
@@ -43,6 +45,7 @@ pub fn sequential<W: Write>(
             Ok(()) => fetch_guarded(fetcher, &job),
             Err(failed) => *failed,
         };
+        stop_on_failure(fail_early, &outcome);
         report.record(outcome)?;
         report.flush()?;
     }
@@ -61,13 +64,14 @@ enum Message {
 /// `window`, no job starts `window` or more places after the oldest one still running (so a
 /// reporter holding results for input order holds fewer than that). The workers outlive the
 /// call, parked until the process exits (see [`linger`]): call it once per process, as the
-/// command line does.
+/// command line does. With `fail_early`, the first failure stops the run.
 pub fn threaded<W: Write>(
     jobs: Box<dyn Iterator<Item = Job> + Send>,
     fetcher: Arc<Fetcher>,
     cap: usize,
     window: Option<usize>,
     report: &mut Reporter<W>,
+    fail_early: bool,
 ) -> io::Result<Tally> {
     let start = Instant::now();
     // Bounded, so a main thread that prints slower than the workers fetch (a list of 20,000
@@ -88,6 +92,7 @@ pub fn threaded<W: Write>(
         done: Mutex::new(0),
         advanced: Condvar::new(),
         waiting: AtomicBool::new(false),
+        fail_early,
     });
     let ledger = Arc::clone(&feed);
     thread::Builder::new()
@@ -133,7 +138,10 @@ pub fn threaded<W: Write>(
     left.sort_by_key(|o| o.id);
     for mut stub in left {
         stub.error = Some(if cancel::requested() {
-            Failure::new(ErrorKind::Cancelled, "interrupted before it finished")
+            Failure::new(
+                ErrorKind::Cancelled,
+                format!("{} before it finished", cancel::why()),
+            )
         } else {
             Failure::new(
                 ErrorKind::Worker,
@@ -145,6 +153,16 @@ pub fn threaded<W: Write>(
     #[cfg(feature = "stack-report")]
     crate::stackuse::report(WORKER_STACK);
     report.finish(start.elapsed())
+}
+
+/// `--fail-early`: a failed result stops the run as an interrupt does (nothing more starts,
+/// fetches under way are cut short and reported `cancelled`), but the exit code stays 1. Only
+/// the first stop counts: the cancelled results it brings are failures too. Called where a job
+/// ends, before its thread takes another.
+fn stop_on_failure(fail_early: bool, outcome: &Outcome) {
+    if fail_early && !outcome.is_ok() {
+        cancel::fail_early();
+    }
 }
 
 /// The input, shared by the threads that fetch from it. Each thread that needs work takes the
@@ -167,6 +185,9 @@ struct Feed {
     done: Mutex<u64>,
     advanced: Condvar,
     waiting: AtomicBool,
+    /// `--fail-early`: a worker whose fetch failed stops the run before it takes another job,
+    /// so none starts after the failure.
+    fail_early: bool,
 }
 
 struct FeedState {
@@ -209,12 +230,13 @@ impl Feed {
                 let mut outcome = stub;
                 outcome.error = Some(Failure::new(
                     ErrorKind::Cancelled,
-                    "not started: interrupted",
+                    format!("not started: {}", cancel::why()),
                 ));
                 let _ = results.send(Message::Done(Box::new(outcome)));
                 continue;
             }
             if let Err(failed) = prepare_guarded(fetcher, &mut job) {
+                stop_on_failure(self.fail_early, &failed);
                 let _ = results.send(Message::Done(failed));
                 continue;
             }
@@ -336,6 +358,7 @@ fn worker(first: Job, feed: &Feed, results: &Sender<Message>, fetcher: &Fetcher)
     let mut job = first;
     loop {
         let outcome = Box::new(fetch_guarded(fetcher, &job));
+        stop_on_failure(feed.fail_early, &outcome);
         #[cfg(feature = "stack-report")]
         crate::stackuse::note();
         if results.send(Message::Done(outcome)).is_err() {

@@ -416,7 +416,8 @@ fn holds<T: std::error::Error + 'static>(io: &io::Error) -> bool {
 /// than this costs nothing more; a longer one wakes four times a second.
 pub(crate) const CANCEL_SLICE: time::Duration = time::Duration::from_millis(250);
 
-/// A wait for the server cut short by an interrupt (Ctrl-C or SIGTERM, see [`crate::cancel`]).
+/// A wait for the server cut short by a stop (Ctrl-C, SIGTERM or `--fail-early`, see
+/// [`crate::cancel`]); its result says which.
 /// Not io::ErrorKind::Interrupted: readers retry on that, and would wait again.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted before it finished")]

@@ -609,6 +609,126 @@ fn sigterm_stops_the_run_like_ctrl_c() {
 }
 
 #[test]
+fn fail_early_stops_the_run_at_the_first_failure() {
+    let origin = Origin::start().unwrap();
+    // Three answers held for ten minutes beside the failure, and four URLs that only a free
+    // thread would start: the run ends on the failure, with one result for each.
+    let mut lines: Vec<String> = (0..3)
+        .map(|i| origin.url(&format!("/held/{i}?delay=600000")))
+        .collect();
+    lines.push(origin.url("/missing?status=404&delay=200"));
+    lines.extend((0..4).map(|i| origin.url(&format!("/after/{i}"))));
+    let file = list(&lines);
+    let mut child = fetchpar_std()
+        .args(["--json", "--fail-early", "-j", "4", "--timeout", "0"])
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (out, code) = finish_within(child, stdout, Duration::from_secs(60), "--fail-early");
+    assert_eq!(code, Some(1), "a failure, not an interrupt");
+    let records = json_lines(out.as_bytes());
+    assert_eq!(records.len(), lines.len(), "{records:#?}");
+    assert_eq!(kind(find(&records, "/missing")), "http_status");
+    for record in records
+        .iter()
+        .filter(|r| r["url"] != find(&records, "/missing")["url"])
+    {
+        assert_eq!(kind(record), "cancelled", "{record:#}");
+        assert!(
+            message(record).contains("stopped by --fail-early"),
+            "{record:#}"
+        );
+    }
+    for i in 0..4 {
+        let after = find(&records, &format!("/after/{i}"));
+        assert_eq!(message(after), "not started: stopped by --fail-early");
+    }
+    assert!(origin.requests() <= 4, "nothing started after the failure");
+}
+
+#[test]
+fn fail_early_waits_for_retries_and_works_sequentially() {
+    let origin = Origin::start().unwrap();
+    // A 503 that passes on the second try is no failure; the 404 after it is, and the last
+    // URL is never asked for.
+    let file = list(&[
+        origin.url("/flaky?fail=1"),
+        origin.url("/gone?status=404"),
+        origin.url("/never"),
+    ]);
+    let out = fetchpar()
+        .args([
+            "--json",
+            "--sequential",
+            "--fail-early",
+            "--retry-delay",
+            "0",
+        ])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    let kinds: Vec<String> = records.iter().map(kind).collect();
+    assert_eq!(kinds, ["ok", "http_status", "cancelled"], "{records:#?}");
+    assert_eq!(records[0]["attempts"], 2);
+    assert_eq!(message(&records[2]), "not started: stopped by --fail-early");
+    assert_eq!(origin.requests(), 3, "the flaky URL twice, the 404 once");
+    // Without a failure, nothing is stopped and the exit code is 0.
+    let out = fetchpar()
+        .args(["--json", "--fail-early"])
+        .arg(list(&[origin.url("/a"), origin.url("/b")]).path())
+        .assert()
+        .code(0);
+    assert_eq!(json_lines(&out.get_output().stdout).len(), 2);
+}
+
+#[test]
+fn retry_all_errors_and_retry_on_http_error_choose_what_is_retried() {
+    let origin = Origin::start().unwrap();
+    // (options, the status of the first answer, attempts, the result's kind)
+    let cases: [(&[&str], u16, u64, &str); 6] = [
+        (&[], 404, 1, "http_status"),
+        (&["--retry-all-errors"], 404, 2, "ok"),
+        (
+            &["--retry-all-errors", "--retry-on-http-error", "!404"],
+            404,
+            1,
+            "http_status",
+        ),
+        (&["--retry-on-http-error", "404,41?"], 404, 2, "ok"),
+        (&["--retry-on-http-error", "4*"], 403, 2, "ok"),
+        (&["--retry-on-http-error", "!5*"], 503, 1, "http_status"),
+    ];
+    for (n, (options, status, attempts, want)) in cases.into_iter().enumerate() {
+        let url = origin.url(&format!("/case/{n}?fail=1&fail_status={status}"));
+        let out = fetchpar()
+            .args(["--json", "--retry-delay", "0"])
+            .args(options)
+            .arg(url)
+            .assert();
+        let record = &json_lines(&out.get_output().stdout)[0];
+        assert_eq!(kind(record), want, "{options:?}: {record:#}");
+        assert_eq!(record["attempts"], attempts, "{options:?}: {record:#}");
+    }
+    // A refused connection too, under --retry-all-errors (three attempts: --retries 2).
+    let out = fetchpar()
+        .args(["--json", "--retry-delay", "0", "--retry-all-errors"])
+        .arg(refused_url())
+        .assert()
+        .code(1);
+    assert_eq!(json_lines(&out.get_output().stdout)[0]["attempts"], 3);
+    // A pattern that names no status is refused before anything is fetched.
+    fetchpar()
+        .args(["--retry-on-http-error", "5xx", "http://127.0.0.1:9/"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("`5xx` is not an HTTP status"));
+}
+
+#[test]
 fn a_second_interrupt_exits_at_once() {
     let origin = Origin::start().unwrap();
     let file = list(&[origin.url("/slow?delay=30000")]);
