@@ -117,7 +117,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     let tallies = match options.mode {
         Mode::Sequential => {
             begin_run(options, &mut fetcher, &mut report, "sequential");
-            let tally = run::sequential(jobs, &fetcher, &mut report, options.fail_early)?;
+            let tally = run::sequential(jobs, &fetcher, &mut report, options.stops)?;
             // An empty list gets its error below and no "0 URLs" summary above it.
             if tally.total() > 0 {
                 note(options, &summary_line("sequential", None, &tally));
@@ -132,7 +132,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 options.jobs,
                 options.reorder_window(),
                 &mut report,
-                options.fail_early,
+                options.stops,
             )?;
             if tally.total() > 0 {
                 note(options, &threads_summary(options, &tally));
@@ -146,7 +146,12 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 return Err(no_urls());
             }
             begin_run(options, &mut fetcher, &mut report, "sequential");
-            let seq = run::sequential(jobs.clone().into_iter(), &fetcher, &mut report, false)?;
+            let seq = run::sequential(
+                jobs.clone().into_iter(),
+                &fetcher,
+                &mut report,
+                options.stops,
+            )?;
             note(options, &summary_line("sequential", None, &seq));
             fetcher.reset_epoch();
             begin_run(options, &mut fetcher, &mut report, "threads");
@@ -156,7 +161,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 options.jobs,
                 options.reorder_window(),
                 &mut report,
-                false,
+                options.stops,
             )?;
             note(options, &threads_summary(options, &threaded));
             note(options, &compare_line(&seq, &threaded));

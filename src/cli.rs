@@ -10,7 +10,7 @@ use clap::{ArgAction, Parser};
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    every URL succeeded
-  1    at least one URL failed (the run itself completed, or --fail-early stopped it)
+  1    at least one URL failed or was not started (--fail-early, --quota)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
        proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";
@@ -24,7 +24,7 @@ Examples:
 
 Exit codes:
   0    every URL succeeded
-  1    at least one URL failed (the run itself completed, or --fail-early stopped it)
+  1    at least one URL failed or was not started (--fail-early, --quota)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
        proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";
@@ -642,6 +642,14 @@ pub struct Cli {
     )]
     pub checksums: Option<PathBuf>,
 
+    /// Start no more URLs once more than this many bytes have come in (wget's -Q; 0: none).
+    ///
+    /// Checked as each URL ends, so no download is cut off: those under way finish, and the
+    /// URLs not started are reported `cancelled` (exit code 1). `inf` is 0, as in wget.
+    #[arg(short = 'Q', long, value_name = "BYTES", value_parser = parse_quota,
+          help_heading = "Saving", conflicts_with = "compare")]
+    pub quota: Option<u64>,
+
     /// Fail any body larger than this, as saved or, when shown, decoded (e.g. 500K, 100M, 2G).
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, visible_alias = "max-filesize",
           help_heading = "Saving")]
@@ -752,6 +760,14 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .with_binary()
         .parse_size(text.trim())
         .map_err(|e| format!("`{text}` is not a size (try 500K, 100M or 2G): {e}"))
+}
+
+/// wget's `-Q`: a size, or `inf` (no quota, as 0 is).
+fn parse_quota(text: &str) -> Result<u64, String> {
+    match text.trim() {
+        "inf" => Ok(0),
+        _ => parse_bytes(text),
+    }
 }
 
 /// curl's `-C -`, the only offset taken.

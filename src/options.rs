@@ -222,8 +222,8 @@ pub struct Options {
     /// No summary or notices on stderr (`--quiet`).
     pub quiet: bool,
     pub timeline: Option<PathBuf>,
-    /// `--fail-early`: the first failure stops the run.
-    pub fail_early: bool,
+    /// `--fail-early` and `--quota`: when the run stops starting URLs.
+    pub stops: crate::run::Stops,
 }
 
 /// curl's `-b`: text with an `=` becomes the Cookie header of every request to a URL's own
@@ -419,7 +419,10 @@ impl Options {
             progress: if cli.quiet { When::Never } else { cli.progress },
             quiet: cli.quiet,
             timeline: cli.timeline.clone(),
-            fail_early: cli.fail_early,
+            stops: crate::run::Stops {
+                fail_early: cli.fail_early,
+                quota: cli.quota.filter(|&q| q > 0),
+            },
         })
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,21 +31,46 @@ const CANCEL_GRACE: Duration = Duration::from_secs(1);
 /// How often a waiting main thread looks at the interrupt flag.
 const CANCEL_POLL: Duration = Duration::from_millis(100);
 
-/// Fetches the jobs one after another on this thread. With `fail_early`, the first failure
-/// stops the run (see [`stop_on_failure`]).
+/// When a run stops starting URLs before its list ends, besides an interrupt.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stops {
+    /// `--fail-early`: the first failure stops the run (see [`stop_on_failure`]).
+    pub fail_early: bool,
+    /// `--quota`: once more body bytes than this have come in, no URL starts; those under
+    /// way finish.
+    pub quota: Option<u64>,
+}
+
+impl Stops {
+    /// Why a URL is not started after `received` bytes, if the quota says so.
+    fn over_quota(&self, received: u64) -> Option<String> {
+        let quota = self.quota.filter(|&q| received > q)?;
+        Some(format!(
+            "not started: the --quota of {} was used up",
+            crate::report::human_bytes(quota)
+        ))
+    }
+}
+
+/// Fetches the jobs one after another on this thread.
 pub fn sequential<W: Write>(
     jobs: impl Iterator<Item = Job>,
     fetcher: &Fetcher,
     report: &mut Reporter<W>,
-    fail_early: bool,
+    stops: Stops,
 ) -> io::Result<Tally> {
     let start = Instant::now();
+    let mut received = 0u64;
     for mut job in jobs {
-        let outcome = match prepare_guarded(fetcher, &mut job) {
-            Ok(()) => fetch_guarded(fetcher, &job),
-            Err(failed) => *failed,
+        let outcome = match stops.over_quota(received) {
+            Some(why) => not_started(&job, why),
+            None => match prepare_guarded(fetcher, &mut job) {
+                Ok(()) => fetch_guarded(fetcher, &job),
+                Err(failed) => *failed,
+            },
         };
-        stop_on_failure(fail_early, &outcome);
+        received = received.saturating_add(outcome.bytes);
+        stop_on_failure(stops.fail_early, &outcome);
         report.record(outcome)?;
         report.flush()?;
     }
@@ -64,14 +89,14 @@ enum Message {
 /// `window`, no job starts `window` or more places after the oldest one still running (so a
 /// reporter holding results for input order holds fewer than that). The workers outlive the
 /// call, parked until the process exits (see [`linger`]): call it once per process, as the
-/// command line does. With `fail_early`, the first failure stops the run.
+/// command line does.
 pub fn threaded<W: Write>(
     jobs: Box<dyn Iterator<Item = Job> + Send>,
     fetcher: Arc<Fetcher>,
     cap: usize,
     window: Option<usize>,
     report: &mut Reporter<W>,
-    fail_early: bool,
+    stops: Stops,
 ) -> io::Result<Tally> {
     let start = Instant::now();
     // Bounded, so a main thread that prints slower than the workers fetch (a list of 20,000
@@ -92,7 +117,8 @@ pub fn threaded<W: Write>(
         done: Mutex::new(0),
         advanced: Condvar::new(),
         waiting: AtomicBool::new(false),
-        fail_early,
+        stops,
+        received: AtomicU64::new(0),
     });
     let ledger = Arc::clone(&feed);
     thread::Builder::new()
@@ -186,8 +212,10 @@ struct Feed {
     advanced: Condvar,
     waiting: AtomicBool,
     /// `--fail-early`: a worker whose fetch failed stops the run before it takes another job,
-    /// so none starts after the failure.
-    fail_early: bool,
+    /// so none starts after the failure. `--quota`: no job starts once `received` is over it.
+    stops: Stops,
+    /// Body bytes of the jobs done so far, for `--quota`.
+    received: AtomicU64,
 }
 
 struct FeedState {
@@ -226,23 +254,31 @@ impl Feed {
             };
             state.read += 1;
             let stub = Outcome::new(&job, Duration::ZERO);
-            if cancel::requested() {
-                let mut outcome = stub;
-                outcome.error = Some(Failure::new(
-                    ErrorKind::Cancelled,
-                    format!("not started: {}", cancel::why()),
-                ));
-                let _ = results.send(Message::Done(Box::new(outcome)));
+            let refused = match cancel::requested() {
+                true => Some(format!("not started: {}", cancel::why())),
+                false => (self.stops).over_quota(self.received.load(Ordering::Relaxed)),
+            };
+            if let Some(why) = refused {
+                let _ = results.send(Message::Done(Box::new(not_started(&job, why))));
                 continue;
             }
             if let Err(failed) = prepare_guarded(fetcher, &mut job) {
-                stop_on_failure(self.fail_early, &failed);
+                self.ended(&failed);
                 let _ = results.send(Message::Done(failed));
                 continue;
             }
             self.pending().insert(stub.id, Box::new(stub));
             return Some(job);
         }
+    }
+
+    /// Notes a job's end for the stops: its bytes toward `--quota`, its failure for
+    /// `--fail-early`. Called before its thread takes another job.
+    fn ended(&self, outcome: &Outcome) {
+        if self.stops.quota.is_some() {
+            self.received.fetch_add(outcome.bytes, Ordering::Relaxed);
+        }
+        stop_on_failure(self.stops.fail_early, outcome);
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Box<Outcome>>> {
@@ -358,7 +394,7 @@ fn worker(first: Job, feed: &Feed, results: &Sender<Message>, fetcher: &Fetcher)
     let mut job = first;
     loop {
         let outcome = Box::new(fetch_guarded(fetcher, &job));
-        stop_on_failure(feed.fail_early, &outcome);
+        feed.ended(&outcome);
         #[cfg(feature = "stack-report")]
         crate::stackuse::note();
         if results.send(Message::Done(outcome)).is_err() {
@@ -370,6 +406,11 @@ fn worker(first: Job, feed: &Feed, results: &Sender<Message>, fetcher: &Fetcher)
             None => return,
         }
     }
+}
+
+/// The result of a job that was read but not started, and why.
+fn not_started(job: &Job, why: String) -> Outcome {
+    Outcome::failed(job, Duration::ZERO, Failure::new(ErrorKind::Cancelled, why))
 }
 
 /// Fetches one job; a panic inside becomes a failed outcome for that job, so the run still

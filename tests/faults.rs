@@ -686,6 +686,60 @@ fn fail_early_waits_for_retries_and_works_sequentially() {
 }
 
 #[test]
+fn quota_starts_no_url_once_it_is_used_up() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..4)
+        .map(|i| origin.url(&format!("/q/{i}?size=1000")))
+        .collect();
+    let file = list(&lines);
+    // One at a time (as wget goes): 1,000 bytes are not over 1,500, 2,000 are; the download
+    // that went over is whole.
+    for mode in [["--sequential"], ["-j1"]] {
+        let before = origin.requests();
+        let out = fetchpar()
+            .args(["--json", "--keep-order", "-Q", "1500"])
+            .args(mode)
+            .arg(file.path())
+            .assert()
+            .code(1);
+        let records = json_lines(&out.get_output().stdout);
+        let kinds: Vec<String> = records.iter().map(kind).collect();
+        assert_eq!(kinds, ["ok", "ok", "cancelled", "cancelled"], "{mode:?}");
+        assert_eq!(records[1]["bytes"], 1000, "{mode:?}");
+        assert_eq!(
+            message(&records[3]),
+            "not started: the --quota of 1.5 KiB was used up"
+        );
+        assert_eq!(origin.requests() - before, 2, "{mode:?}");
+    }
+    // Several at once: those started before the first one ended still finish.
+    let before = origin.requests();
+    let out = fetchpar()
+        .args(["--json", "-j", "2", "--quota", "1"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    let ok = records.iter().filter(|r| kind(r) == "ok").count();
+    assert!((1..=2).contains(&ok), "{records:#?}");
+    assert_eq!(records.len(), 4);
+    assert_eq!(
+        origin.requests() - before,
+        ok,
+        "only the ones that ran were asked for"
+    );
+    // `inf` and 0 are no quota, as in wget.
+    for none in ["inf", "0"] {
+        let out = fetchpar()
+            .args(["--json", "-Q", none])
+            .arg(file.path())
+            .assert()
+            .code(0);
+        assert_eq!(json_lines(&out.get_output().stdout).len(), 4);
+    }
+}
+
+#[test]
 fn retry_all_errors_and_retry_on_http_error_choose_what_is_retried() {
     let origin = Origin::start().unwrap();
     // (options, the status of the first answer, attempts, the result's kind)
