@@ -612,6 +612,14 @@ pub struct Cli {
     #[arg(short = 'R', long, requires = "output_dir", help_heading = "Saving")]
     pub remote_time: bool,
 
+    /// Store each saved file's URL and Content-Type in its extended attributes (curl's and
+    /// wget's --xattr).
+    ///
+    /// `user.xdg.origin.url` (the URL the redirects led to, without credentials or fragment)
+    /// and `user.mime_type`, as `getfattr -d FILE` shows them.
+    #[arg(long, requires = "output_dir", help_heading = "Saving")]
+    pub xattr: bool,
+
     /// Save under folders named from the URL: DIR/HOST/PATH/NAME (wget's -x).
     ///
     /// The host folder takes a port that is not the scheme's as `host+8080`. Each folder is made

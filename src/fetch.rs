@@ -322,6 +322,13 @@ impl Fetcher {
     }
 
     /// Fetches one job. Never panics on bad input or network failure: every failure is data.
+    /// With `--xattr`, what a body saved from `url` is labelled with: the URL without its
+    /// credentials (curl and wget leave them out too) or fragment.
+    fn label(&self, url: &Url) -> Option<String> {
+        let asked = self.saver.as_ref().is_some_and(|s| s.settings().xattr);
+        asked.then(|| crate::referer::bare(url).into())
+    }
+
     /// With `--verbose`, the outcome carries the trace of its requests.
     pub fn fetch(&self, job: &Job) -> Outcome {
         if !self.settings.verbose {
@@ -826,7 +833,8 @@ impl Fetcher {
         });
         if let (true, Some(slot)) = (whole, &slot) {
             let writer = PartWriter::append(slot, hash, check).map_err(|e| disk(e, &slot.part))?;
-            return finish_saved(writer, expected, outcome).map(drop);
+            let label = self.label(&final_url);
+            return finish_saved(writer, expected, outcome, label.as_deref()).map(drop);
         }
         let remote_time = (self.saver.as_ref())
             .is_some_and(|s| s.settings().remote_time)
@@ -915,7 +923,8 @@ impl Fetcher {
             let result = self.fetch_split(job, &split, body, 0, outcome);
             let empty = !append && segments.untouched();
             let writer = end_split(result, part, &segments, empty, slot)?;
-            return saved(writer, expected, outcome, remote_time);
+            let label = self.label(&final_url);
+            return saved(writer, expected, outcome, remote_time, label.as_deref());
         }
         let mut writer = match (&slot, failed_status) {
             (Some(slot), false) => {
@@ -978,7 +987,10 @@ impl Fetcher {
             return Err(status_failure(status, retry_after));
         }
         match writer {
-            Some(writer) => saved(writer, expected, outcome, remote_time),
+            Some(writer) => {
+                let label = self.label(&final_url);
+                saved(writer, expected, outcome, remote_time, label.as_deref())
+            }
             None => Ok(()),
         }
     }
@@ -1132,7 +1144,8 @@ impl Fetcher {
         let Some(&(index, next, end)) = segments.gaps().first() else {
             // Every byte was in: the run stopped just before the rename.
             let writer = end_split(Ok(()), part, &segments, false, slot);
-            return Some(writer.and_then(|w| saved(w, expected, outcome, None)));
+            let label = self.label(&target.url);
+            return Some(writer.and_then(|w| saved(w, expected, outcome, None, label.as_deref())));
         };
         let ask = Ask {
             from: next,
@@ -1195,7 +1208,8 @@ impl Fetcher {
         let body = response.into_body().into_reader();
         let result = self.fetch_split(job, &split, body, index, outcome);
         let writer = end_split(result, part, &segments, false, slot);
-        Some(writer.and_then(|w| saved(w, expected, outcome, remote_time)))
+        let label = self.label(&final_url);
+        Some(writer.and_then(|w| saved(w, expected, outcome, remote_time, label.as_deref())))
     }
 
     /// Reads what is missing of segment `index` of a split body with a request of its own. A
@@ -1733,8 +1747,9 @@ fn saved(
     expected: Option<&crate::links::Checksum>,
     outcome: &mut Outcome,
     remote_time: Option<std::time::SystemTime>,
+    label: Option<&str>,
 ) -> Result<(), Failure> {
-    let path = finish_saved(writer, expected, outcome)?;
+    let path = finish_saved(writer, expected, outcome, label)?;
     if let Some(time) = remote_time {
         // The body is saved either way: a file system that keeps no times only costs the next
         // -N run a download.
@@ -1746,13 +1761,18 @@ fn saved(
     Ok(())
 }
 
-/// Puts a complete part in place (checked against `expected`) and notes where, and its digest.
-/// Returns the file's path.
+/// Puts a complete part in place (checked against `expected`) and notes where, and its digest,
+/// labelled first with where it came from (`--xattr`, see [`Fetcher::label`]). Returns the
+/// file's path.
 fn finish_saved(
     writer: PartWriter,
     expected: Option<&crate::links::Checksum>,
     outcome: &mut Outcome,
+    label: Option<&str>,
 ) -> Result<std::path::PathBuf, Failure> {
+    if let Some(origin) = label {
+        writer.label(origin, outcome.content_type.as_deref());
+    }
     let (path, digest) = writer.finish(expected)?;
     outcome.path = Some(path.display().to_string());
     outcome.sha256 = digest.map(|d| crate::links::hex(&d));

@@ -411,6 +411,7 @@ impl Options {
                     cut: cli.cut_dirs.unwrap_or(0),
                 }),
                 hash: cli.json || cli.checksums.is_some(),
+                xattr: cli.xattr,
             }),
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),

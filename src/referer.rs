@@ -65,11 +65,17 @@ impl Referer {
 /// A URL as a Referer: without its credentials and fragment, as curl and browsers send it
 /// (a password in a list's URL must not go to another server in a header).
 fn as_referer(url: &Url) -> Option<HeaderValue> {
+    HeaderValue::try_from(bare(url).as_str()).ok()
+}
+
+/// A URL without its credentials and fragment: what may be shown or stored where the URL's
+/// owner does not decide who reads it (a Referer, a saved file's `--xattr`).
+pub fn bare(url: &Url) -> Url {
     let mut url = url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
     url.set_fragment(None);
-    HeaderValue::try_from(url.as_str()).ok()
+    url
 }
 
 #[cfg(test)]

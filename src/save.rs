@@ -54,6 +54,8 @@ pub struct SaveSettings {
     /// `sha256=` in the list are always hashed. Hashing costs about 0.7 s of CPU per GiB, so
     /// it is not done when nothing would show the result.
     pub hash: bool,
+    /// `--xattr`: saved files carry their URL and type in extended attributes.
+    pub xattr: bool,
 }
 
 /// The folders `--force-directories` makes from a URL: `HOST/PATH/NAME`, as wget's `-x`.
@@ -123,7 +125,7 @@ impl Saver {
         fs::create_dir_all(&settings.dir).with_context(|| {
             format!("cannot create the output folder {}", settings.dir.display())
         })?;
-        tempfile::Builder::new()
+        let probe = tempfile::Builder::new()
             .prefix(".fetchpar-write-test")
             .tempfile_in(&settings.dir)
             .with_context(|| {
@@ -132,6 +134,15 @@ impl Saver {
                     settings.dir.display()
                 )
             })?;
+        if settings.xattr {
+            // Said before the run, not found missing on every file after it.
+            set_attribute(probe.as_file(), ORIGIN_ATTRIBUTE, b"probe").with_context(|| {
+                format!(
+                    "--xattr: the file system of {} keeps no extended attributes",
+                    settings.dir.display()
+                )
+            })?;
+        }
         let own = [
             std::path::absolute(&settings.dir).map(|d| lexical(&d)),
             fs::canonicalize(&settings.dir),
@@ -631,6 +642,17 @@ impl PartWriter {
         let _ = fs::remove_file(&self.slot.meta);
     }
 
+    /// `--xattr`: writes where the body came from (`origin`, a URL without credentials) and
+    /// its Content-Type into the part's extended attributes, under the names curl and wget
+    /// use, so they go with it when it is renamed. A file system that keeps none loses them,
+    /// as one that keeps no times loses `-R`'s: the output folder's was checked at start.
+    pub fn label(&self, origin: &str, mime_type: Option<&str>) {
+        let _ = set_attribute(&self.file, ORIGIN_ATTRIBUTE, origin.as_bytes());
+        if let Some(mime_type) = mime_type {
+            let _ = set_attribute(&self.file, MIME_ATTRIBUTE, mime_type.as_bytes());
+        }
+    }
+
     /// Checks the digest if one is expected, and renames the part into place. On a mismatch the
     /// part is deleted: it is complete but wrong, so resuming it cannot help. Returns the path
     /// and the SHA-256, if it was computed.
@@ -680,6 +702,15 @@ impl Sink for PartWriter {
     fn file(&self) -> &Path {
         &self.slot.part
     }
+}
+
+/// The extended attribute for a saved file's URL (freedesktop.org's, which curl and wget
+/// write), and the one for its type (curl's).
+pub const ORIGIN_ATTRIBUTE: &str = "user.xdg.origin.url";
+pub const MIME_ATTRIBUTE: &str = "user.mime_type";
+
+fn set_attribute(file: &File, name: &str, value: &[u8]) -> io::Result<()> {
+    rustix::fs::fsetxattr(file, name, value, rustix::fs::XattrFlags::empty()).map_err(Into::into)
 }
 
 /// Where a body's bytes go as they arrive: a part file, or one segment of a split one.
@@ -975,6 +1006,7 @@ mod tests {
                 remote_time: false,
                 folders: Some(Folders { host, cut }),
                 hash: false,
+                xattr: false,
             })
             .unwrap()
         };
@@ -1023,6 +1055,7 @@ mod tests {
             remote_time: false,
             folders: None,
             hash: false,
+            xattr: false,
         })
         .unwrap();
         let real = fs::canonicalize(&real).unwrap();

@@ -1269,3 +1269,43 @@ fn wgets_no_clobber_keeps_what_is_there() {
             .stderr(predicate::str::contains("--no-clobber"));
     }
 }
+
+/// The extended attribute `name` of `path`, if it has one.
+fn attribute(path: &Path, name: &str) -> Option<String> {
+    let mut value = vec![0u8; 4096];
+    let n = rustix::fs::getxattr(path, name, &mut value[..]).ok()?;
+    Some(String::from_utf8(value[..n].to_vec()).unwrap())
+}
+
+#[test]
+fn xattr_labels_saved_files_with_their_url_and_type() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let base = origin.url("/");
+    let with_login = base.replacen("http://", "http://user:secret@", 1);
+    let line = format!("{with_login}xa/one.txt?redirect=1&size=50#part");
+    let record = save_one(&["--xattr"], out.path(), line, 0);
+    let saved = out.path().join("one.txt");
+    assert_eq!(fs::read(&saved).unwrap(), body_bytes(0, 50));
+    let url = attribute(&saved, "user.xdg.origin.url").expect("the URL is stored");
+    // Where the redirect led, without the login or the fragment.
+    assert!(url.starts_with(&format!("{base}xa/one.txt?")), "{url}");
+    assert!(url.contains("redirect=0"), "{url}");
+    assert!(
+        !url.contains("secret") && !url.contains("user") && !url.contains('#'),
+        "{url}"
+    );
+    let mime = attribute(&saved, "user.mime_type").expect("the type is stored");
+    assert_eq!(record["content_type"], mime.as_str());
+    // Without --xattr, no attribute; and --xattr wants somewhere to save.
+    save_one(&[], out.path(), origin.url("/xa/two.txt"), 0);
+    assert_eq!(
+        attribute(&out.path().join("two.txt"), "user.xdg.origin.url"),
+        None
+    );
+    fetchpar()
+        .args(["--xattr", &origin.url("/xa/three.txt")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--output-dir"));
+}
