@@ -16,7 +16,7 @@ use crate::fetch::{AGENTS, Fetcher};
 use crate::links::{Job, LinkReader};
 use crate::options::{Mode, Options, UsageError, idle_connections};
 use crate::progress::Progress;
-use crate::report::{Reporter, SideFiles, Tally, compare_line, summary_line};
+use crate::report::{self, Reporter, SideFiles, Tally, compare_line, summary_line};
 use crate::run;
 use crate::save::Saver;
 use crate::timeline;
@@ -75,7 +75,18 @@ fn execute(cli: &Cli) -> Result<u8> {
         return demo::run(cli);
     }
     let options = Options::from_cli(cli)?;
-    let reader = LinkReader::open(&options.lists)?;
+    // Lists on servers (`-i URL`) are fetched as URLs are, with a fetcher of their own: the
+    // run's own is made with the run, once every list is open.
+    let lister = std::sync::OnceLock::new();
+    let remote = |url: &url::Url| {
+        let fetcher = lister.get_or_init(|| {
+            let mut net = options.net.clone();
+            net.spider = false;
+            Fetcher::new(net, None)
+        });
+        (fetcher.open_list(url)).map_err(|f| format!("{}: {}", report::kind_name(&f), f.message))
+    };
+    let reader = LinkReader::open(&options.lists, &remote)?;
     run_jobs(&options, Box::new(reader))
 }
 

@@ -43,8 +43,8 @@ pub struct Cli {
     pub lists: Vec<PathBuf>,
 
     /// A link list, as `wget -i` and `aria2c -i` take one (repeatable); read after the LIST
-    /// arguments.
-    #[arg(short = 'i', long = "input-file", value_name = "FILE", action = ArgAction::Append,
+    /// arguments. An http(s) URL is a list on a server, fetched and read as `wget -i URL` does.
+    #[arg(short = 'i', long = "input-file", value_name = "FILE|URL", action = ArgAction::Append,
           help_heading = "Input")]
     pub input_files: Vec<PathBuf>,
 

@@ -322,6 +322,26 @@ impl Fetcher {
     }
 
     /// Fetches one job. Never panics on bad input or network failure: every failure is data.
+    /// Opens a link list on a server (`-i URL`, as wget reads one): one GET as a fetch makes
+    /// it (redirects, proxies, TLS settings, logins, `-H` headers), whose body, gzip decoded,
+    /// is read as it arrives. Anything but a 2xx answer is an error naming the status. Not
+    /// retried: the run has not started, and says why at once.
+    pub fn open_list(&self, url: &Url) -> Result<Box<dyn Read + Send>, Failure> {
+        let job = Job::outside_lists(url.clone(), "-i");
+        let mut outcome = Outcome::new(&job, Duration::ZERO);
+        let (response, _) = self.request(url, Ask::default(), &mut outcome)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(status_failure(status, None));
+        }
+        let gzip = header(&response, "content-encoding").is_some_and(|v| decode::is_gzip(&v));
+        let body = response.into_body().into_reader();
+        Ok(match gzip {
+            true => Box::new(decode::Gunzip::new(body)),
+            false => Box::new(body),
+        })
+    }
+
     /// With `--xattr`, what a body saved from `url` is labelled with: the URL without its
     /// credentials (curl and wget leave them out too) or fragment.
     fn label(&self, url: &Url) -> Option<String> {

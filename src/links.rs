@@ -78,6 +78,24 @@ pub struct Job {
     pub planned: Option<crate::save::Planned>,
 }
 
+impl Job {
+    /// A job for one URL of no list's: what fetching a list from a server is done as.
+    pub fn outside_lists(url: Url, source: &str) -> Self {
+        Self {
+            id: 0,
+            source: Arc::from(source),
+            line: 0,
+            text: url.to_string(),
+            target: Ok(Target {
+                url,
+                mirrors: Vec::new(),
+                options: LineOptions::default(),
+            }),
+            planned: None,
+        }
+    }
+}
+
 /// A digest a list line expects of the saved body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checksum {
@@ -151,6 +169,18 @@ pub struct Target {
     pub options: LineOptions,
 }
 
+/// A link list named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListName {
+    /// A file, `-` for standard input, or a URL given as a LIST argument (a list of one).
+    Local(PathBuf),
+    /// `-i URL`: a list on a server, read as it downloads, as `wget -i URL` reads one.
+    Remote(Url),
+}
+
+/// Opens a [`ListName::Remote`] list: its body as it arrives, or why it cannot be had.
+pub type OpenRemote<'a> = &'a dyn Fn(&Url) -> Result<Box<dyn Read + Send>, String>;
+
 /// An input that could not be opened: a usage error (exit 2), reported before any fetch. The
 /// cause is its `source`, which the error chain prints after this text.
 #[derive(Debug, thiserror::Error)]
@@ -216,12 +246,23 @@ pub struct LinkReader {
 }
 
 impl LinkReader {
-    /// Opens every list up front so that a missing file is reported before anything is fetched.
-    /// `-` is standard input.
-    pub fn open(paths: &[PathBuf]) -> Result<Self, OpenError> {
+    /// Opens every list up front so that a missing file, or a list on a server that does not
+    /// answer with it, is reported before anything is fetched. `-` is standard input.
+    pub fn open(lists: &[ListName], remote: OpenRemote<'_>) -> Result<Self, OpenError> {
         let mut sources = VecDeque::new();
-        for (position, path) in paths.iter().enumerate() {
-            sources.push_back(open_one(path, position)?);
+        for (position, list) in lists.iter().enumerate() {
+            sources.push_back(match list {
+                ListName::Local(path) => open_one(path, position)?,
+                ListName::Remote(url) => {
+                    // Named without its login, which the list's lines would show otherwise.
+                    let name = crate::outcome::redact(url);
+                    let body = remote(url).map_err(|why| OpenError {
+                        path: name.clone(),
+                        source: io::Error::other(why),
+                    })?;
+                    Source::new(&name, body, 0)
+                }
+            });
         }
         Ok(Self::from_sources(sources))
     }

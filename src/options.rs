@@ -13,6 +13,7 @@ use crate::cli::Cli;
 use crate::fetch::{NetSettings, basic, parse_header};
 use crate::identity::Identity;
 use crate::interface::Local;
+use crate::links::ListName;
 use crate::logins::Logins;
 use crate::progress::When;
 use crate::proxy::Proxies;
@@ -206,7 +207,7 @@ pub struct UsageError(pub String);
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub lists: Vec<PathBuf>,
+    pub lists: Vec<ListName>,
     pub mode: Mode,
     pub jobs: usize,
     pub style: Style,
@@ -224,6 +225,25 @@ pub struct Options {
     pub timeline: Option<PathBuf>,
     /// `--fail-early` and `--quota`: when the run stops starting URLs.
     pub stops: crate::run::Stops,
+}
+
+/// What `-i` names: a list on a server for an http(s) URL that is no file's name, as `wget -i`
+/// takes one; a list file otherwise. (A URL given as a LIST argument is a URL to fetch, as
+/// curl and aria2c take one.)
+fn input_file(path: &std::path::Path) -> Result<ListName> {
+    let text = path.to_string_lossy();
+    let remote = text.starts_with("http://") || text.starts_with("https://");
+    if !remote || path.exists() {
+        return Ok(ListName::Local(path.to_path_buf()));
+    }
+    match url::Url::parse(&text) {
+        Ok(url) if url.host().is_some() => Ok(ListName::Remote(url)),
+        _ => Err(UsageError(format!(
+            "-i {}: not a URL a list can be fetched from",
+            crate::outcome::redact_str(&text)
+        ))
+        .into()),
+    }
 }
 
 /// curl's `-b`: text with an `=` becomes the Cookie header of every request to a URL's own
@@ -291,7 +311,9 @@ impl Options {
         } else {
             Mode::Threads
         };
-        let given: Vec<PathBuf> = cli.lists.iter().chain(&cli.input_files).cloned().collect();
+        let given: Vec<ListName> = (cli.lists.iter().cloned().map(|p| Ok(ListName::Local(p))))
+            .chain(cli.input_files.iter().map(|path| input_file(path)))
+            .collect::<Result<_>>()?;
         let lists = if cli.demo {
             Vec::new()
         } else if given.is_empty() {
@@ -301,11 +323,12 @@ impl Options {
                 )
                 .into());
             }
-            vec![PathBuf::from("-")]
+            vec![ListName::Local(PathBuf::from("-"))]
         } else {
             given
         };
-        if lists.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        let stdin = ListName::Local(PathBuf::from("-"));
+        if lists.iter().filter(|&list| *list == stdin).count() > 1 {
             return Err(UsageError("standard input (`-`) can be read only once".into()).into());
         }
         // Checked here: ureq unwraps it when building each request, so a line break in it

@@ -13,7 +13,7 @@
 //! | `body=TEXT` | this exact body instead of the pattern |
 //! | `echo=NAME` | the body is the value(s) of the request header NAME, one per line |
 //! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
-//! | `gzip=1` | gzip-encoded body, close-delimited (`zeros=1`: all zero bytes, a bomb; `stall=0`: the head, then nothing) |
+//! | `gzip=1` | gzip-encoded body, close-delimited (`body=TEXT` encoded too; `zeros=1`: all zero bytes, a bomb; `stall=0`: the head, then nothing) |
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
@@ -649,6 +649,10 @@ fn respond(
         if p("stall").is_some() {
             // The head, then nothing: a stall before the first byte of the encoded body.
             sleep_unless_stopped(Duration::from_secs(60), stop);
+        } else if let (Some(text), false) = (&literal, head_only) {
+            let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+            encoder.write_all(text)?;
+            encoder.finish()?;
         } else if !head_only {
             write_gzip(out, size, flag("zeros"), stop)?;
         }

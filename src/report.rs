@@ -346,7 +346,8 @@ pub fn text_line(o: &Outcome, style: &Style) -> String {
     line
 }
 
-fn kind_name(failure: &Failure) -> String {
+/// A failure's kind as JSON and result lines name it (`http_status`).
+pub(crate) fn kind_name(failure: &Failure) -> String {
     serde_json::to_value(failure.kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

@@ -310,6 +310,62 @@ fn list_lines_without_a_scheme_are_http_as_curl_and_wget_take_them() {
 }
 
 #[test]
+fn an_input_file_on_a_server_is_fetched_and_read_as_wget_i_reads_one() {
+    let origin = Origin::start().unwrap();
+    let lines = [
+        origin.url("/from-list/a?size=3"),
+        "# a comment".to_string(),
+        format!("{} out=b.txt", origin.url("/from-list/b?size=4")),
+        "not a url".to_string(),
+    ];
+    let text = lines.join("\n") + "\n";
+    let body: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    let list_path = format!("/lists/l.txt?body={body}");
+    // The list's URL with a login: the login goes to the server, not into the results.
+    let list_url = origin
+        .url(&list_path)
+        .replacen("http://", "http://user:secret@", 1);
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-i", &list_url])
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 3, "{records:#?}");
+    let source = origin.url(&list_path).replacen("http://", "http://***@", 1);
+    for record in &records {
+        assert_eq!(record["source"], source.as_str());
+    }
+    assert_eq!(lines_of(&records), [1, 3, 4]);
+    assert_eq!(records[0]["bytes"], 3);
+    assert_eq!(records[1]["bytes"], 4);
+    assert_eq!(kind(&records[2]), "invalid_url");
+    // Sent gzip-encoded, it is read decoded.
+    let packed = origin.url(&format!("/lists/l.txt?gzip=1&body={body}"));
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-i", &packed])
+        .assert()
+        .code(1);
+    assert_eq!(lines_of(&json_lines(&out.get_output().stdout)), [1, 3, 4]);
+    // A list the server does not have stops the run before anything is fetched, naming it.
+    let before = origin.requests();
+    let missing = origin.url("/lists/missing.txt?status=404");
+    fetchpar()
+        .args(["-i", &missing, &origin.url("/from-list/c")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "cannot read link list {missing}: http_status: HTTP 404"
+        )));
+    assert_eq!(origin.requests(), before + 1, "only the list was asked for");
+    // A URL given as a LIST argument is still a URL to fetch.
+    let out = fetchpar()
+        .args(["--json", &origin.url(&list_path)])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout)[0]["bytes"], text.len());
+}
+
+#[test]
 fn input_files_are_read_after_the_list_arguments_as_wget_i_reads_them() {
     let origin = Origin::start().unwrap();
     let first = list(&[origin.url("/first?size=1")]);
