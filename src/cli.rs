@@ -655,7 +655,7 @@ pub struct Cli {
     /// Checked as each URL ends, so no download is cut off: those under way finish, and the
     /// URLs not started are reported `cancelled` (exit code 1). `inf` is 0, as in wget.
     #[arg(short = 'Q', long, value_name = "BYTES", value_parser = parse_quota,
-          help_heading = "Saving", conflicts_with = "compare")]
+          help_heading = "Network", conflicts_with = "compare")]
     pub quota: Option<u64>,
 
     /// Fail any body larger than this, as saved or, when shown, decoded (e.g. 500K, 100M, 2G).

@@ -321,7 +321,6 @@ impl Fetcher {
         self.jar.clear();
     }
 
-    /// Fetches one job. Never panics on bad input or network failure: every failure is data.
     /// Opens a link list on a server (`-i URL`, as wget reads one): one GET as a fetch makes
     /// it (redirects, proxies, TLS settings, logins, `-H` headers), whose body, gzip decoded,
     /// is read as it arrives. Anything but a 2xx answer is an error naming the status. Not
@@ -349,6 +348,7 @@ impl Fetcher {
         asked.then(|| crate::referer::bare(url).into())
     }
 
+    /// Fetches one job. Never panics on bad input or network failure: every failure is data.
     /// With `--verbose`, the outcome carries the trace of its requests.
     pub fn fetch(&self, job: &Job) -> Outcome {
         if !self.settings.verbose {

@@ -253,7 +253,6 @@ impl Feed {
                 return None;
             };
             state.read += 1;
-            let stub = Outcome::new(&job, Duration::ZERO);
             let refused = match cancel::requested() {
                 true => Some(format!("not started: {}", cancel::why())),
                 false => (self.stops).over_quota(self.received.load(Ordering::Relaxed)),
@@ -262,6 +261,7 @@ impl Feed {
                 let _ = results.send(Message::Done(Box::new(not_started(&job, why))));
                 continue;
             }
+            let stub = Outcome::new(&job, Duration::ZERO);
             if let Err(failed) = prepare_guarded(fetcher, &mut job) {
                 self.ended(&failed);
                 let _ = results.send(Message::Done(failed));

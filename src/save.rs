@@ -706,8 +706,8 @@ impl Sink for PartWriter {
 
 /// The extended attribute for a saved file's URL (freedesktop.org's, which curl and wget
 /// write), and the one for its type (curl's).
-pub const ORIGIN_ATTRIBUTE: &str = "user.xdg.origin.url";
-pub const MIME_ATTRIBUTE: &str = "user.mime_type";
+const ORIGIN_ATTRIBUTE: &str = "user.xdg.origin.url";
+const MIME_ATTRIBUTE: &str = "user.mime_type";
 
 fn set_attribute(file: &File, name: &str, value: &[u8]) -> io::Result<()> {
     rustix::fs::fsetxattr(file, name, value, rustix::fs::XattrFlags::empty()).map_err(Into::into)
