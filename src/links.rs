@@ -578,9 +578,17 @@ pub fn parse_line(line: &str) -> Result<Target, String> {
             mirrors.push(mirror);
             continue;
         }
-        let (key, value) = word
+        // An option's key is a word (`out`, `max-download-limit`); anything else after the URL
+        // is most likely the rest of a URL with a space in it, pasted as it was shown.
+        let option = word
             .split_once('=')
-            .ok_or_else(|| format!("expected key=value after the URL, found `{word}`"))?;
+            .filter(|(key, _)| key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        let Some((key, value)) = option else {
+            return Err(format!(
+                "`{word}` after the URL is neither an option (key=value) nor another URL; a \
+                 space inside a URL is written %20"
+            ));
+        };
         apply_option(&mut options, key, value)?;
     }
     Ok(Target {
@@ -1042,7 +1050,15 @@ mod tests {
             assert_eq!(checksum(line).algorithm, algorithm, "{kind}");
         }
         // Options on a URL's own line still end at the first space.
-        assert!(err("http://h.example/ out=my file").contains("found `file`"));
+        assert!(err("http://h.example/ out=my file").contains("`file` after the URL"));
+        // The rest of a URL with a space in it is said to be so, not taken for an option.
+        for line in ["http://h.example/a b.zip", "http://h.example/a b?size=10"] {
+            let why = err(line);
+            assert!(
+                why.contains("neither an option") && why.contains("%20"),
+                "{why}"
+            );
+        }
     }
 
     #[test]
