@@ -257,6 +257,16 @@ pub struct Cli {
           visible_aliases = ["http-password", "http-passwd"], help_heading = "Network")]
     pub password: Option<String>,
 
+    /// Ask for --user's password on the terminal, as wget's --ask-password (a --user without
+    /// a password is asked for anyway, as curl asks).
+    #[arg(
+        long,
+        requires = "user",
+        conflicts_with = "password",
+        help_heading = "Network"
+    )]
+    pub ask_password: bool,
+
     /// Credentials for each host from ~/.netrc, or the file $NETRC names (curl's -n).
     ///
     /// Each request, redirects included, gets the entry of the host it goes to, or the

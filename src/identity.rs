@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io;
 use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
@@ -13,8 +12,6 @@ use cbc::cipher::{BlockCipherDecrypt, BlockModeDecrypt, KeyInit, KeyIvInit};
 use md5::{Digest, Md5};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-use crate::cancel;
 
 /// What to run to turn a key fetchpar cannot decrypt into one it can.
 const REENCRYPT: &str = "`openssl pkcs8 -topk8 -v2 aes256 -in KEY -out NEW` encrypts it in one it \
@@ -82,17 +79,12 @@ fn passphrase<'a>(given: Option<&'a str>, path: &Path) -> anyhow::Result<Cow<'a,
         return Ok(Cow::Borrowed(given));
     }
     let prompt = format!("Passphrase for {}: ", path.display());
-    let asked = rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
-        // Ctrl-C, which also asks the run to stop: it ends as interrupted.
-        io::ErrorKind::Interrupted => {
-            anyhow::Error::new(cancel::Interrupted).context("no passphrase was typed")
-        }
-        io::ErrorKind::UnexpectedEof => anyhow!("the key is encrypted and no passphrase was typed"),
-        _ => anyhow!(
-            "the key is encrypted: give its passphrase with --pass (no terminal to ask on: {e})"
-        ),
-    })?;
-    Ok(Cow::Owned(asked))
+    let asking = crate::ask::Asking {
+        what: "passphrase",
+        because: "the key is encrypted",
+        instead: "give its passphrase with --pass",
+    };
+    Ok(Cow::Owned(crate::ask::secret(&prompt, &asking)?))
 }
 
 fn wrong_passphrase() -> anyhow::Error {

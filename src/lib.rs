@@ -6,6 +6,7 @@
 //! `--demo`, the tests and the benchmark.
 
 pub mod app;
+pub mod ask;
 pub mod cancel;
 pub mod cli;
 pub mod config;

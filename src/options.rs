@@ -95,10 +95,10 @@ fn local(cli: &Cli, proxies: &Proxies) -> Result<Option<Arc<Local>>> {
 }
 
 /// A user name and password given as `USER:PASSWORD` in `option`, or as `USER` there and the
-/// password in `apart` (as wget gives them).
+/// password in `apart` (as wget gives them), or as `USER` alone and the password typed at the
+/// terminal when asked for, as curl asks (`Enter host password for user 'USER':`).
 fn login(
-    option: &str,
-    apart: &str,
+    (option, apart, whose): (&str, &str, &str),
     user: &str,
     password: Option<&str>,
 ) -> Result<(String, String)> {
@@ -108,9 +108,22 @@ fn login(
         )))?,
         (Some(password), None) => Ok((user.to_string(), password.to_string())),
         (None, Some((user, password))) => Ok((user.to_string(), password.to_string())),
-        (None, None) => Err(UsageError(format!(
-            "{option} needs USER:PASSWORD, with a colon, or a {apart}"
-        )))?,
+        (None, None) => {
+            let prompt = format!("Enter {whose} password for user '{user}': ");
+            let because = format!("{option} {user} has no password");
+            let instead = format!("give {user}:PASSWORD or {apart}");
+            let asking = crate::ask::Asking {
+                what: "password",
+                because: &because,
+                instead: &instead,
+            };
+            // Exit code 2 as for any login the command line gets wrong, 130 for Ctrl-C.
+            let typed = crate::ask::secret(&prompt, &asking).map_err(|e| match e {
+                e if crate::cancel::ended_by(&e) => e,
+                e => UsageError(format!("{e:#}")).into(),
+            })?;
+            Ok((user.to_string(), typed))
+        }
     }
 }
 
@@ -122,8 +135,7 @@ fn proxies(cli: &Cli) -> Result<Proxies> {
         return Ok(proxies);
     };
     let (user, password) = login(
-        "--proxy-user",
-        "--proxy-password",
+        ("--proxy-user", "--proxy-password", "proxy"),
         user,
         cli.proxy_password.as_deref(),
     )?;
@@ -356,6 +368,14 @@ impl Options {
                 )
                 .into());
             }
+            if cli.ask_password && user.contains(':') {
+                return Err(UsageError(
+                    "--ask-password asks for the password that --user USER:PASSWORD already \
+                     gives: keep one"
+                        .into(),
+                )
+                .into());
+            }
             let password = cli.password.as_deref();
             headers.push((header::AUTHORIZATION, basic_credentials(user, password)?));
         }
@@ -485,7 +505,7 @@ fn logins(cli: &Cli) -> Result<Option<Arc<Logins>>> {
 /// The `Authorization` header for `--user USER:PASSWORD` (curl's) or `--user USER --password
 /// PASSWORD` (wget's), kept out of any debug output.
 fn basic_credentials(user: &str, password: Option<&str>) -> Result<HeaderValue> {
-    let (user, password) = login("--user", "--password", user, password)?;
+    let (user, password) = login(("--user", "--password", "host"), user, password)?;
     let pair = format!("{user}:{password}");
     let mut value = HeaderValue::try_from(basic(pair.as_bytes()))
         .map_err(|_| UsageError("--user gives credentials that cannot be sent".into()))?;

@@ -1239,16 +1239,7 @@ fn an_encrypted_client_key_is_decrypted_with_pass_or_a_passphrase_typed_at_the_t
     // and says what to give.
     let mut alone = fetchpar_std();
     alone.args(&key_args("")[..6]).arg(&tls.server.url);
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut alone, || {
-            rustix::process::setsid()?;
-            Ok(())
-        });
-    }
-    let out = alone.output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stopped_without_terminal(alone);
     assert!(
         stderr.contains("the key is encrypted: give its passphrase with --pass"),
         "{stderr}"
@@ -1969,13 +1960,74 @@ fn proxy_user_gives_every_proxy_its_login_in_place_of_the_urls() {
         format!("Basic {}", sent(&["-x", &with_old_login])),
         b64("old:login")
     );
+    // A login without a password, and no terminal to ask for one on.
+    let mut alone = fetchpar_std();
+    alone.args(["-x", &proxy, "--proxy-user", "me", url]);
+    let stderr = stopped_without_terminal(alone);
+    assert!(
+        stderr.contains("--proxy-user me has no password: give me:PASSWORD or --proxy-password"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_user_without_a_password_is_asked_for_one_as_curl_asks() {
+    use fetchpar::fetch::basic;
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/login?echo=authorization");
+    let args: Vec<String> = ["--json", "--progress", "never", "-u", "bob", &url]
+        .map(String::from)
+        .to_vec();
+    let (screen, code) = type_at_prompt(&args, "Enter host password for user 'bob': ", "pä55\r");
+    assert_eq!(code, 0, "{screen}");
+    let sent = format!(r#""prefix":"{}""#, basic("bob:pä55".as_bytes()));
+    assert!(screen.contains(&sent), "{screen}");
+    assert!(
+        !screen.contains("pä55"),
+        "the password was echoed: {screen}"
+    );
+    // wget's --ask-password asks the same way.
+    let mut asked = args.clone();
+    asked.push("--ask-password".into());
+    let (screen, code) = type_at_prompt(&asked, "Enter host password for user 'bob': ", "x\r");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains(&basic("bob:x".as_bytes())), "{screen}");
+    // Ctrl-C at the prompt ends the run as interrupted, before anything is fetched.
+    let (screen, code) = type_at_prompt(&args, "Enter host password for user 'bob': ", "\x03");
+    assert_eq!(code, 130, "{screen}");
+    assert!(screen.contains("no password was typed"), "{screen}");
+    assert_eq!(origin.requests(), 2);
+    // With no terminal, the run stops and says what to give.
+    let mut alone = fetchpar_std();
+    alone.args(["-u", "bob", &url]);
+    let stderr = stopped_without_terminal(alone);
+    assert!(
+        stderr.contains("--user bob has no password: give bob:PASSWORD or --password"),
+        "{stderr}"
+    );
     fetchpar()
-        .args(["-x", &proxy, "--proxy-user", "me", url])
+        .args(["-u", "bob:pw", "--ask-password", &url])
         .assert()
         .code(2)
         .stderr(predicates::str::contains(
-            "--proxy-user needs USER:PASSWORD, with a colon, or a --proxy-password",
+            "--ask-password asks for the password",
         ));
+}
+
+/// Runs `command` in a session of its own, which has no controlling terminal to ask on, and
+/// returns what it said on stderr once it stopped with exit code 2.
+fn stopped_without_terminal(mut command: std::process::Command) -> String {
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            rustix::process::setsid()?;
+            Ok(())
+        });
+    }
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
 }
 
 #[test]
