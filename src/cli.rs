@@ -128,6 +128,10 @@ pub struct Cli {
     #[arg(short = 'v', long, help_heading = "Output")]
     pub verbose: bool,
 
+    /// Accepted as wget takes it (-nv): one line per URL is the default output.
+    #[arg(long, help_heading = "Output", conflicts_with = "verbose")]
+    pub no_verbose: bool,
+
     /// Write a waterfall picture of the run (SVG): a bar per URL from start to end.
     #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
     pub timeline: Option<PathBuf>,
@@ -148,6 +152,15 @@ pub struct Cli {
     /// Accepted as curl takes it: redirects are always followed, up to --max-redirects.
     #[arg(short = 'L', long, help_heading = "Network")]
     pub location: bool,
+
+    /// Accepted as curl takes it (-g): URLs are never globbed here, so `[1-9]` and `{a,b}` are
+    /// not ranges or sets.
+    #[arg(short = 'g', long, help_heading = "Network")]
+    pub globoff: bool,
+
+    /// Accepted as curl takes it: every request is HTTP/1.1.
+    #[arg(long = "http1.1", help_heading = "Network")]
+    pub http1_1: bool,
 
     /// Accepted as curl takes it: an HTTP error (4xx, 5xx) always fails its URL.
     #[arg(short = 'f', long, help_heading = "Network")]
@@ -637,6 +650,16 @@ pub struct Cli {
     #[arg(long, requires = "output_dir", help_heading = "Saving")]
     pub force_directories: bool,
 
+    /// Accepted as wget takes it (-nd): files are saved without folders from the URL unless
+    /// --force-directories.
+    #[arg(long, help_heading = "Saving", conflicts_with = "force_directories")]
+    pub no_directories: bool,
+
+    /// Accepted as curl takes it: the output folder, and any below it a name needs, are
+    /// always created.
+    #[arg(long, help_heading = "Saving")]
+    pub create_dirs: bool,
+
     /// With --force-directories, no HOST folder: DIR/PATH/NAME (wget's -nH).
     #[arg(long, requires = "force_directories", help_heading = "Saving")]
     pub no_host_directories: bool,
@@ -750,9 +773,9 @@ impl Cli {
     }
 }
 
-/// wget's `-nc` and `-nH` as their long names. clap's short options are one letter, so `-nc`
-/// would otherwise be `-n -c` (netrc and continue) and `-nH` an `-H` with no header.
-/// Arguments after `--` are left as they are.
+/// wget's `-nc`, `-nH`, `-nv` and `-nd` as their long names. clap's short options are one
+/// letter, so `-nc` would otherwise be `-n -c` (netrc and continue), `-nH` an `-H` with no
+/// header and `-nv` netrc and verbose. Arguments after `--` are left as they are.
 pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut rest = false;
     let mut out = Vec::new();
@@ -765,6 +788,8 @@ pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
             }
             Some("-nc") => Some("--no-clobber"),
             Some("-nH") => Some("--no-host-directories"),
+            Some("-nv") => Some("--no-verbose"),
+            Some("-nd") => Some("--no-directories"),
             _ => None,
         };
         out.push(long.map_or(arg, OsString::from));
@@ -964,6 +989,12 @@ mod tests {
             parse(&["--force-directories", "-nH", "l"]),
             parse(&["--force-directories", "--no-host-directories", "l"])
         );
+        assert_eq!(
+            parse(&["-nv", "-nd", "l"]),
+            parse(&["--no-verbose", "--no-directories", "l"])
+        );
+        assert!(parse(&["-nv", "l"]).contains("no_verbose: true, "));
+        assert!(parse(&["-nv", "l"]).contains("verbose: false, "));
         // After `--`, a list named `-nc` is a list.
         assert!(parse(&["--", "-nc"]).contains(r#"lists: ["-nc"]"#));
     }

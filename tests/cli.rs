@@ -1300,10 +1300,13 @@ fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
             .map(|r| (r["prefix"].as_str().unwrap().to_string(), kind(r)))
             .collect::<Vec<_>>()
     };
-    // curl's: -fsSL, -A, --max-redirs, --retry, --max-filesize, -J; wget's -P.
+    // curl's: -fsSL, -g, --create-dirs, --http1.1, -A, --max-redirs, --retry, --max-filesize,
+    // -J; wget's -P.
     let curl = tempfile::tempdir().unwrap();
     let curl_args = [
-        "-fsSL",
+        "-fsSLg",
+        "--create-dirs",
+        "--http1.1",
         "-A",
         "habit/1",
         "--max-redirs",
@@ -1326,9 +1329,11 @@ fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
     ];
     assert_eq!(summary(&records), expected, "{records:#?}");
     assert_eq!(fs::read(curl.path().join("ua")).unwrap(), b"habit/1");
-    // wget's and aria2c's: -U, --max-redirect, --max-concurrent-downloads, --dir.
+    // wget's and aria2c's: -nv, -nd, -U, --max-redirect, --max-concurrent-downloads, --dir.
     let wget = tempfile::tempdir().unwrap();
     let wget_args = [
+        "-nv",
+        "-nd",
         "-U",
         "habit/1",
         "--max-redirect",
