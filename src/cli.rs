@@ -457,6 +457,12 @@ pub struct Cli {
           help_heading = "Network")]
     pub retry_delay: Limit,
 
+    /// Start no retry of a URL after this many seconds from its first attempt, nor wait for one
+    /// past them (curl's --retry-max-time); 0 for no limit.
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub retry_max_time: Limit,
+
     /// Longest wait before one retry, even when the server's Retry-After asks for more
     /// (wget's --waitretry).
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs,

@@ -406,8 +406,9 @@ impl Fetcher {
         'rounds: loop {
             round += 1;
             // Whether every failure of this round came with a Retry-After, whose host pause
-            // is the wait before the next one.
+            // is the wait before the next one, and the longest such pause.
             let mut all_asked_to_wait = true;
+            let mut asked_wait = Duration::ZERO;
             let mut at = 0;
             while let Some(&index) = asking.get(at) {
                 let source = match index {
@@ -468,8 +469,9 @@ impl Fetcher {
                     // The server asked everyone to wait: hold back the whole host, not just
                     // this URL. The pause is set before the permit goes (at the end of this
                     // turn), so no other fetch to the host slips in between.
-                    self.hosts
-                        .pause(&host, self.settings.retry.delay(round, Some(asked)));
+                    let pause = self.settings.retry.delay(round, Some(asked));
+                    asked_wait = asked_wait.max(pause);
+                    self.hosts.pause(&host, pause);
                 } else {
                     all_asked_to_wait = false;
                 }
@@ -478,8 +480,16 @@ impl Fetcher {
             if asking.is_empty() || round > self.settings.retry.retries || cancel::requested() {
                 break;
             }
+            let wait = match all_asked_to_wait {
+                true => asked_wait,
+                false => self.settings.retry.delay(round, None),
+            };
+            // --retry-max-time: no retry that would start past it, as curl's.
+            if !self.settings.retry.in_time(start.elapsed(), wait) {
+                break;
+            }
             if !all_asked_to_wait {
-                sleep_unless_cancelled(self.settings.retry.delay(round, None));
+                sleep_unless_cancelled(wait);
             }
         }
         if let Some(progress) = &self.progress {

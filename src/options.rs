@@ -426,6 +426,7 @@ impl Options {
                     retry_refused: cli.retry_connrefused,
                     all_errors: cli.retry_all_errors,
                     statuses: cli.retry_on_http_error.clone().unwrap_or_default(),
+                    max_time: cli.retry_max_time.0,
                 },
                 per_host: cli.per_host.map(|n| n as usize),
                 proxies,

@@ -20,6 +20,9 @@ pub struct RetryPolicy {
     pub all_errors: bool,
     /// `--retry-on-http-error`: statuses retried besides [`RETRY_STATUSES`], and ones never.
     pub statuses: Statuses,
+    /// `--retry-max-time`: no retry starts, or is waited for, past this long after a URL's
+    /// first attempt.
+    pub max_time: Option<Duration>,
 }
 
 /// Statuses worth another try: the server may answer differently in a moment.
@@ -56,6 +59,13 @@ impl RetryPolicy {
             ErrorKind::HttpStatus => status.is_some_and(|s| RETRY_STATUSES.contains(&s)),
             _ => false,
         }
+    }
+
+    /// Whether a retry that would start `wait` from now, `elapsed` after the URL's first
+    /// attempt, is still within `--retry-max-time`.
+    pub fn in_time(&self, elapsed: Duration, wait: Duration) -> bool {
+        self.max_time
+            .is_none_or(|max| elapsed.saturating_add(wait) <= max)
     }
 
     /// The wait before attempt `attempt + 1`, after `attempt` attempts failed (1-based): the
@@ -189,6 +199,7 @@ mod tests {
             retry_refused: false,
             all_errors: false,
             statuses: Statuses::default(),
+            max_time: None,
         };
         for attempt in 1..=3 {
             let full = Duration::from_millis(100 << (attempt - 1));
@@ -211,6 +222,7 @@ mod tests {
             retry_refused: false,
             all_errors: false,
             statuses: Statuses::default(),
+            max_time: None,
         };
         let f = |kind| Failure::new(kind, "x");
         let refused = Failure {
@@ -238,6 +250,7 @@ mod tests {
             retry_refused: false,
             all_errors: true,
             statuses: parse_statuses("!404").unwrap(),
+            max_time: None,
         };
         let f = |kind| Failure::new(kind, "x");
         let refused = Failure {
@@ -277,6 +290,7 @@ mod tests {
             retry_refused: false,
             all_errors: false,
             statuses: parse_statuses("404, 41?,!503,!50*,*,!999").unwrap(),
+            max_time: None,
         };
         let http = Failure::new(ErrorKind::HttpStatus, "x");
         let retried = |code| policy.is_transient(&http, Some(code));
@@ -287,6 +301,28 @@ mod tests {
         // Only HTTP failures are touched.
         assert!(!policy.is_transient(&Failure::new(ErrorKind::Tls, "x"), None));
         assert!(policy.is_transient(&Failure::new(ErrorKind::Timeout, "x"), None));
+    }
+
+    #[test]
+    fn retry_max_time_bounds_when_a_retry_may_start() {
+        let policy = RetryPolicy {
+            retries: 9,
+            base_delay: Duration::ZERO,
+            max_wait: Duration::ZERO,
+            retry_refused: false,
+            all_errors: false,
+            statuses: Statuses::default(),
+            max_time: Some(Duration::from_secs(10)),
+        };
+        let s = Duration::from_secs;
+        assert!(policy.in_time(s(4), s(6)));
+        assert!(!policy.in_time(s(4), s(7)), "the wait would end past it");
+        assert!(!policy.in_time(s(11), s(0)));
+        let unbounded = RetryPolicy {
+            max_time: None,
+            ..policy
+        };
+        assert!(unbounded.in_time(s(1_000_000), s(1_000_000)));
     }
 
     #[test]

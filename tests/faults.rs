@@ -740,6 +740,35 @@ fn quota_starts_no_url_once_it_is_used_up() {
 }
 
 #[test]
+fn retry_max_time_starts_no_retry_past_it() {
+    let origin = Origin::start().unwrap();
+    let attempts = |path: &str, options: &[&str]| {
+        let out = fetchpar()
+            .args(["--json", "--retries", "5"])
+            .args(options)
+            .arg(origin.url(path))
+            .assert()
+            .code(1);
+        json_lines(&out.get_output().stdout)[0]["attempts"].clone()
+    };
+    // A backoff of at least 5 s would end past a limit of 5 s: no retry is waited for.
+    assert_eq!(
+        attempts(
+            "/a?fail=9",
+            &["--retry-delay", "10", "--retry-max-time", "5"]
+        ),
+        1
+    );
+    // Retry-After: 1 fits a limit of 1.5 s once, not twice.
+    let asked = "/b?fail=9&retry_after=1";
+    assert_eq!(attempts(asked, &["--retry-max-time", "1.5"]), 2);
+    assert_eq!(
+        attempts("/c?fail=9&retry_after=1", &["--retry-max-time", "0.5"]),
+        1
+    );
+}
+
+#[test]
 fn retry_all_errors_and_retry_on_http_error_choose_what_is_retried() {
     let origin = Origin::start().unwrap();
     // (options, the status of the first answer, attempts, the result's kind)
