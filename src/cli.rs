@@ -641,6 +641,11 @@ pub struct Cli {
     #[arg(short = 'R', long, requires = "output_dir", help_heading = "Saving")]
     pub remote_time: bool,
 
+    /// Delete what a URL that failed for good left to resume (NAME.part), as curl's
+    /// --remove-on-error deletes its partial file; an interrupted one keeps it.
+    #[arg(long, requires = "output_dir", help_heading = "Saving")]
+    pub remove_on_error: bool,
+
     /// Store each saved file's URL and Content-Type in its extended attributes (curl's and
     /// wget's --xattr).
     ///

@@ -495,8 +495,32 @@ impl Fetcher {
         if let Some(progress) = &self.progress {
             progress.end(job.id);
         }
+        self.remove_on_error(job, &carried, &outcome);
         outcome.elapsed = start.elapsed();
         outcome
+    }
+
+    /// `--remove-on-error`: a URL that failed for good leaves no part to resume. One cut short
+    /// by an interrupt (or `--fail-early`) keeps its part, for the run that takes it up.
+    fn remove_on_error(&self, job: &Job, carried: &Carried, outcome: &Outcome) {
+        let asked = self
+            .saver
+            .as_ref()
+            .is_some_and(|s| s.settings().remove_on_error);
+        let failed = outcome
+            .error
+            .as_ref()
+            .is_some_and(|f| f.kind != ErrorKind::Cancelled);
+        if !(asked && failed) {
+            return;
+        }
+        let slot = match &job.planned {
+            Some(Planned::Save(slot) | Planned::Skip(slot)) => Some(slot),
+            _ => carried.named.as_ref(),
+        };
+        if let Some(slot) = slot {
+            slot.discard_parts();
+        }
     }
 
     /// Decides where the body goes for a job; called in input order, so names are claimed in

@@ -456,6 +456,7 @@ impl Options {
                 }),
                 hash: cli.json || cli.checksums.is_some(),
                 xattr: cli.xattr,
+                remove_on_error: cli.remove_on_error,
             }),
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),

@@ -56,6 +56,8 @@ pub struct SaveSettings {
     pub hash: bool,
     /// `--xattr`: saved files carry their URL and type in extended attributes.
     pub xattr: bool,
+    /// `--remove-on-error`: a URL that fails for good leaves no part file to resume.
+    pub remove_on_error: bool,
 }
 
 /// The folders `--force-directories` makes from a URL: `HOST/PATH/NAME`, as wget's `-x`.
@@ -320,6 +322,16 @@ impl Slot {
         match self.part.symlink_metadata() {
             Ok(meta) if meta.is_file() => meta.len(),
             _ => 0,
+        }
+    }
+
+    /// Deletes whatever a download to this slot left to resume (`NAME.part` and its
+    /// `.meta`, or a split's `NAME.part.split` and `.ranges`), never the file itself:
+    /// `--remove-on-error`.
+    pub fn discard_parts(&self) {
+        let (split, ranges) = SplitPart::paths(self);
+        for path in [&self.part, &self.meta, &split, &ranges] {
+            let _ = fs::remove_file(path);
         }
     }
 
@@ -1007,6 +1019,7 @@ mod tests {
                 folders: Some(Folders { host, cut }),
                 hash: false,
                 xattr: false,
+                remove_on_error: false,
             })
             .unwrap()
         };
@@ -1056,6 +1069,7 @@ mod tests {
             folders: None,
             hash: false,
             xattr: false,
+            remove_on_error: false,
         })
         .unwrap();
         let real = fs::canonicalize(&real).unwrap();

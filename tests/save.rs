@@ -306,6 +306,46 @@ fn a_truncated_download_never_gets_the_final_name() {
         files_in(out.path()),
         vec!["cut.bin.part", "cut.bin.part.meta"]
     );
+
+    // --remove-on-error (curl's): what a URL that failed for good left goes too, whole files
+    // stay, and so does the part of a URL cut short by --fail-early, for the next run.
+    let clean = tempfile::tempdir().unwrap();
+    fs::write(clean.path().join("kept.bin"), b"saved before").unwrap();
+    let lines = vec![
+        origin.url("/cut2?size=100000&truncate=30000") + " out=cut.bin",
+        origin.url("/whole?size=10") + " out=whole.bin",
+    ];
+    fetchpar()
+        .args([
+            "--retries",
+            "1",
+            "--retry-delay",
+            "0",
+            "--remove-on-error",
+            "-o",
+        ])
+        .arg(clean.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    assert_eq!(files_in(clean.path()), vec!["kept.bin", "whole.bin"]);
+    // The 404 comes a second after the dripping body has started.
+    let lines = vec![
+        origin.url("/drip?size=100000&drip=20") + " out=drip.bin",
+        origin.url("/gone?status=404&delay=1000"),
+    ];
+    fetchpar()
+        .args(["--fail-early", "--remove-on-error", "-o"])
+        .arg(clean.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let files = files_in(clean.path());
+    assert_eq!(
+        files[..2],
+        ["drip.bin.part", "drip.bin.part.meta"],
+        "{files:?}"
+    );
 }
 
 #[test]
