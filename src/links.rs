@@ -497,7 +497,13 @@ fn option_line(raw: &str) -> Option<(&str, &str)> {
     if !raw.starts_with([' ', '\t']) {
         return None;
     }
-    let (key, value) = raw.trim().split_once('=')?;
+    key_value(raw.trim())
+}
+
+/// `key=value` with a key of letters, digits and `-`, starting with a letter: an option, on
+/// a line of its own or after its URL.
+fn key_value(text: &str) -> Option<(&str, &str)> {
+    let (key, value) = text.split_once('=')?;
     let key_like = key.starts_with(|c: char| c.is_ascii_alphabetic())
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     key_like.then_some((key, value))
@@ -580,10 +586,7 @@ pub fn parse_line(line: &str) -> Result<Target, String> {
         }
         // An option's key is a word (`out`, `max-download-limit`); anything else after the URL
         // is most likely the rest of a URL with a space in it, pasted as it was shown.
-        let option = word
-            .split_once('=')
-            .filter(|(key, _)| key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-        let Some((key, value)) = option else {
+        let Some((key, value)) = key_value(word) else {
             return Err(format!(
                 "`{word}` after the URL is neither an option (key=value) nor another URL; a \
                  space inside a URL is written %20"
