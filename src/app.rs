@@ -86,7 +86,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         });
         (fetcher.open_list(url)).map_err(|f| format!("{}: {}", report::kind_name(&f), f.message))
     };
-    let reader = LinkReader::open(&options.lists, &remote)?;
+    let reader = LinkReader::open(&options.lists, &remote, &options.reading)?;
     run_jobs(&options, Box::new(reader))
 }
 
@@ -261,8 +261,12 @@ fn fit_to_descriptors(options: &Options) -> Options {
 }
 
 fn no_urls() -> anyhow::Error {
-    UsageError("the link list has no URLs (only blank lines and comments, or nothing)".into())
-        .into()
+    UsageError(
+        "the link list has no URLs (only blank lines and comments, a page with no links to fetch, \
+         or nothing)"
+            .into(),
+    )
+    .into()
 }
 
 /// 130 if interrupted, else 1 if anything failed, else 0.

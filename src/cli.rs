@@ -48,6 +48,16 @@ pub struct Cli {
           help_heading = "Input")]
     pub input_files: Vec<PathBuf>,
 
+    /// Read every list as HTML, whose links are the URLs to fetch (wget's -F); a list on a
+    /// server that says it is HTML is read so without it.
+    #[arg(short = 'F', long, help_heading = "Input")]
+    pub force_html: bool,
+
+    /// Resolve relative URLs against this one: a list's lines without a scheme, and an HTML
+    /// list's links (wget's -B).
+    #[arg(short = 'B', long, value_name = "URL", value_parser = parse_base, help_heading = "Input")]
+    pub base: Option<url::Url>,
+
     /// One OS thread per URL, up to --jobs at once (the default mode).
     #[arg(long, visible_short_alias = 'Z', visible_alias = "parallel", help_heading = "Concurrency",
           conflicts_with_all = ["sequential", "compare"])]
@@ -809,6 +819,18 @@ pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
 }
 
 /// A byte count with an optional unit: `1000`, `500K`, `100M`, `2GiB`.
+/// `-B, --base`: an absolute http(s) URL.
+fn parse_base(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|err| format!("not a URL: {err}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
+        "http" | "https" => Err("the URL has no host".into()),
+        other => Err(format!(
+            "unsupported scheme `{other}` (only http and https)"
+        )),
+    }
+}
+
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     parse_size::Config::new()
         .with_binary()

@@ -18,7 +18,7 @@ use crate::cookies::Jar;
 use crate::decode::{self, BadEncoding};
 use crate::hosts::Hosts;
 use crate::interface::Local;
-use crate::links::{Job, LineOptions, Target};
+use crate::links::{Job, LineOptions, RemoteList, Target};
 use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::pace::Pace;
@@ -323,21 +323,35 @@ impl Fetcher {
 
     /// Opens a link list on a server (`-i URL`, as wget reads one): one GET as a fetch makes
     /// it (redirects, proxies, TLS settings, logins, `-H` headers), whose body, gzip decoded,
-    /// is read as it arrives. Anything but a 2xx answer is an error naming the status. Not
-    /// retried: the run has not started, and says why at once.
-    pub fn open_list(&self, url: &Url) -> Result<Box<dyn Read + Send>, Failure> {
+    /// is read as it arrives, as HTML when the server says it is. Anything but a 2xx answer is
+    /// an error naming the status. Not retried: the run has not started, and says why at once.
+    pub fn open_list(&self, url: &Url) -> Result<RemoteList, Failure> {
         let job = Job::outside_lists(url.clone(), "-i");
         let mut outcome = Outcome::new(&job, Duration::ZERO);
-        let (response, _) = self.request(url, Ask::default(), &mut outcome)?;
+        let (response, location) = self.request(url, Ask::default(), &mut outcome)?;
         let status = response.status();
         if !status.is_success() {
             return Err(status_failure(status, None));
         }
         let gzip = header(&response, "content-encoding").is_some_and(|v| decode::is_gzip(&v));
+        let html = header(&response, "content-type").is_some_and(|v| {
+            let mime = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "text/html" || mime == "application/xhtml+xml"
+        });
         let body = response.into_body().into_reader();
-        Ok(match gzip {
+        let body: Box<dyn Read + Send> = match gzip {
             true => Box::new(decode::Gunzip::new(body)),
             false => Box::new(body),
+        };
+        Ok(RemoteList {
+            body,
+            html,
+            location,
         })
     }
 

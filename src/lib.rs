@@ -16,6 +16,7 @@ pub mod demo;
 pub mod descriptors;
 pub mod fetch;
 pub mod hosts;
+pub mod html;
 pub mod identity;
 pub mod interface;
 pub mod links;

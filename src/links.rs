@@ -179,7 +179,28 @@ pub enum ListName {
 }
 
 /// Opens a [`ListName::Remote`] list: its body as it arrives, or why it cannot be had.
-pub type OpenRemote<'a> = &'a dyn Fn(&Url) -> Result<Box<dyn Read + Send>, String>;
+pub type OpenRemote<'a> = &'a dyn Fn(&Url) -> Result<RemoteList, String>;
+
+/// A list on a server, as it answered.
+pub struct RemoteList {
+    /// The body, decoded, as it arrives.
+    pub body: Box<dyn Read + Send>,
+    /// Whether the server said it is HTML, whose links are the list (as `wget -i URL` reads
+    /// one).
+    pub html: bool,
+    /// Where the redirects led: the base of an HTML list's relative links.
+    pub location: Url,
+}
+
+/// How lists are read: wget's `-F, --force-html` and `-B, --base`.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    /// Every list is HTML, whose links are the list.
+    pub force_html: bool,
+    /// What relative URLs resolve against: a plain list's lines, and an HTML list's links
+    /// (before the page's own `<base href>`, and instead of a remote list's location).
+    pub base: Option<Url>,
+}
 
 /// An input that could not be opened: a usage error (exit 2), reported before any fetch. The
 /// cause is its `source`, which the error chain prints after this text.
@@ -202,6 +223,14 @@ struct Source {
     lines_before: usize,
     /// Whether a line has been read from it yet: a UTF-16 byte order mark can only start one.
     read_any: bool,
+    /// For a list read as HTML: the base of its relative links, and its links once read.
+    html: Option<Html>,
+}
+
+/// An HTML list: read whole when its turn comes, then handed out link by link.
+struct Html {
+    base: Option<Url>,
+    links: Option<crate::html::Links>,
 }
 
 impl Source {
@@ -212,7 +241,14 @@ impl Source {
             wait_on: None,
             lines_before,
             read_any: false,
+            html: None,
         }
+    }
+
+    /// This source, read as an HTML page whose relative links resolve against `base`.
+    fn read_as_html(mut self, base: Option<Url>) -> Self {
+        self.html = Some(Html { base, links: None });
+        self
     }
 
     /// Whether more input is at hand, or comes within [`OPTION_WAIT`]: if not, the URL read
@@ -243,28 +279,47 @@ pub struct LinkReader {
     pending: Option<Job>,
     /// Jobs complete and ready to hand out, in input order.
     ready: VecDeque<Job>,
+    /// `-B, --base`: what a plain list's relative lines resolve against.
+    base: Option<Url>,
 }
 
 impl LinkReader {
     /// Opens every list up front so that a missing file, or a list on a server that does not
     /// answer with it, is reported before anything is fetched. `-` is standard input.
-    pub fn open(lists: &[ListName], remote: OpenRemote<'_>) -> Result<Self, OpenError> {
+    pub fn open(
+        lists: &[ListName],
+        remote: OpenRemote<'_>,
+        reading: &Reading,
+    ) -> Result<Self, OpenError> {
         let mut sources = VecDeque::new();
         for (position, list) in lists.iter().enumerate() {
             sources.push_back(match list {
-                ListName::Local(path) => open_one(path, position)?,
+                ListName::Local(path) => {
+                    let source = open_one(path, position)?;
+                    // A URL given as an argument is one, not a page.
+                    match reading.force_html && !url_argument(path) {
+                        true => source.read_as_html(reading.base.clone()),
+                        false => source,
+                    }
+                }
                 ListName::Remote(url) => {
                     // Named without its login, which the list's lines would show otherwise.
                     let name = crate::outcome::redact(url);
-                    let body = remote(url).map_err(|why| OpenError {
+                    let list = remote(url).map_err(|why| OpenError {
                         path: name.clone(),
                         source: io::Error::other(why),
                     })?;
-                    Source::new(&name, body, 0)
+                    let source = Source::new(&name, list.body, 0);
+                    match reading.force_html || list.html {
+                        true => source.read_as_html(reading.base.clone().or(Some(list.location))),
+                        false => source,
+                    }
                 }
             });
         }
-        Ok(Self::from_sources(sources))
+        let mut reader = Self::from_sources(sources);
+        reader.base = reading.base.clone();
+        Ok(reader)
     }
 
     /// Reads one list from any reader (tests, and the demo's generated list).
@@ -290,6 +345,7 @@ impl LinkReader {
             buf: Vec::new(),
             pending: None,
             ready: VecDeque::new(),
+            base: None,
         }
     }
 
@@ -346,6 +402,54 @@ impl LinkReader {
         }
     }
 
+    /// Readies the next link of the HTML list in front, reading the page first; at its end,
+    /// goes on to the next list.
+    fn next_link(&mut self) {
+        let Some(Source {
+            name,
+            reader,
+            wait_on,
+            lines_before,
+            html: Some(html),
+            ..
+        }) = self.sources.front_mut()
+        else {
+            return;
+        };
+        let name = Arc::clone(name);
+        let lines_before = *lines_before;
+        if html.links.is_none() {
+            let page = match read_page(reader, wait_on.as_ref(), crate::html::MAX_HTML) {
+                Ok(Some(page)) => page,
+                Ok(None) => {
+                    let mib = crate::html::MAX_HTML >> 20;
+                    let reason = format!("the HTML list is longer than {mib} MiB");
+                    return self.abandon_source(&name, reason);
+                }
+                Err(err) => {
+                    return self.abandon_source(&name, format!("reading the list failed: {err}"));
+                }
+            };
+            html.links = Some(crate::html::Links::new(page, html.base.take()));
+        }
+        match html.links.as_mut().and_then(Iterator::next) {
+            Some(link) => {
+                self.line = lines_before + link.line;
+                let target = link.url.map(|url| Target {
+                    url,
+                    mirrors: Vec::new(),
+                    options: LineOptions::default(),
+                });
+                let job = self.make_job(&name, link.text, target);
+                self.ready.push_back(job);
+            }
+            None => {
+                self.sources.pop_front();
+                self.line = self.sources.front().map_or(0, |s| s.lines_before);
+            }
+        }
+    }
+
     fn make_job(&mut self, source: &Arc<str>, text: String, target: Result<Target, String>) -> Job {
         let job = Job {
             id: self.next_id,
@@ -369,9 +473,7 @@ fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
     // A URL given where a list is expected is a list of one, as curl and aria2c accept URLs
     // as arguments. An existing file of that name still wins.
     let text = path.to_string_lossy();
-    if (text.starts_with("http://") || text.starts_with("https://") || bare_url(&text))
-        && !path.exists()
-    {
+    if url_argument(path) {
         let line = io::Cursor::new(format!("{text}\n").into_bytes());
         return Ok(Source::new("argument", Box::new(line), position));
     }
@@ -393,6 +495,13 @@ fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
         )));
     }
     Ok(Source::new(&path.display().to_string(), Box::new(file), 0))
+}
+
+/// Whether a LIST argument is a URL to fetch: one that looks like a URL and is no file's name.
+fn url_argument(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    (text.starts_with("http://") || text.starts_with("https://") || bare_url(&text))
+        && !path.exists()
 }
 
 /// Standard input, read through a descriptor of its own so that, when it is a pipe or a
@@ -423,6 +532,10 @@ impl Iterator for LinkReader {
             let Some(source) = self.sources.front_mut() else {
                 return self.pending.take();
             };
+            if source.html.is_some() {
+                self.next_link();
+                continue;
+            }
             if self.pending.is_some() && !source.more_at_hand() {
                 return self.pending.take();
             }
@@ -477,7 +590,7 @@ impl Iterator for LinkReader {
                         self.add_option(&name, &line, &key, &value);
                         continue;
                     }
-                    let target = parse_line(&line);
+                    let target = parse_line_in(&line, self.base.as_ref());
                     let job = self.make_job(&name, line, target);
                     self.hold(job);
                 }
@@ -510,9 +623,7 @@ fn key_value(text: &str) -> Option<(&str, &str)> {
 }
 
 /// Reads up to the next `\n` into `buf`, keeping at most [`MAX_LINE`] bytes. Returns `None` at
-/// the end of input, or whether the line was cut. `wait_on` is polled when a read finds
-/// nothing yet on a descriptor left non-blocking by whoever ran fetchpar, where a read would
-/// fail with "Resource temporarily unavailable" and end the list.
+/// the end of input, or whether the line was cut. `wait_on` is as [`more`] takes it.
 fn read_bounded_line(
     reader: &mut dyn BufRead,
     buf: &mut Vec<u8>,
@@ -522,22 +633,11 @@ fn read_bounded_line(
     let mut too_long = false;
     let mut any = false;
     loop {
-        let available = match reader.fill_buf() {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock && wait_on.is_some() => {
-                use rustix::event::{PollFd, PollFlags};
-                if let Some(file) = wait_on {
-                    let mut fds = [PollFd::new(file, PollFlags::IN)];
-                    let _ = rustix::event::poll(&mut fds, None);
-                }
-                continue;
-            }
-            Err(err) => return Err(err),
-        };
-        if available.is_empty() {
+        if !more(reader, wait_on)? {
             return Ok(any.then_some(too_long));
         }
+        // Buffered by `more`: no read.
+        let available = reader.fill_buf()?;
         any = true;
         let newline = available.iter().position(|&b| b == b'\n');
         let chunk = &available[..newline.unwrap_or(available.len())];
@@ -558,6 +658,48 @@ fn read_bounded_line(
     }
 }
 
+/// Whether `reader` has bytes buffered, reading if none are (false at the end of input).
+/// `wait_on` is polled when a read finds nothing yet on a descriptor left non-blocking by
+/// whoever ran fetchpar, where a read would fail with "Resource temporarily unavailable" and
+/// end the list.
+fn more(reader: &mut dyn BufRead, wait_on: Option<&File>) -> io::Result<bool> {
+    loop {
+        match reader.fill_buf() {
+            Ok(bytes) => return Ok(!bytes.is_empty()),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock && wait_on.is_some() => {
+                use rustix::event::{PollFd, PollFlags};
+                if let Some(file) = wait_on {
+                    let mut fds = [PollFd::new(file, PollFlags::IN)];
+                    let _ = rustix::event::poll(&mut fds, None);
+                }
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Reads a page whole, up to `limit` bytes (`None` past it). `wait_on` is as [`more`] takes it.
+fn read_page(
+    reader: &mut dyn BufRead,
+    wait_on: Option<&File>,
+    limit: u64,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut page = Vec::new();
+    loop {
+        if !more(reader, wait_on)? {
+            return Ok(Some(page));
+        }
+        let available = reader.fill_buf()?;
+        if (page.len() + available.len()) as u64 > limit {
+            return Ok(None);
+        }
+        page.extend_from_slice(available);
+        let used = available.len();
+        reader.consume(used);
+    }
+}
+
 /// Keeps error messages readable when a line is enormous.
 pub fn shorten(text: &str) -> String {
     const KEEP: usize = 200;
@@ -573,9 +715,28 @@ pub fn shorten(text: &str) -> String {
 
 /// Parses `URL [key=value]...`.
 pub fn parse_line(line: &str) -> Result<Target, String> {
+    parse_line_in(line, None)
+}
+
+/// Parses `URL [key=value]...`, where with `base` (`-B, --base`) a URL without a scheme is
+/// relative to it, as wget resolves a list's lines against its `--base`.
+fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
     let mut words = line.split_whitespace();
     let first = words.next().ok_or("empty line")?;
-    let url = parse_url(first)?;
+    let url = match base {
+        Some(base)
+            if matches!(
+                Url::parse(first),
+                Err(url::ParseError::RelativeUrlWithoutBase)
+            ) =>
+        {
+            let url = base
+                .join(first)
+                .map_err(|err| format!("not a URL: {err}"))?;
+            parse_url(url.as_str())?
+        }
+        _ => parse_url(first)?,
+    };
     let mut options = LineOptions::default();
     let mut mirrors = Vec::new();
     for word in words {
@@ -1117,6 +1278,56 @@ mod tests {
         let rest: Vec<Job> = rx.try_iter().collect();
         assert_eq!(rest.len(), 1);
         assert_eq!((rest[0].line, rest[0].target.is_ok()), (2, true));
+    }
+
+    #[test]
+    fn an_html_list_between_plain_ones_gives_its_links_and_numbers_its_own_lines() {
+        let plain = |name: &str, text: &'static str| {
+            Source::new(name, Box::new(io::Cursor::new(text.as_bytes())), 0)
+        };
+        let page = "<p>\n<a href=\"x.zip\">x</a><a href=y.zip>y</a>\n  out=no.zip\n";
+        let base = Url::parse("http://h.example/pub/").unwrap();
+        let sources = VecDeque::from([
+            plain("one", "http://a.example/1\n  out=first.bin\n"),
+            plain("page", page).read_as_html(Some(base)),
+            plain("two", "\nhttp://b.example/2\n"),
+        ]);
+        let got: Vec<Job> = LinkReader::from_sources(sources).collect();
+        let seen: Vec<(&str, usize, &str)> = got
+            .iter()
+            .map(|job| {
+                (
+                    &*job.source,
+                    job.line,
+                    job.target.as_ref().unwrap().url.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("one", 1, "http://a.example/1"),
+                ("page", 2, "http://h.example/pub/x.zip"),
+                ("page", 2, "http://h.example/pub/y.zip"),
+                ("two", 2, "http://b.example/2"),
+            ]
+        );
+        // The option line under the first list's URL stayed with it; the page's text is no
+        // option line.
+        let first = got[0].target.as_ref().unwrap();
+        assert_eq!(first.options.out.as_deref(), Some("first.bin"));
+        assert_eq!(got[1].target.as_ref().unwrap().options.out, None);
+    }
+
+    #[test]
+    fn a_page_is_read_whole_up_to_its_bound() {
+        let mut reader = io::BufReader::with_capacity(4, io::Cursor::new(b"<a href=x>".to_vec()));
+        assert!(read_page(&mut reader, None, 9).unwrap().is_none());
+        let mut reader = io::BufReader::with_capacity(4, io::Cursor::new(b"<a href=x>".to_vec()));
+        assert_eq!(
+            read_page(&mut reader, None, 10).unwrap().unwrap(),
+            b"<a href=x>"
+        );
     }
 
     #[test]

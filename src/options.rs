@@ -220,6 +220,8 @@ pub struct UsageError(pub String);
 #[derive(Debug, Clone)]
 pub struct Options {
     pub lists: Vec<ListName>,
+    /// `-F, --force-html` and `-B, --base`: how the lists are read.
+    pub reading: crate::links::Reading,
     pub mode: Mode,
     pub jobs: usize,
     pub style: Style,
@@ -384,6 +386,10 @@ impl Options {
         let proxies = proxies(cli)?;
         Ok(Self {
             lists,
+            reading: crate::links::Reading {
+                force_html: cli.force_html,
+                base: cli.base.clone(),
+            },
             mode,
             jobs,
             style: Style {

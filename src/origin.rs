@@ -24,6 +24,7 @@
 //! | `location=TEXT` | a 302 (or `status=N`) with exactly this Location and a 5-byte body |
 //! | `fail=K` | the first K requests for this path get 503 (`fail_status=N` another status, `retry_after=S` adds Retry-After) |
 //! | `cd=VALUE` | a Content-Disposition header with this value |
+//! | `ctype=TYPE` | the Content-Type (default `text/plain`) |
 //! | `big_header=N` | an extra header N bytes long |
 //! | `garbage=1` | bytes that are not HTTP; `badchunk=1` invalid chunked encoding; `reset=1` close at once |
 //! | `no_range=1` | ignore Range requests (answer 200 with the whole body) |

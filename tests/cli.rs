@@ -365,6 +365,143 @@ fn an_input_file_on_a_server_is_fetched_and_read_as_wget_i_reads_one() {
     assert_eq!(json_lines(&out.get_output().stdout)[0]["bytes"], text.len());
 }
 
+/// `text` as one query value.
+fn query_value(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[test]
+fn a_list_on_a_server_that_is_html_gives_its_links_as_wget_i_reads_one() {
+    let origin = Origin::start().unwrap();
+    let page = "<!DOCTYPE html>\n<html><head><title>files</title></head><body>\n\
+                <a href=\"f1?size=3\">one</a> <a href=\"mailto:me@h.example\">mail</a>\n\
+                <a href=\"../up?size=4#part\">up</a>\n\
+                <a href=\"f1?size=3\">one again</a> <a href=\"#top\">top</a>\n\
+                <img\n src=\"/pics/p?size=5\" alt=\"\">\n\
+                <a href=\"gone?status=404\">gone</a>\n\
+                </body></html>\n";
+    // The list is reached through a redirect: its links are relative to where it ends.
+    let page_path = format!(
+        "/pages/dir/index.html?ctype=text/html&body={}",
+        query_value(page)
+    );
+    let start = origin.url(&format!("/start?location={}", query_value(&page_path)));
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-i", &start])
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    let urls: Vec<&str> = records.iter().map(|r| r["url"].as_str().unwrap()).collect();
+    assert_eq!(
+        urls,
+        [
+            origin.url("/pages/dir/f1?size=3"),
+            origin.url("/pages/up?size=4"),
+            origin.url("/pics/p?size=5"),
+            origin.url("/pages/dir/gone?status=404"),
+        ]
+    );
+    assert_eq!(lines_of(&records), [3, 4, 7, 8]);
+    let bytes: Vec<u64> = records[..3]
+        .iter()
+        .map(|r| r["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(bytes, [3, 4, 5]);
+    assert_eq!(kind(&records[3]), "http_status");
+    assert!(records.iter().all(|r| r["source"] == start.as_str()));
+    // -B takes the place of where the list was: links resolve against it instead.
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "--base"])
+        .arg(origin.url("/other/x/"))
+        .args(["-i", &start])
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records[0]["url"], origin.url("/other/x/f1?size=3").as_str());
+    assert_eq!(records[1]["url"], origin.url("/other/up?size=4").as_str());
+    // The same page served as text/plain is a plain list, each of whose lines fails.
+    let plain = origin.url(&format!("/p.txt?body={}", query_value(page)));
+    let out = fetchpar().args(["--json", "-i", &plain]).assert().code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert!(records.len() > 4, "{records:#?}");
+    assert!(records.iter().all(|r| kind(r) == "invalid_url"));
+}
+
+#[test]
+fn force_html_reads_a_saved_page_and_base_resolves_its_links_and_plain_lines() {
+    let origin = Origin::start().unwrap();
+    let page = format!(
+        "<base href=\"{}\">\n<ul>\n<li><a href=\"a?size=2\">a</a>\n\
+         <li><a href='{}'>b</a></ul>\n",
+        origin.url("/saved/"),
+        origin.url("/elsewhere/b?size=6")
+    );
+    let file = list(&[page]);
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-F"])
+        .arg(file.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records[0]["url"], origin.url("/saved/a?size=2").as_str());
+    assert_eq!(
+        records[1]["url"],
+        origin.url("/elsewhere/b?size=6").as_str()
+    );
+    assert_eq!(lines_of(&records), [3, 4]);
+    // Without a <base href> or -B, a relative link fails alone, naming its line, and says
+    // how to give a base; the absolute one is fetched.
+    let page = format!(
+        "<p>\n<a href=\"a?size=2\">a</a>\n<a href=\"{}\">b</a>\n",
+        origin.url("/elsewhere/b?size=6")
+    );
+    let file = list(&[page]);
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "--force-html", "--failed-out"])
+        .arg(file.path().with_extension("failed"))
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(
+        (kind(&records[0]).as_str(), records[0]["line"].as_u64()),
+        ("invalid_url", Some(2))
+    );
+    assert!(message(&records[0]).contains("-B/--base"), "{records:#?}");
+    assert_eq!(records[1]["bytes"], 6);
+    let failed = fs::read_to_string(file.path().with_extension("failed")).unwrap();
+    fs::remove_file(file.path().with_extension("failed")).unwrap();
+    assert_eq!(failed.trim(), "a?size=2");
+    // -B for a plain list: a line without a scheme is relative to it, as wget reads one.
+    let plain = list(&["one?size=7".to_string(), origin.url("/abs?size=1")]);
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-B"])
+        .arg(origin.url("/rel/list.txt"))
+        .arg(plain.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records[0]["url"], origin.url("/rel/one?size=7").as_str());
+    assert_eq!(records[0]["bytes"], 7);
+    assert_eq!(records[1]["bytes"], 1);
+    // A page with nothing to fetch is a list with no URLs.
+    let empty = list(&["<p><a href=\"mailto:a@h.example\">a</a> <a href=#top>top</a>".to_string()]);
+    fetchpar()
+        .arg("-F")
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a page with no links to fetch"));
+    // A base that is no http(s) URL is a usage error.
+    fetchpar()
+        .args(["-B", "ftp://h.example/", "-F"])
+        .arg(file.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unsupported scheme `ftp`"));
+}
+
 #[test]
 fn input_files_are_read_after_the_list_arguments_as_wget_i_reads_them() {
     let origin = Origin::start().unwrap();

@@ -1,0 +1,277 @@
+//! Link lists read as HTML (`-F, --force-html`, and a list on a server that says it is HTML,
+//! as wget reads them): which attributes of which tags are links, the page's `<base href>`,
+//! and the line each link was found on.
+
+use std::collections::HashSet;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
+use html5gum::{IoReader, Span, Tokenizer};
+use url::Url;
+
+/// The largest HTML list read: a page is tokenized whole, and a server must not be able to
+/// make fetchpar hold an endless one.
+pub const MAX_HTML: u64 = 64 * 1024 * 1024;
+
+/// The attributes that are links, by tag: wget's table (`html-url.c`) with HTML5's media
+/// tags. A page's links to what it shows (images, scripts, style sheets) are in it, as wget
+/// takes them from an HTML list; `srcset`, `<meta http-equiv=refresh>` and forms are not.
+const LINKS: &[(&str, &str)] = &[
+    ("a", "href"),
+    ("applet", "code"),
+    ("area", "href"),
+    ("audio", "src"),
+    ("bgsound", "src"),
+    ("body", "background"),
+    ("embed", "href"),
+    ("embed", "src"),
+    ("fig", "src"),
+    ("frame", "src"),
+    ("iframe", "src"),
+    ("img", "href"),
+    ("img", "lowsrc"),
+    ("img", "src"),
+    ("input", "src"),
+    ("layer", "src"),
+    ("link", "href"),
+    ("object", "data"),
+    ("overlay", "src"),
+    ("script", "src"),
+    ("source", "src"),
+    ("table", "background"),
+    ("td", "background"),
+    ("th", "background"),
+    ("track", "src"),
+    ("video", "poster"),
+    ("video", "src"),
+];
+
+/// One link of the page, in the order of the page.
+#[derive(Debug)]
+pub struct Link {
+    /// 1-based line of the page its attribute's value starts on.
+    pub line: usize,
+    /// The URL it stands for (what `--failed-out` writes), or the link as written when it
+    /// stands for none.
+    pub text: String,
+    /// The URL to fetch, or why the link gives none.
+    pub url: Result<Url, String>,
+}
+
+/// An attribute value the tokenizer found: a link, or the page's base.
+struct Found {
+    at: usize,
+    value: String,
+    base: bool,
+}
+
+/// The links of one page, found as they are asked for.
+pub struct Links {
+    tokens: Box<dyn Iterator<Item = Found> + Send>,
+    page: Arc<[u8]>,
+    /// Newlines are counted up to this offset of `page`, giving `line`.
+    counted: usize,
+    line: usize,
+    base: Option<Url>,
+    /// Whether the page has set `base` with a `<base href>`: only its first one counts.
+    based: bool,
+    /// URLs handed out: a page that links a file twice (a thumbnail and a name) gives it once.
+    seen: HashSet<String>,
+}
+
+impl Links {
+    /// The links of `page`; relative ones are resolved against its `<base href>`, else `base`.
+    pub fn new(page: Vec<u8>, base: Option<Url>) -> Self {
+        let page: Arc<[u8]> = page.into();
+        let mut tag = String::new();
+        let mut wanted = None;
+        let mut emitter =
+            CallbackEmitter::new(move |event: CallbackEvent<'_>, span: Span<usize>| {
+                match event {
+                    CallbackEvent::OpenStartTag { name } => {
+                        tag = String::from_utf8_lossy(name).to_ascii_lowercase();
+                        wanted = None;
+                    }
+                    CallbackEvent::AttributeName { name } => {
+                        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+                        let base = tag == "base" && name == "href";
+                        let link = LINKS.contains(&(tag.as_str(), name.as_str()));
+                        wanted = (base || link).then_some(base);
+                    }
+                    CallbackEvent::AttributeValue { value } => {
+                        if let Some(base) = wanted.take() {
+                            let value = String::from_utf8_lossy(value).into_owned();
+                            return Some(Found {
+                                at: span.start,
+                                value,
+                                base,
+                            });
+                        }
+                    }
+                    CallbackEvent::EndTag { .. } => {
+                        tag.clear();
+                        wanted = None;
+                    }
+                    _ => {}
+                }
+                None
+            });
+        // So that the text of a <script> or <style> is not read for tags.
+        emitter.naively_switch_states(true);
+        let reader = IoReader::new(Cursor::new(Arc::clone(&page)));
+        let tokens = Tokenizer::new_with_emitter(reader, emitter).map_while(Result::ok);
+        Self {
+            tokens: Box::new(tokens),
+            page,
+            counted: 0,
+            line: 1,
+            base,
+            based: false,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// The line `at` is on; offsets only grow, so each byte is counted once.
+    fn line_at(&mut self, at: usize) -> usize {
+        let at = at.min(self.page.len());
+        if at > self.counted {
+            let newlines = self.page[self.counted..at].iter().filter(|&&b| b == b'\n');
+            self.line += newlines.count();
+            self.counted = at;
+        }
+        self.line
+    }
+
+    /// What one link stands for: `None` for one to skip (another scheme, a place in the page,
+    /// a URL given before).
+    fn resolve(&mut self, value: &str) -> Option<Result<Url, String>> {
+        // HTML takes a link without the spaces around it.
+        let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
+        if value.is_empty() || value.starts_with('#') {
+            return None;
+        }
+        let parsed = match &self.base {
+            Some(base) => base.join(value),
+            None => Url::parse(value),
+        };
+        let mut url = match parsed {
+            Ok(url) => url,
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                return Some(Err(
+                    "a relative link, and no URL to resolve it against: give one with \
+                     -B/--base URL (or the page a <base href>)"
+                        .into(),
+                ));
+            }
+            Err(err) => return Some(Err(format!("not a URL: {err}"))),
+        };
+        // mailto:, javascript:, data: and the like are no files to download.
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Some(Err("URL has no host".into()));
+        }
+        url.set_fragment(None);
+        self.seen.insert(url.to_string()).then_some(Ok(url))
+    }
+}
+
+impl Iterator for Links {
+    type Item = Link;
+
+    fn next(&mut self) -> Option<Link> {
+        loop {
+            let found = self.tokens.next()?;
+            let line = self.line_at(found.at);
+            if found.base {
+                if std::mem::replace(&mut self.based, true) {
+                    continue;
+                }
+                // The page's first <base href>, resolved against the one given.
+                let base = match &self.base {
+                    Some(given) => given.join(found.value.trim()),
+                    None => Url::parse(found.value.trim()),
+                };
+                if let Ok(base) = base
+                    && matches!(base.scheme(), "http" | "https")
+                {
+                    self.base = Some(base);
+                }
+                continue;
+            }
+            let Some(url) = self.resolve(&found.value) else {
+                continue;
+            };
+            let text = match &url {
+                Ok(url) => url.to_string(),
+                Err(_) => crate::links::shorten(found.value.trim()),
+            };
+            return Some(Link { line, text, url });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links(page: &str, base: Option<&str>) -> Vec<(usize, Result<String, String>)> {
+        let base = base.map(|b| Url::parse(b).unwrap());
+        Links::new(page.as_bytes().to_vec(), base)
+            .map(|link| (link.line, link.url.map(|u| u.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn finds_links_with_their_lines_and_resolves_them() {
+        let page = "<!DOCTYPE html>\n<html><head><link rel=stylesheet href='s.css'>\n\
+                    <script>var x = '<a href=\"no.js\">';</script></head>\n\
+                    <body background=bg.png>\n<a href=\"files/a.iso\">a</a> <A HREF=\"../b.iso#top\">b</A>\n\
+                    <img\n  src=\"/img/c.png\" alt=x>\n<a href=\"mailto:x@y.example\">m</a>\n\
+                    <a href=\"#here\">h</a><a href=\"  https://other.example/d?x=1&amp;y=2 \">d</a>\n\
+                    <a href=\"files/a.iso\">again</a><a name=anchor>n</a><p title=\"e.iso\">\n\
+                    <video poster=p.jpg><source src=v.mp4></video>\n";
+        let got = links(page, Some("http://h.example/dir/index.html"));
+        let want = [
+            (2, "http://h.example/dir/s.css"),
+            (4, "http://h.example/dir/bg.png"),
+            (5, "http://h.example/dir/files/a.iso"),
+            (5, "http://h.example/b.iso"),
+            (7, "http://h.example/img/c.png"),
+            (9, "https://other.example/d?x=1&y=2"),
+            (11, "http://h.example/dir/p.jpg"),
+            (11, "http://h.example/dir/v.mp4"),
+        ];
+        let want: Vec<_> = want.iter().map(|&(l, u)| (l, Ok(u.to_string()))).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn base_tag_wins_over_the_given_base() {
+        let page = "<base href=\"/mirror/\">\n<a href=x.zip>x</a>";
+        let got = links(page, Some("http://h.example/dir/list.html"));
+        assert_eq!(got, [(2, Ok("http://h.example/mirror/x.zip".to_string()))]);
+        // With no base given, an absolute <base href> is the base.
+        let page = "<base href=\"https://m.example/pub/\"><base href=\"/no/\"><a href=x.zip>x</a>";
+        let got = links(page, None);
+        assert_eq!(got, [(1, Ok("https://m.example/pub/x.zip".to_string()))]);
+    }
+
+    #[test]
+    fn relative_link_without_base_fails_that_link_only() {
+        let page = "<a href=a.zip>a</a>\n<a href=\"http://h.example/b.zip\">b</a>";
+        let got = links(page, None);
+        assert_eq!(got.len(), 2);
+        let (line, err) = &got[0];
+        assert_eq!(*line, 1);
+        assert!(err.as_ref().unwrap_err().contains("-B/--base"), "{err:?}");
+        assert_eq!(got[1], (2, Ok("http://h.example/b.zip".to_string())));
+    }
+
+    #[test]
+    fn not_html_gives_no_links() {
+        assert!(links("http://h.example/a\nhttp://h.example/b\n", None).is_empty());
+    }
+}
