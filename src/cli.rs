@@ -48,6 +48,13 @@ pub struct Cli {
           help_heading = "Input")]
     pub input_files: Vec<PathBuf>,
 
+    /// A Metalink file, whose files are the URLs to fetch, as aria2c's -M (repeatable); read
+    /// after the -i lists. An http(s) URL is one on a server. A list named *.meta4 or
+    /// *.metalink is one without it.
+    #[arg(short = 'M', long = "metalink-file", value_name = "FILE|URL", action = ArgAction::Append,
+          help_heading = "Input")]
+    pub metalink_files: Vec<PathBuf>,
+
     /// Read every list as HTML, whose links are the URLs to fetch (wget's -F); a list on a
     /// server that says it is HTML is read so without it.
     #[arg(short = 'F', long, help_heading = "Input")]
@@ -742,7 +749,7 @@ pub struct Cli {
 
     /// Start a small origin server on 127.0.0.1 inside the process and compare a sequential
     /// and a threaded run against it: no network needed.
-    #[arg(long, conflicts_with_all = ["lists", "input_files", "sequential", "threads"])]
+    #[arg(long, conflicts_with_all = ["lists", "input_files", "metalink_files", "sequential", "threads"])]
     pub demo: bool,
 
     /// Read options from this file instead of the usual config file (one option a line, as

@@ -323,8 +323,8 @@ impl Fetcher {
 
     /// Opens a link list on a server (`-i URL`, as wget reads one): one GET as a fetch makes
     /// it (redirects, proxies, TLS settings, logins, `-H` headers), whose body, gzip decoded,
-    /// is read as it arrives, as HTML when the server says it is. Anything but a 2xx answer is
-    /// an error naming the status. Not retried: the run has not started, and says why at once.
+    /// is read as it arrives (as HTML or Metalink when the server says it is one). Anything but
+    /// a 2xx answer is an error naming the status. Not retried: the run has not started, and says why at once.
     pub fn open_list(&self, url: &Url) -> Result<RemoteList, Failure> {
         let job = Job::outside_lists(url.clone(), "-i");
         let mut outcome = Outcome::new(&job, Duration::ZERO);
@@ -334,14 +334,12 @@ impl Fetcher {
             return Err(status_failure(status, None));
         }
         let gzip = header(&response, "content-encoding").is_some_and(|v| decode::is_gzip(&v));
-        let html = header(&response, "content-type").is_some_and(|v| {
-            let mime = v
-                .split(';')
+        let mime = header(&response, "content-type").map(|v| {
+            v.split(';')
                 .next()
                 .unwrap_or("")
                 .trim()
-                .to_ascii_lowercase();
-            mime == "text/html" || mime == "application/xhtml+xml"
+                .to_ascii_lowercase()
         });
         let body = response.into_body().into_reader();
         let body: Box<dyn Read + Send> = match gzip {
@@ -350,7 +348,7 @@ impl Fetcher {
         };
         Ok(RemoteList {
             body,
-            html,
+            mime,
             location,
         })
     }

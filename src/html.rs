@@ -10,6 +10,8 @@ use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{IoReader, Span, Tokenizer};
 use url::Url;
 
+use crate::links::{Entry, LineOptions, Target};
+
 /// The largest HTML list read: a page is tokenized whole, and a server must not be able to
 /// make fetchpar hold an endless one.
 pub const MAX_HTML: u64 = 64 * 1024 * 1024;
@@ -46,18 +48,6 @@ const LINKS: &[(&str, &str)] = &[
     ("video", "poster"),
     ("video", "src"),
 ];
-
-/// One link of the page, in the order of the page.
-#[derive(Debug)]
-pub struct Link {
-    /// 1-based line of the page its attribute's value starts on.
-    pub line: usize,
-    /// The URL it stands for (what `--failed-out` writes), or the link as written when it
-    /// stands for none.
-    pub text: String,
-    /// The URL to fetch, or why the link gives none.
-    pub url: Result<Url, String>,
-}
 
 /// An attribute value the tokenizer found: a link, or the page's base.
 struct Found {
@@ -178,10 +168,12 @@ impl Links {
     }
 }
 
+/// Each link is one job, in the order of the page; its text is the URL it stands for (what
+/// `--failed-out` writes), or the link as written when it stands for none.
 impl Iterator for Links {
-    type Item = Link;
+    type Item = Entry;
 
-    fn next(&mut self) -> Option<Link> {
+    fn next(&mut self) -> Option<Entry> {
         loop {
             let found = self.tokens.next()?;
             let line = self.line_at(found.at);
@@ -208,7 +200,12 @@ impl Iterator for Links {
                 Ok(url) => url.to_string(),
                 Err(_) => crate::links::shorten(found.value.trim()),
             };
-            return Some(Link { line, text, url });
+            let target = url.map(|url| Target {
+                url,
+                mirrors: Vec::new(),
+                options: LineOptions::default(),
+            });
+            return Some(Entry { line, text, target });
         }
     }
 }
@@ -220,7 +217,7 @@ mod tests {
     fn links(page: &str, base: Option<&str>) -> Vec<(usize, Result<String, String>)> {
         let base = base.map(|b| Url::parse(b).unwrap());
         Links::new(page.as_bytes().to_vec(), base)
-            .map(|link| (link.line, link.url.map(|u| u.to_string())))
+            .map(|link| (link.line, link.target.map(|t| t.url.to_string())))
             .collect()
     }
 

@@ -21,6 +21,7 @@ pub mod identity;
 pub mod interface;
 pub mod links;
 pub mod logins;
+pub mod metalink;
 pub mod options;
 pub mod origin;
 pub mod outcome;

@@ -130,7 +130,7 @@ impl Algorithm {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         let name = name.to_ascii_lowercase();
         [
             Self::Adler32,
@@ -185,9 +185,9 @@ pub type OpenRemote<'a> = &'a dyn Fn(&Url) -> Result<RemoteList, String>;
 pub struct RemoteList {
     /// The body, decoded, as it arrives.
     pub body: Box<dyn Read + Send>,
-    /// Whether the server said it is HTML, whose links are the list (as `wget -i URL` reads
-    /// one).
-    pub html: bool,
+    /// The media type the server gave it, in lower case without parameters: HTML's links are
+    /// the list (as `wget -i URL` reads one), a Metalink's files (as aria2c reads one).
+    pub mime: Option<String>,
     /// Where the redirects led: the base of an HTML list's relative links.
     pub location: Url,
 }
@@ -200,6 +200,8 @@ pub struct Reading {
     /// What relative URLs resolve against: a plain list's lines, and an HTML list's links
     /// (before the page's own `<base href>`, and instead of a remote list's location).
     pub base: Option<Url>,
+    /// `-M, --metalink-file`: the lists that are Metalink files, whatever their names.
+    pub metalink: Vec<ListName>,
 }
 
 /// An input that could not be opened: a usage error (exit 2), reported before any fetch. The
@@ -223,14 +225,34 @@ struct Source {
     lines_before: usize,
     /// Whether a line has been read from it yet: a UTF-16 byte order mark can only start one.
     read_any: bool,
-    /// For a list read as HTML: the base of its relative links, and its links once read.
-    html: Option<Html>,
+    /// For a list that is a document rather than lines (HTML, Metalink): what it is, and its
+    /// jobs once read.
+    whole: Option<Whole>,
 }
 
-/// An HTML list: read whole when its turn comes, then handed out link by link.
-struct Html {
-    base: Option<Url>,
-    links: Option<crate::html::Links>,
+/// A list read whole when its turn comes, then handed out job by job.
+struct Whole {
+    format: Format,
+    entries: Option<Box<dyn Iterator<Item = Entry> + Send>>,
+}
+
+/// The documents a list can be besides lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// An HTML page, whose links are the list (`-F`, or a server saying it is HTML); relative
+    /// ones resolve against this base, before the page's own.
+    Html(Option<Url>),
+    /// A Metalink file (`-M`, a `.meta4` or `.metalink` name, or a server saying it is one).
+    Metalink,
+}
+
+/// One job of a list read whole.
+#[derive(Debug)]
+pub struct Entry {
+    /// 1-based line of the document it comes from.
+    pub line: usize,
+    pub text: String,
+    pub target: Result<Target, String>,
 }
 
 impl Source {
@@ -241,13 +263,16 @@ impl Source {
             wait_on: None,
             lines_before,
             read_any: false,
-            html: None,
+            whole: None,
         }
     }
 
-    /// This source, read as an HTML page whose relative links resolve against `base`.
-    fn read_as_html(mut self, base: Option<Url>) -> Self {
-        self.html = Some(Html { base, links: None });
+    /// This source, read whole as a document of this format.
+    fn read_as(mut self, format: Option<Format>) -> Self {
+        self.whole = format.map(|format| Whole {
+            format,
+            entries: None,
+        });
         self
     }
 
@@ -293,14 +318,21 @@ impl LinkReader {
     ) -> Result<Self, OpenError> {
         let mut sources = VecDeque::new();
         for (position, list) in lists.iter().enumerate() {
+            let metalink = reading.metalink.contains(list);
             sources.push_back(match list {
                 ListName::Local(path) => {
                     let source = open_one(path, position)?;
-                    // A URL given as an argument is one, not a page.
-                    match reading.force_html && !url_argument(path) {
-                        true => source.read_as_html(reading.base.clone()),
-                        false => source,
-                    }
+                    // A URL given as an argument is one, not a document.
+                    let format = if url_argument(path) {
+                        None
+                    } else if metalink || metalink_name(path) {
+                        Some(Format::Metalink)
+                    } else {
+                        reading
+                            .force_html
+                            .then(|| Format::Html(reading.base.clone()))
+                    };
+                    source.read_as(format)
                 }
                 ListName::Remote(url) => {
                     // Named without its login, which the list's lines would show otherwise.
@@ -309,11 +341,19 @@ impl LinkReader {
                         path: name.clone(),
                         source: io::Error::other(why),
                     })?;
-                    let source = Source::new(&name, list.body, 0);
-                    match reading.force_html || list.html {
-                        true => source.read_as_html(reading.base.clone().or(Some(list.location))),
-                        false => source,
-                    }
+                    let mime = list.mime.as_deref().unwrap_or("");
+                    let format = if metalink || mime.starts_with("application/metalink") {
+                        Some(Format::Metalink)
+                    } else if reading.force_html
+                        || mime == "text/html"
+                        || mime == "application/xhtml+xml"
+                    {
+                        let base = reading.base.clone().unwrap_or(list.location);
+                        Some(Format::Html(Some(base)))
+                    } else {
+                        None
+                    };
+                    Source::new(&name, list.body, 0).read_as(format)
                 }
             });
         }
@@ -402,15 +442,15 @@ impl LinkReader {
         }
     }
 
-    /// Readies the next link of the HTML list in front, reading the page first; at its end,
-    /// goes on to the next list.
-    fn next_link(&mut self) {
+    /// Readies the next job of the document in front (HTML, Metalink), reading it first; at
+    /// its end, goes on to the next list.
+    fn next_entry(&mut self) {
         let Some(Source {
             name,
             reader,
             wait_on,
             lines_before,
-            html: Some(html),
+            whole: Some(whole),
             ..
         }) = self.sources.front_mut()
         else {
@@ -418,29 +458,33 @@ impl LinkReader {
         };
         let name = Arc::clone(name);
         let lines_before = *lines_before;
-        if html.links.is_none() {
-            let page = match read_page(reader, wait_on.as_ref(), crate::html::MAX_HTML) {
-                Ok(Some(page)) => page,
+        if whole.entries.is_none() {
+            let (what, limit) = match whole.format {
+                Format::Html(_) => ("HTML list", crate::html::MAX_HTML),
+                Format::Metalink => ("Metalink file", crate::metalink::MAX_METALINK),
+            };
+            let doc = match read_page(reader, wait_on.as_ref(), limit) {
+                Ok(Some(doc)) => doc,
                 Ok(None) => {
-                    let mib = crate::html::MAX_HTML >> 20;
-                    let reason = format!("the HTML list is longer than {mib} MiB");
+                    let reason = format!("the {what} is longer than {} MiB", limit >> 20);
                     return self.abandon_source(&name, reason);
                 }
                 Err(err) => {
                     return self.abandon_source(&name, format!("reading the list failed: {err}"));
                 }
             };
-            html.links = Some(crate::html::Links::new(page, html.base.take()));
+            whole.entries = Some(match &mut whole.format {
+                Format::Html(base) => Box::new(crate::html::Links::new(doc, base.take())),
+                Format::Metalink => match crate::metalink::entries(&doc) {
+                    Ok(entries) => Box::new(entries.into_iter()),
+                    Err(reason) => return self.abandon_source(&name, reason),
+                },
+            });
         }
-        match html.links.as_mut().and_then(Iterator::next) {
-            Some(link) => {
-                self.line = lines_before + link.line;
-                let target = link.url.map(|url| Target {
-                    url,
-                    mirrors: Vec::new(),
-                    options: LineOptions::default(),
-                });
-                let job = self.make_job(&name, link.text, target);
+        match whole.entries.as_mut().and_then(Iterator::next) {
+            Some(entry) => {
+                self.line = lines_before + entry.line;
+                let job = self.make_job(&name, entry.text, entry.target);
                 self.ready.push_back(job);
             }
             None => {
@@ -504,6 +548,12 @@ fn url_argument(path: &Path) -> bool {
         && !path.exists()
 }
 
+/// Whether a list file's name says it is a Metalink file, as aria2c takes one.
+fn metalink_name(path: &Path) -> bool {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    extension.eq_ignore_ascii_case("meta4") || extension.eq_ignore_ascii_case("metalink")
+}
+
 /// Standard input, read through a descriptor of its own so that, when it is a pipe or a
 /// terminal, it can be polled before reading ahead (std's `Stdin` keeps a buffer of its own
 /// that a poll would not see).
@@ -532,8 +582,8 @@ impl Iterator for LinkReader {
             let Some(source) = self.sources.front_mut() else {
                 return self.pending.take();
             };
-            if source.html.is_some() {
-                self.next_link();
+            if source.whole.is_some() {
+                self.next_entry();
                 continue;
             }
             if self.pending.is_some() && !source.more_at_hand() {
@@ -818,7 +868,7 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
     Ok(())
 }
 
-fn parse_url(text: &str) -> Result<Url, String> {
+pub(crate) fn parse_url(text: &str) -> Result<Url, String> {
     let url = if lacks_scheme(text) {
         Url::parse(&format!("http://{text}"))
     } else {
@@ -876,7 +926,11 @@ fn bare_url(text: &str) -> bool {
     more && lacks_scheme(text)
 }
 
-fn parse_checksum(key: &str, algorithm: Algorithm, hex: &str) -> Result<Checksum, String> {
+pub(crate) fn parse_checksum(
+    key: &str,
+    algorithm: Algorithm,
+    hex: &str,
+) -> Result<Checksum, String> {
     let digits = 2 * algorithm.len();
     let bad = || {
         let name = algorithm.name();
@@ -1289,7 +1343,7 @@ mod tests {
         let base = Url::parse("http://h.example/pub/").unwrap();
         let sources = VecDeque::from([
             plain("one", "http://a.example/1\n  out=first.bin\n"),
-            plain("page", page).read_as_html(Some(base)),
+            plain("page", page).read_as(Some(Format::Html(Some(base)))),
             plain("two", "\nhttp://b.example/2\n"),
         ]);
         let got: Vec<Job> = LinkReader::from_sources(sources).collect();

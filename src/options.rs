@@ -241,10 +241,10 @@ pub struct Options {
     pub stops: crate::run::Stops,
 }
 
-/// What `-i` names: a list on a server for an http(s) URL that is no file's name, as `wget -i`
-/// takes one; a list file otherwise. (A URL given as a LIST argument is a URL to fetch, as
-/// curl and aria2c take one.)
-fn input_file(path: &std::path::Path) -> Result<ListName> {
+/// What `-i` (or `-M`, given as `option`) names: a list on a server for an http(s) URL that
+/// is no file's name, as `wget -i` takes one; a list file otherwise. (A URL given as a LIST
+/// argument is a URL to fetch, as curl and aria2c take one.)
+fn input_file(path: &std::path::Path, option: &str) -> Result<ListName> {
     let text = path.to_string_lossy();
     let remote = text.starts_with("http://") || text.starts_with("https://");
     if !remote || path.exists() {
@@ -253,7 +253,7 @@ fn input_file(path: &std::path::Path) -> Result<ListName> {
     match url::Url::parse(&text) {
         Ok(url) if url.host().is_some() => Ok(ListName::Remote(url)),
         _ => Err(UsageError(format!(
-            "-i {}: not a URL a list can be fetched from",
+            "{option} {}: not a URL a list can be fetched from",
             crate::outcome::redact_str(&text)
         ))
         .into()),
@@ -325,8 +325,12 @@ impl Options {
         } else {
             Mode::Threads
         };
+        let metalink = (cli.metalink_files.iter())
+            .map(|path| input_file(path, "-M"))
+            .collect::<Result<Vec<_>>>()?;
         let given: Vec<ListName> = (cli.lists.iter().cloned().map(|p| Ok(ListName::Local(p))))
-            .chain(cli.input_files.iter().map(|path| input_file(path)))
+            .chain(cli.input_files.iter().map(|path| input_file(path, "-i")))
+            .chain(metalink.iter().cloned().map(Ok))
             .collect::<Result<_>>()?;
         let lists = if cli.demo {
             Vec::new()
@@ -389,6 +393,7 @@ impl Options {
             reading: crate::links::Reading {
                 force_html: cli.force_html,
                 base: cli.base.clone(),
+                metalink,
             },
             mode,
             jobs,

@@ -1349,3 +1349,122 @@ fn xattr_labels_saved_files_with_their_url_and_type() {
         .code(2)
         .stderr(predicate::str::contains("--output-dir"));
 }
+
+/// One `<file>`: its name, its sha-256 (or ""), and its URLs with their priorities.
+type MetalinkFile<'a> = (&'a str, &'a str, Vec<(u32, String)>);
+
+/// A Metalink 4 document of `files`.
+fn metalink(files: &[MetalinkFile]) -> String {
+    let mut doc = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">\n",
+    );
+    for (name, sha, urls) in files {
+        doc.push_str(&format!("  <file name=\"{name}\">\n"));
+        if !sha.is_empty() {
+            doc.push_str(&format!("    <hash type=\"sha-256\">{sha}</hash>\n"));
+        }
+        for (priority, url) in urls {
+            let url = url.replace('&', "&amp;");
+            doc.push_str(&format!("    <url priority=\"{priority}\">{url}</url>\n"));
+        }
+        doc.push_str("  </file>\n");
+    }
+    doc + "</metalink>\n"
+}
+
+#[test]
+fn a_metalink_file_gives_each_file_its_mirrors_name_and_digest_as_aria2c_reads_one() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("files");
+    let good = sha_hex(&body_bytes(0, 3000));
+    let doc = metalink(&[
+        (
+            "iso/a.bin",
+            &good,
+            vec![
+                (2, origin.url("/mirror/a?size=3000")),
+                (1, origin.url("/dead/a?status=404")),
+                (3, "ftp://ftp.example/a.bin".into()),
+            ],
+        ),
+        (
+            "b.bin",
+            &"0".repeat(64),
+            vec![(1, origin.url("/b?size=10"))],
+        ),
+        ("../escape.bin", "", vec![(1, origin.url("/e?size=10"))]),
+        ("c.bin", "", vec![(1, "ftp://ftp.example/c.bin".into())]),
+    ]);
+    let file = tempfile::Builder::new()
+        .suffix(".meta4")
+        .tempfile()
+        .unwrap();
+    fs::write(file.path(), &doc).unwrap();
+    let failed = out.path().join("failed.txt");
+    let run = fetchpar()
+        .args(["--json", "--keep-order", "-o"])
+        .arg(&dir)
+        .arg("--failed-out")
+        .arg(&failed)
+        .arg(file.path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(records.len(), 4, "{records:#?}");
+    assert_eq!(lines_of(&records), [3, 9, 13, 16]);
+    // The first file: the 404 of its first source, then its next source, checked.
+    assert_eq!(records[0]["url"], origin.url("/dead/a?status=404").as_str());
+    assert_eq!(
+        records[0]["mirror"],
+        origin.url("/mirror/a?size=3000").as_str()
+    );
+    assert_eq!(records[0]["sha256"], good.as_str());
+    assert_eq!(
+        fs::read(dir.join("iso/a.bin")).unwrap(),
+        body_bytes(0, 3000)
+    );
+    assert_eq!(kind(&records[1]), "checksum");
+    assert_eq!(kind(&records[2]), "invalid_url");
+    assert!(message(&records[2]).contains("out of the download folder"));
+    assert_eq!(kind(&records[3]), "invalid_url");
+    assert!(message(&records[3]).contains("no http or https URL"));
+    assert_eq!(files_in(&dir), vec!["iso"]);
+    assert!(!out.path().join("escape.bin").exists());
+    // The failed files are written as a plain list that runs again, name and digest with them.
+    let again = fs::read_to_string(&failed).unwrap();
+    let b = format!(
+        "{}\n  out=b.bin\n  checksum=sha-256={}",
+        origin.url("/b?size=10"),
+        "0".repeat(64)
+    );
+    assert!(again.contains(&b), "{again}");
+    // On a server, by its type with -i, and as -M whatever its name or type.
+    let body: String = url::form_urlencoded::byte_serialize(doc.as_bytes()).collect();
+    let typed = origin.url(&format!("/m?ctype=application/metalink4%2Bxml&body={body}"));
+    let untyped = origin.url(&format!("/m.txt?body={body}"));
+    for how in [["-i", typed.as_str()], ["-M", untyped.as_str()]] {
+        let run = fetchpar()
+            .args(["--json", "--keep-order", "--spider"])
+            .args(how)
+            .assert()
+            .code(1);
+        let records = json_lines(&run.get_output().stdout);
+        assert_eq!(lines_of(&records), [3, 9, 13, 16], "{how:?}");
+        assert_eq!(kind(&records[0]), "ok", "{how:?}");
+    }
+    // A document that is no Metalink is one failure saying so.
+    let not = tempfile::Builder::new()
+        .suffix(".metalink")
+        .tempfile()
+        .unwrap();
+    fs::write(not.path(), "<html><body>no</body></html>").unwrap();
+    let run = fetchpar().arg("--json").arg(not.path()).assert().code(1);
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(records.len(), 1);
+    assert!(
+        message(&records[0]).contains("root element is <html>"),
+        "{records:#?}"
+    );
+}

@@ -1,0 +1,262 @@
+//! Metalink lists (RFC 5854's version 4, and the older 3.0 form), as aria2c's `-M` reads them:
+//! each `<file>` is one job, its http(s) URLs in order of priority as the URL and its mirrors,
+//! its name as `out=`, and its strongest digest as `checksum=`.
+
+use roxmltree::{Document, Node};
+use url::Url;
+
+use crate::links::{Algorithm, Checksum, Entry, LineOptions, Target};
+
+/// The largest Metalink file read (one for thousands of files is a few MiB).
+pub const MAX_METALINK: u64 = 16 * 1024 * 1024;
+
+/// The entries of a Metalink document, or why it is none.
+pub fn entries(doc: &[u8]) -> Result<Vec<Entry>, String> {
+    let text = std::str::from_utf8(doc).map_err(|_| "the Metalink file is not UTF-8")?;
+    let doc = Document::parse(text).map_err(|err| format!("not a Metalink file: {err}"))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "metalink" {
+        return Err(format!(
+            "not a Metalink file: its root element is <{}>, not <metalink>",
+            root.tag_name().name()
+        ));
+    }
+    // 3.0 keeps its files in <files>; 4 puts them right under the root.
+    let files = children(root, "files").flat_map(|files| children(files, "file"));
+    let files: Vec<Node> = children(root, "file").chain(files).collect();
+    Ok(files.into_iter().map(|file| entry(&doc, file)).collect())
+}
+
+fn children<'a, 'input: 'a>(
+    node: Node<'a, 'input>,
+    name: &'a str,
+) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
+    node.children()
+        .filter(move |child| child.is_element() && child.tag_name().name() == name)
+}
+
+/// One `<file>`: its text is the entry as a plain list writes it (URL, mirrors, `out=` and
+/// `checksum=` lines), so that `--failed-out` gives a list that runs again.
+fn entry(doc: &Document, file: Node) -> Entry {
+    let line = doc.text_pos_at(file.range().start).row as usize;
+    let name = file.attribute("name").unwrap_or("").trim();
+    let urls = urls(file);
+    let checksum = checksum(file);
+    let mut text = match urls.split_first() {
+        Some((first, rest)) => {
+            let rest = rest.iter().map(|u| format!("\t{u}"));
+            first.to_string() + &rest.collect::<String>()
+        }
+        None => format!("<file name=\"{}\">", crate::links::shorten(name)),
+    };
+    let safe_name = check_name(name);
+    if let Ok(Some(name)) = &safe_name {
+        text.push_str(&format!("\n  out={name}"));
+    }
+    if let Ok(Some(sum)) = &checksum {
+        let hex = crate::links::hex(&sum.digest);
+        text.push_str(&format!("\n  checksum={}={hex}", sum.algorithm.name()));
+    }
+    let target = (|| -> Result<Target, String> {
+        let out = safe_name?;
+        let checksum = checksum?;
+        let mut urls = urls.into_iter();
+        let url = urls.next().ok_or(
+            "no http or https URL among its sources (fetchpar fetches those only; ftp and \
+             torrents are not fetched)",
+        )?;
+        Ok(Target {
+            url,
+            mirrors: urls.collect(),
+            options: LineOptions {
+                out,
+                checksum,
+                ..LineOptions::default()
+            },
+        })
+    })();
+    Entry { line, text, target }
+}
+
+/// The file's http(s) URLs, most preferred first: version 4's `priority` (1 first, none
+/// last), 3.0's `preference` (highest first); equals keep their order.
+fn urls(file: Node) -> Vec<Url> {
+    let resources = children(file, "resources").flat_map(|r| children(r, "url"));
+    let mut ranked: Vec<(i64, Url)> = children(file, "url")
+        .chain(resources)
+        .filter_map(|node| {
+            // 3.0 lists .torrent files as URLs of type `bittorrent`.
+            let kind = node.attribute("type").unwrap_or("http");
+            if !matches!(kind, "http" | "https") {
+                return None;
+            }
+            let url = crate::links::parse_url(node.text()?.trim()).ok()?;
+            let rank = match (node.attribute("priority"), node.attribute("preference")) {
+                (Some(priority), _) => priority.trim().parse().unwrap_or(999_999),
+                (None, Some(preference)) => -preference.trim().parse::<i64>().unwrap_or(0),
+                (None, None) => 999_999,
+            };
+            Some((rank, url))
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, url)| url).collect()
+}
+
+/// The strongest digest of the whole file that fetchpar checks (not the pieces' digests).
+fn checksum(file: Node) -> Result<Option<Checksum>, String> {
+    let verification = children(file, "verification").flat_map(|v| children(v, "hash"));
+    let mut best: Option<(Algorithm, &str)> = None;
+    for hash in children(file, "hash").chain(verification) {
+        let Some(algorithm) = hash.attribute("type").and_then(Algorithm::from_name) else {
+            continue;
+        };
+        if best.is_none_or(|(b, _)| strength(algorithm) > strength(b)) {
+            best = Some((algorithm, hash.text().unwrap_or("").trim()));
+        }
+    }
+    let Some((algorithm, hex)) = best else {
+        return Ok(None);
+    };
+    crate::links::parse_checksum("hash", algorithm, hex).map(Some)
+}
+
+fn strength(algorithm: Algorithm) -> u8 {
+    match algorithm {
+        Algorithm::Adler32 => 0,
+        Algorithm::Md5 => 1,
+        Algorithm::Sha1 => 2,
+        Algorithm::Sha224 => 3,
+        Algorithm::Sha256 => 4,
+        Algorithm::Sha384 => 5,
+        Algorithm::Sha512 => 6,
+    }
+}
+
+/// The file's name as `out=` takes it, refused where RFC 5854 says a client must refuse it
+/// (a path out of the download folder), or where it would not survive a list line.
+fn check_name(name: &str) -> Result<Option<String>, String> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let escapes = name.starts_with('/') || name.split(['/', '\\']).any(|part| part == "..");
+    if escapes {
+        return Err(format!(
+            "its name `{}` leads out of the download folder",
+            crate::links::shorten(name)
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("its name holds control characters".into());
+    }
+    Ok(Some(name.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA256: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn version_4_files_give_urls_by_priority_name_and_strongest_digest() {
+        let doc = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<metalink xmlns="urn:ietf:params:xml:ns:metalink">
+  <published>2026-11-27T00:00:00Z</published>
+  <file name="iso/a.iso">
+    <size>4</size>
+    <hash type="md5">098f6bcd4621d373cade4e832627b4f6</hash>
+    <hash type="sha-256">{SHA256}</hash>
+    <pieces length="262144" type="sha-1"><hash>a94a8fe5ccb19ba61c4c0873d391e987982fbbd3</hash></pieces>
+    <url location="de" priority="2">http://b.example/a.iso</url>
+    <url priority="1">https://a.example/a.iso</url>
+    <url priority="1">ftp://f.example/a.iso</url>
+    <url>http://c.example/a.iso</url>
+    <metaurl mediatype="torrent" priority="1">http://t.example/a.torrent</metaurl>
+  </file>
+  <file name="b.txt">
+    <url>http://a.example/b.txt</url>
+  </file>
+</metalink>"#
+        );
+        let got = entries(doc.as_bytes()).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].line, 4);
+        let target = got[0].target.as_ref().unwrap();
+        assert_eq!(target.url.as_str(), "https://a.example/a.iso");
+        let mirrors: Vec<&str> = target.mirrors.iter().map(Url::as_str).collect();
+        assert_eq!(
+            mirrors,
+            ["http://b.example/a.iso", "http://c.example/a.iso"]
+        );
+        assert_eq!(target.options.out.as_deref(), Some("iso/a.iso"));
+        let sum = target.options.checksum.as_ref().unwrap();
+        assert_eq!(sum.algorithm, Algorithm::Sha256);
+        assert_eq!(crate::links::hex(&sum.digest), SHA256);
+        // Written as a plain list would write it, it reads back as the same job.
+        let again = crate::links::LinkReader::from_reader(
+            "again",
+            std::io::Cursor::new(format!("{}\n", got[0].text)),
+        )
+        .next()
+        .unwrap()
+        .target
+        .unwrap();
+        assert_eq!(again.url, target.url);
+        assert_eq!(again.mirrors, target.mirrors);
+        assert_eq!(again.options, target.options);
+        assert_eq!(got[1].line, 15);
+        assert_eq!(got[1].target.as_ref().unwrap().options.checksum, None);
+    }
+
+    #[test]
+    fn version_3_files_are_read_too() {
+        let doc = r#"<?xml version="1.0"?>
+<metalink version="3.0" xmlns="http://www.metalinker.org/">
+  <files>
+    <file name="c.bin">
+      <verification>
+        <hash type="md5">098f6bcd4621d373cade4e832627b4f6</hash>
+        <hash type="sha1">a94a8fe5ccb19ba61c4c0873d391e987982fbbd3</hash>
+      </verification>
+      <resources>
+        <url type="http" preference="10">http://low.example/c.bin</url>
+        <url type="http" preference="100">http://high.example/c.bin</url>
+        <url type="bittorrent" preference="200">http://t.example/c.torrent</url>
+      </resources>
+    </file>
+  </files>
+</metalink>"#;
+        let got = entries(doc.as_bytes()).unwrap();
+        let target = got[0].target.as_ref().unwrap();
+        assert_eq!(target.url.as_str(), "http://high.example/c.bin");
+        let mirrors: Vec<&str> = target.mirrors.iter().map(Url::as_str).collect();
+        assert_eq!(mirrors, ["http://low.example/c.bin"]);
+        let sum = target.options.checksum.as_ref().unwrap();
+        assert_eq!(sum.algorithm, Algorithm::Sha1);
+    }
+
+    #[test]
+    fn a_bad_file_fails_alone_and_a_bad_document_says_why() {
+        let doc = r#"<metalink xmlns="urn:ietf:params:xml:ns:metalink">
+<file name="../../etc/passwd"><url>http://a.example/x</url></file>
+<file name="ftp-only"><url>ftp://a.example/y</url></file>
+<file name="bad-hash"><hash type="sha-256">abc</hash><url>http://a.example/z</url></file>
+<file name="ok"><url>http://a.example/ok</url></file>
+</metalink>"#;
+        let got = entries(doc.as_bytes()).unwrap();
+        let why = |i: usize| got[i].target.as_ref().unwrap_err().clone();
+        assert!(why(0).contains("out of the download folder"), "{}", why(0));
+        assert_eq!(got[0].line, 2);
+        assert!(why(1).contains("no http or https URL"), "{}", why(1));
+        assert!(why(2).contains("64 hex digits"), "{}", why(2));
+        assert!(got[3].target.is_ok());
+        let not = |doc: &str| entries(doc.as_bytes()).unwrap_err();
+        assert!(not("<html><a href=x>").contains("not a Metalink file"));
+        assert!(not("<feed/>").contains("root element is <feed>"));
+        // No DTD, and so no entity expansion (billion laughs).
+        let dtd = "<!DOCTYPE m [<!ENTITY a \"aaaa\">]><metalink>&a;</metalink>";
+        assert!(not(dtd).contains("not a Metalink file"));
+    }
+}
