@@ -744,7 +744,12 @@ pub struct Cli {
 
     /// Write the lines that failed (with their options) to FILE at the end, as a list to run
     /// again (FILE may be the list being read).
-    #[arg(long, value_name = "FILE", help_heading = "Saving")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        visible_alias = "save-session",
+        help_heading = "Saving"
+    )]
     pub failed_out: Option<PathBuf>,
 
     /// Start a small origin server on 127.0.0.1 inside the process and compare a sequential
@@ -979,6 +984,7 @@ mod tests {
             (&["--max-tries", "4"], &["-t", "4"]),
             (&["--dry-run"], &["--spider"]),
             (&["--waitretry", "10"], &["--max-retry-wait", "10"]),
+            (&["--save-session", "s.txt"], &["--failed-out", "s.txt"]),
         ];
         for (theirs, ours) in pairs {
             assert_eq!(parse(theirs), parse(ours), "{theirs:?}");
