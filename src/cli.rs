@@ -60,6 +60,18 @@ pub struct Cli {
     #[arg(short = 'F', long, help_heading = "Input")]
     pub force_html: bool,
 
+    /// Fetch only the links of HTML lists whose file names end in one of these suffixes, or
+    /// match one of these patterns (`*`, `?`, `[...]`): `iso,zip`, `debian-*.iso` (wget's -A).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', action = ArgAction::Append,
+          value_parser = crate::html::NamePattern::parse, help_heading = "Input")]
+    pub accept: Vec<crate::html::NamePattern>,
+
+    /// Leave out the links of HTML lists whose file names end in one of these suffixes, or
+    /// match one of these patterns (wget's -R).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', action = ArgAction::Append,
+          value_parser = crate::html::NamePattern::parse, help_heading = "Input")]
+    pub reject: Vec<crate::html::NamePattern>,
+
     /// Resolve relative URLs against this one: a list's lines without a scheme, and an HTML
     /// list's links (wget's -B).
     #[arg(short = 'B', long, value_name = "URL", value_parser = parse_base, help_heading = "Input")]

@@ -49,6 +49,58 @@ const LINKS: &[(&str, &str)] = &[
     ("video", "src"),
 ];
 
+/// wget's `--accept` and `--reject`: which of a page's links are fetched, by file name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    pub accept: Vec<NamePattern>,
+    pub reject: Vec<NamePattern>,
+}
+
+/// One item of an `--accept` or `--reject` list: a suffix, or a shell pattern when it holds
+/// `*`, `?` or `[`, as wget tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamePattern {
+    Suffix(String),
+    Glob(glob::Pattern),
+}
+
+impl NamePattern {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Err("an empty name pattern".into());
+        }
+        if text.contains(['*', '?', '[', ']']) {
+            let glob = glob::Pattern::new(text).map_err(|err| format!("`{text}`: {err}"))?;
+            return Ok(Self::Glob(glob));
+        }
+        Ok(Self::Suffix(text.to_string()))
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Self::Suffix(suffix) => name.ends_with(suffix.as_str()),
+            Self::Glob(glob) => glob.matches(name),
+        }
+    }
+}
+
+impl Names {
+    /// Whether a link to `url` is fetched: its file name (the last part of its path, decoded;
+    /// none for a folder) matches an `--accept` item, if any are given, and no `--reject` one.
+    fn wanted(&self, url: &Url) -> bool {
+        if self.accept.is_empty() && self.reject.is_empty() {
+            return true;
+        }
+        let last = url
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .unwrap_or("");
+        let name = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
+        (self.accept.is_empty() || self.accept.iter().any(|p| p.matches(&name)))
+            && !self.reject.iter().any(|p| p.matches(&name))
+    }
+}
+
 /// An attribute value the tokenizer found: a link, or the page's base.
 struct Found {
     at: usize,
@@ -68,11 +120,13 @@ pub struct Links {
     based: bool,
     /// URLs handed out: a page that links a file twice (a thumbnail and a name) gives it once.
     seen: HashSet<String>,
+    names: Names,
 }
 
 impl Links {
-    /// The links of `page`; relative ones are resolved against its `<base href>`, else `base`.
-    pub fn new(page: Vec<u8>, base: Option<Url>) -> Self {
+    /// The links of `page` that `names` lets through; relative ones are resolved against its
+    /// `<base href>`, else `base`.
+    pub fn new(page: Vec<u8>, base: Option<Url>, names: Names) -> Self {
         let page: Arc<[u8]> = page.into();
         let mut tag = String::new();
         let mut wanted = None;
@@ -119,6 +173,7 @@ impl Links {
             base,
             based: false,
             seen: HashSet::new(),
+            names,
         }
     }
 
@@ -134,7 +189,7 @@ impl Links {
     }
 
     /// What one link stands for: `None` for one to skip (another scheme, a place in the page,
-    /// a URL given before).
+    /// a name `--accept` or `--reject` leaves out, a URL given before).
     fn resolve(&mut self, value: &str) -> Option<Result<Url, String>> {
         // HTML takes a link without the spaces around it.
         let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
@@ -164,6 +219,9 @@ impl Links {
             return Some(Err("URL has no host".into()));
         }
         url.set_fragment(None);
+        if !self.names.wanted(&url) {
+            return None;
+        }
         self.seen.insert(url.to_string()).then_some(Ok(url))
     }
 }
@@ -216,7 +274,7 @@ mod tests {
 
     fn links(page: &str, base: Option<&str>) -> Vec<(usize, Result<String, String>)> {
         let base = base.map(|b| Url::parse(b).unwrap());
-        Links::new(page.as_bytes().to_vec(), base)
+        Links::new(page.as_bytes().to_vec(), base, Names::default())
             .map(|link| (link.line, link.target.map(|t| t.url.to_string())))
             .collect()
     }
@@ -265,6 +323,38 @@ mod tests {
         assert_eq!(*line, 1);
         assert!(err.as_ref().unwrap_err().contains("-B/--base"), "{err:?}");
         assert_eq!(got[1], (2, Ok("http://h.example/b.zip".to_string())));
+    }
+
+    #[test]
+    fn accept_and_reject_choose_links_by_file_name_as_wget_does() {
+        let page = "<a href=\"../\">up</a><a href=\"?C=N;O=D\">sort</a>\
+                    <a href=\"debian-13.iso\">iso</a><a href=\"debian-13.iso.sig\">sig</a>\
+                    <a href=\"notes%20on.txt\">txt</a><a href=\"debian-13-src.iso\">src</a>";
+        let base = Url::parse("http://h.example/pub/").unwrap();
+        let names = |accept: &[&str], reject: &[&str]| {
+            let parse = |items: &[&str]| {
+                (items.iter().map(|i| NamePattern::parse(i).unwrap())).collect::<Vec<_>>()
+            };
+            let names = Names {
+                accept: parse(accept),
+                reject: parse(reject),
+            };
+            Links::new(page.as_bytes().to_vec(), Some(base.clone()), names)
+                .map(|link| link.text.rsplit('/').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&["iso"], &[]), ["debian-13.iso", "debian-13-src.iso"]);
+        assert_eq!(
+            names(&["*.iso", "*on.txt"], &["*-src.*"]),
+            ["debian-13.iso", "notes%20on.txt"]
+        );
+        // Without --accept, links to folders stay.
+        assert_eq!(
+            names(&[], &["sig", "*.iso"]),
+            ["", "?C=N;O=D", "notes%20on.txt"]
+        );
+        assert!(NamePattern::parse("").is_err());
+        assert!(NamePattern::parse("[a").is_err());
     }
 
     #[test]

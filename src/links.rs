@@ -202,6 +202,8 @@ pub struct Reading {
     pub base: Option<Url>,
     /// `-M, --metalink-file`: the lists that are Metalink files, whatever their names.
     pub metalink: Vec<ListName>,
+    /// `--accept` and `--reject`: which links of an HTML list are fetched.
+    pub names: crate::html::Names,
 }
 
 /// An input that could not be opened: a usage error (exit 2), reported before any fetch. The
@@ -239,9 +241,13 @@ struct Whole {
 /// The documents a list can be besides lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
-    /// An HTML page, whose links are the list (`-F`, or a server saying it is HTML); relative
-    /// ones resolve against this base, before the page's own.
-    Html(Option<Url>),
+    /// An HTML page, whose links are the list (`-F`, or a server saying it is HTML).
+    Html {
+        /// What relative links resolve against, before the page's own `<base href>`.
+        base: Option<Url>,
+        /// `--accept` and `--reject`.
+        names: crate::html::Names,
+    },
     /// A Metalink file (`-M`, a `.meta4` or `.metalink` name, or a server saying it is one).
     Metalink,
 }
@@ -328,9 +334,10 @@ impl LinkReader {
                     } else if metalink || metalink_name(path) {
                         Some(Format::Metalink)
                     } else {
-                        reading
-                            .force_html
-                            .then(|| Format::Html(reading.base.clone()))
+                        reading.force_html.then(|| Format::Html {
+                            base: reading.base.clone(),
+                            names: reading.names.clone(),
+                        })
                     };
                     source.read_as(format)
                 }
@@ -349,7 +356,10 @@ impl LinkReader {
                         || mime == "application/xhtml+xml"
                     {
                         let base = reading.base.clone().unwrap_or(list.location);
-                        Some(Format::Html(Some(base)))
+                        Some(Format::Html {
+                            base: Some(base),
+                            names: reading.names.clone(),
+                        })
                     } else {
                         None
                     };
@@ -460,7 +470,7 @@ impl LinkReader {
         let lines_before = *lines_before;
         if whole.entries.is_none() {
             let (what, limit) = match whole.format {
-                Format::Html(_) => ("HTML list", crate::html::MAX_HTML),
+                Format::Html { .. } => ("HTML list", crate::html::MAX_HTML),
                 Format::Metalink => ("Metalink file", crate::metalink::MAX_METALINK),
             };
             let doc = match read_page(reader, wait_on.as_ref(), limit) {
@@ -474,7 +484,11 @@ impl LinkReader {
                 }
             };
             whole.entries = Some(match &mut whole.format {
-                Format::Html(base) => Box::new(crate::html::Links::new(doc, base.take())),
+                Format::Html { base, names } => Box::new(crate::html::Links::new(
+                    doc,
+                    base.take(),
+                    std::mem::take(names),
+                )),
                 Format::Metalink => match crate::metalink::entries(&doc) {
                     Ok(entries) => Box::new(entries.into_iter()),
                     Err(reason) => return self.abandon_source(&name, reason),
@@ -1343,7 +1357,10 @@ mod tests {
         let base = Url::parse("http://h.example/pub/").unwrap();
         let sources = VecDeque::from([
             plain("one", "http://a.example/1\n  out=first.bin\n"),
-            plain("page", page).read_as(Some(Format::Html(Some(base)))),
+            plain("page", page).read_as(Some(Format::Html {
+                base: Some(base),
+                names: Default::default(),
+            })),
             plain("two", "\nhttp://b.example/2\n"),
         ]);
         let got: Vec<Job> = LinkReader::from_sources(sources).collect();

@@ -394,6 +394,10 @@ impl Options {
                 force_html: cli.force_html,
                 base: cli.base.clone(),
                 metalink,
+                names: crate::html::Names {
+                    accept: cli.accept.clone(),
+                    reject: cli.reject.clone(),
+                },
             },
             mode,
             jobs,

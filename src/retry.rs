@@ -124,8 +124,10 @@ pub fn parse_statuses(text: &str) -> Result<Statuses, String> {
                 "`{item}` is not an HTTP status or a pattern of digits, `*` and `?` (as 404, 5*, !503)"
             ));
         }
+        // Only digits, `*` and `?` get here, so the pattern always compiles.
+        let glob = glob::Pattern::new(pattern).map_err(|err| format!("`{item}`: {err}"))?;
         let matched: Vec<u16> = (100..=999)
-            .filter(|code| glob(pattern.as_bytes(), code.to_string().as_bytes()))
+            .filter(|code| glob.matches(&code.to_string()))
             .collect();
         if matched.is_empty() {
             return Err(format!(
@@ -144,22 +146,6 @@ pub fn parse_statuses(text: &str) -> Result<Statuses, String> {
         list.dedup();
     }
     Ok(statuses)
-}
-
-/// Whether `text` matches `pattern`, where `*` stands for any run of characters and `?` for
-/// one. Statuses are three characters, so the backtracking stays tiny.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match (pattern.split_first(), text.split_first()) {
-        (None, None) => true,
-        (Some((b'*', rest)), _) => {
-            glob(rest, text)
-                || text
-                    .split_first()
-                    .is_some_and(|(_, more)| glob(pattern, more))
-        }
-        (Some((&p, rest)), Some((&t, more))) => (p == b'?' || p == t) && glob(rest, more),
-        _ => false,
-    }
 }
 
 /// Parses a `Retry-After` value: delay-seconds or an HTTP date.

@@ -419,6 +419,38 @@ fn a_list_on_a_server_that_is_html_gives_its_links_as_wget_i_reads_one() {
     let records = json_lines(&out.get_output().stdout);
     assert_eq!(records[0]["url"], origin.url("/other/x/f1?size=3").as_str());
     assert_eq!(records[1]["url"], origin.url("/other/up?size=4").as_str());
+    // --accept and --reject choose links by their file names, as wget's -A and -R do.
+    let chosen = |args: &[&str]| {
+        let out = fetchpar()
+            .args(["--json", "--keep-order"])
+            .args(args)
+            .args(["-i", &start])
+            .output()
+            .unwrap();
+        let records = json_lines(&out.stdout);
+        let names: Vec<String> = (records.iter())
+            .map(|r| {
+                r["url"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        names
+    };
+    assert_eq!(chosen(&["--accept", "p,u*"]), ["up?size=4", "p?size=5"]);
+    assert_eq!(
+        chosen(&["--reject", "up", "--reject", "g?ne"]),
+        ["f1?size=3", "p?size=5"]
+    );
+    fetchpar()
+        .args(["--accept", "[a", "-i", &start])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--accept"));
     // The same page served as text/plain is a plain list, each of whose lines fails.
     let plain = origin.url(&format!("/p.txt?body={}", query_value(page)));
     let out = fetchpar().args(["--json", "-i", &plain]).assert().code(1);
