@@ -87,6 +87,15 @@ fn execute(cli: &Cli) -> Result<u8> {
         (fetcher.open_list(url)).map_err(|f| format!("{}: {}", report::kind_name(&f), f.message))
     };
     let reader = LinkReader::open(&options.lists, &remote, &options.reading)?;
+    let names = &options.reading.names;
+    if (!names.accept.is_empty() || !names.reject.is_empty()) && !reader.reads_html() {
+        return Err(UsageError(
+            "--accept and --reject choose among the links of HTML lists, and no list is read \
+             as HTML (-F reads every list so; a list on a server is when it says it is HTML)"
+                .into(),
+        )
+        .into());
+    }
     run_jobs(&options, Box::new(reader))
 }
 

@@ -50,7 +50,7 @@ const LINKS: &[(&str, &str)] = &[
 ];
 
 /// wget's `--accept` and `--reject`: which of a page's links are fetched, by file name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Names {
     pub accept: Vec<NamePattern>,
     pub reject: Vec<NamePattern>,
@@ -58,7 +58,7 @@ pub struct Names {
 
 /// One item of an `--accept` or `--reject` list: a suffix, or a shell pattern when it holds
 /// `*`, `?` or `[`, as wget tells them apart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum NamePattern {
     Suffix(String),
     Glob(glob::Pattern),

@@ -192,7 +192,8 @@ pub struct RemoteList {
     pub location: Url,
 }
 
-/// How lists are read: wget's `-F, --force-html` and `-B, --base`.
+/// How lists are read: wget's `-F, --force-html`, `-B, --base`, `--accept` and `--reject`,
+/// and aria2c's `-M, --metalink-file`.
 #[derive(Debug, Clone, Default)]
 pub struct Reading {
     /// Every list is HTML, whose links are the list.
@@ -239,7 +240,7 @@ struct Whole {
 }
 
 /// The documents a list can be besides lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Format {
     /// An HTML page, whose links are the list (`-F`, or a server saying it is HTML).
     Html {
@@ -370,6 +371,14 @@ impl LinkReader {
         let mut reader = Self::from_sources(sources);
         reader.base = reading.base.clone();
         Ok(reader)
+    }
+
+    /// Whether any list is read as HTML (so that `--accept` and `--reject` have links to
+    /// choose from).
+    pub fn reads_html(&self) -> bool {
+        let html =
+            |s: &Source| matches!(&s.whole, Some(w) if matches!(w.format, Format::Html { .. }));
+        self.sources.iter().any(html)
     }
 
     /// Reads one list from any reader (tests, and the demo's generated list).

@@ -446,6 +446,12 @@ fn a_list_on_a_server_that_is_html_gives_its_links_as_wget_i_reads_one() {
         chosen(&["--reject", "up", "--reject", "g?ne"]),
         ["f1?size=3", "p?size=5"]
     );
+    // On a plain list they would have nothing to choose from: said, not ignored.
+    fetchpar()
+        .args(["--accept", "iso", &origin.url("/a.iso")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no list is read as HTML"));
     fetchpar()
         .args(["--accept", "[a", "-i", &start])
         .assert()
