@@ -357,6 +357,42 @@ mod tests {
         assert!(NamePattern::parse("[a").is_err());
     }
 
+    proptest::proptest! {
+        /// A hostile or broken page never panics, every link is an http(s) URL or a failure,
+        /// and line numbers stay within the page and never go back.
+        #[test]
+        fn any_page_gives_ordered_lines_and_only_web_urls(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+                    proptest::strategy::Just(b"<a href=\"x/y?z=1\">".to_vec()),
+                    proptest::strategy::Just(b"<img\nsrc='/p.png'>".to_vec()),
+                    proptest::strategy::Just(b"<base href=\"https://b.example/d/\">".to_vec()),
+                    proptest::strategy::Just(b"<script>'<a href=s>'</script>".to_vec()),
+                    proptest::strategy::Just(b"<a href=\"mailto:m@h\"><a href=#t>".to_vec()),
+                    proptest::strategy::Just(b"\n<!-- <a href=c> -->\n".to_vec()),
+                    proptest::strategy::Just(b"<a href=\"http://[::1\">".to_vec()),
+                ],
+                0..30,
+            ),
+            with_base in proptest::prelude::any::<bool>(),
+        ) {
+            let page = parts.concat();
+            let lines = 1 + page.iter().filter(|&&b| b == b'\n').count();
+            let base = with_base.then(|| Url::parse("http://h.example/dir/").unwrap());
+            let mut last = 1;
+            for link in Links::new(page, base, Names::default()) {
+                proptest::prop_assert!(link.line >= last && link.line <= lines);
+                last = link.line;
+                if let Ok(target) = &link.target {
+                    proptest::prop_assert!(matches!(target.url.scheme(), "http" | "https"));
+                    proptest::prop_assert_eq!(target.url.fragment(), None);
+                    proptest::prop_assert_eq!(&link.text, target.url.as_str());
+                }
+            }
+        }
+    }
+
     #[test]
     fn not_html_gives_no_links() {
         assert!(links("http://h.example/a\nhttp://h.example/b\n", None).is_empty());

@@ -237,6 +237,43 @@ mod tests {
         assert_eq!(sum.algorithm, Algorithm::Sha1);
     }
 
+    proptest::proptest! {
+        /// Broken or hostile documents never panic: each is entries or one reason, and every
+        /// entry's URLs are http(s) and its name stays inside the folder.
+        #[test]
+        fn any_document_gives_entries_or_a_reason(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..30),
+                    proptest::strategy::Just(b"<metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">".to_vec()),
+                    proptest::strategy::Just(b"<file name=\"a/b.iso\">".to_vec()),
+                    proptest::strategy::Just(b"<file name=\"../x\">".to_vec()),
+                    proptest::strategy::Just(b"<url priority=\"x\">http://h.example/a</url>".to_vec()),
+                    proptest::strategy::Just(b"<url>ftp://h.example/a</url>".to_vec()),
+                    proptest::strategy::Just(b"<hash type=\"sha-1\">00</hash>".to_vec()),
+                    proptest::strategy::Just(b"</file>".to_vec()),
+                    proptest::strategy::Just(b"</metalink>".to_vec()),
+                ],
+                0..20,
+            ),
+        ) {
+            let doc = parts.concat();
+            let lines = 1 + doc.iter().filter(|&&b| b == b'\n').count();
+            if let Ok(entries) = entries(&doc) {
+                for entry in entries {
+                    proptest::prop_assert!(entry.line >= 1 && entry.line <= lines);
+                    if let Ok(target) = entry.target {
+                        for url in std::iter::once(&target.url).chain(&target.mirrors) {
+                            proptest::prop_assert!(matches!(url.scheme(), "http" | "https"));
+                        }
+                        let out = target.options.out.unwrap_or_default();
+                        proptest::prop_assert!(!out.starts_with('/') && !out.split('/').any(|p| p == ".."));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_bad_file_fails_alone_and_a_bad_document_says_why() {
         let doc = r#"<metalink xmlns="urn:ietf:params:xml:ns:metalink">
