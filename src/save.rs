@@ -656,13 +656,21 @@ impl PartWriter {
 
     /// `--xattr`: writes where the body came from (`origin`, a URL without credentials) and
     /// its Content-Type into the part's extended attributes, under the names curl and wget
-    /// use, so they go with it when it is renamed. A file system that keeps none loses them,
-    /// as one that keeps no times loses `-R`'s: the output folder's was checked at start.
-    pub fn label(&self, origin: &str, mime_type: Option<&str>) {
-        let _ = set_attribute(&self.file, ORIGIN_ATTRIBUTE, origin.as_bytes());
+    /// use, so they go with it when it is renamed. One the file system refuses (a URL longer
+    /// than it keeps) is left out, as `-R`'s time is where none can be kept: the output
+    /// folder's file system was checked at start. Returns what was refused, and why.
+    pub fn label(&self, origin: &str, mime_type: Option<&str>) -> Vec<(&'static str, io::Error)> {
+        let mut refused = Vec::new();
+        let mut set = |name, value: &str| {
+            if let Err(err) = set_attribute(&self.file, name, value.as_bytes()) {
+                refused.push((name, err));
+            }
+        };
+        set(ORIGIN_ATTRIBUTE, origin);
         if let Some(mime_type) = mime_type {
-            let _ = set_attribute(&self.file, MIME_ATTRIBUTE, mime_type.as_bytes());
+            set(MIME_ATTRIBUTE, mime_type);
         }
+        refused
     }
 
     /// Checks the digest if one is expected, and renames the part into place. On a mismatch the

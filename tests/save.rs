@@ -1348,6 +1348,32 @@ fn xattr_labels_saved_files_with_their_url_and_type() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--output-dir"));
+    // A URL longer than the file system keeps in an attribute (ext4 keeps a file's in one
+    // 4 KiB block; others keep more) is left out, the file saved, and -v says so.
+    let long = origin.url(&format!("/xa/long.txt?size=5&pad={}", "p".repeat(30_000)));
+    let run = fetchpar()
+        .args(["-v", "--xattr", "-o"])
+        .arg(out.path())
+        .arg(&long)
+        .assert()
+        .success();
+    let saved = out.path().join("long.txt");
+    assert_eq!(fs::read(&saved).unwrap(), body_bytes(0, 5));
+    let mut value = vec![0u8; 65536];
+    match rustix::fs::getxattr(&saved, "user.xdg.origin.url", &mut value[..]) {
+        Ok(n) => assert_eq!(&value[..n], long.as_bytes()),
+        Err(_) => {
+            let said = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+            assert!(
+                said.contains("* --xattr: user.xdg.origin.url not stored: "),
+                "{said}"
+            );
+        }
+    }
+    assert!(
+        attribute(&saved, "user.mime_type").is_some(),
+        "the type is still stored"
+    );
 }
 
 /// One `<file>`: its name, its sha-256 (or ""), and its URLs with their priorities.
