@@ -103,8 +103,9 @@ pub struct Checksum {
     pub digest: Vec<u8>,
 }
 
-/// The digests aria2's `checksum=TYPE=` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The digests aria2's `checksum=TYPE=` names, weakest first (a Metalink file's strongest is
+/// the greatest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Algorithm {
     /// A 32-bit checksum, not a cryptographic digest: it catches damage, not tampering.
     Adler32,

@@ -111,7 +111,7 @@ fn checksum(file: Node) -> Result<Option<Checksum>, String> {
         let Some(algorithm) = hash.attribute("type").and_then(Algorithm::from_name) else {
             continue;
         };
-        if best.is_none_or(|(b, _)| strength(algorithm) > strength(b)) {
+        if best.is_none_or(|(b, _)| algorithm > b) {
             best = Some((algorithm, hash.text().unwrap_or("").trim()));
         }
     }
@@ -119,18 +119,6 @@ fn checksum(file: Node) -> Result<Option<Checksum>, String> {
         return Ok(None);
     };
     crate::links::parse_checksum("hash", algorithm, hex).map(Some)
-}
-
-fn strength(algorithm: Algorithm) -> u8 {
-    match algorithm {
-        Algorithm::Adler32 => 0,
-        Algorithm::Md5 => 1,
-        Algorithm::Sha1 => 2,
-        Algorithm::Sha224 => 3,
-        Algorithm::Sha256 => 4,
-        Algorithm::Sha384 => 5,
-        Algorithm::Sha512 => 6,
-    }
 }
 
 /// The file's name as `out=` takes it, refused where RFC 5854 says a client must refuse it
