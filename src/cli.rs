@@ -57,8 +57,18 @@ pub struct Cli {
 
     /// Read every list as HTML, whose links are the URLs to fetch (wget's -F); a list on a
     /// server that says it is HTML is read so without it.
-    #[arg(short = 'F', long, help_heading = "Input")]
+    #[arg(short = 'F', long, conflicts_with_all = ["force_metalink", "force_sitemap"],
+          help_heading = "Input")]
     pub force_html: bool,
+
+    /// Read every list as a Metalink file (wget2's; -M names one list so).
+    #[arg(long, help_heading = "Input")]
+    pub force_metalink: bool,
+
+    /// Read every list as a sitemap, whose <loc>s are the URLs (wget2's); a list on a server
+    /// that says it is XML is read as a sitemap or a Metalink file without it.
+    #[arg(long, conflicts_with = "force_metalink", help_heading = "Input")]
+    pub force_sitemap: bool,
 
     /// Fetch only the links of HTML lists whose file names end in one of these suffixes, or
     /// match one of these patterns (`*`, `?`, `[...]`): `iso,zip`, `debian-*.iso` (wget's -A).

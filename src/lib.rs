@@ -36,6 +36,7 @@ pub mod retry;
 pub mod reuse;
 pub mod run;
 pub mod save;
+pub mod sitemap;
 pub mod split;
 #[cfg(feature = "stack-report")]
 pub mod stackuse;

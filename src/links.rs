@@ -194,11 +194,15 @@ pub struct RemoteList {
 }
 
 /// How lists are read: wget's `-F, --force-html`, `-B, --base`, `--accept` and `--reject`,
-/// and aria2c's `-M, --metalink-file`.
+/// wget2's `--force-metalink` and `--force-sitemap`, and aria2c's `-M, --metalink-file`.
 #[derive(Debug, Clone, Default)]
 pub struct Reading {
     /// Every list is HTML, whose links are the list.
     pub force_html: bool,
+    /// Every list is a Metalink file.
+    pub force_metalink: bool,
+    /// Every list is a sitemap.
+    pub force_sitemap: bool,
     /// What relative URLs resolve against: a plain list's lines, and an HTML list's links
     /// (before the page's own `<base href>`, and instead of a remote list's location).
     pub base: Option<Url>,
@@ -240,6 +244,22 @@ struct Whole {
     entries: Option<Box<dyn Iterator<Item = Entry> + Send>>,
 }
 
+impl Reading {
+    /// The format every list is read in, if a `--force-...` option says (`base` for HTML).
+    fn forced(&self, base: Option<Url>) -> Option<Format> {
+        if self.force_metalink {
+            Some(Format::Metalink)
+        } else if self.force_sitemap {
+            Some(Format::Sitemap)
+        } else {
+            self.force_html.then(|| Format::Html {
+                base,
+                names: self.names.clone(),
+            })
+        }
+    }
+}
+
 /// The documents a list can be besides lines.
 #[derive(Debug, Clone)]
 pub enum Format {
@@ -250,8 +270,13 @@ pub enum Format {
         /// `--accept` and `--reject`.
         names: crate::html::Names,
     },
-    /// A Metalink file (`-M`, a `.meta4` or `.metalink` name, or a server saying it is one).
+    /// A Metalink file (`-M`, `--force-metalink`, a `.meta4` or `.metalink` name, or a server
+    /// saying it is one).
     Metalink,
+    /// A sitemap (`--force-sitemap`).
+    Sitemap,
+    /// XML from a server, a sitemap or a Metalink file by its root element.
+    Xml,
 }
 
 /// One job of a list read whole.
@@ -336,10 +361,7 @@ impl LinkReader {
                     } else if metalink || metalink_name(path) {
                         Some(Format::Metalink)
                     } else {
-                        reading.force_html.then(|| Format::Html {
-                            base: reading.base.clone(),
-                            names: reading.names.clone(),
-                        })
+                        reading.forced(reading.base.clone())
                     };
                     source.read_as(format)
                 }
@@ -351,17 +373,18 @@ impl LinkReader {
                         source: io::Error::other(why),
                     })?;
                     let mime = list.mime.as_deref().unwrap_or("");
+                    let base = reading.base.clone().unwrap_or(list.location);
                     let format = if metalink || mime.starts_with("application/metalink") {
                         Some(Format::Metalink)
-                    } else if reading.force_html
-                        || mime == "text/html"
-                        || mime == "application/xhtml+xml"
-                    {
-                        let base = reading.base.clone().unwrap_or(list.location);
+                    } else if let Some(forced) = reading.forced(Some(base.clone())) {
+                        Some(forced)
+                    } else if mime == "text/html" || mime == "application/xhtml+xml" {
                         Some(Format::Html {
                             base: Some(base),
                             names: reading.names.clone(),
                         })
+                    } else if mime == "application/xml" || mime == "text/xml" {
+                        Some(Format::Xml)
                     } else {
                         None
                     };
@@ -482,6 +505,7 @@ impl LinkReader {
             let (what, limit) = match whole.format {
                 Format::Html { .. } => ("HTML list", crate::html::MAX_HTML),
                 Format::Metalink => ("Metalink file", crate::metalink::MAX_METALINK),
+                Format::Sitemap | Format::Xml => ("XML list", crate::sitemap::MAX_SITEMAP),
             };
             let doc = match read_page(reader, wait_on.as_ref(), limit) {
                 Ok(Some(doc)) => doc,
@@ -499,7 +523,7 @@ impl LinkReader {
                     base.take(),
                     std::mem::take(names),
                 )),
-                Format::Metalink => match crate::metalink::entries(&doc) {
+                xml => match xml_entries(&doc, xml) {
                     Ok(entries) => Box::new(entries.into_iter()),
                     Err(reason) => return self.abandon_source(&name, reason),
                 },
@@ -570,6 +594,47 @@ fn url_argument(path: &Path) -> bool {
     let text = path.to_string_lossy();
     (text.starts_with("http://") || text.starts_with("https://") || bare_url(&text))
         && !path.exists()
+}
+
+/// The jobs of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`], or
+/// [`Format::Xml`] for either, by its root element), or why it is none. A sitemap compressed
+/// whole (`sitemap.xml.gz`, which servers send as a gzip file) is read decompressed.
+pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
+    let (what, roots) = match format {
+        Format::Metalink => ("a Metalink file", "<metalink>"),
+        Format::Sitemap => ("a sitemap", "<urlset> or <sitemapindex>"),
+        _ => (
+            "a sitemap or a Metalink file",
+            "<urlset>, <sitemapindex> or <metalink>",
+        ),
+    };
+    let unpacked;
+    let doc = if doc.starts_with(&[0x1f, 0x8b]) {
+        let limit = crate::sitemap::MAX_SITEMAP;
+        let mut bytes = Vec::new();
+        let mut gunzip = io::Read::take(crate::decode::Gunzip::new(doc), limit + 1);
+        io::Read::read_to_end(&mut gunzip, &mut bytes)
+            .map_err(|err| format!("not {what}: a gzip file that does not unpack: {err}"))?;
+        if bytes.len() as u64 > limit {
+            return Err(format!("{what} longer than {} MiB unpacked", limit >> 20));
+        }
+        unpacked = bytes;
+        &unpacked[..]
+    } else {
+        doc
+    };
+    let text = std::str::from_utf8(doc).map_err(|_| format!("not {what}: not UTF-8 text"))?;
+    let xml = roxmltree::Document::parse(text).map_err(|err| format!("not {what}: {err}"))?;
+    let root = xml.root_element().tag_name().name();
+    match (root, format) {
+        ("metalink", Format::Metalink | Format::Xml) => Ok(crate::metalink::entries(&xml)),
+        ("urlset" | "sitemapindex", Format::Sitemap | Format::Xml) => {
+            Ok(crate::sitemap::entries(&xml))
+        }
+        _ => Err(format!(
+            "not {what}: its root element is <{root}>, not {roots}"
+        )),
+    }
 }
 
 /// Whether a list file's name says it is a Metalink file, as aria2c takes one.

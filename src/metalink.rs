@@ -10,21 +10,13 @@ use crate::links::{Algorithm, Checksum, Entry, LineOptions, Target};
 /// The largest Metalink file read (one for thousands of files is a few MiB).
 pub const MAX_METALINK: u64 = 16 * 1024 * 1024;
 
-/// The entries of a Metalink document, or why it is none.
-pub fn entries(doc: &[u8]) -> Result<Vec<Entry>, String> {
-    let text = std::str::from_utf8(doc).map_err(|_| "the Metalink file is not UTF-8")?;
-    let doc = Document::parse(text).map_err(|err| format!("not a Metalink file: {err}"))?;
+/// The entries of a Metalink document (its root element is `<metalink>`).
+pub fn entries(doc: &Document) -> Vec<Entry> {
     let root = doc.root_element();
-    if root.tag_name().name() != "metalink" {
-        return Err(format!(
-            "not a Metalink file: its root element is <{}>, not <metalink>",
-            root.tag_name().name()
-        ));
-    }
     // 3.0 keeps its files in <files>; 4 puts them right under the root.
     let files = children(root, "files").flat_map(|files| children(files, "file"));
     let files: Vec<Node> = children(root, "file").chain(files).collect();
-    Ok(files.into_iter().map(|file| entry(&doc, file)).collect())
+    files.into_iter().map(|file| entry(doc, file)).collect()
 }
 
 fn children<'a, 'input: 'a>(
@@ -143,6 +135,11 @@ fn check_name(name: &str) -> Result<Option<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::links::{Format, xml_entries};
+
+    fn entries(doc: &[u8]) -> Result<Vec<Entry>, String> {
+        xml_entries(doc, &Format::Metalink)
+    }
 
     const SHA256: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 

@@ -392,6 +392,8 @@ impl Options {
             lists,
             reading: crate::links::Reading {
                 force_html: cli.force_html,
+                force_metalink: cli.force_metalink,
+                force_sitemap: cli.force_sitemap,
                 base: cli.base.clone(),
                 metalink,
                 names: crate::html::Names {

@@ -541,6 +541,59 @@ fn force_html_reads_a_saved_page_and_base_resolves_its_links_and_plain_lines() {
 }
 
 #[test]
+fn a_sitemap_is_a_list_of_its_locs_on_a_server_or_compressed_on_disk() {
+    let origin = Origin::start().unwrap();
+    let sitemap = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n\
+         <url><loc>{}</loc><lastmod>2026-11-01</lastmod></url>\n\
+         <url>\n<loc>{}</loc>\n</url>\n\
+         <url><loc>{}</loc></url>\n\
+         </urlset>\n",
+        origin.url("/site/?size=3"),
+        origin.url("/site/about?size=4").replace('&', "&amp;"),
+        origin.url("/site/gone?status=404"),
+    );
+    // On a server that says it is XML, it is read as the sitemap its root element says it is.
+    let served = origin.url(&format!(
+        "/sitemap.xml?ctype=application/xml&body={}",
+        query_value(&sitemap)
+    ));
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-i", &served])
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    let bytes: Vec<_> = records.iter().map(|r| r["bytes"].as_u64()).collect();
+    assert_eq!(bytes[..2], [Some(3), Some(4)]);
+    assert_eq!(kind(&records[2]), "http_status");
+    assert_eq!(lines_of(&records), [3, 5, 7]);
+    // Compressed whole on disk (sitemap.xml.gz), with --force-sitemap as wget2 takes one.
+    let file = tempfile::Builder::new()
+        .suffix(".xml.gz")
+        .tempfile()
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(sitemap.as_bytes()).unwrap();
+    fs::write(file.path(), gz.finish().unwrap()).unwrap();
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "--force-sitemap"])
+        .arg(file.path())
+        .assert()
+        .code(1);
+    assert_eq!(lines_of(&json_lines(&out.get_output().stdout)), [3, 5, 7]);
+    // XML that is neither a sitemap nor a Metalink file is one failure saying so.
+    let feed = origin.url("/feed?ctype=text/xml&body=%3Crss%2F%3E");
+    let out = fetchpar().args(["--json", "-i", &feed]).assert().code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 1);
+    assert!(
+        message(&records[0]).contains("its root element is <rss>"),
+        "{records:#?}"
+    );
+}
+
+#[test]
 fn input_files_are_read_after_the_list_arguments_as_wget_i_reads_them() {
     let origin = Origin::start().unwrap();
     let first = list(&[origin.url("/first?size=1")]);

@@ -1,0 +1,104 @@
+//! Sitemaps as lists (sitemaps.org's `<urlset>` and `<sitemapindex>`, as wget2's
+//! `--force-sitemap` reads them): each `<loc>` is a URL of the list.
+
+use roxmltree::{Document, Node};
+
+use crate::links::{Entry, LineOptions, Target};
+
+/// The largest sitemap read: the protocol allows 50 MiB uncompressed.
+pub const MAX_SITEMAP: u64 = 64 * 1024 * 1024;
+
+/// A sitemap's URLs, in order: each `<url>`'s `<loc>`, or, in a sitemap index, each child
+/// sitemap's (fetched as a file, as any URL of a list is).
+pub fn entries(doc: &Document) -> Vec<Entry> {
+    let root = doc.root_element();
+    let items = root
+        .children()
+        .filter(|n| n.is_element() && matches!(n.tag_name().name(), "url" | "sitemap"));
+    items.map(|item| entry(doc, item)).collect()
+}
+
+fn entry(doc: &Document, item: Node) -> Entry {
+    let loc = item
+        .children()
+        .find(|n| n.is_element() && n.tag_name().name() == "loc");
+    let at = loc.unwrap_or(item).range().start;
+    let line = doc.text_pos_at(at).row as usize;
+    let text = loc.and_then(|l| l.text()).unwrap_or("").trim();
+    let target = match text {
+        "" => Err(format!("<{}> without a <loc>", item.tag_name().name())),
+        text => crate::links::parse_url(text).map(|url| Target {
+            url,
+            mirrors: Vec::new(),
+            options: LineOptions::default(),
+        }),
+    };
+    Entry {
+        line,
+        text: crate::links::shorten(text),
+        target,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::links::{Format, xml_entries};
+
+    #[test]
+    fn a_sitemap_gives_its_locs_in_order_with_their_lines() {
+        let doc = r#"<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <url>
+    <loc>https://h.example/</loc>
+    <lastmod>2026-11-01</lastmod>
+  </url>
+  <url><loc> https://h.example/a?x=1&amp;y=2 </loc></url>
+  <url><loc>ftp://h.example/no</loc></url>
+  <url><lastmod>2026-11-01</lastmod></url>
+</urlset>"#;
+        let got = xml_entries(doc.as_bytes(), &Format::Xml).unwrap();
+        let urls: Vec<_> = got
+            .iter()
+            .map(|e| e.target.as_ref().map(|t| t.url.as_str()))
+            .collect();
+        assert_eq!(
+            urls[..2],
+            [Ok("https://h.example/"), Ok("https://h.example/a?x=1&y=2")]
+        );
+        assert!(urls[2].unwrap_err().contains("unsupported scheme"));
+        assert!(urls[3].unwrap_err().contains("without a <loc>"));
+        let lines: Vec<_> = got.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [4, 7, 8, 9]);
+        // An index lists sitemaps, each a URL of the list.
+        let index = "<sitemapindex><sitemap><loc>https://h.example/s1.xml</loc></sitemap>\
+                     </sitemapindex>";
+        let got = xml_entries(index.as_bytes(), &Format::Sitemap).unwrap();
+        assert_eq!(got[0].text, "https://h.example/s1.xml");
+    }
+
+    #[test]
+    fn the_root_element_says_which_kind_and_a_wrong_one_is_refused() {
+        let metalink = "<metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">\
+                        <file name=\"a\"><url>http://h.example/a</url></file></metalink>";
+        let got = xml_entries(metalink.as_bytes(), &Format::Xml).unwrap();
+        assert_eq!(
+            got[0].target.as_ref().unwrap().options.out.as_deref(),
+            Some("a")
+        );
+        let err = xml_entries(metalink.as_bytes(), &Format::Sitemap).unwrap_err();
+        assert!(
+            err.contains("not a sitemap: its root element is <metalink>"),
+            "{err}"
+        );
+        let err = xml_entries(b"<rss><channel/></rss>", &Format::Xml).unwrap_err();
+        assert!(
+            err.contains("<rss>, not <urlset>, <sitemapindex> or <metalink>"),
+            "{err}"
+        );
+        assert!(
+            xml_entries(b"http://h.example/a\n", &Format::Xml)
+                .unwrap_err()
+                .contains("not a sitemap")
+        );
+    }
+}
