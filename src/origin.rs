@@ -30,6 +30,7 @@
 //! | `no_range=1` | ignore Range requests (answer 200 with the whole body) |
 //! | `ignore_range=1` | say `Accept-Ranges: bytes` and still answer a Range with the whole body |
 //! | `cut_ranges=K` | the first K answers to a Range starting past byte 0 send half their bytes and close |
+//! | `wait_ranges=K` | an answer from byte 0 sends its head and 64 KiB, then waits (up to 30 s) until K Range requests past byte 0 for its path have come, so that a split's helpers claim their ranges before the first connection reaches them |
 //! | `etag=TEXT` | the ETag to send (default derived from the size) |
 //! | `cookie=TEXT` | a Set-Cookie header per line of TEXT, on any answer (redirects and `fail` too) |
 //! | `need_cookie=TEXT` | 403 unless the request's Cookie header contains TEXT |
@@ -82,6 +83,8 @@ struct Stats {
     active: AtomicUsize,
     max_active: AtomicUsize,
     per_path: Mutex<HashMap<String, usize>>,
+    /// Signalled when a Range request past byte 0 comes (`wait_ranges`).
+    ranged: Condvar,
 }
 
 /// A running origin server; it stops accepting when dropped.
@@ -733,6 +736,7 @@ fn respond(
             "truncate",
             "truncate_once",
             "cut_ranges",
+            "wait_ranges",
             "rate",
             "fill",
         ]
@@ -750,6 +754,32 @@ fn respond(
     out.write_all(head.as_bytes())?;
     if head_only {
         return Ok(true);
+    }
+    if let Some(k) = num("wait_ranges") {
+        let key = format!("ranges {}", req.path);
+        let mut map = stats.per_path.lock().unwrap_or_else(|e| e.into_inner());
+        if start > 0 {
+            *map.entry(key).or_insert(0) += 1;
+            stats.ranged.notify_all();
+        } else {
+            drop(map);
+            let first = length.min(64 * 1024);
+            write_pattern(out, 0, first)?;
+            let mut map = stats.per_path.lock().unwrap_or_else(|e| e.into_inner());
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while (map.get(&key).copied().unwrap_or(0) as u64) < k && !stop.load(Ordering::SeqCst) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                map = (stats.ranged.wait_timeout(map, left))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            drop(map);
+            write_pattern(out, first, length - first)?;
+            return Ok(true);
+        }
     }
     if let Some(bytes) = literal {
         out.write_all(&bytes[start as usize..][..length as usize])?;

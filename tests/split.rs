@@ -141,12 +141,14 @@ fn ranges_cut_short_are_asked_for_again_within_the_same_attempt() {
 fn a_split_that_fails_is_taken_up_later_where_each_range_stopped() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
-    // Every range answer stops half way: each attempt fails with each range part done.
+    // Every range answer stops half way: each attempt fails with each range part done. The
+    // first answer waits for the three helpers' requests, so that it cannot read on into their
+    // ranges before they claim them, however slow the machine is at starting them.
     for name in ["part.bin", "again.bin"] {
         let failed = save(
             &["--split", "4", "--retries", "0"],
             out.path(),
-            origin.url(&format!("/{name}?size={SIZE}&cut_ranges=100")),
+            origin.url(&format!("/{name}?size={SIZE}&cut_ranges=100&wait_ranges=3")),
             1,
         );
         assert_eq!(failed["error"]["kind"], "io", "{failed}");
@@ -189,7 +191,7 @@ fn a_split_record_that_does_not_fit_the_servers_file_or_max_size_is_dropped() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
     for name in ["changed.bin", "big.bin"] {
-        let url = origin.url(&format!("/{name}?size={SIZE}&cut_ranges=100"));
+        let url = origin.url(&format!("/{name}?size={SIZE}&cut_ranges=100&wait_ranges=3"));
         save(&["--split", "4", "--retries", "0"], out.path(), url, 1);
     }
     // The file is smaller now: whatever it answers to the first missing range (a range of
@@ -209,7 +211,7 @@ fn a_split_record_that_does_not_fit_the_servers_file_or_max_size_is_dropped() {
 fn a_split_record_that_does_not_fit_its_part_is_not_trusted() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let url = origin.url(&format!("/r.bin?size={SIZE}&cut_ranges=100"));
+    let url = origin.url(&format!("/r.bin?size={SIZE}&cut_ranges=100&wait_ranges=3"));
     save(&["--split", "4", "--retries", "0"], out.path(), url, 1);
     // The part lost its end (another program cut it): its record no longer fits, so the file
     // is fetched from its start, whole.
