@@ -57,7 +57,7 @@ pub struct Cli {
 
     /// Read every list as HTML, whose links are the URLs to fetch (wget's -F); a list on a
     /// server that says it is HTML is read so without it.
-    #[arg(short = 'F', long, conflicts_with_all = ["force_metalink", "force_sitemap"],
+    #[arg(short = 'F', long, conflicts_with_all = ["force_metalink", "force_sitemap", "force_rss"],
           help_heading = "Input")]
     pub force_html: bool,
 
@@ -69,6 +69,12 @@ pub struct Cli {
     /// that says it is XML is read as a sitemap or a Metalink file without it.
     #[arg(long, conflicts_with = "force_metalink", help_heading = "Input")]
     pub force_sitemap: bool,
+
+    /// Read every list as an RSS feed, whose enclosures (a podcast's episodes) are the URLs
+    /// (wget2's); a list on a server that says it is RSS or Atom is read so without it.
+    #[arg(long, visible_alias = "force-atom", conflicts_with_all = ["force_metalink", "force_sitemap"],
+          help_heading = "Input")]
+    pub force_rss: bool,
 
     /// Fetch only the links of HTML lists whose file names end in one of these suffixes, or
     /// match one of these patterns (`*`, `?`, `[...]`): `iso,zip`, `debian-*.iso` (wget's -A).

@@ -14,6 +14,7 @@ pub mod cookies;
 pub mod decode;
 pub mod demo;
 pub mod descriptors;
+pub mod feed;
 pub mod fetch;
 pub mod hosts;
 pub mod html;

@@ -194,7 +194,8 @@ pub struct RemoteList {
 }
 
 /// How lists are read: wget's `-F, --force-html`, `-B, --base`, `--accept` and `--reject`,
-/// wget2's `--force-metalink` and `--force-sitemap`, and aria2c's `-M, --metalink-file`.
+/// wget2's `--force-metalink`, `--force-sitemap`, `--force-rss` and `--force-atom`, and
+/// aria2c's `-M, --metalink-file`.
 #[derive(Debug, Clone, Default)]
 pub struct Reading {
     /// Every list is HTML, whose links are the list.
@@ -203,6 +204,8 @@ pub struct Reading {
     pub force_metalink: bool,
     /// Every list is a sitemap.
     pub force_sitemap: bool,
+    /// Every list is an RSS or Atom feed.
+    pub force_feed: bool,
     /// What relative URLs resolve against: a plain list's lines, and an HTML list's links
     /// (before the page's own `<base href>`, and instead of a remote list's location).
     pub base: Option<Url>,
@@ -251,6 +254,8 @@ impl Reading {
             Some(Format::Metalink)
         } else if self.force_sitemap {
             Some(Format::Sitemap)
+        } else if self.force_feed {
+            Some(Format::Feed)
         } else {
             self.force_html.then(|| Format::Html {
                 base,
@@ -275,7 +280,9 @@ pub enum Format {
     Metalink,
     /// A sitemap (`--force-sitemap`).
     Sitemap,
-    /// XML from a server, a sitemap or a Metalink file by its root element.
+    /// An RSS or Atom feed (`--force-rss`, `--force-atom`).
+    Feed,
+    /// XML from a server: a sitemap, a Metalink file or a feed, by its root element.
     Xml,
 }
 
@@ -383,7 +390,13 @@ impl LinkReader {
                             base: Some(base),
                             names: reading.names.clone(),
                         })
-                    } else if mime == "application/xml" || mime == "text/xml" {
+                    } else if matches!(
+                        mime,
+                        "application/xml"
+                            | "text/xml"
+                            | "application/rss+xml"
+                            | "application/atom+xml"
+                    ) {
                         Some(Format::Xml)
                     } else {
                         None
@@ -505,7 +518,9 @@ impl LinkReader {
             let (what, limit) = match whole.format {
                 Format::Html { .. } => ("HTML list", crate::html::MAX_HTML),
                 Format::Metalink => ("Metalink file", crate::metalink::MAX_METALINK),
-                Format::Sitemap | Format::Xml => ("XML list", crate::sitemap::MAX_SITEMAP),
+                Format::Sitemap | Format::Feed | Format::Xml => {
+                    ("XML list", crate::sitemap::MAX_SITEMAP)
+                }
             };
             let doc = match read_page(reader, wait_on.as_ref(), limit) {
                 Ok(Some(doc)) => doc,
@@ -596,16 +611,18 @@ fn url_argument(path: &Path) -> bool {
         && !path.exists()
 }
 
-/// The jobs of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`], or
-/// [`Format::Xml`] for either, by its root element), or why it is none. A sitemap compressed
+/// The jobs of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`],
+/// [`Format::Feed`], or [`Format::Xml`] for any of them, by its root element), or why it is
+/// none. A sitemap compressed
 /// whole (`sitemap.xml.gz`, which servers send as a gzip file) is read decompressed.
 pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
     let (what, roots) = match format {
         Format::Metalink => ("a Metalink file", "<metalink>"),
         Format::Sitemap => ("a sitemap", "<urlset> or <sitemapindex>"),
+        Format::Feed => ("an RSS or Atom feed", "<rss>, <rdf:RDF> or <feed>"),
         _ => (
-            "a sitemap or a Metalink file",
-            "<urlset>, <sitemapindex> or <metalink>",
+            "a sitemap, a Metalink file or a feed",
+            "<urlset>, <sitemapindex>, <metalink>, <rss>, <rdf:RDF> or <feed>",
         ),
     };
     let unpacked;
@@ -631,6 +648,7 @@ pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
         ("urlset" | "sitemapindex", Format::Sitemap | Format::Xml) => {
             Ok(crate::sitemap::entries(&xml))
         }
+        ("rss" | "RDF" | "feed", Format::Feed | Format::Xml) => Ok(crate::feed::entries(&xml)),
         _ => Err(format!(
             "not {what}: its root element is <{root}>, not {roots}"
         )),

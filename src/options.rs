@@ -394,6 +394,7 @@ impl Options {
                 force_html: cli.force_html,
                 force_metalink: cli.force_metalink,
                 force_sitemap: cli.force_sitemap,
+                force_feed: cli.force_rss,
                 base: cli.base.clone(),
                 metalink,
                 names: crate::html::Names {

@@ -90,9 +90,9 @@ mod tests {
             err.contains("not a sitemap: its root element is <metalink>"),
             "{err}"
         );
-        let err = xml_entries(b"<rss><channel/></rss>", &Format::Xml).unwrap_err();
+        let err = xml_entries(b"<svg><g/></svg>", &Format::Xml).unwrap_err();
         assert!(
-            err.contains("<rss>, not <urlset>, <sitemapindex> or <metalink>"),
+            err.contains("<svg>, not <urlset>, <sitemapindex>, <metalink>, <rss>"),
             "{err}"
         );
         assert!(

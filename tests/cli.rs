@@ -582,15 +582,52 @@ fn a_sitemap_is_a_list_of_its_locs_on_a_server_or_compressed_on_disk() {
         .assert()
         .code(1);
     assert_eq!(lines_of(&json_lines(&out.get_output().stdout)), [3, 5, 7]);
-    // XML that is neither a sitemap nor a Metalink file is one failure saying so.
-    let feed = origin.url("/feed?ctype=text/xml&body=%3Crss%2F%3E");
-    let out = fetchpar().args(["--json", "-i", &feed]).assert().code(1);
+    // XML of no kind a list can be is one failure saying so.
+    let drawing = origin.url("/d.svg?ctype=text/xml&body=%3Csvg%2F%3E");
+    let out = fetchpar().args(["--json", "-i", &drawing]).assert().code(1);
     let records = json_lines(&out.get_output().stdout);
     assert_eq!(records.len(), 1);
     assert!(
-        message(&records[0]).contains("its root element is <rss>"),
+        message(&records[0]).contains("its root element is <svg>"),
         "{records:#?}"
     );
+}
+
+#[test]
+fn a_feed_is_a_list_of_its_enclosures_as_podcast_episodes() {
+    let origin = Origin::start().unwrap();
+    let rss = format!(
+        "<rss version=\"2.0\"><channel><title>show</title>\n\
+         <item><link>{}</link><enclosure url=\"{}\" type=\"audio/mpeg\"/></item>\n\
+         <item><enclosure url=\"{}\" type=\"audio/mpeg\"/></item>\n\
+         </channel></rss>",
+        origin.url("/show/page-one"),
+        origin.url("/show/one.mp3?size=5").replace('&', "&amp;"),
+        origin.url("/show/two.mp3?size=6").replace('&', "&amp;"),
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    // Served as RSS, it is read as one; with --force-rss any list is.
+    let served = origin.url(&format!(
+        "/feed?ctype=application/rss%2Bxml&body={}",
+        query_value(&rss)
+    ));
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-o"])
+        .arg(out_dir.path())
+        .args(["-i", &served])
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(lines_of(&records), [2, 3]);
+    assert_eq!(fs::read(out_dir.path().join("one.mp3")).unwrap().len(), 5);
+    assert_eq!(fs::read(out_dir.path().join("two.mp3")).unwrap().len(), 6);
+    let file = list(&[rss]);
+    let out = fetchpar()
+        .args(["--json", "--force-rss"])
+        .arg(file.path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout).len(), 2);
 }
 
 #[test]

@@ -1,0 +1,96 @@
+//! RSS and Atom feeds as lists (wget2's `--force-rss` and `--force-atom`): the files a feed
+//! carries, its enclosures (a podcast's episodes), are the URLs.
+
+use std::collections::HashSet;
+
+use roxmltree::{Document, Node};
+
+use crate::links::{Entry, LineOptions, Target};
+
+/// The enclosures of a feed, in order, a URL given twice (an `<enclosure>` and a Media RSS
+/// `<media:content>` of the same file) once: RSS's `<enclosure url>` and `<media:content
+/// url>`, RSS 1.0's `<enclosure rdf:resource>`, Atom's `<link rel="enclosure" href>`.
+pub fn entries(doc: &Document) -> Vec<Entry> {
+    let mut seen = HashSet::new();
+    doc.root_element()
+        .descendants()
+        .filter_map(|node| enclosure(node).map(|url| (node, url.trim())))
+        .filter(|(_, url)| !url.is_empty() && seen.insert(url.to_string()))
+        .map(|(node, url)| Entry {
+            line: doc.text_pos_at(node.range().start).row as usize,
+            text: crate::links::shorten(url),
+            target: crate::links::parse_url(url).map(|url| Target {
+                url,
+                mirrors: Vec::new(),
+                options: LineOptions::default(),
+            }),
+        })
+        .collect()
+}
+
+/// The URL of a file `node` encloses, if it is an enclosure.
+fn enclosure<'a>(node: Node<'a, '_>) -> Option<&'a str> {
+    if !node.is_element() {
+        return None;
+    }
+    match node.tag_name().name() {
+        "enclosure" => node.attribute("url").or_else(|| {
+            let resource = node.attributes().find(|a| a.name() == "resource")?;
+            Some(resource.value())
+        }),
+        "content" if node.tag_name().namespace() == Some(MEDIA_RSS) => node.attribute("url"),
+        "link" if node.attribute("rel") == Some("enclosure") => node.attribute("href"),
+        _ => None,
+    }
+}
+
+/// Media RSS's namespace, whose `<media:content>` names a file.
+const MEDIA_RSS: &str = "http://search.yahoo.com/mrss/";
+
+#[cfg(test)]
+mod tests {
+    use crate::links::{Format, xml_entries};
+
+    fn urls(doc: &str) -> Vec<(usize, String)> {
+        let got = xml_entries(doc.as_bytes(), &Format::Feed).unwrap();
+        let url = |e: &crate::links::Entry| {
+            e.target
+                .as_ref()
+                .map_or(e.text.clone(), |t| t.url.to_string())
+        };
+        got.iter().map(|e| (e.line, url(e))).collect()
+    }
+
+    #[test]
+    fn a_podcast_gives_its_episodes_once_each() {
+        let rss = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">
+<channel><title>A show</title><link>https://h.example/</link>
+<item><title>One</title><link>https://h.example/one</link>
+  <enclosure url="https://cdn.example/one.mp3?src=rss" length="1" type="audio/mpeg"/>
+  <media:content url="https://cdn.example/one.mp3?src=rss" type="audio/mpeg"/>
+</item>
+<item><title>Two</title>
+  <media:content url="https://cdn.example/two.mp4"/>
+</item>
+<item><enclosure url="ftp://old.example/x.mp3"/></item>
+</channel></rss>"#;
+        let got = urls(rss);
+        assert_eq!(
+            got[0],
+            (5, "https://cdn.example/one.mp3?src=rss".to_string())
+        );
+        assert_eq!(got[1], (9, "https://cdn.example/two.mp4".to_string()));
+        assert_eq!(got[2], (11, "ftp://old.example/x.mp3".to_string()));
+        assert_eq!(got.len(), 3);
+    }
+
+    #[test]
+    fn an_atom_feed_gives_its_enclosure_links() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom">
+<entry><link href="https://h.example/post"/>
+<link rel="enclosure" type="audio/ogg" href="https://h.example/post.ogg"/></entry>
+</feed>"#;
+        assert_eq!(urls(atom), [(3, "https://h.example/post.ogg".to_string())]);
+    }
+}
