@@ -66,12 +66,12 @@ pub struct Cli {
     pub force_metalink: bool,
 
     /// Read every list as a sitemap, whose <loc>s are the URLs (wget2's); a list on a server
-    /// that says it is XML is read as a sitemap or a Metalink file without it.
+    /// that says it is XML is read as the sitemap, Metalink file or feed its root says.
     #[arg(long, conflicts_with = "force_metalink", help_heading = "Input")]
     pub force_sitemap: bool,
 
-    /// Read every list as an RSS feed, whose enclosures (a podcast's episodes) are the URLs
-    /// (wget2's); a list on a server that says it is RSS or Atom is read so without it.
+    /// Read every list as an RSS or Atom feed, whose enclosures (a podcast's episodes) are the
+    /// URLs (wget2's); a list on a server that says it is RSS or Atom is read so without it.
     #[arg(long, visible_alias = "force-atom", conflicts_with_all = ["force_metalink", "force_sitemap"],
           help_heading = "Input")]
     pub force_rss: bool,
@@ -858,7 +858,6 @@ pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     out
 }
 
-/// A byte count with an optional unit: `1000`, `500K`, `100M`, `2GiB`.
 /// `-B, --base`: an absolute http(s) URL.
 fn parse_base(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|err| format!("not a URL: {err}"))?;
@@ -871,6 +870,7 @@ fn parse_base(text: &str) -> Result<url::Url, String> {
     }
 }
 
+/// A byte count with an optional unit: `1000`, `500K`, `100M`, `2GiB`.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     parse_size::Config::new()
         .with_binary()

@@ -187,7 +187,8 @@ pub struct RemoteList {
     /// The body, decoded, as it arrives.
     pub body: Box<dyn Read + Send>,
     /// The media type the server gave it, in lower case without parameters: HTML's links are
-    /// the list (as `wget -i URL` reads one), a Metalink's files (as aria2c reads one).
+    /// the list (as `wget -i URL` reads one), a Metalink's files (as aria2c reads one), and
+    /// XML's URLs by its kind (sitemap, Metalink, feed).
     pub mime: Option<String>,
     /// Where the redirects led: the base of an HTML list's relative links.
     pub location: Url,
@@ -236,8 +237,8 @@ struct Source {
     lines_before: usize,
     /// Whether a line has been read from it yet: a UTF-16 byte order mark can only start one.
     read_any: bool,
-    /// For a list that is a document rather than lines (HTML, Metalink): what it is, and its
-    /// jobs once read.
+    /// For a list that is a document rather than lines (HTML, Metalink, sitemap, feed): what
+    /// it is, and its jobs once read.
     whole: Option<Whole>,
 }
 
@@ -498,8 +499,8 @@ impl LinkReader {
         }
     }
 
-    /// Readies the next job of the document in front (HTML, Metalink), reading it first; at
-    /// its end, goes on to the next list.
+    /// Readies the next job of the document in front (HTML, Metalink, sitemap, feed), reading
+    /// it first; at its end, goes on to the next list.
     fn next_entry(&mut self) {
         let Some(Source {
             name,
@@ -613,8 +614,8 @@ fn url_argument(path: &Path) -> bool {
 
 /// The jobs of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`],
 /// [`Format::Feed`], or [`Format::Xml`] for any of them, by its root element), or why it is
-/// none. A sitemap compressed
-/// whole (`sitemap.xml.gz`, which servers send as a gzip file) is read decompressed.
+/// none. A document compressed whole (`sitemap.xml.gz`, which servers send as a gzip file) is
+/// read decompressed.
 pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
     let (what, roots) = match format {
         Format::Metalink => ("a Metalink file", "<metalink>"),

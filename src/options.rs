@@ -220,7 +220,8 @@ pub struct UsageError(pub String);
 #[derive(Debug, Clone)]
 pub struct Options {
     pub lists: Vec<ListName>,
-    /// `-F, --force-html` and `-B, --base`: how the lists are read.
+    /// How the lists are read: `-F`, `-B`, `-M`, the other `--force-...` options, `--accept`
+    /// and `--reject`.
     pub reading: crate::links::Reading,
     pub mode: Mode,
     pub jobs: usize,
