@@ -5,19 +5,21 @@ use std::collections::HashSet;
 
 use roxmltree::{Document, Node};
 
-use crate::links::{Entry, LineOptions, Target};
+use crate::links::{Entry, LineCounter, LineOptions, Target};
 
 /// The enclosures of a feed, in order, a URL given twice (an `<enclosure>` and a Media RSS
 /// `<media:content>` of the same file) once: RSS's `<enclosure url>` and `<media:content
 /// url>`, RSS 1.0's `<enclosure rdf:resource>`, Atom's `<link rel="enclosure" href>`.
 pub fn entries(doc: &Document) -> Vec<Entry> {
     let mut seen = HashSet::new();
+    let mut lines = LineCounter::default();
+    let text = doc.input_text().as_bytes();
     doc.root_element()
         .descendants()
         .filter_map(|node| enclosure(node).map(|url| (node, url.trim())))
         .filter(|(_, url)| !url.is_empty() && seen.insert(url.to_string()))
         .map(|(node, url)| Entry {
-            line: doc.text_pos_at(node.range().start).row as usize,
+            line: lines.line_of(text, node.range().start),
             text: crate::links::shorten(url),
             target: crate::links::parse_url(url).map(|url| Target {
                 url,

@@ -10,7 +10,7 @@ use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{IoReader, Span, Tokenizer};
 use url::Url;
 
-use crate::links::{Entry, LineOptions, Target};
+use crate::links::{Entry, LineCounter, LineOptions, Target};
 
 /// The largest HTML list read: a page is tokenized whole, and a server must not be able to
 /// make fetchpar hold an endless one.
@@ -112,9 +112,7 @@ struct Found {
 pub struct Links {
     tokens: Box<dyn Iterator<Item = Found> + Send>,
     page: Arc<[u8]>,
-    /// Newlines are counted up to this offset of `page`, giving `line`.
-    counted: usize,
-    line: usize,
+    lines: LineCounter,
     base: Option<Url>,
     /// Whether the page has set `base` with a `<base href>`: only its first one counts.
     based: bool,
@@ -168,24 +166,12 @@ impl Links {
         Self {
             tokens: Box::new(tokens),
             page,
-            counted: 0,
-            line: 1,
+            lines: LineCounter::default(),
             base,
             based: false,
             seen: HashSet::new(),
             names,
         }
-    }
-
-    /// The line `at` is on; offsets only grow, so each byte is counted once.
-    fn line_at(&mut self, at: usize) -> usize {
-        let at = at.min(self.page.len());
-        if at > self.counted {
-            let newlines = self.page[self.counted..at].iter().filter(|&&b| b == b'\n');
-            self.line += newlines.count();
-            self.counted = at;
-        }
-        self.line
     }
 
     /// What one link stands for: `None` for one to skip (another scheme, a place in the page,
@@ -234,7 +220,7 @@ impl Iterator for Links {
     fn next(&mut self) -> Option<Entry> {
         loop {
             let found = self.tokens.next()?;
-            let line = self.line_at(found.at);
+            let line = self.lines.line_of(&self.page, found.at);
             if found.base {
                 if std::mem::replace(&mut self.based, true) {
                     continue;

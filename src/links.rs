@@ -287,6 +287,32 @@ pub enum Format {
     Xml,
 }
 
+/// Line numbers of byte offsets of a document met in increasing order, each byte counted
+/// once: a document's entries come in its order, and counting from its start for each one
+/// took 14 s for a sitemap of 50,000 URLs. An offset before the last one is counted afresh.
+#[derive(Debug, Default)]
+pub struct LineCounter {
+    counted: usize,
+    newlines: usize,
+}
+
+impl LineCounter {
+    /// The 1-based line of `text` that byte `at` is on.
+    pub fn line_of(&mut self, text: &[u8], at: usize) -> usize {
+        let at = at.min(text.len());
+        if at < self.counted {
+            *self = Self::default();
+        }
+        let newlines = text[self.counted..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.newlines += newlines;
+        self.counted = at;
+        self.newlines + 1
+    }
+}
+
 /// One job of a list read whole.
 #[derive(Debug)]
 pub struct Entry {
@@ -1482,6 +1508,22 @@ mod tests {
         let first = got[0].target.as_ref().unwrap();
         assert_eq!(first.options.out.as_deref(), Some("first.bin"));
         assert_eq!(got[1].target.as_ref().unwrap().options.out, None);
+    }
+
+    #[test]
+    fn line_numbers_of_offsets_count_each_byte_once_and_start_over_going_back() {
+        let text = b"a\nbb\n\nccc\n";
+        let mut lines = LineCounter::default();
+        let got: Vec<usize> = [0, 1, 2, 5, 6, 10, 99]
+            .iter()
+            .map(|&at| lines.line_of(text, at))
+            .collect();
+        assert_eq!(got, [1, 1, 2, 3, 4, 5, 5]);
+        assert_eq!(
+            lines.line_of(text, 3),
+            2,
+            "an offset before the last is counted afresh"
+        );
     }
 
     #[test]

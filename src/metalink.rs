@@ -5,7 +5,7 @@
 use roxmltree::{Document, Node};
 use url::Url;
 
-use crate::links::{Algorithm, Checksum, Entry, LineOptions, Target};
+use crate::links::{Algorithm, Checksum, Entry, LineCounter, LineOptions, Target};
 
 /// The largest Metalink file read (one for thousands of files is a few MiB).
 pub const MAX_METALINK: u64 = 16 * 1024 * 1024;
@@ -16,7 +16,11 @@ pub fn entries(doc: &Document) -> Vec<Entry> {
     // 3.0 keeps its files in <files>; 4 puts them right under the root.
     let files = children(root, "files").flat_map(|files| children(files, "file"));
     let files: Vec<Node> = children(root, "file").chain(files).collect();
-    files.into_iter().map(|file| entry(doc, file)).collect()
+    let mut lines = LineCounter::default();
+    let text = doc.input_text().as_bytes();
+    (files.into_iter())
+        .map(|file| entry(lines.line_of(text, file.range().start), file))
+        .collect()
 }
 
 fn children<'a, 'input: 'a>(
@@ -29,8 +33,7 @@ fn children<'a, 'input: 'a>(
 
 /// One `<file>`: its text is the entry as a plain list writes it (URL, mirrors, `out=` and
 /// `checksum=` lines), so that `--failed-out` gives a list that runs again.
-fn entry(doc: &Document, file: Node) -> Entry {
-    let line = doc.text_pos_at(file.range().start).row as usize;
+fn entry(line: usize, file: Node) -> Entry {
     let name = file.attribute("name").unwrap_or("").trim();
     let urls = urls(file);
     let checksum = checksum(file);

@@ -3,7 +3,7 @@
 
 use roxmltree::{Document, Node};
 
-use crate::links::{Entry, LineOptions, Target};
+use crate::links::{Entry, LineCounter, LineOptions, Target};
 
 /// The largest sitemap read: the protocol allows 50 MiB uncompressed.
 pub const MAX_SITEMAP: u64 = 64 * 1024 * 1024;
@@ -15,15 +15,17 @@ pub fn entries(doc: &Document) -> Vec<Entry> {
     let items = root
         .children()
         .filter(|n| n.is_element() && matches!(n.tag_name().name(), "url" | "sitemap"));
-    items.map(|item| entry(doc, item)).collect()
+    let mut lines = LineCounter::default();
+    let text = doc.input_text().as_bytes();
+    items.map(|item| entry(item, &mut lines, text)).collect()
 }
 
-fn entry(doc: &Document, item: Node) -> Entry {
+/// One `<url>` or `<sitemap>`, numbered by the line of its `<loc>`.
+fn entry(item: Node, lines: &mut LineCounter, text: &[u8]) -> Entry {
     let loc = item
         .children()
         .find(|n| n.is_element() && n.tag_name().name() == "loc");
-    let at = loc.unwrap_or(item).range().start;
-    let line = doc.text_pos_at(at).row as usize;
+    let line = lines.line_of(text, loc.unwrap_or(item).range().start);
     let text = loc.and_then(|l| l.text()).unwrap_or("").trim();
     let target = match text {
         "" => Err(format!("<{}> without a <loc>", item.tag_name().name())),
