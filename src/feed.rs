@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use roxmltree::{Document, Node};
 
-use crate::links::{Entry, LineCounter, LineOptions, Target};
+use crate::links::{Entry, LineCounter, Target};
 
 /// The enclosures of a feed, in order, a URL given twice (an `<enclosure>` and a Media RSS
 /// `<media:content>` of the same file) once: RSS's `<enclosure url>` and `<media:content
@@ -21,11 +21,7 @@ pub fn entries(doc: &Document) -> Vec<Entry> {
         .map(|(node, url)| Entry {
             line: lines.line_of(text, node.range().start),
             text: crate::links::shorten(url),
-            target: crate::links::parse_url(url).map(|url| Target {
-                url,
-                mirrors: Vec::new(),
-                options: LineOptions::default(),
-            }),
+            target: crate::links::parse_url(url).map(Target::from),
         })
         .collect()
 }

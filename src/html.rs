@@ -10,7 +10,7 @@ use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{IoReader, Span, Tokenizer};
 use url::Url;
 
-use crate::links::{Entry, LineCounter, LineOptions, Target};
+use crate::links::{Entry, LineCounter, Target};
 
 /// The largest HTML list read: a page is tokenized whole, and a server must not be able to
 /// make fetchpar hold an endless one.
@@ -244,11 +244,7 @@ impl Iterator for Links {
                 Ok(url) => url.to_string(),
                 Err(_) => crate::links::shorten(found.value.trim()),
             };
-            let target = url.map(|url| Target {
-                url,
-                mirrors: Vec::new(),
-                options: LineOptions::default(),
-            });
+            let target = url.map(Target::from);
             return Some(Entry { line, text, target });
         }
     }

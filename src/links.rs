@@ -86,11 +86,7 @@ impl Job {
             source: Arc::from(source),
             line: 0,
             text: url.to_string(),
-            target: Ok(Target {
-                url,
-                mirrors: Vec::new(),
-                options: LineOptions::default(),
-            }),
+            target: Ok(Target::from(url)),
             planned: None,
         }
     }
@@ -168,6 +164,18 @@ pub struct Target {
     /// separates with tabs), tried in turn when `url` has failed for good.
     pub mirrors: Vec<Url>,
     pub options: LineOptions,
+}
+
+/// A URL alone: no mirrors, no options (a link of a page, a sitemap's `<loc>`, a list fetched
+/// from a server).
+impl From<Url> for Target {
+    fn from(url: Url) -> Self {
+        Self {
+            url,
+            mirrors: Vec::new(),
+            options: LineOptions::default(),
+        }
+    }
 }
 
 /// A link list named on the command line.
@@ -655,14 +663,10 @@ pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
     let unpacked;
     let doc = if doc.starts_with(&[0x1f, 0x8b]) {
         let limit = crate::sitemap::MAX_SITEMAP;
-        let mut bytes = Vec::new();
-        let mut gunzip = io::Read::take(crate::decode::Gunzip::new(doc), limit + 1);
-        io::Read::read_to_end(&mut gunzip, &mut bytes)
-            .map_err(|err| format!("not {what}: a gzip file that does not unpack: {err}"))?;
-        if bytes.len() as u64 > limit {
-            return Err(format!("{what} longer than {} MiB unpacked", limit >> 20));
-        }
-        unpacked = bytes;
+        let mut gunzip = BufReader::new(crate::decode::Gunzip::new(doc));
+        unpacked = read_page(&mut gunzip, None, limit)
+            .map_err(|err| format!("not {what}: a gzip file that does not unpack: {err}"))?
+            .ok_or_else(|| format!("{what} longer than {} MiB unpacked", limit >> 20))?;
         &unpacked[..]
     } else {
         doc

@@ -3,7 +3,7 @@
 
 use roxmltree::{Document, Node};
 
-use crate::links::{Entry, LineCounter, LineOptions, Target};
+use crate::links::{Entry, LineCounter, Target};
 
 /// The largest sitemap read: the protocol allows 50 MiB uncompressed.
 pub const MAX_SITEMAP: u64 = 64 * 1024 * 1024;
@@ -29,11 +29,7 @@ fn entry(item: Node, lines: &mut LineCounter, text: &[u8]) -> Entry {
     let text = loc.and_then(|l| l.text()).unwrap_or("").trim();
     let target = match text {
         "" => Err(format!("<{}> without a <loc>", item.tag_name().name())),
-        text => crate::links::parse_url(text).map(|url| Target {
-            url,
-            mirrors: Vec::new(),
-            options: LineOptions::default(),
-        }),
+        text => crate::links::parse_url(text).map(Target::from),
     };
     Entry {
         line,
