@@ -1837,16 +1837,8 @@ fn finish_saved(
     label: Option<&str>,
 ) -> Result<std::path::PathBuf, Failure> {
     if let Some(origin) = label {
-        for (name, err) in writer.label(origin, outcome.content_type.as_deref()) {
-            // The kernel says "No space left on device" (ext4) or "Argument list too long"
-            // for a value longer than the file system keeps: say that instead.
-            let too_long = [rustix::io::Errno::NOSPC, rustix::io::Errno::TOOBIG]
-                .iter()
-                .any(|e| err.raw_os_error() == Some(e.raw_os_error()));
-            trace::note(|| match too_long {
-                true => format!("* --xattr: {name} not stored: longer than the file system keeps"),
-                false => format!("* --xattr: {name} not stored: {err}"),
-            });
+        for refused in writer.label(origin, outcome.content_type.as_deref()) {
+            trace::note(|| format!("* --xattr: {refused}"));
         }
     }
     let (path, digest) = writer.finish(expected)?;

@@ -658,12 +658,20 @@ impl PartWriter {
     /// its Content-Type into the part's extended attributes, under the names curl and wget
     /// use, so they go with it when it is renamed. One the file system refuses (a URL longer
     /// than it keeps) is left out, as `-R`'s time is where none can be kept: the output
-    /// folder's file system was checked at start. Returns what was refused, and why.
-    pub fn label(&self, origin: &str, mime_type: Option<&str>) -> Vec<(&'static str, io::Error)> {
+    /// folder's file system was checked at start. Returns what was refused, and why, in words.
+    pub fn label(&self, origin: &str, mime_type: Option<&str>) -> Vec<String> {
         let mut refused = Vec::new();
         let mut set = |name, value: &str| {
             if let Err(err) = set_attribute(&self.file, name, value.as_bytes()) {
-                refused.push((name, err));
+                // The kernel says "No space left on device" (ext4) or "Argument list too
+                // long" for a value longer than the file system keeps: say that instead.
+                let too_long = [rustix::io::Errno::NOSPC, rustix::io::Errno::TOOBIG]
+                    .iter()
+                    .any(|e| err.raw_os_error() == Some(e.raw_os_error()));
+                refused.push(match too_long {
+                    true => format!("{name} not stored: longer than the file system keeps"),
+                    false => format!("{name} not stored: {err}"),
+                });
             }
         };
         set(ORIGIN_ATTRIBUTE, origin);
