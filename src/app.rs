@@ -16,7 +16,7 @@ use crate::fetch::{AGENTS, Fetcher};
 use crate::links::{Job, LinkReader};
 use crate::options::{Mode, Options, UsageError, idle_connections};
 use crate::progress::Progress;
-use crate::report::{self, Reporter, SideFiles, Tally, compare_line, summary_line};
+use crate::report::{Reporter, SideFiles, Tally, compare_line, summary_line};
 use crate::run;
 use crate::save::Saver;
 use crate::timeline;
@@ -75,18 +75,23 @@ fn execute(cli: &Cli) -> Result<u8> {
         return demo::run(cli);
     }
     let options = Options::from_cli(cli)?;
-    // Lists on servers (`-i URL`) are fetched as URLs are, with a fetcher of their own: the
-    // run's own is made with the run, once every list is open.
+    // Lists on servers (`-i URL`, and the sitemaps an index names) are fetched as URLs are,
+    // with a fetcher of their own: the run's own is made with the run, once every list is open.
     let lister = std::sync::OnceLock::new();
-    let remote = |url: &url::Url| {
+    let net = options.net.clone();
+    let remote = move |url: &url::Url| {
         let fetcher = lister.get_or_init(|| {
-            let mut net = options.net.clone();
+            let mut net = net.clone();
             net.spider = false;
             Fetcher::new(net, None)
         });
-        (fetcher.open_list(url)).map_err(|f| format!("{}: {}", report::kind_name(&f), f.message))
+        fetcher.open_list(url)
     };
-    let reader = LinkReader::open(&options.lists, &remote, &options.reading)?;
+    let reader = LinkReader::open(
+        &options.lists,
+        std::sync::Arc::new(remote),
+        &options.reading,
+    )?;
     let names = &options.reading.names;
     if (!names.accept.is_empty() || !names.reject.is_empty()) && !reader.reads_html() {
         return Err(UsageError(

@@ -381,8 +381,8 @@ impl Fetcher {
         let mut outcome = Outcome::new(job, start.saturating_duration_since(self.epoch));
         let target = match &job.target {
             Ok(target) => target,
-            Err(reason) => {
-                outcome.error = Some(Failure::new(ErrorKind::InvalidUrl, reason.clone()));
+            Err(failure) => {
+                outcome.error = Some(failure.clone());
                 return outcome;
             }
         };

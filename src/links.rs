@@ -14,6 +14,7 @@ use std::time::Duration;
 use ureq::http::{HeaderName, HeaderValue};
 use url::Url;
 
+use crate::outcome::{ErrorKind, Failure};
 use crate::referer::Referer;
 
 /// Longest line kept; the rest of a longer line is skipped without being held in memory.
@@ -72,8 +73,9 @@ pub struct Job {
     /// The line as written (trimmed; lines that are too long or not UTF-8 are shortened), and
     /// under it, each on a line of its own indented by two spaces, its option lines.
     pub text: String,
-    /// The URL and its options, or why the line is not usable.
-    pub target: Result<Target, String>,
+    /// The URL and its options, or why the line is not usable (an invalid line, or a
+    /// sitemap an index names that could not be fetched).
+    pub target: Result<Target, Failure>,
     /// Where the body is saved, decided in input order when saving (`-o`).
     pub planned: Option<crate::save::Planned>,
 }
@@ -187,8 +189,9 @@ pub enum ListName {
     Remote(Url),
 }
 
-/// Opens a [`ListName::Remote`] list: its body as it arrives, or why it cannot be had.
-pub type OpenRemote<'a> = &'a dyn Fn(&Url) -> Result<RemoteList, String>;
+/// Opens a list on a server (`-i URL`, and the sitemaps a sitemap index names): its body as
+/// it arrives, or why it cannot be had.
+pub type OpenRemote = Arc<dyn Fn(&Url) -> Result<RemoteList, Failure> + Send + Sync>;
 
 /// A list on a server, as it answered.
 pub struct RemoteList {
@@ -254,6 +257,11 @@ struct Source {
 struct Whole {
     format: Format,
     entries: Option<Box<dyn Iterator<Item = Entry> + Send>>,
+    /// A sitemap index: its entries are sitemaps, each read in its turn for its URLs.
+    index: bool,
+    /// A sitemap an index named, where another index is refused (the protocol allows one
+    /// level, and a deeper one could name itself).
+    nested: bool,
 }
 
 impl Reading {
@@ -347,6 +355,8 @@ impl Source {
         self.whole = format.map(|format| Whole {
             format,
             entries: None,
+            index: false,
+            nested: false,
         });
         self
     }
@@ -381,6 +391,8 @@ pub struct LinkReader {
     ready: VecDeque<Job>,
     /// `-B, --base`: what a plain list's relative lines resolve against.
     base: Option<Url>,
+    /// Fetches the sitemaps a sitemap index names.
+    remote: Option<OpenRemote>,
 }
 
 impl LinkReader {
@@ -388,7 +400,7 @@ impl LinkReader {
     /// answer with it, is reported before anything is fetched. `-` is standard input.
     pub fn open(
         lists: &[ListName],
-        remote: OpenRemote<'_>,
+        remote: OpenRemote,
         reading: &Reading,
     ) -> Result<Self, OpenError> {
         let mut sources = VecDeque::new();
@@ -412,7 +424,7 @@ impl LinkReader {
                     let name = crate::outcome::redact(url);
                     let list = remote(url).map_err(|why| OpenError {
                         path: name.clone(),
-                        source: io::Error::other(why),
+                        source: io::Error::other(why.to_string()),
                     })?;
                     let mime = list.mime.as_deref().unwrap_or("");
                     let base = reading.base.clone().unwrap_or(list.location);
@@ -442,6 +454,7 @@ impl LinkReader {
         }
         let mut reader = Self::from_sources(sources);
         reader.base = reading.base.clone();
+        reader.remote = Some(remote);
         Ok(reader)
     }
 
@@ -477,6 +490,7 @@ impl LinkReader {
             pending: None,
             ready: VecDeque::new(),
             base: None,
+            remote: None,
         }
     }
 
@@ -520,7 +534,7 @@ impl LinkReader {
         if job.text.len() + text.len() + 3 > MAX_LINE {
             if job.target.is_ok() {
                 let reason = format!("its option lines are longer than {MAX_LINE} bytes in all");
-                job.target = Err(format!("option on line {line}: {reason}"));
+                job.target = Err(invalid(format!("option on line {line}: {reason}")));
             }
             return;
         }
@@ -529,12 +543,13 @@ impl LinkReader {
         if let Ok(target) = &mut job.target
             && let Err(reason) = apply_option(&mut target.options, key, value)
         {
-            job.target = Err(format!("option on line {line}: {reason}"));
+            job.target = Err(invalid(format!("option on line {line}: {reason}")));
         }
     }
 
     /// Readies the next job of the document in front (HTML, Metalink, sitemap, feed), reading
-    /// it first; at its end, goes on to the next list.
+    /// it first; at its end, goes on to the next list. A sitemap index's sitemaps are read in
+    /// their turn, each a list of its own in front of the rest of the index.
     fn next_entry(&mut self) {
         let Some(Source {
             name,
@@ -573,17 +588,31 @@ impl LinkReader {
                     base.take(),
                     std::mem::take(names),
                 )),
-                xml => match xml_entries(&doc, xml) {
-                    Ok(entries) => Box::new(entries.into_iter()),
+                xml => match xml_list(&doc, xml) {
+                    Ok(list) if list.index && whole.nested => {
+                        let reason = "a sitemap index named by a sitemap index (the sitemap \
+                                      protocol allows one level)";
+                        return self.abandon_source(&name, reason.into());
+                    }
+                    Ok(list) => {
+                        whole.index = list.index;
+                        Box::new(list.entries.into_iter())
+                    }
                     Err(reason) => return self.abandon_source(&name, reason),
                 },
             });
         }
+        let index = whole.index;
         match whole.entries.as_mut().and_then(Iterator::next) {
             Some(entry) => {
                 self.line = lines_before + entry.line;
-                let job = self.make_job(&name, entry.text, entry.target);
-                self.ready.push_back(job);
+                match entry.target {
+                    Ok(sitemap) if index => self.open_sitemap(&name, entry.text, &sitemap.url),
+                    target => {
+                        let job = self.make_job(&name, entry.text, target);
+                        self.ready.push_back(job);
+                    }
+                }
             }
             None => {
                 self.sources.pop_front();
@@ -592,18 +621,56 @@ impl LinkReader {
         }
     }
 
+    /// Puts a sitemap an index names in front, to be read next (by its root element, as XML
+    /// from a server is; compressed whole or not), its jobs numbered by its own lines; or, if
+    /// it cannot be fetched, readies one job that fails with why, on the index's line.
+    fn open_sitemap(&mut self, index: &Arc<str>, text: String, url: &Url) {
+        let opened = match &self.remote {
+            Some(remote) => remote(url),
+            None => Err(Failure::new(
+                ErrorKind::InvalidUrl,
+                "no way to fetch the sitemaps an index names here",
+            )),
+        };
+        match opened {
+            Ok(list) => {
+                let mut source = Source::new(&crate::outcome::redact(url), list.body, 0);
+                source = source.read_as(Some(Format::Xml));
+                if let Some(whole) = &mut source.whole {
+                    whole.nested = true;
+                }
+                self.sources.push_front(source);
+                self.line = 0;
+            }
+            Err(mut failure) => {
+                failure.message = format!("the sitemap it names: {}", failure.message);
+                let job = self.make_job(index, text, Ok(Target::from(url.clone())));
+                self.ready.push_back(Job {
+                    target: Err(failure),
+                    ..job
+                });
+            }
+        }
+    }
+
+    /// A job of the line read last; a line that is not usable fails as `invalid_url`.
     fn make_job(&mut self, source: &Arc<str>, text: String, target: Result<Target, String>) -> Job {
         let job = Job {
             id: self.next_id,
             source: Arc::clone(source),
             line: self.line,
             text,
-            target,
+            target: target.map_err(invalid),
             planned: None,
         };
         self.next_id += 1;
         job
     }
+}
+
+/// A line that is not usable.
+fn invalid(reason: String) -> Failure {
+    Failure::new(ErrorKind::InvalidUrl, reason)
 }
 
 /// Opens one LIST argument; `position` is its 0-based place among them.
@@ -646,11 +713,24 @@ fn url_argument(path: &Path) -> bool {
         && !path.exists()
 }
 
-/// The jobs of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`],
+/// The entries of an XML list, and what they are.
+pub struct XmlList {
+    pub entries: Vec<Entry>,
+    /// A sitemap index: the entries are sitemaps, whose URLs are the list.
+    pub index: bool,
+}
+
+/// The jobs of an XML list, for tests: [`xml_list`]'s entries.
+#[cfg(test)]
+pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
+    xml_list(doc, format).map(|list| list.entries)
+}
+
+/// The entries of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`],
 /// [`Format::Feed`], or [`Format::Xml`] for any of them, by its root element), or why it is
 /// none. A document compressed whole (`sitemap.xml.gz`, which servers send as a gzip file) is
 /// read decompressed.
-pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
+pub fn xml_list(doc: &[u8], format: &Format) -> Result<XmlList, String> {
     let (what, roots) = match format {
         Format::Metalink => ("a Metalink file", "<metalink>"),
         Format::Sitemap => ("a sitemap", "<urlset> or <sitemapindex>"),
@@ -674,16 +754,20 @@ pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
     let text = std::str::from_utf8(doc).map_err(|_| format!("not {what}: not UTF-8 text"))?;
     let xml = roxmltree::Document::parse(text).map_err(|err| format!("not {what}: {err}"))?;
     let root = xml.root_element().tag_name().name();
-    match (root, format) {
-        ("metalink", Format::Metalink | Format::Xml) => Ok(crate::metalink::entries(&xml)),
-        ("urlset" | "sitemapindex", Format::Sitemap | Format::Xml) => {
-            Ok(crate::sitemap::entries(&xml))
+    let entries = match (root, format) {
+        ("metalink", Format::Metalink | Format::Xml) => crate::metalink::entries(&xml),
+        ("urlset" | "sitemapindex", Format::Sitemap | Format::Xml) => crate::sitemap::entries(&xml),
+        ("rss" | "RDF" | "feed", Format::Feed | Format::Xml) => crate::feed::entries(&xml),
+        _ => {
+            return Err(format!(
+                "not {what}: its root element is <{root}>, not {roots}"
+            ));
         }
-        ("rss" | "RDF" | "feed", Format::Feed | Format::Xml) => Ok(crate::feed::entries(&xml)),
-        _ => Err(format!(
-            "not {what}: its root element is <{root}>, not {roots}"
-        )),
-    }
+    };
+    Ok(XmlList {
+        entries,
+        index: root == "sitemapindex",
+    })
 }
 
 /// Whether a list file's name says it is a Metalink file, as aria2c takes one.
@@ -1124,17 +1208,39 @@ mod tests {
     fn bad_lines_fail_alone_with_a_reason() {
         let got = jobs(b"ftp://x/\nnot a url\nhttp://ok.example/\nhttp://x/ color=red\n\xff\xfe\n");
         assert_eq!(got.len(), 5);
-        assert!(got[0].target.as_ref().unwrap_err().contains("scheme"));
-        assert!(got[1].target.as_ref().unwrap_err().contains("not a URL"));
+        assert!(
+            got[0]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("scheme")
+        );
+        assert!(
+            got[1]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("not a URL")
+        );
         assert!(got[2].target.is_ok());
         assert!(
             got[3]
                 .target
                 .as_ref()
                 .unwrap_err()
+                .message
                 .contains("unknown option `color`")
         );
-        assert!(got[4].target.as_ref().unwrap_err().contains("UTF-8"));
+        assert!(
+            got[4]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("UTF-8")
+        );
     }
 
     #[test]
@@ -1195,7 +1301,14 @@ mod tests {
         input.extend_from_slice(b"\nhttp://next.example/\n");
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
         assert_eq!(got.len(), 2);
-        assert!(got[0].target.as_ref().unwrap_err().contains("longer than"));
+        assert!(
+            got[0]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("longer than")
+        );
         assert!(got[0].text.len() < 300);
         assert_eq!(got[1].line, 2);
         assert!(got[1].target.is_ok());
@@ -1283,6 +1396,7 @@ mod tests {
                 .target
                 .as_ref()
                 .unwrap_err()
+                .message
                 .contains("no URL line above it")
         );
         assert_eq!(got[0].text, "  out=orphan.bin");
@@ -1298,7 +1412,7 @@ mod tests {
             )
         );
         assert_eq!(
-            got[2].target.as_ref().unwrap_err(),
+            got[2].target.as_ref().unwrap_err().message,
             "option on line 8: unknown option `lowest-speed-limit` (known: out, dir, sha256, \
              checksum=sha-256=HEX, header, referer, user-agent, split, max-download-limit)"
         );
@@ -1345,6 +1459,7 @@ mod tests {
                 .target
                 .as_ref()
                 .unwrap_err()
+                .message
                 .contains("option on line 6: header `no colon` is not of the form")
         );
     }
@@ -1364,6 +1479,7 @@ mod tests {
                 .target
                 .as_ref()
                 .unwrap_err()
+                .message
                 .contains("longer than 65536 bytes in all")
         );
         assert_eq!((got[1].line, got[1].target.is_ok()), (100_002, true));
@@ -1574,7 +1690,7 @@ mod tests {
             let got = jobs(input);
             assert_eq!(got.len(), 1, "{got:#?}");
             assert_eq!(got[0].line, 1);
-            let why = got[0].target.as_ref().unwrap_err();
+            let why = &got[0].target.as_ref().unwrap_err().message;
             assert!(why.contains("UTF-16") && why.contains("iconv"), "{why}");
         }
     }
@@ -1605,7 +1721,14 @@ mod tests {
             seen,
             [("broken", 1, true), ("broken", 2, false), ("fine", 2, true)]
         );
-        assert!(got[1].target.as_ref().unwrap_err().contains("disk gone"));
+        assert!(
+            got[1]
+                .target
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("disk gone")
+        );
     }
 
     #[test]

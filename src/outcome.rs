@@ -89,6 +89,13 @@ impl Failure {
     }
 }
 
+/// `http_status: 404 Not Found`, as a result line gives it.
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", crate::report::kind_name(self), self.message)
+    }
+}
+
 /// The one result of one job.
 #[derive(Debug, Clone)]
 pub struct Outcome {

@@ -1,5 +1,8 @@
 //! Sitemaps as lists (sitemaps.org's `<urlset>` and `<sitemapindex>`, as wget2's
-//! `--force-sitemap` reads them): each `<loc>` is a URL of the list.
+//! `--force-sitemap` reads them): each `<loc>` is a URL of the list, or in an index, a sitemap
+//! whose URLs are.
+
+use std::collections::HashSet;
 
 use roxmltree::{Document, Node};
 
@@ -9,15 +12,23 @@ use crate::links::{Entry, LineCounter, Target};
 pub const MAX_SITEMAP: u64 = 64 * 1024 * 1024;
 
 /// A sitemap's URLs, in order: each `<url>`'s `<loc>`, or, in a sitemap index, each child
-/// sitemap's (fetched as a file, as any URL of a list is).
+/// sitemap's, which the list reader reads in turn. A sitemap an index names twice is given
+/// once: reading it again would fetch all its URLs again.
 pub fn entries(doc: &Document) -> Vec<Entry> {
     let root = doc.root_element();
     let items = root
         .children()
         .filter(|n| n.is_element() && matches!(n.tag_name().name(), "url" | "sitemap"));
     let mut lines = LineCounter::default();
+    let mut sitemaps = HashSet::new();
     let text = doc.input_text().as_bytes();
-    items.map(|item| entry(item, &mut lines, text)).collect()
+    items
+        .map(|item| entry(item, &mut lines, text))
+        .filter(|entry| match (&entry.target, root.tag_name().name()) {
+            (Ok(target), "sitemapindex") => sitemaps.insert(target.url.clone()),
+            _ => true,
+        })
+        .collect()
 }
 
 /// One `<url>` or `<sitemap>`, numbered by the line of its `<loc>`.
@@ -40,7 +51,7 @@ fn entry(item: Node, lines: &mut LineCounter, text: &[u8]) -> Entry {
 
 #[cfg(test)]
 mod tests {
-    use crate::links::{Format, xml_entries};
+    use crate::links::{Format, xml_entries, xml_list};
 
     #[test]
     fn a_sitemap_gives_its_locs_in_order_with_their_lines() {
@@ -67,11 +78,19 @@ mod tests {
         assert!(urls[3].unwrap_err().contains("without a <loc>"));
         let lines: Vec<_> = got.iter().map(|e| e.line).collect();
         assert_eq!(lines, [4, 7, 8, 9]);
-        // An index lists sitemaps, each a URL of the list.
+        // An index lists sitemaps, each read once however often it is named.
         let index = "<sitemapindex><sitemap><loc>https://h.example/s1.xml</loc></sitemap>\
+                     <sitemap><loc>https://h.example/s2.xml</loc></sitemap>\
+                     <sitemap><loc>https://h.example/s1.xml</loc></sitemap>\
                      </sitemapindex>";
-        let got = xml_entries(index.as_bytes(), &Format::Sitemap).unwrap();
-        assert_eq!(got[0].text, "https://h.example/s1.xml");
+        let got = xml_list(index.as_bytes(), &Format::Sitemap).unwrap();
+        assert!(got.index);
+        let texts: Vec<_> = got.entries.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["https://h.example/s1.xml", "https://h.example/s2.xml"]
+        );
+        assert!(!xml_list(doc.as_bytes(), &Format::Sitemap).unwrap().index);
     }
 
     #[test]

@@ -594,6 +594,103 @@ fn a_sitemap_is_a_list_of_its_locs_on_a_server_or_compressed_on_disk() {
 }
 
 #[test]
+fn a_sitemap_index_is_read_through_its_sitemaps_each_naming_its_own_lines() {
+    let origin = Origin::start().unwrap();
+    let urlset = |locs: &[String]| {
+        let urls: String = locs
+            .iter()
+            .map(|l| format!("<url><loc>{}</loc></url>\n", l.replace('&', "&amp;")))
+            .collect();
+        format!("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n{urls}</urlset>")
+    };
+    let served = |path: &str, ctype: &str, body: &str| {
+        origin.url(&format!("{path}?ctype={ctype}&body={}", query_value(body)))
+    };
+    let posts = served(
+        "/posts.xml",
+        "text/xml",
+        &urlset(&[origin.url("/p/1?size=3"), origin.url("/p/2?status=404")]),
+    );
+    // Sent as what it is not: a sitemap of an index is read by its root element.
+    let pages = served(
+        "/pages.xml",
+        "text/plain",
+        &urlset(&[origin.url("/pg?size=5")]),
+    );
+    let nested = served(
+        "/nested.xml",
+        "application/xml",
+        &format!(
+            "<sitemapindex><sitemap><loc>{}</loc></sitemap></sitemapindex>",
+            posts.replace('&', "&amp;")
+        ),
+    );
+    let gone = origin.url("/gone.xml?status=404");
+    let index_of = |maps: &[&String]| {
+        let maps: String = maps
+            .iter()
+            .map(|m| {
+                format!(
+                    "<sitemap>\n<loc>{}</loc>\n</sitemap>\n",
+                    m.replace('&', "&amp;")
+                )
+            })
+            .collect();
+        format!("<?xml version=\"1.0\"?>\n<sitemapindex>\n{maps}</sitemapindex>\n")
+    };
+    // posts (line 4), gone (7), pages (10), posts again (given once), nested (16).
+    let index = index_of(&[&posts, &gone, &pages, &posts, &nested]);
+    let on_server = served("/sitemap_index.xml", "application/xml", &index);
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-i", &on_server])
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    let got: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r["source"].as_str().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+                kind(r),
+            )
+        })
+        .collect();
+    let from = |url: &str, line, kind: &str| (url.to_string(), line, kind.to_string());
+    assert_eq!(
+        got,
+        [
+            from(&posts, 2, "ok"),
+            from(&posts, 3, "http_status"),
+            from(&on_server, 7, "http_status"),
+            from(&pages, 2, "ok"),
+            from(&nested, 1, "invalid_url"),
+        ],
+        "{records:#?}"
+    );
+    assert_eq!(records[0]["bytes"], 3);
+    assert_eq!(records[3]["bytes"], 5);
+    assert!(
+        message(&records[2]).contains("the sitemap it names: "),
+        "{records:#?}"
+    );
+    assert!(
+        message(&records[4]).contains("allows one level"),
+        "{records:#?}"
+    );
+    // On disk, with --force-sitemap: the sitemaps it names are fetched all the same.
+    let file = list(&[index_of(&[&pages])]);
+    let out = fetchpar()
+        .args(["--json", "--force-sitemap"])
+        .arg(file.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["bytes"], 5);
+}
+
+#[test]
 fn a_feed_is_a_list_of_its_enclosures_as_podcast_episodes() {
     let origin = Origin::start().unwrap();
     let rss = format!(
