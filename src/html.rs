@@ -2,7 +2,7 @@
 //! as wget reads them): which attributes of which tags are links, the page's `<base href>`,
 //! and the line each link was found on.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -18,7 +18,9 @@ pub const MAX_HTML: u64 = 64 * 1024 * 1024;
 
 /// The attributes that are links, by tag: wget's table (`html-url.c`) with HTML5's media
 /// tags. A page's links to what it shows (images, scripts, style sheets) are in it, as wget
-/// takes them from an HTML list; `srcset`, `<meta http-equiv=refresh>` and forms are not.
+/// takes them from an HTML list. Besides these, `srcset` (each of its images, see
+/// [`srcset`]) and `<meta http-equiv=refresh content="N; url=...">` (see [`refresh`]) are
+/// links, as wget takes them; forms are not.
 const LINKS: &[(&str, &str)] = &[
     ("a", "href"),
     ("applet", "code"),
@@ -101,11 +103,49 @@ impl Names {
     }
 }
 
+/// The tags whose `srcset` lists images (HTML's `<img>`, and `<source>` in a `<picture>`).
+const SRCSET: &[&str] = &["img", "source"];
+
 /// An attribute value the tokenizer found: a link, or the page's base.
 struct Found {
     at: usize,
     value: String,
-    base: bool,
+    kind: Kind,
+}
+
+/// What a found attribute value is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// One URL.
+    Link,
+    /// A `<base href>`.
+    Base,
+    /// A `srcset`: several URLs, each with its width or density.
+    Srcset,
+    /// The `content` of a `<meta http-equiv=refresh>`: a delay, then perhaps a URL.
+    Refresh,
+}
+
+/// What the tokenizer is in the middle of: the start tag it reads, and for a `<meta>`,
+/// whether it is a refresh and where its `content` was (its two attributes may come in
+/// either order, so it is found when the tag closes).
+#[derive(Default)]
+struct Tag {
+    name: String,
+    /// What the value that comes next is, if it is wanted.
+    next: Option<Next>,
+    refresh: bool,
+    content: Option<(usize, String)>,
+}
+
+/// A wanted attribute value the tokenizer is about to read.
+#[derive(Clone, Copy)]
+enum Next {
+    Found(Kind),
+    /// A `<meta http-equiv>`.
+    Equiv,
+    /// A `<meta content>`.
+    Content,
 }
 
 /// The links of one page, found as they are asked for.
@@ -119,6 +159,8 @@ pub struct Links {
     /// URLs handed out: a page that links a file twice (a thumbnail and a name) gives it once.
     seen: HashSet<String>,
     names: Names,
+    /// The rest of a `srcset`'s URLs, with the line it is on.
+    queued: VecDeque<(usize, String)>,
 }
 
 impl Links {
@@ -126,35 +168,49 @@ impl Links {
     /// `<base href>`, else `base`.
     pub fn new(page: Vec<u8>, base: Option<Url>, names: Names) -> Self {
         let page: Arc<[u8]> = page.into();
-        let mut tag = String::new();
-        let mut wanted = None;
+        let mut tag = Tag::default();
         let mut emitter =
             CallbackEmitter::new(move |event: CallbackEvent<'_>, span: Span<usize>| {
                 match event {
                     CallbackEvent::OpenStartTag { name } => {
-                        tag = String::from_utf8_lossy(name).to_ascii_lowercase();
-                        wanted = None;
+                        tag = Tag {
+                            name: String::from_utf8_lossy(name).to_ascii_lowercase(),
+                            ..Tag::default()
+                        };
                     }
                     CallbackEvent::AttributeName { name } => {
                         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-                        let base = tag == "base" && name == "href";
-                        let link = LINKS.contains(&(tag.as_str(), name.as_str()));
-                        wanted = (base || link).then_some(base);
+                        tag.next = match (tag.name.as_str(), name.as_str()) {
+                            ("base", "href") => Some(Next::Found(Kind::Base)),
+                            (t, "srcset") if SRCSET.contains(&t) => Some(Next::Found(Kind::Srcset)),
+                            ("meta", "http-equiv") => Some(Next::Equiv),
+                            ("meta", "content") => Some(Next::Content),
+                            (t, n) => LINKS.contains(&(t, n)).then_some(Next::Found(Kind::Link)),
+                        };
                     }
                     CallbackEvent::AttributeValue { value } => {
-                        if let Some(base) = wanted.take() {
-                            let value = String::from_utf8_lossy(value).into_owned();
-                            return Some(Found {
-                                at: span.start,
-                                value,
-                                base,
-                            });
+                        let next = tag.next.take()?;
+                        let value = String::from_utf8_lossy(value);
+                        match next {
+                            Next::Found(kind) => {
+                                let (at, value) = (span.start, value.into_owned());
+                                return Some(Found { at, value, kind });
+                            }
+                            Next::Equiv => {
+                                tag.refresh = value.trim().eq_ignore_ascii_case("refresh");
+                            }
+                            Next::Content => tag.content = Some((span.start, value.into_owned())),
                         }
                     }
-                    CallbackEvent::EndTag { .. } => {
-                        tag.clear();
-                        wanted = None;
+                    CallbackEvent::CloseStartTag { .. } => {
+                        let content = tag.content.take().filter(|_| tag.refresh);
+                        tag = Tag::default();
+                        if let Some((at, value)) = content {
+                            let kind = Kind::Refresh;
+                            return Some(Found { at, value, kind });
+                        }
                     }
+                    CallbackEvent::EndTag { .. } => tag = Tag::default(),
                     _ => {}
                 }
                 None
@@ -171,6 +227,7 @@ impl Links {
             based: false,
             seen: HashSet::new(),
             names,
+            queued: VecDeque::new(),
         }
     }
 
@@ -219,35 +276,124 @@ impl Iterator for Links {
 
     fn next(&mut self) -> Option<Entry> {
         loop {
-            let found = self.tokens.next()?;
-            let line = self.lines.line_of(&self.page, found.at);
-            if found.base {
-                if std::mem::replace(&mut self.based, true) {
-                    continue;
+            let (line, value) = match self.queued.pop_front() {
+                Some(queued) => queued,
+                None => {
+                    let found = self.tokens.next()?;
+                    let line = self.lines.line_of(&self.page, found.at);
+                    match found.kind {
+                        Kind::Link => (line, found.value),
+                        Kind::Base => {
+                            self.set_base(&found.value);
+                            continue;
+                        }
+                        Kind::Srcset => {
+                            let urls = srcset(&found.value).map(|url| (line, url.to_string()));
+                            self.queued.extend(urls);
+                            continue;
+                        }
+                        Kind::Refresh => match refresh(&found.value) {
+                            Some(url) => (line, url.to_string()),
+                            None => continue,
+                        },
+                    }
                 }
-                // The page's first <base href>, resolved against the one given.
-                let base = match &self.base {
-                    Some(given) => given.join(found.value.trim()),
-                    None => Url::parse(found.value.trim()),
-                };
-                if let Ok(base) = base
-                    && matches!(base.scheme(), "http" | "https")
-                {
-                    self.base = Some(base);
-                }
-                continue;
-            }
-            let Some(url) = self.resolve(&found.value) else {
+            };
+            let Some(url) = self.resolve(&value) else {
                 continue;
             };
             let text = match &url {
                 Ok(url) => url.to_string(),
-                Err(_) => crate::links::shorten(found.value.trim()),
+                Err(_) => crate::links::shorten(value.trim()),
             };
             let target = url.map(Target::from);
             return Some(Entry { line, text, target });
         }
     }
+}
+
+impl Links {
+    /// Takes the page's first `<base href>`, resolved against the base given.
+    fn set_base(&mut self, value: &str) {
+        if std::mem::replace(&mut self.based, true) {
+            return;
+        }
+        let base = match &self.base {
+            Some(given) => given.join(value.trim()),
+            None => Url::parse(value.trim()),
+        };
+        if let Ok(base) = base
+            && matches!(base.scheme(), "http" | "https")
+        {
+            self.base = Some(base);
+        }
+    }
+}
+
+/// The URLs of a `srcset` (`a.jpg 1x, a-2x.jpg 2x` or `s.jpg 480w, l.jpg 1080w`), as HTML
+/// parses one: candidates apart by commas, each a URL up to white space (a URL may hold
+/// commas, but not end with one), then its descriptors up to a comma outside parentheses.
+fn srcset(value: &str) -> impl Iterator<Item = &str> {
+    let mut rest = value;
+    std::iter::from_fn(move || {
+        rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(rest.len());
+        let (url, after) = rest.split_at(end);
+        let url = url.trim_end_matches(',');
+        rest = if url.len() < end {
+            // `a.jpg,b.jpg`: the commas end this candidate, which has no descriptors.
+            after
+        } else {
+            let mut depth = 0usize;
+            let stop = after.find(|c| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth = depth.saturating_sub(1),
+                    ',' => return depth == 0,
+                    _ => {}
+                }
+                false
+            });
+            stop.map_or("", |at| &after[at..])
+        };
+        Some(url)
+    })
+    .filter(|url| !url.is_empty())
+}
+
+/// The URL of a `<meta http-equiv=refresh>`'s content (`5; url=next.html`, `0;URL='a b'`), as
+/// HTML reads one; none when it only reloads the page (`30`).
+fn refresh(content: &str) -> Option<&str> {
+    let rest = content.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let rest = rest.strip_prefix([';', ',']).unwrap_or(rest);
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let rest = match rest.get(..3) {
+        Some(word) if word.eq_ignore_ascii_case("url") => {
+            let after = rest[3..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+            match after.strip_prefix('=') {
+                Some(after) => after.trim_start_matches(|c: char| c.is_ascii_whitespace()),
+                // `url` that is the start of the URL itself (`urls.html`).
+                None => rest,
+            }
+        }
+        _ => rest,
+    };
+    let url = match rest.chars().next() {
+        Some(quote @ ('"' | '\'')) => {
+            let inner = &rest[1..];
+            inner.find(quote).map_or(inner, |end| &inner[..end])
+        }
+        _ => rest,
+    };
+    let url = url.trim();
+    (!url.is_empty()).then_some(url)
 }
 
 #[cfg(test)]
@@ -283,6 +429,47 @@ mod tests {
         ];
         let want: Vec<_> = want.iter().map(|&(l, u)| (l, Ok(u.to_string()))).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn srcset_images_and_a_meta_refresh_are_links_as_wget_takes_them() {
+        let page = "<meta charset=utf-8><meta http-equiv=\"Content-Type\" content=\"text/html\">\n\
+                    <META CONTENT=\"0; URL='moved/here.html'\" HTTP-EQUIV=refresh>\n\
+                    <picture><source srcset=\"w.webp 1x, w@2x.webp 2x\" type=image/webp>\n\
+                    <img src=a.jpg srcset=\"a,1.jpg 480w, a.jpg 800w, b.jpg (max-width: 1px, x) 1080w\"></picture>\n\
+                    <meta http-equiv=refresh content=30><a srcset=no.jpg href=x>x</a>";
+        let got = links(page, Some("http://h.example/d/"));
+        let want = [
+            (2, "http://h.example/d/moved/here.html"),
+            (3, "http://h.example/d/w.webp"),
+            (3, "http://h.example/d/w@2x.webp"),
+            (4, "http://h.example/d/a.jpg"),
+            (4, "http://h.example/d/a,1.jpg"),
+            (4, "http://h.example/d/b.jpg"),
+            (5, "http://h.example/d/x"),
+        ];
+        let want: Vec<_> = want.iter().map(|&(l, u)| (l, Ok(u.to_string()))).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn srcset_and_refresh_are_parsed_as_html_parses_them() {
+        let set = |v| srcset(v).collect::<Vec<_>>();
+        assert_eq!(set(" a.jpg , b.jpg 2x,c.jpg"), ["a.jpg", "b.jpg", "c.jpg"]);
+        assert_eq!(set("a.jpg,,b.jpg"), ["a.jpg,,b.jpg"]);
+        assert_eq!(set("a.jpg,, b.jpg"), ["a.jpg", "b.jpg"]);
+        assert_eq!(set("x.jpg 1x (a, b), y.jpg"), ["x.jpg", "y.jpg"]);
+        assert_eq!(set(" , ,"), Vec::<&str>::new());
+        assert_eq!(refresh("5; url=next.html"), Some("next.html"));
+        assert_eq!(refresh("0;URL = \"a b.html\" trailing"), Some("a b.html"));
+        assert_eq!(
+            refresh("1.5, https://h.example/"),
+            Some("https://h.example/")
+        );
+        assert_eq!(refresh("3;urls.html"), Some("urls.html"));
+        assert_eq!(refresh("0; url='unclosed"), Some("unclosed"));
+        assert_eq!(refresh("30"), None);
+        assert_eq!(refresh("0; url="), None);
     }
 
     #[test]
@@ -354,6 +541,8 @@ mod tests {
                     proptest::strategy::Just(b"<a href=\"mailto:m@h\"><a href=#t>".to_vec()),
                     proptest::strategy::Just(b"\n<!-- <a href=c> -->\n".to_vec()),
                     proptest::strategy::Just(b"<a href=\"http://[::1\">".to_vec()),
+                    proptest::strategy::Just(b"<img srcset=\"a.png 1x,b.png (,) 2x\">".to_vec()),
+                    proptest::strategy::Just(b"<meta content='0;url=m' http-equiv=refresh>".to_vec()),
                 ],
                 0..30,
             ),
