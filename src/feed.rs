@@ -1,43 +1,43 @@
 //! RSS and Atom feeds as lists (wget2's `--force-rss` and `--force-atom`): the files a feed
 //! carries, its enclosures (a podcast's episodes), are the URLs.
 
-use std::collections::HashSet;
+use crate::links::{Entry, Seen, Target};
+use crate::xml::{Element, Event, Events};
 
-use roxmltree::{Document, Node};
-
-use crate::links::{Entry, LineCounter, Target};
-
-/// The enclosures of a feed, in order, a URL given twice (an `<enclosure>` and a Media RSS
-/// `<media:content>` of the same file) once: RSS's `<enclosure url>` and `<media:content
-/// url>`, RSS 1.0's `<enclosure rdf:resource>`, Atom's `<link rel="enclosure" href>`.
-pub fn entries(doc: &Document) -> Vec<Entry> {
-    let mut seen = HashSet::new();
-    let mut lines = LineCounter::default();
-    let text = doc.input_text().as_bytes();
-    doc.root_element()
-        .descendants()
-        .filter_map(|node| enclosure(node).map(|url| (node, url.trim())))
-        .filter(|(_, url)| !url.is_empty() && seen.insert(url.to_string()))
-        .map(|(node, url)| Entry {
-            line: lines.line_of(text, node.range().start),
-            text: crate::links::shorten(url),
-            target: crate::links::parse_url(url).map(Target::from),
-        })
-        .collect()
+/// The enclosures of a feed (its root element read already), in order, a URL given twice (an
+/// `<enclosure>` and a Media RSS `<media:content>` of the same file) once: RSS's `<enclosure
+/// url>` and `<media:content url>`, RSS 1.0's `<enclosure rdf:resource>`, Atom's `<link
+/// rel="enclosure" href>`.
+pub fn entries(events: Events) -> impl Iterator<Item = Entry> + Send {
+    let mut seen = Seen::default();
+    crate::xml::Entries::new(events, move |events: &mut Events| {
+        loop {
+            let Some(event) = events.read()? else {
+                return Ok(None);
+            };
+            let Event::Open(element) = event else {
+                continue;
+            };
+            let Some(url) = enclosure(&element).map(str::trim) else {
+                continue;
+            };
+            if !url.is_empty() && seen.first(url) {
+                return Ok(Some(Entry {
+                    line: element.line,
+                    text: crate::links::shorten(url),
+                    target: crate::links::parse_url(url).map(Target::from),
+                }));
+            }
+        }
+    })
 }
 
-/// The URL of a file `node` encloses, if it is an enclosure.
-fn enclosure<'a>(node: Node<'a, '_>) -> Option<&'a str> {
-    if !node.is_element() {
-        return None;
-    }
-    match node.tag_name().name() {
-        "enclosure" => node.attribute("url").or_else(|| {
-            let resource = node.attributes().find(|a| a.name() == "resource")?;
-            Some(resource.value())
-        }),
-        "content" if node.tag_name().namespace() == Some(MEDIA_RSS) => node.attribute("url"),
-        "link" if node.attribute("rel") == Some("enclosure") => node.attribute("href"),
+/// The URL of a file `element` encloses, if it is an enclosure.
+fn enclosure(element: &Element) -> Option<&str> {
+    match element.name.as_str() {
+        "enclosure" => (element.attribute("url")).or_else(|| element.attribute("resource")),
+        "content" if element.namespace.as_deref() == Some(MEDIA_RSS) => element.attribute("url"),
+        "link" if element.attribute("rel") == Some("enclosure") => element.attribute("href"),
         _ => None,
     }
 }

@@ -2,7 +2,7 @@
 //! as wget reads them): which attributes of which tags are links, the page's `<base href>`,
 //! and the line each link was found on.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{IoReader, Span, Tokenizer};
 use url::Url;
 
-use crate::links::{Entry, LineCounter, Target};
+use crate::links::{Entry, LineCounter, Seen, Target};
 
 /// The largest HTML list read: a page is tokenized whole, and a server must not be able to
 /// make fetchpar hold an endless one.
@@ -157,7 +157,7 @@ pub struct Links {
     /// Whether the page has set `base` with a `<base href>`: only its first one counts.
     based: bool,
     /// URLs handed out: a page that links a file twice (a thumbnail and a name) gives it once.
-    seen: HashSet<String>,
+    seen: Seen,
     names: Names,
     /// The rest of a `srcset`'s URLs, with the line it is on.
     queued: VecDeque<(usize, String)>,
@@ -225,7 +225,7 @@ impl Links {
             lines: LineCounter::default(),
             base,
             based: false,
-            seen: HashSet::new(),
+            seen: Seen::default(),
             names,
             queued: VecDeque::new(),
         }
@@ -265,7 +265,7 @@ impl Links {
         if !self.names.wanted(&url) {
             return None;
         }
-        self.seen.insert(url.to_string()).then_some(Ok(url))
+        self.seen.first(url.as_str()).then_some(Ok(url))
     }
 }
 

@@ -45,3 +45,4 @@ pub mod timeline;
 pub mod tls;
 pub mod trace;
 pub mod transport;
+pub mod xml;

@@ -329,6 +329,24 @@ impl LineCounter {
     }
 }
 
+/// URLs a document has given, so that each is given once. Kept as keyed 64-bit hashes rather
+/// than text: a hostile page of millions of links costs 8 bytes each here, not its URLs again.
+/// Two URLs of one document sharing a hash (odds near n²/2⁶⁵, some in ten million for four
+/// million URLs, and not to be aimed at: the key is random per run) would lose the second.
+#[derive(Default)]
+pub struct Seen {
+    hashes: std::collections::HashSet<u64>,
+    key: std::hash::RandomState,
+}
+
+impl Seen {
+    /// Whether `url` is given for the first time (and from now on, given).
+    pub fn first(&mut self, url: &str) -> bool {
+        use std::hash::BuildHasher;
+        self.hashes.insert(self.key.hash_one(url))
+    }
+}
+
 /// One job of a list read whole.
 #[derive(Debug)]
 pub struct Entry {
@@ -588,7 +606,7 @@ impl LinkReader {
                     base.take(),
                     std::mem::take(names),
                 )),
-                xml => match xml_list(&doc, xml) {
+                xml => match xml_list(doc, xml) {
                     Ok(list) if list.index && whole.nested => {
                         let reason = "a sitemap index named by a sitemap index (the sitemap \
                                       protocol allows one level)";
@@ -596,7 +614,7 @@ impl LinkReader {
                     }
                     Ok(list) => {
                         whole.index = list.index;
-                        Box::new(list.entries.into_iter())
+                        list.entries
                     }
                     Err(reason) => return self.abandon_source(&name, reason),
                 },
@@ -715,7 +733,8 @@ fn url_argument(path: &Path) -> bool {
 
 /// The entries of an XML list, and what they are.
 pub struct XmlList {
-    pub entries: Vec<Entry>,
+    /// Read from the document as they are asked for.
+    pub entries: Box<dyn Iterator<Item = Entry> + Send>,
     /// A sitemap index: the entries are sitemaps, whose URLs are the list.
     pub index: bool,
 }
@@ -723,14 +742,14 @@ pub struct XmlList {
 /// The jobs of an XML list, for tests: [`xml_list`]'s entries.
 #[cfg(test)]
 pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
-    xml_list(doc, format).map(|list| list.entries)
+    xml_list(doc.to_vec(), format).map(|list| list.entries.collect())
 }
 
 /// The entries of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`],
 /// [`Format::Feed`], or [`Format::Xml`] for any of them, by its root element), or why it is
 /// none. A document compressed whole (`sitemap.xml.gz`, which servers send as a gzip file) is
 /// read decompressed.
-pub fn xml_list(doc: &[u8], format: &Format) -> Result<XmlList, String> {
+pub fn xml_list(doc: Vec<u8>, format: &Format) -> Result<XmlList, String> {
     let (what, roots) = match format {
         Format::Metalink => ("a Metalink file", "<metalink>"),
         Format::Sitemap => ("a sitemap", "<urlset> or <sitemapindex>"),
@@ -740,25 +759,30 @@ pub fn xml_list(doc: &[u8], format: &Format) -> Result<XmlList, String> {
             "<urlset>, <sitemapindex>, <metalink>, <rss>, <rdf:RDF> or <feed>",
         ),
     };
-    let unpacked;
     let doc = if doc.starts_with(&[0x1f, 0x8b]) {
         let limit = crate::sitemap::MAX_SITEMAP;
-        let mut gunzip = BufReader::new(crate::decode::Gunzip::new(doc));
-        unpacked = read_page(&mut gunzip, None, limit)
+        let mut gunzip = BufReader::new(crate::decode::Gunzip::new(&doc[..]));
+        read_page(&mut gunzip, None, limit)
             .map_err(|err| format!("not {what}: a gzip file that does not unpack: {err}"))?
-            .ok_or_else(|| format!("{what} longer than {} MiB unpacked", limit >> 20))?;
-        &unpacked[..]
+            .ok_or_else(|| format!("{what} longer than {} MiB unpacked", limit >> 20))?
     } else {
         doc
     };
-    let text = std::str::from_utf8(doc).map_err(|_| format!("not {what}: not UTF-8 text"))?;
-    let xml = roxmltree::Document::parse(text).map_err(|err| format!("not {what}: {err}"))?;
-    let root = xml.root_element().tag_name().name();
-    let entries = match (root, format) {
-        ("metalink", Format::Metalink | Format::Xml) => crate::metalink::entries(&xml),
-        ("urlset" | "sitemapindex", Format::Sitemap | Format::Xml) => crate::sitemap::entries(&xml),
-        ("rss" | "RDF" | "feed", Format::Feed | Format::Xml) => crate::feed::entries(&xml),
-        _ => {
+    if std::str::from_utf8(&doc).is_err() {
+        return Err(format!("not {what}: not UTF-8 text"));
+    }
+    let (events, root) =
+        crate::xml::Events::new(doc).map_err(|broken| format!("not {what}: {broken}"))?;
+    let entries: Box<dyn Iterator<Item = Entry> + Send> = match (root.name.as_str(), format) {
+        ("metalink", Format::Metalink | Format::Xml) => Box::new(crate::metalink::entries(events)),
+        ("urlset" | "sitemapindex", Format::Sitemap | Format::Xml) => {
+            let index = root.name == "sitemapindex";
+            Box::new(crate::sitemap::entries(events, index))
+        }
+        ("rss" | "RDF" | "feed", Format::Feed | Format::Xml) => {
+            Box::new(crate::feed::entries(events))
+        }
+        (root, _) => {
             return Err(format!(
                 "not {what}: its root element is <{root}>, not {roots}"
             ));
@@ -766,7 +790,7 @@ pub fn xml_list(doc: &[u8], format: &Format) -> Result<XmlList, String> {
     };
     Ok(XmlList {
         entries,
-        index: root == "sitemapindex",
+        index: root.name == "sitemapindex",
     })
 }
 

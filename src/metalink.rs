@@ -2,118 +2,163 @@
 //! each `<file>` is one job, its http(s) URLs in order of priority as the URL and its mirrors,
 //! its name as `out=`, and its strongest digest as `checksum=`.
 
-use roxmltree::{Document, Node};
 use url::Url;
 
-use crate::links::{Algorithm, Checksum, Entry, LineCounter, LineOptions, Target};
+use crate::links::{Algorithm, Checksum, Entry, LineOptions, Target};
+use crate::xml::{Broken, Element, Event, Events};
 
 /// The largest Metalink file read (one for thousands of files is a few MiB).
 pub const MAX_METALINK: u64 = 16 * 1024 * 1024;
 
-/// The entries of a Metalink document (its root element is `<metalink>`).
-pub fn entries(doc: &Document) -> Vec<Entry> {
-    let root = doc.root_element();
-    // 3.0 keeps its files in <files>; 4 puts them right under the root.
-    let files = children(root, "files").flat_map(|files| children(files, "file"));
-    let files: Vec<Node> = children(root, "file").chain(files).collect();
-    let mut lines = LineCounter::default();
-    let text = doc.input_text().as_bytes();
-    (files.into_iter())
-        .map(|file| entry(lines.line_of(text, file.range().start), file))
-        .collect()
-}
-
-fn children<'a, 'input: 'a>(
-    node: Node<'a, 'input>,
-    name: &'a str,
-) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
-    node.children()
-        .filter(move |child| child.is_element() && child.tag_name().name() == name)
-}
-
-/// One `<file>`: its text is the entry as a plain list writes it (URL, mirrors, `out=` and
-/// `checksum=` lines), so that `--failed-out` gives a list that runs again.
-fn entry(line: usize, file: Node) -> Entry {
-    let name = file.attribute("name").unwrap_or("").trim();
-    let urls = urls(file);
-    let checksum = checksum(file);
-    let mut text = match urls.split_first() {
-        Some((first, rest)) => {
-            let rest = rest.iter().map(|u| format!("\t{u}"));
-            first.to_string() + &rest.collect::<String>()
-        }
-        None => format!("<file name=\"{}\">", crate::links::shorten(name)),
-    };
-    let safe_name = check_name(name);
-    if let Ok(Some(name)) = &safe_name {
-        text.push_str(&format!("\n  out={name}"));
-    }
-    if let Ok(Some(sum)) = &checksum {
-        let hex = crate::links::hex(&sum.digest);
-        text.push_str(&format!("\n  checksum={}={hex}", sum.algorithm.name()));
-    }
-    let target = (|| -> Result<Target, String> {
-        let out = safe_name?;
-        let checksum = checksum?;
-        let mut urls = urls.into_iter();
-        let url = urls.next().ok_or(
-            "no http or https URL among its sources (fetchpar fetches those only; ftp and \
-             torrents are not fetched)",
-        )?;
-        Ok(Target {
-            url,
-            mirrors: urls.collect(),
-            options: LineOptions {
-                out,
-                checksum,
-                ..LineOptions::default()
-            },
-        })
-    })();
-    Entry { line, text, target }
-}
-
-/// The file's http(s) URLs, most preferred first: version 4's `priority` (1 first, none
-/// last), 3.0's `preference` (highest first); equals keep their order.
-fn urls(file: Node) -> Vec<Url> {
-    let resources = children(file, "resources").flat_map(|r| children(r, "url"));
-    let mut ranked: Vec<(i64, Url)> = children(file, "url")
-        .chain(resources)
-        .filter_map(|node| {
-            // 3.0 lists .torrent files as URLs of type `bittorrent`.
-            let kind = node.attribute("type").unwrap_or("http");
-            if !matches!(kind, "http" | "https") {
-                return None;
+/// The entries of a Metalink document (its root element, `<metalink>`, read already), read
+/// as they are asked for.
+pub fn entries(events: Events) -> impl Iterator<Item = Entry> + Send {
+    crate::xml::Entries::new(events, |events: &mut Events| {
+        loop {
+            // 3.0 keeps its files in <files>; 4 puts them right under the root.
+            let place = (events.depth(), events.inside() == Some("files"));
+            match events.read()? {
+                None => return Ok(None),
+                Some(Event::Open(file))
+                    if file.name == "file" && matches!(place, (1, _) | (2, true)) =>
+                {
+                    return File::read(events, file).map(|file| Some(file.entry()));
+                }
+                Some(_) => {}
             }
-            let url = crate::links::parse_url(node.text()?.trim()).ok()?;
-            let rank = match (node.attribute("priority"), node.attribute("preference")) {
-                (Some(priority), _) => priority.trim().parse().unwrap_or(999_999),
-                (None, Some(preference)) => -preference.trim().parse::<i64>().unwrap_or(0),
-                (None, None) => 999_999,
-            };
-            Some((rank, url))
-        })
-        .collect();
-    ranked.sort_by_key(|(rank, _)| *rank);
-    ranked.into_iter().map(|(_, url)| url).collect()
+        }
+    })
 }
 
-/// The strongest digest of the whole file that fetchpar checks (not the pieces' digests).
-fn checksum(file: Node) -> Result<Option<Checksum>, String> {
-    let verification = children(file, "verification").flat_map(|v| children(v, "hash"));
-    let mut best: Option<(Algorithm, &str)> = None;
-    for hash in children(file, "hash").chain(verification) {
-        let Some(algorithm) = hash.attribute("type").and_then(Algorithm::from_name) else {
-            continue;
+/// What one `<file>` says.
+struct File {
+    line: usize,
+    name: String,
+    /// Its `<url>`s: the element (`type`, `priority`, `preference`) and its text.
+    urls: Vec<(Element, String)>,
+    /// Its whole-file digests: type and text.
+    hashes: Vec<(String, String)>,
+}
+
+impl File {
+    /// Reads `<file>` to its end: its `<url>`s (3.0: in `<resources>`) and whole-file
+    /// `<hash>`es (3.0: in `<verification>`; not those of `<pieces>`).
+    fn read(events: &mut Events, file: Element) -> Result<Self, Broken> {
+        let mut read = Self {
+            line: file.line,
+            name: file.attribute("name").unwrap_or("").trim().to_string(),
+            urls: Vec::new(),
+            hashes: Vec::new(),
         };
-        if best.is_none_or(|(b, _)| algorithm > b) {
-            best = Some((algorithm, hash.text().unwrap_or("").trim()));
+        let depth = events.depth();
+        let mut closed = file.empty;
+        while !closed {
+            let here = events.depth();
+            let inside = events.inside().unwrap_or("");
+            let (urls, hashes) = match here - depth {
+                0 => (true, true),
+                1 => (inside == "resources", inside == "verification"),
+                _ => (false, false),
+            };
+            match events.read()? {
+                Some(Event::Close) if here == depth => closed = true,
+                Some(Event::Open(url)) if urls && url.name == "url" && !url.empty => {
+                    let text = events.text()?;
+                    read.urls.push((url, text));
+                }
+                Some(Event::Open(hash)) if hashes && hash.name == "hash" && !hash.empty => {
+                    let kind = hash.attribute("type").unwrap_or("").to_string();
+                    read.hashes.push((kind, events.text()?));
+                }
+                None => closed = true,
+                Some(_) => {}
+            }
         }
+        Ok(read)
     }
-    let Some((algorithm, hex)) = best else {
-        return Ok(None);
-    };
-    crate::links::parse_checksum("hash", algorithm, hex).map(Some)
+
+    /// The entry: its text is the file as a plain list writes it (URL, mirrors, `out=` and
+    /// `checksum=` lines), so that `--failed-out` gives a list that runs again.
+    fn entry(self) -> Entry {
+        let line = self.line;
+        let urls = self.ranked_urls();
+        let checksum = self.checksum();
+        let name = self.name.as_str();
+        let mut text = match urls.split_first() {
+            Some((first, rest)) => {
+                let rest = rest.iter().map(|u| format!("\t{u}"));
+                first.to_string() + &rest.collect::<String>()
+            }
+            None => format!("<file name=\"{}\">", crate::links::shorten(name)),
+        };
+        let safe_name = check_name(name);
+        if let Ok(Some(name)) = &safe_name {
+            text.push_str(&format!("\n  out={name}"));
+        }
+        if let Ok(Some(sum)) = &checksum {
+            let hex = crate::links::hex(&sum.digest);
+            text.push_str(&format!("\n  checksum={}={hex}", sum.algorithm.name()));
+        }
+        let target = (|| -> Result<Target, String> {
+            let out = safe_name?;
+            let checksum = checksum?;
+            let mut urls = urls.into_iter();
+            let url = urls.next().ok_or(
+                "no http or https URL among its sources (fetchpar fetches those only; ftp and \
+                 torrents are not fetched)",
+            )?;
+            Ok(Target {
+                url,
+                mirrors: urls.collect(),
+                options: LineOptions {
+                    out,
+                    checksum,
+                    ..LineOptions::default()
+                },
+            })
+        })();
+        Entry { line, text, target }
+    }
+
+    /// The file's http(s) URLs, most preferred first: version 4's `priority` (1 first, none
+    /// last), 3.0's `preference` (highest first); equals keep their order.
+    fn ranked_urls(&self) -> Vec<Url> {
+        let mut ranked: Vec<(i64, Url)> = (self.urls.iter())
+            .filter_map(|(url, text)| {
+                // 3.0 lists .torrent files as URLs of type `bittorrent`.
+                let kind = url.attribute("type").unwrap_or("http");
+                if !matches!(kind, "http" | "https") {
+                    return None;
+                }
+                let parsed = crate::links::parse_url(text.trim()).ok()?;
+                let rank = match (url.attribute("priority"), url.attribute("preference")) {
+                    (Some(priority), _) => priority.trim().parse().unwrap_or(999_999),
+                    (None, Some(preference)) => -preference.trim().parse::<i64>().unwrap_or(0),
+                    (None, None) => 999_999,
+                };
+                Some((rank, parsed))
+            })
+            .collect();
+        ranked.sort_by_key(|(rank, _)| *rank);
+        ranked.into_iter().map(|(_, url)| url).collect()
+    }
+
+    /// The strongest digest of the whole file that fetchpar checks (not the pieces' digests).
+    fn checksum(&self) -> Result<Option<Checksum>, String> {
+        let mut best: Option<(Algorithm, &str)> = None;
+        for (kind, hex) in &self.hashes {
+            let Some(algorithm) = Algorithm::from_name(kind) else {
+                continue;
+            };
+            if best.is_none_or(|(b, _)| algorithm > b) {
+                best = Some((algorithm, hex.trim()));
+            }
+        }
+        let Some((algorithm, hex)) = best else {
+            return Ok(None);
+        };
+        crate::links::parse_checksum("hash", algorithm, hex).map(Some)
+    }
 }
 
 /// The file's name as `out=` takes it, refused where RFC 5854 says a client must refuse it

@@ -2,51 +2,71 @@
 //! `--force-sitemap` reads them): each `<loc>` is a URL of the list, or in an index, a sitemap
 //! whose URLs are.
 
-use std::collections::HashSet;
-
-use roxmltree::{Document, Node};
-
-use crate::links::{Entry, LineCounter, Target};
+use crate::links::{Entry, Seen, Target};
+use crate::xml::{Broken, Element, Event, Events};
 
 /// The largest sitemap read: the protocol allows 50 MiB uncompressed.
 pub const MAX_SITEMAP: u64 = 64 * 1024 * 1024;
 
-/// A sitemap's URLs, in order: each `<url>`'s `<loc>`, or, in a sitemap index, each child
-/// sitemap's, which the list reader reads in turn. A sitemap an index names twice is given
-/// once: reading it again would fetch all its URLs again.
-pub fn entries(doc: &Document) -> Vec<Entry> {
-    let root = doc.root_element();
-    let items = root
-        .children()
-        .filter(|n| n.is_element() && matches!(n.tag_name().name(), "url" | "sitemap"));
-    let mut lines = LineCounter::default();
-    let mut sitemaps = HashSet::new();
-    let text = doc.input_text().as_bytes();
-    items
-        .map(|item| entry(item, &mut lines, text))
-        .filter(|entry| match (&entry.target, root.tag_name().name()) {
-            (Ok(target), "sitemapindex") => sitemaps.insert(target.url.clone()),
-            _ => true,
-        })
-        .collect()
+/// A sitemap's URLs, in order, read as they are asked for (the root element, `<urlset>` or
+/// `<sitemapindex>`, read already): each `<url>`'s `<loc>`, or, in a sitemap index, each
+/// child sitemap's, which the list reader reads in turn. A sitemap an index names twice is
+/// given once: reading it again would fetch all its URLs again.
+pub fn entries(events: Events, index: bool) -> impl Iterator<Item = Entry> + Send {
+    let mut sitemaps = Seen::default();
+    crate::xml::Entries::new(events, move |events: &mut Events| {
+        loop {
+            let here = events.depth();
+            match events.read()? {
+                None => return Ok(None),
+                Some(Event::Open(item))
+                    if here == 1 && matches!(item.name.as_str(), "url" | "sitemap") =>
+                {
+                    let entry = entry(events, item)?;
+                    let again = index
+                        && (entry.target.as_ref()).is_ok_and(|t| !sitemaps.first(t.url.as_str()));
+                    if !again {
+                        return Ok(Some(entry));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    })
 }
 
 /// One `<url>` or `<sitemap>`, numbered by the line of its `<loc>`.
-fn entry(item: Node, lines: &mut LineCounter, text: &[u8]) -> Entry {
-    let loc = item
-        .children()
-        .find(|n| n.is_element() && n.tag_name().name() == "loc");
-    let line = lines.line_of(text, loc.unwrap_or(item).range().start);
-    let text = loc.and_then(|l| l.text()).unwrap_or("").trim();
+fn entry(events: &mut Events, item: Element) -> Result<Entry, Broken> {
+    let mut loc: Option<(usize, String)> = None;
+    let depth = events.depth();
+    let mut closed = item.empty;
+    while !closed {
+        let here = events.depth();
+        match events.read()? {
+            Some(Event::Close) if here == depth => closed = true,
+            Some(Event::Open(child)) if here == depth && child.name == "loc" && loc.is_none() => {
+                let text = if child.empty {
+                    String::new()
+                } else {
+                    events.text()?
+                };
+                loc = Some((child.line, text));
+            }
+            None => closed = true,
+            Some(_) => {}
+        }
+    }
+    let line = loc.as_ref().map_or(item.line, |(line, _)| *line);
+    let text = loc.as_ref().map_or("", |(_, text)| text.trim());
     let target = match text {
-        "" => Err(format!("<{}> without a <loc>", item.tag_name().name())),
+        "" => Err(format!("<{}> without a <loc>", item.name)),
         text => crate::links::parse_url(text).map(Target::from),
     };
-    Entry {
+    Ok(Entry {
         line,
         text: crate::links::shorten(text),
         target,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -83,14 +103,18 @@ mod tests {
                      <sitemap><loc>https://h.example/s2.xml</loc></sitemap>\
                      <sitemap><loc>https://h.example/s1.xml</loc></sitemap>\
                      </sitemapindex>";
-        let got = xml_list(index.as_bytes(), &Format::Sitemap).unwrap();
+        let got = xml_list(index.as_bytes().to_vec(), &Format::Sitemap).unwrap();
         assert!(got.index);
-        let texts: Vec<_> = got.entries.iter().map(|e| e.text.as_str()).collect();
+        let texts: Vec<_> = got.entries.map(|e| e.text).collect();
         assert_eq!(
             texts,
             ["https://h.example/s1.xml", "https://h.example/s2.xml"]
         );
-        assert!(!xml_list(doc.as_bytes(), &Format::Sitemap).unwrap().index);
+        assert!(
+            !xml_list(doc.as_bytes().to_vec(), &Format::Sitemap)
+                .unwrap()
+                .index
+        );
     }
 
     #[test]
