@@ -773,10 +773,10 @@ pub fn xml_list(doc: Vec<u8>, format: &Format) -> Result<XmlList, String> {
     }
     let (events, root) =
         crate::xml::Events::new(doc).map_err(|broken| format!("not {what}: {broken}"))?;
+    let index = root.name == "sitemapindex";
     let entries: Box<dyn Iterator<Item = Entry> + Send> = match (root.name.as_str(), format) {
         ("metalink", Format::Metalink | Format::Xml) => Box::new(crate::metalink::entries(events)),
         ("urlset" | "sitemapindex", Format::Sitemap | Format::Xml) => {
-            let index = root.name == "sitemapindex";
             Box::new(crate::sitemap::entries(events, index))
         }
         ("rss" | "RDF" | "feed", Format::Feed | Format::Xml) => {
@@ -788,10 +788,7 @@ pub fn xml_list(doc: Vec<u8>, format: &Format) -> Result<XmlList, String> {
             ));
         }
     };
-    Ok(XmlList {
-        entries,
-        index: root.name == "sitemapindex",
-    })
+    Ok(XmlList { entries, index })
 }
 
 /// Whether a list file's name says it is a Metalink file, as aria2c takes one.

@@ -69,6 +69,9 @@ pub struct Events {
     lines: LineCounter,
     /// Elements open, the root's first.
     open: Vec<String>,
+    /// The root element has ended: only white space, comments and processing instructions may
+    /// follow (a second root would read as more of the list).
+    ended: bool,
 }
 
 impl Events {
@@ -82,6 +85,7 @@ impl Events {
             buf: Vec::new(),
             lines: LineCounter::default(),
             open: Vec::new(),
+            ended: false,
         };
         loop {
             match events.read()? {
@@ -117,6 +121,18 @@ impl Events {
                     return Err(Broken { line, reason });
                 }
             };
+            let after_root = match &raw {
+                Raw::Start(_) | Raw::Empty(_) | Raw::CData(_) | Raw::GeneralRef(_) => true,
+                Raw::Text(text) => !text.xml10_content().trim().is_empty(),
+                _ => false,
+            };
+            if self.ended && after_root {
+                let reason = "more after the root element's end (one document has one root)";
+                return Err(Broken {
+                    line,
+                    reason: reason.into(),
+                });
+            }
             let event = match raw {
                 Raw::Start(tag) | Raw::Empty(tag) if self.open.len() >= MAX_DEPTH => {
                     let name = tag.name().into_inner();
@@ -128,9 +144,13 @@ impl Events {
                     self.open.push(element.name.clone());
                     Event::Open(element)
                 }
-                Raw::Empty(tag) => Event::Open(element(&tag, line, namespace, true)?),
+                Raw::Empty(tag) => {
+                    self.ended = self.open.is_empty();
+                    Event::Open(element(&tag, line, namespace, true)?)
+                }
                 Raw::End(_) => {
                     self.open.pop();
+                    self.ended = self.open.is_empty();
                     Event::Close
                 }
                 Raw::Text(text) => Event::Text(text.xml10_content().into_owned()),
@@ -338,6 +358,17 @@ mod tests {
                 .as_ref()
                 .unwrap_err()
                 .contains("unknown entity &nbsp;")
+        );
+        let twice = "<urlset><url><loc>http://h.example/a</loc></url></urlset>\n\
+                     <urlset><url><loc>http://h.example/b</loc></url></urlset>";
+        let got = read(twice);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[1]
+                .1
+                .as_ref()
+                .unwrap_err()
+                .contains("more after the root")
         );
         let deep = format!("<urlset>{}", "<x>".repeat(100));
         let got = read(&deep);
