@@ -396,4 +396,42 @@ mod tests {
             assert!(err.contains(why), "{err}");
         }
     }
+
+    proptest::proptest! {
+        /// Broken, hostile or cut-off documents never panic: each gives entries numbered within
+        /// it, at most one of them saying the document broke, and that one last.
+        #[test]
+        fn any_document_gives_entries_within_it_and_a_break_only_last(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20),
+                    proptest::strategy::Just(b"<urlset>".to_vec()),
+                    proptest::strategy::Just(b"<sitemapindex>".to_vec()),
+                    proptest::strategy::Just(b"<url><loc>http://h.example/a&amp;b</loc></url>".to_vec()),
+                    proptest::strategy::Just(b"<url>\n<loc><![CDATA[http://h.example/c]]></loc>".to_vec()),
+                    proptest::strategy::Just(b"</url></urlset>".to_vec()),
+                    proptest::strategy::Just(b"<rss><item><enclosure url='http://h.example/e'/>".to_vec()),
+                    proptest::strategy::Just(b"<feed><link rel=\"enclosure\" href=\"&#x68;ttp://h.example/f\"/>".to_vec()),
+                    proptest::strategy::Just(b"<!-- c -->\n<?pi x?>&bad;".to_vec()),
+                ],
+                0..24,
+            ),
+        ) {
+            let doc = parts.concat();
+            let lines = 1 + doc.iter().filter(|&&b| b == b'\n').count();
+            if let Ok(entries) = xml_entries(&doc, &Format::Xml) {
+                let breaks: Vec<usize> = (entries.iter().enumerate())
+                    .filter(|(_, e)| e.target.as_ref().is_err_and(|f| f.contains("broken here")))
+                    .map(|(i, _)| i)
+                    .collect();
+                proptest::prop_assert!(breaks.is_empty() || breaks == [entries.len() - 1]);
+                for entry in entries {
+                    proptest::prop_assert!(entry.line >= 1 && entry.line <= lines);
+                    if let Ok(target) = entry.target {
+                        proptest::prop_assert!(matches!(target.url.scheme(), "http" | "https"));
+                    }
+                }
+            }
+        }
+    }
 }
