@@ -639,8 +639,9 @@ impl LinkReader {
         }
     }
 
-    /// Puts a sitemap an index names in front, to be read next (by its root element, as XML
-    /// from a server is; compressed whole or not), its jobs numbered by its own lines; or, if
+    /// Puts a sitemap an index names in front, to be read next, its jobs numbered by its own
+    /// lines: as XML by its root element (a sitemap or a feed; compressed whole or not), or as
+    /// text, a URL a line, when it does not start like XML (sitemaps.org's three kinds); or, if
     /// it cannot be fetched, readies one job that fails with why, on the index's line.
     fn open_sitemap(&mut self, index: &Arc<str>, text: String, url: &Url) {
         let opened = match &self.remote {
@@ -653,7 +654,9 @@ impl LinkReader {
         match opened {
             Ok(list) => {
                 let mut source = Source::new(&crate::outcome::redact(url), list.body, 0);
-                source = source.read_as(Some(Format::Xml));
+                // A read that fails is read again as XML, and says why then.
+                let xml = source.reader.fill_buf().map_or(true, like_xml);
+                source = source.read_as(xml.then_some(Format::Xml));
                 if let Some(whole) = &mut source.whole {
                     whole.nested = true;
                 }
@@ -684,6 +687,14 @@ impl LinkReader {
         self.next_id += 1;
         job
     }
+}
+
+/// Whether a document's first bytes are those of XML (or of a gzip file, which an XML list
+/// may be), rather than of text: nothing yet, or a `<` after white space and a byte order mark.
+fn like_xml(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let start = head.iter().find(|b| !b.is_ascii_whitespace());
+    head.starts_with(&[0x1f, 0x8b]) || start.is_none_or(|&b| b == b'<')
 }
 
 /// A line that is not usable.
@@ -1750,6 +1761,26 @@ mod tests {
                 .message
                 .contains("disk gone")
         );
+    }
+
+    #[test]
+    fn a_sitemap_starts_like_xml_or_is_text() {
+        for head in [
+            &b""[..],
+            b"<?xml",
+            b"\n  <urlset>",
+            b"\xef\xbb\xbf<urlset>",
+            b"\x1f\x8b\x08",
+        ] {
+            assert!(like_xml(head), "{head:?}");
+        }
+        for head in [
+            &b"https://h.example/a\n"[..],
+            b"\xef\xbb\xbfhttp://h.example/",
+            b"  h.example/a",
+        ] {
+            assert!(!like_xml(head), "{head:?}");
+        }
     }
 
     #[test]

@@ -617,6 +617,13 @@ fn a_sitemap_index_is_read_through_its_sitemaps_each_naming_its_own_lines() {
         "text/plain",
         &urlset(&[origin.url("/pg?size=5")]),
     );
+    // A text sitemap: a URL a line.
+    let text = format!(
+        "{}\n\n{}\n",
+        origin.url("/t/1?size=6"),
+        origin.url("/t/2?size=7")
+    );
+    let text = served("/sitemap.txt", "text/plain", &text);
     let nested = served(
         "/nested.xml",
         "application/xml",
@@ -638,8 +645,8 @@ fn a_sitemap_index_is_read_through_its_sitemaps_each_naming_its_own_lines() {
             .collect();
         format!("<?xml version=\"1.0\"?>\n<sitemapindex>\n{maps}</sitemapindex>\n")
     };
-    // posts (line 4), gone (7), pages (10), posts again (given once), nested (16).
-    let index = index_of(&[&posts, &gone, &pages, &posts, &nested]);
+    // posts (line 4), gone (7), pages (10), posts again (given once), nested (16), text.
+    let index = index_of(&[&posts, &gone, &pages, &posts, &nested, &text]);
     let on_server = served("/sitemap_index.xml", "application/xml", &index);
     let out = fetchpar()
         .args(["--json", "--keep-order", "-i", &on_server])
@@ -665,6 +672,8 @@ fn a_sitemap_index_is_read_through_its_sitemaps_each_naming_its_own_lines() {
             from(&on_server, 7, "http_status"),
             from(&pages, 2, "ok"),
             from(&nested, 1, "invalid_url"),
+            from(&text, 1, "ok"),
+            from(&text, 3, "ok"),
         ],
         "{records:#?}"
     );
@@ -677,6 +686,10 @@ fn a_sitemap_index_is_read_through_its_sitemaps_each_naming_its_own_lines() {
     assert!(
         message(&records[4]).contains("allows one level"),
         "{records:#?}"
+    );
+    assert_eq!(
+        (records[5]["bytes"].as_u64(), records[6]["bytes"].as_u64()),
+        (Some(6), Some(7))
     );
     // On disk, with --force-sitemap: the sitemaps it names are fetched all the same.
     let file = list(&[index_of(&[&pages])]);
