@@ -379,6 +379,29 @@ impl Source {
         self
     }
 
+    /// This source read as `format`; or, given none, a list compressed whole (`sitemap.xml.gz`,
+    /// `links.txt.gz`, which servers send as gzip files) read unpacked as it is read: as XML by
+    /// its root element when it unpacks to XML (a sitemap, a feed, a Metalink file), else as
+    /// lines. Only for a list that can be looked into without waiting (a file, or a body that
+    /// has begun): a pipe is not held up before its first line.
+    fn read_as_found(mut self, format: Option<Format>) -> Self {
+        if format.is_some() || self.wait_on.is_some() {
+            return self.read_as(format);
+        }
+        if !(self.reader.fill_buf()).is_ok_and(|head| head.starts_with(&[0x1f, 0x8b])) {
+            return self;
+        }
+        let packed = std::mem::replace(&mut self.reader, BufReader::new(Box::new(io::empty())));
+        let unpacked: Box<dyn Read + Send> = Box::new(crate::decode::Gunzip::new(packed));
+        self.reader = BufReader::with_capacity(64 * 1024, unpacked);
+        // A read that fails is read again as lines, and says why then.
+        let xml = self
+            .reader
+            .fill_buf()
+            .is_ok_and(|head| !head.is_empty() && like_xml(head));
+        self.read_as(xml.then_some(Format::Xml))
+    }
+
     /// Whether more input is at hand, or comes within [`OPTION_WAIT`]: if not, the URL read
     /// last is handed out without waiting for option lines.
     fn more_at_hand(&self) -> bool {
@@ -435,7 +458,7 @@ impl LinkReader {
                     } else {
                         reading.forced(reading.base.clone())
                     };
-                    source.read_as(format)
+                    source.read_as_found(format)
                 }
                 ListName::Remote(url) => {
                     // Named without its login, which the list's lines would show otherwise.
@@ -466,7 +489,7 @@ impl LinkReader {
                     } else {
                         None
                     };
-                    Source::new(&name, list.body, 0).read_as(format)
+                    Source::new(&name, list.body, 0).read_as_found(format)
                 }
             });
         }

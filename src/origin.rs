@@ -14,6 +14,7 @@
 //! | `echo=NAME` | the body is the value(s) of the request header NAME, one per line |
 //! | `chunked=1` | chunked transfer encoding; with `endless=1`, chunks never end |
 //! | `gzip=1` | gzip-encoded body, close-delimited (`body=TEXT` encoded too; `zeros=1`: all zero bytes, a bomb; `stall=0`: the head, then nothing) |
+//! | `gzfile=1` | the body (`body=TEXT` or the pattern) gzip-compressed and sent as it is, with no Content-Encoding, as servers send `.gz` files |
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
@@ -571,7 +572,16 @@ fn respond(
             .collect();
         values.join("\n").into_bytes()
     });
-    let literal = echoed.or_else(|| p("body").map(|b| b.as_bytes().to_vec()));
+    let mut literal = echoed.or_else(|| p("body").map(|b| b.as_bytes().to_vec()));
+    if flag("gzfile") {
+        // A gzip file sent as it is (no Content-Encoding), as servers send `.gz` files.
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        match &literal {
+            Some(text) => encoder.write_all(text)?,
+            None => write_pattern(&mut encoder, 0, num("size").unwrap_or(1024))?,
+        }
+        literal = Some(encoder.finish()?);
+    }
     let size = literal
         .as_ref()
         .map_or_else(|| num("size").unwrap_or(1024), |b| b.len() as u64);

@@ -594,6 +594,55 @@ fn a_sitemap_is_a_list_of_its_locs_on_a_server_or_compressed_on_disk() {
 }
 
 #[test]
+fn a_list_compressed_whole_is_read_unpacked_as_xml_or_as_lines() {
+    let origin = Origin::start().unwrap();
+    let sitemap = format!(
+        "<?xml version=\"1.0\"?>\n<urlset>\n<url><loc>{}</loc></url>\n</urlset>\n",
+        origin.url("/s/a?size=3").replace('&', "&amp;")
+    );
+    // sitemap.xml.gz as servers send it: a gzip file, typed as one, not gzip-encoded.
+    let served = origin.url(&format!(
+        "/sitemap.xml.gz?gzfile=1&ctype=application/x-gzip&body={}",
+        query_value(&sitemap)
+    ));
+    let out = fetchpar()
+        .args(["--json", "-i", &served])
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(lines_of(&records), [3], "{records:#?}");
+    assert_eq!(records[0]["bytes"], 3);
+    // A plain list compressed, on a server and on disk: its lines, unpacked.
+    let lines = format!(
+        "{}\n\n{}\n",
+        origin.url("/l/1?size=4"),
+        origin.url("/l/2?size=5")
+    );
+    let served = origin.url(&format!(
+        "/links.txt.gz?gzfile=1&ctype=application/gzip&body={}",
+        query_value(&lines)
+    ));
+    let file = tempfile::Builder::new()
+        .suffix(".txt.gz")
+        .tempfile()
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(lines.as_bytes()).unwrap();
+    fs::write(file.path(), gz.finish().unwrap()).unwrap();
+    for list in [&["-i", &served][..], &[file.path().to_str().unwrap()]] {
+        let out = fetchpar()
+            .args(["--json", "--keep-order"])
+            .args(list)
+            .assert()
+            .success();
+        let records = json_lines(&out.get_output().stdout);
+        assert_eq!(lines_of(&records), [1, 3], "{records:#?}");
+        let bytes: Vec<_> = records.iter().map(|r| r["bytes"].as_u64()).collect();
+        assert_eq!(bytes, [Some(4), Some(5)]);
+    }
+}
+
+#[test]
 fn a_sitemap_index_is_read_through_its_sitemaps_each_naming_its_own_lines() {
     let origin = Origin::start().unwrap();
     let urlset = |locs: &[String]| {
