@@ -103,6 +103,62 @@ impl Names {
     }
 }
 
+/// Double-quoted attributes in a row in one tag past which a page is refused (see
+/// [`Links::new`]); pages have tens.
+pub const MAX_ATTRIBUTE_RUN: usize = 32 * 1024;
+
+/// The stack of the thread that tokenizes a page, besides what its attributes in a row need.
+const TOKENIZER_STACK: usize = 256 * 1024;
+
+/// Stack for each double-quoted attribute in a row: 480 bytes measured in a release build (4x
+/// that), and unoptimized builds' frames are some twenty times larger.
+const STACK_PER_ATTRIBUTE: usize = if cfg!(debug_assertions) {
+    32 * 1024
+} else {
+    2 * 1024
+};
+
+/// An upper bound on how many double-quoted attributes in a row (`a="1" b="2"`) one tag of
+/// `page` holds: the longest chain of `="value" name` units joined by their `=` anywhere in
+/// its bytes, whatever their context (so text that looks like attributes counts too, and the
+/// bound is never short of what the tokenizer meets). One pass: for each step of a unit, the
+/// longest chain that has reached it.
+fn attribute_run(page: &[u8]) -> usize {
+    // After `=` (white space may follow), inside the quotes, after the closing quote, after
+    // white space, inside the next name.
+    let (mut equals, mut value, mut closed, mut spaced, mut name) = (
+        None::<usize>,
+        None::<usize>,
+        None::<usize>,
+        None::<usize>,
+        None::<usize>,
+    );
+    let mut most = 0;
+    for &byte in page {
+        // A carriage return is taken both ways, since the tokenizer may see either.
+        let space = matches!(byte, b'\t' | b'\n' | b'\x0c' | b' ' | b'\r');
+        let in_name = !matches!(byte, b'\t' | b'\n' | b'\x0c' | b' ' | b'/' | b'>' | b'=');
+        let next_equals = match byte {
+            b'=' => name.map(|n| n + 1).max(Some(0)),
+            _ if space => equals,
+            _ => None,
+        };
+        let next_value = match byte {
+            b'"' => equals,
+            // A character reference ends the nested calls.
+            b'&' => None,
+            _ => value,
+        };
+        let next_closed = if byte == b'"' { value } else { None };
+        let next_spaced = if space { closed.max(spaced) } else { None };
+        let next_name = if in_name { spaced.max(name) } else { None };
+        most = most.max(next_equals.unwrap_or(0));
+        (equals, value, closed, spaced, name) =
+            (next_equals, next_value, next_closed, next_spaced, next_name);
+    }
+    most + 1
+}
+
 /// The tags whose `srcset` lists images (HTML's `<img>`, and `<source>` in a `<picture>`).
 const SRCSET: &[&str] = &["img", "source"];
 
@@ -166,7 +222,20 @@ pub struct Links {
 impl Links {
     /// The links of `page` that `names` lets through; relative ones are resolved against its
     /// `<base href>`, else `base`.
-    pub fn new(page: Vec<u8>, base: Option<Url>, names: Names) -> Self {
+    ///
+    /// The page is tokenized on a thread of its own, whose stack is sized for it: html5gum
+    /// 0.9's states for a double-quoted attribute call one another in a cycle, a nested call
+    /// (480 bytes of stack) for each such attribute in a row in one tag, and a tag of a few
+    /// thousand of them overflowed the stack of the thread that read it (and so ended the
+    /// run). A page with more than [`MAX_ATTRIBUTE_RUN`] in a row is refused instead.
+    pub fn new(page: Vec<u8>, base: Option<Url>, names: Names) -> Result<Self, String> {
+        let run = attribute_run(&page);
+        if run > MAX_ATTRIBUTE_RUN {
+            return Err(format!(
+                "the HTML list has a tag of more than {MAX_ATTRIBUTE_RUN} attributes in a row \
+                 ({run}), past what its reader takes"
+            ));
+        }
         let page: Arc<[u8]> = page.into();
         let mut tag = Tag::default();
         let mut emitter =
@@ -218,9 +287,23 @@ impl Links {
         // So that the text of a <script> or <style> is not read for tags.
         emitter.naively_switch_states(true);
         let reader = IoReader::new(Cursor::new(Arc::clone(&page)));
-        let tokens = Tokenizer::new_with_emitter(reader, emitter).map_while(Result::ok);
-        Self {
-            tokens: Box::new(tokens),
+        // Links are found a few ahead of their use; the thread ends with the page, or when
+        // the links are no longer wanted (the receiver dropped).
+        let (found, tokens) = crossbeam_channel::bounded(256);
+        std::thread::Builder::new()
+            .name("fetchpar-html".into())
+            .stack_size(TOKENIZER_STACK + run * STACK_PER_ATTRIBUTE)
+            .spawn(move || {
+                let tokens = Tokenizer::new_with_emitter(reader, emitter).map_while(Result::ok);
+                for token in tokens {
+                    if found.send(token).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|err| format!("cannot start reading the HTML list: {err}"))?;
+        Ok(Self {
+            tokens: Box::new(tokens.into_iter()),
             page,
             lines: LineCounter::default(),
             base,
@@ -228,7 +311,7 @@ impl Links {
             seen: Seen::default(),
             names,
             queued: VecDeque::new(),
-        }
+        })
     }
 
     /// What one link stands for: `None` for one to skip (another scheme, a place in the page,
@@ -403,6 +486,7 @@ mod tests {
     fn links(page: &str, base: Option<&str>) -> Vec<(usize, Result<String, String>)> {
         let base = base.map(|b| Url::parse(b).unwrap());
         Links::new(page.as_bytes().to_vec(), base, Names::default())
+            .unwrap()
             .map(|link| (link.line, link.target.map(|t| t.url.to_string())))
             .collect()
     }
@@ -473,6 +557,33 @@ mod tests {
     }
 
     #[test]
+    fn attributes_in_a_row_are_counted_from_above_and_a_page_of_too_many_refused() {
+        assert_eq!(attribute_run(b"<a x=\"1\" y=\"2\" z=\"3\">"), 3);
+        // A character reference, an unquoted or single-quoted value, or white space before
+        // `=` ends the tokenizer's nested calls, and so a run.
+        assert_eq!(attribute_run(b"<a x=\"&amp;\" y=\"2\" z=\"3\">"), 2);
+        assert_eq!(attribute_run(b"<a x=1 y='2' z =\"3\" w=\"4\">"), 2);
+        assert_eq!(attribute_run(b"<p>no attributes</p>"), 1);
+        // Text that looks like attributes counts: the bound is never short.
+        assert_eq!(attribute_run(b"say =\"a\" b=\"c\" d"), 2);
+        // Thousands in a row read (they overflowed the reading thread's stack), and past the
+        // bound the page is refused.
+        let tag = |n: usize| {
+            let run: String = (0..n).map(|i| format!(" a{i}=\"\"")).collect();
+            format!("<a{run} href=\"http://h.example/x\">").into_bytes()
+        };
+        let links: Vec<_> = Links::new(tag(5_000), None, Names::default())
+            .unwrap()
+            .collect();
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].text, "http://h.example/x");
+        let Err(why) = Links::new(tag(MAX_ATTRIBUTE_RUN + 1), None, Names::default()) else {
+            panic!("a page past the bound was read");
+        };
+        assert!(why.contains("attributes in a row"), "{why}");
+    }
+
+    #[test]
     fn base_tag_wins_over_the_given_base() {
         let page = "<base href=\"/mirror/\">\n<a href=x.zip>x</a>";
         let got = links(page, Some("http://h.example/dir/list.html"));
@@ -509,6 +620,7 @@ mod tests {
                 reject: parse(reject),
             };
             Links::new(page.as_bytes().to_vec(), Some(base.clone()), names)
+                .unwrap()
                 .map(|link| link.text.rsplit('/').next().unwrap().to_string())
                 .collect::<Vec<_>>()
         };
@@ -552,7 +664,7 @@ mod tests {
             let lines = 1 + page.iter().filter(|&&b| b == b'\n').count();
             let base = with_base.then(|| Url::parse("http://h.example/dir/").unwrap());
             let mut last = 1;
-            for link in Links::new(page, base, Names::default()) {
+            for link in Links::new(page, base, Names::default()).unwrap() {
                 proptest::prop_assert!(link.line >= last && link.line <= lines);
                 last = link.line;
                 if let Ok(target) = &link.target {

@@ -624,11 +624,12 @@ impl LinkReader {
                 }
             };
             whole.entries = Some(match &mut whole.format {
-                Format::Html { base, names } => Box::new(crate::html::Links::new(
-                    doc,
-                    base.take(),
-                    std::mem::take(names),
-                )),
+                Format::Html { base, names } => {
+                    match crate::html::Links::new(doc, base.take(), std::mem::take(names)) {
+                        Ok(links) => Box::new(links),
+                        Err(reason) => return self.abandon_source(&name, reason),
+                    }
+                }
                 xml => match xml_list(doc, xml) {
                     Ok(list) if list.index && whole.nested => {
                         let reason = "a sitemap index named by a sitemap index (the sitemap \

@@ -541,6 +541,25 @@ fn force_html_reads_a_saved_page_and_base_resolves_its_links_and_plain_lines() {
 }
 
 #[test]
+fn a_tag_of_thousands_of_attributes_is_read_not_a_crash() {
+    // Each double-quoted attribute in a row cost the HTML tokenizer a nested call: 5,000 of
+    // them overflowed the stack of the thread that read the page, and ended the run.
+    let origin = Origin::start().unwrap();
+    let run: String = (0..5_000).map(|i| format!(" data-{i}=\"{i}\"")).collect();
+    let page = format!("<p>\n<a{run} href=\"x?size=3\">x</a>\n");
+    let file = list(&[page]);
+    let out = fetchpar()
+        .args(["--json", "-j", "1", "-F", "-B"])
+        .arg(origin.url("/"))
+        .arg(file.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(lines_of(&records), [2]);
+    assert_eq!(records[0]["bytes"], 3);
+}
+
+#[test]
 fn a_sitemap_is_a_list_of_its_locs_on_a_server_or_compressed_on_disk() {
     let origin = Origin::start().unwrap();
     let sitemap = format!(
