@@ -110,8 +110,8 @@ pub const MAX_ATTRIBUTE_RUN: usize = 32 * 1024;
 /// The stack of the thread that tokenizes a page, besides what its attributes in a row need.
 const TOKENIZER_STACK: usize = 256 * 1024;
 
-/// Stack for each double-quoted attribute in a row: 480 bytes measured in a release build (4x
-/// that), and unoptimized builds' frames are some twenty times larger.
+/// Stack for each double-quoted attribute in a row: 480 bytes measured in a release build,
+/// given four times over; unoptimized builds' frames are some twenty times larger.
 const STACK_PER_ATTRIBUTE: usize = if cfg!(debug_assertions) {
     32 * 1024
 } else {
