@@ -248,6 +248,8 @@ struct Source {
     lines_before: usize,
     /// Whether a line has been read from it yet: a UTF-16 byte order mark can only start one.
     read_any: bool,
+    /// Whether it is a gzip file read unpacked (see [`Source::unpack`]).
+    unpacked: bool,
     /// For a list that is a document rather than lines (HTML, Metalink, sitemap, feed): what
     /// it is, and its jobs once read.
     whole: Option<Whole>,
@@ -364,6 +366,7 @@ impl Source {
             wait_on: None,
             lines_before,
             read_any: false,
+            unpacked: false,
             whole: None,
         }
     }
@@ -379,27 +382,34 @@ impl Source {
         self
     }
 
-    /// This source read as `format`; or, given none, a list compressed whole (`sitemap.xml.gz`,
-    /// `links.txt.gz`, which servers send as gzip files) read unpacked as it is read: as XML by
-    /// its root element when it unpacks to XML (a sitemap, a feed, a Metalink file), else as
-    /// lines. Only for a list that can be looked into without waiting (a file, or a body that
-    /// has begun): a pipe is not held up before its first line.
+    /// This source read as `format`; or, given none, read as lines, or as XML by its root
+    /// element when it is a gzip file that unpacks to XML (a sitemap, a feed, a Metalink file).
+    /// Only a list that can be looked into without waiting (a file, or a body that has begun)
+    /// is unpacked here: a pipe is not held up before its first line.
     fn read_as_found(mut self, format: Option<Format>) -> Self {
-        if format.is_some() || self.wait_on.is_some() {
+        if format.is_some() || self.wait_on.is_some() || !self.unpack() {
             return self.read_as(format);
         }
+        // A read that fails is read again as lines, and says why then.
+        let xml = (self.reader.fill_buf()).is_ok_and(|head| !head.is_empty() && like_xml(head));
+        self.read_as(xml.then_some(Format::Xml))
+    }
+
+    /// Reads this source unpacked from now on if it is a gzip file (a list compressed whole:
+    /// `sitemap.xml.gz`, `links.txt.gz`, which servers send as gzip files, not gzip-encoded).
+    /// Returns whether it is read unpacked. Waits for its first bytes.
+    fn unpack(&mut self) -> bool {
+        if self.unpacked {
+            return true;
+        }
         if !(self.reader.fill_buf()).is_ok_and(|head| head.starts_with(&[0x1f, 0x8b])) {
-            return self;
+            return false;
         }
         let packed = std::mem::replace(&mut self.reader, BufReader::new(Box::new(io::empty())));
         let unpacked: Box<dyn Read + Send> = Box::new(crate::decode::Gunzip::new(packed));
         self.reader = BufReader::with_capacity(64 * 1024, unpacked);
-        // A read that fails is read again as lines, and says why then.
-        let xml = self
-            .reader
-            .fill_buf()
-            .is_ok_and(|head| !head.is_empty() && like_xml(head));
-        self.read_as(xml.then_some(Format::Xml))
+        self.unpacked = true;
+        true
     }
 
     /// Whether more input is at hand, or comes within [`OPTION_WAIT`]: if not, the URL read
@@ -592,17 +602,26 @@ impl LinkReader {
     /// it first; at its end, goes on to the next list. A sitemap index's sitemaps are read in
     /// their turn, each a list of its own in front of the rest of the index.
     fn next_entry(&mut self) {
+        // A document compressed whole is read unpacked, from any source (it is read whole now,
+        // so waiting on a pipe's first bytes holds nothing up).
+        if let Some(source) = self.sources.front_mut()
+            && source.whole.as_ref().is_some_and(|w| w.entries.is_none())
+        {
+            source.unpack();
+        }
         let Some(Source {
             name,
             reader,
             wait_on,
             lines_before,
+            unpacked,
             whole: Some(whole),
             ..
         }) = self.sources.front_mut()
         else {
             return;
         };
+        let unpacked = *unpacked;
         let name = Arc::clone(name);
         let lines_before = *lines_before;
         if whole.entries.is_none() {
@@ -616,7 +635,12 @@ impl LinkReader {
             let doc = match read_page(reader, wait_on.as_ref(), limit) {
                 Ok(Some(doc)) => doc,
                 Ok(None) => {
-                    let reason = format!("the {what} is longer than {} MiB", limit >> 20);
+                    let unpacked = if unpacked { " unpacked" } else { "" };
+                    let reason = format!("the {what} is longer than {} MiB{unpacked}", limit >> 20);
+                    return self.abandon_source(&name, reason);
+                }
+                Err(err) if unpacked => {
+                    let reason = format!("the list is a gzip file that does not unpack: {err}");
                     return self.abandon_source(&name, reason);
                 }
                 Err(err) => {
@@ -678,6 +702,7 @@ impl LinkReader {
         match opened {
             Ok(list) => {
                 let mut source = Source::new(&crate::outcome::redact(url), list.body, 0);
+                source.unpack();
                 // A read that fails is read again as XML, and says why then.
                 let xml = source.reader.fill_buf().map_or(true, like_xml);
                 source = source.read_as(xml.then_some(Format::Xml));
@@ -782,8 +807,7 @@ pub fn xml_entries(doc: &[u8], format: &Format) -> Result<Vec<Entry>, String> {
 
 /// The entries of an XML list (`format` is [`Format::Metalink`], [`Format::Sitemap`],
 /// [`Format::Feed`], or [`Format::Xml`] for any of them, by its root element), or why it is
-/// none. A document compressed whole (`sitemap.xml.gz`, which servers send as a gzip file) is
-/// read decompressed.
+/// none. A document compressed whole (`sitemap.xml.gz`) comes here unpacked by its source.
 pub fn xml_list(doc: Vec<u8>, format: &Format) -> Result<XmlList, String> {
     let (what, roots) = match format {
         Format::Metalink => ("a Metalink file", "<metalink>"),
@@ -793,15 +817,6 @@ pub fn xml_list(doc: Vec<u8>, format: &Format) -> Result<XmlList, String> {
             "a sitemap, a Metalink file or a feed",
             "<urlset>, <sitemapindex>, <metalink>, <rss>, <rdf:RDF> or <feed>",
         ),
-    };
-    let doc = if doc.starts_with(&[0x1f, 0x8b]) {
-        let limit = crate::sitemap::MAX_SITEMAP;
-        let mut gunzip = BufReader::new(crate::decode::Gunzip::new(&doc[..]));
-        read_page(&mut gunzip, None, limit)
-            .map_err(|err| format!("not {what}: a gzip file that does not unpack: {err}"))?
-            .ok_or_else(|| format!("{what} longer than {} MiB unpacked", limit >> 20))?
-    } else {
-        doc
     };
     if std::str::from_utf8(&doc).is_err() {
         return Err(format!("not {what}: not UTF-8 text"));
@@ -1244,6 +1259,11 @@ pub fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// Why a job's line is not usable.
+    fn why(job: &Job) -> &str {
+        &job.target.as_ref().unwrap_err().message
+    }
+
     fn jobs(input: &'static [u8]) -> Vec<Job> {
         LinkReader::from_reader("t", input).collect()
     }
@@ -1264,39 +1284,11 @@ mod tests {
     fn bad_lines_fail_alone_with_a_reason() {
         let got = jobs(b"ftp://x/\nnot a url\nhttp://ok.example/\nhttp://x/ color=red\n\xff\xfe\n");
         assert_eq!(got.len(), 5);
-        assert!(
-            got[0]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("scheme")
-        );
-        assert!(
-            got[1]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("not a URL")
-        );
+        assert!(why(&got[0]).contains("scheme"));
+        assert!(why(&got[1]).contains("not a URL"));
         assert!(got[2].target.is_ok());
-        assert!(
-            got[3]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("unknown option `color`")
-        );
-        assert!(
-            got[4]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("UTF-8")
-        );
+        assert!(why(&got[3]).contains("unknown option `color`"));
+        assert!(why(&got[4]).contains("UTF-8"));
     }
 
     #[test]
@@ -1357,14 +1349,7 @@ mod tests {
         input.extend_from_slice(b"\nhttp://next.example/\n");
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
         assert_eq!(got.len(), 2);
-        assert!(
-            got[0]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("longer than")
-        );
+        assert!(why(&got[0]).contains("longer than"));
         assert!(got[0].text.len() < 300);
         assert_eq!(got[1].line, 2);
         assert!(got[1].target.is_ok());
@@ -1403,6 +1388,13 @@ mod tests {
             let sep: &[u8] = if crlf { b"\r\n" } else { b"\n" };
             let input = lines.join(sep);
             let jobs: Vec<Job> = LinkReader::from_reader("p", io::Cursor::new(input)).collect();
+            // A list that starts with a UTF-16 byte order mark is one failure saying so.
+            let first = lines.first().map_or(&[][..], Vec::as_slice);
+            if first.starts_with(&[0xff, 0xfe]) || first.starts_with(&[0xfe, 0xff]) {
+                proptest::prop_assert_eq!(jobs.len(), 1);
+                proptest::prop_assert!(why(&jobs[0]).contains("UTF-16"));
+                return Ok(());
+            }
             // Every line but blanks and comments is a job, except an option line with a
             // URL line (any line that is neither) somewhere above it, which is that URL's.
             let mut expected = 0;
@@ -1447,14 +1439,7 @@ mod tests {
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
         let lines: Vec<usize> = got.iter().map(|j| j.line).collect();
         assert_eq!(lines, [1, 2, 7, 9, 10]);
-        assert!(
-            got[0]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("no URL line above it")
-        );
+        assert!(why(&got[0]).contains("no URL line above it"));
         assert_eq!(got[0].text, "  out=orphan.bin");
         let a = got[1].target.as_ref().unwrap();
         assert_eq!(a.url.as_str(), "http://a.example/x");
@@ -1468,7 +1453,7 @@ mod tests {
             )
         );
         assert_eq!(
-            got[2].target.as_ref().unwrap_err().message,
+            why(&got[2]),
             "option on line 8: unknown option `lowest-speed-limit` (known: out, dir, sha256, \
              checksum=sha-256=HEX, header, referer, user-agent, split, max-download-limit)"
         );
@@ -1510,14 +1495,7 @@ mod tests {
             got[0].target.as_ref().unwrap().options.referer,
             Some(Referer::parse("http://r.example/").unwrap())
         );
-        assert!(
-            got[1]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("option on line 6: header `no colon` is not of the form")
-        );
+        assert!(why(&got[1]).contains("option on line 6: header `no colon` is not of the form"));
     }
 
     #[test]
@@ -1530,14 +1508,7 @@ mod tests {
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
         assert_eq!(got.len(), 2);
         assert!(got[0].text.len() <= MAX_LINE, "{}", got[0].text.len());
-        assert!(
-            got[0]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("longer than 65536 bytes in all")
-        );
+        assert!(why(&got[0]).contains("longer than 65536 bytes in all"));
         assert_eq!((got[1].line, got[1].target.is_ok()), (100_002, true));
     }
 
@@ -1746,7 +1717,7 @@ mod tests {
             let got = jobs(input);
             assert_eq!(got.len(), 1, "{got:#?}");
             assert_eq!(got[0].line, 1);
-            let why = &got[0].target.as_ref().unwrap_err().message;
+            let why = why(&got[0]);
             assert!(why.contains("UTF-16") && why.contains("iconv"), "{why}");
         }
     }
@@ -1777,14 +1748,7 @@ mod tests {
             seen,
             [("broken", 1, true), ("broken", 2, false), ("fine", 2, true)]
         );
-        assert!(
-            got[1]
-                .target
-                .as_ref()
-                .unwrap_err()
-                .message
-                .contains("disk gone")
-        );
+        assert!(why(&got[1]).contains("disk gone"));
     }
 
     #[test]
