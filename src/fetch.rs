@@ -1,6 +1,8 @@
 //! Fetching one URL into one [`Outcome`]: the shared ureq Agents, their timeouts and headers,
 //! and streaming the body so only a byte count and a short prefix are kept.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -8,11 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use http_auth::PasswordClient;
 use ureq::Agent;
 use ureq::http::{HeaderName, HeaderValue, header};
 use ureq::unversioned::transport::Connector;
 use url::Url;
 
+use crate::auth::{Auth, Login};
 use crate::cancel;
 use crate::cookies::Jar;
 use crate::decode::{self, BadEncoding};
@@ -69,6 +73,8 @@ pub struct NetSettings {
     pub proxies: Proxies,
     /// Credentials by host from a netrc file (`-n`, `--netrc-file`).
     pub logins: Option<Arc<Logins>>,
+    /// `--user`'s login, for each URL's own origin.
+    pub user: Option<Login>,
     /// `--spider`: ask with HEAD (GET where HEAD is refused) and read no body.
     pub spider: bool,
     /// `--verbose`: keep each URL's requests and answers' heads (see [`crate::trace`]).
@@ -168,6 +174,8 @@ pub struct Fetcher {
     rate: Option<RateLimit>,
     /// When URLs may start, with `--rate` or `--wait`.
     pace: Option<Pace>,
+    /// The logins requests go with, and the Digest challenges servers have made.
+    auth: Auth,
 }
 
 /// Agents the hosts are shared out between, each with its own pool of idle connections (of
@@ -279,7 +287,9 @@ impl Fetcher {
                 }
             })
             .collect();
+        let auth = Auth::new(settings.user.clone(), settings.logins.clone());
         Self {
+            auth,
             agents,
             host_hash: RandomState::new(),
             hosts: Hosts::new(settings.per_host),
@@ -319,6 +329,7 @@ impl Fetcher {
     pub fn reset_epoch(&mut self) {
         self.epoch = Instant::now();
         self.jar.clear();
+        self.auth.forget_challenges();
     }
 
     /// Opens a link list on a server (`-i URL`, as wget reads one): one GET as a fetch makes
@@ -578,12 +589,15 @@ impl Fetcher {
         let mut current = url.clone();
         let mut previous = None;
         let mut hops = 0;
+        // The login challenge this hop's request is sent again to answer: once only, so a
+        // login the server refuses ends as its 401.
+        let mut challenge: Option<RefCell<PasswordClient>> = None;
         loop {
-            let budget = match (hops, ask.clock, self.settings.timeout) {
+            let budget = match (hops, challenge.is_some(), ask.clock, self.settings.timeout) {
                 // The Agent's own whole-URL timeout covers the first request, unless the
                 // URL's clock started before it (a segment's request).
-                (0, None, _) | (_, _, None) => None,
-                (_, _, Some(whole)) => match whole.checked_sub(started.elapsed()) {
+                (0, false, None, _) | (_, _, _, None) => None,
+                (_, _, _, Some(whole)) => match whole.checked_sub(started.elapsed()) {
                     Some(left) if !left.is_zero() => Some(left),
                     _ => return Err(classify(ureq::Error::Timeout(ureq::Timeout::Global))),
                 },
@@ -600,6 +614,7 @@ impl Fetcher {
                 referer: referer.and_then(|r| r.for_request(url, previous.as_ref())),
                 budget,
                 same_origin: hops == 0 || current.origin() == url.origin(),
+                challenge: challenge.as_ref(),
             };
             let once = |head: bool| self.request_once(&current, head, ask, &hop);
             let head = self.settings.spider;
@@ -619,6 +634,23 @@ impl Fetcher {
             // Whatever the status: a login's redirect and a 503 asking to come back both set
             // cookies the next request needs.
             self.jar.keep(&current, response.headers());
+            // A 401 asking for Digest, to a request that has a login to answer it with.
+            let same_origin = hop.same_origin;
+            match challenge.take() {
+                None if response.status() == 401
+                    && (self.login(&current, ask.line, same_origin)).is_some() =>
+                {
+                    if let Some(asked) = self.auth.challenge(&current, response.headers()) {
+                        challenge = Some(RefCell::new(asked));
+                        drain_redirect(response);
+                        continue;
+                    }
+                }
+                Some(answered) if response.status() != 401 => {
+                    self.auth.keep(&current, answered.into_inner());
+                }
+                _ => {}
+            }
             // RFC 9110's redirections with a Location to follow: not 304 Not Modified, nor the
             // deprecated 305 and unused 306.
             if !matches!(response.status().as_u16(), 300..=303 | 307 | 308) {
@@ -651,6 +683,18 @@ impl Fetcher {
         }
     }
 
+    /// The login a request to `url` goes with, if any: none when an Authorization is given
+    /// with -H (or the line's `header=`), which wins over any login, as in curl, and like the
+    /// login of --user goes to the line's own origin only.
+    fn login(&self, url: &Url, line: &LineOptions, same_origin: bool) -> Option<Cow<'_, Login>> {
+        let given = (self.settings.headers.iter().chain(&line.headers))
+            .any(|(name, _)| name == header::AUTHORIZATION);
+        match same_origin && given {
+            true => None,
+            false => self.auth.login_for(url, same_origin),
+        }
+    }
+
     /// The Agent for `url`'s host and port: always the same one.
     fn agent(&self, url: &Url) -> &Agent {
         let key = (url.host_str(), url.port_or_known_default());
@@ -678,13 +722,20 @@ impl Fetcher {
             ref referer,
             budget,
             same_origin,
+            challenge,
         } = *hop;
         let line_headers = &line.headers;
-        // Credentials in the URL go as Basic auth that this code makes: ureq sent them still
-        // percent-encoded (`p%40ss` for the password `p@ss`), where curl decodes them.
-        // A netrc entry for the host comes before the URL's own user name without a password.
-        let logins = self.settings.logins.as_ref();
-        let basic = (logins.and_then(|l| l.basic_for(url))).or_else(|| basic_auth(url));
+        let proxy = self.settings.proxies.for_url(url);
+        // An http URL goes to an HTTP proxy as a request naming the whole URL, not through a
+        // CONNECT tunnel (see `proxy::Absolute`): ureq is not told of the proxy.
+        let (absolute, proxy) = match proxy {
+            Some(p) if proxy::in_absolute_form(p, url) => (Some(p), None),
+            proxy => (None, proxy),
+        };
+        // Credentials in the URL go as an Authorization that this code makes (see `auth`):
+        // ureq sent them still percent-encoded (`p%40ss` for the password `p@ss`), where curl
+        // decodes them.
+        let login = self.login(url, line, same_origin);
         let bare;
         let target = if url.username().is_empty() && url.password().is_none() {
             url.as_str()
@@ -695,6 +746,17 @@ impl Fetcher {
             bare = without;
             bare.as_str()
         };
+        let method = if use_head { "HEAD" } else { "GET" };
+        let login = login.map(|login| {
+            // Digest's `uri` is the request line's: the path, or the whole URL to a proxy.
+            let uri = match absolute {
+                Some(_) => target,
+                None => &url[url::Position::BeforePath..url::Position::AfterQuery],
+            };
+            let mut fresh = challenge.map(RefCell::borrow_mut);
+            self.auth
+                .authorization(url, &login, (method, uri), fresh.as_deref_mut())
+        });
         let agent = self.agent(url);
         let mut request = if use_head {
             agent.head(target)
@@ -708,19 +770,12 @@ impl Fetcher {
             + referer
                 .as_ref()
                 .map_or(0, |r| r.len() + "Referer: \r\n".len())
-            + basic
+            + login
                 .as_ref()
                 .map_or(0, |b| b.len() + "Authorization: \r\n".len())
             + (line_headers.iter())
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
-        let proxy = self.settings.proxies.for_url(url);
-        // An http URL goes to an HTTP proxy as a request naming the whole URL, not through a
-        // CONNECT tunnel (see `proxy::Absolute`): ureq is not told of the proxy.
-        let (absolute, proxy) = match proxy {
-            Some(p) if proxy::in_absolute_form(p, url) => (Some(p), None),
-            proxy => (None, proxy),
-        };
         let proxy_login = absolute.and_then(proxy_basic_auth);
         let head = head
             + absolute.map_or(0, |_| url.as_str().len())
@@ -743,7 +798,6 @@ impl Fetcher {
             }
             request = config.build();
         }
-        let mut authorized = false;
         let mut referred = false;
         let mut cookie = cookie;
         // A header the list gives for this URL takes the place of a -H one of the same name,
@@ -755,7 +809,6 @@ impl Fetcher {
             if !same_origin && (name == header::AUTHORIZATION || name == header::COOKIE) {
                 continue;
             }
-            authorized |= name == header::AUTHORIZATION;
             referred |= name == header::REFERER;
             // Only a Cookie header takes the kept cookies along (a tuple with `cookie.take()`
             // in it once took them for any header, and -H X-Any or -u lost them).
@@ -776,9 +829,8 @@ impl Fetcher {
         if let (Some(referer), false) = (referer, referred) {
             request = request.header(header::REFERER, referer);
         }
-        // An Authorization given with -H wins over the URL's, as in curl.
-        if let (Some(basic), false) = (basic, authorized) {
-            request = request.header(header::AUTHORIZATION, basic);
+        if let Some(login) = login {
+            request = request.header(header::AUTHORIZATION, login);
         }
         if let Some(login) = proxy_login {
             request = request.header("Proxy-Authorization", login);
@@ -1561,6 +1613,8 @@ struct Hop<'a> {
     budget: Option<Duration>,
     /// Whether credentials given with `-H` may go along (the first URL's origin).
     same_origin: bool,
+    /// The login challenge the previous request was answered with, to answer now.
+    challenge: Option<&'a RefCell<PasswordClient>>,
 }
 
 /// Where reading a body stops: after `close_after` bytes when given, and with a `too_large`
@@ -1613,20 +1667,6 @@ fn status_failure(status: ureq::http::StatusCode, retry_after: Option<String>) -
             .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
     }
     failure
-}
-
-/// The `Authorization` value for a URL that carries credentials: `Basic` over the user name
-/// and password, percent-decoded (RFC 3986 has them encoded in the URL; RFC 7617 sends them
-/// as they are).
-fn basic_auth(url: &Url) -> Option<String> {
-    if url.username().is_empty() && url.password().is_none() {
-        return None;
-    }
-    let decode = percent_encoding::percent_decode_str;
-    let mut credentials: Vec<u8> = decode(url.username()).collect();
-    credentials.push(b':');
-    credentials.extend(decode(url.password().unwrap_or("")));
-    Some(basic(&credentials))
 }
 
 /// The `Proxy-Authorization` value for a proxy's login, as ureq's CONNECT link sends it.

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod ask;
+pub mod auth;
 pub mod cancel;
 pub mod cli;
 pub mod config;

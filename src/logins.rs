@@ -1,6 +1,6 @@
 //! Credentials from a netrc file (`-n, --netrc`, `--netrc-file`): reading it once, with
 //! rust-netrc, and choosing for each request the entry of the host it goes to, as curl's `-n`
-//! does. Passwords never leave this module but as the `Authorization` value of that request.
+//! does (how the login is sent is [`crate::auth`]'s).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,15 +10,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use url::Url;
 
+use crate::auth::Login;
+
 /// Largest netrc file read. Real ones are a few lines; this keeps a wrong path (a log, a
 /// device) from being read whole.
 const MAX_FILE: u64 = 1024 * 1024;
-
-/// One entry: the user name and password it gives.
-struct Login {
-    login: String,
-    password: String,
-}
 
 /// The entries of a netrc file, by host.
 #[derive(Default)]
@@ -76,7 +72,7 @@ impl Logins {
         let mut logins = Self::default();
         for (host, entry) in parsed.hosts {
             let login = Login {
-                login: entry.login,
+                user: entry.login,
                 password: entry.password,
             };
             // rust-netrc files the `default` entry under that name.
@@ -89,24 +85,23 @@ impl Logins {
         Ok(logins)
     }
 
-    /// The `Authorization` value for a request to `url`, from the entry of its host or else
-    /// the default one: for a URL without credentials, or with a user name that is the
-    /// entry's and no password (curl's rule). `None` when the file has nothing for it.
-    pub fn basic_for(&self, url: &Url) -> Option<String> {
+    /// The login for a request to `url`, from the entry of its host or else the default one:
+    /// for a URL without credentials, or with a user name that is the entry's and no password
+    /// (curl's rule). `None` when the file has nothing for it.
+    pub fn login_for(&self, url: &Url) -> Option<&Login> {
         if url.password().is_some() {
             return None;
         }
         let host = bare_host(url.host_str()?);
         let entry = (self.hosts.get(&host)).or(self.default.as_ref())?;
-        if entry.login.is_empty() && entry.password.is_empty() {
+        if entry.user.is_empty() && entry.password.is_empty() {
             return None;
         }
         let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy();
-        if !user.is_empty() && user != entry.login {
+        if !user.is_empty() && user != entry.user {
             return None;
         }
-        let credentials = format!("{}:{}", entry.login, entry.password);
-        Some(crate::fetch::basic(credentials.as_bytes()))
+        Some(entry)
     }
 }
 
@@ -130,14 +125,8 @@ mod tests {
         Logins::load(file.path(), true).unwrap()
     }
 
-    fn decoded(value: Option<String>) -> Option<String> {
-        use base64::Engine as _;
-        let value = value?;
-        let encoded = value.strip_prefix("Basic ").unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap();
-        Some(String::from_utf8(bytes).unwrap())
+    fn pair(login: Option<&Login>) -> Option<String> {
+        login.map(|l| format!("{}:{}", l.user, l.password))
     }
 
     #[test]
@@ -148,7 +137,7 @@ mod tests {
              macdef init\ncd /pub\n\n\
              default login anonymous password guest@\n",
         );
-        let basic = |url: &str| decoded(logins.basic_for(&Url::parse(url).unwrap()));
+        let basic = |url: &str| pair(logins.login_for(&Url::parse(url).unwrap()));
         assert_eq!(
             basic("https://FILES.example:8443/a").as_deref(),
             Some("alice:two words")
@@ -173,7 +162,7 @@ mod tests {
         let logins = logins("machine files.example login alice password a\n");
         assert!(
             logins
-                .basic_for(&Url::parse("http://elsewhere.example/").unwrap())
+                .login_for(&Url::parse("http://elsewhere.example/").unwrap())
                 .is_none()
         );
         assert!(!format!("{logins:?}").contains("password"));

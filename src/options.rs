@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::Result;
 use ureq::http::{HeaderValue, header};
 
+use crate::auth::Login;
 use crate::cli::Cli;
-use crate::fetch::{NetSettings, basic, parse_header};
+use crate::fetch::{NetSettings, parse_header};
 use crate::identity::Identity;
 use crate::interface::Local;
 use crate::links::ListName;
@@ -383,8 +384,6 @@ impl Options {
                 )
                 .into());
             }
-            let password = cli.password.as_deref();
-            headers.push((header::AUTHORIZATION, basic_credentials(user, password)?));
         }
         let load_cookies = cookie_option(cli, &mut headers)?;
         let jobs = jobs_wanted(cli);
@@ -451,6 +450,7 @@ impl Options {
                 proxies,
                 tls: tls(cli)?,
                 logins: logins(cli)?,
+                user: user_login(cli)?,
                 spider: cli.spider,
                 verbose: cli.verbose,
                 resolve: Arc::new(Overrides::parse(&cli.resolve).map_err(UsageError)?),
@@ -523,15 +523,14 @@ fn logins(cli: &Cli) -> Result<Option<Arc<Logins>>> {
     Ok(Some(Arc::new(logins)))
 }
 
-/// The `Authorization` header for `--user USER:PASSWORD` (curl's) or `--user USER --password
-/// PASSWORD` (wget's), kept out of any debug output.
-fn basic_credentials(user: &str, password: Option<&str>) -> Result<HeaderValue> {
+/// The login of `--user USER:PASSWORD` (curl's) or `--user USER --password PASSWORD` (wget's).
+fn user_login(cli: &Cli) -> Result<Option<Login>> {
+    let Some(user) = &cli.user else {
+        return Ok(None);
+    };
+    let password = cli.password.as_deref();
     let (user, password) = login(("--user", "--password", "host"), user, password)?;
-    let pair = format!("{user}:{password}");
-    let mut value = HeaderValue::try_from(basic(pair.as_bytes()))
-        .map_err(|_| UsageError("--user gives credentials that cannot be sent".into()))?;
-    value.set_sensitive(true);
-    Ok(value)
+    Ok(Some(Login { user, password }))
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@
 //! | `etag=TEXT` | the ETag to send (default derived from the size) |
 //! | `cookie=TEXT` | a Set-Cookie header per line of TEXT, on any answer (redirects and `fail` too) |
 //! | `need_cookie=TEXT` | 403 unless the request's Cookie header contains TEXT |
+//! | `digest=USER:PASSWORD` | 401 with a Digest challenge (MD5, `qop="auth"`) unless the request answers one of this server's with that login (`digest_basic=1` offers Basic too, first; `digest_once=1` takes each nonce once, a reused one then being `stale`) |
 //! | `no_head=1` | 405 Method Not Allowed to a HEAD request |
 //! | `last_modified=SECS` | a Last-Modified of that Unix time, and 304 to an If-Modified-Since no older (`ignore_ims=1`: never 304) |
 //!
@@ -84,6 +85,9 @@ struct Stats {
     active: AtomicUsize,
     max_active: AtomicUsize,
     per_path: Mutex<HashMap<String, usize>>,
+    /// Digest nonces given out (`digest`), and those already answered (`digest_once`).
+    nonces: AtomicUsize,
+    answered: Mutex<std::collections::HashSet<String>>,
     /// Signalled when a Range request past byte 0 comes (`wait_ranges`).
     ranged: Condvar,
 }
@@ -305,6 +309,8 @@ pub fn listen(addr: &str) -> io::Result<TcpListener> {
 
 struct Request {
     method: String,
+    /// The request line's target as sent (a path, or a whole URL to a proxy).
+    target: String,
     path: String,
     params: HashMap<String, String>,
     range_start: Option<u64>,
@@ -327,6 +333,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
     let mut parts = first.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let mut target = parts.next().unwrap_or("/").to_string();
+    let sent = target.clone();
     // A request in absolute form, as a client sends one to a proxy: answered as the URL's
     // server would answer its path.
     let absolute = target.starts_with("http://");
@@ -375,6 +382,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>
         .collect();
     Ok(Some(Request {
         method,
+        target: sent,
         path: path.to_string(),
         params,
         range_start,
@@ -409,6 +417,55 @@ fn serve_connection(conn: TcpStream, stats: &Stats, stop: &AtomicBool) -> io::Re
         if !keep? || request.close {
             break;
         }
+    }
+    Ok(())
+}
+
+/// Whether the request's Authorization answers a Digest challenge of this server's for
+/// `login` (`USER:PASSWORD`), worked out here as RFC 7616 says, apart from the client's code.
+/// `Err(true)` when it does but its nonce was answered before and `once` allows a nonce one
+/// answer (the challenge is then `stale`).
+fn digest_answered(req: &Request, login: &str, stats: &Stats, once: bool) -> Result<(), bool> {
+    use md5::Digest as _;
+    let hex = |text: String| crate::links::hex(&md5::Md5::digest(text.as_bytes()));
+    let (user, password) = login.split_once(':').unwrap_or((login, ""));
+    let value = (req.headers.iter())
+        .find(|(name, _)| name == "authorization")
+        .map(|(_, value)| value.as_str())
+        .ok_or(false)?;
+    let answer = http_auth::parse_challenges(value).map_err(|_| false)?;
+    let answer = answer
+        .first()
+        .filter(|a| a.scheme.eq_ignore_ascii_case("Digest"));
+    let answer = answer.ok_or(false)?;
+    let param = |name: &str| {
+        (answer.params.iter())
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.to_unescaped())
+            .unwrap_or_default()
+    };
+    let nonce = param("nonce");
+    let ha1 = hex(format!("{user}:fetchpar:{password}"));
+    let ha2 = hex(format!("{}:{}", req.method, param("uri")));
+    let (nc, cnonce) = (param("nc"), param("cnonce"));
+    let expected = hex(format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"));
+    let ours = (nonce
+        .strip_prefix('n')
+        .and_then(|n| n.parse::<usize>().ok()))
+    .is_some_and(|n| n < stats.nonces.load(Ordering::SeqCst));
+    let right = ours
+        && param("username") == user
+        && param("realm") == "fetchpar"
+        && param("uri") == req.target
+        && param("qop") == "auth"
+        && param("opaque") == "fetchpar-opaque"
+        && param("response") == expected;
+    if !right {
+        return Err(false);
+    }
+    let mut answered = stats.answered.lock().unwrap_or_else(|e| e.into_inner());
+    if once && !answered.insert(nonce) {
+        return Err(true);
     }
     Ok(())
 }
@@ -491,6 +548,23 @@ fn respond(
             out.write_all(head.as_bytes())?;
             return Ok(true);
         }
+    }
+    if let Some(login) = p("digest")
+        && let Err(stale) = digest_answered(req, login, stats, flag("digest_once"))
+    {
+        let nonce = stats.nonces.fetch_add(1, Ordering::SeqCst);
+        let basic = match flag("digest_basic") {
+            true => "WWW-Authenticate: Basic realm=\"fetchpar\"\r\n",
+            false => "",
+        };
+        let stale = if stale { ", stale=true" } else { "" };
+        let head = format!(
+            "HTTP/1.1 401 Unauthorized\r\n{basic}WWW-Authenticate: Digest realm=\"fetchpar\", \
+             qop=\"auth\", nonce=\"n{nonce}\", opaque=\"fetchpar-opaque\"{stale}\r\n\
+             {cookies}Content-Length: 12\r\n\r\nunauthorized"
+        );
+        out.write_all(head.as_bytes())?;
+        return Ok(true);
     }
     if flag("garbage") {
         out.write_all(b"\x00\x01\x02 this is not HTTP at all \xff\xfe\r\n\r\n")?;

@@ -2643,3 +2643,105 @@ fn verbose_shows_every_request_once_whatever_path_it_takes() {
         "the body was split: {stderr}"
     );
 }
+
+#[test]
+fn a_digest_challenge_is_answered_with_the_login_and_kept_for_the_origin() {
+    let origin = Origin::start().unwrap();
+    let page =
+        |n: usize, extra: &str| origin.url(&format!("/d{n}?digest=ann:s%3Acret&size=7{extra}"));
+    let run = |args: &[&str], urls: &[String]| {
+        let out = fetchpar()
+            .args(["--json", "-j", "1", "--retries", "0"])
+            .args(args)
+            .args(urls)
+            .output()
+            .unwrap();
+        let records = json_lines(&out.stdout);
+        assert_eq!(records.len(), urls.len(), "{records:?}");
+        let statuses: Vec<_> = (records.iter()).map(|r| r["status"].as_u64()).collect();
+        (out.status.code(), statuses)
+    };
+    let before = |origin: &Origin| origin.requests();
+
+    // --user: the first request goes with Basic and is challenged, the answer is Digest; the
+    // origin's next URLs answer the kept challenge at once (one request each).
+    let urls: Vec<_> = (0..3).map(|n| page(n, "")).collect();
+    let start = before(&origin);
+    let (code, statuses) = run(&["-u", "ann:s:cret"], &urls);
+    assert_eq!((code, statuses), (Some(0), vec![Some(200); 3]));
+    assert_eq!(origin.requests() - start, 4);
+
+    // A login the server refuses: one answer to its challenge, then the 401 is the result.
+    let start = before(&origin);
+    let (code, statuses) = run(&["-u", "ann:wrong"], &urls[..1]);
+    assert_eq!((code, statuses), (Some(1), vec![Some(401)]));
+    assert_eq!(origin.requests() - start, 2);
+
+    // No login: the 401 at once, and nothing sent again; nor with an Authorization of -H's.
+    let start = before(&origin);
+    let (code, statuses) = run(&[], &urls[..1]);
+    assert_eq!((code, statuses), (Some(1), vec![Some(401)]));
+    let (code, _) = run(&["-H", "Authorization: Bearer t"], &urls[..1]);
+    assert_eq!(code, Some(1));
+    assert_eq!(origin.requests() - start, 2);
+
+    // The URL's own login (percent-decoded), and a netrc entry, answer it too.
+    let own = page(5, "").replace("http://", "http://ann:s%3Acret@");
+    assert_eq!(run(&[], &[own]).0, Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let netrc = dir.path().join("netrc");
+    fs::write(&netrc, "machine 127.0.0.1 login ann password s:cret\n").unwrap();
+    let netrc = netrc.to_str().unwrap();
+    assert_eq!(run(&["--netrc-file", netrc], &urls[..1]).0, Some(0));
+
+    // Offered Basic first and Digest after, Digest is taken (the server takes no Basic); a
+    // HEAD (--spider) is answered as a HEAD.
+    let both = page(6, "&digest_basic=1");
+    assert_eq!(run(&["-u", "ann:s:cret"], std::slice::from_ref(&both)).0, Some(0));
+    assert_eq!(run(&["-u", "ann:s:cret", "--spider"], &[both]).0, Some(0));
+
+    // A server that takes each nonce once calls the kept one stale: the fresh challenge is
+    // answered, once per URL.
+    let once: Vec<_> = (0..3).map(|n| page(10 + n, "&digest_once=1")).collect();
+    let start = before(&origin);
+    let (code, statuses) = run(&["-u", "ann:s:cret"], &once);
+    assert_eq!((code, statuses), (Some(0), vec![Some(200); 3]));
+    assert_eq!(origin.requests() - start, 6);
+    // Many at once: each answers the challenge made to its own request, whatever the others
+    // were asked meanwhile.
+    let many: Vec<_> = (0..16).map(|n| page(20 + n, "&digest_once=1")).collect();
+    let out = fetchpar()
+        .args(["--json", "-j", "16", "--retries", "0", "-u", "ann:s:cret"])
+        .args(&many)
+        .output()
+        .unwrap();
+    let records = json_lines(&out.stdout);
+    let ok = (records.iter()).filter(|r| r["status"].as_u64() == Some(200));
+    assert_eq!(
+        (out.status.code(), ok.count()),
+        (Some(0), 16),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn a_digest_login_goes_through_redirects_and_saved_downloads() {
+    let origin = Origin::start().unwrap();
+    let target = origin.url("/file.bin?digest=ann:pw&size=5000");
+    let dir = tempfile::tempdir().unwrap();
+    let out = fetchpar()
+        .args(["-u", "ann:pw", "-o"])
+        .arg(dir.path())
+        .arg(redirecting(&origin, "/hop", &target))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Named from the line's URL, as wget names it without --trust-server-names.
+    let saved = fs::read(dir.path().join("hop")).unwrap();
+    assert_eq!(saved, fetchpar::origin::body_bytes(0, 5000));
+}
