@@ -266,6 +266,17 @@ struct Whole {
     nested: bool,
 }
 
+impl Whole {
+    fn of(format: Format) -> Self {
+        Self {
+            format,
+            entries: None,
+            index: false,
+            nested: false,
+        }
+    }
+}
+
 impl Reading {
     /// The format every list is read in, if a `--force-...` option says (`base` for HTML).
     fn forced(&self, base: Option<Url>) -> Option<Format> {
@@ -373,26 +384,35 @@ impl Source {
 
     /// This source, read whole as a document of this format.
     fn read_as(mut self, format: Option<Format>) -> Self {
-        self.whole = format.map(|format| Whole {
-            format,
-            entries: None,
-            index: false,
-            nested: false,
-        });
+        self.whole = format.map(Whole::of);
         self
     }
 
     /// This source read as `format`; or, given none, read as lines, or as XML by its root
     /// element when it is a gzip file that unpacks to XML (a sitemap, a feed, a Metalink file).
     /// Only a list that can be looked into without waiting (a file, or a body that has begun)
-    /// is unpacked here: a pipe is not held up before its first line.
+    /// is looked into here: a pipe is not held up at opening, but when its first line is read
+    /// ([`Source::look_into`]).
     fn read_as_found(mut self, format: Option<Format>) -> Self {
-        if format.is_some() || self.wait_on.is_some() || !self.unpack() {
+        if format.is_some() || self.wait_on.is_some() {
             return self.read_as(format);
         }
+        self.look_into();
+        self
+    }
+
+    /// Reads this source unpacked if it is a gzip file, and then whole as XML if it unpacks
+    /// to XML; else leaves it to be read as lines. Waits for its first bytes.
+    fn look_into(&mut self) {
+        if !self.unpack() {
+            return;
+        }
         // A read that fails is read again as lines, and says why then.
-        let xml = (self.reader.fill_buf()).is_ok_and(|head| !head.is_empty() && like_xml(head));
-        self.read_as(xml.then_some(Format::Xml))
+        let xml = more(&mut self.reader, self.wait_on.as_ref()).unwrap_or(false)
+            && like_xml(self.reader.buffer());
+        if xml {
+            self.whole = Some(Whole::of(Format::Xml));
+        }
     }
 
     /// Reads this source unpacked from now on if it is a gzip file (a list compressed whole:
@@ -402,7 +422,26 @@ impl Source {
         if self.unpacked {
             return true;
         }
-        if !(self.reader.fill_buf()).is_ok_and(|head| head.starts_with(&[0x1f, 0x8b])) {
+        let wait_on = self.wait_on.as_ref();
+        // Failing, the read is tried again as the list is read, and says why then.
+        if !more(&mut self.reader, wait_on).unwrap_or(false) {
+            return false;
+        }
+        if self.reader.buffer() == [0x1f] {
+            // The gzip mark's first byte alone, from a pipe written to a byte at a time: it is
+            // taken, the next byte looked at, and the first put back in front.
+            self.reader.consume(1);
+            let mut rest =
+                std::mem::replace(&mut self.reader, BufReader::new(Box::new(io::empty())));
+            let second = more(&mut rest, wait_on)
+                .unwrap_or(false)
+                .then(|| rest.buffer()[0]);
+            let whole: Box<dyn Read + Send> = Box::new(io::Cursor::new([0x1f]).chain(rest));
+            self.reader = BufReader::with_capacity(64 * 1024, whole);
+            if second != Some(0x8b) {
+                return false;
+            }
+        } else if !self.reader.buffer().starts_with(&[0x1f, 0x8b]) {
             return false;
         }
         let packed = std::mem::replace(&mut self.reader, BufReader::new(Box::new(io::empty())));
@@ -883,6 +922,13 @@ impl Iterator for LinkReader {
                 return self.pending.take();
             }
             let name = Arc::clone(&source.name);
+            // A pipe is looked into for gzip when its first line is read (not at opening).
+            if !source.read_any && source.wait_on.is_some() {
+                source.look_into();
+                if source.whole.is_some() {
+                    continue;
+                }
+            }
             let first = !std::mem::replace(&mut source.read_any, true);
             let Source {
                 reader, wait_on, ..
@@ -1613,6 +1659,62 @@ mod tests {
         let rest: Vec<Job> = rx.try_iter().collect();
         assert_eq!(rest.len(), 1);
         assert_eq!((rest[0].line, rest[0].target.is_ok()), (2, true));
+    }
+
+    #[test]
+    fn a_pipe_is_looked_into_for_gzip_at_its_first_line_even_a_byte_at_a_time() {
+        /// A pipe whose writer writes a byte at a time: each read gives one.
+        struct Trickle(io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let gzip = |text: &str| {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(text.as_bytes()).unwrap();
+            gz.finish().unwrap()
+        };
+        let piped = |bytes: Vec<u8>| {
+            let mut source = Source::new("-", Box::new(Trickle(io::Cursor::new(bytes))), 0);
+            // Polled only when nothing is buffered: /dev/null is always ready.
+            source.wait_on = Some(File::open("/dev/null").unwrap());
+            LinkReader::from_sources(VecDeque::from([source])).collect::<Vec<Job>>()
+        };
+        let found = |jobs: &[Job]| -> Vec<(usize, Result<String, String>)> {
+            (jobs.iter())
+                .map(|job| match &job.target {
+                    Ok(t) => (job.line, Ok(t.url.to_string())),
+                    Err(why) => (job.line, Err(why.message.clone())),
+                })
+                .collect()
+        };
+        let jobs = piped(gzip(
+            "http://a.example/1\n  out=one.bin\nhttp://b.example/2\n",
+        ));
+        assert_eq!(
+            found(&jobs),
+            [
+                (1, Ok("http://a.example/1".into())),
+                (3, Ok("http://b.example/2".into()))
+            ]
+        );
+        assert_eq!(
+            jobs[0].target.as_ref().unwrap().options.out.as_deref(),
+            Some("one.bin")
+        );
+        let sitemap = "<urlset>\n<url><loc>http://c.example/3</loc></url>\n</urlset>\n";
+        assert_eq!(
+            found(&piped(gzip(sitemap))),
+            [(2, Ok("http://c.example/3".into()))]
+        );
+        // A first byte like gzip's and then none: put back, and the lines read as they are.
+        let jobs = piped(b"\x1fx\nhttp://d.example/4\n".to_vec());
+        assert_eq!(jobs.len(), 2);
+        assert_eq!((jobs[0].line, &jobs[0].text[..]), (1, "\u{1f}x"));
+        assert_eq!(found(&jobs)[1], (2, Ok("http://d.example/4".into())));
     }
 
     #[test]

@@ -659,6 +659,27 @@ fn a_list_compressed_whole_is_read_unpacked_as_xml_or_as_lines() {
         let bytes: Vec<_> = records.iter().map(|r| r["bytes"].as_u64()).collect();
         assert_eq!(bytes, [Some(4), Some(5)]);
     }
+    // Piped into standard input, each the same: looked into when its first line is read.
+    let gzip = |text: &str| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes()).unwrap();
+        gz.finish().unwrap()
+    };
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-"])
+        .write_stdin(gzip(&lines))
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(lines_of(&records), [1, 3], "{records:#?}");
+    let out = fetchpar()
+        .args(["--json", "-"])
+        .write_stdin(gzip(&sitemap))
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(lines_of(&records), [3], "{records:#?}");
+    assert_eq!(records[0]["bytes"], 3);
 }
 
 #[test]
@@ -2697,7 +2718,10 @@ fn a_digest_challenge_is_answered_with_the_login_and_kept_for_the_origin() {
     // Offered Basic first and Digest after, Digest is taken (the server takes no Basic); a
     // HEAD (--spider) is answered as a HEAD.
     let both = page(6, "&digest_basic=1");
-    assert_eq!(run(&["-u", "ann:s:cret"], std::slice::from_ref(&both)).0, Some(0));
+    assert_eq!(
+        run(&["-u", "ann:s:cret"], std::slice::from_ref(&both)).0,
+        Some(0)
+    );
     assert_eq!(run(&["-u", "ann:s:cret", "--spider"], &[both]).0, Some(0));
 
     // A server that takes each nonce once calls the kept one stale: the fresh challenge is
