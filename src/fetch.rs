@@ -866,11 +866,12 @@ impl Fetcher {
         carried: &mut Carried,
     ) -> Result<(), Failure> {
         let url = &target.url;
-        let expected = target.options.checksum.as_ref();
+        // What the line says the saved body must be: its digest and its size.
+        let expected = &target.options;
         // Digests are computed only when something checks or shows them: SHA-256 for --json
         // and --checksums, and the list's checksum of whatever kind.
         let hash = self.saver.as_ref().is_some_and(|s| s.settings().hash);
-        let check = expected.map(|c| c.algorithm);
+        let check = expected.checksum.as_ref().map(|c| c.algorithm);
         let mut slot = match &job.planned {
             Some(Planned::Skip(kept)) if keep_saved(kept, expected, outcome)? => return Ok(()),
             Some(Planned::Skip(wrong)) => Some(wrong.clone()),
@@ -1009,9 +1010,21 @@ impl Fetcher {
         {
             return Err(too_large(self.settings.max_size));
         }
+        let first = if append { from } else { 0 };
+        // The line's size of the file (a Metalink `<size>`): a body that says it is another
+        // size is not the file, and one that runs on past it is stopped there.
+        let listed = expected.size.filter(|_| !failed_status);
+        if let (Some(size), Some(length)) = (listed, length)
+            && first + length != size
+        {
+            return Err(crate::save::wrong_size(first + length, size));
+        }
+        let (limit, sized) = match (listed.map(|size| size.saturating_sub(first)), limit) {
+            (Some(left), limit) if limit.is_none_or(|limit| left < limit) => (Some(left), listed),
+            (_, limit) => (limit, None),
+        };
         // --split: a body large enough, from a server that takes ranges, is fetched over
         // several connections at once.
-        let first = if append { from } else { 0 };
         if let (Some(slot), false) = (&slot, failed_status)
             && let Some(segments) = self.segments(target, &response, first, length)
         {
@@ -1073,6 +1086,7 @@ impl Fetcher {
             let mut body = decode::Gunzip::new(body);
             let ends = Ends {
                 rate: own_rate,
+                sized,
                 ..self.ends(None, limit, reuse)
             };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
@@ -1081,6 +1095,7 @@ impl Fetcher {
             let mut body = body;
             let ends = Ends {
                 rate: own_rate,
+                sized,
                 ..self.ends(length, limit, reuse)
             };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
@@ -1109,7 +1124,14 @@ impl Fetcher {
                 let label = self.label(&final_url);
                 saved(writer, expected, outcome, remote_time, label.as_deref())
             }
-            None => Ok(()),
+            // A body that is shown, not saved, ended short of the file's size (one sent
+            // without a length: a saved one is checked as its part is put in place).
+            None => match listed {
+                Some(size) if outcome.bytes != size => {
+                    Err(crate::save::wrong_size(outcome.bytes, size))
+                }
+                _ => Ok(()),
+            },
         }
     }
 
@@ -1190,6 +1212,7 @@ impl Fetcher {
                 let ends = Ends {
                     close_after: Some(end - next),
                     limit: u64::MAX,
+                    sized: None,
                     stop: None,
                     rate: split.rate,
                 };
@@ -1245,7 +1268,7 @@ impl Fetcher {
         job: &Job,
         target: &Target,
         (slot, part, segments): (&Slot, SplitPart, Segments),
-        expected: Option<&crate::links::Checksum>,
+        expected: &LineOptions,
         outcome: &mut Outcome,
         (start, live, own_rate): (Instant, Option<&Live>, Option<&RateLimit>),
     ) -> Option<Result<(), Failure>> {
@@ -1258,6 +1281,12 @@ impl Fetcher {
         {
             part.discard();
             return Some(Err(too_large(self.settings.max_size)));
+        }
+        // A part of a file of another size than the line's is of no use either: the file is
+        // asked for afresh, and its answer's length checked.
+        if expected.size.is_some_and(|size| segments.total() != size) {
+            part.discard();
+            return None;
         }
         let Some(&(index, next, end)) = segments.gaps().first() else {
             // Every byte was in: the run stopped just before the rename.
@@ -1452,6 +1481,7 @@ impl Fetcher {
         Ends {
             close_after: length.filter(|_| !reuse || self.input_done.load(Ordering::Relaxed)),
             limit: limit.unwrap_or(u64::MAX),
+            sized: None,
             stop: None,
             rate: None,
         }
@@ -1465,6 +1495,7 @@ impl Fetcher {
         Ends {
             close_after,
             limit,
+            sized,
             stop,
             rate: own_rate,
         }: Ends,
@@ -1504,7 +1535,10 @@ impl Fetcher {
                 Err(err) => break Err(classify(ureq::Error::from(err))),
             };
             if received + n as u64 > limit {
-                break Err(too_large(self.settings.max_size));
+                break Err(match sized {
+                    Some(size) => crate::save::past_size(size),
+                    None => too_large(self.settings.max_size),
+                });
             }
             for rate in [self.rate.as_ref(), own_rate].into_iter().flatten() {
                 rate.take(n, &cancel::requested);
@@ -1623,6 +1657,9 @@ struct Hop<'a> {
 struct Ends<'a> {
     close_after: Option<u64>,
     limit: u64,
+    /// The size of the file the line gives, when `limit` is what is left of it: more bytes
+    /// are a `checksum` failure, not a `too_large` one.
+    sized: Option<u64>,
     /// Set when the rest of a split body's reads should stop (the first connection failed).
     stop: Option<&'a AtomicBool>,
     /// The download's own budget, besides the run's (`--max-download-limit`).
@@ -1814,18 +1851,20 @@ fn end_split(
 /// left as it is (`true`), unless the line's checksum says it is not the file (`false`): it is
 /// then fetched again and replaced, as aria2c's `-V` does, rather than a wrong file being
 /// passed as done.
-fn keep_saved(
-    slot: &Slot,
-    expected: Option<&crate::links::Checksum>,
-    outcome: &mut Outcome,
-) -> Result<bool, Failure> {
-    if let Some(expected) = expected {
-        let right = crate::save::has_digest(&slot.path, expected).map_err(|err| {
-            Failure::new(
-                ErrorKind::Disk,
-                format!("reading {}: {err}", slot.path.display()),
-            )
-        })?;
+fn keep_saved(slot: &Slot, expected: &LineOptions, outcome: &mut Outcome) -> Result<bool, Failure> {
+    let unreadable = |err: io::Error| {
+        Failure::new(
+            ErrorKind::Disk,
+            format!("reading {}: {err}", slot.path.display()),
+        )
+    };
+    if let Some(size) = expected.size
+        && std::fs::metadata(&slot.path).map_err(unreadable)?.len() != size
+    {
+        return Ok(false);
+    }
+    if let Some(expected) = &expected.checksum {
+        let right = crate::save::has_digest(&slot.path, expected).map_err(unreadable)?;
         if !right {
             return Ok(false);
         }
@@ -1850,7 +1889,7 @@ fn content_range(response: &Response) -> Option<(u64, u64, u64)> {
 /// Puts a saved body in place and gives it the server's time, if asked (`-R`, `-N`).
 fn saved(
     writer: PartWriter,
-    expected: Option<&crate::links::Checksum>,
+    expected: &LineOptions,
     outcome: &mut Outcome,
     remote_time: Option<std::time::SystemTime>,
     label: Option<&str>,
@@ -1872,7 +1911,7 @@ fn saved(
 /// file's path.
 fn finish_saved(
     writer: PartWriter,
-    expected: Option<&crate::links::Checksum>,
+    expected: &LineOptions,
     outcome: &mut Outcome,
     label: Option<&str>,
 ) -> Result<std::path::PathBuf, Failure> {
@@ -1881,7 +1920,7 @@ fn finish_saved(
             trace::note(|| format!("* --xattr: {refused}"));
         }
     }
-    let (path, digest) = writer.finish(expected)?;
+    let (path, digest) = writer.finish(expected.checksum.as_ref(), expected.size)?;
     outcome.path = Some(path.display().to_string());
     outcome.sha256 = digest.map(|d| crate::links::hex(&d));
     Ok(path)

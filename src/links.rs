@@ -36,6 +36,8 @@ pub struct LineOptions {
     pub dir: Option<String>,
     /// `sha256=HEX` or aria2's `checksum=TYPE=HEX`: the digest the saved body must have.
     pub checksum: Option<Checksum>,
+    /// `size=BYTES`, or a Metalink file's `<size>`: the size the body must have.
+    pub size: Option<u64>,
     /// `header=NAME: VALUE` (and aria2's `user-agent=`): request headers for this URL alone,
     /// in place of `-H` ones of the same name.
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -54,6 +56,7 @@ impl LineOptions {
         out: None,
         dir: None,
         checksum: None,
+        size: None,
         headers: Vec::new(),
         referer: None,
         split: None,
@@ -1172,6 +1175,14 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             })?;
             options.checksum = Some(parse_checksum(key, algorithm, digest)?);
         }
+        "size" => match value.parse::<u64>() {
+            Ok(size) => options.size = Some(size),
+            _ => {
+                return Err(format!(
+                    "size= takes the file's size in bytes, not `{value}`"
+                ));
+            }
+        },
         "header" => {
             let header = crate::fetch::parse_header(value).map_err(|e| format!("{e:#}"))?;
             options.headers.push(header);
@@ -1200,7 +1211,7 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
         _ => {
             return Err(format!(
                 "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
-                 header, referer, user-agent, split, max-download-limit)"
+                 size, header, referer, user-agent, split, max-download-limit)"
             ));
         }
     }
@@ -1501,8 +1512,12 @@ mod tests {
         assert_eq!(
             why(&got[2]),
             "option on line 8: unknown option `lowest-speed-limit` (known: out, dir, sha256, \
-             checksum=sha-256=HEX, header, referer, user-agent, split, max-download-limit)"
+             checksum=sha-256=HEX, size, header, referer, user-agent, split, max-download-limit)"
         );
+        let sized = parse_line("http://d.example/ size=1048576").unwrap();
+        assert_eq!(sized.options.size, Some(1 << 20));
+        let wrong = parse_line("http://d.example/ size=1M").unwrap_err();
+        assert!(wrong.contains("size in bytes, not `1M`"), "{wrong}");
         let split = parse_line("http://d.example/ split=3 max-download-limit=2K").unwrap();
         assert_eq!(split.options.split, Some(3));
         assert_eq!(split.options.download_limit, Some(2048));

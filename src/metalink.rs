@@ -1,6 +1,6 @@
 //! Metalink lists (RFC 5854's version 4, and the older 3.0 form), as aria2c's `-M` reads them:
 //! each `<file>` is one job, its http(s) URLs in order of priority as the URL and its mirrors,
-//! its name as `out=`, and its strongest digest as `checksum=`.
+//! its name as `out=`, its strongest digest as `checksum=`, and its `<size>` as `size=`.
 
 use url::Url;
 
@@ -38,6 +38,8 @@ struct File {
     urls: Vec<(Element, String)>,
     /// Its whole-file digests: type and text.
     hashes: Vec<(String, String)>,
+    /// Its `<size>`'s text, if it has one.
+    size: Option<String>,
 }
 
 impl File {
@@ -49,6 +51,7 @@ impl File {
             name: file.attribute("name").unwrap_or("").trim().to_string(),
             urls: Vec::new(),
             hashes: Vec::new(),
+            size: None,
         };
         let depth = events.depth();
         let mut closed = file.empty;
@@ -70,6 +73,10 @@ impl File {
                     let kind = hash.attribute("type").unwrap_or("").to_string();
                     read.hashes.push((kind, events.text()?));
                 }
+                // The file's own (3.0 and 4 alike), not one of something inside it.
+                Some(Event::Open(size)) if here == depth && size.name == "size" && !size.empty => {
+                    read.size = Some(events.text()?);
+                }
                 None => closed = true,
                 Some(_) => {}
             }
@@ -77,8 +84,8 @@ impl File {
         Ok(read)
     }
 
-    /// The entry: its text is the file as a plain list writes it (URL, mirrors, `out=` and
-    /// `checksum=` lines), so that `--failed-out` gives a list that runs again.
+    /// The entry: its text is the file as a plain list writes it (URL, mirrors, `out=`,
+    /// `checksum=` and `size=` lines), so that `--failed-out` gives a list that runs again.
     fn entry(self) -> Entry {
         let line = self.line;
         let urls = self.ranked_urls();
@@ -99,9 +106,20 @@ impl File {
             let hex = crate::links::hex(&sum.digest);
             text.push_str(&format!("\n  checksum={}={hex}", sum.algorithm.name()));
         }
+        let size = match self.size.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some(size) => size.parse::<u64>().map(Some).map_err(|_| {
+                let size = crate::links::shorten(size);
+                format!("its <size> `{size}` is not a number of bytes")
+            }),
+        };
+        if let Ok(Some(size)) = size {
+            text.push_str(&format!("\n  size={size}"));
+        }
         let target = (|| -> Result<Target, String> {
             let out = safe_name?;
             let checksum = checksum?;
+            let size = size?;
             let mut urls = urls.into_iter();
             let url = urls.next().ok_or(
                 "no http or https URL among its sources (fetchpar fetches those only; ftp and \
@@ -113,6 +131,7 @@ impl File {
                 options: LineOptions {
                     out,
                     checksum,
+                    size,
                     ..LineOptions::default()
                 },
             })

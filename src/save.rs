@@ -687,6 +687,7 @@ impl PartWriter {
     pub fn finish(
         self,
         expected: Option<&Checksum>,
+        size: Option<u64>,
     ) -> Result<(PathBuf, Option<[u8; 32]>), Failure> {
         let Self {
             file,
@@ -694,7 +695,21 @@ impl PartWriter {
             slot,
             ..
         } = self;
+        let length = size.map(|_| file.metadata().map(|m| m.len()));
         drop(file);
+        if let (Some(size), Some(length)) = (size, length) {
+            let length = length.map_err(|err| {
+                Failure::new(
+                    ErrorKind::Disk,
+                    format!("reading {}: {err}", slot.part.display()),
+                )
+            })?;
+            if length != size {
+                let _ = fs::remove_file(&slot.part);
+                let _ = fs::remove_file(&slot.meta);
+                return Err(wrong_size(length, size));
+            }
+        }
         let (sha256, actual) = digests.finish(expected);
         if let (Some(expected), Some(actual)) = (expected, actual.as_deref())
             && actual != expected.digest
@@ -730,6 +745,23 @@ impl Sink for PartWriter {
     fn file(&self) -> &Path {
         &self.slot.part
     }
+}
+
+/// The failure of a body whose size is not the one its list gives (a Metalink `<size>`, a
+/// line's `size=`): of the `checksum` kind, as it is not the file the list describes.
+pub fn wrong_size(length: u64, size: u64) -> Failure {
+    Failure::new(
+        ErrorKind::Checksum,
+        format!("the body is {length} bytes, the list says the file is {size}"),
+    )
+}
+
+/// The failure of a body that runs on past the size its list gives.
+pub fn past_size(size: u64) -> Failure {
+    Failure::new(
+        ErrorKind::Checksum,
+        format!("the body runs on past {size} bytes, the size the list says the file is"),
+    )
 }
 
 /// The extended attribute for a saved file's URL (freedesktop.org's, which curl and wget

@@ -1494,3 +1494,88 @@ fn a_metalink_file_gives_each_file_its_mirrors_name_and_digest_as_aria2c_reads_o
         "{records:#?}"
     );
 }
+
+#[test]
+fn a_metalink_size_is_the_size_the_file_must_have() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("files");
+    let file = |name: &str, size: &str, urls: &[String]| {
+        let urls: String = (urls.iter().enumerate())
+            .map(|(n, url)| {
+                let url = url.replace('&', "&amp;");
+                format!("    <url priority=\"{}\">{url}</url>\n", n + 1)
+            })
+            .collect();
+        format!("  <file name=\"{name}\">\n    <size>{size}</size>\n{urls}  </file>\n")
+    };
+    let doc = [
+        "<?xml version=\"1.0\"?>\n<metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">\n".into(),
+        // A mirror whose file is a byte short (by its Content-Length), then the right one.
+        file(
+            "right.bin",
+            "3000",
+            &[origin.url("/w?size=2999"), origin.url("/r?size=3000")],
+        ),
+        // Sent without a length: running on past the size, and ending short of it.
+        file("long.bin", "100", &[origin.url("/l?size=500&chunked=1")]),
+        file("short.bin", "900", &[origin.url("/s?size=500&chunked=1")]),
+        file("bad.bin", "12x", &[origin.url("/b?size=12")]),
+        "</metalink>\n".into(),
+    ]
+    .concat();
+    let list = out.path().join("files.meta4");
+    fs::write(&list, &doc).unwrap();
+    let failed = out.path().join("failed.txt");
+    let run = |args: &[&str]| {
+        let out = fetchpar()
+            .args(["--json", "--keep-order"])
+            .args(args)
+            .arg(&list)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        json_lines(&out.stdout)
+    };
+    let records = run(&[
+        "-o",
+        dir.to_str().unwrap(),
+        "--failed-out",
+        failed.to_str().unwrap(),
+    ]);
+    let kinds: Vec<_> = records.iter().map(kind).collect();
+    assert_eq!(kinds, ["ok", "checksum", "checksum", "invalid_url"]);
+    assert_eq!(records[0]["mirror"], origin.url("/r?size=3000").as_str());
+    assert_eq!(
+        fs::read(dir.join("right.bin")).unwrap(),
+        body_bytes(0, 3000)
+    );
+    assert!(
+        message(&records[1]).contains("runs on past 100 bytes"),
+        "{records:#?}"
+    );
+    assert!(message(&records[2]).contains("is 500 bytes, the list says the file is 900"));
+    assert!(message(&records[3]).contains("its <size> `12x` is not a number of bytes"));
+    // Nothing else is left: no file, no part, of the ones that failed.
+    assert_eq!(files_in(&dir), vec!["right.bin"]);
+    // The size goes with the list --failed-out writes, which checks it again.
+    let again = fs::read_to_string(&failed).unwrap();
+    let long = format!(
+        "{}\n  out=long.bin\n  size=100",
+        origin.url("/l?size=500&chunked=1")
+    );
+    assert!(again.contains(&long), "{again}");
+    // A file already there of another size is not the file: -c fetches it again.
+    fs::write(dir.join("right.bin"), "ten bytes!").unwrap();
+    let records = run(&["-c", "-o", dir.to_str().unwrap()]);
+    assert_eq!(records[0]["skipped"], false);
+    assert_eq!(
+        fs::read(dir.join("right.bin")).unwrap(),
+        body_bytes(0, 3000)
+    );
+    let records = run(&["-c", "-o", dir.to_str().unwrap()]);
+    assert_eq!(records[0]["skipped"], true);
+    // Shown, not saved, the same sizes are checked.
+    let kinds: Vec<_> = run(&[]).iter().map(kind).collect();
+    assert_eq!(kinds, ["ok", "checksum", "checksum", "invalid_url"]);
+}
