@@ -10,6 +10,7 @@ use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{IoReader, Span, Tokenizer};
 use url::Url;
 
+use crate::css;
 use crate::links::{Entry, LineCounter, Seen, Target};
 
 /// The largest HTML list read: a page is tokenized whole, and a server must not be able to
@@ -20,7 +21,8 @@ pub const MAX_HTML: u64 = 64 * 1024 * 1024;
 /// tags. A page's links to what it shows (images, scripts, style sheets) are in it, as wget
 /// takes them from an HTML list. Besides these, `srcset` (each of its images, see
 /// [`srcset`]) and `<meta http-equiv=refresh content="N; url=...">` (see [`refresh`]) are
-/// links, as wget takes them; forms are not.
+/// links, as wget takes them, and so are the URLs of `style` attributes and `<style>` elements
+/// (`url(...)`, `@import`; see [`crate::css`]); forms are not.
 const LINKS: &[(&str, &str)] = &[
     ("a", "href"),
     ("applet", "code"),
@@ -162,7 +164,7 @@ fn attribute_run(page: &[u8]) -> usize {
 /// The tags whose `srcset` lists images (HTML's `<img>`, and `<source>` in a `<picture>`).
 const SRCSET: &[&str] = &["img", "source"];
 
-/// An attribute value the tokenizer found: a link, or the page's base.
+/// An attribute value (or a `<style>`'s text) the tokenizer found: a link, or the page's base.
 struct Found {
     at: usize,
     value: String,
@@ -180,6 +182,8 @@ enum Kind {
     Srcset,
     /// The `content` of a `<meta http-equiv=refresh>`: a delay, then perhaps a URL.
     Refresh,
+    /// CSS: a `style` attribute, or the text of a `<style>` element (see [`crate::css`]).
+    Css,
 }
 
 /// What the tokenizer is in the middle of: the start tag it reads, and for a `<meta>`,
@@ -238,6 +242,8 @@ impl Links {
         }
         let page: Arc<[u8]> = page.into();
         let mut tag = Tag::default();
+        // Inside a `<style>` element, whose text is a style sheet.
+        let mut in_style = false;
         let mut emitter =
             CallbackEmitter::new(move |event: CallbackEvent<'_>, span: Span<usize>| {
                 match event {
@@ -252,6 +258,7 @@ impl Links {
                         tag.next = match (tag.name.as_str(), name.as_str()) {
                             ("base", "href") => Some(Next::Found(Kind::Base)),
                             (t, "srcset") if SRCSET.contains(&t) => Some(Next::Found(Kind::Srcset)),
+                            (_, "style") => Some(Next::Found(Kind::Css)),
                             ("meta", "http-equiv") => Some(Next::Equiv),
                             ("meta", "content") => Some(Next::Content),
                             (t, n) => LINKS.contains(&(t, n)).then_some(Next::Found(Kind::Link)),
@@ -259,6 +266,9 @@ impl Links {
                     }
                     CallbackEvent::AttributeValue { value } => {
                         let next = tag.next.take()?;
+                        if matches!(next, Next::Found(Kind::Css)) && !css::may_name_urls(value) {
+                            return None;
+                        }
                         let value = String::from_utf8_lossy(value);
                         match next {
                             Next::Found(kind) => {
@@ -273,13 +283,27 @@ impl Links {
                     }
                     CallbackEvent::CloseStartTag { .. } => {
                         let content = tag.content.take().filter(|_| tag.refresh);
+                        in_style = tag.name == "style";
                         tag = Tag::default();
                         if let Some((at, value)) = content {
                             let kind = Kind::Refresh;
                             return Some(Found { at, value, kind });
                         }
                     }
-                    CallbackEvent::EndTag { .. } => tag = Tag::default(),
+                    CallbackEvent::EndTag { .. } => {
+                        tag = Tag::default();
+                        in_style = false;
+                    }
+                    // The text of a `<style>` comes as one string (html5gum folds a run of
+                    // text into one), read as text, not tags, to its end tag.
+                    CallbackEvent::String { value } if in_style && css::may_name_urls(value) => {
+                        let value = String::from_utf8_lossy(value).into_owned();
+                        return Some(Found {
+                            at: span.start,
+                            value,
+                            kind: Kind::Css,
+                        });
+                    }
                     _ => {}
                 }
                 None
@@ -379,6 +403,12 @@ impl Iterator for Links {
                             Some(url) => (line, url.to_string()),
                             None => continue,
                         },
+                        Kind::Css => {
+                            let urls = css::urls(&found.value).into_iter();
+                            self.queued
+                                .extend(urls.map(|(within, url)| (line + within, url)));
+                            continue;
+                        }
                     }
                 }
             };
@@ -531,6 +561,25 @@ mod tests {
             (4, "http://h.example/d/a,1.jpg"),
             (4, "http://h.example/d/b.jpg"),
             (5, "http://h.example/d/x"),
+        ];
+        let want: Vec<_> = want.iter().map(|&(l, u)| (l, Ok(u.to_string()))).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn style_attributes_and_style_elements_give_their_urls_as_wget_takes_them() {
+        let page = "<html><head><style>\n@import \"base.css\";\nbody { background: url(bg.png) }\n\
+                    /* <a href=no.html> */ .x { background: url('img/x.png') }\n</style>\n\
+                    <div style=\"background-image: url(&quot;d.gif&quot;)\">\n\
+                    <p style=\"color: red\"><a href=bg.png>again</a><a href=after.html>a</a>\n\
+                    <style></style><p>text with url(no.png) in it</p>";
+        let got = links(page, Some("http://h.example/d/"));
+        let want = [
+            (2, "http://h.example/d/base.css"),
+            (3, "http://h.example/d/bg.png"),
+            (4, "http://h.example/d/img/x.png"),
+            (6, "http://h.example/d/d.gif"),
+            (7, "http://h.example/d/after.html"),
         ];
         let want: Vec<_> = want.iter().map(|&(l, u)| (l, Ok(u.to_string()))).collect();
         assert_eq!(got, want);

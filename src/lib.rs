@@ -12,6 +12,7 @@ pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod cookies;
+pub mod css;
 pub mod decode;
 pub mod demo;
 pub mod descriptors;

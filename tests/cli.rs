@@ -466,6 +466,35 @@ fn a_list_on_a_server_that_is_html_gives_its_links_as_wget_i_reads_one() {
 }
 
 #[test]
+fn an_html_lists_style_sheets_name_urls_as_wget_reads_them() {
+    let origin = Origin::start().unwrap();
+    let page = "<html><head><style>\n@import \"s.css?size=6\";\n\
+                .a { background: url(bg?size=7) }\n</style></head>\n\
+                <body><div style=\"background: url('d?size=8')\">x</div>\n\
+                <p>url(not-css?size=9)</p></body></html>\n";
+    let served = origin.url(&format!(
+        "/css/index.html?ctype=text/html&body={}",
+        query_value(page)
+    ));
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "-i", &served])
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    let got: Vec<(&str, u64)> = (records.iter())
+        .map(|r| (r["url"].as_str().unwrap(), r["bytes"].as_u64().unwrap()))
+        .collect();
+    let want = [
+        (origin.url("/css/s.css?size=6"), 6),
+        (origin.url("/css/bg?size=7"), 7),
+        (origin.url("/css/d?size=8"), 8),
+    ];
+    let want: Vec<(&str, u64)> = want.iter().map(|(u, b)| (u.as_str(), *b)).collect();
+    assert_eq!(got, want);
+    assert_eq!(lines_of(&records), [2, 3, 5]);
+}
+
+#[test]
 fn force_html_reads_a_saved_page_and_base_resolves_its_links_and_plain_lines() {
     let origin = Origin::start().unwrap();
     let page = format!(
