@@ -747,6 +747,14 @@ pub struct Cli {
           help_heading = "Network", conflicts_with = "compare")]
     pub quota: Option<u64>,
 
+    /// Ask for bodies gzip-compressed and save them decoded (curl's --compressed).
+    ///
+    /// Without it, saved bodies are asked for as they are stored (identity), as wget and
+    /// aria2c ask; shown ones are always asked for as gzip and decoded. A part is resumed with
+    /// a plain range of the file, and a body the server compresses is not split.
+    #[arg(long, help_heading = "Saving")]
+    pub compressed: bool,
+
     /// Fail any body larger than this, as saved or, when shown, decoded (e.g. 500K, 100M, 2G).
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, visible_alias = "max-filesize",
           help_heading = "Saving")]

@@ -64,6 +64,8 @@ pub struct NetSettings {
     pub pool: usize,
     /// Largest body accepted, as saved, or decoded when shown (`--max-size`).
     pub max_size: Option<u64>,
+    /// `--compressed`: saved bodies are asked for as gzip too, and saved decoded.
+    pub compressed: bool,
     pub retry: RetryPolicy,
     /// Most fetches to one host at once (`--per-host`).
     pub per_host: Option<usize>,
@@ -246,10 +248,14 @@ impl Fetcher {
             .max_redirects(0)
             .user_agent(settings.user_agent.as_str())
             // A saved body is kept as the server holds it, as curl, wget and aria2 keep it (so
-            // its digest is the server's file's, and a resumed Range counts the part's bytes);
-            // a shown one may come compressed and is decoded for its prefix. A -H
-            // Accept-Encoding replaces either.
-            .accept_encoding(if saver.is_some() { "identity" } else { "gzip" })
+            // its digest is the server's file's, and a resumed Range counts the part's bytes),
+            // unless --compressed asks for it compressed and saved decoded; a shown one may
+            // come compressed and is decoded for its prefix. A -H Accept-Encoding replaces
+            // either.
+            .accept_encoding(match saver.is_some() && !settings.compressed {
+                true => "identity",
+                false => "gzip",
+            })
             // Name lookups are bounded too; the resolver only pays for that on a cache miss.
             .timeout_resolve(settings.connect_timeout)
             .timeout_connect(settings.connect_timeout)
@@ -838,6 +844,16 @@ impl Fetcher {
         if let Some(since) = since {
             request = request.header("If-Modified-Since", httpdate::fmt_http_date(since));
         }
+        // With --compressed, a range is asked of the file as it is stored (ranges of a
+        // compressed body cannot be decoded apart), so it continues the decoded part.
+        if (from > 0 || to.is_some())
+            && self.settings.compressed
+            && self.saver.is_some()
+            && !(self.settings.headers.iter().chain(line_headers))
+                .any(|(name, _)| name == header::ACCEPT_ENCODING)
+        {
+            request = request.header(header::ACCEPT_ENCODING, "identity");
+        }
         if let Some(to) = to {
             request = request.header("Range", format!("bytes={from}-{to}"));
             if let Some(validator) = validator {
@@ -916,7 +932,9 @@ impl Fetcher {
         let mut whole = false;
         if from > 0 {
             let status = response.status().as_u16();
-            if status == 206 && content_range_start(&response) == Some(from) {
+            // A range the server compressed anyway cannot continue a decoded part.
+            let plain = !(self.settings.compressed && encoded_gzip(&response));
+            if status == 206 && content_range_start(&response) == Some(from) && plain {
                 append = true;
             } else if status == 416 && content_range_total(&response) == Some(from) {
                 // Nothing after the part's last byte: it is the whole file (wget's "already
@@ -999,9 +1017,9 @@ impl Fetcher {
                 Planned::Refuse(failure) => return Err(failure),
             }
         }
-        // Only a body that is shown is decoded; its Content-Length is then not its length.
-        let gunzip = self.saver.is_none()
-            && header(&response, "content-encoding").is_some_and(|v| decode::is_gzip(&v));
+        // A body that is shown is decoded, and one saved with --compressed; its
+        // Content-Length is then not its length.
+        let gunzip = (self.saver.is_none() || self.settings.compressed) && encoded_gzip(&response);
         let length = response.body().content_length().filter(|_| !gunzip);
         let limit = self.settings.max_size.map(|max| max.saturating_sub(from));
         if let (Some(limit), Some(length)) = (limit, length)
@@ -1924,6 +1942,11 @@ fn finish_saved(
     outcome.path = Some(path.display().to_string());
     outcome.sha256 = digest.map(|d| crate::links::hex(&d));
     Ok(path)
+}
+
+/// Whether an answer's body is gzip-encoded (`Content-Encoding: gzip`).
+fn encoded_gzip(response: &Response) -> bool {
+    header(response, "content-encoding").is_some_and(|v| decode::is_gzip(&v))
 }
 
 /// The size a 416 answer gives in `Content-Range: bytes */TOTAL`.

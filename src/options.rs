@@ -437,6 +437,7 @@ impl Options {
                 prefix: cli.prefix as usize,
                 pool: idle_connections(jobs),
                 max_size: cli.max_size,
+                compressed: cli.compressed,
                 retry: RetryPolicy {
                     retries: retries_wanted(cli),
                     base_delay: cli.retry_delay.0.unwrap_or(Duration::ZERO),

@@ -16,6 +16,7 @@
 //! | `gzip=1` | gzip-encoded body, close-delimited (`body=TEXT` encoded too; `zeros=1`: all zero bytes, a bomb; `stall=0`: the head, then nothing) |
 //! | `gzfile=1` | the body (`body=TEXT` or the pattern) gzip-compressed and sent as it is, with no Content-Encoding, as servers send `.gz` files |
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
+//! | `negotiate=1` | with `gzip=1`: gzip only to a request whose `Accept-Encoding` names it; to others the body as it is, ranges and all, as servers that compress on the fly answer |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
 //! | `fill=B` | a body of bytes all of value B (0-255) instead of the pattern |
@@ -687,7 +688,11 @@ fn respond(
         out.write_all(head.as_bytes())?;
         return Ok(false);
     }
-    if flag("gzip") && flag("sized") {
+    let gzip = flag("gzip")
+        && (!flag("negotiate")
+            || (req.headers.iter())
+                .any(|(name, value)| name == "accept-encoding" && value.contains("gzip")));
+    if gzip && flag("sized") {
         // Compressed in memory first, so the head can give its Content-Length. A range is of
         // the encoded bytes, as a store of pre-compressed files serves them.
         let compressed = match literal {
@@ -729,7 +734,7 @@ fn respond(
         }
         return Ok(true);
     }
-    if flag("gzip") {
+    if gzip {
         head.push_str(&format!(
             "HTTP/1.1 {status} OK\r\n{extra}Content-Encoding: gzip\r\nConnection: close\r\n\r\n"
         ));

@@ -457,6 +457,58 @@ fn continue_finishes_a_part_that_is_already_the_whole_file_as_wget_does() {
 }
 
 #[test]
+fn compressed_asks_for_gzip_saves_decoded_and_resumes_with_a_plain_range() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let save = |args: &[&str], url: String| {
+        let out = fetchpar()
+            .args(["--json", "--compressed", "-o"])
+            .arg(dir.path())
+            .args(args)
+            .arg(url)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out.stdout).remove(0)
+    };
+    // Asked for as gzip; a body sent compressed, with or without a length, saved decoded.
+    let record = save(&[], origin.url("/ae?echo=accept-encoding"));
+    assert_eq!(record["prefix"], "gzip");
+    let decoded = body_bytes(0, 300000);
+    for (name, query) in [("sized", "gzip=1&sized=1"), ("closed", "gzip=1")] {
+        let record = save(&[], origin.url(&format!("/{name}.csv?{query}&size=300000")));
+        let saved = fs::read(dir.path().join(format!("{name}.csv"))).unwrap();
+        assert!(saved == decoded, "{name}: {} bytes", saved.len());
+        assert_eq!(record["bytes"], 300000, "{record}");
+        assert_eq!(record["sha256"], sha_hex(&decoded), "{record}");
+    }
+    // A part saved decoded is taken up with a plain range of the file (asked for as it is
+    // stored), from a server that compresses only when asked to.
+    let url = origin.url("/negotiated.csv?gzip=1&sized=1&negotiate=1&size=300000");
+    fs::write(dir.path().join("negotiated.csv.part"), &decoded[..100_000]).unwrap();
+    let record = save(&["-c"], url.clone());
+    assert_eq!(
+        (record["status"].as_u64(), record["bytes"].as_u64()),
+        (Some(206), Some(200_000))
+    );
+    assert!(fs::read(dir.path().join("negotiated.csv")).unwrap() == decoded);
+    // A server that compresses a range anyway is asked again for all of it.
+    let url = origin.url("/stubborn.csv?gzip=1&sized=1&size=300000");
+    fs::write(dir.path().join("stubborn.csv.part"), &decoded[..100_000]).unwrap();
+    let record = save(&["-c"], url);
+    assert_eq!(
+        (record["status"].as_u64(), record["bytes"].as_u64()),
+        (Some(200), Some(300_000))
+    );
+    assert!(fs::read(dir.path().join("stubborn.csv")).unwrap() == decoded);
+}
+
+#[test]
 fn an_encoded_body_is_saved_as_sent_and_resumes_by_its_own_bytes() {
     // A file stored gzip-encoded (`Content-Encoding: gzip`, as object stores serve `.gz` files)
     // is saved as the bytes the server holds, as curl, wget and aria2 save it: its digest is
