@@ -21,6 +21,9 @@ use crate::logins::Logins;
 pub struct Login {
     pub user: String,
     pub password: String,
+    /// `user:password` as a URL's percent-encoding gave it, when those bytes are not UTF-8:
+    /// Basic sends them as they are, as curl does (the text above has them replaced).
+    raw: Option<Vec<u8>>,
 }
 
 /// Names the user only: a debug print of the settings must not show a password.
@@ -31,9 +34,20 @@ impl fmt::Debug for Login {
 }
 
 impl Login {
+    pub fn new(user: String, password: String) -> Self {
+        Self {
+            user,
+            password,
+            raw: None,
+        }
+    }
+
     /// The `Authorization` value of Basic (RFC 7617).
     pub fn basic(&self) -> String {
-        crate::fetch::basic(format!("{}:{}", self.user, self.password).as_bytes())
+        match &self.raw {
+            Some(raw) => crate::fetch::basic(raw),
+            None => crate::fetch::basic(format!("{}:{}", self.user, self.password).as_bytes()),
+        }
     }
 
     /// The user name and password a URL carries, percent-decoded (RFC 3986 has them encoded
@@ -42,13 +56,16 @@ impl Login {
         if url.username().is_empty() && url.password().is_none() {
             return None;
         }
-        let decode = |part: &str| {
-            let bytes: Vec<u8> = percent_encoding::percent_decode_str(part).collect();
-            String::from_utf8_lossy(&bytes).into_owned()
-        };
-        Some(Self {
-            user: decode(url.username()),
-            password: decode(url.password().unwrap_or("")),
+        let decode = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
+        let (user, password) = (decode(url.username()), decode(url.password().unwrap_or("")));
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).ok();
+        Some(match (text(&user), text(&password)) {
+            (Some(user), Some(password)) => Self::new(user, password),
+            _ => Self {
+                user: String::from_utf8_lossy(&user).into_owned(),
+                password: String::from_utf8_lossy(&password).into_owned(),
+                raw: Some([&user[..], b":", &password[..]].concat()),
+            },
         })
     }
 }
@@ -181,10 +198,7 @@ mod tests {
     }
 
     fn login(user: &str, password: &str) -> Login {
-        Login {
-            user: user.into(),
-            password: password.into(),
-        }
+        Login::new(user.into(), password.into())
     }
 
     #[test]
@@ -193,6 +207,11 @@ mod tests {
         let own = auth.login_for(&url("http://a%40b:p%3As@h.example/"), true);
         assert_eq!(own.as_deref(), Some(&login("a@b", "p:s")));
         assert_eq!(auth.login_for(&url("http://h.example/"), true), None);
+        // Bytes that are not UTF-8 (a Latin-1 password) go in Basic as they are.
+        let latin = auth
+            .login_for(&url("http://u:caf%E9@h.example/"), true)
+            .unwrap();
+        assert_eq!(latin.basic(), crate::fetch::basic(b"u:caf\xe9"));
         let auth = Auth::new(Some(login("u", "pw")), None);
         let given = auth.login_for(&url("http://x:y@h.example/"), true);
         assert_eq!(given.as_deref(), Some(&login("u", "pw")));

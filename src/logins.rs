@@ -71,10 +71,7 @@ impl Logins {
             .map_err(|e| anyhow::anyhow!("netrc file {}: {e}", path.display()))?;
         let mut logins = Self::default();
         for (host, entry) in parsed.hosts {
-            let login = Login {
-                user: entry.login,
-                password: entry.password,
-            };
+            let login = Login::new(entry.login, entry.password);
             // rust-netrc files the `default` entry under that name.
             if host == "default" {
                 logins.default = Some(login);

@@ -531,7 +531,7 @@ fn user_login(cli: &Cli) -> Result<Option<Login>> {
     };
     let password = cli.password.as_deref();
     let (user, password) = login(("--user", "--password", "host"), user, password)?;
-    Ok(Some(Login { user, password }))
+    Ok(Some(Login::new(user, password)))
 }
 
 #[cfg(test)]
