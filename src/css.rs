@@ -17,26 +17,32 @@ pub fn may_name_urls(css: &[u8]) -> bool {
 }
 
 /// The URLs `css` names, as written, each with its line within `css` (from 0), in order.
+/// Lines are counted by `\n` alone, as the page's are (cssparser's own count takes a lone `\r`
+/// or a form feed for one too).
 pub fn urls(css: &str) -> Vec<(usize, String)> {
     let mut parser = Parser::new(css);
     let mut found = Vec::new();
     walk(&mut parser, 0, &mut found);
-    // `url()`, and `url(` at the end of the input, name nothing.
-    found.retain(|(_, url)| !url.trim().is_empty());
-    found
+    let mut lines = crate::links::LineCounter::default();
+    (found.into_iter())
+        // `url()`, and `url(` at the end of the input, name nothing.
+        .filter(|(_, url)| !url.trim().is_empty())
+        .map(|(at, url)| (lines.line_of(css.as_bytes(), at) - 1, url))
+        .collect()
 }
 
+/// Finds the URLs of `parser`'s input, each with the byte it starts at.
 fn walk(parser: &mut Parser<'_>, depth: usize, found: &mut Vec<(usize, String)>) {
     // After `@import`, until something other than white space or a comment.
     let mut import = false;
     loop {
-        let line = parser.current_source_location().line as usize;
+        let at = parser.position().byte_index();
         let Ok(token) = parser.next_including_whitespace_and_comments() else {
             return;
         };
         match token {
-            Token::UnquotedUrl(url) => found.push((line, url.to_string())),
-            Token::QuotedString(url) if import => found.push((line, url.to_string())),
+            Token::UnquotedUrl(url) => found.push((at, url.to_string())),
+            Token::QuotedString(url) if import => found.push((at, url.to_string())),
             Token::AtKeyword(name) => {
                 import = name.eq_ignore_ascii_case("import");
                 continue;
@@ -45,9 +51,9 @@ fn walk(parser: &mut Parser<'_>, depth: usize, found: &mut Vec<(usize, String)>)
             // `url("x")`, `url('x')`: a function whose argument is a string.
             Token::Function(name) if name.eq_ignore_ascii_case("url") => {
                 let _ = parser.parse_nested_block(|inside| {
-                    let line = inside.current_source_location().line as usize;
+                    let at = inside.position().byte_index();
                     if let Ok(url) = inside.expect_string() {
-                        found.push((line, url.to_string()));
+                        found.push((at, url.to_string()));
                     }
                     Ok::<_, ParseError<()>>(())
                 });
@@ -98,6 +104,15 @@ mod tests {
                 at(4, "f.woff"),
                 at(5, "a).png"),
             ]
+        );
+    }
+
+    #[test]
+    fn lines_are_counted_by_newlines_alone_as_the_pages_are() {
+        let css = "a { b: url(one.png) }\r\x0c c { d: url(two.png) }\r\n e { f: url(three.png) }";
+        assert_eq!(
+            found(css),
+            [at(0, "one.png"), at(0, "two.png"), at(1, "three.png")]
         );
     }
 

@@ -182,8 +182,9 @@ enum Kind {
     Srcset,
     /// The `content` of a `<meta http-equiv=refresh>`: a delay, then perhaps a URL.
     Refresh,
-    /// CSS: a `style` attribute, or the text of a `<style>` element (see [`crate::css`]).
-    Css,
+    /// CSS (see [`crate::css`]): a `style` attribute, whose URLs are all on the line its value
+    /// starts on, or the text of a `<style>` element as the page has it, each URL on its own.
+    Css { sheet: bool },
 }
 
 /// What the tokenizer is in the middle of: the start tag it reads, and for a `<meta>`,
@@ -244,6 +245,7 @@ impl Links {
         let mut tag = Tag::default();
         // Inside a `<style>` element, whose text is a style sheet.
         let mut in_style = false;
+        let sheet_page = Arc::clone(&page);
         let mut emitter =
             CallbackEmitter::new(move |event: CallbackEvent<'_>, span: Span<usize>| {
                 match event {
@@ -258,7 +260,7 @@ impl Links {
                         tag.next = match (tag.name.as_str(), name.as_str()) {
                             ("base", "href") => Some(Next::Found(Kind::Base)),
                             (t, "srcset") if SRCSET.contains(&t) => Some(Next::Found(Kind::Srcset)),
-                            (_, "style") => Some(Next::Found(Kind::Css)),
+                            (_, "style") => Some(Next::Found(Kind::Css { sheet: false })),
                             ("meta", "http-equiv") => Some(Next::Equiv),
                             ("meta", "content") => Some(Next::Content),
                             (t, n) => LINKS.contains(&(t, n)).then_some(Next::Found(Kind::Link)),
@@ -266,7 +268,9 @@ impl Links {
                     }
                     CallbackEvent::AttributeValue { value } => {
                         let next = tag.next.take()?;
-                        if matches!(next, Next::Found(Kind::Css)) && !css::may_name_urls(value) {
+                        if matches!(next, Next::Found(Kind::Css { .. }))
+                            && !css::may_name_urls(value)
+                        {
                             return None;
                         }
                         let value = String::from_utf8_lossy(value);
@@ -295,13 +299,17 @@ impl Links {
                         in_style = false;
                     }
                     // The text of a `<style>` comes as one string (html5gum folds a run of
-                    // text into one), read as text, not tags, to its end tag.
+                    // text into one), read as text, not tags, to its end tag. It is taken as
+                    // the page has it, so that its lines are the page's (html5gum's string has
+                    // each lone carriage return made a line feed).
                     CallbackEvent::String { value } if in_style && css::may_name_urls(value) => {
-                        let value = String::from_utf8_lossy(value).into_owned();
+                        let raw = sheet_page.get(span.start..span.end).unwrap_or(value);
+                        let value = String::from_utf8_lossy(raw).into_owned();
+                        let kind = Kind::Css { sheet: true };
                         return Some(Found {
                             at: span.start,
                             value,
-                            kind: Kind::Css,
+                            kind,
                         });
                     }
                     _ => {}
@@ -403,10 +411,11 @@ impl Iterator for Links {
                             Some(url) => (line, url.to_string()),
                             None => continue,
                         },
-                        Kind::Css => {
+                        Kind::Css { sheet } => {
                             let urls = css::urls(&found.value).into_iter();
+                            let line_of = |within| if sheet { line + within } else { line };
                             self.queued
-                                .extend(urls.map(|(within, url)| (line + within, url)));
+                                .extend(urls.map(|(within, url)| (line_of(within), url)));
                             continue;
                         }
                     }
@@ -583,6 +592,13 @@ mod tests {
         ];
         let want: Vec<_> = want.iter().map(|&(l, u)| (l, Ok(u.to_string()))).collect();
         assert_eq!(got, want);
+        // Lines are the page's: a lone carriage return starts none (html5gum's text of the
+        // element has it as a line feed), and an attribute's URLs are all on its first line.
+        let page = "<style>\r.a{b:url(x.png)}\n.c{d:url(y.png)}</style>\n\
+                    <p style=\"a:url(p.png);&#10;b:url(q.png)\">";
+        let got = links(page, Some("http://h.example/"));
+        let lines: Vec<usize> = got.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [1, 2, 3, 3], "{got:?}");
     }
 
     #[test]
@@ -704,6 +720,9 @@ mod tests {
                     proptest::strategy::Just(b"<a href=\"http://[::1\">".to_vec()),
                     proptest::strategy::Just(b"<img srcset=\"a.png 1x,b.png (,) 2x\">".to_vec()),
                     proptest::strategy::Just(b"<meta content='0;url=m' http-equiv=refresh>".to_vec()),
+                    proptest::strategy::Just(b"<style>\n@import 'i.css';\ra{b:url(u.png)}\n</style>".to_vec()),
+                    proptest::strategy::Just(b"<p style=\"background:url(s.gif)\">".to_vec()),
+                    proptest::strategy::Just(b"<style>".to_vec()),
                 ],
                 0..30,
             ),
