@@ -16,33 +16,32 @@ pub fn may_name_urls(css: &[u8]) -> bool {
     css.iter().any(|&byte| byte == b'(' || byte == b'@')
 }
 
-/// The URLs `css` names, as written, each with its line within `css` (from 0), in order.
-/// Lines are counted by `\n` alone, as the page's are (cssparser's own count takes a lone `\r`
-/// or a form feed for one too).
-pub fn urls(css: &str) -> Vec<(usize, String)> {
-    let mut parser = Parser::new(css);
-    let mut found = Vec::new();
-    walk(&mut parser, 0, &mut found);
-    let mut lines = crate::links::LineCounter::default();
-    (found.into_iter())
+/// Hands each URL `css` names to `sink`, as written and with the byte of `css` it starts at,
+/// in order, as it is found (so a style sheet of millions is never held as a list); stops when
+/// `sink` says no more are wanted (`false`).
+pub fn each_url(css: &str, mut sink: impl FnMut(usize, String) -> bool) {
+    walk(&mut Parser::new(css), 0, &mut |at, url: String| {
         // `url()`, and `url(` at the end of the input, name nothing.
-        .filter(|(_, url)| !url.trim().is_empty())
-        .map(|(at, url)| (lines.line_of(css.as_bytes(), at) - 1, url))
-        .collect()
+        url.trim().is_empty() || sink(at, url)
+    });
 }
 
-/// Finds the URLs of `parser`'s input, each with the byte it starts at.
-fn walk(parser: &mut Parser<'_>, depth: usize, found: &mut Vec<(usize, String)>) {
+/// Finds the URLs of `parser`'s input for `sink`; `false` when it wants no more.
+fn walk(
+    parser: &mut Parser<'_>,
+    depth: usize,
+    sink: &mut dyn FnMut(usize, String) -> bool,
+) -> bool {
     // After `@import`, until something other than white space or a comment.
     let mut import = false;
     loop {
         let at = parser.position().byte_index();
         let Ok(token) = parser.next_including_whitespace_and_comments() else {
-            return;
+            return true;
         };
-        match token {
-            Token::UnquotedUrl(url) => found.push((at, url.to_string())),
-            Token::QuotedString(url) if import => found.push((at, url.to_string())),
+        let wanted = match token {
+            Token::UnquotedUrl(url) => sink(at, url.to_string()),
+            Token::QuotedString(url) if import => sink(at, url.to_string()),
             Token::AtKeyword(name) => {
                 import = name.eq_ignore_ascii_case("import");
                 continue;
@@ -50,13 +49,17 @@ fn walk(parser: &mut Parser<'_>, depth: usize, found: &mut Vec<(usize, String)>)
             Token::WhiteSpace(_) | Token::Comment(_) => continue,
             // `url("x")`, `url('x')`: a function whose argument is a string.
             Token::Function(name) if name.eq_ignore_ascii_case("url") => {
-                let _ = parser.parse_nested_block(|inside| {
+                let string = parser.parse_nested_block(|inside| {
                     let at = inside.position().byte_index();
-                    if let Ok(url) = inside.expect_string() {
-                        found.push((at, url.to_string()));
-                    }
-                    Ok::<_, ParseError<()>>(())
+                    let url = inside.expect_string().map(|url| (at, url.to_string()));
+                    // The rest of the function is passed over, whatever it holds.
+                    while inside.next_including_whitespace_and_comments().is_ok() {}
+                    Ok::<_, ParseError<()>>(url.ok())
                 });
+                match string {
+                    Ok(Some((at, url))) => sink(at, url),
+                    _ => true,
+                }
             }
             Token::Function(_)
             | Token::ParenthesisBlock
@@ -64,12 +67,15 @@ fn walk(parser: &mut Parser<'_>, depth: usize, found: &mut Vec<(usize, String)>)
             | Token::CurlyBracketBlock
                 if depth < MAX_DEPTH =>
             {
-                let _ = parser.parse_nested_block(|inside| {
-                    walk(inside, depth + 1, found);
-                    Ok::<_, ParseError<()>>(())
+                let inner = parser.parse_nested_block(|inside| {
+                    Ok::<_, ParseError<()>>(walk(inside, depth + 1, sink))
                 });
+                inner.unwrap_or(true)
             }
-            _ => {}
+            _ => true,
+        };
+        if !wanted {
+            return false;
         }
         import = false;
     }
@@ -79,8 +85,16 @@ fn walk(parser: &mut Parser<'_>, depth: usize, found: &mut Vec<(usize, String)>)
 mod tests {
     use super::*;
 
+    /// The URLs of `css`, each with its line (from 0) counted by `\n` alone, as the page's
+    /// lines are counted.
     fn found(css: &str) -> Vec<(usize, String)> {
-        urls(css)
+        let mut lines = crate::links::LineCounter::default();
+        let mut found = Vec::new();
+        each_url(css, |at, url| {
+            found.push((lines.line_of(css.as_bytes(), at) - 1, url));
+            true
+        });
+        found
     }
 
     fn at(line: usize, url: &str) -> (usize, String) {
@@ -114,6 +128,16 @@ mod tests {
             found(css),
             [at(0, "one.png"), at(0, "two.png"), at(1, "three.png")]
         );
+    }
+
+    #[test]
+    fn no_more_is_read_once_the_sink_wants_none() {
+        let mut given = Vec::new();
+        each_url("a{b:url(1)} c{d:url(2)} e{f:url(3)}", |_, url| {
+            given.push(url);
+            given.len() < 2
+        });
+        assert_eq!(given, ["1", "2"]);
     }
 
     #[test]

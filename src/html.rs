@@ -2,6 +2,7 @@
 //! as wget reads them): which attributes of which tags are links, the page's `<base href>`,
 //! and the line each link was found on.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::Cursor;
 use std::sync::Arc;
@@ -182,9 +183,11 @@ enum Kind {
     Srcset,
     /// The `content` of a `<meta http-equiv=refresh>`: a delay, then perhaps a URL.
     Refresh,
-    /// CSS (see [`crate::css`]): a `style` attribute, whose URLs are all on the line its value
-    /// starts on, or the text of a `<style>` element as the page has it, each URL on its own.
-    Css { sheet: bool },
+    /// CSS (see [`crate::css`]): a `style` attribute, whose URLs are all taken to be where its
+    /// value starts, or the text of a `<style>` element as the page has it, ending at
+    /// `sheet_end`, each URL where it is. The thread that reads the page hands on its URLs, as
+    /// `Link`s, through the bounded channel, so a style sheet's are never all held at once.
+    Css { sheet_end: Option<usize> },
 }
 
 /// What the tokenizer is in the middle of: the start tag it reads, and for a `<meta>`,
@@ -245,7 +248,6 @@ impl Links {
         let mut tag = Tag::default();
         // Inside a `<style>` element, whose text is a style sheet.
         let mut in_style = false;
-        let sheet_page = Arc::clone(&page);
         let mut emitter =
             CallbackEmitter::new(move |event: CallbackEvent<'_>, span: Span<usize>| {
                 match event {
@@ -260,7 +262,7 @@ impl Links {
                         tag.next = match (tag.name.as_str(), name.as_str()) {
                             ("base", "href") => Some(Next::Found(Kind::Base)),
                             (t, "srcset") if SRCSET.contains(&t) => Some(Next::Found(Kind::Srcset)),
-                            (_, "style") => Some(Next::Found(Kind::Css { sheet: false })),
+                            (_, "style") => Some(Next::Found(Kind::Css { sheet_end: None })),
                             ("meta", "http-equiv") => Some(Next::Equiv),
                             ("meta", "content") => Some(Next::Content),
                             (t, n) => LINKS.contains(&(t, n)).then_some(Next::Found(Kind::Link)),
@@ -303,9 +305,11 @@ impl Links {
                     // the page has it, so that its lines are the page's (html5gum's string has
                     // each lone carriage return made a line feed).
                     CallbackEvent::String { value } if in_style && css::may_name_urls(value) => {
-                        let raw = sheet_page.get(span.start..span.end).unwrap_or(value);
-                        let value = String::from_utf8_lossy(raw).into_owned();
-                        let kind = Kind::Css { sheet: true };
+                        let kind = Kind::Css {
+                            sheet_end: Some(span.end),
+                        };
+                        // Read from the page by the thread that hands its URLs on.
+                        let value = String::new();
                         return Some(Found {
                             at: span.start,
                             value,
@@ -322,13 +326,37 @@ impl Links {
         // Links are found a few ahead of their use; the thread ends with the page, or when
         // the links are no longer wanted (the receiver dropped).
         let (found, tokens) = crossbeam_channel::bounded(256);
+        let sheet_page = Arc::clone(&page);
         std::thread::Builder::new()
             .name("fetchpar-html".into())
             .stack_size(TOKENIZER_STACK + run * STACK_PER_ATTRIBUTE)
             .spawn(move || {
                 let tokens = Tokenizer::new_with_emitter(reader, emitter).map_while(Result::ok);
                 for token in tokens {
-                    if found.send(token).is_err() {
+                    let Found { at, kind, .. } = token;
+                    let wanted = match kind {
+                        Kind::Css { sheet_end } => {
+                            // A `<style>`'s text as the page has it (not copied, when it is
+                            // UTF-8), so that its offsets are the page's.
+                            let sheet = sheet_end.and_then(|end| sheet_page.get(at..end));
+                            let css = match sheet {
+                                Some(text) => String::from_utf8_lossy(text),
+                                None => Cow::Borrowed(token.value.as_str()),
+                            };
+                            let mut wanted = true;
+                            css::each_url(&css, |offset, value| {
+                                // Where the page has the URL (a string made from text that
+                                // is not UTF-8 can be longer than the text: kept inside it).
+                                let at = sheet_end.map_or(at, |end| (at + offset).min(end));
+                                let kind = Kind::Link;
+                                wanted = found.send(Found { at, value, kind }).is_ok();
+                                wanted
+                            });
+                            wanted
+                        }
+                        _ => found.send(token).is_ok(),
+                    };
+                    if !wanted {
                         break;
                     }
                 }
@@ -411,13 +439,8 @@ impl Iterator for Links {
                             Some(url) => (line, url.to_string()),
                             None => continue,
                         },
-                        Kind::Css { sheet } => {
-                            let urls = css::urls(&found.value).into_iter();
-                            let line_of = |within| if sheet { line + within } else { line };
-                            self.queued
-                                .extend(urls.map(|(within, url)| (line_of(within), url)));
-                            continue;
-                        }
+                        // Handed on as links by the thread that reads the page.
+                        Kind::Css { .. } => continue,
                     }
                 }
             };
