@@ -297,9 +297,9 @@ pub struct Cli {
     )]
     pub proxy_password: Option<String>,
 
-    /// Basic authentication for every URL, as curl's -u: the same as -H 'Authorization: Basic
-    /// ...', so it goes only to each URL's own origin (not across redirects to another host)
-    /// and takes the place of credentials in URLs.
+    /// The login for every URL, as curl's -u: sent as Basic, and as Digest to a server whose
+    /// 401 asks for it. Like a -H Authorization it goes only to each URL's own origin (not
+    /// across redirects to another host), and it takes the place of credentials in URLs.
     #[arg(
         short = 'u',
         long,
