@@ -59,6 +59,19 @@ fn a_large_body_is_fetched_over_several_connections_at_once_and_saved_whole() {
 }
 
 #[test]
+fn a_split_body_behind_a_digest_login_answers_the_kept_challenge_for_each_range() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let line = origin.url(&format!("/locked.bin?size={SIZE}&digest=ann:pw"));
+    let record = save(&["--split", "4", "-u", "ann:pw"], out.path(), line, 0);
+    assert_whole(&out.path().join("locked.bin"), SIZE);
+    assert_eq!(record["segments"], 4);
+    // The first range's request was refused once; the three others answered the challenge
+    // kept from it at once.
+    assert_eq!(origin.requests(), 5);
+}
+
+#[test]
 fn aria2s_names_and_a_lines_split_ask_for_it_too_and_small_bodies_are_not_split() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
