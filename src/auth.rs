@@ -131,8 +131,8 @@ impl Auth {
             method,
             body: Some(&[]),
         };
-        // A challenge it cannot answer (qop=auth-int only, with no body given: never for these
-        // bodiless requests) falls back to Basic, which the server then refuses.
+        // http-auth fails only a challenge of qop=auth-int given no body, and these requests
+        // give theirs (empty); were one to fail, Basic goes, and the server refuses it.
         if let Some(fresh) = fresh {
             return fresh.respond(&params).unwrap_or_else(|_| login.basic());
         }
