@@ -681,8 +681,8 @@ impl PartWriter {
         refused
     }
 
-    /// Checks the digest if one is expected, and renames the part into place. On a mismatch the
-    /// part is deleted: it is complete but wrong, so resuming it cannot help. Returns the path
+    /// Checks the size and the digest if they are expected, and renames the part into place. On
+    /// a mismatch the part is deleted: it is complete but wrong, so resuming it cannot help. Returns the path
     /// and the SHA-256, if it was computed.
     pub fn finish(
         self,
@@ -695,21 +695,21 @@ impl PartWriter {
             slot,
             ..
         } = self;
-        let length = size.map(|_| file.metadata().map(|m| m.len()));
-        drop(file);
-        if let (Some(size), Some(length)) = (size, length) {
-            let length = length.map_err(|err| {
+        if let Some(size) = size {
+            let length = (file.metadata().map(|m| m.len())).map_err(|err| {
                 Failure::new(
                     ErrorKind::Disk,
                     format!("reading {}: {err}", slot.part.display()),
                 )
             })?;
             if length != size {
+                drop(file);
                 let _ = fs::remove_file(&slot.part);
                 let _ = fs::remove_file(&slot.meta);
                 return Err(wrong_size(length, size));
             }
         }
+        drop(file);
         let (sha256, actual) = digests.finish(expected);
         if let (Some(expected), Some(actual)) = (expected, actual.as_deref())
             && actual != expected.digest

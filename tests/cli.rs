@@ -621,9 +621,7 @@ fn a_sitemap_is_a_list_of_its_locs_on_a_server_or_compressed_on_disk() {
         .suffix(".xml.gz")
         .tempfile()
         .unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(sitemap.as_bytes()).unwrap();
-    fs::write(file.path(), gz.finish().unwrap()).unwrap();
+    fs::write(file.path(), gzip(&sitemap)).unwrap();
     let out = fetchpar()
         .args(["--json", "--keep-order", "--force-sitemap"])
         .arg(file.path())
@@ -639,6 +637,13 @@ fn a_sitemap_is_a_list_of_its_locs_on_a_server_or_compressed_on_disk() {
         message(&records[0]).contains("its root element is <svg>"),
         "{records:#?}"
     );
+}
+
+/// `text` compressed as a gzip file.
+fn gzip(text: &str) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
 }
 
 #[test]
@@ -674,9 +679,7 @@ fn a_list_compressed_whole_is_read_unpacked_as_xml_or_as_lines() {
         .suffix(".txt.gz")
         .tempfile()
         .unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(lines.as_bytes()).unwrap();
-    fs::write(file.path(), gz.finish().unwrap()).unwrap();
+    fs::write(file.path(), gzip(&lines)).unwrap();
     for list in [&["-i", &served][..], &[file.path().to_str().unwrap()]] {
         let out = fetchpar()
             .args(["--json", "--keep-order"])
@@ -689,11 +692,6 @@ fn a_list_compressed_whole_is_read_unpacked_as_xml_or_as_lines() {
         assert_eq!(bytes, [Some(4), Some(5)]);
     }
     // Piped into standard input, each the same: looked into when its first line is read.
-    let gzip = |text: &str| {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(text.as_bytes()).unwrap();
-        gz.finish().unwrap()
-    };
     let out = fetchpar()
         .args(["--json", "--keep-order", "-"])
         .write_stdin(gzip(&lines))
@@ -2782,17 +2780,11 @@ fn a_digest_login_goes_through_redirects_and_saved_downloads() {
     let origin = Origin::start().unwrap();
     let target = origin.url("/file.bin?digest=ann:pw&size=5000");
     let dir = tempfile::tempdir().unwrap();
-    let out = fetchpar()
-        .args(["-u", "ann:pw", "-o"])
-        .arg(dir.path())
-        .arg(redirecting(&origin, "/hop", &target))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    save_one(
+        &["-u", "ann:pw"],
+        dir.path(),
+        redirecting(&origin, "/hop", &target),
+        0,
     );
     // Named from the line's URL, as wget names it without --trust-server-names.
     let saved = fs::read(dir.path().join("hop")).unwrap();

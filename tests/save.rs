@@ -461,20 +461,7 @@ fn compressed_asks_for_gzip_saves_decoded_and_resumes_with_a_plain_range() {
     let origin = Origin::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let save = |args: &[&str], url: String| {
-        let out = fetchpar()
-            .args(["--json", "--compressed", "-o"])
-            .arg(dir.path())
-            .args(args)
-            .arg(url)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        json_lines(&out.stdout).remove(0)
+        save_one(&[&["--compressed"], args].concat(), dir.path(), url, 0)
     };
     // Asked for as gzip; a body sent compressed, with or without a length, saved decoded.
     let record = save(&[], origin.url("/ae?echo=accept-encoding"));
