@@ -747,7 +747,8 @@ pub struct Cli {
           help_heading = "Network", conflicts_with = "compare")]
     pub quota: Option<u64>,
 
-    /// Ask for bodies gzip-compressed and save them decoded (curl's --compressed).
+    /// Ask for bodies compressed (deflate, gzip, br, zstd) and save them decoded (curl's
+    /// --compressed).
     ///
     /// Without it, saved bodies are asked for as they are stored (identity), as wget and
     /// aria2c ask; shown ones are always asked for as gzip and decoded. A part is resumed with

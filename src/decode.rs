@@ -1,57 +1,240 @@
-//! Decoding a gzip-encoded body that is shown rather than saved, and telling a body whose
-//! encoding is broken apart from a connection that failed under it.
+//! Decoding a body sent compressed (`Content-Encoding`: gzip, deflate, br, zstd, or several
+//! of them in turn), and telling a body whose encoding is broken apart from a connection that
+//! failed under it.
 
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 
-/// Whether a `Content-Encoding` value is gzip (`x-gzip` is its old name, RFC 9110 8.4.1.3).
-pub fn is_gzip(content_encoding: &str) -> bool {
-    let coding = content_encoding.trim();
-    coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip")
+/// What `--compressed` asks for, in curl's words and order.
+pub const ACCEPTED: &str = "deflate, gzip, br, zstd";
+
+/// The most codings one body may be decoded through, as curl allows: a header naming more is
+/// refused rather than given a decoder for each (each holds its own buffers and window).
+const MOST_LAYERS: usize = 5;
+
+/// The largest zstd window decoded, RFC 9659's bound for the `zstd` content coding: a frame
+/// asking for more (up to 3.75 TB by the format) is refused before anything is allocated.
+const ZSTD_WINDOW_LOG: u32 = 23;
+
+/// The input buffer of each decoder (as the fetch's own reads).
+const INPUT_BUFFER: usize = 8 * 1024;
+
+/// A content coding fetchpar decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coding {
+    Gzip,
+    /// zlib-wrapped DEFLATE as RFC 9110 defines it, or bare DEFLATE as some servers send it.
+    Deflate,
+    Brotli,
+    Zstd,
 }
 
-/// A body that is not the gzip its header says it is. Its own type so the fetcher can report
-/// kind `protocol` rather than a failed connection.
-#[derive(Debug, thiserror::Error)]
-#[error("the body is not valid gzip: {0}")]
-pub struct BadEncoding(io::Error);
+impl Coding {
+    /// The coding one `Content-Encoding` token names (`x-gzip` is gzip's old name, RFC 9110
+    /// 8.4.1.3), in any case.
+    fn of(token: &str) -> Option<Self> {
+        let known = [
+            ("gzip", Self::Gzip),
+            ("x-gzip", Self::Gzip),
+            ("deflate", Self::Deflate),
+            ("br", Self::Brotli),
+            ("zstd", Self::Zstd),
+        ];
+        (known.iter())
+            .find(|(name, _)| token.eq_ignore_ascii_case(name))
+            .map(|&(_, coding)| coding)
+    }
 
-/// Reads a gzip body decoded (every member, as `gzip -d` does). An error of the reader under
-/// it comes out as it was; an error of the decoding itself comes out wrapping [`BadEncoding`].
-pub struct Gunzip<R: Read> {
-    decoder: flate2::read::MultiGzDecoder<Watched<R>>,
-    /// The reader under the decoder failed while flate2's constructor read the gzip header:
+    fn name(self) -> &'static str {
+        match self {
+            Self::Gzip => "gzip",
+            Self::Deflate => "deflate",
+            Self::Brotli => "brotli",
+            Self::Zstd => "zstd",
+        }
+    }
+}
+
+/// The codings a `Content-Encoding` value says were applied, in the order they were (so the
+/// last is undone first); none for `identity` or an empty value. An error names a coding
+/// fetchpar cannot undo, or says there are too many.
+pub fn codings(content_encoding: &str) -> Result<Vec<Coding>, String> {
+    let tokens = (content_encoding.split(',').map(str::trim))
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("identity"));
+    let mut codings = Vec::new();
+    for token in tokens {
+        match Coding::of(token) {
+            _ if codings.len() == MOST_LAYERS => {
+                return Err(format!("more than {MOST_LAYERS} content codings"));
+            }
+            Some(coding) => codings.push(coding),
+            None => {
+                return Err(format!(
+                    "the body is encoded as `{}`, which fetchpar cannot decode (it decodes {ACCEPTED})",
+                    token.escape_debug()
+                ));
+            }
+        }
+    }
+    Ok(codings)
+}
+
+/// `body` decoded through `codings` (as [`codings`] gives them: the last applied is undone
+/// first). Never inlined, as [`Decoded::new`] is not: the decoders are no part of a fetch's
+/// frame.
+#[inline(never)]
+pub fn decoded<'a, R: Read + Send + 'a>(codings: &[Coding], body: R) -> Box<dyn Read + Send + 'a> {
+    let mut body: Box<dyn Read + Send + 'a> = Box::new(body);
+    for &coding in codings.iter().rev() {
+        body = Box::new(Decoded::new(coding, body));
+    }
+    body
+}
+
+/// A body that is not the encoding its header says it is. Its own type so the fetcher can
+/// report kind `protocol` rather than a failed connection.
+#[derive(Debug, thiserror::Error)]
+#[error("the body is not valid {coding}: {source}")]
+pub struct BadEncoding {
+    coding: &'static str,
+    source: io::Error,
+}
+
+/// Reads a body decoded from one coding (a gzip body's every member, as `gzip -d` does, and a
+/// zstd body's every frame, as `zstd -d` does). An error of the reader under it comes out as
+/// it was; an error of the decoding itself comes out wrapping [`BadEncoding`].
+pub struct Decoded<R: Read> {
+    inner: Inner<R>,
+    coding: Coding,
+    /// The reader under the decoder failed while flate2's gzip constructor read the header:
     /// flate2 keeps that error and returns it from the first read, where it would otherwise be
     /// taken for the decoder's own (a stall before the first byte reported as "not valid gzip").
     failed_early: bool,
 }
 
-impl<R: Read> Gunzip<R> {
-    /// Never inlined: flate2's constructor has a 56 KiB stack frame, and inlined into the fetch
-    /// it made every fetch touch 14 more pages of its thread's stack, gzip or not: 20 MiB more
-    /// peak memory on 2,000 small files at 384 threads (49 against 29 MiB).
+/// The DEFLATE decoders' input: the first two bytes, read to tell zlib from bare DEFLATE, put
+/// back in front of the rest.
+type Sniffed<R> = BufReader<io::Chain<io::Cursor<Vec<u8>>, Watched<R>>>;
+
+enum Inner<R: Read> {
+    Gzip(flate2::read::MultiGzDecoder<Watched<R>>),
+    /// A deflate body before its first bytes are read.
+    Deflate(Option<Watched<R>>),
+    Zlib(flate2::bufread::ZlibDecoder<Sniffed<R>>),
+    BareDeflate(flate2::bufread::DeflateDecoder<Sniffed<R>>),
+    /// Boxed: its state is 3.5 KiB, twenty times the others'.
+    Brotli(Box<brotli_decompressor::Decompressor<Watched<R>>>),
+    Zstd(zstd::stream::read::Decoder<'static, BufReader<Watched<R>>>),
+    /// A zstd decoder that could not be made (its context not allocated): the error, once.
+    Failed(Option<io::Error>),
+}
+
+impl<R: Read> Decoded<R> {
+    /// Never inlined: flate2's gzip constructor has a 56 KiB stack frame, and inlined into the
+    /// fetch it made every fetch touch 14 more pages of its thread's stack, encoded or not:
+    /// 20 MiB more peak memory on 2,000 small files at 384 threads (49 against 29 MiB).
     #[inline(never)]
-    pub fn new(body: R) -> Self {
-        let decoder = flate2::read::MultiGzDecoder::new(Watched {
+    pub fn new(coding: Coding, body: R) -> Self {
+        let body = Watched {
             inner: body,
             failed: false,
-        });
-        let failed_early = decoder.get_ref().failed;
+        };
+        let inner = match coding {
+            Coding::Gzip => Inner::Gzip(flate2::read::MultiGzDecoder::new(body)),
+            Coding::Deflate => Inner::Deflate(Some(body)),
+            Coding::Brotli => Inner::Brotli(Box::new(brotli_decompressor::Decompressor::new(
+                body,
+                INPUT_BUFFER,
+            ))),
+            Coding::Zstd => zstd(body),
+        };
+        let failed_early = matches!(&inner, Inner::Gzip(d) if d.get_ref().failed);
         Self {
-            decoder,
+            inner,
+            coding,
             failed_early,
         }
     }
 }
 
-impl<R: Read> Read for Gunzip<R> {
+fn zstd<R: Read>(body: Watched<R>) -> Inner<R> {
+    let made =
+        zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(INPUT_BUFFER, body))
+            .and_then(|mut decoder| {
+                decoder.window_log_max(ZSTD_WINDOW_LOG)?;
+                Ok(decoder)
+            });
+    match made {
+        Ok(decoder) => Inner::Zstd(decoder),
+        Err(err) => Inner::Failed(Some(err)),
+    }
+}
+
+impl<R: Read> Inner<R> {
+    /// The reader under the decoder.
+    fn watched(&mut self) -> Option<&mut Watched<R>> {
+        match self {
+            Self::Gzip(d) => Some(d.get_mut()),
+            Self::Deflate(pending) => pending.as_mut(),
+            Self::Zlib(d) => Some(d.get_mut().get_mut().get_mut().1),
+            Self::BareDeflate(d) => Some(d.get_mut().get_mut().get_mut().1),
+            Self::Brotli(d) => Some(d.get_mut()),
+            Self::Zstd(d) => Some(d.get_mut().get_mut()),
+            Self::Failed(_) => None,
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Gzip(d) => d.read(buf),
+            Self::Deflate(pending) => {
+                let Some(mut body) = pending.take() else {
+                    return Ok(0);
+                };
+                // RFC 9110's deflate is zlib-wrapped; some servers send it bare, and browsers
+                // and curl take both, told apart by whether the first two bytes are a zlib
+                // header (RFC 1950: method 8, and a multiple of 31).
+                let mut head = Vec::with_capacity(2);
+                let sniffed = (&mut body).take(2).read_to_end(&mut head);
+                if let Err(err) = sniffed {
+                    *pending = Some(body);
+                    return Err(err);
+                }
+                let zlib = matches!(head[..], [cmf, flg]
+                    if cmf & 0x0f == 8 && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0);
+                let input =
+                    BufReader::with_capacity(INPUT_BUFFER, io::Cursor::new(head).chain(body));
+                *self = match zlib {
+                    true => Self::Zlib(flate2::bufread::ZlibDecoder::new(input)),
+                    false => Self::BareDeflate(flate2::bufread::DeflateDecoder::new(input)),
+                };
+                self.read(buf)
+            }
+            Self::Zlib(d) => d.read(buf),
+            Self::BareDeflate(d) => d.read(buf),
+            Self::Brotli(d) => d.read(buf),
+            Self::Zstd(d) => d.read(buf),
+            Self::Failed(err) => match err.take() {
+                Some(err) => Err(err),
+                None => Ok(0),
+            },
+        }
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let failed_early = std::mem::take(&mut self.failed_early);
-        self.decoder.get_mut().failed = false;
-        self.decoder.read(buf).map_err(|err| {
-            if failed_early || self.decoder.get_ref().failed {
+        if let Some(body) = self.inner.watched() {
+            body.failed = false;
+        }
+        self.inner.read(buf).map_err(|err| {
+            let theirs = self.inner.watched().is_some_and(|body| body.failed);
+            if failed_early || theirs {
                 err
             } else {
-                io::Error::new(io::ErrorKind::InvalidData, BadEncoding(err))
+                let coding = self.coding.name();
+                let source = err;
+                io::Error::new(io::ErrorKind::InvalidData, BadEncoding { coding, source })
             }
         })
     }
@@ -101,41 +284,158 @@ mod tests {
         }
     }
 
-    #[test]
-    fn concatenated_members_decode_as_one_body() {
-        let mut both = gzip(b"first ");
-        both.extend(gzip(b"second"));
-        let mut out = String::new();
-        Gunzip::new(&both[..]).read_to_string(&mut out).unwrap();
-        assert_eq!(out, "first second");
+    fn zstd(data: &[u8], window_log: u32) -> Vec<u8> {
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.window_log(window_log).unwrap();
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn brotli(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        encoder.write_all(data).unwrap();
+        drop(encoder);
+        out
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn bare_deflate(data: &[u8]) -> Vec<u8> {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn decode(header: &str, body: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        decoded(&codings(header).unwrap(), body).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// Gives its bytes one at a time, as a slow connection may.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    fn is_bad_encoding(err: &io::Error) -> bool {
+        err.get_ref().is_some_and(|e| e.is::<BadEncoding>())
     }
 
     #[test]
-    fn a_broken_encoding_is_told_from_a_broken_connection() {
-        let err = Gunzip::new(&b"plainly not gzip"[..])
-            .read_to_end(&mut Vec::new())
-            .unwrap_err();
-        assert!(
-            err.get_ref().is_some_and(|e| e.is::<BadEncoding>()),
-            "{err}"
-        );
-
-        // Failing in the body, and before the first byte (while flate2's constructor reads the
-        // header, which it reports only at the first read).
-        let encoded = gzip(&[7; 100_000]);
-        for ok in [20, 0] {
-            let mut body = Gunzip::new(Failing { data: &encoded, ok });
-            let err = body.read_to_end(&mut Vec::new()).unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{ok}: {err}");
-            assert!(err.get_ref().is_none_or(|e| !e.is::<BadEncoding>()));
+    fn every_coding_decodes_and_a_chain_is_undone_last_first() {
+        let text: Vec<u8> = (0..200_000u32)
+            .flat_map(|n| (n % 251).to_be_bytes())
+            .collect();
+        for (header, body) in [
+            ("gzip", gzip(&text)),
+            ("x-gzip", gzip(&text)),
+            ("deflate", zlib(&text)),
+            ("deflate", bare_deflate(&text)),
+            ("BR", brotli(&text)),
+            ("zstd", zstd(&text, 20)),
+            ("identity", text.clone()),
+            ("", text.clone()),
+            ("br, gzip", gzip(&brotli(&text))),
+            ("deflate, identity, zstd", zstd(&zlib(&text), 20)),
+        ] {
+            assert_eq!(decode(header, &body).unwrap(), text, "{header}");
+            // A byte at a time: the deflate sniffing waits for its two bytes.
+            let mut out = Vec::new();
+            let codings = codings(header).unwrap();
+            decoded(&codings, Trickle(&body))
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, text, "{header}, a byte at a time");
         }
     }
 
     #[test]
-    fn gzip_is_known_by_either_name_in_any_case() {
-        assert!(is_gzip("gzip"));
-        assert!(is_gzip(" X-GZIP "));
-        assert!(!is_gzip("br"));
-        assert!(!is_gzip("gzip, br"));
+    fn concatenated_members_and_frames_decode_as_one_body() {
+        let mut both = gzip(b"first ");
+        both.extend(gzip(b"second"));
+        assert_eq!(decode("gzip", &both).unwrap(), b"first second");
+        let mut both = zstd(b"first ", 20);
+        both.extend(zstd(b"second", 20));
+        assert_eq!(decode("zstd", &both).unwrap(), b"first second");
+    }
+
+    #[test]
+    fn unknown_codings_and_too_many_are_refused() {
+        let err = codings("gzip, compress").unwrap_err();
+        assert!(err.contains("`compress`"), "{err}");
+        let err = codings("utf-8").unwrap_err();
+        assert!(err.contains("`utf-8`"), "{err}");
+        assert_eq!(codings(" Identity ").unwrap(), []);
+        assert_eq!(codings("gzip,gzip,gzip,gzip,gzip").unwrap().len(), 5);
+        let err = codings("gzip,gzip,gzip,gzip,gzip,gzip").unwrap_err();
+        assert!(err.contains("more than 5"), "{err}");
+    }
+
+    #[test]
+    fn a_zstd_window_past_8_mib_is_refused() {
+        let text = vec![b'z'; 1000];
+        assert_eq!(decode("zstd", &zstd(&text, 23)).unwrap(), text);
+        let err = decode("zstd", &zstd(&text, 24)).unwrap_err();
+        assert!(is_bad_encoding(&err), "{err}");
+        assert!(err.to_string().contains("not valid zstd"), "{err}");
+    }
+
+    #[test]
+    fn a_broken_encoding_is_told_from_a_broken_connection() {
+        for header in ["gzip", "deflate", "br", "zstd"] {
+            let err = decode(header, b"plainly not compressed at all").unwrap_err();
+            assert!(is_bad_encoding(&err), "{header}: {err}");
+        }
+        // Cut short: an error, not a shorter body.
+        let text = vec![b'x'; 100_000];
+        for (header, body) in [
+            ("gzip", gzip(&text)),
+            ("deflate", zlib(&text)),
+            ("br", brotli(&text)),
+            ("zstd", zstd(&text, 20)),
+        ] {
+            let cut = &body[..body.len() - 4];
+            let err = decode(header, cut).unwrap_err();
+            assert!(is_bad_encoding(&err), "{header}: {err}");
+        }
+
+        // Failing in the body, and before the first byte (while flate2's gzip constructor reads
+        // the header, which it reports only at the first read; and while deflate is sniffed).
+        let noise: Vec<u8> = (0..100_000u32)
+            .map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let encoded = [
+            (Coding::Gzip, gzip(&noise)),
+            (Coding::Deflate, zlib(&noise)),
+            (Coding::Brotli, brotli(&noise)),
+            (Coding::Zstd, zstd(&noise, 20)),
+        ];
+        for (coding, encoded) in &encoded {
+            for ok in [20, 1, 0] {
+                let mut body = Decoded::new(*coding, Failing { data: encoded, ok });
+                let err = body.read_to_end(&mut Vec::new()).unwrap_err();
+                assert_eq!(
+                    err.kind(),
+                    io::ErrorKind::ConnectionReset,
+                    "{coding:?} {ok}: {err}"
+                );
+                assert!(!is_bad_encoding(&err), "{coding:?} {ok}");
+            }
+        }
     }
 }

@@ -249,12 +249,14 @@ impl Fetcher {
             .user_agent(settings.user_agent.as_str())
             // A saved body is kept as the server holds it, as curl, wget and aria2 keep it (so
             // its digest is the server's file's, and a resumed Range counts the part's bytes),
-            // unless --compressed asks for it compressed and saved decoded; a shown one may
-            // come compressed and is decoded for its prefix. A -H Accept-Encoding replaces
-            // either.
-            .accept_encoding(match saver.is_some() && !settings.compressed {
-                true => "identity",
-                false => "gzip",
+            // unless --compressed asks for it compressed (as curl asks) and saved decoded; a
+            // shown one may come gzip-compressed and is decoded for its prefix (gzip alone: its
+            // window is 32 KiB, where brotli's may be 16 MiB). A -H Accept-Encoding replaces
+            // any of them.
+            .accept_encoding(match (saver.is_some(), settings.compressed) {
+                (_, true) => decode::ACCEPTED,
+                (true, false) => "identity",
+                (false, false) => "gzip",
             })
             // Name lookups are bounded too; the resolver only pays for that on a cache miss.
             .timeout_resolve(settings.connect_timeout)
@@ -339,7 +341,7 @@ impl Fetcher {
     }
 
     /// Opens a link list on a server (`-i URL`, as wget reads one): one GET as a fetch makes
-    /// it (redirects, proxies, TLS settings, logins, `-H` headers), whose body, gzip decoded,
+    /// it (redirects, proxies, TLS settings, logins, `-H` headers), whose body, decoded,
     /// is read as it arrives (as HTML or Metalink when the server says it is one). Anything but
     /// a 2xx answer is an error naming the status. Not retried: the run has not started, and says why at once.
     pub fn open_list(&self, url: &Url) -> Result<RemoteList, Failure> {
@@ -350,7 +352,8 @@ impl Fetcher {
         if !status.is_success() {
             return Err(status_failure(status, None));
         }
-        let gzip = header(&response, "content-encoding").is_some_and(|v| decode::is_gzip(&v));
+        let codings =
+            encoding(&response).map_err(|reason| Failure::new(ErrorKind::Protocol, reason))?;
         let mime = header(&response, "content-type").map(|v| {
             v.split(';')
                 .next()
@@ -358,11 +361,7 @@ impl Fetcher {
                 .trim()
                 .to_ascii_lowercase()
         });
-        let body = response.into_body().into_reader();
-        let body: Box<dyn Read + Send> = match gzip {
-            true => Box::new(decode::Gunzip::new(body)),
-            false => Box::new(body),
-        };
+        let body = decode::decoded(&codings, response.into_body().into_reader());
         Ok(RemoteList {
             body,
             mime,
@@ -933,7 +932,7 @@ impl Fetcher {
         if from > 0 {
             let status = response.status().as_u16();
             // A range the server compressed anyway cannot continue a decoded part.
-            let plain = !(self.settings.compressed && encoded_gzip(&response));
+            let plain = !(self.settings.compressed && encoded(&response));
             if status == 206 && content_range_start(&response) == Some(from) && plain {
                 append = true;
             } else if status == 416 && content_range_total(&response) == Some(from) {
@@ -1018,9 +1017,24 @@ impl Fetcher {
             }
         }
         // A body that is shown is decoded, and one saved with --compressed; its
-        // Content-Length is then not its length.
-        let gunzip = (self.saver.is_none() || self.settings.compressed) && encoded_gzip(&response);
-        let length = response.body().content_length().filter(|_| !gunzip);
+        // Content-Length is then not its length. A shown body in a coding fetchpar cannot
+        // undo, or did not ask for (brotli's window may take 16 MiB), is shown as sent; one to
+        // be saved decoded fails, as curl's --compressed does.
+        let codings =
+            match (self.saver.is_none() || self.settings.compressed).then(|| encoding(&response)) {
+                Some(Ok(codings))
+                    if self.settings.compressed
+                        || codings.iter().all(|&c| c == decode::Coding::Gzip) =>
+                {
+                    codings
+                }
+                Some(Err(reason)) if self.saver.is_some() && !failed_status => {
+                    return Err(Failure::new(ErrorKind::Protocol, reason));
+                }
+                Some(_) | None => Vec::new(),
+            };
+        let decoding = !codings.is_empty();
+        let length = response.body().content_length().filter(|_| !decoding);
         let limit = self.settings.max_size.map(|max| max.saturating_sub(from));
         if let (Some(limit), Some(length)) = (limit, length)
             && length > limit
@@ -1100,8 +1114,8 @@ impl Fetcher {
         };
         let body = response.into_body().into_reader();
         let reuse = self.seen.note(&final_url);
-        let drained = if gunzip {
-            let mut body = decode::Gunzip::new(body);
+        let drained = if decoding {
+            let mut body = decode::decoded(&codings, body);
             let ends = Ends {
                 rate: own_rate,
                 sized,
@@ -1944,9 +1958,14 @@ fn finish_saved(
     Ok(path)
 }
 
-/// Whether an answer's body is gzip-encoded (`Content-Encoding: gzip`).
-fn encoded_gzip(response: &Response) -> bool {
-    header(response, "content-encoding").is_some_and(|v| decode::is_gzip(&v))
+/// The codings an answer's body was sent in (`Content-Encoding`), in the order applied.
+fn encoding(response: &Response) -> Result<Vec<decode::Coding>, String> {
+    header(response, "content-encoding").map_or(Ok(Vec::new()), |v| decode::codings(&v))
+}
+
+/// Whether an answer's body was sent in any coding but `identity`.
+fn encoded(response: &Response) -> bool {
+    !matches!(encoding(response), Ok(codings) if codings.is_empty())
 }
 
 /// The size a 416 answer gives in `Content-Range: bytes */TOTAL`.

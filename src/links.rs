@@ -448,7 +448,10 @@ impl Source {
             return false;
         }
         let packed = std::mem::replace(&mut self.reader, BufReader::new(Box::new(io::empty())));
-        let unpacked: Box<dyn Read + Send> = Box::new(crate::decode::Gunzip::new(packed));
+        let unpacked: Box<dyn Read + Send> = Box::new(crate::decode::Decoded::new(
+            crate::decode::Coding::Gzip,
+            packed,
+        ));
         self.reader = BufReader::with_capacity(64 * 1024, unpacked);
         self.unpacked = true;
         true

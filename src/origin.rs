@@ -16,6 +16,8 @@
 //! | `gzip=1` | gzip-encoded body, close-delimited (`body=TEXT` encoded too; `zeros=1`: all zero bytes, a bomb; `stall=0`: the head, then nothing) |
 //! | `gzfile=1` | the body (`body=TEXT` or the pattern) gzip-compressed and sent as it is, with no Content-Encoding, as servers send `.gz` files |
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
+//! | `hex=HEX` | this exact body, spelled in hex (for bytes that are not text) |
+//! | `encoded=NAME` | the body (`hex=HEX` or `body=TEXT`) sent as it is with `Content-Encoding: NAME` and a Content-Length; a Range is of those bytes |
 //! | `negotiate=1` | with `gzip=1`: gzip only to a request whose `Accept-Encoding` names it; to others the body as it is, ranges and all, as servers that compress on the fly answer |
 //! | `stall=N` | send the head and N body bytes, then nothing |
 //! | `drip=MS` | one body byte every MS milliseconds |
@@ -69,6 +71,19 @@ static PATTERN: LazyLock<Vec<u8>> = LazyLock::new(|| {
     block.truncate(64 * 1024);
     block
 });
+
+/// The bytes a `hex=` parameter spells (pairs of hex digits; anything else is skipped).
+fn from_hex(hex: &str) -> Vec<u8> {
+    let digits: Vec<u8> = hex
+        .bytes()
+        .filter_map(|b| (b as char).to_digit(16))
+        .map(|d| d as u8)
+        .collect();
+    digits
+        .chunks_exact(2)
+        .map(|pair| pair[0] << 4 | pair[1])
+        .collect()
+}
 
 /// The bytes a generated body holds from `offset`, `len` long (for tests and checksums).
 pub fn body_bytes(offset: u64, len: usize) -> Vec<u8> {
@@ -647,7 +662,9 @@ fn respond(
             .collect();
         values.join("\n").into_bytes()
     });
-    let mut literal = echoed.or_else(|| p("body").map(|b| b.as_bytes().to_vec()));
+    let mut literal = echoed
+        .or_else(|| p("body").map(|b| b.as_bytes().to_vec()))
+        .or_else(|| p("hex").map(from_hex));
     if flag("gzfile") {
         // A gzip file sent as it is (no Content-Encoding), as servers send `.gz` files.
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -692,19 +709,26 @@ fn respond(
         && (!flag("negotiate")
             || (req.headers.iter())
                 .any(|(name, value)| name == "accept-encoding" && value.contains("gzip")));
-    if gzip && flag("sized") {
-        // Compressed in memory first, so the head can give its Content-Length. A range is of
-        // the encoded bytes, as a store of pre-compressed files serves them.
-        let compressed = match literal {
-            // A body that says it is gzip and is not.
-            Some(bytes) => bytes,
-            None => {
-                let mut encoder =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                write_pattern(&mut encoder, 0, size)?;
-                encoder.finish()?
-            }
-        };
+    let stored = match (gzip && flag("sized"), p("encoded")) {
+        // Compressed in memory first, so the head can give its Content-Length.
+        (true, _) => Some((
+            match literal.take() {
+                // A body that says it is gzip and is not.
+                Some(bytes) => bytes,
+                None => {
+                    let mut encoder =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    write_pattern(&mut encoder, 0, size)?;
+                    encoder.finish()?
+                }
+            },
+            "gzip",
+        )),
+        (false, Some(coding)) => Some((literal.take().unwrap_or_default(), coding)),
+        (false, None) => None,
+    };
+    if let Some((compressed, coding)) = stored {
+        // A range is of the encoded bytes, as a store of pre-compressed files serves them.
         let total = compressed.len();
         let start = req.range_start.map_or(0, |s| s as usize);
         if start >= total {
@@ -725,7 +749,7 @@ fn respond(
             (status, "OK")
         };
         head.push_str(&format!(
-            "HTTP/1.1 {code} {reason}\r\n{extra}{range}Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            "HTTP/1.1 {code} {reason}\r\n{extra}{range}Content-Encoding: {coding}\r\nContent-Length: {}\r\n\r\n",
             total - start
         ));
         out.write_all(head.as_bytes())?;

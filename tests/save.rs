@@ -457,15 +457,15 @@ fn continue_finishes_a_part_that_is_already_the_whole_file_as_wget_does() {
 }
 
 #[test]
-fn compressed_asks_for_gzip_saves_decoded_and_resumes_with_a_plain_range() {
+fn compressed_asks_as_curl_saves_decoded_and_resumes_with_a_plain_range() {
     let origin = Origin::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let save = |args: &[&str], url: String| {
         save_one(&[&["--compressed"], args].concat(), dir.path(), url, 0)
     };
-    // Asked for as gzip; a body sent compressed, with or without a length, saved decoded.
+    // Asked for as curl asks; a body sent compressed, with or without a length, saved decoded.
     let record = save(&[], origin.url("/ae?echo=accept-encoding"));
-    assert_eq!(record["prefix"], "gzip");
+    assert_eq!(record["prefix"], "deflate, gzip, br, zstd");
     let decoded = body_bytes(0, 300000);
     for (name, query) in [("sized", "gzip=1&sized=1"), ("closed", "gzip=1")] {
         let record = save(&[], origin.url(&format!("/{name}.csv?{query}&size=300000")));
@@ -493,6 +493,124 @@ fn compressed_asks_for_gzip_saves_decoded_and_resumes_with_a_plain_range() {
         (Some(200), Some(300_000))
     );
     assert!(fs::read(dir.path().join("stubborn.csv")).unwrap() == decoded);
+}
+
+/// `data` in a content coding, as a server sends it.
+fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    match coding {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "bare deflate" => {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        }
+        "br" => {
+            let mut out = Vec::new();
+            let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            e.write_all(data).unwrap();
+            drop(e);
+            out
+        }
+        "zstd" => zstd::encode_all(data, 3).unwrap(),
+        other => panic!("no coding {other}"),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn compressed_decodes_deflate_brotli_zstd_and_chains_and_refuses_the_unknown() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = body_bytes(0, 20_000);
+    let gzip_then_br = encode("br", &encode("gzip", &text));
+    for (name, header, encoded) in [
+        ("zlib", "deflate", encode("deflate", &text)),
+        ("bare", "deflate", encode("bare deflate", &text)),
+        ("brotli", "br", encode("br", &text)),
+        ("zstd", "zstd", encode("zstd", &text)),
+        ("chain", "gzip,%20br", gzip_then_br.clone()),
+    ] {
+        let url = origin.url(&format!(
+            "/{name}.csv?encoded={header}&hex={}",
+            hex(&encoded)
+        ));
+        let record = save_one(&["--compressed"], dir.path(), url, 0);
+        let saved = fs::read(dir.path().join(format!("{name}.csv"))).unwrap();
+        assert!(saved == text, "{name}: {} bytes", saved.len());
+        assert_eq!(record["bytes"], 20_000, "{record}");
+        assert_eq!(record["sha256"], sha_hex(&text), "{record}");
+        // Shown, decoded for its prefix.
+        let run = fetchpar()
+            .args(["--json", "--compressed", "--prefix", "30"])
+            .arg(
+                list(&[origin.url(&format!("/{name}?encoded={header}&hex={}", hex(&encoded)))])
+                    .path(),
+            )
+            .assert()
+            .success();
+        let shown = &json_lines(&run.get_output().stdout)[0];
+        assert_eq!(shown["prefix"], "fetchpar origin line 000000,ab", "{name}");
+    }
+    // Without --compressed a brotli body is neither asked for nor decoded, saved or shown: it
+    // is the server's bytes.
+    let url = origin.url(&format!(
+        "/unasked.br?encoded=br&hex={}",
+        hex(&encode("br", &text))
+    ));
+    let record = save_one(&[], dir.path(), url.clone(), 0);
+    assert_eq!(
+        fs::read(dir.path().join("unasked.br")).unwrap(),
+        encode("br", &text)
+    );
+    assert_eq!(
+        record["bytes"],
+        encode("br", &text).len() as u64,
+        "{record}"
+    );
+    let run = fetchpar()
+        .args(["--json"])
+        .arg(list(&[url]).path())
+        .assert()
+        .success();
+    let shown = &json_lines(&run.get_output().stdout)[0];
+    assert_ne!(
+        shown["prefix"].as_str().unwrap().get(..8),
+        Some("fetchpar"),
+        "{shown}"
+    );
+
+    // A coding fetchpar cannot undo fails the URL, named, and leaves no file behind.
+    let url = origin.url("/old.csv?encoded=compress&body=not%20really");
+    let record = save_one(&["--compressed"], dir.path(), url, 1);
+    assert_eq!(kind(&record), "protocol", "{record}");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`compress`"), "{message}");
+    // A brotli body cut short, and one that is not brotli at all, fail as bodies that are not
+    // their encoding.
+    let cut = &gzip_then_br[..gzip_then_br.len() - 5];
+    for (name, bytes) in [("cut", cut), ("junk", &b"not brotli"[..])] {
+        let url = origin.url(&format!("/{name}.csv?encoded=br&hex={}", hex(bytes)));
+        let record = save_one(&["--compressed"], dir.path(), url, 1);
+        assert_eq!(kind(&record), "protocol", "{name}: {record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(message.contains("not valid brotli"), "{name}: {message}");
+    }
+    for gone in ["old.csv", "cut.csv", "junk.csv"] {
+        assert!(!dir.path().join(gone).exists(), "{gone}");
+    }
 }
 
 #[test]
