@@ -3,6 +3,8 @@
 //! failed under it.
 
 use std::io::{self, BufReader, Read};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// What `--compressed` asks for, in curl's words and order.
 pub const ACCEPTED: &str = "deflate, gzip, br, zstd";
@@ -17,6 +19,21 @@ const ZSTD_WINDOW_LOG: u32 = 23;
 
 /// The input buffer of each decoder (as the fetch's own reads).
 const INPUT_BUFFER: usize = 8 * 1024;
+
+/// The most bytes of brotli windows held at once, by all the bodies decoded. A brotli decoder
+/// fills the window its stream asks for (up to 16 MiB) before it gives out a byte, whatever
+/// `--max-size` says: 100 bombs at once peaked at 1.4 GB before this bound. Bodies past it wait
+/// for room (as long as the stall timeout allows) rather than fail.
+const BROTLI_WINDOWS: u64 = 256 * 1024 * 1024;
+
+/// Brotli's allocations from this size on (its window, which short bodies keep small) are
+/// counted against [`BROTLI_WINDOWS`]; its small tables are not.
+const COUNTED_FROM: usize = 64 * 1024;
+
+static WINDOWS: Budget = Budget::new(BROTLI_WINDOWS);
+
+/// How often a body waiting for room looks whether the run is stopping.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// A content coding fetchpar decodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,13 +96,17 @@ pub fn codings(content_encoding: &str) -> Result<Vec<Coding>, String> {
 }
 
 /// `body` decoded through `codings` (as [`codings`] gives them: the last applied is undone
-/// first). Never inlined, as [`Decoded::new`] is not: the decoders are no part of a fetch's
-/// frame.
+/// first); a brotli body waits at most `patience` for room for its window. Never inlined, as
+/// [`Decoded::new`] is not: the decoders are no part of a fetch's frame.
 #[inline(never)]
-pub fn decoded<'a, R: Read + Send + 'a>(codings: &[Coding], body: R) -> Box<dyn Read + Send + 'a> {
+pub fn decoded<'a, R: Read + Send + 'a>(
+    codings: &[Coding],
+    body: R,
+    patience: Option<Duration>,
+) -> Box<dyn Read + Send + 'a> {
     let mut body: Box<dyn Read + Send + 'a> = Box::new(body);
     for &coding in codings.iter().rev() {
-        body = Box::new(Decoded::new(coding, body));
+        body = Box::new(Decoded::new(coding, body, patience));
     }
     body
 }
@@ -111,18 +132,32 @@ pub struct Decoded<R: Read> {
     failed_early: bool,
 }
 
-/// The DEFLATE decoders' input: the first two bytes, read to tell zlib from bare DEFLATE, put
-/// back in front of the rest.
-type Sniffed<R> = BufReader<io::Chain<io::Cursor<Vec<u8>>, Watched<R>>>;
+/// A DEFLATE body whose first bytes were read to tell whether it is zlib-wrapped, put back in
+/// front of the rest.
+type Prefixed<R> = io::Chain<io::Cursor<Vec<u8>>, Watched<R>>;
+
+/// Dropbox's brotli decoder with its bytes from [`Counted`].
+type BrotliDecoder<R> = brotli_decompressor::DecompressorCustomIo<
+    io::Error,
+    brotli_decompressor::IntoIoReader<Watched<R>>,
+    Cell,
+    Counted,
+    brotli_decompressor::StandardAlloc,
+    brotli_decompressor::StandardAlloc,
+>;
 
 enum Inner<R: Read> {
     Gzip(flate2::read::MultiGzDecoder<Watched<R>>),
     /// A deflate body before its first bytes are read.
     Deflate(Option<Watched<R>>),
-    Zlib(flate2::bufread::ZlibDecoder<Sniffed<R>>),
-    BareDeflate(flate2::bufread::DeflateDecoder<Sniffed<R>>),
-    /// Boxed: its state is 3.5 KiB, twenty times the others'.
-    Brotli(Box<brotli_decompressor::Decompressor<Watched<R>>>),
+    Zlib(flate2::bufread::ZlibDecoder<BufReader<Prefixed<R>>>),
+    BareDeflate(flate2::bufread::DeflateDecoder<BufReader<Prefixed<R>>>),
+    Brotli {
+        /// Boxed: its state is 3.5 KiB, twenty times the others'.
+        decoder: Box<BrotliDecoder<R>>,
+        /// Why its allocator gave no room for its window, if it did not.
+        refused: Refusal,
+    },
     Zstd(zstd::stream::read::Decoder<'static, BufReader<Watched<R>>>),
     /// A zstd decoder that could not be made (its context not allocated): the error, once.
     Failed(Option<io::Error>),
@@ -133,7 +168,7 @@ impl<R: Read> Decoded<R> {
     /// fetch it made every fetch touch 14 more pages of its thread's stack, encoded or not:
     /// 20 MiB more peak memory on 2,000 small files at 384 threads (49 against 29 MiB).
     #[inline(never)]
-    pub fn new(coding: Coding, body: R) -> Self {
+    pub fn new(coding: Coding, body: R, patience: Option<Duration>) -> Self {
         let body = Watched {
             inner: body,
             failed: false,
@@ -141,10 +176,7 @@ impl<R: Read> Decoded<R> {
         let inner = match coding {
             Coding::Gzip => Inner::Gzip(flate2::read::MultiGzDecoder::new(body)),
             Coding::Deflate => Inner::Deflate(Some(body)),
-            Coding::Brotli => Inner::Brotli(Box::new(brotli_decompressor::Decompressor::new(
-                body,
-                INPUT_BUFFER,
-            ))),
+            Coding::Brotli => brotli(body, patience),
             Coding::Zstd => zstd(body),
         };
         let failed_early = matches!(&inner, Inner::Gzip(d) if d.get_ref().failed);
@@ -153,6 +185,153 @@ impl<R: Read> Decoded<R> {
             coding,
             failed_early,
         }
+    }
+}
+
+fn brotli<R: Read>(body: Watched<R>, patience: Option<Duration>) -> Inner<R> {
+    let refused = Refusal::default();
+    let counted = Counted {
+        patience,
+        refused: Arc::clone(&refused),
+    };
+    let input = Cell::Small(vec![0; INPUT_BUFFER].into_boxed_slice());
+    let decoder = brotli_decompressor::DecompressorCustomIo::new(
+        brotli_decompressor::IntoIoReader(body),
+        input,
+        counted,
+        brotli_decompressor::StandardAlloc::default(),
+        brotli_decompressor::StandardAlloc::default(),
+        io::Error::new(io::ErrorKind::InvalidData, "invalid data"),
+    );
+    Inner::Brotli {
+        decoder: Box::new(decoder),
+        refused,
+    }
+}
+
+/// Why a brotli decoder's allocator gave it nothing: shared with the decoder's owner, which sees
+/// only that the decoding failed.
+type Refusal = Arc<Mutex<Option<io::Error>>>;
+
+/// The bytes the brotli decoder allocates, large ones taking their room in [`WINDOWS`] (waited
+/// for). A cell without room is an empty one, which the decoder takes as a failed allocation.
+struct Counted {
+    patience: Option<Duration>,
+    refused: Refusal,
+}
+
+/// Bytes of the brotli decoder's. Large ones are mapped apart from the heap, and hold their
+/// room until dropped: from the heap, a freed window stayed with its thread's malloc arena, and
+/// 100 bombs peaked at 431 MB under a budget of 128 MiB (137 MB mapped apart).
+#[derive(Default)]
+enum Cell {
+    #[default]
+    Empty,
+    Small(Box<[u8]>),
+    Large {
+        bytes: memmap2::MmapMut,
+        _room: Reserved,
+    },
+}
+
+impl brotli_decompressor::SliceWrapper<u8> for Cell {
+    fn slice(&self) -> &[u8] {
+        match self {
+            Self::Empty => &[],
+            Self::Small(bytes) => bytes,
+            Self::Large { bytes, .. } => bytes,
+        }
+    }
+}
+
+impl brotli_decompressor::SliceWrapperMut<u8> for Cell {
+    fn slice_mut(&mut self) -> &mut [u8] {
+        match self {
+            Self::Empty => &mut [],
+            Self::Small(bytes) => bytes,
+            Self::Large { bytes, .. } => bytes,
+        }
+    }
+}
+
+impl brotli_decompressor::Allocator<u8> for Counted {
+    type AllocatedMemory = Cell;
+
+    fn alloc_cell(&mut self, len: usize) -> Cell {
+        if len < COUNTED_FROM {
+            return Cell::Small(vec![0; len].into_boxed_slice());
+        }
+        let mapped = WINDOWS
+            .reserve(len as u64, self.patience)
+            .and_then(|_room| {
+                let bytes = memmap2::MmapMut::map_anon(len)?;
+                Ok(Cell::Large { bytes, _room })
+            });
+        mapped.unwrap_or_else(|err| {
+            *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(err);
+            Cell::Empty
+        })
+    }
+
+    fn free_cell(&mut self, _cell: Cell) {}
+}
+
+/// Room shared by bodies decoded at once: bytes reserved, waited for when there are none.
+struct Budget {
+    most: u64,
+    held: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// Bytes of a [`Budget`] held until dropped.
+struct Reserved(&'static Budget, u64);
+
+impl Budget {
+    const fn new(most: u64) -> Self {
+        Self {
+            most,
+            held: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Holds `bytes` (at most all of the budget), waiting while the others hold too many: until
+    /// `patience` runs out (`TimedOut`) or the run stops (`Interrupted`).
+    fn reserve(&'static self, bytes: u64, patience: Option<Duration>) -> io::Result<Reserved> {
+        let bytes = bytes.min(self.most);
+        let since = Instant::now();
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        while *held + bytes > self.most {
+            if crate::cancel::requested() {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            if let Some(patience) = patience
+                && since.elapsed() >= patience
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "waited {} s for room to decode brotli (its window takes {} KiB, and at most {} MiB of windows are held at once)",
+                        patience.as_secs(),
+                        bytes / 1024,
+                        self.most >> 20
+                    ),
+                ));
+            }
+            held = (self.freed.wait_timeout(held, WAIT_SLICE))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *held += bytes;
+        Ok(Reserved(self, bytes))
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let mut held = self.0.held.lock().unwrap_or_else(PoisonError::into_inner);
+        *held -= self.1;
+        self.0.freed.notify_all();
     }
 }
 
@@ -177,7 +356,7 @@ impl<R: Read> Inner<R> {
             Self::Deflate(pending) => pending.as_mut(),
             Self::Zlib(d) => Some(d.get_mut().get_mut().get_mut().1),
             Self::BareDeflate(d) => Some(d.get_mut().get_mut().get_mut().1),
-            Self::Brotli(d) => Some(d.get_mut()),
+            Self::Brotli { decoder, .. } => Some(&mut decoder.get_mut().0),
             Self::Zstd(d) => Some(d.get_mut().get_mut()),
             Self::Failed(_) => None,
         }
@@ -211,7 +390,9 @@ impl<R: Read> Inner<R> {
             }
             Self::Zlib(d) => d.read(buf),
             Self::BareDeflate(d) => d.read(buf),
-            Self::Brotli(d) => d.read(buf),
+            Self::Brotli { decoder, .. } => {
+                brotli_decompressor::CustomRead::read(&mut **decoder, buf)
+            }
             Self::Zstd(d) => d.read(buf),
             Self::Failed(err) => match err.take() {
                 Some(err) => Err(err),
@@ -228,6 +409,15 @@ impl<R: Read> Read for Decoded<R> {
             body.failed = false;
         }
         self.inner.read(buf).map_err(|err| {
+            // No room for a brotli window: why, as it is (waited too long, or the run stops).
+            if let Inner::Brotli { refused, .. } = &self.inner
+                && let Some(why) = refused
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+            {
+                return why;
+            }
             let theirs = self.inner.watched().is_some_and(|body| body.failed);
             if failed_early || theirs {
                 err
@@ -314,7 +504,7 @@ mod tests {
 
     fn decode(header: &str, body: &[u8]) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        decoded(&codings(header).unwrap(), body).read_to_end(&mut out)?;
+        decoded(&codings(header).unwrap(), body, None).read_to_end(&mut out)?;
         Ok(out)
     }
 
@@ -357,7 +547,7 @@ mod tests {
             // A byte at a time: the deflate sniffing waits for its two bytes.
             let mut out = Vec::new();
             let codings = codings(header).unwrap();
-            decoded(&codings, Trickle(&body))
+            decoded(&codings, Trickle(&body), None)
                 .read_to_end(&mut out)
                 .unwrap();
             assert_eq!(out, text, "{header}, a byte at a time");
@@ -396,6 +586,54 @@ mod tests {
     }
 
     #[test]
+    fn a_brotli_body_without_room_for_its_window_says_so_and_counts_what_it_holds() {
+        let text = vec![b'x'; 300_000];
+        let encoded = brotli(&text);
+        let all = WINDOWS.reserve(BROTLI_WINDOWS, None).unwrap();
+        let mut body = Decoded::new(Coding::Brotli, &encoded[..], Some(Duration::ZERO));
+        let err = body.read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(!is_bad_encoding(&err), "{err}");
+        assert!(err.to_string().contains("room to decode brotli"), "{err}");
+        drop(all);
+        // With room: its window is counted while it decodes (other tests may hold more).
+        let mut body = Decoded::new(Coding::Brotli, &encoded[..], Some(Duration::ZERO));
+        let mut first = [0; 10];
+        body.read_exact(&mut first).unwrap();
+        assert!(*WINDOWS.held.lock().unwrap() >= 300_000);
+        let mut out = first.to_vec();
+        body.read_to_end(&mut out).unwrap();
+        assert_eq!(out, text);
+    }
+
+    #[test]
+    fn bodies_past_the_budget_wait_for_room_as_long_as_they_may() {
+        let budget: &'static Budget = Box::leak(Box::new(Budget::new(100)));
+        let first = budget.reserve(60, None).unwrap();
+        let err = budget.reserve(50, Some(Duration::ZERO)).err().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(err.to_string().contains("room to decode brotli"), "{err}");
+        // Waiting without a bound: through once the first is given back.
+        let (sent, got) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let second = budget.reserve(50, None).unwrap();
+            sent.send(()).unwrap();
+            second
+        });
+        let fits = budget.reserve(40, Some(Duration::ZERO)).unwrap();
+        drop(first);
+        got.recv().unwrap();
+        let second = waiter.join().unwrap();
+        assert_eq!(*budget.held.lock().unwrap(), 90);
+        // More than the whole budget is held as all of it.
+        drop((second, fits));
+        let all = budget.reserve(1000, Some(Duration::ZERO)).unwrap();
+        assert_eq!(*budget.held.lock().unwrap(), 100);
+        drop(all);
+        assert_eq!(*budget.held.lock().unwrap(), 0);
+    }
+
+    #[test]
     fn a_broken_encoding_is_told_from_a_broken_connection() {
         for header in ["gzip", "deflate", "br", "zstd"] {
             let err = decode(header, b"plainly not compressed at all").unwrap_err();
@@ -427,7 +665,7 @@ mod tests {
         ];
         for (coding, encoded) in &encoded {
             for ok in [20, 1, 0] {
-                let mut body = Decoded::new(*coding, Failing { data: encoded, ok });
+                let mut body = Decoded::new(*coding, Failing { data: encoded, ok }, None);
                 let err = body.read_to_end(&mut Vec::new()).unwrap_err();
                 assert_eq!(
                     err.kind(),

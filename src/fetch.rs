@@ -361,7 +361,8 @@ impl Fetcher {
                 .trim()
                 .to_ascii_lowercase()
         });
-        let body = decode::decoded(&codings, response.into_body().into_reader());
+        let patience = self.settings.stall_timeout;
+        let body = decode::decoded(&codings, response.into_body().into_reader(), patience);
         Ok(RemoteList {
             body,
             mime,
@@ -1115,7 +1116,7 @@ impl Fetcher {
         let body = response.into_body().into_reader();
         let reuse = self.seen.note(&final_url);
         let drained = if decoding {
-            let mut body = decode::decoded(&codings, body);
+            let mut body = decode::decoded(&codings, body, self.settings.stall_timeout);
             let ends = Ends {
                 rate: own_rate,
                 sized,

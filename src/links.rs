@@ -451,6 +451,7 @@ impl Source {
         let unpacked: Box<dyn Read + Send> = Box::new(crate::decode::Decoded::new(
             crate::decode::Coding::Gzip,
             packed,
+            None,
         ));
         self.reader = BufReader::with_capacity(64 * 1024, unpacked);
         self.unpacked = true;

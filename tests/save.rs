@@ -614,6 +614,30 @@ fn compressed_decodes_deflate_brotli_zstd_and_chains_and_refuses_the_unknown() {
 }
 
 #[test]
+fn more_brotli_bodies_than_windows_fit_at_once_all_decode() {
+    // 24 bodies of 16 MiB of zeros, each asking for brotli's largest window (16 MiB): at most
+    // 256 MiB of windows are held at once, so some wait for others to finish, and all end.
+    let origin = Origin::start().unwrap();
+    let mut bomb = Vec::new();
+    let mut encoder = brotli::CompressorWriter::new(&mut bomb, 4096, 5, 24);
+    std::io::Write::write_all(&mut encoder, &vec![0; 16 << 20]).unwrap();
+    drop(encoder);
+    let urls: Vec<String> = (0..24)
+        .map(|i| origin.url(&format!("/z{i}?encoded=br&hex={}", hex(&bomb))))
+        .collect();
+    let run = fetchpar()
+        .args(["--json", "--compressed", "--prefix", "0"])
+        .arg(list(&urls).path())
+        .assert()
+        .success();
+    let records = json_lines(&run.get_output().stdout);
+    assert_eq!(records.len(), 24);
+    for record in &records {
+        assert_eq!(record["bytes"], 16 << 20, "{record}");
+    }
+}
+
+#[test]
 fn an_encoded_body_is_saved_as_sent_and_resumes_by_its_own_bytes() {
     // A file stored gzip-encoded (`Content-Encoding: gzip`, as object stores serve `.gz` files)
     // is saved as the bytes the server holds, as curl, wget and aria2 save it: its digest is
