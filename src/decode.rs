@@ -26,9 +26,14 @@ const INPUT_BUFFER: usize = 8 * 1024;
 /// for room (as long as the stall timeout allows) rather than fail.
 const BROTLI_WINDOWS: u64 = 256 * 1024 * 1024;
 
-/// Brotli's allocations from this size on (its window, which short bodies keep small) are
-/// counted against [`BROTLI_WINDOWS`]; its small tables are not.
+/// A brotli body whose decoder asks for this much at once (its ring buffer, which brotli keeps
+/// as small as what the body has decoded so far, growing it up to the window) takes room for
+/// its whole window; bodies that stay below it take none.
 const COUNTED_FROM: usize = 64 * 1024;
+
+/// Brotli's allocations from this size on are mapped apart from the heap (see [`Cell`]);
+/// smaller ones come from it, where mapping each afresh cost their page faults every time.
+const MAPPED_FROM: usize = 1024 * 1024;
 
 static WINDOWS: Budget = Budget::new(BROTLI_WINDOWS);
 
@@ -139,7 +144,7 @@ type Prefixed<R> = io::Chain<io::Cursor<Vec<u8>>, Watched<R>>;
 /// Dropbox's brotli decoder with its bytes from [`Counted`].
 type BrotliDecoder<R> = brotli_decompressor::DecompressorCustomIo<
     io::Error,
-    brotli_decompressor::IntoIoReader<Watched<R>>,
+    brotli_decompressor::IntoIoReader<FirstByte<R>>,
     Cell,
     Counted,
     brotli_decompressor::StandardAlloc,
@@ -155,8 +160,8 @@ enum Inner<R: Read> {
     Brotli {
         /// Boxed: its state is 3.5 KiB, twenty times the others'.
         decoder: Box<BrotliDecoder<R>>,
-        /// Why its allocator gave no room for its window, if it did not.
-        refused: Refusal,
+        /// What its reader and its allocator tell each other.
+        between: Between,
     },
     Zstd(zstd::stream::read::Decoder<'static, BufReader<Watched<R>>>),
     /// A zstd decoder that could not be made (its context not allocated): the error, once.
@@ -189,12 +194,18 @@ impl<R: Read> Decoded<R> {
 }
 
 fn brotli<R: Read>(body: Watched<R>, patience: Option<Duration>) -> Inner<R> {
-    let refused = Refusal::default();
+    let between = Between::default();
     let counted = Counted {
         patience,
-        refused: Arc::clone(&refused),
+        between: Arc::clone(&between),
+        room: None,
     };
     let input = Cell::Small(vec![0; INPUT_BUFFER].into_boxed_slice());
+    let body = FirstByte {
+        inner: body,
+        between: Arc::clone(&between),
+        seen: false,
+    };
     let decoder = brotli_decompressor::DecompressorCustomIo::new(
         brotli_decompressor::IntoIoReader(body),
         input,
@@ -205,33 +216,64 @@ fn brotli<R: Read>(body: Watched<R>, patience: Option<Duration>) -> Inner<R> {
     );
     Inner::Brotli {
         decoder: Box::new(decoder),
-        refused,
+        between,
     }
 }
 
-/// Why a brotli decoder's allocator gave it nothing: shared with the decoder's owner, which sees
-/// only that the decoding failed.
-type Refusal = Arc<Mutex<Option<io::Error>>>;
-
-/// The bytes the brotli decoder allocates, large ones taking their room in [`WINDOWS`] (waited
-/// for). A cell without room is an empty one, which the decoder takes as a failed allocation.
-struct Counted {
-    patience: Option<Duration>,
-    refused: Refusal,
+/// What a brotli decoder's reader and its allocator tell each other, and the decoder's owner,
+/// which sees only that the decoding failed.
+#[derive(Default)]
+struct Shared {
+    /// The body's first byte, which says its window.
+    first: Option<u8>,
+    /// Why the allocator gave the decoder no room, if it did not.
+    refused: Option<io::Error>,
 }
 
-/// Bytes of the brotli decoder's. Large ones are mapped apart from the heap, and hold their
-/// room until dropped: from the heap, a freed window stayed with its thread's malloc arena, and
-/// 100 bombs peaked at 431 MB under a budget of 128 MiB (137 MB mapped apart).
+type Between = Arc<Mutex<Shared>>;
+
+fn lock(between: &Between) -> std::sync::MutexGuard<'_, Shared> {
+    between.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A brotli body, its first byte noted.
+struct FirstByte<R> {
+    inner: Watched<R>,
+    between: Between,
+    seen: bool,
+}
+
+impl<R: Read> Read for FirstByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.seen && n > 0 {
+            self.seen = true;
+            lock(&self.between).first = Some(buf[0]);
+        }
+        Ok(n)
+    }
+}
+
+/// The bytes the brotli decoder allocates. At its first large allocation a body takes room in
+/// [`WINDOWS`] for the whole of its window, waiting for it if need be, and holds it until the
+/// decoder is dropped: once, so that no body ever waits while it holds room (bodies growing
+/// their windows bit by bit, each waiting for the others, could wait on each other for good).
+/// A cell without room is an empty one, which the decoder takes as a failed allocation.
+struct Counted {
+    patience: Option<Duration>,
+    between: Between,
+    room: Option<Reserved>,
+}
+
+/// Bytes of the brotli decoder's. Large ones are mapped apart from the heap: from the heap, a
+/// freed window stayed with its thread's malloc arena, and 100 bombs of 16 MiB windows peaked
+/// at 431 MB under a budget of 128 MiB where mapped ones peaked at 137 MB.
 #[derive(Default)]
 enum Cell {
     #[default]
     Empty,
     Small(Box<[u8]>),
-    Large {
-        bytes: memmap2::MmapMut,
-        _room: Reserved,
-    },
+    Large(memmap2::MmapMut),
 }
 
 impl brotli_decompressor::SliceWrapper<u8> for Cell {
@@ -239,7 +281,7 @@ impl brotli_decompressor::SliceWrapper<u8> for Cell {
         match self {
             Self::Empty => &[],
             Self::Small(bytes) => bytes,
-            Self::Large { bytes, .. } => bytes,
+            Self::Large(bytes) => bytes,
         }
     }
 }
@@ -249,7 +291,7 @@ impl brotli_decompressor::SliceWrapperMut<u8> for Cell {
         match self {
             Self::Empty => &mut [],
             Self::Small(bytes) => bytes,
-            Self::Large { bytes, .. } => bytes,
+            Self::Large(bytes) => bytes,
         }
     }
 }
@@ -261,19 +303,50 @@ impl brotli_decompressor::Allocator<u8> for Counted {
         if len < COUNTED_FROM {
             return Cell::Small(vec![0; len].into_boxed_slice());
         }
-        let mapped = WINDOWS
-            .reserve(len as u64, self.patience)
-            .and_then(|_room| {
-                let bytes = memmap2::MmapMut::map_anon(len)?;
-                Ok(Cell::Large { bytes, _room })
-            });
-        mapped.unwrap_or_else(|err| {
-            *self.refused.lock().unwrap_or_else(PoisonError::into_inner) = Some(err);
-            Cell::Empty
-        })
+        if self.room.is_none() {
+            // The window, and half of it again: growing, brotli holds the old ring buffer and
+            // the new one for a moment.
+            let window = brotli_window(lock(&self.between).first);
+            let room = (window + window / 2).max(len as u64);
+            match WINDOWS.reserve(room, self.patience) {
+                Ok(room) => self.room = Some(room),
+                Err(err) => {
+                    lock(&self.between).refused = Some(err);
+                    return Cell::Empty;
+                }
+            }
+        }
+        if len < MAPPED_FROM {
+            return Cell::Small(vec![0; len].into_boxed_slice());
+        }
+        match memmap2::MmapMut::map_anon(len) {
+            Ok(bytes) => Cell::Large(bytes),
+            Err(err) => {
+                lock(&self.between).refused = Some(err);
+                Cell::Empty
+            }
+        }
     }
 
     fn free_cell(&mut self, _cell: Cell) {}
+}
+
+/// The window a brotli stream whose first byte is `first` asks for, in bytes (RFC 7932 9.1:
+/// 2^WBITS - 16, WBITS coded in its first 1, 4 or 7 bits). None for an empty body, and for the
+/// large-window form, which the decoder refuses.
+fn brotli_window(first: Option<u8>) -> u64 {
+    let Some(byte) = first else {
+        return 0;
+    };
+    let wbits = match (byte & 1, (byte >> 1) & 7, (byte >> 4) & 7) {
+        (0, _, _) => 16,
+        (_, n @ 1..=7, _) => 17 + u32::from(n),
+        (_, 0, 0) => 17,
+        (_, 0, 1) => return 0,
+        (_, 0, m) => 8 + u32::from(m),
+        _ => unreachable!("three bits"),
+    };
+    (1u64 << wbits) - 16
 }
 
 /// Room shared by bodies decoded at once: bytes reserved, waited for when there are none.
@@ -356,7 +429,7 @@ impl<R: Read> Inner<R> {
             Self::Deflate(pending) => pending.as_mut(),
             Self::Zlib(d) => Some(d.get_mut().get_mut().get_mut().1),
             Self::BareDeflate(d) => Some(d.get_mut().get_mut().get_mut().1),
-            Self::Brotli { decoder, .. } => Some(&mut decoder.get_mut().0),
+            Self::Brotli { decoder, .. } => Some(&mut decoder.get_mut().0.inner),
             Self::Zstd(d) => Some(d.get_mut().get_mut()),
             Self::Failed(_) => None,
         }
@@ -410,11 +483,8 @@ impl<R: Read> Read for Decoded<R> {
         }
         self.inner.read(buf).map_err(|err| {
             // No room for a brotli window: why, as it is (waited too long, or the run stops).
-            if let Inner::Brotli { refused, .. } = &self.inner
-                && let Some(why) = refused
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
+            if let Inner::Brotli { between, .. } = &self.inner
+                && let Some(why) = lock(between).refused.take()
             {
                 return why;
             }
@@ -604,6 +674,30 @@ mod tests {
         let mut out = first.to_vec();
         body.read_to_end(&mut out).unwrap();
         assert_eq!(out, text);
+    }
+
+    #[test]
+    fn a_brotli_window_is_read_from_the_first_byte() {
+        let text: Vec<u8> = (0..300_000u32)
+            .flat_map(|n| (n % 251).to_be_bytes())
+            .collect();
+        for lgwin in 10..=24 {
+            let mut out = Vec::new();
+            let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 5, lgwin);
+            encoder.write_all(&text).unwrap();
+            drop(encoder);
+            assert_eq!(
+                brotli_window(out.first().copied()),
+                (1 << lgwin) - 16,
+                "{lgwin}"
+            );
+            assert_eq!(decode("br", &out).unwrap(), text, "{lgwin}");
+        }
+        assert_eq!(brotli_window(None), 0);
+        // The large-window form (WBITS coded as 0x11): left to the decoder, which refuses it.
+        assert_eq!(brotli_window(Some(0b0001_0001)), 0);
+        let err = decode("br", &[0b0001_0001, 0x1e, 0, 0]).unwrap_err();
+        assert!(is_bad_encoding(&err), "{err}");
     }
 
     #[test]
