@@ -526,10 +526,6 @@ fn encode(coding: &str, data: &[u8]) -> Vec<u8> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn compressed_decodes_deflate_brotli_zstd_and_chains_and_refuses_the_unknown() {
     let origin = Origin::start().unwrap();
