@@ -23,7 +23,7 @@ const INPUT_BUFFER: usize = 8 * 1024;
 /// The most bytes of brotli windows held at once, by all the bodies decoded. A brotli decoder
 /// fills the window its stream asks for (up to 16 MiB) before it gives out a byte, whatever
 /// `--max-size` says: 100 bombs at once peaked at 1.4 GB before this bound. Bodies past it wait
-/// for room (as long as the stall timeout allows) rather than fail.
+/// for room (no longer than a stall may last, nor past their attempt's time) rather than fail.
 const BROTLI_WINDOWS: u64 = 256 * 1024 * 1024;
 
 /// A brotli body whose decoder asks for this much at once (its ring buffer, which brotli keeps

@@ -1116,7 +1116,8 @@ impl Fetcher {
         let body = response.into_body().into_reader();
         let reuse = self.seen.note(&final_url);
         let drained = if decoding {
-            let mut body = decode::decoded(&codings, body, self.settings.stall_timeout);
+            let patience = patience(self.settings.stall_timeout, self.settings.timeout, asked);
+            let mut body = decode::decoded(&codings, body, patience);
             let ends = Ends {
                 rate: own_rate,
                 sized,
@@ -1959,6 +1960,20 @@ fn finish_saved(
     Ok(path)
 }
 
+/// How long a body may wait for room to be decoded in (see `decode`): no longer than a stall
+/// may last, nor past the time of the attempt that began at `since`. None for no limit.
+fn patience(
+    stall: Option<Duration>,
+    attempt: Option<Duration>,
+    since: Instant,
+) -> Option<Duration> {
+    let left = attempt.map(|attempt| attempt.saturating_sub(since.elapsed()));
+    match (stall, left) {
+        (Some(stall), Some(left)) => Some(stall.min(left)),
+        (stall, left) => stall.or(left),
+    }
+}
+
 /// The codings an answer's body was sent in (`Content-Encoding`), in the order applied.
 fn encoding(response: &Response) -> Result<Vec<decode::Coding>, String> {
     header(response, "content-encoding").map_or(Ok(Vec::new()), |v| decode::codings(&v))
@@ -2078,5 +2093,32 @@ fn io_message(err: &io::Error) -> String {
             "connection closed before the response was complete".to_string()
         }
         _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_waits_to_be_decoded_no_longer_than_a_stall_or_what_is_left_of_its_attempt() {
+        let secs = Duration::from_secs;
+        let now = Instant::now();
+        let begun = now.checked_sub(secs(595)).unwrap();
+        let left = patience(Some(secs(30)), Some(secs(600)), begun).unwrap();
+        assert!(left <= secs(5) && left > secs(4), "{left:?}");
+        assert_eq!(
+            patience(Some(secs(30)), Some(secs(600)), now),
+            Some(secs(30))
+        );
+        assert_eq!(patience(Some(secs(30)), None, begun), Some(secs(30)));
+        let left = patience(None, Some(secs(600)), begun).unwrap();
+        assert!(left <= secs(5), "{left:?}");
+        assert_eq!(patience(None, None, begun), None);
+        // An attempt already out of time waits not at all.
+        assert_eq!(
+            patience(Some(secs(30)), Some(secs(60)), begun),
+            Some(Duration::ZERO)
+        );
     }
 }
