@@ -177,6 +177,7 @@ impl<R: Read> Decoded<R> {
         let body = Watched {
             inner: body,
             failed: false,
+            got: false,
         };
         let inner = match coding {
             Coding::Gzip => Inner::Gzip(flate2::read::MultiGzDecoder::new(body)),
@@ -481,35 +482,47 @@ impl<R: Read> Read for Decoded<R> {
         if let Some(body) = self.inner.watched() {
             body.failed = false;
         }
-        self.inner.read(buf).map_err(|err| {
-            // No room for a brotli window: why, as it is (waited too long, or the run stops).
-            if let Inner::Brotli { between, .. } = &self.inner
-                && let Some(why) = lock(between).refused.take()
-            {
-                return why;
-            }
-            let theirs = self.inner.watched().is_some_and(|body| body.failed);
-            if failed_early || theirs {
-                err
-            } else {
-                let coding = self.coding.name();
-                let source = err;
-                io::Error::new(io::ErrorKind::InvalidData, BadEncoding { coding, source })
-            }
-        })
+        let err = match self.inner.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(err) => err,
+        };
+        // No room for a brotli window: why, as it is (waited too long, or the run stops).
+        if let Inner::Brotli { between, .. } = &self.inner
+            && let Some(why) = lock(between).refused.take()
+        {
+            return Err(why);
+        }
+        let body = self.inner.watched();
+        if failed_early || body.as_ref().is_some_and(|body| body.failed) {
+            return Err(err);
+        }
+        // No byte at all is an empty body in any coding, as curl and browsers take it: servers
+        // send a `Content-Encoding` with an empty answer.
+        if body.is_some_and(|body| !body.got) {
+            return Ok(0);
+        }
+        let coding = self.coding.name();
+        let source = err;
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            BadEncoding { coding, source },
+        ))
     }
 }
 
-/// The reader under the decoder, noting whether its last read failed.
+/// The reader under the decoder, noting whether its last read failed, and whether it ever
+/// gave a byte.
 struct Watched<R> {
     inner: R,
     failed: bool,
+    got: bool,
 }
 
 impl<R: Read> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let result = self.inner.read(buf);
         self.failed = result.is_err();
+        self.got |= result.as_ref().is_ok_and(|&n| n > 0);
         result
     }
 }
@@ -621,6 +634,15 @@ mod tests {
                 .read_to_end(&mut out)
                 .unwrap();
             assert_eq!(out, text, "{header}, a byte at a time");
+        }
+    }
+
+    #[test]
+    fn an_empty_body_is_empty_in_any_coding_and_a_lone_byte_is_not() {
+        for header in ["gzip", "deflate", "br", "zstd", "br, gzip"] {
+            assert_eq!(decode(header, b"").unwrap(), b"", "{header}");
+            let err = decode(header, b"\x1f").unwrap_err();
+            assert!(is_bad_encoding(&err), "{header}: {err}");
         }
     }
 

@@ -731,7 +731,7 @@ fn respond(
         // A range is of the encoded bytes, as a store of pre-compressed files serves them.
         let total = compressed.len();
         let start = req.range_start.map_or(0, |s| s as usize);
-        if start >= total {
+        if req.range_start.is_some() && start >= total {
             let head = format!(
                 "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{total}\r\nContent-Length: 0\r\n\r\n"
             );

@@ -588,6 +588,22 @@ fn compressed_decodes_deflate_brotli_zstd_and_chains_and_refuses_the_unknown() {
         "{shown}"
     );
 
+    // An empty body is empty in any coding, saved or shown (gzip without --compressed).
+    let record = save_one(
+        &["--compressed"],
+        dir.path(),
+        origin.url("/none.csv?encoded=br&hex="),
+        0,
+    );
+    assert_eq!(record["bytes"], 0, "{record}");
+    assert_eq!(fs::read(dir.path().join("none.csv")).unwrap(), b"");
+    let run = fetchpar()
+        .arg("--json")
+        .arg(list(&[origin.url("/none?encoded=gzip&hex=")]).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&run.get_output().stdout)[0]["bytes"], 0);
+
     // A coding fetchpar cannot undo fails the URL, named, and leaves no file behind.
     let url = origin.url("/old.csv?encoded=compress&body=not%20really");
     let record = save_one(&["--compressed"], dir.path(), url, 1);
