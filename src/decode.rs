@@ -17,25 +17,31 @@ const MOST_LAYERS: usize = 5;
 /// asking for more (up to 3.75 TB by the format) is refused before anything is allocated.
 const ZSTD_WINDOW_LOG: u32 = 23;
 
+/// The most bytes of a zstd frame's header that say its window (magic number, descriptor,
+/// window descriptor, dictionary and content size).
+const ZSTD_HEAD: usize = 18;
+
 /// The input buffer of each decoder (as the fetch's own reads).
 const INPUT_BUFFER: usize = 8 * 1024;
 
-/// The most bytes of brotli windows held at once, by all the bodies decoded. A brotli decoder
-/// fills the window its stream asks for (up to 16 MiB) before it gives out a byte, whatever
-/// `--max-size` says: 100 bombs at once peaked at 1.4 GB before this bound. Bodies past it wait
-/// for room (no longer than a stall may last, nor past their attempt's time) rather than fail.
-const BROTLI_WINDOWS: u64 = 256 * 1024 * 1024;
+/// The most bytes of brotli and zstd windows held at once, by all the bodies decoded. A brotli
+/// decoder fills the window its stream asks for (up to 16 MiB) before it gives out a byte,
+/// whatever `--max-size` says: 100 bombs at once peaked at 1.4 GB before this bound; a zstd one
+/// fills its window (up to 8 MiB) as the body decodes. Bodies past it wait for room (no longer
+/// than a stall may last, nor past their attempt's time) rather than fail.
+const WINDOWS_AT_ONCE: u64 = 256 * 1024 * 1024;
 
 /// A brotli body whose decoder asks for this much at once (its ring buffer, which brotli keeps
 /// as small as what the body has decoded so far, growing it up to the window) takes room for
-/// its whole window; bodies that stay below it take none.
+/// its whole window, and a zstd body whose first frame has a window this large; bodies that
+/// stay below it take none.
 const COUNTED_FROM: usize = 64 * 1024;
 
 /// Brotli's allocations from this size on are mapped apart from the heap (see [`Cell`]);
 /// smaller ones come from it, where mapping each afresh cost their page faults every time.
 const MAPPED_FROM: usize = 1024 * 1024;
 
-static WINDOWS: Budget = Budget::new(BROTLI_WINDOWS);
+static WINDOWS: Budget = Budget::new(WINDOWS_AT_ONCE);
 
 /// How often a body waiting for room looks whether the run is stopping.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
@@ -101,8 +107,8 @@ pub fn codings(content_encoding: &str) -> Result<Vec<Coding>, String> {
 }
 
 /// `body` decoded through `codings` (as [`codings`] gives them: the last applied is undone
-/// first); a brotli body waits at most `patience` for room for its window. Never inlined, as
-/// [`Decoded::new`] is not: the decoders are no part of a fetch's frame.
+/// first); a brotli or zstd body waits at most `patience` for room for its window. Never
+/// inlined, as [`Decoded::new`] is not: the decoders are no part of a fetch's frame.
 #[inline(never)]
 pub fn decoded<'a, R: Read + Send + 'a>(
     codings: &[Coding],
@@ -131,6 +137,9 @@ pub struct BadEncoding {
 pub struct Decoded<R: Read> {
     inner: Inner<R>,
     coding: Coding,
+    /// How long a zstd body may wait for room for its window (a brotli body's allocator has
+    /// its own).
+    patience: Option<Duration>,
     /// The reader under the decoder failed while flate2's gzip constructor read the header:
     /// flate2 keeps that error and returns it from the first read, where it would otherwise be
     /// taken for the decoder's own (a stall before the first byte reported as "not valid gzip").
@@ -163,7 +172,13 @@ enum Inner<R: Read> {
         /// What its reader and its allocator tell each other.
         between: Between,
     },
-    Zstd(zstd::stream::read::Decoder<'static, BufReader<Watched<R>>>),
+    /// A zstd body before its first frame's header, which gives its window, is read.
+    ZstdFirst(Option<Watched<R>>),
+    Zstd {
+        decoder: zstd::stream::read::Decoder<'static, BufReader<Prefixed<R>>>,
+        /// The room for its window, if it is large, given back when the body is done with.
+        _room: Option<Reserved>,
+    },
     /// A zstd decoder that could not be made (its context not allocated): the error, once.
     Failed(Option<io::Error>),
 }
@@ -183,15 +198,80 @@ impl<R: Read> Decoded<R> {
             Coding::Gzip => Inner::Gzip(flate2::read::MultiGzDecoder::new(body)),
             Coding::Deflate => Inner::Deflate(Some(body)),
             Coding::Brotli => brotli(body, patience),
-            Coding::Zstd => zstd(body),
+            Coding::Zstd => Inner::ZstdFirst(Some(body)),
         };
         let failed_early = matches!(&inner, Inner::Gzip(d) if d.get_ref().failed);
         Self {
             inner,
             coding,
+            patience,
             failed_early,
         }
     }
+
+    /// Reads a zstd body's first frame header, takes room for its window (waiting for it if
+    /// need be), and makes the decoder, which then takes no later frame with a larger window.
+    /// Errors come out as they are: the body's own, a wait past the patience (`TimedOut`), or
+    /// the run stopping (`Interrupted`).
+    fn start_zstd(&mut self) -> io::Result<()> {
+        let Inner::ZstdFirst(Some(body)) = &mut self.inner else {
+            return Ok(());
+        };
+        let mut head = Vec::with_capacity(ZSTD_HEAD);
+        body.take(ZSTD_HEAD as u64).read_to_end(&mut head)?;
+        // An empty body needs no window; a header that does not say one may take the most.
+        let log = match head.is_empty() {
+            true => 10,
+            false => zstd_window_log(&head).unwrap_or(ZSTD_WINDOW_LOG),
+        };
+        let window = 1u64 << log;
+        let room = match window >= COUNTED_FROM as u64 {
+            true => Some(WINDOWS.reserve(window, self.patience)?),
+            false => None,
+        };
+        let Inner::ZstdFirst(body) = &mut self.inner else {
+            unreachable!("matched above");
+        };
+        let body = body.take().expect("matched above");
+        let input = BufReader::with_capacity(INPUT_BUFFER, io::Cursor::new(head).chain(body));
+        let made = zstd::stream::read::Decoder::with_buffer(input).and_then(|mut decoder| {
+            decoder.window_log_max(log)?;
+            Ok(decoder)
+        });
+        self.inner = match made {
+            Ok(decoder) => Inner::Zstd {
+                decoder,
+                _room: room,
+            },
+            Err(err) => Inner::Failed(Some(err)),
+        };
+        Ok(())
+    }
+}
+
+/// The window a zstd frame whose first bytes are `head` asks for, as a power of two that holds
+/// it (RFC 8878 3.1.1.1: the window descriptor, or the content size of a single-segment frame),
+/// at least 2^10 and at most [`ZSTD_WINDOW_LOG`]'s; none when `head` is no zstd frame's start.
+fn zstd_window_log(head: &[u8]) -> Option<u32> {
+    let (magic, rest) = head.split_first_chunk::<4>()?;
+    if u32::from_le_bytes(*magic) != 0xFD2F_B528 {
+        return None;
+    }
+    let (&descriptor, rest) = rest.split_first()?;
+    let window = if descriptor & 0x20 == 0 {
+        let &window = rest.first()?;
+        let base = 1u64 << (10 + (window >> 3));
+        base + base / 8 * u64::from(window & 7)
+    } else {
+        let dictionary = [0, 1, 2, 4][usize::from(descriptor & 3)];
+        let size = [1, 2, 4, 8][usize::from(descriptor >> 6)];
+        let bytes = rest.get(dictionary..dictionary + size)?;
+        let mut le = [0; 8];
+        le[..size].copy_from_slice(bytes);
+        u64::from_le_bytes(le) + if size == 2 { 256 } else { 0 }
+    };
+    let log = window.max(1 << 10).next_power_of_two().trailing_zeros();
+    Some(log.min(ZSTD_WINDOW_LOG))
 }
 
 fn brotli<R: Read>(body: Watched<R>, patience: Option<Duration>) -> Inner<R> {
@@ -385,7 +465,7 @@ impl Budget {
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!(
-                        "waited {} s for room to decode brotli (its window takes {} KiB, and at most {} MiB of windows are held at once)",
+                        "waited {} s for room for a {} KiB window to decode in (at most {} MiB of brotli and zstd windows are held at once)",
                         patience.as_secs(),
                         bytes / 1024,
                         self.most >> 20
@@ -409,19 +489,6 @@ impl Drop for Reserved {
     }
 }
 
-fn zstd<R: Read>(body: Watched<R>) -> Inner<R> {
-    let made =
-        zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(INPUT_BUFFER, body))
-            .and_then(|mut decoder| {
-                decoder.window_log_max(ZSTD_WINDOW_LOG)?;
-                Ok(decoder)
-            });
-    match made {
-        Ok(decoder) => Inner::Zstd(decoder),
-        Err(err) => Inner::Failed(Some(err)),
-    }
-}
-
 impl<R: Read> Inner<R> {
     /// The reader under the decoder.
     fn watched(&mut self) -> Option<&mut Watched<R>> {
@@ -431,7 +498,8 @@ impl<R: Read> Inner<R> {
             Self::Zlib(d) => Some(d.get_mut().get_mut().get_mut().1),
             Self::BareDeflate(d) => Some(d.get_mut().get_mut().get_mut().1),
             Self::Brotli { decoder, .. } => Some(&mut decoder.get_mut().0.inner),
-            Self::Zstd(d) => Some(d.get_mut().get_mut()),
+            Self::ZstdFirst(pending) => pending.as_mut(),
+            Self::Zstd { decoder, .. } => Some(decoder.get_mut().get_mut().get_mut().1),
             Self::Failed(_) => None,
         }
     }
@@ -467,7 +535,9 @@ impl<R: Read> Inner<R> {
             Self::Brotli { decoder, .. } => {
                 brotli_decompressor::CustomRead::read(&mut **decoder, buf)
             }
-            Self::Zstd(d) => d.read(buf),
+            // Only after `start_zstd`.
+            Self::ZstdFirst(_) => Ok(0),
+            Self::Zstd { decoder, .. } => decoder.read(buf),
             Self::Failed(err) => match err.take() {
                 Some(err) => Err(err),
                 None => Ok(0),
@@ -478,6 +548,7 @@ impl<R: Read> Inner<R> {
 
 impl<R: Read> Read for Decoded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.start_zstd()?;
         let failed_early = std::mem::take(&mut self.failed_early);
         if let Some(body) = self.inner.watched() {
             body.failed = false;
@@ -557,6 +628,11 @@ mod tests {
         }
     }
 
+    /// `words` four-byte words of a body that compresses, but not to nothing.
+    fn sample(words: u32) -> Vec<u8> {
+        (0..words).flat_map(|n| (n % 251).to_be_bytes()).collect()
+    }
+
     fn zstd(data: &[u8], window_log: u32) -> Vec<u8> {
         let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
         encoder.window_log(window_log).unwrap();
@@ -611,9 +687,7 @@ mod tests {
 
     #[test]
     fn every_coding_decodes_and_a_chain_is_undone_last_first() {
-        let text: Vec<u8> = (0..200_000u32)
-            .flat_map(|n| (n % 251).to_be_bytes())
-            .collect();
+        let text = sample(200_000);
         for (header, body) in [
             ("gzip", gzip(&text)),
             ("x-gzip", gzip(&text)),
@@ -681,12 +755,12 @@ mod tests {
     fn a_brotli_body_without_room_for_its_window_says_so_and_counts_what_it_holds() {
         let text = vec![b'x'; 300_000];
         let encoded = brotli(&text);
-        let all = WINDOWS.reserve(BROTLI_WINDOWS, None).unwrap();
+        let all = WINDOWS.reserve(WINDOWS_AT_ONCE, None).unwrap();
         let mut body = Decoded::new(Coding::Brotli, &encoded[..], Some(Duration::ZERO));
         let err = body.read_to_end(&mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
         assert!(!is_bad_encoding(&err), "{err}");
-        assert!(err.to_string().contains("room to decode brotli"), "{err}");
+        assert!(err.to_string().contains("KiB window to decode in"), "{err}");
         drop(all);
         // With room: its window is counted while it decodes (other tests may hold more).
         let mut body = Decoded::new(Coding::Brotli, &encoded[..], Some(Duration::ZERO));
@@ -700,9 +774,7 @@ mod tests {
 
     #[test]
     fn a_brotli_window_is_read_from_the_first_byte() {
-        let text: Vec<u8> = (0..300_000u32)
-            .flat_map(|n| (n % 251).to_be_bytes())
-            .collect();
+        let text = sample(300_000);
         for lgwin in 10..=24 {
             let mut out = Vec::new();
             let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 5, lgwin);
@@ -723,12 +795,56 @@ mod tests {
     }
 
     #[test]
+    fn a_zstd_window_is_read_from_the_first_frame_and_bounds_the_later_ones() {
+        let text = sample(300_000);
+        for log in 10..=24 {
+            let encoded = zstd(&text, log);
+            assert_eq!(
+                zstd_window_log(&encoded[..ZSTD_HEAD]),
+                Some(log.min(23)),
+                "{log}"
+            );
+        }
+        // A single-segment frame (its size known): its window is its size.
+        let small = zstd::encode_all(&text[..100_000], 3).unwrap();
+        assert_eq!(small[4] & 0x20, 0x20, "single segment");
+        assert_eq!(zstd_window_log(&small), Some(17));
+        assert_eq!(zstd_window_log(b"\x28\xb5\x2f"), None);
+        assert_eq!(zstd_window_log(b"not zstd at all, no"), None);
+        // A later frame asking for a larger window than the first is refused.
+        let mut both = zstd(b"first ", 12);
+        both.extend(zstd(&text, 20));
+        let err = decode("zstd", &both).unwrap_err();
+        assert!(is_bad_encoding(&err), "{err}");
+        let mut both = zstd(&text, 20);
+        both.extend(zstd(b" last", 12));
+        let mut want = text.clone();
+        want.extend(b" last");
+        assert_eq!(decode("zstd", &both).unwrap(), want);
+    }
+
+    #[test]
+    fn a_zstd_body_without_room_for_its_window_says_so() {
+        let encoded = zstd(&[7; 1000], 20);
+        let all = WINDOWS.reserve(WINDOWS_AT_ONCE, None).unwrap();
+        let mut body = Decoded::new(Coding::Zstd, &encoded[..], Some(Duration::ZERO));
+        let err = body.read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(!is_bad_encoding(&err), "{err}");
+        drop(all);
+        let mut out = Vec::new();
+        let mut body = Decoded::new(Coding::Zstd, &encoded[..], Some(Duration::ZERO));
+        body.read_to_end(&mut out).unwrap();
+        assert_eq!(out, [7; 1000]);
+    }
+
+    #[test]
     fn bodies_past_the_budget_wait_for_room_as_long_as_they_may() {
         let budget: &'static Budget = Box::leak(Box::new(Budget::new(100)));
         let first = budget.reserve(60, None).unwrap();
         let err = budget.reserve(50, Some(Duration::ZERO)).err().unwrap();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        assert!(err.to_string().contains("room to decode brotli"), "{err}");
+        assert!(err.to_string().contains("KiB window to decode in"), "{err}");
         // Waiting without a bound: through once the first is given back.
         let (sent, got) = std::sync::mpsc::channel();
         let waiter = std::thread::spawn(move || {

@@ -626,16 +626,25 @@ fn compressed_decodes_deflate_brotli_zstd_and_chains_and_refuses_the_unknown() {
 }
 
 #[test]
-fn more_brotli_bodies_than_windows_fit_at_once_all_decode() {
-    // 24 bodies of 16 MiB of zeros, each asking for brotli's largest window (16 MiB): at most
-    // 256 MiB of windows are held at once, so some wait for others to finish, and all end.
+fn more_brotli_and_zstd_bodies_than_windows_fit_at_once_all_decode() {
+    // 24 bodies of 16 MiB of zeros asking for brotli's largest window (16 MiB, taking 24 MiB of
+    // room) and 40 asking for the largest zstd window decoded (8 MiB): at most 256 MiB of
+    // windows are held at once, so some wait for others to finish, and all end.
     let origin = Origin::start().unwrap();
-    let mut bomb = Vec::new();
-    let mut encoder = brotli::CompressorWriter::new(&mut bomb, 4096, 5, 24);
-    std::io::Write::write_all(&mut encoder, &vec![0; 16 << 20]).unwrap();
+    let zeros = vec![0; 16 << 20];
+    let mut brotli = Vec::new();
+    let mut encoder = brotli::CompressorWriter::new(&mut brotli, 4096, 5, 24);
+    std::io::Write::write_all(&mut encoder, &zeros).unwrap();
     drop(encoder);
-    let urls: Vec<String> = (0..24)
-        .map(|i| origin.url(&format!("/z{i}?encoded=br&hex={}", hex(&bomb))))
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    encoder.window_log(23).unwrap();
+    std::io::Write::write_all(&mut encoder, &zeros).unwrap();
+    let zstd = encoder.finish().unwrap();
+    let urls: Vec<String> = (0..64)
+        .map(|i| match i < 24 {
+            true => origin.url(&format!("/b{i}?encoded=br&hex={}", hex(&brotli))),
+            false => origin.url(&format!("/z{i}?encoded=zstd&hex={}", hex(&zstd))),
+        })
         .collect();
     let run = fetchpar()
         .args(["--json", "--compressed", "--prefix", "0"])
@@ -643,7 +652,7 @@ fn more_brotli_bodies_than_windows_fit_at_once_all_decode() {
         .assert()
         .success();
     let records = json_lines(&run.get_output().stdout);
-    assert_eq!(records.len(), 24);
+    assert_eq!(records.len(), 64);
     for record in &records {
         assert_eq!(record["bytes"], 16 << 20, "{record}");
     }
