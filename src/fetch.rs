@@ -64,7 +64,8 @@ pub struct NetSettings {
     pub pool: usize,
     /// Largest body accepted, as saved, or decoded when shown (`--max-size`).
     pub max_size: Option<u64>,
-    /// `--compressed`: saved bodies are asked for as gzip too, and saved decoded.
+    /// `--compressed`: bodies are asked for compressed as curl asks (deflate, gzip, br, zstd),
+    /// and saved decoded.
     pub compressed: bool,
     pub retry: RetryPolicy,
     /// Most fetches to one host at once (`--per-host`).
