@@ -16,7 +16,7 @@
 //! | `gzip=1` | gzip-encoded body, close-delimited (`body=TEXT` encoded too; `zeros=1`: all zero bytes, a bomb; `stall=0`: the head, then nothing) |
 //! | `gzfile=1` | the body (`body=TEXT` or the pattern) gzip-compressed and sent as it is, with no Content-Encoding, as servers send `.gz` files |
 //! | `sized=1` | with `gzip=1`: compressed first and sent with a Content-Length (a Range is of the compressed bytes; `body=TEXT` is sent as is, not gzip at all) |
-//! | `hex=HEX` | this exact body, spelled in hex (for bytes that are not text) |
+//! | `hex=HEX` | this exact body, spelled in hex (for bytes that are not text; an empty one if HEX is not hex) |
 //! | `encoded=NAME` | the body (`hex=HEX` or `body=TEXT`) sent as it is with `Content-Encoding: NAME` and a Content-Length; a Range is of those bytes |
 //! | `negotiate=1` | with `gzip=1`: gzip only to a request whose `Accept-Encoding` names it; to others the body as it is, ranges and all, as servers that compress on the fly answer |
 //! | `stall=N` | send the head and N body bytes, then nothing |
@@ -71,19 +71,6 @@ static PATTERN: LazyLock<Vec<u8>> = LazyLock::new(|| {
     block.truncate(64 * 1024);
     block
 });
-
-/// The bytes a `hex=` parameter spells (pairs of hex digits; anything else is skipped).
-fn from_hex(hex: &str) -> Vec<u8> {
-    let digits: Vec<u8> = hex
-        .bytes()
-        .filter_map(|b| (b as char).to_digit(16))
-        .map(|d| d as u8)
-        .collect();
-    digits
-        .chunks_exact(2)
-        .map(|pair| pair[0] << 4 | pair[1])
-        .collect()
-}
 
 /// The bytes a generated body holds from `offset`, `len` long (for tests and checksums).
 pub fn body_bytes(offset: u64, len: usize) -> Vec<u8> {
@@ -664,7 +651,8 @@ fn respond(
     });
     let mut literal = echoed
         .or_else(|| p("body").map(|b| b.as_bytes().to_vec()))
-        .or_else(|| p("hex").map(from_hex));
+        // Hex that is not hex is no body at all (an empty one).
+        .or_else(|| p("hex").map(|hex| crate::links::unhex(hex).unwrap_or_default()));
     if flag("gzfile") {
         // A gzip file sent as it is (no Content-Encoding), as servers send `.gz` files.
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

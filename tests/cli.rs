@@ -348,7 +348,10 @@ fn an_input_file_on_a_server_is_fetched_and_read_as_wget_i_reads_one() {
     assert_eq!(lines_of(&json_lines(&out.get_output().stdout)), [1, 3, 4]);
     // Sent zstd-encoded (unasked), it is read decoded too.
     let packed = zstd::encode_all(text.as_bytes(), 3).unwrap();
-    let packed = origin.url(&format!("/lists/l.txt?encoded=zstd&hex={}", hex(&packed)));
+    let packed = origin.url(&format!(
+        "/lists/l.txt?encoded=zstd&hex={}",
+        fetchpar::links::hex(&packed)
+    ));
     let out = fetchpar()
         .args(["--json", "--keep-order", "-i", &packed])
         .assert()

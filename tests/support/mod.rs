@@ -189,8 +189,3 @@ pub fn read_until_closed(reader: &mut dyn std::io::Read, out: &mut Vec<u8>) {
         out.extend_from_slice(&buf[..n]);
     }
 }
-
-/// `bytes` spelled in hex, as the test origin's `hex=` parameter takes a body.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
