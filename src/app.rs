@@ -69,6 +69,7 @@ fn execute(cli: &Cli) -> Result<u8> {
         return Ok(EXIT_OK);
     }
     // Before the first thread (the signal handler's) starts.
+    crate::heap::give_large_blocks_back();
     reserve_descriptors(crate::options::jobs_wanted(cli), cli.output_dir.is_some());
     cancel::install();
     if cli.demo {

@@ -37,10 +37,6 @@ const WINDOWS_AT_ONCE: u64 = 256 * 1024 * 1024;
 /// stay below it take none.
 const COUNTED_FROM: usize = 64 * 1024;
 
-/// Brotli's allocations from this size on are mapped apart from the heap (see [`Cell`]);
-/// smaller ones come from it, where mapping each afresh cost their page faults every time.
-const MAPPED_FROM: usize = 1024 * 1024;
-
 static WINDOWS: Budget = Budget::new(WINDOWS_AT_ONCE);
 
 /// How often a body waiting for room looks whether the run is stopping.
@@ -281,7 +277,7 @@ fn brotli<R: Read>(body: Watched<R>, patience: Option<Duration>) -> Inner<R> {
         between: Arc::clone(&between),
         room: None,
     };
-    let input = Cell::Small(vec![0; INPUT_BUFFER].into_boxed_slice());
+    let input = Cell::zeroed(INPUT_BUFFER);
     let body = FirstByte {
         inner: body,
         between: Arc::clone(&between),
@@ -346,34 +342,28 @@ struct Counted {
     room: Option<Reserved>,
 }
 
-/// Bytes of the brotli decoder's. Large ones are mapped apart from the heap: from the heap, a
-/// freed window stayed with its thread's malloc arena, and 100 bombs of 16 MiB windows peaked
-/// at 431 MB under a budget of 128 MiB where mapped ones peaked at 137 MB.
+/// Bytes of the brotli decoder's; none for an allocation refused. A large one (a window) is
+/// given back to the system as soon as it is freed, as every block of 1 MiB or more is
+/// (`heap.rs`): left in the arena of the thread that decoded it, 100 bombs of 16 MiB windows
+/// peaked at 431 MB under a budget of 128 MiB, where given back they peaked at 137 MB.
 #[derive(Default)]
-enum Cell {
-    #[default]
-    Empty,
-    Small(Box<[u8]>),
-    Large(memmap2::MmapMut),
+struct Cell(Box<[u8]>);
+
+impl Cell {
+    fn zeroed(len: usize) -> Self {
+        Self(vec![0; len].into_boxed_slice())
+    }
 }
 
 impl brotli_decompressor::SliceWrapper<u8> for Cell {
     fn slice(&self) -> &[u8] {
-        match self {
-            Self::Empty => &[],
-            Self::Small(bytes) => bytes,
-            Self::Large(bytes) => bytes,
-        }
+        &self.0
     }
 }
 
 impl brotli_decompressor::SliceWrapperMut<u8> for Cell {
     fn slice_mut(&mut self) -> &mut [u8] {
-        match self {
-            Self::Empty => &mut [],
-            Self::Small(bytes) => bytes,
-            Self::Large(bytes) => bytes,
-        }
+        &mut self.0
     }
 }
 
@@ -382,7 +372,7 @@ impl brotli_decompressor::Allocator<u8> for Counted {
 
     fn alloc_cell(&mut self, len: usize) -> Cell {
         if len < COUNTED_FROM {
-            return Cell::Small(vec![0; len].into_boxed_slice());
+            return Cell::zeroed(len);
         }
         if self.room.is_none() {
             // The window, and half of it again: growing, brotli holds the old ring buffer and
@@ -393,20 +383,11 @@ impl brotli_decompressor::Allocator<u8> for Counted {
                 Ok(room) => self.room = Some(room),
                 Err(err) => {
                     lock(&self.between).refused = Some(err);
-                    return Cell::Empty;
+                    return Cell::default();
                 }
             }
         }
-        if len < MAPPED_FROM {
-            return Cell::Small(vec![0; len].into_boxed_slice());
-        }
-        match memmap2::MmapMut::map_anon(len) {
-            Ok(bytes) => Cell::Large(bytes),
-            Err(err) => {
-                lock(&self.between).refused = Some(err);
-                Cell::Empty
-            }
-        }
+        Cell::zeroed(len)
     }
 
     fn free_cell(&mut self, _cell: Cell) {}

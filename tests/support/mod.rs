@@ -54,6 +54,44 @@ pub fn fetchpar_std() -> std::process::Command {
     cmd
 }
 
+/// Runs `cmd` (a [`fetchpar_std`]) to its end, killed after 60 s as [`fetchpar`]'s are, and
+/// gives its stdout and its peak resident memory in KiB. `wait4` reads the peak of that child
+/// alone: the largest of all the test's children would count the other tests' runs.
+#[cfg(target_os = "linux")]
+#[allow(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which gives the usage"
+)]
+pub fn stdout_and_peak_kib(cmd: &mut std::process::Command) -> (Vec<u8>, u64) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = (cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()).expect("spawned");
+    let pid = child.id() as libc::pid_t;
+    let (done, ended) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if ended.recv_timeout(Duration::from_secs(60)).is_err() {
+            // SAFETY: a signal to the child, which is not reaped until wait4 below.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let mut out = Vec::new();
+    let read = child.stdout.take().expect("piped").read_to_end(&mut out);
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for this child only, with pointers to locals.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    drop(done);
+    watchdog.join().unwrap();
+    read.expect("stdout read");
+    assert_eq!(reaped, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "fetchpar ended with status {status:#x}"
+    );
+    (out, usage.ru_maxrss as u64)
+}
+
 /// Takes a spawned fetchpar's stdout and reads its first line, then drops the pipe (as
 /// `| head -1` would). One printed result means the run is under way.
 pub fn first_stdout_line(child: &mut std::process::Child) -> String {
