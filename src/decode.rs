@@ -2,9 +2,11 @@
 //! of them in turn), and telling a body whose encoding is broken apart from a connection that
 //! failed under it.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use zstd::stream::raw::Operation;
 
 /// What `--compressed` asks for, in curl's words and order.
 pub const ACCEPTED: &str = "deflate, gzip, br, zstd";
@@ -133,9 +135,6 @@ pub struct BadEncoding {
 pub struct Decoded<R: Read> {
     inner: Inner<R>,
     coding: Coding,
-    /// How long a zstd body may wait for room for its window (a brotli body's allocator has
-    /// its own).
-    patience: Option<Duration>,
     /// The reader under the decoder failed while flate2's gzip constructor read the header:
     /// flate2 keeps that error and returns it from the first read, where it would otherwise be
     /// taken for the decoder's own (a stall before the first byte reported as "not valid gzip").
@@ -168,13 +167,7 @@ enum Inner<R: Read> {
         /// What its reader and its allocator tell each other.
         between: Between,
     },
-    /// A zstd body before its first frame's header, which gives its window, is read.
-    ZstdFirst(Option<Watched<R>>),
-    Zstd {
-        decoder: zstd::stream::read::Decoder<'static, BufReader<Prefixed<R>>>,
-        /// The room for its window, if it is large, given back when the body is done with.
-        _room: Option<Reserved>,
-    },
+    Zstd(ZstdFrames<R>),
     /// A zstd decoder that could not be made (its context not allocated): the error, once.
     Failed(Option<io::Error>),
 }
@@ -194,54 +187,159 @@ impl<R: Read> Decoded<R> {
             Coding::Gzip => Inner::Gzip(flate2::read::MultiGzDecoder::new(body)),
             Coding::Deflate => Inner::Deflate(Some(body)),
             Coding::Brotli => brotli(body, patience),
-            Coding::Zstd => Inner::ZstdFirst(Some(body)),
+            Coding::Zstd => match zstd::stream::raw::Decoder::new() {
+                Ok(decoder) => Inner::Zstd(ZstdFrames::new(decoder, body, patience)),
+                Err(err) => Inner::Failed(Some(err)),
+            },
         };
         let failed_early = matches!(&inner, Inner::Gzip(d) if d.get_ref().failed);
         Self {
             inner,
             coding,
-            patience,
             failed_early,
         }
     }
+}
 
-    /// Reads a zstd body's first frame header, takes room for its window (waiting for it if
-    /// need be), and makes the decoder, which then takes no later frame with a larger window.
-    /// Errors come out as they are: the body's own, a wait past the patience (`TimedOut`), or
-    /// the run stopping (`Interrupted`).
-    fn start_zstd(&mut self) -> io::Result<()> {
-        let Inner::ZstdFirst(Some(body)) = &mut self.inner else {
+/// A zstd body decoded frame by frame through one context. Each frame's header is read before
+/// the frame is decoded, so that its window has room (waiting for it if need be) before the
+/// decoder allocates it: the room taken is the largest window of the body's frames so far, and
+/// a frame asking for more gives the old room back before it waits for the new, so that no body
+/// waits while it holds room. One context, reset between frames, rather than zstd's reader made
+/// anew for each frame: on 10,000 frames of 1 KiB that took 87 ms where zstd's own reader over
+/// the whole body took 7.1-7.6 ms, and this takes 8.1-8.6 ms.
+struct ZstdFrames<R> {
+    input: BufReader<Watched<R>>,
+    decoder: zstd::stream::raw::Decoder<'static>,
+    patience: Option<Duration>,
+    /// The header of the frame being decoded, read ahead to find its window, and how much of it
+    /// the decoder has taken.
+    head: Vec<u8>,
+    fed: usize,
+    /// The largest window (log2) the decoder takes, with room for it if it is large.
+    log: u32,
+    room: Option<Reserved>,
+    /// Why a frame got no room for its window, if it did not.
+    refused: Option<io::Error>,
+    /// At the start of the body or after the end of a frame: the next header comes first.
+    between: bool,
+    ended: bool,
+}
+
+impl<R: Read> ZstdFrames<R> {
+    fn new(
+        decoder: zstd::stream::raw::Decoder<'static>,
+        body: Watched<R>,
+        patience: Option<Duration>,
+    ) -> Self {
+        Self {
+            input: BufReader::with_capacity(INPUT_BUFFER, body),
+            decoder,
+            patience,
+            head: Vec::with_capacity(ZSTD_HEAD),
+            fed: 0,
+            log: 0,
+            room: None,
+            refused: None,
+            between: true,
+            ended: false,
+        }
+    }
+
+    /// Reads the next frame's header; takes room for its window if it asks for more than the
+    /// frames before it did. A wait past the patience (`TimedOut`), or the run stopping
+    /// (`Interrupted`), is kept in `refused` for [`Decoded`] to give out as it is.
+    fn start_frame(&mut self) -> io::Result<()> {
+        // A short frame may have left part of the header read ahead unfed: the next one's.
+        self.head.drain(..self.fed);
+        self.fed = 0;
+        let wanted = ZSTD_HEAD.saturating_sub(self.head.len());
+        (&mut self.input)
+            .take(wanted as u64)
+            .read_to_end(&mut self.head)?;
+        if self.head.is_empty() {
+            self.ended = true;
             return Ok(());
-        };
-        let mut head = Vec::with_capacity(ZSTD_HEAD);
-        body.take(ZSTD_HEAD as u64).read_to_end(&mut head)?;
-        // An empty body needs no window; a header that does not say one may take the most.
-        let log = match head.is_empty() {
-            true => 10,
-            false => zstd_window_log(&head).unwrap_or(ZSTD_WINDOW_LOG),
-        };
-        let window = 1u64 << log;
-        let room = match window >= COUNTED_FROM as u64 {
-            true => Some(WINDOWS.reserve(window, self.patience)?),
-            false => None,
-        };
-        let Inner::ZstdFirst(body) = &mut self.inner else {
-            unreachable!("matched above");
-        };
-        let body = body.take().expect("matched above");
-        let input = BufReader::with_capacity(INPUT_BUFFER, io::Cursor::new(head).chain(body));
-        let made = zstd::stream::read::Decoder::with_buffer(input).and_then(|mut decoder| {
-            decoder.window_log_max(log)?;
-            Ok(decoder)
-        });
-        self.inner = match made {
-            Ok(decoder) => Inner::Zstd {
-                decoder,
-                _room: room,
-            },
-            Err(err) => Inner::Failed(Some(err)),
-        };
+        }
+        // A header that does not say its window may take the most.
+        let log = zstd_window_log(&self.head).unwrap_or(ZSTD_WINDOW_LOG);
+        if log > self.log {
+            self.room = None;
+            let window = 1u64 << log;
+            if window >= COUNTED_FROM as u64 {
+                match WINDOWS.reserve(window, self.patience) {
+                    Ok(room) => self.room = Some(room),
+                    Err(err) => {
+                        let said = io::Error::new(err.kind(), err.to_string());
+                        self.refused = Some(err);
+                        return Err(said);
+                    }
+                }
+            }
+            self.decoder
+                .set_parameter(zstd::stream::raw::DParameter::WindowLogMax(log))?;
+            self.log = log;
+        }
+        self.between = false;
         Ok(())
+    }
+
+    /// One step of the decoder, on the rest of the header read ahead, on what the body has, or,
+    /// to `flush` what the decoder holds, on nothing: the bytes given, whether the frame ended,
+    /// and whether the body had no more.
+    fn step(&mut self, buf: &mut [u8], flush: bool) -> io::Result<(usize, bool, bool)> {
+        use zstd::stream::raw::{InBuffer, OutBuffer};
+        let from_head = self.fed < self.head.len();
+        let input: &[u8] = match (flush, from_head) {
+            (true, _) => &[],
+            (false, true) => &self.head[self.fed..],
+            (false, false) => self.input.fill_buf()?,
+        };
+        let none = input.is_empty();
+        let mut src = InBuffer::around(input);
+        let mut dst = OutBuffer::around(buf);
+        let hint = self.decoder.run(&mut src, &mut dst)?;
+        let (taken, given) = (src.pos(), dst.pos());
+        match from_head {
+            true => self.fed += taken,
+            false => self.input.consume(taken),
+        }
+        Ok((given, hint == 0, none && !flush))
+    }
+}
+
+impl<R: Read> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // First what the decoder holds from the last call (the caller's buffer was full), so
+        // that no read waits on the body for bytes already decoded.
+        let mut flush = !self.between;
+        // A loop, not a call: a body may be a million empty frames.
+        loop {
+            if self.between && !self.ended {
+                self.start_frame()?;
+            }
+            if self.ended {
+                return Ok(0);
+            }
+            let (given, frame_ended, body_ended) = self.step(buf, flush)?;
+            flush = false;
+            if frame_ended {
+                self.between = true;
+                self.decoder.reinit()?;
+            }
+            if given > 0 {
+                return Ok(given);
+            }
+            if body_ended && !frame_ended {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the body ends inside a frame",
+                ));
+            }
+        }
     }
 }
 
@@ -250,7 +348,12 @@ impl<R: Read> Decoded<R> {
 /// at least 2^10 and at most [`ZSTD_WINDOW_LOG`]'s; none when `head` is no zstd frame's start.
 fn zstd_window_log(head: &[u8]) -> Option<u32> {
     let (magic, rest) = head.split_first_chunk::<4>()?;
-    if u32::from_le_bytes(*magic) != 0xFD2F_B528 {
+    let magic = u32::from_le_bytes(*magic);
+    // A skippable frame (RFC 8878 3.1.2) is skipped, with no window.
+    if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+        return Some(10);
+    }
+    if magic != 0xFD2F_B528 {
         return None;
     }
     let (&descriptor, rest) = rest.split_first()?;
@@ -479,8 +582,7 @@ impl<R: Read> Inner<R> {
             Self::Zlib(d) => Some(d.get_mut().get_mut().get_mut().1),
             Self::BareDeflate(d) => Some(d.get_mut().get_mut().get_mut().1),
             Self::Brotli { decoder, .. } => Some(&mut decoder.get_mut().0.inner),
-            Self::ZstdFirst(pending) => pending.as_mut(),
-            Self::Zstd { decoder, .. } => Some(decoder.get_mut().get_mut().get_mut().1),
+            Self::Zstd(frames) => Some(frames.input.get_mut()),
             Self::Failed(_) => None,
         }
     }
@@ -516,9 +618,7 @@ impl<R: Read> Inner<R> {
             Self::Brotli { decoder, .. } => {
                 brotli_decompressor::CustomRead::read(&mut **decoder, buf)
             }
-            // Only after `start_zstd`.
-            Self::ZstdFirst(_) => Ok(0),
-            Self::Zstd { decoder, .. } => decoder.read(buf),
+            Self::Zstd(frames) => frames.read(buf),
             Self::Failed(err) => match err.take() {
                 Some(err) => Err(err),
                 None => Ok(0),
@@ -529,7 +629,6 @@ impl<R: Read> Inner<R> {
 
 impl<R: Read> Read for Decoded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.start_zstd()?;
         let failed_early = std::mem::take(&mut self.failed_early);
         if let Some(body) = self.inner.watched() {
             body.failed = false;
@@ -538,9 +637,14 @@ impl<R: Read> Read for Decoded<R> {
             Ok(n) => return Ok(n),
             Err(err) => err,
         };
-        // No room for a brotli window: why, as it is (waited too long, or the run stops).
+        // No room for a window: why, as it is (waited too long, or the run stops).
         if let Inner::Brotli { between, .. } = &self.inner
             && let Some(why) = lock(between).refused.take()
+        {
+            return Err(why);
+        }
+        if let Inner::Zstd(frames) = &mut self.inner
+            && let Some(why) = frames.refused.take()
         {
             return Err(why);
         }
@@ -776,7 +880,7 @@ mod tests {
     }
 
     #[test]
-    fn a_zstd_window_is_read_from_the_first_frame_and_bounds_the_later_ones() {
+    fn a_zstd_window_is_read_from_each_frame_and_a_later_frame_may_ask_for_more() {
         let text = sample(300_000);
         for log in 10..=24 {
             let encoded = zstd(&text, log);
@@ -792,16 +896,55 @@ mod tests {
         assert_eq!(zstd_window_log(&small), Some(17));
         assert_eq!(zstd_window_log(b"\x28\xb5\x2f"), None);
         assert_eq!(zstd_window_log(b"not zstd at all, no"), None);
-        // A later frame asking for a larger window than the first is refused.
-        let mut both = zstd(b"first ", 12);
-        both.extend(zstd(&text, 20));
-        let err = decode("zstd", &both).unwrap_err();
-        assert!(is_bad_encoding(&err), "{err}");
-        let mut both = zstd(&text, 20);
-        both.extend(zstd(b" last", 12));
-        let mut want = text.clone();
+        let skippable = |data: &[u8]| {
+            let mut frame = 0x184D_2A53u32.to_le_bytes().to_vec();
+            frame.extend((data.len() as u32).to_le_bytes());
+            frame.extend(data);
+            frame
+        };
+        assert_eq!(zstd_window_log(&skippable(b"0123456789abcdef")), Some(10));
+        // Frames asking for larger windows than the first, and for smaller ones, skippable
+        // frames among them, decode as one body, read in buffers of any size.
+        let mut frames = skippable(b"not part of the body");
+        frames.extend(zstd(b"first ", 12));
+        frames.extend(zstd(&text, 20));
+        frames.extend(skippable(b""));
+        frames.extend(zstd(b" last", 12));
+        frames.extend(zstd(&text[..1000], 23));
+        let mut want = b"first ".to_vec();
+        want.extend(&text);
         want.extend(b" last");
-        assert_eq!(decode("zstd", &both).unwrap(), want);
+        want.extend(&text[..1000]);
+        assert_eq!(decode("zstd", &frames).unwrap(), want);
+        for size in [1, 7, 4096] {
+            let mut body = Decoded::new(Coding::Zstd, &frames[..], None);
+            let mut got: Vec<u8> = Vec::new();
+            let mut buf = vec![0u8; size];
+            loop {
+                match body.read(&mut buf).unwrap() {
+                    0 => break,
+                    n => got.extend(&buf[..n]),
+                }
+            }
+            assert!(got == want, "read {size} bytes at a time");
+        }
+        // But never more than RFC 9659's 8 MiB, in any frame.
+        let mut past = zstd(b"first ", 12);
+        past.extend(zstd(&text, 24));
+        let err = decode("zstd", &past).unwrap_err();
+        assert!(is_bad_encoding(&err), "{err}");
+        // A body cut inside a frame, or with bytes after its last frame that are none, is not
+        // valid zstd.
+        for broken in [
+            &frames[..frames.len() - 3],
+            &[&frames[..], b"junk"].concat(),
+        ] {
+            let err = decode("zstd", broken).unwrap_err();
+            assert!(is_bad_encoding(&err), "{err}");
+        }
+        // A body of many empty frames is empty.
+        let empty = zstd(b"", 12).repeat(50_000);
+        assert_eq!(decode("zstd", &empty).unwrap(), b"");
     }
 
     #[test]
@@ -812,11 +955,19 @@ mod tests {
         let err = body.read_to_end(&mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
         assert!(!is_bad_encoding(&err), "{err}");
+        // A frame with a small window takes no room; the larger one after it does.
+        let mut frames = zstd(b"small first", 12);
+        frames.extend(&encoded);
+        let mut body = Decoded::new(Coding::Zstd, &frames[..], Some(Duration::ZERO));
+        let mut out = Vec::new();
+        let err = body.read_to_end(&mut out).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert_eq!(out, b"small first");
         drop(all);
         let mut out = Vec::new();
-        let mut body = Decoded::new(Coding::Zstd, &encoded[..], Some(Duration::ZERO));
+        let mut body = Decoded::new(Coding::Zstd, &frames[..], Some(Duration::ZERO));
         body.read_to_end(&mut out).unwrap();
-        assert_eq!(out, [7; 1000]);
+        assert_eq!(out, [&b"small first"[..], &[7; 1000]].concat());
     }
 
     #[test]
