@@ -102,7 +102,8 @@ fn encrypted_block(text: &str) -> Option<&str> {
 }
 
 /// Decrypts a PKCS#8 encrypted key (PBES2: PBKDF2 or scrypt, with AES or 3DES, what OpenSSL
-/// 1.0 and later write) with the passphrase given or asked for on the terminal.
+/// 1.1 and later write; or PKCS#12's triple-DES scheme, what `openssl pkcs8 -topk8` wrote
+/// before 1.1) with the passphrase given or asked for on the terminal.
 fn decrypt(
     block: &str,
     path: &Path,
@@ -111,6 +112,10 @@ fn decrypt(
     use pkcs8::EncryptedPrivateKeyInfoRef;
     let (_, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
         .map_err(|e| anyhow!("the encrypted key's PEM block cannot be read: {e}"))?;
+    if let Some(pbe) = Pkcs12Pbe::parse(&der) {
+        let passphrase = self::passphrase(passphrase, path)?;
+        return pbe.decrypt(&passphrase);
+    }
     let info = EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).map_err(|e| {
         anyhow!("the key is encrypted in a way fetchpar cannot read ({e}); {REENCRYPT}")
     })?;
@@ -123,6 +128,117 @@ fn decrypt(
         e => anyhow!("the key cannot be decrypted ({e}); {REENCRYPT}"),
     })?;
     Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
+}
+
+/// A PKCS#8 key encrypted by one of PKCS#12's password-based schemes with triple DES (RFC 7292
+/// appendix C: `pbeWithSHAAnd3-KeyTripleDES-CBC`, the default of `openssl pkcs8 -topk8` before
+/// OpenSSL 1.1, and its two-key form), which the pkcs8 crate does not read. Its key and IV come
+/// from the passphrase by PKCS#12's own derivation with SHA-1 (appendix B), written here: the
+/// RustCrypto crate that has it, pkcs12, is a pre-release only.
+struct Pkcs12Pbe<'a> {
+    key_len: usize,
+    salt: &'a [u8],
+    iterations: u32,
+    data: &'a [u8],
+}
+
+impl<'a> Pkcs12Pbe<'a> {
+    /// The scheme's parts from an `EncryptedPrivateKeyInfo`, if it is one of these schemes.
+    fn parse(der: &'a [u8]) -> Option<Self> {
+        use pkcs8::der::asn1::{ObjectIdentifier, OctetStringRef};
+        use pkcs8::der::{Decode, Reader, SliceReader};
+        const THREE_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.3");
+        const TWO_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.4");
+        let mut reader = SliceReader::new(der).ok()?;
+        let parsed = reader.sequence(|info| {
+            let (oid, salt, iterations) = info.sequence(|algorithm| {
+                let oid = ObjectIdentifier::decode(algorithm)?;
+                let (salt, iterations) = algorithm.sequence(|params| {
+                    Ok::<_, pkcs8::der::Error>((
+                        <&OctetStringRef>::decode(params)?.as_bytes(),
+                        u32::decode(params)?,
+                    ))
+                })?;
+                Ok::<_, pkcs8::der::Error>((oid, salt, iterations))
+            })?;
+            let data = <&OctetStringRef>::decode(info)?.as_bytes();
+            Ok::<_, pkcs8::der::Error>((oid, salt, iterations, data))
+        });
+        let (oid, salt, iterations, data) = parsed.ok()?;
+        let key_len = match oid {
+            THREE_KEY => 24,
+            TWO_KEY => 16,
+            _ => return None,
+        };
+        Some(Self {
+            key_len,
+            salt,
+            iterations,
+            data,
+        })
+    }
+
+    fn decrypt(&self, passphrase: &str) -> anyhow::Result<PrivateKeyDer<'static>> {
+        // The passphrase as a BMPString: UTF-16 big-endian, with a terminating zero.
+        let password: Vec<u8> = (passphrase.encode_utf16().chain([0]))
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        let mut key = pkcs12_kdf(&password, self.salt, 1, self.iterations, self.key_len);
+        if self.key_len == 16 {
+            // Two-key triple DES: the third key is the first.
+            key.extend_from_within(..8);
+        }
+        let iv = pkcs12_kdf(&password, self.salt, 2, self.iterations, 8);
+        let mut data = self.data.to_vec();
+        // CBC has no integrity check: a wrong passphrase shows as bad padding, or, one time in
+        // a few hundred, as padding that happens to fit over bytes that are no key.
+        let plain = Cipher::DesEde3.decrypt(&key, &iv, &mut data);
+        let plain = plain.ok_or_else(wrong_passphrase)?;
+        if pkcs8::PrivateKeyInfoRef::try_from(&data[..plain]).is_err() {
+            return Err(wrong_passphrase());
+        }
+        data.truncate(plain);
+        Ok(PrivateKeyDer::Pkcs8(data.into()))
+    }
+}
+
+/// PKCS#12's key derivation with SHA-1 (RFC 7292 appendix B.2): `len` bytes for purpose `id`
+/// (1 a key, 2 an IV) from `password` (a BMPString) and `salt`.
+fn pkcs12_kdf(password: &[u8], salt: &[u8], id: u8, iterations: u32, len: usize) -> Vec<u8> {
+    use sha1::{Digest as _, Sha1};
+    // SHA-1's output and block sizes.
+    const U: usize = 20;
+    const V: usize = 64;
+    // A string repeated to a whole number of blocks (none when it is empty).
+    let blocks = |x: &[u8]| -> Vec<u8> {
+        let len = V * x.len().div_ceil(V);
+        x.iter().copied().cycle().take(len).collect()
+    };
+    let mut input = [blocks(salt), blocks(password)].concat();
+    let mut out = Vec::with_capacity(len);
+    loop {
+        let mut a = Sha1::new()
+            .chain_update([id; V])
+            .chain_update(&input)
+            .finalize();
+        for _ in 1..iterations {
+            a = Sha1::digest(a);
+        }
+        out.extend_from_slice(&a[..(len - out.len()).min(U)]);
+        if out.len() == len {
+            return out;
+        }
+        // Each block of the input becomes (block + B + 1) mod 2^(8V), B being A repeated.
+        let b: Vec<u8> = a.iter().copied().cycle().take(V).collect();
+        for block in input.chunks_mut(V) {
+            let mut carry = 1u16;
+            for (byte, add) in block.iter_mut().zip(&b).rev() {
+                let sum = u16::from(*byte) + u16::from(*add) + carry;
+                *byte = sum as u8;
+                carry = sum >> 8;
+            }
+        }
+    }
 }
 
 /// A key in OpenSSL's older encrypted form: a PKCS#1 or SEC1 block with RFC 1421 headers
@@ -357,8 +473,45 @@ mod tests {
             let wrong = format!("{:#}", decrypt(block, path, Some("s3cre")).unwrap_err());
             assert!(wrong.contains("the passphrase is wrong"), "{wrong}");
         }
-        let old = format!("{:#}", load(key!("pkcs8-pbe-sha1-3des.pem")).unwrap_err());
-        assert!(old.contains("openssl pkcs8 -topk8 -v2 aes256"), "{old}");
+        let rc2 = format!("{:#}", load(key!("pkcs8-pbe-sha1-rc2.pem")).unwrap_err());
+        assert!(rc2.contains("openssl pkcs8 -topk8 -v2 aes256"), "{rc2}");
+    }
+
+    #[test]
+    fn keys_in_pkcs12s_triple_des_schemes_decrypt_to_the_plain_key() {
+        let plain = plain(key!("plain.pem"));
+        let path = Path::new("k.pem");
+        for (encrypted, passphrase) in [
+            (key!("pkcs8-pbe-sha1-3des.pem"), "s3cret"),
+            (key!("pkcs8-pbe-sha1-2des.pem"), "s3cret"),
+            (key!("pkcs8-pbe-sha1-3des-utf8.pem"), "pässwörd€"),
+        ] {
+            let block = encrypted_block(encrypted).unwrap();
+            let key = decrypt(block, path, Some(passphrase)).unwrap();
+            assert!(matches!(key, PrivateKeyDer::Pkcs8(_)));
+            assert_eq!(key.secret_der(), plain.secret_der());
+            for wrong in ["s3cre", "", "pässwörd"] {
+                let err = format!("{:#}", decrypt(block, path, Some(wrong)).unwrap_err());
+                assert!(err.contains("the passphrase is wrong"), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn pkcs12s_key_derivation_gives_rfc_7292s_published_vectors() {
+        // The vector Bouncy Castle's and other PKCS#12 implementations' tests use: password
+        // "smeg", salt 0A58CF64530D823F, one iteration.
+        let password: Vec<u8> = ("smeg".encode_utf16().chain([0]))
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        let salt = crate::links::unhex("0A58CF64530D823F").unwrap();
+        let key = pkcs12_kdf(&password, &salt, 1, 1, 24);
+        assert_eq!(
+            crate::links::hex(&key),
+            "8aaae6297b6cb04642ab5b077851284eb7128f1a2a7fbca3"
+        );
+        let iv = pkcs12_kdf(&password, &salt, 2, 1, 8);
+        assert_eq!(crate::links::hex(&iv), "79993dfe048d3b76");
     }
 
     #[test]

@@ -1178,13 +1178,18 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
 #[test]
 fn a_client_key_in_openssls_older_encrypted_form_is_decrypted_with_its_passphrase() {
     let dir = tempfile::tempdir().unwrap();
-    // A key OpenSSL 3.0 wrote (`tests/data/keys/README.md`), and its `openssl ec -aes256`
-    // form, encrypted with `s3cret`: the certificate is issued for it here.
+    // A key OpenSSL 3.0 wrote (`tests/data/keys/README.md`), its `openssl ec -aes256` form
+    // and its `openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES` one (what OpenSSL 1.0 wrote by
+    // default), encrypted with `s3cret`: the certificate is issued for it here.
     let client_key = rcgen::KeyPair::from_pem(include_str!("data/keys/plain.pem")).unwrap();
     let tls = mutual_tls_for(dir.path(), client_key);
     let legacy_pem = include_str!("data/keys/ec-aes256.pem");
     let legacy = dir.path().join("legacy.key");
     std::fs::write(&legacy, legacy_pem).unwrap();
+    let pkcs12_pbe = dir.path().join("pkcs12-pbe.key");
+    let pkcs12_pem = include_str!("data/keys/pkcs8-pbe-sha1-3des.pem");
+    std::fs::write(&pkcs12_pbe, pkcs12_pem).unwrap();
+    let pkcs12_pbe = path(&pkcs12_pbe);
     let combined = dir.path().join("combined.pem");
     let cert_pem = std::fs::read_to_string(&tls.cert).unwrap();
     std::fs::write(&combined, cert_pem + legacy_pem).unwrap();
@@ -1194,6 +1199,7 @@ fn a_client_key_in_openssls_older_encrypted_form_is_decrypted_with_its_passphras
     for files in [
         vec!["--cert", &cert, "--key", &legacy],
         vec!["--cert", &combined],
+        vec!["--cert", &cert, "--key", &pkcs12_pbe],
     ] {
         let mut args = vec!["--cacert", ca_arg, "--pass", "s3cret"];
         args.extend(&files);
