@@ -69,20 +69,37 @@ pub fn stdout_and_peak_kib(cmd: &mut std::process::Command) -> (Vec<u8>, u64) {
     let pid = child.id() as libc::pid_t;
     let (done, ended) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
-        if ended.recv_timeout(Duration::from_secs(60)).is_err() {
-            // SAFETY: a signal to the child, which is not reaped until wait4 below.
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            ended.recv_timeout(Duration::from_secs(60))
+        {
+            // SAFETY: a signal to the child, which is not reaped before this thread ends, so
+            // its pid is no other process's.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     });
     let mut out = Vec::new();
     let read = child.stdout.take().expect("piped").read_to_end(&mut out);
+    // Waits for the child to end without reaping it (WNOWAIT), then ends the watchdog, and
+    // only then reaps it with its usage.
+    // SAFETY: siginfo_t is plain data that waitid fills in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for this child only, with a pointer to a local.
+    let exited = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    };
+    assert_eq!(exited, 0, "waitid: {}", std::io::Error::last_os_error());
+    drop(done);
+    watchdog.join().unwrap();
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for this child only, with pointers to locals.
+    // SAFETY: reaps this child only, with pointers to locals.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    drop(done);
-    watchdog.join().unwrap();
     read.expect("stdout read");
     assert_eq!(reaped, pid);
     assert!(
