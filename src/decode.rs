@@ -247,8 +247,8 @@ impl<R: Read> ZstdFrames<R> {
     }
 
     /// Reads the next frame's header; takes room for its window if it asks for more than the
-    /// frames before it did. A wait past the patience (`TimedOut`), or the run stopping
-    /// (`Interrupted`), is kept in `refused` for [`Decoded`] to give out as it is.
+    /// frames before it did. A wait past the patience (`TimedOut`), or the run stopping, is kept
+    /// in `refused` for [`Decoded`] to give out as it is.
     fn start_frame(&mut self) -> io::Result<()> {
         // A short frame may have left part of the header read ahead unfed: the next one's.
         self.head.drain(..self.fed);
@@ -534,14 +534,26 @@ impl Budget {
     }
 
     /// Holds `bytes` (at most all of the budget), waiting while the others hold too many: until
-    /// `patience` runs out (`TimedOut`) or the run stops (`Interrupted`).
+    /// `patience` runs out (`TimedOut`) or the run stops ([`crate::transport::Interrupted`]).
     fn reserve(&'static self, bytes: u64, patience: Option<Duration>) -> io::Result<Reserved> {
+        self.reserve_unless(bytes, patience, crate::cancel::requested)
+    }
+
+    /// [`Self::reserve`], giving up when `stopped` says so. The stop is not an error of kind
+    /// `Interrupted`, which readers retry at once: the reader of a list on a server, waiting for
+    /// room for its window when the run stopped, would have asked again for good.
+    fn reserve_unless(
+        &'static self,
+        bytes: u64,
+        patience: Option<Duration>,
+        stopped: impl Fn() -> bool,
+    ) -> io::Result<Reserved> {
         let bytes = bytes.min(self.most);
         let since = Instant::now();
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         while *held + bytes > self.most {
-            if crate::cancel::requested() {
-                return Err(io::ErrorKind::Interrupted.into());
+            if stopped() {
+                return Err(io::Error::other(crate::transport::Interrupted));
             }
             if let Some(patience) = patience
                 && since.elapsed() >= patience
@@ -985,6 +997,10 @@ mod tests {
             second
         });
         let fits = budget.reserve(40, Some(Duration::ZERO)).unwrap();
+        // A run that stops ends the wait, with an error readers do not retry.
+        let err = budget.reserve_unless(50, None, || true).err().unwrap();
+        assert!(crate::transport::was_interrupted(&err), "{err}");
+        assert_ne!(err.kind(), io::ErrorKind::Interrupted);
         drop(first);
         got.recv().unwrap();
         let second = waiter.join().unwrap();
