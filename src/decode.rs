@@ -35,7 +35,7 @@ const WINDOWS_AT_ONCE: u64 = 256 * 1024 * 1024;
 
 /// A brotli body whose decoder asks for this much at once (its ring buffer, which brotli keeps
 /// as small as what the body has decoded so far, growing it up to the window) takes room for
-/// its whole window, and a zstd body whose first frame has a window this large; bodies that
+/// its whole window, and a zstd frame whose window is this large takes room for it; bodies that
 /// stay below it take none.
 const COUNTED_FROM: usize = 64 * 1024;
 

@@ -681,9 +681,9 @@ impl PartWriter {
         refused
     }
 
-    /// Checks the size and the digest if they are expected, and renames the part into place. On
-    /// a mismatch the part is deleted: it is complete but wrong, so resuming it cannot help. Returns the path
-    /// and the SHA-256, if it was computed.
+    /// Checks the size and the digest if they are expected, and renames the part into place.
+    /// On a mismatch the part is deleted: it is complete but wrong, so resuming it cannot help.
+    /// Returns the path and the SHA-256, if it was computed.
     pub fn finish(
         self,
         expected: Option<&Checksum>,

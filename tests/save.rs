@@ -627,6 +627,15 @@ fn compressed_decodes_deflate_brotli_zstd_and_chains_and_refuses_the_unknown() {
     }
 }
 
+/// `len` zero bytes as zstd with the largest window fetchpar decodes (8 MiB), which the
+/// decoder fills as the body decodes.
+fn zstd_zeros(len: usize) -> Vec<u8> {
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    encoder.window_log(23).unwrap();
+    std::io::Write::write_all(&mut encoder, &vec![0; len]).unwrap();
+    encoder.finish().unwrap()
+}
+
 #[test]
 fn more_brotli_and_zstd_bodies_than_windows_fit_at_once_all_decode() {
     // 24 bodies of 16 MiB of zeros asking for brotli's largest window (16 MiB, taking 24 MiB of
@@ -638,10 +647,7 @@ fn more_brotli_and_zstd_bodies_than_windows_fit_at_once_all_decode() {
     let mut encoder = brotli::CompressorWriter::new(&mut brotli, 4096, 5, 24);
     std::io::Write::write_all(&mut encoder, &zeros).unwrap();
     drop(encoder);
-    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
-    encoder.window_log(23).unwrap();
-    std::io::Write::write_all(&mut encoder, &zeros).unwrap();
-    let zstd = encoder.finish().unwrap();
+    let zstd = zstd_zeros(zeros.len());
     let urls: Vec<String> = (0..64)
         .map(|i| match i < 24 {
             true => origin.url(&format!("/b{i}?encoded=br&hex={}", hex(&brotli))),
@@ -668,10 +674,7 @@ fn freed_windows_go_back_so_a_run_of_zstd_bombs_stays_near_the_bound() {
     // of the thread that decoded it. Kept by the arenas, this run peaked at 457-600 MB; given
     // back, at 236-258 MB (debug build, 3 runs each).
     let origin = Origin::start().unwrap();
-    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
-    encoder.window_log(23).unwrap();
-    std::io::Write::write_all(&mut encoder, &vec![0; 16 << 20]).unwrap();
-    let body = hex(&encoder.finish().unwrap());
+    let body = hex(&zstd_zeros(16 << 20));
     let urls: Vec<String> = (0..200)
         .map(|i| origin.url(&format!("/z{i}?encoded=zstd&hex={body}")))
         .collect();
