@@ -197,9 +197,11 @@ impl Saver {
             url
         };
         let disposition = disposition.filter(|_| self.settings.content_disposition);
+        // A name with nothing usable left (`..`, `/`) counts as none, as wget takes it: the
+        // URL's name, not `index.html`.
         let name = disposition
             .and_then(filename_from_disposition)
-            .map(|n| safe_name(&n))
+            .and_then(|n| usable_name(&n))
             .unwrap_or_else(|| name_from_url(url));
         let folder = self.folder_of(dir).unwrap_or_default();
         self.claim(&below(&folder, &self.in_folders(url, name)))
@@ -393,9 +395,14 @@ pub fn filename_from_disposition(value: &[u8]) -> Option<String> {
 /// Windows device names, bounded length, never empty. Whatever comes in, the result joined to
 /// the output folder stays inside it.
 pub fn safe_name(raw: &str) -> String {
+    usable_name(raw).unwrap_or_else(|| "index.html".to_string())
+}
+
+/// [`safe_name`] without its fallback: `None` when nothing of `raw` is left (`..`, `/`).
+fn usable_name(raw: &str) -> Option<String> {
     // Only the last component counts: `../../x` and `..\\x` become `x`.
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    clean_component(last).unwrap_or_else(|| "index.html".to_string())
+    clean_component(last)
 }
 
 /// Makes text with `/` or `\\` between folders into a relative path of safe names (as

@@ -58,6 +58,9 @@ fn hostile_names_never_leave_the_output_folder() {
         origin.url("/cd?cd=attachment%3B%20filename%3D%22..%2F..%2Fcd-evil.sh%22"),
         // A line's dir= with the server's name: the folder goes down only, the name is plain.
         origin.url("/cd4?cd=attachment%3B%20filename%3D%22..%2Fin-dir.txt%22") + " dir=../../up",
+        // Names with nothing usable in them: the URL's name is taken instead.
+        origin.url("/from-url-1.txt?cd=attachment%3B%20filename%3D%22..%22"),
+        origin.url("/from-url-2.txt?cd=attachment%3B%20filename%3D%22..%2F%22"),
         // A name in raw UTF-8, as servers send them, is taken as curl -J and wget take it.
         origin.url("/cd3?cd=attachment%3B%20filename%3D%22caf%C3%A9.txt%22"),
         // A right-to-left override would make `ls` show this name as `invoiceexe.pdf`.
@@ -86,6 +89,8 @@ fn hostile_names_never_leave_the_output_folder() {
         "cd-evil.sh",
         "invoice_fdp.exe",
         "café.txt",
+        "from-url-1.txt",
+        "from-url-2.txt",
     ] {
         assert!(
             saved.iter().any(|n| n == expected),
