@@ -642,7 +642,8 @@ pub struct Cli {
     #[arg(long, conflicts_with = "on_exists", help_heading = "Saving")]
     pub no_clobber: bool,
 
-    /// Resume NAME.part files left by an earlier run (HTTP Range); skip files already complete.
+    /// Resume NAME.part files left by an earlier run (HTTP Range), and files another program
+    /// left cut off under their final names (wget -c); keep files already complete.
     #[arg(
         short = 'c',
         long = "continue",

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::fs;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -873,6 +874,26 @@ impl Fetcher {
         }
     }
 
+    /// With `-c`, the length of a file under its final name to be continued, as `wget -c` and
+    /// `aria2c -c` continue one that another program (or a browser) left cut off: when the
+    /// line gives neither a size nor a checksum, which decide without a request (see
+    /// [`keep_saved`]), and no part of fetchpar's own is beside it. An empty file is fetched
+    /// anew (`Some(0)`); a link or a folder under the name is kept, as before.
+    fn saved_to_continue(&self, planned: Option<&Planned>, line: &LineOptions) -> Option<u64> {
+        let resume = self.saver.as_ref()?.settings().resume;
+        let Some(Planned::Skip(kept)) = planned else {
+            return None;
+        };
+        if !resume || line.size.is_some() || line.checksum.is_some() {
+            return None;
+        }
+        if kept.part.symlink_metadata().is_ok() {
+            return None;
+        }
+        let meta = kept.path.symlink_metadata().ok()?;
+        meta.is_file().then_some(meta.len())
+    }
+
     fn fetch_into(
         &self,
         job: &Job,
@@ -889,8 +910,14 @@ impl Fetcher {
         // and --checksums, and the list's checksum of whatever kind.
         let hash = self.saver.as_ref().is_some_and(|s| s.settings().hash);
         let check = expected.checksum.as_ref().map(|c| c.algorithm);
+        // -c on a file under its final name that nothing on the line can check: its length.
+        let continuing = self.saved_to_continue(job.planned.as_ref(), expected);
         let mut slot = match &job.planned {
-            Some(Planned::Skip(kept)) if keep_saved(kept, expected, outcome)? => return Ok(()),
+            Some(Planned::Skip(kept))
+                if continuing.is_none() && keep_saved(kept, expected, outcome)? =>
+            {
+                return Ok(());
+            }
             Some(Planned::Skip(wrong)) => Some(wrong.clone()),
             Some(Planned::Refuse(failure)) => return Err(failure.clone()),
             Some(Planned::Save(slot)) => Some(slot.clone()),
@@ -913,11 +940,15 @@ impl Fetcher {
                 return ended;
             }
         }
-        let mut from = match &slot {
-            Some(slot) if resuming => slot.part_len(),
+        let mut from = match (&slot, continuing) {
+            (_, Some(saved)) => saved,
+            (Some(slot), None) if resuming => slot.part_len(),
             _ => 0,
         };
-        let old_validator = slot.as_ref().filter(|_| from > 0).and_then(Slot::validator);
+        // A file another program left has no validator of its own (nor has wget -c one).
+        let old_validator = (slot.as_ref())
+            .filter(|_| from > 0 && continuing.is_none())
+            .and_then(Slot::validator);
         // -N: the file already saved is asked for only if the server's is newer.
         let since = slot.as_ref().and_then(|s| s.since);
         let conditional = since.is_some() && from == 0;
@@ -931,16 +962,31 @@ impl Fetcher {
         )?;
         let mut append = false;
         let mut whole = false;
+        let length_is = |response: &Response, n: u64| {
+            header(response, "content-length").is_some_and(|v| v.trim().parse() == Ok(n))
+        };
         if from > 0 {
             let status = response.status().as_u16();
             // A range the server compressed anyway cannot continue a decoded part.
             let plain = !(self.settings.compressed && encoded(&response));
             if status == 206 && content_range_start(&response) == Some(from) && plain {
+                if let (Some(_), Some(slot)) = (continuing, &slot) {
+                    // A file under its final name is moved aside while it grows, as
+                    // fetchpar's own downloads grow: cut off again, it never carries the
+                    // final name (and -c takes it up again), with the validator for If-Range.
+                    fs::rename(&slot.path, &slot.part).map_err(|e| disk(e, &slot.part))?;
+                    if let Some(validator) = validator(&response) {
+                        fs::write(&slot.meta, validator).map_err(|e| disk(e, &slot.meta))?;
+                    }
+                }
                 append = true;
-            } else if status == 416 && content_range_total(&response) == Some(from) {
+            } else if (status == 416 && content_range_total(&response) == Some(from))
+                || (continuing.is_some() && status == 200 && plain && length_is(&response, from))
+            {
                 // Nothing after the part's last byte: it is the whole file (wget's "already
                 // fully retrieved"), cut off after that byte or left by a run stopped before
-                // its rename. It is finished as it is.
+                // its rename. It is finished as it is. A saved file is also whole when a
+                // server that ignores ranges sends a file of its size, as wget -c takes it.
                 whole = true;
             } else if status == 206 || status == 416 {
                 // A range we did not ask for, or the part is longer than the file now is:
@@ -951,8 +997,12 @@ impl Fetcher {
                 (response, final_url) = self.request(url, ask, outcome)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
+                // A file under its final name is replaced only once the new one is whole.
                 from = 0;
             }
+        } else if continuing == Some(0) {
+            // An empty file was asked for whole: kept if the server's is empty too.
+            whole = response.status().as_u16() == 200 && length_is(&response, 0);
         }
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
@@ -969,6 +1019,12 @@ impl Fetcher {
         } else {
             redact(&final_url)
         });
+        if let (true, Some(slot), Some(_)) = (whole, &slot, continuing) {
+            // Already the whole file, wget's "already fully retrieved; nothing to do".
+            outcome.path = Some(slot.path.display().to_string());
+            outcome.skipped = true;
+            return Ok(());
+        }
         if let (true, Some(slot)) = (whole, &slot) {
             let writer = PartWriter::append(slot, hash, check).map_err(|e| disk(e, &slot.part))?;
             let label = self.label(&final_url);
@@ -1887,6 +1943,10 @@ fn end_split(
 /// then fetched again and replaced, as aria2c's `-V` does, rather than a wrong file being
 /// passed as done.
 fn keep_saved(slot: &Slot, expected: &LineOptions, outcome: &mut Outcome) -> Result<bool, Failure> {
+    // Gone since the plan (or moved to its part by -c, for a retry to take up): fetched.
+    if slot.path.symlink_metadata().is_err() {
+        return Ok(false);
+    }
     let unreadable = |err: io::Error| {
         Failure::new(
             ErrorKind::Disk,
@@ -1894,7 +1954,7 @@ fn keep_saved(slot: &Slot, expected: &LineOptions, outcome: &mut Outcome) -> Res
         )
     };
     if let Some(size) = expected.size
-        && std::fs::metadata(&slot.path).map_err(unreadable)?.len() != size
+        && fs::metadata(&slot.path).map_err(unreadable)?.len() != size
     {
         return Ok(false);
     }

@@ -1903,7 +1903,9 @@ fn a_list_of_every_fault_at_once_loses_nothing_and_names_no_partial_file() {
     }
 
     // Taken up again with -c in that folder: each saved line finds its own file (the numbered
-    // ones included) and keeps it, and every other line fails as it did.
+    // ones included) and keeps it, and every other line fails as it did. A chunked body, of
+    // no announced size from a server that takes no ranges, cannot be told whole: it is
+    // fetched again in place, as a part that has to start over is.
     let again = fetchpar()
         .args([
             "--json",
@@ -1934,9 +1936,10 @@ fn a_list_of_every_fault_at_once_loses_nothing_and_names_no_partial_file() {
         let (now, path_now, skipped) = path_of(&second, line);
         assert_eq!(now, was, "line {line}");
         if was == "ok" {
+            let told = !lines[line as usize - 1].contains("chunked=1");
             assert_eq!(
                 (path_now, skipped),
-                (path, Value::Bool(true)),
+                (path, Value::Bool(told)),
                 "line {line}"
             );
         }

@@ -386,7 +386,7 @@ fn continue_resumes_a_part_file_with_a_range_request() {
     );
     assert_eq!(files_in(out.path()), vec!["r.bin"]);
 
-    // Complete already: skipped without a download.
+    // Complete already: the server says there is nothing past its end, and it is kept.
     let before = origin.requests();
     let run = fetchpar()
         .args(["--json", "-c", "-o"])
@@ -394,8 +394,69 @@ fn continue_resumes_a_part_file_with_a_range_request() {
         .arg(second.path())
         .assert()
         .success();
-    assert_eq!(json_lines(&run.get_output().stdout)[0]["skipped"], true);
-    assert_eq!(origin.requests(), before);
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["skipped"], true, "{record}");
+    assert_eq!(
+        (record["status"].as_u64(), record["bytes"].as_u64()),
+        (Some(416), Some(0))
+    );
+    assert_eq!(origin.requests(), before + 1, "one request, for the range");
+    assert_eq!(files_in(out.path()), vec!["r.bin"]);
+}
+
+#[test]
+fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_does() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let put = |name: &str, bytes: &[u8]| fs::write(out.path().join(name), bytes).unwrap();
+    let whole = |name: &str| {
+        assert_eq!(
+            fs::read(out.path().join(name)).unwrap(),
+            body_bytes(0, 100000),
+            "{name}"
+        );
+    };
+    let fetched =
+        |record: &serde_json::Value| (record["status"].as_u64(), record["bytes"].as_u64());
+    // Cut off by curl or a browser after 30,000 bytes: only the rest is fetched.
+    put("cut.bin", &body_bytes(0, 30000));
+    let record = save_one(&["-c"], out.path(), origin.url("/cut.bin?size=100000"), 0);
+    assert_eq!(fetched(&record), (Some(206), Some(70000)), "{record}");
+    assert_eq!(record["sha256"], sha_hex(&body_bytes(0, 100000)));
+    whole("cut.bin");
+    // A server that takes no ranges sends it all: it replaces the file once whole...
+    put("all.bin", &body_bytes(0, 30000));
+    let line = origin.url("/all.bin?size=100000&no_range=1");
+    let record = save_one(&["-c"], out.path(), line.clone(), 0);
+    assert_eq!(fetched(&record), (Some(200), Some(100000)), "{record}");
+    whole("all.bin");
+    // ...and a file of the size it announces is whole already, as wget -c takes it.
+    let record = save_one(&["-c"], out.path(), line, 0);
+    assert_eq!(record["skipped"], true, "{record}");
+    assert_eq!(fetched(&record), (Some(200), Some(0)));
+    // Longer than the server's file, or empty: not the file, which is fetched and replaces it.
+    put("long.bin", &body_bytes(0, 150000));
+    put("empty.bin", b"");
+    for name in ["long.bin", "empty.bin"] {
+        let line = origin.url(&format!("/{name}?size=100000"));
+        let record = save_one(&["-c"], out.path(), line, 0);
+        assert_eq!(fetched(&record), (Some(200), Some(100000)), "{record}");
+        whole(name);
+    }
+    // Cut off again while it is continued: the file waits under NAME.part, never under its
+    // final name half grown, and the next -c finishes it.
+    put("again.bin", &body_bytes(0, 30000));
+    let line = origin.url("/again.bin?size=100000&cut_ranges=1");
+    let record = save_one(&["-c", "--retries", "0"], out.path(), line.clone(), 1);
+    assert_eq!(kind(&record), "io", "{record}");
+    assert!(!out.path().join("again.bin").exists());
+    let part = fs::read(out.path().join("again.bin.part")).unwrap();
+    assert!(part.len() > 30000 && part[..] == body_bytes(0, 100000)[..part.len()]);
+    let record = save_one(&["-c"], out.path(), line, 0);
+    assert_eq!(record["status"], 206, "{record}");
+    whole("again.bin");
+    let names = ["again.bin", "all.bin", "cut.bin", "empty.bin", "long.bin"];
+    assert_eq!(files_in(out.path()), names, "no part or meta file left");
 }
 
 #[test]
