@@ -144,6 +144,9 @@ struct Carried {
     named: Option<Slot>,
     /// A part file was written, which a retry resumes.
     part_written: bool,
+    /// The part is a file that was under its final name, with this many bytes, moved aside
+    /// by -c to be continued: `--remove-on-error` puts it back as it was.
+    moved: Option<u64>,
 }
 
 /// Fetches URLs with [`AGENTS`] Agents shared by all threads, each host always with the same
@@ -549,8 +552,13 @@ impl Fetcher {
             Some(Planned::Save(slot) | Planned::Skip(slot)) => Some(slot),
             _ => carried.named.as_ref(),
         };
-        if let Some(slot) = slot {
-            slot.discard_parts();
+        match (slot, carried.moved) {
+            // Never lose a file that was under its final name before the run.
+            (Some(slot), Some(len)) => {
+                let _ = slot.put_back(len);
+            }
+            (Some(slot), None) => slot.discard_parts(),
+            (None, _) => {}
         }
     }
 
@@ -975,6 +983,7 @@ impl Fetcher {
                     // fetchpar's own downloads grow: cut off again, it never carries the
                     // final name (and -c takes it up again), with the validator for If-Range.
                     fs::rename(&slot.path, &slot.part).map_err(|e| disk(e, &slot.part))?;
+                    carried.moved = Some(from);
                     if let Some(validator) = validator(&response) {
                         fs::write(&slot.meta, validator).map_err(|e| disk(e, &slot.meta))?;
                     }
@@ -1125,6 +1134,8 @@ impl Fetcher {
             let part = SplitPart::start(slot, append, tag.as_deref(), hash, check)
                 .map_err(|e| disk(e, &slot.part))?;
             carried.part_written = true;
+            // A part started afresh holds nothing of a file -c moved aside.
+            carried.moved = carried.moved.filter(|_| append);
             outcome.segments = Some(segments.count());
             let sources = split_sources(job, url, &final_url);
             let split = Split {
@@ -1156,6 +1167,7 @@ impl Fetcher {
                 };
                 let writer = opened.map_err(|e| disk(e, &slot.part))?;
                 carried.part_written = true;
+                carried.moved = carried.moved.filter(|_| append);
                 Some(writer)
             }
             _ => None,

@@ -337,6 +337,24 @@ impl Slot {
         }
     }
 
+    /// Puts a file that `-c` moved to its part to be continued back under its name as it
+    /// was, its first `len` bytes, from the part or the split it became: `--remove-on-error`
+    /// never touches a file that was under its final name.
+    pub fn put_back(&self, len: u64) -> io::Result<()> {
+        let (split, ranges) = SplitPart::paths(self);
+        for moved in [&self.part, &split] {
+            if moved.symlink_metadata().is_ok_and(|m| m.is_file()) {
+                OpenOptions::new().write(true).open(moved)?.set_len(len)?;
+                fs::rename(moved, &self.path)?;
+                break;
+            }
+        }
+        for left in [&self.meta, &ranges] {
+            remove_if_present(left)?;
+        }
+        Ok(())
+    }
+
     /// The validator recorded when the part was started.
     pub fn validator(&self) -> Option<String> {
         fs::read_to_string(&self.meta)

@@ -455,7 +455,22 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
     let record = save_one(&["-c"], out.path(), line, 0);
     assert_eq!(record["status"], 206, "{record}");
     whole("again.bin");
-    let names = ["again.bin", "all.bin", "cut.bin", "empty.bin", "long.bin"];
+    // With --remove-on-error, a file that was there goes back as it was, never deleted.
+    put("kept.bin", &body_bytes(0, 30000));
+    let line = origin.url("/kept.bin?size=100000&cut_ranges=1");
+    let args = ["-c", "--retries", "0", "--remove-on-error"];
+    let record = save_one(&args, out.path(), line, 1);
+    assert_eq!(kind(&record), "io", "{record}");
+    let kept = fs::read(out.path().join("kept.bin")).unwrap();
+    assert!(kept == body_bytes(0, 30000), "{} bytes", kept.len());
+    let names = [
+        "again.bin",
+        "all.bin",
+        "cut.bin",
+        "empty.bin",
+        "kept.bin",
+        "long.bin",
+    ];
     assert_eq!(files_in(out.path()), names, "no part or meta file left");
 }
 
