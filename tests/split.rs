@@ -151,6 +151,29 @@ fn ranges_cut_short_are_asked_for_again_within_the_same_attempt() {
 }
 
 #[test]
+fn continue_splits_the_rest_of_a_file_left_under_its_final_name_and_puts_it_back_on_failure() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // The first MiB, as curl or a browser might have left it.
+    let head = || body_bytes(0, 1024 * 1024);
+    fs::write(out.path().join("rest.bin"), head()).unwrap();
+    let line = origin.url(&format!("/rest.bin?size={SIZE}"));
+    let record = save(&["--split", "4", "-c"], out.path(), line, 0);
+    assert_eq!(record["status"], 206, "{record}");
+    assert!(record["segments"].as_u64() > Some(1), "{record}");
+    assert_whole(&out.path().join("rest.bin"), SIZE);
+    // Every range cut short, and --remove-on-error: the file goes back as it was.
+    fs::write(out.path().join("back.bin"), head()).unwrap();
+    let line = origin.url(&format!("/back.bin?size={SIZE}&cut_ranges=99"));
+    let args = ["--split", "4", "-c", "--retries", "0", "--remove-on-error"];
+    let record = save(&args, out.path(), line, 1);
+    assert_eq!(kind(&record), "io", "{record}");
+    assert!(record["segments"].as_u64() > Some(1), "split: {record}");
+    assert!(fs::read(out.path().join("back.bin")).unwrap() == head());
+    assert_eq!(files_in(out.path()), ["back.bin", "rest.bin"]);
+}
+
+#[test]
 fn a_split_that_fails_is_taken_up_later_where_each_range_stopped() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
