@@ -72,7 +72,10 @@ pub fn apply(
     let shown = source.path.display();
     let text = match read(&source.path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !source.explicit => return Ok(args),
+        // The usual file, unless there to be read: one that cannot even be looked at (a HOME
+        // of another user's, run under sudo -u; a `.config` that is a file) is none, as curl,
+        // wget and aria2c take theirs. One that is there and cannot be read is an error.
+        Err(_) if !source.explicit && std::fs::metadata(&source.path).is_err() => return Ok(args),
         Err(e) => return Err(format!("the config file {shown}: {e}")),
     };
     let mut cmd = command();

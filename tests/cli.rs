@@ -2487,6 +2487,12 @@ fn a_config_file_gives_every_run_its_options_and_typed_ones_win() {
     assert_eq!(prefix_of(&mut from_home()), "from home");
     assert_eq!(prefix_of(from_home().args(["-A", "typed"])), "typed");
     assert_eq!(prefix_of(from_home().arg("--no-config")), "fetchpar/0.1.0");
+    // A usual place that cannot even be looked at (here `.config` is a file; a HOME of
+    // another user's does the same) holds none, as curl's and wget's take theirs.
+    let odd = dir.path().join("odd");
+    fs::create_dir_all(&odd).unwrap();
+    fs::write(odd.join(".config"), "not a folder").unwrap();
+    assert_eq!(prefix_of(from_home().env("HOME", &odd)), "fetchpar/0.1.0");
     // $FETCHPAR_CONFIG names another, and --config another again.
     let other = dir.path().join("other.conf");
     fs::write(&other, "--user-agent other\n").unwrap();
@@ -2509,7 +2515,7 @@ fn a_config_file_gives_every_run_its_options_and_typed_ones_win() {
             "fetchpar: error: the config file {}, line 3: --jobs many: invalid value",
             other.display()
         )));
-    assert_eq!(origin.requests(), 5, "the bad config fetched nothing");
+    assert_eq!(origin.requests(), 6, "the bad config fetched nothing");
     // The help is still there to read.
     fetchpar()
         .env("FETCHPAR_CONFIG", &other)
