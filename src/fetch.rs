@@ -982,6 +982,9 @@ impl Fetcher {
                     // A file under its final name is moved aside while it grows, as
                     // fetchpar's own downloads grow: cut off again, it never carries the
                     // final name (and -c takes it up again), with the validator for If-Range.
+                    // Only a file that can take the rest is moved: a read-only one stays.
+                    let appendable = fs::OpenOptions::new().append(true).open(&slot.path);
+                    appendable.map_err(|e| disk(e, &slot.path))?;
                     fs::rename(&slot.path, &slot.part).map_err(|e| disk(e, &slot.part))?;
                     carried.moved = Some(from);
                     if let Some(validator) = validator(&response) {
