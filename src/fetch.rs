@@ -615,7 +615,10 @@ impl Fetcher {
                 (0, false, None, _) | (_, _, _, None) => None,
                 (_, _, _, Some(whole)) => match whole.checked_sub(started.elapsed()) {
                     Some(left) if !left.is_zero() => Some(left),
-                    _ => return Err(classify(ureq::Error::Timeout(ureq::Timeout::Global))),
+                    _ => {
+                        let out = classify(ureq::Error::Timeout(ureq::Timeout::Global));
+                        return Err(where_led(out, &current, hops, outcome));
+                    }
                 },
             };
             if hops > 0 && cancel::requested() {
@@ -640,11 +643,12 @@ impl Fetcher {
                 Err(err) if transport::went_stale(&err) => once(head),
                 sent => sent,
             }
-            .map_err(classify)?;
+            .map_err(|e| where_led(classify(e), &current, hops, outcome))?;
             trace::received(response.version(), response.status(), response.headers());
             // A server that does not take HEAD is asked with GET, whose body goes unread.
             if head && matches!(response.status().as_u16(), 405 | 501) {
-                response = once(false).map_err(classify)?;
+                response =
+                    once(false).map_err(|e| where_led(classify(e), &current, hops, outcome))?;
                 trace::received(response.version(), response.status(), response.headers());
             }
             // Whatever the status: a login's redirect and a 503 asking to come back both set
@@ -1985,6 +1989,22 @@ fn keep_saved(slot: &Slot, expected: &LineOptions, outcome: &mut Outcome) -> Res
     outcome.path = Some(slot.path.display().to_string());
     outcome.skipped = true;
     Ok(true)
+}
+
+/// A request that failed after `hops` redirects says where: the line's own URL answered, so
+/// "Connection refused" alone would blame the wrong server. The URL it failed at is also the
+/// result's `final_url`.
+fn where_led(mut failure: Failure, at: &Url, hops: u32, outcome: &mut Outcome) -> Failure {
+    if hops > 0 {
+        let shown = redact(at);
+        let plural = if hops == 1 { "" } else { "s" };
+        failure.message = format!(
+            "at {shown} (where {hops} redirect{plural} led): {}",
+            failure.message
+        );
+        outcome.final_url = Some(shown);
+    }
+    failure
 }
 
 /// A 206 answer's `Content-Range: bytes FIRST-LAST/TOTAL`.

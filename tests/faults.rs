@@ -191,6 +191,27 @@ fn the_whole_url_timeout_covers_every_redirect() {
 }
 
 #[test]
+fn a_failure_after_redirects_says_where_they_led() {
+    let origin = Origin::start().unwrap();
+    // The line's own server answers; the one its redirect names refuses.
+    let refused = refused_url();
+    let encoded: String = url::form_urlencoded::byte_serialize(refused.as_bytes()).collect();
+    let record = one(
+        &origin.url(&format!("/away?location={encoded}")),
+        &["--retries", "0"],
+        1,
+    );
+    assert_eq!(kind(&record), "connect", "{record}");
+    let says = format!("at {refused} (where 1 redirect led): ");
+    assert!(message(&record).starts_with(&says), "{record}");
+    assert_eq!(record["final_url"], refused.as_str());
+    // Without redirects the line's URL is the one that failed, and nothing is added.
+    let record = one(&refused, &["--retries", "0"], 1);
+    assert!(!message(&record).contains("redirect"), "{record}");
+    assert!(record["final_url"].is_null(), "{record}");
+}
+
+#[test]
 fn transient_failures_are_retried_until_they_succeed() {
     let origin = Origin::start().unwrap();
     let record = one(
