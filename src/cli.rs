@@ -198,9 +198,9 @@ pub struct Cli {
     #[arg(short = 'L', long, help_heading = "Network")]
     pub location: bool,
 
-    /// Accepted as curl takes it (-g): URLs are never globbed here, so `[1-9]` and `{a,b}` are
-    /// not ranges or sets.
-    #[arg(short = 'g', long, help_heading = "Network")]
+    /// Take URL arguments as they are, as curl's -g does: `[1-9]` and `{a,b}` are then no
+    /// ranges or sets of URLs
+    #[arg(short = 'g', long, help_heading = "Input")]
     pub globoff: bool,
 
     /// Accepted as curl takes it: every request is HTTP/1.1.

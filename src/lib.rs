@@ -18,6 +18,7 @@ pub mod demo;
 pub mod descriptors;
 pub mod feed;
 pub mod fetch;
+pub mod glob;
 pub mod heap;
 pub mod hosts;
 pub mod html;

@@ -228,6 +228,8 @@ pub struct Reading {
     pub metalink: Vec<ListName>,
     /// `--accept` and `--reject`: which links of an HTML list are fetched.
     pub names: crate::html::Names,
+    /// URL arguments are globbed as curl globs them (not with `-g`).
+    pub glob: bool,
 }
 
 /// An input that could not be opened: a usage error (exit 2), reported before any fetch. The
@@ -253,6 +255,10 @@ struct Source {
     read_any: bool,
     /// Whether it is a gzip file read unpacked (see [`Source::unpack`]).
     unpacked: bool,
+    /// A URL argument globbed into many: each of its lines reports the argument's place.
+    one_line: bool,
+    /// A URL argument whose glob is malformed: its line fails, saying why.
+    refused: Option<String>,
     /// For a list that is a document rather than lines (HTML, Metalink, sitemap, feed): what
     /// it is, and its jobs once read.
     whole: Option<Whole>,
@@ -381,6 +387,8 @@ impl Source {
             lines_before,
             read_any: false,
             unpacked: false,
+            one_line: false,
+            refused: None,
             whole: None,
         }
     }
@@ -505,7 +513,7 @@ impl LinkReader {
             let metalink = reading.metalink.contains(list);
             sources.push_back(match list {
                 ListName::Local(path) => {
-                    let source = open_one(path, position)?;
+                    let source = open_one(path, position, reading.glob)?;
                     // A URL given as an argument is one, not a document.
                     let format = if url_argument(path) {
                         None
@@ -798,7 +806,7 @@ fn invalid(reason: String) -> Failure {
 }
 
 /// Opens one LIST argument; `position` is its 0-based place among them.
-fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
+fn open_one(path: &Path, position: usize, glob: bool) -> Result<Source, OpenError> {
     let fail = |source| OpenError {
         path: path.display().to_string(),
         source,
@@ -807,8 +815,20 @@ fn open_one(path: &Path, position: usize) -> Result<Source, OpenError> {
     // as arguments. An existing file of that name still wins.
     let text = path.to_string_lossy();
     if url_argument(path) {
-        let line = io::Cursor::new(format!("{text}\n").into_bytes());
-        return Ok(Source::new("argument", Box::new(line), position));
+        // As curl globs its URL arguments: `{a,b}` and `[1-9]` stand for several (not -g).
+        let globbed = glob.then(|| crate::glob::parse(&text));
+        let line = || Box::new(io::Cursor::new(format!("{text}\n").into_bytes()));
+        return Ok(match globbed {
+            Some(Ok(Some(glob))) => Source {
+                one_line: true,
+                ..Source::new("argument", Box::new(glob.lines()), position)
+            },
+            Some(Err(why)) => Source {
+                refused: Some(format!("not a URL glob: {why} (-g takes the URL as it is)")),
+                ..Source::new("argument", line(), position)
+            },
+            Some(Ok(None)) | None => Source::new("argument", line(), position),
+        });
     }
     if path == Path::new("-") {
         return Ok(open_stdin());
@@ -937,6 +957,7 @@ impl Iterator for LinkReader {
                 }
             }
             let first = !std::mem::replace(&mut source.read_any, true);
+            let (one_line, refused) = (source.one_line, source.refused.clone());
             let Source {
                 reader, wait_on, ..
             } = source;
@@ -959,7 +980,9 @@ impl Iterator for LinkReader {
                     self.abandon_source(&name, reason.into());
                 }
                 Ok(Some(too_long)) => {
-                    self.line += 1;
+                    if first || !one_line {
+                        self.line += 1;
+                    }
                     if too_long {
                         let text = shorten(&String::from_utf8_lossy(&self.buf));
                         let reason = format!("line is longer than {MAX_LINE} bytes");
@@ -986,7 +1009,10 @@ impl Iterator for LinkReader {
                         self.add_option(&name, &line, &key, &value);
                         continue;
                     }
-                    let target = parse_line_in(&line, self.base.as_ref());
+                    let target = match refused {
+                        Some(reason) => Err(reason),
+                        None => parse_line_in(&line, self.base.as_ref()),
+                    };
                     let job = self.make_job(&name, line, target);
                     self.hold(job);
                 }

@@ -401,6 +401,7 @@ impl Options {
                     accept: cli.accept.clone(),
                     reject: cli.reject.clone(),
                 },
+                glob: !cli.globoff,
             },
             mode,
             jobs,

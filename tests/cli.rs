@@ -280,6 +280,63 @@ fn urls_given_as_arguments_are_fetched_like_a_list_of_one() {
 }
 
 #[test]
+fn url_arguments_are_globbed_as_curl_globs_them_and_g_turns_it_off() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let args = [
+        origin.url("/p[08-10:2]/{x,y}?size=1"),
+        format!("127.0.0.1:{port}/bare[a-b]?size=2"),
+        origin.url("/broken{a,b"),
+        origin.url("/kept\\[1-2\\]?size=3"),
+    ];
+    let out = fetchpar()
+        .args(["--json", "--keep-order"])
+        .args(&args)
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    let got: Vec<(String, u64)> = (records.iter())
+        .map(|r| {
+            let url = r["url"].as_str().unwrap();
+            let path = &url[url.find(&format!(":{port}/")).unwrap() + port.to_string().len() + 1..];
+            (path.to_string(), r["line"].as_u64().unwrap())
+        })
+        .collect();
+    let want = [
+        ("/p08/x?size=1", 1),
+        ("/p08/y?size=1", 1),
+        ("/p10/x?size=1", 1),
+        ("/p10/y?size=1", 1),
+        ("/barea?size=2", 2),
+        ("/bareb?size=2", 2),
+        ("/broken{a,b", 3),
+        ("/kept[1-2]?size=3", 4),
+    ];
+    let want: Vec<(String, u64)> = want.iter().map(|(p, l)| (p.to_string(), *l)).collect();
+    assert_eq!(got, want);
+    assert_eq!(kind(&records[6]), "invalid_url");
+    assert!(
+        message(&records[6]).contains("unmatched brace at character"),
+        "{}",
+        records[6]
+    );
+    assert!(records.iter().filter(|r| kind(r) == "ok").count() == 7);
+    // With -g, as curl's, the brackets are the URL's own.
+    let out = fetchpar()
+        .args(["--json", "-g"])
+        .arg(origin.url("/lit[1-2]?size=4"))
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 1);
+    assert!(
+        records[0]["url"].as_str().unwrap().contains("/lit[1-2]"),
+        "{}",
+        records[0]
+    );
+}
+
+#[test]
 fn list_lines_without_a_scheme_are_http_as_curl_and_wget_take_them() {
     let origin = Origin::start().unwrap();
     let port = origin.addr().port();
