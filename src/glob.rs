@@ -4,6 +4,7 @@
 //! brackets and `[]` are no range; `\` before a bracket or brace keeps it as it is; `-g`
 //! (`--globoff`) turns it off. No crate does this; the syntax is curl's own.
 
+use std::fmt::Write;
 use std::net::Ipv6Addr;
 
 /// Most patterns in one URL, and elements in one set, as curl bounds them.
@@ -52,7 +53,7 @@ impl Part {
                 first, step, pad, ..
             } => {
                 let number = first + index * step;
-                out.push_str(&format!("{number:0pad$}"));
+                let _ = write!(out, "{number:0pad$}");
             }
             Part::Letters { first, step, .. } => out.push(char::from(first + index as u8 * step)),
         }
@@ -60,7 +61,7 @@ impl Part {
 }
 
 impl Glob {
-    /// How many URLs `text` stands for.
+    /// How many URLs it stands for.
     pub fn count(&self) -> u64 {
         self.count
     }
