@@ -23,9 +23,9 @@ use crate::report::{Reporter, Tally};
 /// smaller stacks make spawning hundreds of threads cheaper.
 pub const WORKER_STACK: usize = 512 * 1024;
 
-/// How long, after an interrupt, the main thread waits for fetches in flight to report before
-/// it reports them as cancelled itself. Body reads notice the interrupt within one read; a
-/// fetch still waiting for a response head cannot, so it is not waited for.
+/// How long, after an interrupt, the main thread waits for the next result before it reports
+/// what is still in flight as cancelled itself. Body reads notice the interrupt within one
+/// read; a fetch still waiting for a response head cannot, so it is not waited for.
 const CANCEL_GRACE: Duration = Duration::from_secs(1);
 
 /// How often a waiting main thread looks at the interrupt flag.
@@ -132,7 +132,14 @@ pub fn threaded<W: Write>(
         let message = if cancel::requested() {
             let deadline = *grace_until.get_or_insert_with(|| Instant::now() + CANCEL_GRACE);
             match result_rx.recv_deadline(deadline) {
-                Ok(message) => message,
+                // The grace runs from the last result: the input thread reports the rest of
+                // the list as not started, a fetch in flight ends within a read, and a stop
+                // only when nothing more comes for a second (a fetch stuck before its answer,
+                // or a pipe that stays open with nothing in it) loses no line already there.
+                Ok(message) => {
+                    grace_until = None;
+                    message
+                }
                 Err(_) => break,
             }
         } else {

@@ -377,6 +377,53 @@ fn interrupt_reports_everything_and_exits_130() {
     );
 }
 
+/// After an interrupt the rest of the list is still read, and each of its lines gets its result
+/// (`cancelled`), however long the list takes to come, so long as it keeps coming: here a pipe
+/// whose writer sends a line every quarter of a second for a second and a half, where the
+/// main thread once stopped a second after the interrupt and left the later lines unreported.
+#[test]
+fn lines_still_coming_after_an_interrupt_each_get_their_result() {
+    let origin = Origin::start().unwrap();
+    let mut child = fetchpar_std()
+        .args(["--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "{}", origin.url("/first?size=3")).unwrap();
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(signal(&child, "-INT"));
+    let later: Vec<String> = (0..6).map(|i| origin.url(&format!("/later/{i}"))).collect();
+    let writer = thread::spawn(move || {
+        for line in later {
+            // The pace of a slow writer, not a wait for anything.
+            thread::sleep(Duration::from_millis(250));
+            // A run that ended early closed the pipe: the count below says so.
+            if writeln!(stdin, "{line}").is_err() {
+                break;
+            }
+        }
+    });
+    let (rest, code) = finish_within(child, stdout, Duration::from_secs(30), "slow pipe");
+    writer.join().unwrap();
+    assert_eq!(code, Some(130));
+    let records = json_lines(rest.as_bytes());
+    assert_eq!(
+        records.len(),
+        6,
+        "one result for each later line: {records:#?}"
+    );
+    assert!(
+        records.iter().all(|r| kind(r) == "cancelled"),
+        "{records:#?}"
+    );
+    assert_eq!(lines_of(&records), (2..=7).collect::<Vec<u64>>());
+}
+
 /// A server that keeps connections alive after one answer without saying it will close them,
 /// then closes each one, unanswered, when its second request arrives: what a server whose
 /// idle timeout runs out just as a pooled connection is taken looks like to the client, made
