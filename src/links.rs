@@ -466,9 +466,10 @@ impl Source {
         true
     }
 
-    /// Whether more input is at hand, or comes within [`OPTION_WAIT`]: if not, the URL read
-    /// last is handed out without waiting for option lines.
-    fn more_at_hand(&self) -> bool {
+    /// Whether more input is at hand, or comes within `wait` ([`OPTION_WAIT`] when a URL read
+    /// last waits to be handed out until it is clear no option lines follow). Always, but for
+    /// a pipe or a terminal.
+    fn more_at_hand(&self, wait: Duration) -> bool {
         use rustix::event::{PollFd, PollFlags, Timespec};
         let Some(file) = &self.wait_on else {
             return true;
@@ -476,7 +477,7 @@ impl Source {
         if !self.reader.buffer().is_empty() {
             return true;
         }
-        let wait = Timespec::try_from(OPTION_WAIT).unwrap_or_default();
+        let wait = Timespec::try_from(wait).unwrap_or_default();
         let mut fds = [PollFd::new(file, PollFlags::IN)];
         // Data, an end of input (a hang-up) and an error all let the read go on at once.
         rustix::event::poll(&mut fds, Some(&wait)).is_ok_and(|ready| ready > 0)
@@ -841,13 +842,19 @@ fn open_one(path: &Path, position: usize, glob: bool) -> Result<Source, OpenErro
         )),
         _ => fail(err),
     })?;
-    if file.metadata().map_err(fail)?.is_dir() {
+    let meta = file.metadata().map_err(fail)?;
+    if meta.is_dir() {
         return Err(fail(io::Error::new(
             io::ErrorKind::IsADirectory,
             "is a directory",
         )));
     }
-    Ok(Source::new(&path.display().to_string(), Box::new(file), 0))
+    // A named pipe (`fetchpar <(grep ...)`) is read as standard input is when it is one.
+    let wait_on = (!meta.is_file()).then(|| file.try_clone().ok()).flatten();
+    Ok(Source {
+        wait_on,
+        ..Source::new(&path.display().to_string(), Box::new(file), 0)
+    })
 }
 
 /// Whether a LIST argument is a URL to fetch: one that looks like a URL and is no file's name.
@@ -945,8 +952,17 @@ impl Iterator for LinkReader {
                 self.next_entry();
                 continue;
             }
-            if self.pending.is_some() && !source.more_at_hand() {
+            if self.pending.is_some() && !source.more_at_hand(OPTION_WAIT) {
                 return self.pending.take();
+            }
+            // After an interrupt a pipe is read for what is in it, and not waited on: lines its
+            // writer has not written yet were never in the list, and a writer that goes on
+            // writing must not keep a stopped run going.
+            if crate::cancel::requested() && !source.more_at_hand(Duration::ZERO) {
+                self.sources.pop_front();
+                self.line = self.sources.front().map_or(0, |s| s.lines_before);
+                self.ready.extend(self.pending.take());
+                continue;
             }
             let name = Arc::clone(&source.name);
             // A pipe is looked into for gzip when its first line is read (not at opening).

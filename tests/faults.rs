@@ -377,51 +377,66 @@ fn interrupt_reports_everything_and_exits_130() {
     );
 }
 
-/// After an interrupt the rest of the list is still read, and each of its lines gets its result
-/// (`cancelled`), however long the list takes to come, so long as it keeps coming: here a pipe
-/// whose writer sends a line every quarter of a second for a second and a half, where the
-/// main thread once stopped a second after the interrupt and left the later lines unreported.
+/// After an interrupt a pipe is read for what is in it and not waited on, so a writer that
+/// goes on writing (`tail -f log | grep ... | fetchpar -`, sent SIGTERM alone) cannot keep the
+/// stopped run going; every line it did read has its one result. Standard input, and a named
+/// pipe given as a list (`fetchpar <(...)`), alike.
 #[test]
-fn lines_still_coming_after_an_interrupt_each_get_their_result() {
+fn a_pipe_that_goes_on_writing_does_not_keep_an_interrupted_run_going() {
     let origin = Origin::start().unwrap();
-    let mut child = fetchpar_std()
-        .args(["--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    writeln!(stdin, "{}", origin.url("/first?size=3")).unwrap();
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    assert!(signal(&child, "-INT"));
-    let later: Vec<String> = (0..6).map(|i| origin.url(&format!("/later/{i}"))).collect();
-    let writer = thread::spawn(move || {
-        for line in later {
-            // The pace of a slow writer, not a wait for anything.
-            thread::sleep(Duration::from_millis(250));
-            // A run that ended early closed the pipe: the count below says so.
-            if writeln!(stdin, "{line}").is_err() {
-                break;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    for named in [false, true] {
+        let mut command = fetchpar_std();
+        command.args(["--json", "-q"]);
+        match named {
+            true => command.arg(&fifo).stdin(Stdio::null()),
+            false => command.arg("-").stdin(Stdio::piped()),
+        };
+        let mut child = (command.stdout(Stdio::piped()).stderr(Stdio::null()))
+            .spawn()
+            .unwrap();
+        let mut pipe: Box<dyn Write + Send> = match named {
+            true => Box::new(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap()),
+            false => Box::new(child.stdin.take().unwrap()),
+        };
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        writeln!(pipe, "{}", origin.url("/first?size=3")).unwrap();
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        assert!(signal(&child, "-TERM"));
+        let later: Vec<String> = (0..600)
+            .map(|i| origin.url(&format!("/later/{i}")))
+            .collect();
+        let writer = thread::spawn(move || {
+            for line in later {
+                // The pace of a writer that never stops (a minute in all), not a wait.
+                thread::sleep(Duration::from_millis(100));
+                if writeln!(pipe, "{line}").is_err() {
+                    return true;
+                }
             }
-        }
-    });
-    let (rest, code) = finish_within(child, stdout, Duration::from_secs(30), "slow pipe");
-    writer.join().unwrap();
-    assert_eq!(code, Some(130));
-    let records = json_lines(rest.as_bytes());
-    assert_eq!(
-        records.len(),
-        6,
-        "one result for each later line: {records:#?}"
-    );
-    assert!(
-        records.iter().all(|r| kind(r) == "cancelled"),
-        "{records:#?}"
-    );
-    assert_eq!(lines_of(&records), (2..=7).collect::<Vec<u64>>());
+            false
+        });
+        let what = format!("named pipe: {named}");
+        let (rest, code) = finish_within(child, stdout, Duration::from_secs(20), &what);
+        assert_eq!(code, Some(130), "{what}");
+        assert!(
+            writer.join().unwrap(),
+            "{what}: the run read on to the writer's end"
+        );
+        let records = json_lines(format!("{first}{rest}").as_bytes());
+        let mut lines = lines_of(&records);
+        lines.sort_unstable();
+        let read = lines.len() as u64;
+        assert_eq!(
+            lines,
+            (1..=read).collect::<Vec<u64>>(),
+            "{what}: {records:#?}"
+        );
+    }
 }
 
 /// A server that keeps connections alive after one answer without saying it will close them,
