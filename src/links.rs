@@ -9,7 +9,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderName, HeaderValue};
 use url::Url;
@@ -499,7 +499,15 @@ pub struct LinkReader {
     base: Option<Url>,
     /// Fetches the sitemaps a sitemap index names.
     remote: Option<OpenRemote>,
+    /// When this reader first saw the run stopped: a pipe is read on for [`PIPE_AFTER_STOP`]
+    /// at most after that.
+    stopped: Option<Instant>,
 }
+
+/// How long a pipe that keeps flowing is read on after the run is stopped: what was in it by
+/// then is read in far less, and a writer that never pauses (`yes URL | fetchpar -`, sent
+/// SIGTERM alone) must not keep the run going.
+const PIPE_AFTER_STOP: Duration = Duration::from_secs(1);
 
 impl LinkReader {
     /// Opens every list up front so that a missing file, or a list on a server that does not
@@ -597,6 +605,7 @@ impl LinkReader {
             ready: VecDeque::new(),
             base: None,
             remote: None,
+            stopped: None,
         }
     }
 
@@ -958,7 +967,12 @@ impl Iterator for LinkReader {
             // After an interrupt a pipe is read for what is in it, and not waited on: lines its
             // writer has not written yet were never in the list, and a writer that goes on
             // writing must not keep a stopped run going.
-            if crate::cancel::requested() && !source.more_at_hand(Duration::ZERO) {
+            let stopped =
+                crate::cancel::requested().then(|| *self.stopped.get_or_insert_with(Instant::now));
+            if stopped.is_some_and(|at| {
+                !source.more_at_hand(Duration::ZERO)
+                    || (source.wait_on.is_some() && at.elapsed() > PIPE_AFTER_STOP)
+            }) {
                 self.sources.pop_front();
                 self.line = self.sources.front().map_or(0, |s| s.lines_before);
                 self.ready.extend(self.pending.take());

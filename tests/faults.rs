@@ -377,10 +377,11 @@ fn interrupt_reports_everything_and_exits_130() {
     );
 }
 
-/// After an interrupt a pipe is read for what is in it and not waited on, so a writer that
-/// goes on writing (`tail -f log | grep ... | fetchpar -`, sent SIGTERM alone) cannot keep the
-/// stopped run going; every line it did read has its one result. Standard input, and a named
-/// pipe given as a list (`fetchpar <(...)`), alike.
+/// After an interrupt a pipe is read for what is in it and not waited on, and read on for a
+/// second at most, so a writer that goes on writing (`tail -f log | grep ... | fetchpar -`, or
+/// `yes URL | fetchpar -`, sent SIGTERM alone) cannot keep the stopped run going; every line
+/// it did read has its one result. Standard input, and a named pipe given as a list
+/// (`fetchpar <(...)`), alike.
 #[test]
 fn a_pipe_that_goes_on_writing_does_not_keep_an_interrupted_run_going() {
     let origin = Origin::start().unwrap();
@@ -388,7 +389,8 @@ fn a_pipe_that_goes_on_writing_does_not_keep_an_interrupted_run_going() {
     let fifo = dir.path().join("fifo");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     assert!(made.unwrap().success());
-    for named in [false, true] {
+    // (a named pipe, how long the writer waits between lines)
+    for (named, pace) in [(false, 100), (true, 100), (false, 0)] {
         let mut command = fetchpar_std();
         command.args(["--json", "-q"]);
         match named {
@@ -407,20 +409,20 @@ fn a_pipe_that_goes_on_writing_does_not_keep_an_interrupted_run_going() {
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
         assert!(signal(&child, "-TERM"));
-        let later: Vec<String> = (0..600)
-            .map(|i| origin.url(&format!("/later/{i}")))
-            .collect();
+        let later = origin.url("/later");
         let writer = thread::spawn(move || {
-            for line in later {
-                // The pace of a writer that never stops (a minute in all), not a wait.
-                thread::sleep(Duration::from_millis(100));
-                if writeln!(pipe, "{line}").is_err() {
+            // A minute of lines at that pace, or ten million without one.
+            let lines = 60_000u64.checked_div(pace).unwrap_or(10_000_000);
+            for _ in 0..lines {
+                // The pace of a writer that never stops, not a wait for anything.
+                thread::sleep(Duration::from_millis(pace));
+                if writeln!(pipe, "{later}").is_err() {
                     return true;
                 }
             }
             false
         });
-        let what = format!("named pipe: {named}");
+        let what = format!("named pipe: {named}, a line every {pace} ms");
         let (rest, code) = finish_within(child, stdout, Duration::from_secs(20), &what);
         assert_eq!(code, Some(130), "{what}");
         assert!(
