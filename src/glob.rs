@@ -237,7 +237,11 @@ fn range(chars: &[char], start: usize) -> Result<(Part, usize), &'static str> {
         .ok_or("bad range")?;
     let inside: String = chars[start..end].iter().collect();
     let (span, step) = match inside.split_once(':') {
-        Some((span, step)) => (span, Some(step.parse::<u64>().map_err(|_| "bad range")?)),
+        // Digits only, as curl reads them: no sign.
+        Some((span, step)) if step.bytes().all(|b| b.is_ascii_digit()) => {
+            (span, Some(step.parse::<u64>().map_err(|_| "bad range")?))
+        }
+        Some(_) => return Err("bad range"),
         None => (inside.as_str(), None),
     };
     let (low, high) = span.split_once('-').ok_or("bad range")?;
@@ -373,7 +377,8 @@ mod tests {
             "unmatched close brace or bracket at character 11"
         );
         for bad in [
-            "[2-1]", "[1-2:0]", "[1-3:5]", "[a-Z]", "[A-z]", "[1-a]", "[1-2", "[x]", "[-2]",
+            "[2-1]", "[1-2:0]", "[1-3:5]", "[1-9:+2]", "[1-9:]", "[a-Z]", "[A-z]", "[1-a]", "[1-2",
+            "[x]", "[-2]",
         ] {
             let text = format!("http://h/{bad}");
             assert!(

@@ -288,6 +288,8 @@ fn url_arguments_are_globbed_as_curl_globs_them_and_g_turns_it_off() {
         format!("127.0.0.1:{port}/bare[a-b]?size=2"),
         origin.url("/broken{a,b"),
         origin.url("/kept\\[1-2\\]?size=3"),
+        // A set before the host, with no scheme: its first URL says it is one.
+        format!("{{127.0.0.1,localhost}}:{port}/host?size=5"),
     ];
     let out = fetchpar()
         .args(["--json", "--keep-order"])
@@ -311,6 +313,8 @@ fn url_arguments_are_globbed_as_curl_globs_them_and_g_turns_it_off() {
         ("/bareb?size=2", 2),
         ("/broken{a,b", 3),
         ("/kept[1-2]?size=3", 4),
+        ("/host?size=5", 5),
+        ("/host?size=5", 5),
     ];
     let want: Vec<(String, u64)> = want.iter().map(|(p, l)| (p.to_string(), *l)).collect();
     assert_eq!(got, want);
@@ -320,7 +324,13 @@ fn url_arguments_are_globbed_as_curl_globs_them_and_g_turns_it_off() {
         "{}",
         records[6]
     );
-    assert!(records.iter().filter(|r| kind(r) == "ok").count() == 7);
+    assert!(records.iter().filter(|r| kind(r) == "ok").count() == 9);
+    assert!(
+        records[9]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://localhost:")
+    );
     // With -g, as curl's, the brackets are the URL's own.
     let out = fetchpar()
         .args(["--json", "-g"])
