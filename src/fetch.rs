@@ -974,19 +974,16 @@ impl Fetcher {
         )?;
         let mut append = false;
         let mut whole = false;
-        let length_is = |response: &Response, n: u64| {
-            header(response, "content-length").is_some_and(|v| v.trim().parse() == Ok(n))
-        };
-        if from > 0 {
-            let status = response.status().as_u16();
-            // A range the server compressed anyway cannot continue a decoded part.
-            let plain = !(self.settings.compressed && encoded(&response));
-            if status == 206 && content_range_start(&response) == Some(from) && plain {
-                if let (Some(_), Some(slot)) = (continuing, &slot) {
-                    // A file under its final name is moved aside while it grows, as
-                    // fetchpar's own downloads grow: cut off again, it never carries the
-                    // final name (and -c takes it up again), with the validator for If-Range.
-                    // Only a file that can take the rest is moved: a read-only one stays.
+        // What the answer makes of a file under its final name that -c continues: the URL's
+        // failure when it cannot be continued (the file kept as it is).
+        let mut not_continued = None;
+        if let (Some(saved @ 1..), Some(slot)) = (continuing, &slot) {
+            match Continued::of(&response, saved, self.settings.compressed) {
+                Continued::Rest => {
+                    // Moved aside while it grows, as fetchpar's own downloads grow: cut off
+                    // again, it never carries the final name (and -c takes it up again), with
+                    // the validator for If-Range. Only a file that can take the rest is moved:
+                    // a read-only one stays.
                     let appendable = fs::OpenOptions::new().append(true).open(&slot.path);
                     appendable.map_err(|e| disk(e, &slot.path))?;
                     fs::rename(&slot.path, &slot.part).map_err(|e| disk(e, &slot.part))?;
@@ -994,15 +991,31 @@ impl Fetcher {
                     if let Some(validator) = validator(&response) {
                         fs::write(&slot.meta, validator).map_err(|e| disk(e, &slot.meta))?;
                     }
+                    append = true;
                 }
+                // wget's "already fully retrieved; nothing to do".
+                Continued::Whole => whole = true,
+                Continued::Not(why) => {
+                    let message = format!(
+                        "{} is there with {saved} bytes and cannot be continued: {why}; it is \
+                         kept as it is, as wget -c keeps one (remove it to fetch the file anew)",
+                        slot.path.display()
+                    );
+                    not_continued = Some(Failure::new(ErrorKind::Exists, message));
+                }
+                // An error status is the URL's failure, as for any request.
+                Continued::Failed => from = 0,
+            }
+        } else if from > 0 {
+            let status = response.status().as_u16();
+            // A range the server compressed anyway cannot continue a decoded part.
+            let plain = !(self.settings.compressed && encoded(&response));
+            if status == 206 && content_range_start(&response) == Some(from) && plain {
                 append = true;
-            } else if (status == 416 && content_range_total(&response) == Some(from))
-                || (continuing.is_some() && status == 200 && plain && length_is(&response, from))
-            {
+            } else if status == 416 && content_range_total(&response) == Some(from) {
                 // Nothing after the part's last byte: it is the whole file (wget's "already
                 // fully retrieved"), cut off after that byte or left by a run stopped before
-                // its rename. It is finished as it is. A saved file is also whole when a
-                // server that ignores ranges sends a file of its size, as wget -c takes it.
+                // its rename. It is finished as it is.
                 whole = true;
             } else if status == 206 || status == 416 {
                 // A range we did not ask for, or the part is longer than the file now is:
@@ -1013,12 +1026,12 @@ impl Fetcher {
                 (response, final_url) = self.request(url, ask, outcome)?;
             } else {
                 // 200: the server ignores ranges or the file changed (If-Range): start over.
-                // A file under its final name is replaced only once the new one is whole.
                 from = 0;
             }
         } else if continuing == Some(0) {
             // An empty file was asked for whole: kept if the server's is empty too.
-            whole = response.status().as_u16() == 200 && length_is(&response, 0);
+            let empty = header(&response, "content-length").is_some_and(|v| v.trim() == "0");
+            whole = response.status().as_u16() == 200 && empty;
         }
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
@@ -1035,6 +1048,9 @@ impl Fetcher {
         } else {
             redact(&final_url)
         });
+        if let Some(failure) = not_continued {
+            return Err(failure);
+        }
         if let (true, Some(slot), Some(_)) = (whole, &slot, continuing) {
             // Already the whole file, wget's "already fully retrieved; nothing to do".
             outcome.path = Some(slot.path.display().to_string());
@@ -2005,6 +2021,49 @@ fn where_led(mut failure: Failure, at: &Url, hops: u32, outcome: &mut Outcome) -
         outcome.final_url = Some(shown);
     }
     failure
+}
+
+/// What the answer to `Range: bytes=SAVED-` makes of a file under its final name that `-c`
+/// continues, read as `wget -c` reads it, which never truncates such a file.
+enum Continued {
+    /// The rest follows: a 206 from the file's end.
+    Rest,
+    /// The file is whole already: a 416 with its size (or none), or a 200 of its size.
+    Whole,
+    /// It cannot be continued, for this reason: the file is kept and the URL fails.
+    Not(String),
+    /// An error status: the URL's failure as usual.
+    Failed,
+}
+
+impl Continued {
+    fn of(response: &Response, saved: u64, compressed: bool) -> Self {
+        let status = response.status().as_u16();
+        let plain = !(compressed && encoded(response));
+        let length = header(response, "content-length").and_then(|v| v.trim().parse().ok());
+        let shorter = |total: u64| Self::Not(format!("the server's file has {total} bytes"));
+        match status {
+            206 if !plain => Self::Not("the server sent the rest compressed".into()),
+            206 => match content_range_start(response) {
+                Some(first) if first == saved => Self::Rest,
+                first => Self::Not(format!(
+                    "the server sent bytes from {} where {saved} were asked for",
+                    first.map_or("elsewhere".into(), |f| f.to_string())
+                )),
+            },
+            416 => match content_range_total(response) {
+                Some(total) if total != saved => shorter(total),
+                _ => Self::Whole,
+            },
+            200 if plain && length == Some(saved) => Self::Whole,
+            200 => match length {
+                Some(total) if total < saved => shorter(total),
+                _ => Self::Not("the server takes no ranges and sent the whole file".into()),
+            },
+            201..=399 => Self::Not(format!("the server answered {status} to the range")),
+            _ => Self::Failed,
+        }
+    }
 }
 
 /// A 206 answer's `Content-Range: bytes FIRST-LAST/TOTAL`.

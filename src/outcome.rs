@@ -38,7 +38,8 @@ pub enum ErrorKind {
     Worker,
     /// The saved body does not match the `sha256=` given in the list.
     Checksum,
-    /// The file to save exists and `--on-exists error` forbids replacing it.
+    /// The file to save exists and `--on-exists error` forbids replacing it, or `-c` cannot
+    /// continue it (and keeps it).
     Exists,
     /// Writing the file failed (permission, disk full, name too long...).
     Disk,

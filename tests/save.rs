@@ -424,25 +424,33 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
     assert_eq!(fetched(&record), (Some(206), Some(70000)), "{record}");
     assert_eq!(record["sha256"], sha_hex(&body_bytes(0, 100000)));
     whole("cut.bin");
-    // A server that takes no ranges sends it all: it replaces the file once whole...
+    // A server that takes no ranges cannot continue it, and the file is kept as it is, as
+    // wget -c keeps it rather than truncate it; one of the size it announces is whole already.
     put("all.bin", &body_bytes(0, 30000));
     let line = origin.url("/all.bin?size=100000&no_range=1");
-    let record = save_one(&["-c"], out.path(), line.clone(), 0);
-    assert_eq!(fetched(&record), (Some(200), Some(100000)), "{record}");
-    whole("all.bin");
-    // ...and a file of the size it announces is whole already, as wget -c takes it.
+    let record = save_one(&["-c"], out.path(), line, 1);
+    assert_eq!(kind(&record), "exists", "{record}");
+    assert!(message(&record).contains("takes no ranges"), "{record}");
+    assert_eq!(
+        fs::read(out.path().join("all.bin")).unwrap(),
+        body_bytes(0, 30000)
+    );
+    put("done.bin", &body_bytes(0, 100000));
+    let line = origin.url("/done.bin?size=100000&no_range=1");
     let record = save_one(&["-c"], out.path(), line, 0);
     assert_eq!(record["skipped"], true, "{record}");
     assert_eq!(fetched(&record), (Some(200), Some(0)));
-    // Longer than the server's file, or empty: not the file, which is fetched and replaces it.
+    // Longer than the server's file: not its file, kept and said so.
     put("long.bin", &body_bytes(0, 150000));
+    let record = save_one(&["-c"], out.path(), origin.url("/long.bin?size=100000"), 1);
+    assert_eq!(kind(&record), "exists", "{record}");
+    assert!(message(&record).contains("has 100000 bytes"), "{record}");
+    assert_eq!(fs::read(out.path().join("long.bin")).unwrap().len(), 150000);
+    // An empty one holds nothing to lose: fetched whole.
     put("empty.bin", b"");
-    for name in ["long.bin", "empty.bin"] {
-        let line = origin.url(&format!("/{name}?size=100000"));
-        let record = save_one(&["-c"], out.path(), line, 0);
-        assert_eq!(fetched(&record), (Some(200), Some(100000)), "{record}");
-        whole(name);
-    }
+    let record = save_one(&["-c"], out.path(), origin.url("/empty.bin?size=100000"), 0);
+    assert_eq!(fetched(&record), (Some(200), Some(100000)), "{record}");
+    whole("empty.bin");
     // Cut off again while it is continued: the file waits under NAME.part, never under its
     // final name half grown, and the next -c finishes it.
     put("again.bin", &body_bytes(0, 30000));
@@ -467,6 +475,7 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
         "again.bin",
         "all.bin",
         "cut.bin",
+        "done.bin",
         "empty.bin",
         "kept.bin",
         "long.bin",
