@@ -1030,14 +1030,13 @@ impl Fetcher {
             }
         } else if continuing == Some(0) {
             // An empty file was asked for whole: kept if the server's is empty too.
-            let empty = header(&response, "content-length").is_some_and(|v| v.trim() == "0");
-            whole = response.status().as_u16() == 200 && empty;
+            whole = response.status().as_u16() == 200 && content_length(&response) == Some(0);
         }
         outcome.ttfb = Some(start.elapsed());
         let status = response.status();
         outcome.status = Some(status.as_u16());
         // From the header rather than ureq's body, which gives a HEAD answer (--spider) none.
-        outcome.length = header(&response, "content-length").and_then(|v| v.trim().parse().ok());
+        outcome.length = content_length(&response);
         // As sent, even where not ASCII: the lines and JSON escape what a terminal would obey.
         outcome.content_type = (response.headers().get("content-type"))
             .map(|v| crate::links::shorten(String::from_utf8_lossy(v.as_bytes()).trim()));
@@ -2040,7 +2039,7 @@ impl Continued {
     fn of(response: &Response, saved: u64, compressed: bool) -> Self {
         let status = response.status().as_u16();
         let plain = !(compressed && encoded(response));
-        let length = header(response, "content-length").and_then(|v| v.trim().parse().ok());
+        let length = content_length(response);
         let shorter = |total: u64| Self::Not(format!("the server's file has {total} bytes"));
         match status {
             206 if !plain => Self::Not("the server sent the rest compressed".into()),
@@ -2064,6 +2063,12 @@ impl Continued {
             _ => Self::Failed,
         }
     }
+}
+
+/// The answer's `Content-Length` as sent, whatever ureq makes of the body (a HEAD answer's
+/// included).
+fn content_length(response: &Response) -> Option<u64> {
+    header(response, "content-length").and_then(|v| v.trim().parse().ok())
 }
 
 /// A 206 answer's `Content-Range: bytes FIRST-LAST/TOTAL`.

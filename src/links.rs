@@ -621,6 +621,14 @@ impl LinkReader {
         self.line = self.sources.front().map_or(0, |s| s.lines_before);
     }
 
+    /// Ends the current list: the next one's lines are numbered from its own start, and the
+    /// URL read last is ready (option lines belong to a URL of the same list).
+    fn end_source(&mut self) {
+        self.sources.pop_front();
+        self.line = self.sources.front().map_or(0, |s| s.lines_before);
+        self.ready.extend(self.pending.take());
+    }
+
     /// Makes `job` the one that takes the option lines that follow, and readies the one before.
     fn hold(&mut self, job: Job) {
         self.ready.extend(self.pending.replace(job));
@@ -973,9 +981,7 @@ impl Iterator for LinkReader {
                 !source.more_at_hand(Duration::ZERO)
                     || (source.wait_on.is_some() && at.elapsed() > PIPE_AFTER_STOP)
             }) {
-                self.sources.pop_front();
-                self.line = self.sources.front().map_or(0, |s| s.lines_before);
-                self.ready.extend(self.pending.take());
+                self.end_source();
                 continue;
             }
             let name = Arc::clone(&source.name);
@@ -993,10 +999,7 @@ impl Iterator for LinkReader {
             } = source;
             match read_bounded_line(reader, &mut self.buf, wait_on.as_ref()) {
                 Ok(None) => {
-                    // Option lines belong to a URL of the same list.
-                    self.sources.pop_front();
-                    self.line = self.sources.front().map_or(0, |s| s.lines_before);
-                    self.ready.extend(self.pending.take());
+                    self.end_source();
                 }
                 Ok(Some(_))
                     if first
