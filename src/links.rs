@@ -613,12 +613,11 @@ impl LinkReader {
     /// the reason is reported like a bad line (on the line that showed it) so it is counted and
     /// seen. The next list's lines are numbered from its own start.
     fn abandon_source(&mut self, name: &Arc<str>, reason: String) {
-        self.sources.pop_front();
         self.line += 1;
         self.ready.extend(self.pending.take());
         let job = self.make_job(name, String::new(), Err(reason));
         self.ready.push_back(job);
-        self.line = self.sources.front().map_or(0, |s| s.lines_before);
+        self.end_source();
     }
 
     /// Ends the current list: the next one's lines are numbered from its own start, and the
@@ -752,10 +751,7 @@ impl LinkReader {
                     }
                 }
             }
-            None => {
-                self.sources.pop_front();
-                self.line = self.sources.front().map_or(0, |s| s.lines_before);
-            }
+            None => self.end_source(),
         }
     }
 
