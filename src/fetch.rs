@@ -1340,6 +1340,7 @@ impl Fetcher {
                     sized: None,
                     stop: None,
                     rate: split.rate,
+                    length: None,
                 };
                 let read = self.drain(&mut body, None, ends, outcome, Some(&mut sink), split.live);
                 if read.is_err() {
@@ -1609,6 +1610,7 @@ impl Fetcher {
             sized: None,
             stop: None,
             rate: None,
+            length,
         }
     }
 
@@ -1623,6 +1625,7 @@ impl Fetcher {
             sized,
             stop,
             rate: own_rate,
+            length,
         }: Ends,
         outcome: &mut Outcome,
         mut writer: Option<&mut dyn Sink>,
@@ -1657,7 +1660,7 @@ impl Fetcher {
                 Ok(0) => break Ok(()),
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => break Err(classify(ureq::Error::from(err))),
+                Err(err) => break Err(cut_short(err, received, length)),
             };
             if received + n as u64 > limit {
                 break Err(match sized {
@@ -1789,6 +1792,9 @@ struct Ends<'a> {
     stop: Option<&'a AtomicBool>,
     /// The download's own budget, besides the run's (`--max-download-limit`).
     rate: Option<&'a RateLimit>,
+    /// The Content-Length of a body read as sent, so that one cut short says how much of it
+    /// came, as curl's "transfer closed with N bytes remaining" does.
+    length: Option<u64>,
 }
 
 /// Waits before a retry, giving up early if the run is interrupted.
@@ -2245,6 +2251,23 @@ fn io_kind(err: &io::Error) -> ErrorKind {
         E::TimedOut | E::WouldBlock => ErrorKind::Timeout,
         _ => ErrorKind::Io,
     }
+}
+
+/// A body that ended before its Content-Length says how much of it came (the bytes already
+/// counted show nothing of what was missing).
+fn cut_short(err: io::Error, received: u64, length: Option<u64>) -> Failure {
+    let eof = err.kind() == io::ErrorKind::UnexpectedEof;
+    let mut failure = classify(ureq::Error::from(err));
+    if let Some(length) = length
+        && eof
+        && failure.kind == ErrorKind::Io
+    {
+        failure.message = format!(
+            "connection closed after {received} of {length} bytes ({} missing)",
+            length.saturating_sub(received)
+        );
+    }
+    failure
 }
 
 fn io_message(err: &io::Error) -> String {

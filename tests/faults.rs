@@ -170,6 +170,24 @@ fn an_endless_error_page_is_cut_short_and_keeps_its_status() {
 }
 
 #[test]
+fn a_body_cut_short_of_its_length_says_how_much_came() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/f?size=5000&truncate=100");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for args in [vec!["--retries", "0"], vec!["--retries", "0", "-o", out]] {
+        let record = one(&url, &args, 1);
+        assert_eq!(kind(&record), "io", "{record}");
+        assert_eq!(record["bytes"], 100, "{record}");
+        assert_eq!(
+            message(&record),
+            "connection closed after 100 of 5000 bytes (4900 missing)",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
 fn a_long_but_allowed_redirect_chain_succeeds() {
     let origin = Origin::start().unwrap();
     let record = one(&origin.url("/chain?redirect=8&size=3"), &[], 0);
