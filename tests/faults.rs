@@ -557,9 +557,17 @@ fn counting_server(signal_at: usize) -> (String, std::sync::mpsc::Receiver<()>) 
             if head.starts_with("GET /slow") {
                 held.push(reader);
             } else {
-                let _ = reader.get_mut().write_all(
+                let stream = reader.get_mut();
+                let _ = stream.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
                 );
+                if n + 1 == signal_at {
+                    // Told once the client has read that answer and closed its connection, so
+                    // that no answer is still on its way when the caller acts (the bound is
+                    // only against a hang: the close comes at once).
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+                    let _ = stream.read_to_end(&mut Vec::new());
+                }
             }
             if n + 1 == signal_at {
                 let _ = tx.send(());
@@ -571,8 +579,9 @@ fn counting_server(signal_at: usize) -> (String, std::sync::mpsc::Receiver<()>) 
 
 #[test]
 fn an_interrupt_while_keep_order_holds_fetching_back_still_reports_everything() {
-    // The first URL never answers, so --keep-order lets only a window of URLs start; once all
-    // of those reached the server, the rest wait, and that is when the interrupt comes.
+    // The first URL never answers, so --keep-order lets only a window of URLs start; once the
+    // others of those were answered and read, the rest wait, and that is when the interrupt
+    // comes.
     let window = fetchpar::options::reorder_window(2, 1 << 20);
     let (base, window_full) = counting_server(window);
     let mut lines = vec![format!("{base}/slow")];
