@@ -503,8 +503,9 @@ pub fn summary_line(mode: &str, jobs: Option<usize>, t: &Tally) -> String {
         None => mode.to_string(),
     };
     let mut line = format!(
-        "fetchpar: {how}: {} URLs, {} ok, {} failed, {} in {:.3} s",
+        "fetchpar: {how}: {} URL{}, {} ok, {} failed, {} in {:.3} s",
         t.total(),
+        if t.total() == 1 { "" } else { "s" },
         t.ok,
         t.failed,
         human_bytes(t.bytes),
@@ -529,6 +530,24 @@ pub fn compare_line(sequential: &Tally, threaded: &Tally) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_counts_one_url_as_one() {
+        let mut tally = Tally {
+            ok: 1,
+            wall: Duration::from_millis(1500),
+            ..Tally::default()
+        };
+        let one = summary_line("threads", Some(1), &tally);
+        assert!(
+            one.starts_with("fetchpar: threads, 1 at once: 1 URL, 1 ok, 0 failed"),
+            "{one}"
+        );
+        tally.failed = 2;
+        let three = summary_line("sequential", None, &tally);
+        assert!(three.contains(": 3 URLs, 1 ok, 2 failed"), "{three}");
+        assert!(three.ends_with(" in 1.500 s"), "{three}");
+    }
 
     #[test]
     fn escapes_controls_and_invalid_bytes_and_keeps_text() {
