@@ -119,8 +119,11 @@ impl Saver {
     pub fn new(settings: SaveSettings) -> Result<Self> {
         // Said plainly: creating it would fail with the bare "File exists".
         if settings.dir.exists() && !settings.dir.is_dir() {
+            // Most likely curl's habit, where -o names the file: say what -o is here.
             anyhow::bail!(
-                "the output folder {} exists and is not a folder",
+                "the output folder {} exists and is not a folder (-o names the folder to save \
+                 in, not a file as curl's -o does; a URL's own file name goes after it in a \
+                 list: `URL out=NAME`)",
                 settings.dir.display()
             );
         }

@@ -1093,7 +1093,10 @@ fn an_unusable_output_folder_stops_before_any_download() {
         .arg(list(&[origin.url("/z")]).path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("exists and is not a folder"));
+        .stderr(predicate::str::contains("exists and is not a folder"))
+        .stderr(predicate::str::contains("not a file as curl's -o does"));
+    // And the file, which a curl user meant to write, is left as it was.
+    assert_eq!(fs::read(&not_a_dir).unwrap(), b"x");
     assert_eq!(origin.requests(), 0);
 }
 
