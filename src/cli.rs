@@ -199,7 +199,7 @@ pub struct Cli {
     pub location: bool,
 
     /// Take URL arguments as they are, as curl's -g does: `[1-9]` and `{a,b}` are then no
-    /// ranges or sets of URLs.
+    /// ranges or sets of URLs, and `#1` after a URL (`out=#1.html`) is no value of one.
     #[arg(short = 'g', long, help_heading = "Input")]
     pub globoff: bool,
 

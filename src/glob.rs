@@ -2,7 +2,10 @@
 //! `[001-100]` (zero-padded), `[0-100:10]` (with a step) and `[a-z]` ranges, expanded one URL
 //! at a time in curl's order, the rightmost pattern turning fastest. An IPv6 address in
 //! brackets and `[]` are no range; `\` before a bracket or brace keeps it as it is; `-g`
-//! (`--globoff`) turns it off. No crate does this; the syntax is curl's own.
+//! (`--globoff`) turns it off. What follows the URL in the argument (its options and mirrors,
+//! as on a list's line) is not globbed, but `#1`, `#2`... there stand for what the first,
+//! second... pattern gave, as they do in curl's `-o`. No crate does this; the syntax is curl's
+//! own.
 
 use std::fmt::Write;
 use std::net::Ipv6Addr;
@@ -17,6 +20,9 @@ pub struct Glob {
     parts: Vec<Part>,
     /// How many URLs it stands for.
     count: u64,
+    /// The argument's text after its URL (from the white space before it): its options and
+    /// mirrors, with `#N` filled in for each URL.
+    rest: String,
 }
 
 #[derive(Debug, Clone)]
@@ -72,8 +78,19 @@ impl Glob {
         std::iter::from_fn(move || {
             let indices = at.as_mut()?;
             let mut url = String::new();
+            let mut values = Vec::new();
             for (part, &index) in self.parts.iter().zip(indices.iter()) {
+                let start = url.len();
                 part.push(index, &mut url);
+                if !matches!(part, Part::Fixed(_)) {
+                    values.push(start..url.len());
+                }
+            }
+            if !self.rest.is_empty() {
+                let rest = fill_in(&self.rest, |n| {
+                    url.get(values.get(n.checked_sub(1)?)?.clone())
+                });
+                url.push_str(&rest);
             }
             // The next: the rightmost pattern turns, carrying into the one before it.
             let mut carry = true;
@@ -128,10 +145,34 @@ impl<I: Iterator<Item = String>> std::io::Read for Lines<I> {
     }
 }
 
-/// `text` as a glob, `None` when it has no set or range (a URL taken as it is), or why it is
-/// not one, as curl says it: `bad range at character 24`.
+/// `text` with each `#N` replaced by `value(N)`, where that is given (`#0`, `#99` and a `#` not
+/// followed by a digit stay as they are, as curl leaves them).
+fn fill_in<'a>(text: &str, value: impl Fn(usize) -> Option<&'a str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pieces = text.split('#');
+    out.push_str(pieces.next().unwrap_or_default());
+    for piece in pieces {
+        let digits = piece.bytes().take_while(u8::is_ascii_digit).count();
+        match piece[..digits].parse().ok().and_then(&value) {
+            Some(got) => {
+                out.push_str(got);
+                out.push_str(&piece[digits..]);
+            }
+            None => {
+                out.push('#');
+                out.push_str(piece);
+            }
+        }
+    }
+    out
+}
+
+/// `text` as a glob, `None` when its URL has no set or range (a URL taken as it is), or why it
+/// is not one, as curl says it: `bad range at character 24`. Only the URL, up to the first white
+/// space, is globbed: what follows is its options and mirrors.
 pub fn parse(text: &str) -> Result<Option<Glob>, String> {
-    let chars: Vec<char> = text.chars().collect();
+    let (url, rest) = text.split_at(text.find(char::is_whitespace).unwrap_or(text.len()));
+    let chars: Vec<char> = url.chars().collect();
     let mut parts = Vec::new();
     let mut fixed = String::new();
     let mut patterns = 0;
@@ -183,7 +224,11 @@ pub fn parse(text: &str) -> Result<Option<Glob>, String> {
     let count = (parts.iter().map(Part::len))
         .try_fold(1u64, u64::checked_mul)
         .ok_or("more URLs than can be counted (range overflow)")?;
-    Ok(Some(Glob { parts, count }))
+    Ok(Some(Glob {
+        parts,
+        count,
+        rest: rest.to_string(),
+    }))
 }
 
 /// Bytes to copy as they are at a `[`: an IPv6 address in brackets (`[::1]`, `[fe80::1%25eth0]`)
@@ -305,6 +350,31 @@ mod tests {
 
     fn refused(text: &str) -> String {
         parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn what_follows_the_url_is_not_globbed_and_takes_its_values_by_number() {
+        assert_eq!(
+            expand("http://h/{eu,us}/p[1-2].bin out=#1-p#2.bin"),
+            [
+                "http://h/eu/p1.bin out=eu-p1.bin",
+                "http://h/eu/p2.bin out=eu-p2.bin",
+                "http://h/us/p1.bin out=us-p1.bin",
+                "http://h/us/p2.bin out=us-p2.bin",
+            ]
+        );
+        // Braces and brackets after the URL are text; numbers that name no pattern, a `#`
+        // without one and a fragment in the URL itself are kept as they are.
+        assert_eq!(
+            expand("http://h/[01-02]#1\tout={x}#1#3#0#.txt  http://m/[1]#1"),
+            [
+                "http://h/01#1\tout={x}01#3#0#.txt  http://m/[1]01",
+                "http://h/02#1\tout={x}02#3#0#.txt  http://m/[1]02",
+            ]
+        );
+        // A malformed pattern after the URL is no error; one in it still says where it is.
+        assert!(parse("http://h/x out=[1-").unwrap().is_none());
+        assert!(refused("http://h/[1- out=#1").contains("at character 10"));
     }
 
     #[test]

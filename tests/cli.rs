@@ -347,6 +347,28 @@ fn url_arguments_are_globbed_as_curl_globs_them_and_g_turns_it_off() {
 }
 
 #[test]
+fn a_globbed_arguments_options_take_its_values_as_curls_o_takes_them() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // curl -o '#1-#2.bin' 'URL/{a,b}/f[1-2]': here the name goes after the URL, as on a list.
+    let arg = format!("{} out=#1-#2.bin", origin.url("/{a,b}/f[1-2]?size=3"));
+    fetchpar()
+        .arg("-o")
+        .arg(dir.path())
+        .arg(arg)
+        .assert()
+        .success();
+    let mut names: Vec<String> = (std::fs::read_dir(dir.path()).unwrap())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-1.bin", "a-2.bin", "b-1.bin", "b-2.bin"]);
+    for name in &names {
+        assert_eq!(std::fs::read(dir.path().join(name)).unwrap().len(), 3);
+    }
+}
+
+#[test]
 fn list_lines_without_a_scheme_are_http_as_curl_and_wget_take_them() {
     let origin = Origin::start().unwrap();
     let port = origin.addr().port();
