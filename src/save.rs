@@ -122,8 +122,8 @@ impl Saver {
             // Most likely curl's habit, where -o names the file: say what -o is here.
             anyhow::bail!(
                 "the output folder {} exists and is not a folder (-o names the folder to save \
-                 in, not a file as curl's -o does; a URL's own file name goes after it in a \
-                 list: `URL out=NAME`)",
+                 in, not a file as curl's -o does; a URL's own file name goes after it, on its \
+                 line or in its argument: 'URL out=NAME')",
                 settings.dir.display()
             );
         }
