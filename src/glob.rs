@@ -171,7 +171,9 @@ fn fill_in<'a>(text: &str, value: impl Fn(usize) -> Option<&'a str>) -> String {
 /// is not one, as curl says it: `bad range at character 24`. Only the URL, up to the first white
 /// space, is globbed: what follows is its options and mirrors.
 pub fn parse(text: &str) -> Result<Option<Glob>, String> {
-    let (url, rest) = text.split_at(text.find(char::is_whitespace).unwrap_or(text.len()));
+    let start = text.len() - text.trim_start().len();
+    let end = (text[start..].find(char::is_whitespace)).map_or(text.len(), |end| start + end);
+    let (url, rest) = text.split_at(end);
     let chars: Vec<char> = url.chars().collect();
     let mut parts = Vec::new();
     let mut fixed = String::new();
@@ -371,6 +373,11 @@ mod tests {
                 "http://h/01#1\tout={x}01#3#0#.txt  http://m/[1]01",
                 "http://h/02#1\tout={x}02#3#0#.txt  http://m/[1]02",
             ]
+        );
+        // White space before the URL is not what ends it.
+        assert_eq!(
+            expand(" http://h/[1-2] out=#1"),
+            [" http://h/1 out=1", " http://h/2 out=2"]
         );
         // A malformed pattern after the URL is no error; one in it still says where it is.
         assert!(parse("http://h/x out=[1-").unwrap().is_none());
