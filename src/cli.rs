@@ -561,7 +561,8 @@ pub struct Cli {
     pub capath: Option<PathBuf>,
 
     /// A client certificate (PEM) for servers that ask for one, as curl's --cert, wget's
-    /// --certificate and aria2c's --certificate; its key is in --key, or in the same file.
+    /// --certificate and aria2c's --certificate; its key is in --key, or in the same file. A
+    /// PKCS#12 file (.p12, .pfx) holds both, and is read as one by its content.
     #[arg(
         long,
         value_name = "FILE",
@@ -582,8 +583,8 @@ pub struct Cli {
     )]
     pub key: Option<PathBuf>,
 
-    /// The passphrase of an encrypted --key (curl's --pass). Without it, fetchpar asks on the
-    /// terminal; where there is none, an encrypted key stops the run.
+    /// The passphrase of an encrypted --key or PKCS#12 --cert (curl's --pass). Without it,
+    /// fetchpar asks on the terminal; where there is none, an encrypted key stops the run.
     #[arg(
         long,
         value_name = "PHRASE",

@@ -1,6 +1,7 @@
 //! The client certificate and key offered to servers that ask for one (`--cert`, `--key`,
-//! `--pass`): reading them from PEM files, and decrypting a key encrypted as PKCS#8 or in
-//! OpenSSL's older PEM form with a passphrase given or asked for on the terminal, as curl does.
+//! `--pass`): reading them from PEM files or a PKCS#12 file (`.p12`, `.pfx`), and decrypting a
+//! key encrypted as PKCS#8 or in OpenSSL's older PEM form, or a PKCS#12 file, with a passphrase
+//! given or asked for on the terminal, as curl does.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,11 +14,15 @@ use md5::{Digest, Md5};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+/// Why a passphrase is asked for a key.
+const KEY_ENCRYPTED: &str = "the key is encrypted";
+
 /// What to run to turn a key fetchpar cannot decrypt into one it can.
 const REENCRYPT: &str = "`openssl pkcs8 -topk8 -v2 aes256 -in KEY -out NEW` encrypts it in one it \
                          can";
 
-/// A client certificate chain and its private key, from PEM files (`--cert`, `--key`).
+/// A client certificate chain and its private key, from PEM files or a PKCS#12 file (`--cert`,
+/// `--key`).
 pub struct Identity {
     pub(crate) chain: Vec<CertificateDer<'static>>,
     pub(crate) key: PrivateKeyDer<'static>,
@@ -33,6 +38,16 @@ impl Identity {
             std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
         };
         let pem = read(cert)?;
+        if pkcs12_der(&pem) {
+            if let Some(key) = key {
+                bail!(
+                    "{} is a PKCS#12 file, which holds its own key: --key {} is not for it",
+                    cert.display(),
+                    key.display()
+                );
+            }
+            return from_pkcs12(&pem, cert, passphrase).with_context(|| cert.display().to_string());
+        }
         let text = String::from_utf8_lossy(&pem);
         let legacy = Legacy::find(&text).map(|block| block.cut_from(&text));
         let certs = legacy.as_ref().map_or(&pem[..], |rest| rest.as_bytes());
@@ -73,15 +88,66 @@ impl fmt::Debug for Identity {
     }
 }
 
-/// The passphrase given with `--pass`, or one asked for on the terminal (not echoed).
-fn passphrase<'a>(given: Option<&'a str>, path: &Path) -> anyhow::Result<Cow<'a, str>> {
+/// Whether a `--cert` file is a PKCS#12 one: DER (a SEQUENCE), where a PEM file is text.
+fn pkcs12_der(file: &[u8]) -> bool {
+    file.first() == Some(&0x30) && !file.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// The key and certificates of a PKCS#12 file: its private key and the chain that goes with
+/// it, the certificate first. A file with no password (the only kind aria2c opens) opens
+/// without one; any other with `--pass`, or a passphrase asked for on the terminal.
+fn from_pkcs12(der: &[u8], path: &Path, given: Option<&str>) -> anyhow::Result<Identity> {
+    use p12_keystore::error::Error as P12;
+    use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+    let open = |password: &str| KeyStore::from_pkcs12(der, password, Pkcs12ImportPolicy::Strict);
+    let opened = match given {
+        Some(given) => open(given),
+        None => match open("") {
+            Err(P12::MacError(_)) => {
+                open(&passphrase(None, path, "the PKCS#12 file is encrypted")?)
+            }
+            opened => opened,
+        },
+    };
+    let store = opened.map_err(|e| match e {
+        // A wrong password shows as a MAC that does not match, or, in a file without a MAC,
+        // as decrypted bytes that are no key or certificate.
+        P12::MacError(_) | P12::UnpadError | P12::InvalidPrivateKey | P12::X509Error(_) => {
+            anyhow!(
+                "the PKCS#12 file cannot be opened: the passphrase is wrong, or the file is \
+                 damaged"
+            )
+        }
+        P12::UnsupportedEncryptionScheme | P12::UnsupportedMacAlgorithm => anyhow!(
+            "the PKCS#12 file is encrypted in a way fetchpar cannot read ({e}); `openssl \
+             pkcs12 -in FILE -nodes | openssl pkcs12 -export -out NEW` writes it anew in one it \
+             can"
+        ),
+        e => anyhow!("neither PEM nor a PKCS#12 file fetchpar can read: {e}"),
+    })?;
+    let (_, found) = (store.private_key_chain())
+        .ok_or_else(|| anyhow!("no private key with its certificate in the PKCS#12 file"))?;
+    let chain = (found.certs().iter())
+        .map(|cert| CertificateDer::from(cert.as_der().to_vec()))
+        .collect();
+    let key = PrivateKeyDer::Pkcs8(found.key().as_der().to_vec().into());
+    Ok(Identity { chain, key })
+}
+
+/// The passphrase given with `--pass`, or one asked for on the terminal (not echoed), `because`
+/// what the file holds is encrypted.
+fn passphrase<'a>(
+    given: Option<&'a str>,
+    path: &Path,
+    because: &'static str,
+) -> anyhow::Result<Cow<'a, str>> {
     if let Some(given) = given {
         return Ok(Cow::Borrowed(given));
     }
     let prompt = format!("Passphrase for {}: ", path.display());
     let asking = crate::ask::Asking {
         what: "passphrase",
-        because: "the key is encrypted",
+        because,
         instead: "give its passphrase with --pass",
     };
     Ok(Cow::Owned(crate::ask::secret(&prompt, &asking)?))
@@ -113,13 +179,13 @@ fn decrypt(
     let (_, der) = pkcs8::der::pem::decode_vec(block.as_bytes())
         .map_err(|e| anyhow!("the encrypted key's PEM block cannot be read: {e}"))?;
     if let Some(pbe) = Pkcs12Pbe::parse(&der) {
-        let passphrase = self::passphrase(passphrase, path)?;
+        let passphrase = self::passphrase(passphrase, path, KEY_ENCRYPTED)?;
         return pbe.decrypt(&passphrase);
     }
     let info = EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).map_err(|e| {
         anyhow!("the key is encrypted in a way fetchpar cannot read ({e}); {REENCRYPT}")
     })?;
-    let passphrase = self::passphrase(passphrase, path)?;
+    let passphrase = self::passphrase(passphrase, path, KEY_ENCRYPTED)?;
     let plain = info.decrypt(passphrase.as_ref()).map_err(|e| match e {
         pkcs8::Error::EncryptedPrivateKey(
             pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
@@ -344,7 +410,7 @@ impl<'a> Legacy<'a> {
             "PRIVATE KEY" => |der| PrivateKeyDer::Pkcs8(der.into()),
             other => bail!("the file holds a {other}, not a key TLS can use (RSA, EC or PKCS#8)"),
         };
-        let passphrase = self::passphrase(passphrase, path)?;
+        let passphrase = self::passphrase(passphrase, path, KEY_ENCRYPTED)?;
         let key = bytes_to_key(passphrase.as_bytes(), &iv[..8], cipher.key_len());
         let plain = cipher.decrypt(&key, &iv, &mut data);
         // CBC has no integrity check: a wrong passphrase shows as bad padding, or, one time in
@@ -437,6 +503,23 @@ impl Cipher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pkcs12_file_is_told_from_pem_by_its_content() {
+        let p12 = include_bytes!("../tests/data/keys/client-aes256.p12");
+        assert!(pkcs12_der(p12));
+        assert!(!pkcs12_der(include_bytes!(
+            "../tests/data/keys/client-ca.pem"
+        )));
+        // PEM after other text, and text that starts like DER but holds PEM, are PEM.
+        assert!(!pkcs12_der(b"0\n-----BEGIN CERTIFICATE-----\n"));
+        assert!(!pkcs12_der(b""));
+        // Its key and chain, the certificate first, then the CA's.
+        let identity = from_pkcs12(p12, Path::new("c.p12"), Some("s3cret")).unwrap();
+        assert_eq!(identity.chain.len(), 2);
+        let plain = PrivateKeyDer::from_pem_slice(include_bytes!("../tests/data/keys/plain.pem"));
+        assert_eq!(identity.key.secret_der(), plain.unwrap().secret_der());
+    }
 
     /// Keys OpenSSL 3.0 wrote, encrypted with the passphrase `s3cret` (tests/data/keys/README.md
     /// says how each was made).

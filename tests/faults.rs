@@ -1171,8 +1171,7 @@ fn mutual_tls(dir: &std::path::Path) -> MutualTls {
 /// [`mutual_tls`] with the client certificate issued for `client_key`.
 fn mutual_tls_for(dir: &std::path::Path, client_key: rcgen::KeyPair) -> MutualTls {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    // The server's own identity, and a second CA that issues the clients' certificates.
-    let (plain, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
+    // A CA that issues the clients' certificates, besides the server's own.
     let client_ca_key = KeyPair::generate().unwrap();
     let mut client_ca_params = CertificateParams::new(vec![]).unwrap();
     client_ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -1182,23 +1181,7 @@ fn mutual_tls_for(dir: &std::path::Path, client_key: rcgen::KeyPair) -> MutualTl
         .unwrap()
         .signed_by(&client_key, &issuer)
         .unwrap();
-    let mut client_roots = rustls::RootCertStore::empty();
-    client_roots.add(client_ca.der().clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(client_roots),
-        Arc::clone(&provider),
-    )
-    .build()
-    .unwrap();
-    let server_cert = plain.cert_resolver.clone();
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_client_cert_verifier(verifier)
-        .with_cert_resolver(server_cert);
-    let server = tls_server_with(Arc::new(config), ca_pem);
-    let ca = server.ca_file();
+    let (server, ca) = server_for_clients_of(client_ca.der().clone());
     let (cert, key, both) = (
         dir.join("client.pem"),
         dir.join("client.key"),
@@ -1215,6 +1198,32 @@ fn mutual_tls_for(dir: &std::path::Path, client_key: rcgen::KeyPair) -> MutualTl
         both,
         key_der: client_key.serialize_der(),
     }
+}
+
+/// An https server that answers only a client with a certificate `client_ca` issued, and the
+/// file of the CA that issued its own.
+fn server_for_clients_of(
+    client_ca: rustls::pki_types::CertificateDer<'static>,
+) -> (TlsServer, tempfile::NamedTempFile) {
+    let (plain, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
+    let mut client_roots = rustls::RootCertStore::empty();
+    client_roots.add(client_ca).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(client_roots),
+        Arc::clone(&provider),
+    )
+    .build()
+    .unwrap();
+    let server_cert = plain.cert_resolver.clone();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(server_cert);
+    let server = tls_server_with(Arc::new(config), ca_pem);
+    let ca = server.ca_file();
+    (server, ca)
 }
 
 fn path(p: &std::path::Path) -> String {
@@ -1278,13 +1287,19 @@ fn a_client_certificate_goes_to_a_server_that_asks_for_one() {
             "no PEM certificate",
         ),
     ] {
-        fetchpar()
-            .args(&args)
-            .arg(&server.url)
-            .assert()
-            .code(2)
-            .stderr(predicates::str::contains(says));
+        stops_before_it_starts(&args, &server.url, says);
     }
+}
+
+/// Runs fetchpar on `url` with `args`, which must stop the run before it starts (exit 2)
+/// saying `says`.
+fn stops_before_it_starts(args: &[&str], url: &str, says: &str) {
+    fetchpar()
+        .args(args)
+        .arg(url)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(says));
 }
 
 #[test]
@@ -1328,6 +1343,61 @@ fn a_client_key_in_openssls_older_encrypted_form_is_decrypted_with_its_passphras
         .stderr(predicates::str::contains(format!(
             "--cert: {legacy}: the key cannot be decrypted: the passphrase is wrong"
         )));
+}
+
+#[test]
+fn a_pkcs12_file_is_a_client_certificate_and_key_in_one() {
+    // Files OpenSSL 3.0 wrote (`tests/data/keys/README.md`): its default PBES2 with AES-256,
+    // its -legacy form (RC2-40 and triple DES, what OpenSSL 1.x wrote), one with no password
+    // (the only kind aria2c opens), and one with no key. Each holds a certificate the CA in
+    // `client-ca.pem` issued, for ever.
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keys/");
+    use rustls::pki_types::pem::PemObject;
+    let client_ca = rustls::pki_types::CertificateDer::from_pem_slice(include_bytes!(
+        "data/keys/client-ca.pem"
+    ))
+    .unwrap();
+    let (server, ca) = server_for_clients_of(client_ca);
+    let ca_arg = path(ca.path());
+    let file = |name: &str| format!("{data}{name}");
+    for (name, pass) in [
+        ("client-aes256.p12", Some("s3cret")),
+        ("client-legacy.p12", Some("s3cret")),
+        ("client-nopass.p12", None),
+    ] {
+        let mut args = vec!["--cacert", &ca_arg];
+        let p12 = file(name);
+        args.extend(["--cert", &p12]);
+        args.extend(pass.iter().flat_map(|pass| ["--pass", pass]));
+        let with = one(&server.url, &args, 0);
+        assert_eq!(with["prefix"], "secret", "{name}");
+    }
+    let aes = file("client-aes256.p12");
+    let nokey = file("client-nokey.p12");
+    for (args, says) in [
+        (
+            vec!["--cert", &aes, "--pass", "s3creT"],
+            "the PKCS#12 file cannot be opened: the passphrase is wrong".to_string(),
+        ),
+        (
+            vec!["--cert", &nokey, "--pass", "s3cret"],
+            "no private key with its certificate in the PKCS#12 file".to_string(),
+        ),
+        (
+            vec!["--cert", &aes, "--key", &nokey, "--pass", "s3cret"],
+            format!("{aes} is a PKCS#12 file, which holds its own key: --key {nokey} is not"),
+        ),
+    ] {
+        stops_before_it_starts(&args, &server.url, &says);
+    }
+    // Without --pass and with no terminal to ask on, an encrypted one stops the run.
+    let mut alone = fetchpar_std();
+    alone.args(["--cert", &aes]).arg(&server.url);
+    let stderr = stopped_without_terminal(alone);
+    assert!(
+        stderr.contains("the PKCS#12 file is encrypted: give its passphrase with --pass"),
+        "{stderr}"
+    );
 }
 
 /// `der` encrypted as PKCS#8 with `passphrase`, as `openssl pkcs8 -topk8` and OpenSSL 3's
