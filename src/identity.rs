@@ -196,12 +196,14 @@ fn decrypt(
     Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
-/// A PKCS#8 key encrypted by one of PKCS#12's password-based schemes with triple DES (RFC 7292
-/// appendix C: `pbeWithSHAAnd3-KeyTripleDES-CBC`, the default of `openssl pkcs8 -topk8` before
-/// OpenSSL 1.1, and its two-key form), which the pkcs8 crate does not read. Its key and IV come
+/// A PKCS#8 key encrypted by one of PKCS#12's password-based schemes with triple DES or RC2
+/// (RFC 7292 appendix C: `pbeWithSHAAnd3-KeyTripleDES-CBC`, the default of `openssl pkcs8
+/// -topk8` before OpenSSL 1.1, its two-key form, and `pbeWithSHAAnd128BitRC2-CBC` and
+/// `pbeWithSHAAnd40BitRC2-CBC`), which the pkcs8 crate does not read. Its key and IV come
 /// from the passphrase by PKCS#12's own derivation with SHA-1 (appendix B), written here: the
 /// RustCrypto crate that has it, pkcs12, is a pre-release only.
 struct Pkcs12Pbe<'a> {
+    cipher: PbeCipher,
     key_len: usize,
     salt: &'a [u8],
     iterations: u32,
@@ -215,6 +217,8 @@ impl<'a> Pkcs12Pbe<'a> {
         use pkcs8::der::{Decode, Reader, SliceReader};
         const THREE_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.3");
         const TWO_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.4");
+        const RC2_128: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.5");
+        const RC2_40: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.1.6");
         let mut reader = SliceReader::new(der).ok()?;
         let parsed = reader.sequence(|info| {
             let (oid, salt, iterations) = info.sequence(|algorithm| {
@@ -231,12 +235,15 @@ impl<'a> Pkcs12Pbe<'a> {
             Ok::<_, pkcs8::der::Error>((oid, salt, iterations, data))
         });
         let (oid, salt, iterations, data) = parsed.ok()?;
-        let key_len = match oid {
-            THREE_KEY => 24,
-            TWO_KEY => 16,
+        let (cipher, key_len) = match oid {
+            THREE_KEY => (PbeCipher::DesEde3, 24),
+            TWO_KEY => (PbeCipher::DesEde3, 16),
+            RC2_128 => (PbeCipher::Rc2, 16),
+            RC2_40 => (PbeCipher::Rc2, 5),
             _ => return None,
         };
         Some(Self {
+            cipher,
             key_len,
             salt,
             iterations,
@@ -250,7 +257,7 @@ impl<'a> Pkcs12Pbe<'a> {
             .flat_map(u16::to_be_bytes)
             .collect();
         let mut key = pkcs12_kdf(&password, self.salt, 1, self.iterations, self.key_len);
-        if self.key_len == 16 {
+        if self.cipher == PbeCipher::DesEde3 && self.key_len == 16 {
             // Two-key triple DES: the third key is the first.
             key.extend_from_within(..8);
         }
@@ -258,7 +265,11 @@ impl<'a> Pkcs12Pbe<'a> {
         let mut data = self.data.to_vec();
         // CBC has no integrity check: a wrong passphrase shows as bad padding, or, one time in
         // a few hundred, as padding that happens to fit over bytes that are no key.
-        let plain = Cipher::DesEde3.decrypt(&key, &iv, &mut data);
+        let plain = match self.cipher {
+            PbeCipher::DesEde3 => Cipher::DesEde3.decrypt(&key, &iv, &mut data),
+            // RC2's effective key bits are its key's (40 or 128), as these schemes use it.
+            PbeCipher::Rc2 => cbc_decrypt::<rc2::Rc2>(&key, &iv, &mut data),
+        };
         let plain = plain.ok_or_else(wrong_passphrase)?;
         if pkcs8::PrivateKeyInfoRef::try_from(&data[..plain]).is_err() {
             return Err(wrong_passphrase());
@@ -480,24 +491,34 @@ impl Cipher {
     /// Decrypts `data` in place in CBC mode and takes off its PKCS#7 padding: the
     /// plaintext's length, or `None` when the padding is wrong.
     fn decrypt(self, key: &[u8], iv: &[u8], data: &mut [u8]) -> Option<usize> {
-        fn cbc<C: BlockCipherDecrypt + KeyInit>(
-            key: &[u8],
-            iv: &[u8],
-            data: &mut [u8],
-        ) -> Option<usize> {
-            let decryptor = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
-            decryptor
-                .decrypt_padded::<Pkcs7>(data)
-                .ok()
-                .map(<[u8]>::len)
-        }
         match self {
-            Self::Aes128 => cbc::<aes::Aes128>(key, iv, data),
-            Self::Aes192 => cbc::<aes::Aes192>(key, iv, data),
-            Self::Aes256 => cbc::<aes::Aes256>(key, iv, data),
-            Self::DesEde3 => cbc::<des::TdesEde3>(key, iv, data),
+            Self::Aes128 => cbc_decrypt::<aes::Aes128>(key, iv, data),
+            Self::Aes192 => cbc_decrypt::<aes::Aes192>(key, iv, data),
+            Self::Aes256 => cbc_decrypt::<aes::Aes256>(key, iv, data),
+            Self::DesEde3 => cbc_decrypt::<des::TdesEde3>(key, iv, data),
         }
     }
+}
+
+/// The ciphers of PKCS#12's password-based schemes read here.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PbeCipher {
+    DesEde3,
+    Rc2,
+}
+
+/// Decrypts `data` in place with cipher `C` in CBC mode and takes off its PKCS#7 padding: the
+/// plaintext's length, or `None` when the key or IV does not fit or the padding is wrong.
+fn cbc_decrypt<C: BlockCipherDecrypt + KeyInit>(
+    key: &[u8],
+    iv: &[u8],
+    data: &mut [u8],
+) -> Option<usize> {
+    let decryptor = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+    decryptor
+        .decrypt_padded::<Pkcs7>(data)
+        .ok()
+        .map(<[u8]>::len)
 }
 
 #[cfg(test)]
@@ -556,18 +577,20 @@ mod tests {
             let wrong = format!("{:#}", decrypt(block, path, Some("s3cre")).unwrap_err());
             assert!(wrong.contains("the passphrase is wrong"), "{wrong}");
         }
-        let rc2 = format!("{:#}", load(key!("pkcs8-pbe-sha1-rc2.pem")).unwrap_err());
-        assert!(rc2.contains("openssl pkcs8 -topk8 -v2 aes256"), "{rc2}");
+        let rc4 = format!("{:#}", load(key!("pkcs8-pbe-sha1-rc4.pem")).unwrap_err());
+        assert!(rc4.contains("openssl pkcs8 -topk8 -v2 aes256"), "{rc4}");
     }
 
     #[test]
-    fn keys_in_pkcs12s_triple_des_schemes_decrypt_to_the_plain_key() {
+    fn keys_in_pkcs12s_triple_des_and_rc2_schemes_decrypt_to_the_plain_key() {
         let plain = plain(key!("plain.pem"));
         let path = Path::new("k.pem");
         for (encrypted, passphrase) in [
             (key!("pkcs8-pbe-sha1-3des.pem"), "s3cret"),
             (key!("pkcs8-pbe-sha1-2des.pem"), "s3cret"),
             (key!("pkcs8-pbe-sha1-3des-utf8.pem"), "pässwörd€"),
+            (key!("pkcs8-pbe-sha1-rc2.pem"), "s3cret"),
+            (key!("pkcs8-pbe-sha1-rc2-40.pem"), "s3cret"),
         ] {
             let block = encrypted_block(encrypted).unwrap();
             let key = decrypt(block, path, Some(passphrase)).unwrap();
