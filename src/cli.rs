@@ -562,7 +562,8 @@ pub struct Cli {
 
     /// A client certificate (PEM) for servers that ask for one, as curl's --cert, wget's
     /// --certificate and aria2c's --certificate; its key is in --key, or in the same file. A
-    /// PKCS#12 file (.p12, .pfx) holds both, and is read as one by its content.
+    /// PKCS#12 file (.p12, .pfx) holds both, and is read as one by its content. As curl's,
+    /// FILE:PASSPHRASE gives the passphrase (--pass) with it when no file has the whole name.
     #[arg(
         long,
         value_name = "FILE",
@@ -570,6 +571,18 @@ pub struct Cli {
         help_heading = "Network"
     )]
     pub cert: Option<PathBuf>,
+
+    /// What --cert is, PEM or P12, as curl's --cert-type and wget's --certificate-type say
+    /// it: the file's content tells anyway, so this only checks that it is.
+    #[arg(
+        long,
+        value_name = "TYPE",
+        value_parser = crate::identity::CertType::parse,
+        visible_alias = "certificate-type",
+        requires = "cert",
+        help_heading = "Network"
+    )]
+    pub cert_type: Option<crate::identity::CertType>,
 
     /// The private key (PEM) of --cert, as curl's --key and wget's and aria2c's --private-key;
     /// an encrypted one (PKCS#8, or OpenSSL's older `Proc-Type` form) is decrypted with --pass,

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use cbc::cipher::block_padding::Pkcs7;
@@ -21,6 +21,56 @@ const KEY_ENCRYPTED: &str = "the key is encrypted";
 const REENCRYPT: &str = "`openssl pkcs8 -topk8 -v2 aes256 -in KEY -out NEW` encrypts it in one it \
                          can";
 
+/// What `--cert-type` says a `--cert` file is, as curl's names it (the file's content says it
+/// anyway: this only makes sure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertType {
+    Pem,
+    P12,
+}
+
+impl CertType {
+    /// curl's `--cert-type` (and wget's `--certificate-type`) value, in any case.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.to_ascii_uppercase().as_str() {
+            "PEM" => Ok(Self::Pem),
+            "P12" | "PKCS12" => Ok(Self::P12),
+            "DER" => Err(
+                "`DER`: a DER certificate is not read; `openssl x509 -inform DER -in \
+                           FILE` writes it as PEM"
+                    .into(),
+            ),
+            "ENG" => Err("`ENG`: OpenSSL engines are not used".into()),
+            _ => Err(format!("`{text}`: PEM or P12")),
+        }
+    }
+}
+
+/// `--cert FILE[:PASSWORD]` as curl reads it: a file that is there is taken whole; else what
+/// follows the first `:` that no `\` escapes is the passphrase, and `\:` in the name is `:`.
+pub fn cert_and_passphrase(arg: &Path) -> (PathBuf, Option<String>) {
+    let whole = || (arg.to_path_buf(), None);
+    let Some(text) = arg.to_str() else {
+        return whole();
+    };
+    if arg.exists() || !text.contains(':') {
+        return whole();
+    }
+    let mut name = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(':')) => {
+                name.push(':');
+                chars.next();
+            }
+            (':', _) => return (PathBuf::from(name), Some(chars.collect())),
+            (c, _) => name.push(c),
+        }
+    }
+    (PathBuf::from(name), None)
+}
+
 /// A client certificate chain and its private key, from PEM files or a PKCS#12 file (`--cert`,
 /// `--key`).
 pub struct Identity {
@@ -33,12 +83,30 @@ impl Identity {
     /// SEC1), or of `cert` itself when no key file is given, as curl reads a combined file. An
     /// encrypted key is decrypted with `passphrase`, or with one asked for on the terminal when
     /// none is given, as curl asks. An error says which file and what is wrong with it.
-    pub fn load(cert: &Path, key: Option<&Path>, passphrase: Option<&str>) -> anyhow::Result<Self> {
+    pub fn load(
+        cert: &Path,
+        key: Option<&Path>,
+        passphrase: Option<&str>,
+        kind: Option<CertType>,
+    ) -> anyhow::Result<Self> {
         let read = |path: &Path| {
             std::fs::read(path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
         };
         let pem = read(cert)?;
-        if pkcs12_der(&pem) {
+        let p12 = pkcs12_der(&pem);
+        match kind {
+            Some(CertType::P12) if !p12 => {
+                bail!("{} is not a PKCS#12 file (--cert-type P12)", cert.display())
+            }
+            Some(CertType::Pem) if p12 => {
+                bail!(
+                    "{} is a PKCS#12 file, not PEM (--cert-type PEM)",
+                    cert.display()
+                )
+            }
+            _ => {}
+        }
+        if p12 {
             if let Some(key) = key {
                 bail!(
                     "{} is a PKCS#12 file, which holds its own key: --key {} is not for it",
@@ -524,6 +592,48 @@ fn cbc_decrypt<C: BlockCipherDecrypt + KeyInit>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passphrase_follows_the_certificates_name_as_curl_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let there = dir.path().join("odd:name.pem");
+        std::fs::write(&there, "x").unwrap();
+        let given = |text: String| cert_and_passphrase(Path::new(&text));
+        let at = |name: &str| dir.path().join(name);
+        // A file of the whole name wins.
+        assert_eq!(given(path_text(&there)), (there.clone(), None));
+        let base = path_text(dir.path());
+        assert_eq!(
+            given(format!("{base}/c.p12:s3:cret")),
+            (at("c.p12"), Some("s3:cret".into()))
+        );
+        assert_eq!(
+            given(format!("{base}/a\\:b.p12:pw")),
+            (at("a:b.p12"), Some("pw".into()))
+        );
+        assert_eq!(
+            given(format!("{base}/c.p12:")),
+            (at("c.p12"), Some(String::new()))
+        );
+        assert_eq!(given(format!("{base}/plain.pem")), (at("plain.pem"), None));
+        assert_eq!(given(format!("{base}/a\\:b")), (at("a:b"), None));
+    }
+
+    fn path_text(path: &Path) -> String {
+        path.to_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn cert_types_are_curls_names_in_any_case() {
+        assert_eq!(CertType::parse("p12"), Ok(CertType::P12));
+        assert_eq!(CertType::parse("PEM"), Ok(CertType::Pem));
+        assert!(
+            CertType::parse("DER")
+                .unwrap_err()
+                .contains("openssl x509 -inform DER")
+        );
+        assert!(CertType::parse("jks").unwrap_err().contains("PEM or P12"));
+    }
 
     #[test]
     fn a_pkcs12_file_is_told_from_pem_by_its_content() {

@@ -52,9 +52,19 @@ fn tls(cli: &Cli) -> Result<Tls> {
             UsageError(format!("--cacert, --capath {}: {why}", shown.join(", ")))
         })?),
     };
-    let identity = (cli.cert.as_deref())
-        .map(|cert| {
-            Identity::load(cert, cli.key.as_deref(), cli.pass.as_deref()).map_err(|why| {
+    // The file's name without a passphrase after it, which no message may show.
+    let cert = (cli.cert.as_deref()).map(crate::identity::cert_and_passphrase);
+    let identity = (cert.as_ref())
+        .map(|(cert, with_cert)| {
+            let pass = match (cli.pass.as_deref(), with_cert.as_deref()) {
+                (Some(_), Some(_)) => {
+                    let why = "--cert FILE:PASSPHRASE and --pass both give the passphrase: give \
+                               it once";
+                    return Err(UsageError(why.into()).into());
+                }
+                (given, with_cert) => given.or(with_cert),
+            };
+            Identity::load(cert, cli.key.as_deref(), pass, cli.cert_type).map_err(|why| {
                 if crate::cancel::ended_by(&why) {
                     why.context("--cert")
                 } else {
@@ -71,8 +81,8 @@ fn tls(cli: &Cli) -> Result<Tls> {
     let versions = Versions::between(min, cli.tls_max)
         .map_err(|why| UsageError(format!("--tls-min and --tls-max: {why}")))?;
     Ok(
-        Tls::new(cacert, identity, versions).map_err(|why| match &cli.cert {
-            Some(cert) => UsageError(format!("--cert {}: {why}", cert.display())),
+        Tls::new(cacert, identity, versions).map_err(|why| match &cert {
+            Some((cert, _)) => UsageError(format!("--cert {}: {why}", cert.display())),
             None => UsageError(format!("TLS: {why}")),
         })?,
     )

@@ -1374,7 +1374,40 @@ fn a_pkcs12_file_is_a_client_certificate_and_key_in_one() {
     }
     let aes = file("client-aes256.p12");
     let nokey = file("client-nokey.p12");
+    // curl's FILE:PASSPHRASE and --cert-type P12.
+    let with_pass = format!("{aes}:s3cret");
+    let args = [
+        "--cacert",
+        &ca_arg,
+        "--cert",
+        &with_pass,
+        "--cert-type",
+        "p12",
+    ];
+    assert_eq!(one(&server.url, &args, 0)["prefix"], "secret");
+    let pem = file("client-ca.pem");
+    let wrong = format!("{aes}:s3creT");
     for (args, says) in [
+        (
+            vec!["--cert", &wrong],
+            format!("--cert: {aes}: the PKCS#12 file cannot be opened: the passphrase is wrong"),
+        ),
+        (
+            vec!["--cert", &with_pass, "--pass", "s3cret"],
+            "--cert FILE:PASSPHRASE and --pass both give the passphrase".to_string(),
+        ),
+        (
+            vec!["--cert", &pem, "--cert-type", "P12"],
+            format!("{pem} is not a PKCS#12 file (--cert-type P12)"),
+        ),
+        (
+            vec!["--cert", &aes, "--cert-type", "PEM"],
+            format!("{aes} is a PKCS#12 file, not PEM"),
+        ),
+        (
+            vec!["--cert", &aes, "--certificate-type", "DER"],
+            "a DER certificate is not read".to_string(),
+        ),
         (
             vec!["--cert", &aes, "--pass", "s3creT"],
             "the PKCS#12 file cannot be opened: the passphrase is wrong".to_string(),
@@ -1389,6 +1422,12 @@ fn a_pkcs12_file_is_a_client_certificate_and_key_in_one() {
         ),
     ] {
         stops_before_it_starts(&args, &server.url, &says);
+        // A passphrase given after the name is never shown.
+        let out = fetchpar().args(&args).arg(&server.url).output().unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("s3creT"),
+            "{args:?}"
+        );
     }
     // Without --pass and with no terminal to ask on, an encrypted one stops the run.
     let mut alone = fetchpar_std();
