@@ -82,7 +82,9 @@ impl Identity {
     /// Reads the certificates of `cert` and the first private key of `key` (PKCS#8, PKCS#1 or
     /// SEC1), or of `cert` itself when no key file is given, as curl reads a combined file. An
     /// encrypted key is decrypted with `passphrase`, or with one asked for on the terminal when
-    /// none is given, as curl asks. An error says which file and what is wrong with it.
+    /// none is given, as curl asks. A PKCS#12 `cert` holds both (and takes no `key`). `kind`,
+    /// `--cert-type`, is checked against what the file is. An error says which file and what
+    /// is wrong with it.
     pub fn load(
         cert: &Path,
         key: Option<&Path>,
