@@ -35,6 +35,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::from(EXIT_OK),
         Err(err) => {
             eprintln!("fetchpar: error: {err:#}");
+            if let Some(hint) = wget_output_document(&err, std::env::args_os()) {
+                eprintln!("fetchpar: {hint}");
+            }
             let usage = err.downcast_ref::<UsageError>().is_some()
                 || err.downcast_ref::<crate::links::OpenError>().is_some();
             // Ctrl-C at a prompt, or while the run was being set up, still means interrupted.
@@ -47,6 +50,26 @@ pub fn main_with(cli: Cli) -> ExitCode {
             })
         }
     }
+}
+
+/// wget's `-O FILE` typed where `-O` is curl's and takes no value: the file name was read as a
+/// list, which is not there. Says what `-O` is here and how to name a file.
+fn wget_output_document(
+    err: &anyhow::Error,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Option<String> {
+    let open = err.downcast_ref::<crate::links::OpenError>()?;
+    let args: Vec<_> = args.into_iter().collect();
+    let after_o = args
+        .windows(2)
+        .any(|pair| pair[0] == "-O" && pair[1].to_string_lossy() == open.path());
+    (open.not_found() && after_o).then(|| {
+        format!(
+            "-O takes no file name here: it saves each body under its URL's own name, as curl's \
+             -O does; to name the file as wget's -O {name} does, write 'URL out={name}'",
+            name = open.path()
+        )
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -241,6 +241,18 @@ pub struct OpenError {
     source: io::Error,
 }
 
+impl OpenError {
+    /// The list as it was named.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether no file of that name is there.
+    pub fn not_found(&self) -> bool {
+        self.source.kind() == io::ErrorKind::NotFound
+    }
+}
+
 struct Source {
     name: Arc<str>,
     reader: BufReader<Box<dyn Read + Send>>,

@@ -369,6 +369,33 @@ fn a_globbed_arguments_options_take_its_values_as_curls_o_takes_them() {
 }
 
 #[test]
+fn wgets_dash_o_file_says_what_dash_o_is_here_and_fetches_nothing() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // wget -O page.html URL: here -O is curl's, and page.html a list that is not there.
+    fetchpar()
+        .current_dir(dir.path())
+        .args(["-O", "page.html", &origin.url("/p?size=3")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read link list page.html"))
+        .stderr(predicate::str::contains(
+            "-O takes no file name here: it saves each body under its URL's own name, as \
+             curl's -O does; to name the file as wget's -O page.html does, write 'URL \
+             out=page.html'",
+        ));
+    assert_eq!(origin.requests(), 0);
+    assert!(!dir.path().join("page.html").exists());
+    // A missing list that -O did not come right before gets no such hint.
+    fetchpar()
+        .current_dir(dir.path())
+        .args(["-O", &origin.url("/p?size=3"), "page.html"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("-O takes no file name").not());
+}
+
+#[test]
 fn list_lines_without_a_scheme_are_http_as_curl_and_wget_take_them() {
     let origin = Origin::start().unwrap();
     let port = origin.addr().port();
