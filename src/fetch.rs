@@ -1215,7 +1215,7 @@ impl Fetcher {
                 ..self.ends(None, limit, reuse)
             };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
-            self.drain(&mut body, None, ends, outcome, writer, live)
+            self.drain(&mut body, ends, outcome, writer, live)
         } else {
             let mut body = body;
             let ends = Ends {
@@ -1224,7 +1224,7 @@ impl Fetcher {
                 ..self.ends(length, limit, reuse)
             };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
-            self.drain(&mut body, length, ends, outcome, writer, live)
+            self.drain(&mut body, ends, outcome, writer, live)
         };
         match drained {
             Ok(()) => {}
@@ -1342,7 +1342,7 @@ impl Fetcher {
                     rate: split.rate,
                     length: None,
                 };
-                let read = self.drain(&mut body, None, ends, outcome, Some(&mut sink), split.live);
+                let read = self.drain(&mut body, ends, outcome, Some(&mut sink), split.live);
                 if read.is_err() {
                     stop.store(true, Ordering::Relaxed);
                     break read;
@@ -1553,7 +1553,7 @@ impl Fetcher {
             ..self.ends(None, Some(end - next), true)
         };
         let mut body = response.into_body().into_reader();
-        self.drain(&mut body, None, ends, outcome, Some(&mut sink), split.live)?;
+        self.drain(&mut body, ends, outcome, Some(&mut sink), split.live)?;
         match segments.next_byte(index) {
             got if got == end => Ok(()),
             got => Err(Failure::new(
@@ -1572,7 +1572,6 @@ impl Fetcher {
     fn drain(
         &self,
         body: &mut impl Read,
-        length: Option<u64>,
         ends: Ends,
         outcome: &mut Outcome,
         writer: Option<&mut dyn Sink>,
@@ -1582,12 +1581,14 @@ impl Fetcher {
         // body is gathered into larger pieces: fewer, larger writes to the file.
         let chunk = if writer.is_some() {
             SAVE_CHUNK
-        } else if length.is_some_and(|n| n < LARGE_BODY) {
+        } else if ends.length.is_some_and(|n| n < LARGE_BODY) {
             READ_CHUNK
         } else {
             READ_CHUNK_LARGE
         };
-        let want = length.map_or(chunk, |n| (n as usize).clamp(4096, chunk));
+        let want = ends
+            .length
+            .map_or(chunk, |n| (n as usize).clamp(4096, chunk));
         READ_BUF.with_borrow_mut(|buf| {
             if buf.len() < want {
                 buf.resize(want, 0);
@@ -1792,8 +1793,8 @@ struct Ends<'a> {
     stop: Option<&'a AtomicBool>,
     /// The download's own budget, besides the run's (`--max-download-limit`).
     rate: Option<&'a RateLimit>,
-    /// The Content-Length of a body read as sent, so that one cut short says how much of it
-    /// came, as curl's "transfer closed with N bytes remaining" does.
+    /// The Content-Length of a body read as sent: what its read buffer is sized by, and what
+    /// one cut short says of how much came, as curl's "transfer closed with N bytes remaining".
     length: Option<u64>,
 }
 

@@ -336,7 +336,7 @@ impl<'a> Pkcs12Pbe<'a> {
         // CBC has no integrity check: a wrong passphrase shows as bad padding, or, one time in
         // a few hundred, as padding that happens to fit over bytes that are no key.
         let plain = match self.cipher {
-            PbeCipher::DesEde3 => Cipher::DesEde3.decrypt(&key, &iv, &mut data),
+            PbeCipher::DesEde3 => cbc_decrypt::<des::TdesEde3>(&key, &iv, &mut data),
             // RC2's effective key bits are its key's (40 or 128), as these schemes use it.
             PbeCipher::Rc2 => cbc_decrypt::<rc2::Rc2>(&key, &iv, &mut data),
         };
