@@ -826,7 +826,16 @@ impl Cli {
         let args: Vec<OsString> = std::env::args_os().collect();
         let source = crate::config::locate(&args, |name| std::env::var_os(name));
         let Some(source) = source else {
-            return Self::parse_from(wget_shorts(args));
+            // The definition is made for this only when an argument may need it.
+            let args = match args.iter().any(crate::config::may_be_switch_value) {
+                true => {
+                    let mut cmd = <Self as clap::CommandFactory>::command();
+                    cmd.build();
+                    crate::config::switch_values(&cmd, args).0
+                }
+                false => args,
+            };
+            return Self::parse_or_exit(wget_shorts(args));
         };
         let cmd = <Self as clap::CommandFactory>::command;
         let args = match crate::config::apply(cmd, wget_shorts(args.clone()), &source) {
@@ -837,7 +846,7 @@ impl Cli {
                     ["-h", "--help", "-V", "--version"].contains(&a.to_str().unwrap_or(""))
                 }) =>
             {
-                return Self::parse_from(wget_shorts(args));
+                return Self::parse_or_exit(wget_shorts(args));
             }
             Err(why) => {
                 eprintln!("fetchpar: error: {why}");
@@ -845,6 +854,7 @@ impl Cli {
             }
         };
         Self::try_parse_from(wget_shorts(args)).unwrap_or_else(|err| {
+            let err = told(err);
             if err.use_stderr() && source.path.exists() {
                 let _ = err.print();
                 eprintln!(
@@ -856,6 +866,28 @@ impl Cli {
             err.exit()
         })
     }
+}
+
+impl Cli {
+    /// Parses these arguments, or exits as clap does, with a note on a peer's option.
+    fn parse_or_exit(args: Vec<OsString>) -> Self {
+        Self::try_parse_from(args).unwrap_or_else(|err| told(err).exit())
+    }
+}
+
+/// A parse error as the user is told it: with the note on a peer's option, and with the plain
+/// usage line in place of one that lists every option (clap's, for an error where a URL
+/// argument was given: the list's group of options that can stand in for it).
+fn told(err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let mut err = crate::peers::explained(err);
+    if let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage)
+        && usage.to_string().len() > 200
+    {
+        let plain = <Cli as clap::CommandFactory>::command().render_usage();
+        err.insert(ContextKind::Usage, ContextValue::StyledStr(plain));
+    }
+    err
 }
 
 /// wget's `-nc`, `-nH`, `-nv` and `-nd` as their long names. clap's short options are one

@@ -80,7 +80,9 @@ pub fn apply(
     };
     let mut cmd = command();
     cmd.build();
-    let typed = given(&cmd, &args);
+    let (args, off) = switch_values(&cmd, args);
+    let mut typed = given(&cmd, &args);
+    typed.extend(off);
     let mut from_file = Vec::new();
     // A byte-order mark, as some Windows editors save UTF-8, is not part of the first option.
     for (number, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
@@ -107,6 +109,53 @@ pub fn apply(
     out.extend(from_file);
     out.extend(args);
     Ok(out)
+}
+
+/// aria2c's `--continue=true` on the command line: a switch given `=true` (`yes`, `on`) is the
+/// switch, and one given `=false` (`no`, `off`) is left out, and its id returned so that a
+/// config file's line for it is left out too. Arguments after `--` are left as they are, and
+/// any other value to clap, which refuses it.
+pub fn switch_values(cmd: &Command, args: Vec<OsString>) -> (Vec<OsString>, Vec<clap::Id>) {
+    let mut out = Vec::with_capacity(args.len());
+    let mut off = Vec::new();
+    let mut args = args.into_iter();
+    for arg in args.by_ref() {
+        if arg == "--" {
+            out.push(arg);
+            break;
+        }
+        let split = (arg.to_str())
+            .filter(|a| a.starts_with("--"))
+            .and_then(|a| a.split_once('='));
+        let switch = split.and_then(|(name, value)| {
+            let arg = named(cmd, &OsString::from(name))?;
+            (!arg.get_action().takes_values()).then_some((name, value, arg))
+        });
+        match switch.map(|(name, value, arg)| (name, switch_value(value), arg)) {
+            Some((name, Some(true), _)) => out.push(name.into()),
+            Some((_, Some(false), arg)) => off.push(arg.get_id().clone()),
+            _ => out.push(arg),
+        }
+    }
+    out.extend(args);
+    (out, off)
+}
+
+/// Whether an argument may be a switch with aria2c's `=true` or `=false` after it.
+pub fn may_be_switch_value(arg: &OsString) -> bool {
+    (arg.to_str())
+        .filter(|a| a.starts_with("--"))
+        .and_then(|a| a.split_once('='))
+        .is_some_and(|(_, value)| switch_value(value).is_some())
+}
+
+/// aria2c's words for a switch's value: on or off, or `None` for anything else.
+fn switch_value(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => Some(true),
+        "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 fn read(path: &Path) -> std::io::Result<String> {
@@ -205,10 +254,10 @@ fn check(cmd: &Command, words: &[OsString]) -> Result<Option<clap::Id>, String> 
             .and_then(|_| named(cmd, name));
         let name = name.to_str().unwrap_or("");
         if switch.is_some_and(|a| !a.get_action().takes_values()) {
-            match value.to_str() {
-                Some("true" | "yes" | "on") => words.truncate(1),
-                Some("false" | "no" | "off") => return Ok(None),
-                _ => {
+            match value.to_str().and_then(switch_value) {
+                Some(true) => words.truncate(1),
+                Some(false) => return Ok(None),
+                None => {
                     return Err(format!(
                         "{name} is a switch: give it alone, or true or false"
                     ));
@@ -238,7 +287,10 @@ fn check(cmd: &Command, words: &[OsString]) -> Result<Option<clap::Id>, String> 
                 .next()
                 .unwrap_or("")
                 .trim_start_matches("error: ");
-            return Err(format!("{shown}: {why}"));
+            return Err(match crate::peers::note(&words[0].to_string_lossy()) {
+                Some(note) => format!("{shown}: {why}; {note}"),
+                None => format!("{shown}: {why}"),
+            });
         }
     };
     // Arguments only: the derive also makes a group named after the struct.

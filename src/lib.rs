@@ -31,6 +31,7 @@ pub mod options;
 pub mod origin;
 pub mod outcome;
 pub mod pace;
+pub mod peers;
 pub mod progress;
 pub mod proxy;
 pub mod rate;

@@ -2642,6 +2642,99 @@ fn a_config_file_gives_every_run_its_options_and_typed_ones_win() {
 }
 
 #[test]
+fn a_peers_option_that_is_not_taken_says_what_to_use_instead() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/never");
+    for (typed, says) in [
+        (vec!["-k"], "--cacert FILE"),
+        (vec!["--no-check-certificate"], "--cacert FILE"),
+        (vec!["--check-certificate=false"], "--cacert FILE"),
+        (vec!["--recursive"], "does not crawl"),
+        (vec!["--write-out", "%{http_code}"], "--json"),
+        (vec!["-X", "POST"], "only downloads"),
+        (vec!["--output", "a.html"], "'URL out=NAME'"),
+    ] {
+        let out = fetchpar().args(&typed).arg(&url).assert().code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(stderr.contains(says), "{typed:?}: {stderr}");
+        // clap's own tip, the nearest name (`--cert` for --no-check-certificate), is gone.
+        assert!(!stderr.contains("similar argument"), "{typed:?}: {stderr}");
+        assert!(
+            stderr.contains("Usage: fetchpar [OPTIONS] [LIST]..."),
+            "{stderr}"
+        );
+    }
+    // In a config file too, naming the line.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    fs::write(&config, "jobs = 4\ninsecure\n").unwrap();
+    fetchpar()
+        .arg("--config")
+        .arg(&config)
+        .arg(&url)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "line 2: --insecure: unexpected argument",
+        ))
+        .stderr(predicates::str::contains("--cacert FILE"));
+    // An unknown option nobody else has keeps clap's tip.
+    fetchpar()
+        .args(["--jbos", "4", &url])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "a similar argument exists: '--jobs'",
+        ));
+    // A mistyped value after a URL argument is shown with the plain usage line, not one
+    // listing every option.
+    let out = fetchpar().args(["--continue=maybe", &url]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("unexpected value 'maybe'"), "{stderr}");
+    assert!(stderr.len() < 400, "{stderr}");
+    assert_eq!(origin.requests(), 0, "nothing was fetched");
+}
+
+#[test]
+fn a_switch_takes_aria2cs_true_and_false_on_the_command_line_too() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/sw?size=5");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    fs::write(&config, "quiet\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = fetchpar();
+        if !args.contains(&"--no-config") {
+            cmd.arg("--config").arg(&config);
+        }
+        let out = cmd.args(args).arg(&url).assert().success();
+        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+    };
+    // The config file's `quiet` leaves the summary out; `--quiet=false` typed puts it back,
+    // and `--quiet=true` (or yes, on, in any case) is --quiet.
+    assert!(!run(&[]).contains("1 URL"));
+    for off in ["--quiet=false", "--quiet=no", "--quiet=OFF"] {
+        assert!(run(&[off]).contains("1 URL, 1 ok"), "{off}");
+    }
+    assert!(!run(&["--no-config", "--quiet=true"]).contains("1 URL"));
+    assert!(!run(&["--no-config", "--quiet=Yes"]).contains("1 URL"));
+    // A switch with a value it cannot mean is refused, and after `--` it is a list's name.
+    fetchpar()
+        .args(["--quiet=sometimes", &url])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unexpected value 'sometimes'"));
+    fetchpar()
+        .args(["--", "--quiet=true"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "cannot read link list --quiet=true",
+        ));
+    assert_eq!(origin.requests(), 6);
+}
+
+#[test]
 fn rate_and_wait_space_the_starts_of_urls_out_whatever_the_threads() {
     let origin = Origin::start().unwrap();
     let lines: Vec<String> = (0..5).map(|i| origin.url(&format!("/r/{i}"))).collect();

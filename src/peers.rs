@@ -1,0 +1,234 @@
+//! What an option of curl, wget or aria2c that fetchpar does not take means here: the option
+//! to use instead, or why there is none. clap's own tip for an unknown option is the nearest
+//! name, which for these misleads (`--no-check-certificate` got "a similar argument exists:
+//! '--cert'", `--recursive` got `--retries`); a user typing a peer's habit wants the answer.
+
+/// Each peer option fetchpar does not take (as typed: `-k`, `--insecure`), and what to say.
+const NOTES: &[(&[&str], &str)] = &[
+    (
+        &[
+            "-k",
+            "--insecure",
+            "--proxy-insecure",
+            "--no-check-certificate",
+            "--check-certificate",
+        ],
+        "certificates are always checked here (curl's -k and wget's --no-check-certificate are \
+         left out on purpose): trust a private or self-signed server by giving its certificate, \
+         or its CA's, with --cacert FILE",
+    ),
+    (
+        &["--ca-native"],
+        "the system's certificate store is always read, beside Mozilla's roots",
+    ),
+    (
+        &[
+            "--data",
+            "--data-binary",
+            "--data-raw",
+            "--data-urlencode",
+            "--form",
+            "-X",
+            "--request",
+            "--method",
+            "--post-data",
+            "--post-file",
+            "--body-data",
+            "--body-file",
+            "--upload-file",
+        ],
+        "fetchpar only downloads: every request is a GET (a HEAD with --spider) and sends no data",
+    ),
+    (
+        &["-I", "--head"],
+        "--spider asks for each URL without downloading it (a HEAD, as curl -I), and -v shows \
+         each answer's head",
+    ),
+    (
+        &[
+            "-D",
+            "--dump-header",
+            "--save-headers",
+            "--include",
+            "--server-response",
+        ],
+        "-v shows each request and the head of its answer on stderr; --json gives each URL's \
+         status, length, type and final URL",
+    ),
+    (
+        &["--write-out"],
+        "--json writes a JSON line for each URL: its status, bytes, times, final URL and error \
+         (-w here is wget's --wait)",
+    ),
+    (
+        &["--trace", "--trace-ascii", "--trace-time", "--debug"],
+        "-v shows each request and the head of its answer on stderr (bodies are not shown)",
+    ),
+    (
+        &[
+            "-#",
+            "--progress-bar",
+            "--show-progress",
+            "--no-progress-meter",
+        ],
+        "a progress bar is drawn when stderr is a terminal: --progress always draws it into a \
+         pipe too, --progress never leaves it out",
+    ),
+    (
+        &[
+            "--http2",
+            "--http2-prior-knowledge",
+            "--http3",
+            "--http3-only",
+        ],
+        "requests are HTTP/1.1 (--http1.1 is accepted)",
+    ),
+    (
+        &["--proto", "--proto-redir", "--proto-default"],
+        "only http and https URLs are fetched, and redirects are followed to http and https only",
+    ),
+    (
+        &["--output", "--output-document"],
+        "-o here names a folder (--output-dir); a URL's own file name goes after it in the list \
+         or the argument: 'URL out=NAME'",
+    ),
+    (
+        &["--allow-overwrite"],
+        "--on-exists overwrite replaces a file already there",
+    ),
+    (
+        &["--auto-file-renaming"],
+        "a file already there makes the new one take the next free name by default (--on-exists \
+         rename); --on-exists error fails its URL instead, as aria2c's \
+         --auto-file-renaming=false",
+    ),
+    (
+        &["-z", "--time-cond"],
+        "-N (--timestamping) fetches a file only when the server's is newer than the one saved",
+    ),
+    (
+        &[
+            "-r",
+            "--recursive",
+            "-l",
+            "--level",
+            "--mirror",
+            "--no-parent",
+            "-p",
+            "--page-requisites",
+            "--convert-links",
+            "--backup-converted",
+        ],
+        "fetchpar fetches lists and does not crawl: -i URL fetches the links of one page \
+         (--accept and --reject choose among them), and -i with a sitemap a site's pages",
+    ),
+    (
+        &["-T", "--dns-timeout"],
+        "--connect-timeout bounds the lookup and the connection, --stall-timeout (wget's \
+         --read-timeout) a wait for data, and -m (--timeout) each attempt",
+    ),
+    (
+        &["--http-proxy", "--https-proxy"],
+        "-x (--proxy) names the proxy for every URL; http_proxy and https_proxy in the \
+         environment name one for each scheme",
+    ),
+    (
+        &["--no-proxy"],
+        "-x '' sends every URL direct, whatever the proxy variables say",
+    ),
+    (
+        &["--proxy-basic", "--proxy-digest", "--proxy-anyauth"],
+        "a proxy's login (--proxy-user) goes as Basic; proxies asking for Digest are not answered",
+    ),
+    (
+        &["--basic", "--digest", "--anyauth", "--auth-no-challenge"],
+        "-u sends its login as Basic, and answers a server that asks for Digest with Digest",
+    ),
+    (
+        &["--checksum"],
+        "a digest for one URL goes after it in the list: 'URL checksum=sha-256=HEX' (or \
+         sha256=HEX); --checksums FILE writes those of the files saved",
+    ),
+    (
+        &["-K"],
+        "--config FILE reads options from a file, as curl -K does",
+    ),
+    (
+        &["--url"],
+        "give URLs as arguments as they are (fetchpar https://host/a), or one a line in a list",
+    ),
+];
+
+/// What a peer's option means here, for an option fetchpar does not take; `None` for one it
+/// has no note on. `--name=value` is looked up as `--name`.
+pub fn note(arg: &str) -> Option<&'static str> {
+    let name = match arg.split_once('=') {
+        Some((name, _)) if name.starts_with("--") => name,
+        _ => arg,
+    };
+    NOTES
+        .iter()
+        .find(|(names, _)| names.contains(&name))
+        .map(|(_, note)| *note)
+}
+
+/// clap's error for an unknown option, with the note on it (in place of clap's tip, the nearest
+/// name, and of the usage line built around that name) when it is a peer's option. Any other
+/// error is as clap made it.
+pub fn explained(mut err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return err;
+    }
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    let Some(note) = note(arg) else {
+        return err;
+    };
+    err.remove(ContextKind::SuggestedArg);
+    err.insert(
+        ContextKind::Suggested,
+        ContextValue::StyledStrs(vec![note.into()]),
+    );
+    let usage = <crate::cli::Cli as clap::CommandFactory>::command().render_usage();
+    err.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn no_note_is_about_an_option_fetchpar_takes() {
+        let cmd = crate::cli::Cli::command();
+        for (names, _) in NOTES {
+            for name in *names {
+                let taken = cmd.get_arguments().any(|a| match name.strip_prefix("--") {
+                    Some(long) => {
+                        a.get_long() == Some(long)
+                            || a.get_all_aliases().unwrap_or_default().contains(&long)
+                    }
+                    None => {
+                        let short = name.chars().nth(1);
+                        a.get_short() == short
+                            || short.is_some_and(|s| {
+                                a.get_all_short_aliases().unwrap_or_default().contains(&s)
+                            })
+                    }
+                });
+                assert!(!taken, "{name} is an option here");
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_given_with_equals_is_the_same_option() {
+        assert_eq!(note("--check-certificate=false"), note("-k"));
+        assert!(note("--insecure").unwrap().contains("--cacert"));
+        assert_eq!(note("--cacert"), None);
+        assert_eq!(note("-kx"), None);
+    }
+}
