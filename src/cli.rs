@@ -475,7 +475,7 @@ pub struct Cli {
     /// 0 for endless is not taken: a run must end).
     #[arg(short = 't', long, value_name = "N", conflicts_with = "retries",
           visible_alias = "max-tries",
-          value_parser = clap::value_parser!(u32).range(1..), help_heading = "Network")]
+          value_parser = parse_tries, help_heading = "Network")]
     pub tries: Option<u32>,
 
     /// Retry a refused connection too (by default it is final, as in curl and wget).
@@ -914,6 +914,21 @@ pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     out
 }
 
+/// `-t, --tries`: attempts in all, at least one. wget's `0` and `inf` and aria2c's `0` (try
+/// for ever) are refused saying why, rather than as a number out of range.
+fn parse_tries(text: &str) -> Result<u32, String> {
+    match text.trim() {
+        "0" | "inf" => Err(format!(
+            "{text} (try for ever, to wget and aria2c) is not taken, as a run must end: give a \
+             number of tries (with --retry-max-time to bound them in time)"
+        )),
+        n => match n.parse::<u32>() {
+            Ok(0) | Err(_) => Err(format!("{text} is not a number of tries (1 or more)")),
+            Ok(n) => Ok(n),
+        },
+    }
+}
+
 /// `-B, --base`: an absolute http(s) URL.
 fn parse_base(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|err| format!("not a URL: {err}"))?;
@@ -1097,7 +1112,10 @@ mod tests {
         // wget's -t counts every attempt; --retries the ones after the first.
         let tries = parse(&["-t", "3"]).replace("tries: Some(3)", "tries: None");
         assert_eq!(tries, parse(&[]));
-        assert!(Cli::try_parse_from(["fetchpar", "-t", "0", "l"]).is_err());
+        for endless in ["0", "inf"] {
+            let err = Cli::try_parse_from(["fetchpar", "-t", endless, "l"]).unwrap_err();
+            assert!(err.to_string().contains("a run must end"), "{err}");
+        }
         assert!(Cli::try_parse_from(["fetchpar", "-t", "3", "--retries", "1", "l"]).is_err());
         assert_eq!(parse(&["--silent"]), parse(&["--quiet"]));
         assert!(Cli::try_parse_from(["fetchpar", "--spider", "-O", "l"]).is_err());
