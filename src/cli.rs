@@ -609,6 +609,7 @@ pub struct Cli {
     /// Save every body under DIR (created if missing), named from the URL.
     #[arg(short = 'o', visible_short_aliases = ['P', 'd'], long, value_name = "DIR",
           visible_aliases = ["directory-prefix", "dir"], help_heading = "Saving",
+          value_parser = parse_output_dir,
           default_value_if("remote_name", clap::builder::ArgPredicate::IsPresent, "."))]
     pub output_dir: Option<PathBuf>,
 
@@ -912,6 +913,23 @@ pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
         out.push(long.map_or(arg, OsString::from));
     }
     out
+}
+
+/// `-o DIR`: a folder's path. `-`, which curl's `-o -` and wget's `-O -` take for stdout, is
+/// refused: saved here it made a folder named `-`.
+fn parse_output_dir(text: &str) -> Result<PathBuf, String> {
+    match text {
+        "-" => Err(
+            "`-` is not taken: -o names the folder files are saved in, and bodies never \
+             go to stdout, which has the results (--prefix N shows each body's first N bytes); \
+             a folder named - is ./-"
+                .into(),
+        ),
+        "" => {
+            Err("an empty name: -o names the folder files are saved in (-o . for this one)".into())
+        }
+        _ => Ok(PathBuf::from(text)),
+    }
 }
 
 /// `-t, --tries`: attempts in all, at least one. wget's `0` and `inf` and aria2c's `0` (try
