@@ -2,7 +2,9 @@
 //! (`--user`'s, a netrc entry's, the URL's own), sent as Basic at once, as curl's `-u` sends
 //! it, and as Digest (RFC 7616, answered with http-auth) once a server's challenge asks for it,
 //! as wget answers one. Each origin's Digest challenge is kept, so its further requests answer
-//! it at once instead of each being refused first.
+//! it at once instead of each being refused first. A proxy's login (its URL's, or
+//! `--proxy-user`) goes the same way: Basic, then Digest once the proxy's 407 asks for it, as
+//! curl's `--proxy-anyauth` answers one; its challenge is kept apart from every origin's.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,7 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http_auth::{DigestClient, PasswordClient, PasswordParams};
-use ureq::http::HeaderMap;
+use ureq::Proxy;
+use ureq::http::{HeaderMap, HeaderValue};
 use url::Url;
 
 use crate::logins::Logins;
@@ -121,6 +124,30 @@ impl Auth {
         &self,
         url: &Url,
         login: &Login,
+        request: (&str, &str),
+        fresh: Option<&mut PasswordClient>,
+    ) -> String {
+        self.answer(&url.origin().ascii_serialization(), login, request, fresh)
+    }
+
+    /// The `Proxy-Authorization` value of a request to `proxy` (`method` and `uri` as its
+    /// request line gives them: `CONNECT` and `host:port` for a tunnel), as
+    /// [`Auth::authorization`] makes one for a server; `None` for a proxy without a login.
+    pub fn proxy_authorization(
+        &self,
+        proxy: &Proxy,
+        request: (&str, &str),
+        fresh: Option<&mut PasswordClient>,
+    ) -> Option<String> {
+        let login = proxy_login(proxy)?;
+        Some(self.answer(&proxy_key(proxy), &login, request, fresh))
+    }
+
+    /// The answer with `login` to `fresh`, else to the challenge kept under `key`, else Basic.
+    fn answer(
+        &self,
+        key: &str,
+        login: &Login,
         (method, uri): (&str, &str),
         fresh: Option<&mut PasswordClient>,
     ) -> String {
@@ -138,7 +165,7 @@ impl Auth {
         }
         if self.any_digest.load(Ordering::Relaxed) {
             let mut digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(client) = digests.get_mut(&url.origin().ascii_serialization())
+            if let Some(client) = digests.get_mut(key)
                 && let Ok(answer) = client.respond(&params)
             {
                 return answer;
@@ -152,8 +179,28 @@ impl Auth {
     /// then dropped). `None` for a Basic challenge to a request that sent Basic (the login was
     /// refused) or none that http-auth knows.
     pub fn challenge(&self, url: &Url, headers: &HeaderMap) -> Option<PasswordClient> {
+        let values = headers.get_all("www-authenticate").into_iter();
+        self.challenge_under(&url.origin().ascii_serialization(), values)
+    }
+
+    /// The challenge of a proxy's 407 (its `Proxy-Authenticate` values) worth asking again
+    /// for, as [`Auth::challenge`] takes a server's 401; `None` for a proxy without a login.
+    pub fn proxy_challenge<'a>(
+        &self,
+        proxy: &Proxy,
+        values: impl IntoIterator<Item = &'a HeaderValue>,
+    ) -> Option<PasswordClient> {
+        proxy_login(proxy)?;
+        self.challenge_under(&proxy_key(proxy), values)
+    }
+
+    fn challenge_under<'a>(
+        &self,
+        key: &str,
+        values: impl IntoIterator<Item = &'a HeaderValue>,
+    ) -> Option<PasswordClient> {
         let mut builder = PasswordClient::builder();
-        for value in headers.get_all("www-authenticate") {
+        for value in values {
             // A challenge that is not ASCII is none that http-auth could parse.
             if let Ok(value) = value.to_str() {
                 builder = builder.challenges(value);
@@ -162,9 +209,8 @@ impl Auth {
         match builder.build().ok()? {
             digest @ PasswordClient::Digest(_) => Some(digest),
             basic => {
-                let origin = url.origin().ascii_serialization();
                 let mut digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
-                digests.remove(&origin).map(|_| basic)
+                digests.remove(key).map(|_| basic)
             }
         }
     }
@@ -172,13 +218,43 @@ impl Auth {
     /// Keeps a Digest challenge whose answer the server took as its origin's, for the
     /// origin's next requests to answer at once (each with the nonce count one higher).
     pub fn keep(&self, url: &Url, client: PasswordClient) {
+        self.keep_under(url.origin().ascii_serialization(), client);
+    }
+
+    /// Keeps a Digest challenge whose answer `proxy` took, for its next requests and tunnels.
+    pub fn keep_proxy(&self, proxy: &Proxy, client: PasswordClient) {
+        self.keep_under(proxy_key(proxy), client);
+    }
+
+    fn keep_under(&self, key: String, client: PasswordClient) {
         if let PasswordClient::Digest(client) = client {
-            let origin = url.origin().ascii_serialization();
             let mut digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
-            digests.insert(origin, client);
+            digests.insert(key, client);
             self.any_digest.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// Where a proxy's challenge is kept: apart from any origin's (`http://host:port`), the same
+/// for every URL that goes through it.
+fn proxy_key(proxy: &Proxy) -> String {
+    format!(
+        "proxy {} {}",
+        proxy.protocol(),
+        crate::proxy::address(proxy)
+    )
+}
+
+/// The login a proxy's URL holds (`--proxy-user`'s is put there), if any.
+fn proxy_login(proxy: &Proxy) -> Option<Login> {
+    if proxy.username().is_none() && proxy.password().is_none() {
+        return None;
+    }
+    let user = proxy.username().unwrap_or_default().to_string();
+    Some(Login::new(
+        user,
+        proxy.password().unwrap_or_default().to_string(),
+    ))
 }
 
 #[cfg(test)]

@@ -181,8 +181,9 @@ pub struct Fetcher {
     rate: Option<RateLimit>,
     /// When URLs may start, with `--rate` or `--wait`.
     pace: Option<Pace>,
-    /// The logins requests go with, and the Digest challenges servers have made.
-    auth: Auth,
+    /// The logins requests go with, and the Digest challenges servers and proxies have made
+    /// (shared with the CONNECT link, which answers a proxy's).
+    auth: Arc<Auth>,
 }
 
 /// Agents the hosts are shared out between, each with its own pool of idle connections (of
@@ -289,18 +290,21 @@ impl Fetcher {
         let pace = (settings.pace).map(|(gap, random)| Pace::new(gap, random));
         let resolver = SharedResolver::new(settings.ip_family, Arc::clone(&settings.resolve));
         let winners = transport::Winners::default();
+        let auth = Arc::new(Auth::new(settings.user.clone(), settings.logins.clone()));
         let agents = (0..AGENTS)
             .map(|_| {
                 let tcp = transport::Tcp::new(MAX_INPUT, winners.clone(), settings.local.clone());
                 let tls = settings.tls.clone();
                 let (verbose, resolver) = (settings.verbose, resolver.clone());
                 match settings.proxies.any() {
-                    true => agent(&config, transport::proxied(tcp, tls), verbose, resolver),
+                    true => {
+                        let chain = transport::proxied(tcp, tls, Arc::clone(&auth));
+                        agent(&config, chain, verbose, resolver)
+                    }
                     false => agent(&config, transport::direct(tcp, tls), verbose, resolver),
                 }
             })
             .collect();
-        let auth = Auth::new(settings.user.clone(), settings.logins.clone());
         Self {
             auth,
             agents,
@@ -608,8 +612,11 @@ impl Fetcher {
         // The login challenge this hop's request is sent again to answer: once only, so a
         // login the server refuses ends as its 401.
         let mut challenge: Option<RefCell<PasswordClient>> = None;
+        // The same for a proxy's 407, to an http URL sent to it whole.
+        let mut proxy_challenge: Option<RefCell<PasswordClient>> = None;
         loop {
-            let budget = match (hops, challenge.is_some(), ask.clock, self.settings.timeout) {
+            let again = challenge.is_some() || proxy_challenge.is_some();
+            let budget = match (hops, again, ask.clock, self.settings.timeout) {
                 // The Agent's own whole-URL timeout covers the first request, unless the
                 // URL's clock started before it (a segment's request).
                 (0, false, None, _) | (_, _, _, None) => None,
@@ -634,6 +641,7 @@ impl Fetcher {
                 budget,
                 same_origin: hops == 0 || current.origin() == url.origin(),
                 challenge: challenge.as_ref(),
+                proxy_challenge: proxy_challenge.as_ref(),
             };
             let once = |head: bool| self.request_once(&current, head, ask, &hop);
             let head = self.settings.spider;
@@ -654,8 +662,27 @@ impl Fetcher {
             // Whatever the status: a login's redirect and a 503 asking to come back both set
             // cookies the next request needs.
             self.jar.keep(&current, response.headers());
-            // A 401 asking for Digest, to a request that has a login to answer it with.
             let same_origin = hop.same_origin;
+            // A proxy's 407 asking for Digest, to a request that has its login to answer with.
+            let whole = (self.settings.proxies.for_url(&current))
+                .filter(|proxy| proxy::in_absolute_form(proxy, &current));
+            if let Some(proxy) = whole {
+                match proxy_challenge.take() {
+                    None if response.status() == 407 => {
+                        let values = response.headers().get_all("proxy-authenticate");
+                        if let Some(asked) = self.auth.proxy_challenge(proxy, values) {
+                            proxy_challenge = Some(RefCell::new(asked));
+                            drain_redirect(response);
+                            continue;
+                        }
+                    }
+                    Some(answered) if response.status() != 407 => {
+                        self.auth.keep_proxy(proxy, answered.into_inner());
+                    }
+                    _ => {}
+                }
+            }
+            // A 401 asking for Digest, to a request that has a login to answer it with.
             match challenge.take() {
                 None if response.status() == 401
                     && (self.login(&current, ask.line, same_origin)).is_some() =>
@@ -743,6 +770,7 @@ impl Fetcher {
             budget,
             same_origin,
             challenge,
+            proxy_challenge,
         } = *hop;
         let line_headers = &line.headers;
         let proxy = self.settings.proxies.for_url(url);
@@ -796,7 +824,16 @@ impl Fetcher {
             + (line_headers.iter())
                 .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum::<usize>();
-        let proxy_login = absolute.and_then(proxy_basic_auth);
+        let proxy_login = absolute.and_then(|proxy| {
+            // Digest's `uri` is the request line's target: the whole URL, as it is written.
+            let uri = format!(
+                "http://{}{}",
+                &url[url::Position::BeforeHost..url::Position::AfterPort],
+                &url[url::Position::BeforePath..url::Position::AfterQuery]
+            );
+            let mut fresh = proxy_challenge.map(RefCell::borrow_mut);
+            (self.auth).proxy_authorization(proxy, (method, &uri), fresh.as_deref_mut())
+        });
         let head = head
             + absolute.map_or(0, |_| url.as_str().len())
             + (proxy_login.as_ref()).map_or(0, |b| b.len() + "Proxy-Authorization: \r\n".len());
@@ -1778,6 +1815,8 @@ struct Hop<'a> {
     same_origin: bool,
     /// The login challenge the previous request was answered with, to answer now.
     challenge: Option<&'a RefCell<PasswordClient>>,
+    /// The same from the proxy an http URL is sent to whole.
+    proxy_challenge: Option<&'a RefCell<PasswordClient>>,
 }
 
 /// Where reading a body stops: after `close_after` bytes when given, and with a `too_large`
@@ -1836,16 +1875,6 @@ fn status_failure(status: ureq::http::StatusCode, retry_after: Option<String>) -
             .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
     }
     failure
-}
-
-/// The `Proxy-Authorization` value for a proxy's login, as ureq's CONNECT link sends it.
-fn proxy_basic_auth(proxy: &ureq::Proxy) -> Option<String> {
-    if proxy.username().is_none() && proxy.password().is_none() {
-        return None;
-    }
-    let user = proxy.username().unwrap_or_default();
-    let credentials = format!("{user}:{}", proxy.password().unwrap_or_default());
-    Some(basic(credentials.as_bytes()))
 }
 
 /// The `Authorization` value for `user:password` (RFC 7617).

@@ -429,18 +429,44 @@ fn serve_connection(conn: TcpStream, stats: &Stats, stop: &AtomicBool) -> io::Re
 /// `Err(true)` when it does but its nonce was answered before and `once` allows a nonce one
 /// answer (the challenge is then `stale`).
 fn digest_answered(req: &Request, login: &str, stats: &Stats, once: bool) -> Result<(), bool> {
-    use md5::Digest as _;
-    let hex = |text: String| crate::links::hex(&md5::Md5::digest(text.as_bytes()));
-    let (user, password) = login.split_once(':').unwrap_or((login, ""));
     let value = (req.headers.iter())
         .find(|(name, _)| name == "authorization")
         .map(|(_, value)| value.as_str())
         .ok_or(false)?;
-    let answer = http_auth::parse_challenges(value).map_err(|_| false)?;
+    let nonce = digest_answer(value, login, &req.method, &req.target).ok_or(false)?;
+    let ours = (nonce.strip_prefix('n'))
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| n < stats.nonces.load(Ordering::SeqCst));
+    if !ours {
+        return Err(false);
+    }
+    let mut answered = stats.answered.lock().unwrap_or_else(|e| e.into_inner());
+    if once && !answered.insert(nonce) {
+        return Err(true);
+    }
+    Ok(())
+}
+
+/// The challenge [`digest_answer`] checks answers to: realm `fetchpar`, MD5, `qop="auth"`,
+/// this nonce, opaque `fetchpar-opaque` (a `WWW-Authenticate` or `Proxy-Authenticate` value).
+pub fn digest_challenge(nonce: &str) -> String {
+    format!(
+        "Digest realm=\"fetchpar\", qop=\"auth\", nonce=\"{nonce}\", opaque=\"fetchpar-opaque\""
+    )
+}
+
+/// The nonce an `Authorization` (or `Proxy-Authorization`) value answers with `login`
+/// (`USER:PASSWORD`) for a request of `method` and request target `target`, when it is a
+/// right answer to a [`digest_challenge`]; worked out here as RFC 7616 says, apart from the
+/// client's code. For the tests' servers and proxies.
+pub fn digest_answer(value: &str, login: &str, method: &str, target: &str) -> Option<String> {
+    use md5::Digest as _;
+    let hex = |text: String| crate::links::hex(&md5::Md5::digest(text.as_bytes()));
+    let (user, password) = login.split_once(':').unwrap_or((login, ""));
+    let answer = http_auth::parse_challenges(value).ok()?;
     let answer = answer
         .first()
-        .filter(|a| a.scheme.eq_ignore_ascii_case("Digest"));
-    let answer = answer.ok_or(false)?;
+        .filter(|a| a.scheme.eq_ignore_ascii_case("Digest"))?;
     let param = |name: &str| {
         (answer.params.iter())
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
@@ -449,28 +475,16 @@ fn digest_answered(req: &Request, login: &str, stats: &Stats, once: bool) -> Res
     };
     let nonce = param("nonce");
     let ha1 = hex(format!("{user}:fetchpar:{password}"));
-    let ha2 = hex(format!("{}:{}", req.method, param("uri")));
+    let ha2 = hex(format!("{method}:{}", param("uri")));
     let (nc, cnonce) = (param("nc"), param("cnonce"));
     let expected = hex(format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"));
-    let ours = (nonce
-        .strip_prefix('n')
-        .and_then(|n| n.parse::<usize>().ok()))
-    .is_some_and(|n| n < stats.nonces.load(Ordering::SeqCst));
-    let right = ours
-        && param("username") == user
+    let right = param("username") == user
         && param("realm") == "fetchpar"
-        && param("uri") == req.target
+        && param("uri") == target
         && param("qop") == "auth"
         && param("opaque") == "fetchpar-opaque"
         && param("response") == expected;
-    if !right {
-        return Err(false);
-    }
-    let mut answered = stats.answered.lock().unwrap_or_else(|e| e.into_inner());
-    if once && !answered.insert(nonce) {
-        return Err(true);
-    }
-    Ok(())
+    right.then_some(nonce)
 }
 
 /// Sleeps for `total`, measured against a deadline: every nap oversleeps a little, and with
@@ -561,9 +575,9 @@ fn respond(
             false => "",
         };
         let stale = if stale { ", stale=true" } else { "" };
+        let challenge = digest_challenge(&format!("n{nonce}"));
         let head = format!(
-            "HTTP/1.1 401 Unauthorized\r\n{basic}WWW-Authenticate: Digest realm=\"fetchpar\", \
-             qop=\"auth\", nonce=\"n{nonce}\", opaque=\"fetchpar-opaque\"{stale}\r\n\
+            "HTTP/1.1 401 Unauthorized\r\n{basic}WWW-Authenticate: {challenge}{stale}\r\n\
              {cookies}Content-Length: 12\r\n\r\nunauthorized"
         );
         out.write_all(head.as_bytes())?;

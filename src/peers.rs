@@ -138,7 +138,7 @@ const NOTES: &[(&[&str], &str)] = &[
     ),
     (
         &["--proxy-basic", "--proxy-digest", "--proxy-anyauth"],
-        "a proxy's login (--proxy-user) goes as Basic; proxies asking for Digest are not answered",
+        "a proxy's login (--proxy-user) goes as Basic, and as Digest once the proxy asks for it",
     ),
     (
         &["--basic", "--digest", "--anyauth", "--auth-no-challenge"],

@@ -13,8 +13,11 @@ use std::fmt;
 use std::io;
 use std::net::IpAddr;
 
-use ureq::http::Uri;
-use ureq::unversioned::transport::{ConnectionDetails, Connector, Transport};
+use ureq::config::AutoHeaderValue;
+use ureq::http::{HeaderValue, Uri};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport, TransportAdapter,
+};
 use ureq::{Error, Proxy, ProxyProtocol};
 use url::{Host, Position, Url};
 
@@ -293,9 +296,185 @@ pub fn absolute_head(head: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-/// The link around ureq's SOCKS and CONNECT links: their failures say only "connection
-/// refused" or "CONNECT proxy failed: proxy server responded 403/403", and a user cannot tell
-/// whether the proxy or the host behind it refused. This one makes each an [`AtProxy`].
+thread_local! {
+    /// Set on a thread while [`Connect`] makes its connection to the proxy through the chain,
+    /// which passes [`Connect`] again on the way: there it does nothing.
+    static TO_PROXY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The CONNECT link, in place of ureq's: a tunnel through an HTTP or https proxy to an https
+/// URL's host, as ureq's makes one (the same request head), and a proxy that answers the
+/// tunnel's login with a 407 asking for Digest is asked again, on a new connection, with the
+/// challenge answered (ureq's link sends Basic only). The challenge is kept with the run's
+/// logins, so the proxy's further tunnels answer it at once.
+#[derive(Debug)]
+pub struct Connect {
+    pub auth: std::sync::Arc<crate::auth::Auth>,
+}
+
+/// The most of a proxy's answer to CONNECT read for its head.
+const CONNECT_HEAD: usize = 64 * 1024;
+
+impl<In: Transport> Connector<In> for Connect {
+    type Out = Either<In, Box<dyn Transport>>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, Error> {
+        if let Some(transport) = chained {
+            return Ok(Some(Either::A(transport)));
+        }
+        let proxy = details.config.proxy().filter(|p| !is_socks(p));
+        let Some(proxy) = proxy.filter(|p| !TO_PROXY.get() && !p.is_no_proxy(details.uri)) else {
+            return Ok(None);
+        };
+        let target = match (proxy.resolve_target(), details.addrs.first()) {
+            (true, Some(addr)) => addr.to_string(),
+            _ => target(details),
+        };
+        let mut fresh = None;
+        loop {
+            let authorization =
+                (self.auth).proxy_authorization(proxy, ("CONNECT", &target), fresh.as_mut());
+            let answer = tunnel(details, proxy, &target, authorization.as_deref())?;
+            let status = answer.status;
+            match status {
+                200..=299 => {
+                    if let Some(answered) = fresh {
+                        self.auth.keep_proxy(proxy, answered);
+                    }
+                    return Ok(Some(Either::B(Tunnel(answer.transport).boxed())));
+                }
+                407 if fresh.is_none() => {
+                    fresh = self.auth.proxy_challenge(proxy, &answer.asked);
+                    if fresh.is_some() {
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            if status == 407 && authorization.is_some() {
+                let refused = AtProxy::new(proxy, target.clone(), Cause::LoginRefused);
+                return Err(Error::Io(io::Error::other(refused)));
+            }
+            return Err(Error::ConnectProxyFailed(format!(
+                "proxy server responded {status}/{status}"
+            )));
+        }
+    }
+}
+
+/// A proxy's answer to CONNECT, its head taken off the connection's input: after a 2xx, what
+/// follows is the tunnel's.
+struct Answer {
+    transport: Box<dyn Transport>,
+    status: u16,
+    /// Its `Proxy-Authenticate` values.
+    asked: Vec<HeaderValue>,
+}
+
+/// Connects to `proxy` and asks it for a tunnel to `target`.
+fn tunnel(
+    details: &ConnectionDetails,
+    proxy: &Proxy,
+    target: &str,
+    authorization: Option<&str>,
+) -> Result<Answer, Error> {
+    let uri = proxy.uri();
+    let addrs = details
+        .resolver
+        .resolve(uri, details.config, details.timeout)?;
+    let to_proxy = ConnectionDetails {
+        uri,
+        addrs,
+        config: details.config,
+        request_level: details.request_level,
+        resolver: details.resolver,
+        now: details.now,
+        timeout: details.timeout,
+        current_time: details.current_time.clone(),
+        run_connector: details.run_connector.clone(),
+        register_shutdown: details.register_shutdown.clone(),
+    };
+    let before = TO_PROXY.replace(true);
+    let made = (details.run_connector)(&to_proxy);
+    TO_PROXY.set(before);
+    let mut w = TransportAdapter::new(made?, details.current_time.clone());
+    w.set_timeout(details.timeout);
+    let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+    if let AutoHeaderValue::Provided(agent) = details.config.user_agent() {
+        head.push_str(&format!("User-Agent: {agent}\r\n"));
+    }
+    head.push_str("Proxy-Connection: Keep-Alive\r\n");
+    if let Some(authorization) = authorization {
+        head.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));
+    }
+    head.push_str("\r\n");
+    io::Write::write_all(&mut w, head.as_bytes())?;
+    io::Write::flush(&mut w)?;
+    let mut transport = w.into_inner();
+    loop {
+        let progress = transport.maybe_await_input(details.timeout)?;
+        let input = transport.buffers().input();
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut answer = httparse::Response::new(&mut headers);
+        match answer.parse(input) {
+            Ok(httparse::Status::Complete(used)) => {
+                let status = answer.code.unwrap_or(0);
+                let asked = (answer.headers.iter())
+                    .filter(|h| h.name.eq_ignore_ascii_case("proxy-authenticate"))
+                    .filter_map(|h| HeaderValue::from_bytes(h.value).ok())
+                    .collect();
+                transport.buffers().input_consume(used);
+                return Ok(Answer {
+                    transport,
+                    status,
+                    asked,
+                });
+            }
+            Ok(httparse::Status::Partial) if progress && input.len() < CONNECT_HEAD => continue,
+            // Closed before a whole head came, or more head than any proxy sends.
+            _ => {
+                let reason = "proxy server did not respond".to_string();
+                return Err(Error::ConnectProxyFailed(reason));
+            }
+        }
+    }
+}
+
+/// A tunnel through a proxy: the connection to the proxy, with no TLS of the URL's host yet
+/// (there may be TLS to an https proxy under it).
+#[derive(Debug)]
+struct Tunnel(Box<dyn Transport>);
+
+impl Transport for Tunnel {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), Error> {
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, Error> {
+        self.0.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        false
+    }
+}
+
+/// The link around the SOCKS and CONNECT links: their failures say only "connection refused"
+/// or "CONNECT proxy failed: proxy server responded 403/403" (ureq's words, which
+/// [`Connect`] keeps), and a user cannot tell whether the proxy or the host behind it refused.
+/// This one makes each an [`AtProxy`].
 #[derive(Debug)]
 pub struct Blamed<C>(pub C);
 
@@ -359,7 +538,8 @@ fn kept_as_is(io: &io::Error) -> bool {
     let no_family = io
         .get_ref()
         .is_some_and(|e| e.is::<crate::interface::NoFamily>());
-    no_family || crate::tls::is_tls(io) || crate::transport::was_interrupted(io)
+    let told = io.get_ref().is_some_and(|e| e.is::<AtProxy>());
+    no_family || told || crate::tls::is_tls(io) || crate::transport::was_interrupted(io)
 }
 
 /// The host and port a connection is for, as a proxy is asked for them.
@@ -426,6 +606,8 @@ enum Cause {
     Answered(u16),
     /// The proxy closed the connection without answering CONNECT.
     NoAnswer,
+    /// The proxy answered CONNECT with a 407 to the login it was given.
+    LoginRefused,
     /// The connection to the proxy broke before the tunnel was made.
     Broke(String),
     /// The SOCKS proxy refused: ureq's reason (a reply code's meaning, the login refused, or
@@ -447,6 +629,7 @@ impl AtProxy {
     pub fn settled(&self) -> bool {
         match &self.cause {
             Cause::Answered(code) => (400..500).contains(code) && *code != 408 && *code != 429,
+            Cause::LoginRefused => true,
             // The reply codes that say the way to the host failed this time (RFC 1928 6),
             // and a refusal, which `refused` decides on; the rest are the proxy's rules, a
             // login refused or a server that speaks no SOCKS.
@@ -490,6 +673,11 @@ impl fmt::Display for AtProxy {
             Cause::NoAnswer => write!(
                 f,
                 "the {proxy} closed the connection without answering the CONNECT to {target}"
+            ),
+            Cause::LoginRefused => write!(
+                f,
+                "the {proxy} refused the login it was given to reach {target} (407 Proxy \
+                 Authentication Required)"
             ),
             Cause::Broke(why) => write!(
                 f,

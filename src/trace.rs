@@ -54,7 +54,7 @@ thread_local! {
     /// What the links below [`Trace`] learned of the connection being made, for the lines
     /// that say it was made: the address reached directly, and how TLS was agreed.
     static MAKING: RefCell<Making> = const { RefCell::new(Making { peer: None, tls: None }) };
-    /// Set while ureq's CONNECT link makes its connection to the proxy (see [`Tunnel`]).
+    /// Set while the CONNECT link makes its connection to the proxy (see [`Tunnel`]).
     static TUNNELING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
@@ -200,8 +200,8 @@ impl<In: Transport> Connector<In> for Trace {
     ) -> Result<Option<Self::Out>, Error> {
         Ok(chained.map(|inner| {
             FRESH.set(true);
-            // ureq's CONNECT link makes its connection to the proxy by running the whole
-            // chain, this link included: that connection shows the CONNECT and its answer,
+            // The CONNECT link makes its connection to the proxy by running the whole chain,
+            // this link included: that connection shows the CONNECT and its answer,
             // then nothing (what goes through the tunnel is shown by the link above it,
             // where https is plaintext).
             let tunnel = TUNNELING.get();
@@ -226,7 +226,8 @@ fn connected(details: &ConnectionDetails, tls: bool, to_proxy: bool) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (host, _) => host.unwrap_or_default().to_string(),
     };
-    let via = match (details.config.proxy(), making.peer) {
+    // The connection to the proxy for a tunnel is made with the proxy still in the settings.
+    let via = match (details.config.proxy().filter(|_| !to_proxy), making.peer) {
         (Some(p), _) => format!(" through the proxy {}", proxy::address(p)),
         (None, _) if let Some(at) = proxy::absolute_proxy_address() => {
             format!(" through the proxy {at}")
@@ -248,8 +249,8 @@ fn connected(details: &ConnectionDetails, tls: bool, to_proxy: bool) {
     }
 }
 
-/// The link around ureq's CONNECT link: marks the connection it makes as the one to the proxy
-/// (see [`Trace`]).
+/// The link around the CONNECT link ([`proxy::Connect`]): marks the connection it makes as the
+/// one to the proxy (see [`Trace`]).
 #[derive(Debug)]
 pub struct Tunnel<C>(pub C);
 

@@ -23,10 +23,11 @@ use rustix::net::RecvFlags;
 use ureq::Error;
 use ureq::Timeout;
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, NextTimeout,
-    ShutdownHandle, SocksConnector, Transport,
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, ShutdownHandle, SocksConnector,
+    Transport,
 };
 
+use crate::auth::Auth;
 use crate::cancel;
 use crate::interface::Local;
 use crate::proxy::Blamed;
@@ -40,9 +41,9 @@ const FIRST_INPUT: usize = 8 * 1024;
 
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. For runs with a proxy.
-pub fn proxied(tcp: Tcp, tls: Tls) -> impl Connector<()> {
+pub fn proxied(tcp: Tcp, tls: Tls, auth: Arc<Auth>) -> impl Connector<()> {
     ().chain(Blamed(trace::Socks(SocksConnector::default())))
-        .chain(Blamed(trace::Tunnel(ConnectProxyConnector::default())))
+        .chain(Blamed(trace::Tunnel(crate::proxy::Connect { auth })))
         .chain(tcp)
         .chain(tls)
 }

@@ -1713,6 +1713,196 @@ fn tunnel_proxy(port: u16) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     (url, asked)
 }
 
+/// An HTTP proxy on 127.0.0.1 that takes only `login` (`USER:PASSWORD`) as Digest: a request
+/// without a right answer gets a 407 with a fresh challenge (nonces `p1`, `p2`, ...), on a
+/// connection kept open. Answered, a CONNECT opens a tunnel to port `port` of 127.0.0.1
+/// whatever host it names, and a request naming a whole `http://` URL is answered here, its
+/// body the URL. Notes each request's head, its lines joined by `\n`.
+fn digest_proxy(port: u16, login: &'static str) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = Arc::clone(&asked);
+    let nonces = Arc::new(AtomicUsize::new(0));
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let (noted, nonces) = (Arc::clone(&noted), Arc::clone(&nonces));
+            thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut client = client;
+                while let Some(head) = next_head(&mut reader) {
+                    noted.lock().unwrap().push(head.clone());
+                    let mut words = head.split(' ');
+                    let (method, target) = (words.next().unwrap(), words.next().unwrap());
+                    let answer = (head.lines())
+                        .find_map(|l| l.strip_prefix("Proxy-Authorization: "))
+                        .or_else(|| {
+                            head.lines()
+                                .find_map(|l| l.strip_prefix("proxy-authorization: "))
+                        })
+                        .and_then(|value| {
+                            fetchpar::origin::digest_answer(value, login, method, target)
+                        });
+                    if answer.is_none() {
+                        let nonce = nonces.fetch_add(1, Ordering::SeqCst) + 1;
+                        let challenge = fetchpar::origin::digest_challenge(&format!("p{nonce}"));
+                        let refusal = format!(
+                            "HTTP/1.1 407 Proxy Authentication Required\r\n\
+                             Proxy-Authenticate: {challenge}\r\nContent-Length: 6\r\n\r\ndenied"
+                        );
+                        if client.write_all(refusal.as_bytes()).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    if method != "CONNECT" {
+                        let body = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{target}",
+                            target.len()
+                        );
+                        if client.write_all(body.as_bytes()).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .unwrap();
+                    let server = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    let (mut up, mut down) = (server.try_clone().unwrap(), server);
+                    thread::spawn(move || std::io::copy(&mut reader, &mut up));
+                    let _ = std::io::copy(&mut down, &mut client);
+                    return;
+                }
+            });
+        }
+    });
+    (url, asked)
+}
+
+#[test]
+fn a_proxy_asking_for_digest_gets_its_login_answered_as_curl_proxy_anyauth_does() {
+    let server = tls_server(&["secure.test", "other.test"]);
+    let port: u16 = (server.url.trim_end_matches('/').rsplit(':').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (proxy, asked) = digest_proxy(port, "me:pr0xy pass");
+    let ca = server.ca_file();
+    let with = |login: &str| proxy.replace("http://", &format!("http://{login}@"));
+    let run = |login: &str, urls: &[String], code: i32| {
+        let out = fetchpar()
+            .args(["--json", "-j", "1", "--retries", "0", "--cacert"])
+            .arg(ca.path())
+            .args(["-x", &with(login)])
+            .args(urls)
+            .assert()
+            .code(code);
+        json_lines(&out.get_output().stdout)
+    };
+    let first_lines = |from: usize| -> Vec<String> {
+        (asked.lock().unwrap()[from..].iter())
+            .map(|head| {
+                let line = head.lines().next().unwrap().to_string();
+                let auth = (head.lines())
+                    .find(|l| l.to_ascii_lowercase().starts_with("proxy-authorization: "))
+                    .map_or("none", |l| match l.contains(" Digest ") {
+                        true if l.contains("nc=00000001") => "Digest 1",
+                        true if l.contains("nc=00000002") => "Digest 2",
+                        true => "Digest",
+                        false => "Basic",
+                    });
+                format!("{line} [{auth}]")
+            })
+            .collect()
+    };
+
+    // Two tunnels, to two hosts: the first is refused its Basic login and asked again with
+    // the challenge answered; the second answers the kept challenge at once, counted on.
+    let urls = [
+        format!("https://secure.test:{port}/"),
+        format!("https://other.test:{port}/"),
+    ];
+    let records = run("me:pr0xy%20pass", &urls, 0);
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record["prefix"], "secret", "{record}");
+    }
+    assert_eq!(
+        first_lines(0),
+        [
+            format!("CONNECT secure.test:{port} HTTP/1.1 [Basic]"),
+            format!("CONNECT secure.test:{port} HTTP/1.1 [Digest 1]"),
+            format!("CONNECT other.test:{port} HTTP/1.1 [Digest 2]"),
+        ]
+    );
+    // -v shows both CONNECTs and the proxy's answers, the Digest answer hidden as Basic is.
+    let traced = fetchpar()
+        .args(["-v", "--retries", "0", "--cacert"])
+        .arg(ca.path())
+        .args(["-x", &with("me:pr0xy%20pass"), &urls[0]])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
+    for shown in [
+        "> Proxy-Authorization: Basic ***",
+        "< HTTP/1.1 407 Proxy Authentication Required",
+        "> Proxy-Authorization: Digest ***",
+        "< HTTP/1.1 200 Connection established",
+    ] {
+        assert!(stderr.contains(shown), "{shown}: {stderr}");
+    }
+    assert!(
+        !stderr.contains("pr0xy") && !stderr.contains("nc="),
+        "{stderr}"
+    );
+    // A login the proxy refuses is told as such, once, with kind `proxy`, and not retried.
+    let seen = asked.lock().unwrap().len();
+    let refused = run("me:wrong", &urls[..1], 1);
+    assert_eq!(kind(&refused[0]), "proxy", "{}", refused[0]);
+    let at = proxy.trim_start_matches("http://");
+    assert_eq!(
+        message(&refused[0]),
+        format!(
+            "the HTTP proxy {at} refused the login it was given to reach secure.test:{port} \
+             (407 Proxy Authentication Required)"
+        )
+    );
+    assert_eq!(first_lines(seen).len(), 2, "asked twice, not retried");
+
+    // An http URL goes to the proxy whole, and is answered the same way on the same
+    // connection; a refused login is the URL's own 407, as curl reports it.
+    let seen = asked.lock().unwrap().len();
+    let whole = [
+        "http://far.test/a".to_string(),
+        "http://far.test/b".to_string(),
+    ];
+    let records = run("me:pr0xy%20pass", &whole, 0);
+    let prefixes: Vec<&str> = records
+        .iter()
+        .map(|r| r["prefix"].as_str().unwrap())
+        .collect();
+    assert_eq!(prefixes, ["http://far.test/a", "http://far.test/b"]);
+    assert_eq!(
+        first_lines(seen),
+        [
+            "GET http://far.test/a HTTP/1.1 [Basic]",
+            "GET http://far.test/a HTTP/1.1 [Digest 1]",
+            "GET http://far.test/b HTTP/1.1 [Digest 2]",
+        ]
+    );
+    let refused = run("me:wrong", &whole[..1], 1);
+    assert_eq!(refused[0]["status"], 407, "{}", refused[0]);
+    assert_eq!(kind(&refused[0]), "http_status", "{}", refused[0]);
+    // Without a login, a 407 stays what it was.
+    let bare = fetchpar()
+        .args(["--json", "--retries", "0", "-x", &proxy, &whole[0]])
+        .assert()
+        .code(1);
+    let bare = json_lines(&bare.get_output().stdout);
+    assert_eq!(bare[0]["status"], 407, "{}", bare[0]);
+}
+
 #[test]
 fn an_http_url_goes_to_an_https_proxy_whole_over_tls_verified_for_the_proxy() {
     // The TLS server answers whatever it is asked, so it stands in for an https proxy: a URL

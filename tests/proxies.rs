@@ -131,13 +131,7 @@ fn forward_proxy() -> (String, Noted, Arc<Mutex<usize>>) {
             let noted = Arc::clone(&noted);
             thread::spawn(move || {
                 let mut reader = BufReader::new(client.try_clone().unwrap());
-                loop {
-                    let mut head = String::new();
-                    while reader.read_line(&mut head).unwrap_or(0) > 2 {}
-                    if head.is_empty() {
-                        return;
-                    }
-                    let head = head.lines().collect::<Vec<_>>().join("\n");
+                while let Some(head) = next_head(&mut reader) {
                     let target = head.split(' ').nth(1).unwrap_or("").to_string();
                     let answer = if head.contains("proxy-authorization: ") {
                         format!(

@@ -244,3 +244,12 @@ pub fn read_until_closed(reader: &mut dyn std::io::Read, out: &mut Vec<u8>) {
         out.extend_from_slice(&buf[..n]);
     }
 }
+
+/// The next request head a test server reads on a connection, its lines joined by `\n`;
+/// `None` once the client has closed it.
+pub fn next_head(reader: &mut impl std::io::BufRead) -> Option<String> {
+    let mut head = String::new();
+    // The head ends with an empty line.
+    while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+    (!head.is_empty()).then(|| head.lines().collect::<Vec<_>>().join("\n"))
+}
