@@ -1954,6 +1954,122 @@ fn an_http_url_goes_to_an_https_proxy_whole_over_tls_verified_for_the_proxy() {
     assert_eq!(kind(&refused), "tls", "{refused}");
 }
 
+/// An https proxy on 127.0.0.1 (its certificate for 127.0.0.1, issued by the CA of the PEM
+/// returned) that opens a `CONNECT` tunnel to port `port` of 127.0.0.1 whatever host it is
+/// asked for: the tunnel runs inside its own TLS, so an https URL's TLS is TLS in TLS.
+fn https_tunnel_proxy(port: u16) -> (String, String) {
+    let (config, ca_pem) = tls_identity(&["127.0.0.1"], Own::Issued);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let config = Arc::clone(&config);
+            thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if tls.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                assert!(head.starts_with(b"CONNECT "), "{head:?}");
+                tls.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                tls.flush().unwrap();
+                // One thread relays both ways: reads on either side wait briefly for data,
+                // as a TLS stream cannot be split between two threads.
+                let mut server = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let poll = Some(Duration::from_millis(5));
+                server.set_read_timeout(poll).unwrap();
+                tls.sock.set_read_timeout(poll).unwrap();
+                let mut buf = vec![0u8; 64 * 1024];
+                let waiting = |e: &std::io::Error| {
+                    matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    )
+                };
+                loop {
+                    match tls.read(&mut buf) {
+                        Ok(0) => return,
+                        Ok(n) => server.write_all(&buf[..n]).unwrap(),
+                        Err(e) if waiting(&e) => {}
+                        Err(_) => return,
+                    }
+                    match server.read(&mut buf) {
+                        Ok(0) => {
+                            tls.conn.send_close_notify();
+                            let _ = tls.flush();
+                            return;
+                        }
+                        Ok(n) => {
+                            tls.write_all(&buf[..n]).unwrap();
+                            tls.flush().unwrap();
+                        }
+                        Err(e) if waiting(&e) => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    (url, ca_pem)
+}
+
+#[test]
+fn https_through_an_https_proxy_is_tls_inside_tls_each_verified_for_its_own_host() {
+    let server = tls_server(&["secure.test"]);
+    let port: u16 = (server.url.trim_end_matches('/').rsplit(':').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (proxy, proxy_ca) = https_tunnel_proxy(port);
+    // One file with both CAs: the proxy's and the server's.
+    let cas = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(cas.path(), format!("{proxy_ca}{}", server.ca_pem)).unwrap();
+    let url = format!("https://secure.test:{port}/");
+    let out = fetchpar()
+        .args(["--json", "-v", "--retries", "0", "-x", &proxy, "--cacert"])
+        .arg(cas.path())
+        .arg(&url)
+        .assert()
+        .success();
+    let output = out.get_output();
+    assert_eq!(json_lines(&output.stdout)[0]["prefix"], "secret");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let lines: Vec<&str> = (stderr.lines())
+        .filter_map(|l| l.strip_prefix("[argument:1] "))
+        .collect();
+    let at = proxy.trim_start_matches("https://");
+    assert_eq!(
+        lines[0],
+        format!("* connected to the proxy {at} (TLS)"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].ends_with("the certificate verified for 127.0.0.1"),
+        "{stderr}"
+    );
+    assert_eq!(lines[2], format!("> CONNECT secure.test:{port} HTTP/1.1"));
+    assert!(
+        stderr.contains("the certificate verified for secure.test"),
+        "{stderr}"
+    );
+    // Without the proxy's CA the run fails at the proxy's handshake, before any CONNECT.
+    let server_ca = server.ca_file();
+    let refused = fetchpar()
+        .args(["--json", "--retries", "0", "-x", &proxy, "--cacert"])
+        .arg(server_ca.path())
+        .arg(&url)
+        .assert()
+        .code(1);
+    let refused = &json_lines(&refused.get_output().stdout)[0];
+    assert_eq!(kind(refused), "tls", "{refused}");
+}
+
 #[test]
 fn https_through_a_connect_proxy_is_verified_for_the_urls_host() {
     let server = tls_server(&["secure.test"]);
