@@ -131,10 +131,25 @@ fn execute(cli: &Cli) -> Result<u8> {
 /// Runs the jobs in the mode the options ask for and returns the exit code.
 pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -> Result<u8> {
     let options = &fit_to_descriptors(options);
+    // With -o -, each body waits for its turn on stdout as a file in a folder of the run's own,
+    // removed when the run ends.
+    let waiting = match options.cat {
+        true => Some(tempfile::Builder::new().prefix("fetchpar-").tempdir().map_err(|e| {
+            UsageError(format!(
+                "-o -: cannot make a folder for the bodies waiting for their turn on stdout \
+                 (in TMPDIR): {e}"
+            ))
+        })?),
+        false => None,
+    };
     // Everything that can make the run impossible is checked before the first fetch.
     let saver = match &options.save {
         Some(settings) => {
-            Some(Saver::new(settings.clone()).map_err(|e| UsageError(format!("{e:#}")))?)
+            let mut settings = settings.clone();
+            if let Some(folder) = &waiting {
+                settings.dir = folder.path().to_path_buf();
+            }
+            Some(Saver::new(settings).map_err(|e| UsageError(format!("{e:#}")))?)
         }
         None => None,
     };
@@ -146,7 +161,15 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     let side = SideFiles::new(options.checksums.as_deref(), options.failed_out.as_deref())
         .map_err(|e| UsageError(format!("{e:#}")))?;
     let stdout = io::stdout();
-    let mut report = Reporter::new(BufWriter::new(stdout.lock()), options.style, side);
+    // With -o -, stdout has the bodies and the results go to stderr.
+    let results: Box<dyn Write> = match options.cat {
+        true => Box::new(io::stderr()),
+        false => Box::new(stdout.lock()),
+    };
+    let mut report = Reporter::new(BufWriter::new(results), options.style, side);
+    if options.cat {
+        report.cat_to(Box::new(stdout.lock()), options.quiet);
+    }
     let mut fetcher = Fetcher::new(options.net.clone(), saver);
     let jar = fetcher.cookies();
     if let Some(path) = &options.load_cookies {

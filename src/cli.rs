@@ -606,7 +606,10 @@ pub struct Cli {
     )]
     pub pass: Option<String>,
 
-    /// Save every body under DIR (created if missing), named from the URL.
+    /// Save every body under DIR (created if missing), named from the URL; `-` for stdout.
+    ///
+    /// `-o -` writes the bodies to stdout instead, one after another in input order (as
+    /// `curl -o -` and `wget -O -`), and the results to stderr.
     #[arg(short = 'o', visible_short_aliases = ['P', 'd'], long, value_name = "DIR",
           visible_aliases = ["directory-prefix", "dir"], help_heading = "Saving",
           value_parser = parse_output_dir,
@@ -893,11 +896,23 @@ fn told(err: clap::Error) -> clap::Error {
 
 /// wget's `-nc`, `-nH`, `-nv` and `-nd` as their long names. clap's short options are one
 /// letter, so `-nc` would otherwise be `-n -c` (netrc and continue), `-nH` an `-H` with no
-/// header and `-nv` netrc and verbose. Arguments after `--` are left as they are.
+/// header and `-nv` netrc and verbose. And wget's `-O-` (`wget -qO- URL`), the body to stdout,
+/// as `-o -`: `-O` here is curl's and takes no value. Arguments after `--` are left as they are.
 pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut rest = false;
     let mut out = Vec::new();
     for arg in args {
+        let cluster = (arg.to_str())
+            .filter(|a| !rest && !a.starts_with("--"))
+            .and_then(|a| a.strip_suffix("O-"))
+            .filter(|before| before.starts_with('-'));
+        if let Some(before) = cluster {
+            if before != "-" {
+                out.push(before.into());
+            }
+            out.extend(["-o".into(), "-".into()]);
+            continue;
+        }
         let long = match arg.to_str() {
             _ if rest => None,
             Some("--") => {
@@ -915,16 +930,9 @@ pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     out
 }
 
-/// `-o DIR`: a folder's path. `-`, which curl's `-o -` and wget's `-O -` take for stdout, is
-/// refused: saved here it made a folder named `-`.
+/// `-o DIR`: a folder's path, or `-` for stdout.
 fn parse_output_dir(text: &str) -> Result<PathBuf, String> {
     match text {
-        "-" => Err(
-            "`-` is not taken: -o names the folder files are saved in, and bodies never \
-             go to stdout, which has the results (--prefix N shows each body's first N bytes); \
-             a folder named - is ./-"
-                .into(),
-        ),
         "" => {
             Err("an empty name: -o names the folder files are saved in (-o . for this one)".into())
         }
@@ -1163,6 +1171,12 @@ mod tests {
         assert!(parse(&["-nv", "l"]).contains("verbose: false, "));
         // After `--`, a list named `-nc` is a list.
         assert!(parse(&["--", "-nc"]).contains(r#"lists: ["-nc"]"#));
+        // wget's -O- and -qO-: the body to stdout.
+        let stdout = |args: &[&str]| wget_shorts(args.iter().map(OsString::from));
+        assert_eq!(stdout(&["-O-", "u"]), ["-o", "-", "u"]);
+        assert_eq!(stdout(&["-qO-", "u"]), ["-q", "-o", "-", "u"]);
+        assert_eq!(stdout(&["-O", "-"]), ["-O", "-"]);
+        assert_eq!(stdout(&["--", "-qO-"]), ["--", "-qO-"]);
     }
 
     #[test]

@@ -251,6 +251,9 @@ pub struct Options {
     pub timeline: Option<PathBuf>,
     /// `--fail-early` and `--quota`: when the run stops starting URLs.
     pub stops: crate::run::Stops,
+    /// `-o -`: the bodies go to stdout in input order (each saved in a folder of the run's own
+    /// until its turn), and the results to stderr.
+    pub cat: bool,
 }
 
 /// What `-i` (or `-M`, given as `option`) names: a list on a server for an http(s) URL that
@@ -396,6 +399,10 @@ impl Options {
             }
         }
         let load_cookies = cookie_option(cli, &mut headers)?;
+        let cat = cli.output_dir.as_deref() == Some(std::path::Path::new("-"));
+        if cat {
+            to_stdout(cli)?;
+        }
         let jobs = jobs_wanted(cli);
         let proxies = proxies(cli)?;
         Ok(Self {
@@ -417,7 +424,7 @@ impl Options {
             jobs,
             style: Style {
                 json: cli.json,
-                keep_order: cli.keep_order,
+                keep_order: cli.keep_order || cat,
                 color: use_color(cli.color),
                 spider: cli.spider,
             },
@@ -500,7 +507,37 @@ impl Options {
                 fail_early: cli.fail_early,
                 quota: cli.quota.filter(|&q| q > 0),
             },
+            cat,
         })
+    }
+}
+
+/// Checks that `-o -` can write the bodies to stdout: not to a terminal, where a server's
+/// bytes could drive it (as the results never can), and with no option that works on files
+/// kept under their names.
+fn to_stdout(cli: &Cli) -> Result<()> {
+    if std::io::stdout().is_terminal() {
+        return Err(UsageError(
+            "-o - writes the bodies as they are to stdout, which is a terminal here, where a \
+             server's bytes could drive it: send stdout to a file or a pipe (> all.bin, | tar x)"
+                .into(),
+        )
+        .into());
+    }
+    let kept = [
+        (cli.continue_ || cli.continue_at.is_some(), "-c"),
+        (cli.timestamping, "-N"),
+        (cli.remote_time, "-R"),
+        (cli.checksums.is_some(), "--checksums"),
+        (cli.xattr, "--xattr"),
+    ];
+    match kept.iter().find(|(given, _)| *given) {
+        Some((_, option)) => Err(UsageError(format!(
+            "{option} works on files kept under their names, and -o - keeps none: the bodies go \
+             to stdout"
+        ))
+        .into()),
+        None => Ok(()),
     }
 }
 
@@ -511,6 +548,11 @@ impl Options {
     /// early URL makes the run hold the rest of the list. 16,384, fewer with large prefixes,
     /// never fewer than the job cap; `None` when results print as they come.
     pub fn reorder_window(&self) -> Option<usize> {
+        // With -o -, each body waiting for its turn is a file: no more of them than URLs at
+        // once, so a stalled URL holds at most that many bodies on the disk.
+        if self.cat {
+            return Some(self.jobs.max(1));
+        }
         (self.style.keep_order).then(|| reorder_window(self.jobs, self.net.prefix))
     }
 }

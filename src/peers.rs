@@ -89,8 +89,8 @@ const NOTES: &[(&[&str], &str)] = &[
     ),
     (
         &["--output", "--output-document"],
-        "-o here names a folder (--output-dir); a URL's own file name goes after it in the list \
-         or the argument: 'URL out=NAME'",
+        "-o here names a folder (--output-dir), and -o - sends the bodies to stdout; a URL's own \
+         file name goes after it in the list or the argument: 'URL out=NAME'",
     ),
     (
         &["--allow-overwrite"],

@@ -133,6 +133,10 @@ pub struct Reporter<W: Write> {
     pending: BTreeMap<usize, Outcome>,
     next_id: usize,
     tally: Tally,
+    /// `-o -`: each saved body is written here in its turn, then its file removed.
+    cat: Option<Box<dyn Write>>,
+    /// `-o -` with `--quiet`: the results, on stderr then, are printed for failures only.
+    failures_only: bool,
 }
 
 impl<W: Write> Reporter<W> {
@@ -149,7 +153,18 @@ impl<W: Write> Reporter<W> {
             pending: BTreeMap::new(),
             next_id: 0,
             tally: Tally::default(),
+            cat: None,
+            failures_only: false,
         }
+    }
+
+    /// `-o -`: writes each saved body to `bodies` when its result is printed (in input order
+    /// with `--keep-order`), and removes its file; the result names `-` as its path. With
+    /// `quiet`, only failures are printed: the results are on stderr, which `--quiet` keeps
+    /// for errors.
+    pub fn cat_to(&mut self, bodies: Box<dyn Write>, quiet: bool) {
+        self.cat = Some(bodies);
+        self.failures_only = quiet;
     }
 
     /// Collects spans for `--timeline`.
@@ -166,7 +181,9 @@ impl<W: Write> Reporter<W> {
     /// display if there is one.
     pub fn start_run(&mut self, mode: &'static str, progress: Option<Arc<Progress>>) {
         use std::io::IsTerminal;
-        self.suspend_bars = progress.is_some() && std::io::stdout().is_terminal();
+        // With -o -, the results go to stderr, where the bars are.
+        let on_bars = self.cat.is_some() || std::io::stdout().is_terminal();
+        self.suspend_bars = progress.is_some() && on_bars;
         self.progress = progress;
         if let Some(runs) = &mut self.timeline {
             runs.push(RunSpans {
@@ -205,14 +222,42 @@ impl<W: Write> Reporter<W> {
             run.spans.push(Span::of(&outcome));
         }
         if !self.style.keep_order {
-            return self.print(&outcome);
+            return self.emit(outcome);
         }
         self.pending.insert(outcome.id, outcome);
         while let Some(next) = self.pending.remove(&self.next_id) {
-            self.print(&next)?;
+            self.emit(next)?;
             self.next_id += 1;
         }
         Ok(())
+    }
+
+    /// Prints an outcome, its body first with `-o -`.
+    fn emit(&mut self, mut outcome: Outcome) -> io::Result<()> {
+        if let Some(bodies) = &mut self.cat
+            && outcome.is_ok()
+            && let Some(path) = outcome.path.take()
+        {
+            match File::open(&path) {
+                Ok(mut file) => {
+                    io::copy(&mut file, bodies)?;
+                    bodies.flush()?;
+                    outcome.path = Some("-".into());
+                }
+                // Not there to write out (removed while it waited): the URL fails.
+                Err(err) => {
+                    let why = format!("the body saved to wait for its turn is gone: {err}");
+                    outcome.error = Some(Failure::new(crate::outcome::ErrorKind::Disk, why));
+                    self.tally.ok -= 1;
+                    self.tally.failed += 1;
+                }
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+        if self.failures_only && outcome.is_ok() {
+            return Ok(());
+        }
+        self.print(&outcome)
     }
 
     /// Flushes what is buffered; called when no further result is waiting, so lines appear
@@ -230,7 +275,7 @@ impl<W: Write> Reporter<W> {
     /// Prints anything still held back (only when some ids never arrived) and returns the counts.
     pub fn finish(&mut self, wall: Duration) -> io::Result<Tally> {
         for (_, outcome) in std::mem::take(&mut self.pending) {
-            self.print(&outcome)?;
+            self.emit(outcome)?;
         }
         self.flush()?;
         self.side.finish()?;

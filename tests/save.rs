@@ -1906,3 +1906,85 @@ fn a_metalink_size_is_the_size_the_file_must_have() {
     let kinds: Vec<_> = run(&[]).iter().map(kind).collect();
     assert_eq!(kinds, ["ok", "checksum", "checksum", "invalid_url"]);
 }
+
+#[test]
+fn dash_as_the_folder_writes_the_bodies_to_stdout_in_input_order_and_the_results_to_stderr() {
+    let origin = Origin::start().unwrap();
+    let waiting = tempfile::tempdir().unwrap();
+    // The first URL answers last, so the bodies after it wait for it; two share a name; one
+    // fails and writes nothing.
+    let urls = [
+        origin.url("/one?size=3000&delay=300"),
+        origin.url("/two?size=20"),
+        refused_url(),
+        origin.url("/two?size=7"),
+    ];
+    let run = |args: &[&str], code: i32| {
+        let out = fetchpar()
+            .env("TMPDIR", waiting.path())
+            .args(["-o", "-"])
+            .args(args)
+            .args(&urls)
+            .assert()
+            .code(code);
+        let out = out.get_output();
+        (
+            out.stdout.clone(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bodies = [body_bytes(0, 3000), body_bytes(0, 20), body_bytes(0, 7)].concat();
+    let (stdout, stderr) = run(&[], 1);
+    assert_eq!(stdout, bodies, "{stderr}");
+    let results: Vec<&str> = stderr.lines().filter(|l| l.contains("127.0.0.1")).collect();
+    assert_eq!(results.len(), 4, "{stderr}");
+    for (line, url) in results.iter().zip(&urls) {
+        assert!(line.contains(url.as_str()), "in input order: {stderr}");
+    }
+    assert!(results[0].ends_with(" -> -  \"fetchpar origin line 000000,abcdefghijklmnop\\nfetchpar origin line 000001,abcdefghijklmnop\\nfetchpar o\""), "{}", results[0]);
+    assert!(results[2].contains("connect"), "{stderr}");
+    // The folder the bodies waited in is gone.
+    assert_eq!(files_in(waiting.path()), Vec::<String>::new());
+
+    // --json results go to stderr too, the path of each body `-`.
+    let (stdout, stderr) = run(&["--json"], 1);
+    assert_eq!(stdout, bodies);
+    // Beside the summary line.
+    let json: String = (stderr.lines())
+        .filter(|l| l.starts_with('{'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let records = json_lines(json.as_bytes());
+    assert_eq!(lines_of(&records), [1, 2, 3, 4]);
+    assert_eq!(records[3]["path"], "-");
+    assert_eq!(records[3]["bytes"], 7);
+    // -q leaves only the failure on stderr.
+    let (stdout, stderr) = run(&["-q"], 1);
+    assert_eq!(stdout, bodies);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("connect"), "{stderr}");
+    assert_eq!(files_in(waiting.path()), Vec::<String>::new());
+
+    // Options about files kept under their names have nothing to work on.
+    fetchpar()
+        .args(["-o", "-", "-c", &urls[1]])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "-c works on files kept under their names",
+        ));
+}
+
+#[test]
+fn dash_as_the_folder_refuses_a_terminal_for_stdout() {
+    let origin = Origin::start().unwrap();
+    let args = ["-o".to_string(), "-".to_string(), origin.url("/raw?size=5")];
+    let (master, mut child) = spawn_in_terminal(&args, 24, 200, &[]);
+    let mut screen = Vec::new();
+    read_until_closed(&mut *master.try_clone_reader().unwrap(), &mut screen);
+    let code = child.wait().unwrap().exit_code();
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(code, 2, "{screen}");
+    assert!(screen.contains("which is a terminal here"), "{screen}");
+    assert_eq!(origin.requests(), 0);
+}
