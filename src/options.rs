@@ -530,6 +530,12 @@ fn to_stdout(cli: &Cli) -> Result<()> {
         (cli.remote_time, "-R"),
         (cli.checksums.is_some(), "--checksums"),
         (cli.xattr, "--xattr"),
+        // Two URLs of one name must be two bodies: each is saved under a name of its own.
+        (cli.no_clobber, "--no-clobber"),
+        (
+            cli.on_exists != crate::save::OnExists::Rename,
+            "--on-exists",
+        ),
     ];
     match kept.iter().find(|(given, _)| *given) {
         Some((_, option)) => Err(UsageError(format!(
