@@ -1988,3 +1988,41 @@ fn dash_as_the_folder_refuses_a_terminal_for_stdout() {
     assert!(screen.contains("which is a terminal here"), "{screen}");
     assert_eq!(origin.requests(), 0);
 }
+
+#[test]
+fn continue_leaves_a_read_only_file_cut_short_as_it_is() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("ro.bin");
+    fs::write(&file, body_bytes(0, 30000)).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o444)).unwrap();
+    // The folder is anyone's, so a rename would go through: only the file's own mode stops it.
+    fs::set_permissions(out.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    // For root no file is read-only: the run is made as nobody's, with a copy of the binary
+    // nobody can reach whatever folder the checkout is in.
+    let bin = tempfile::tempdir().unwrap();
+    let mut cmd = fetchpar_std();
+    if rustix::process::geteuid().is_root() {
+        let copy = bin.path().join("fetchpar");
+        fs::copy(cmd.get_program(), &copy).unwrap();
+        fs::set_permissions(bin.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let mut as_nobody = std::process::Command::new(&copy);
+        as_nobody
+            .env_clear()
+            .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        as_nobody.uid(65534).gid(65534);
+        cmd = as_nobody;
+    }
+    cmd.args(["--json", "-c", "--retries", "0", "-o"])
+        .arg(out.path())
+        .arg(origin.url("/ro.bin?size=100000"));
+    let run = cmd.output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let record = &json_lines(&run.stdout)[0];
+    assert_eq!(kind(record), "disk", "{record}");
+    assert!(message(record).contains("ro.bin"), "{record}");
+    assert_eq!(fs::read(&file).unwrap(), body_bytes(0, 30000));
+    assert_eq!(files_in(out.path()), ["ro.bin"]);
+}
