@@ -1203,20 +1203,23 @@ fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
     let mut options = LineOptions::default();
     let mut mirrors = Vec::new();
     for word in words {
+        // An option's key is a word (`out`, `max-download-limit`), which no URL starts like,
+        // so an option whose value is a URL (`referer=https://...`) is an option.
+        if let Some((key, value)) = key_value(word) {
+            apply_option(&mut options, key, value)?;
+            continue;
+        }
         if word.contains("://") {
             let mirror = parse_url(word).map_err(|why| format!("mirror `{word}`: {why}"))?;
             mirrors.push(mirror);
             continue;
         }
-        // An option's key is a word (`out`, `max-download-limit`); anything else after the URL
-        // is most likely the rest of a URL with a space in it, pasted as it was shown.
-        let Some((key, value)) = key_value(word) else {
-            return Err(format!(
-                "`{word}` after the URL is neither an option (key=value) nor another URL; a \
-                 space inside a URL is written %20"
-            ));
-        };
-        apply_option(&mut options, key, value)?;
+        // Anything else after the URL is most likely the rest of a URL with a space in it,
+        // pasted as it was shown.
+        return Err(format!(
+            "`{word}` after the URL is neither an option (key=value) nor another URL; a space \
+             inside a URL is written %20"
+        ));
     }
     Ok(Target {
         url,
@@ -1469,6 +1472,12 @@ mod tests {
         assert_eq!(target.options.out.as_deref(), Some("name.bin"));
         assert_eq!(hex(&target.options.checksum.unwrap().digest), digest);
         assert!(parse_line("http://h.example/ sha256=abc").is_err());
+        // An option whose value is a URL is an option, not a mirror; a URL is a mirror.
+        let target = parse_line("http://h.example/f referer=https://r.example/p").unwrap();
+        assert!(target.options.referer.is_some() && target.mirrors.is_empty());
+        let target = parse_line("http://h.example/f https://m.example/f?a=b").unwrap();
+        assert_eq!(target.mirrors.len(), 1);
+        assert!(target.options.referer.is_none());
     }
 
     #[test]
