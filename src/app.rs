@@ -148,6 +148,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             let mut settings = settings.clone();
             if let Some(folder) = &waiting {
                 settings.dir = folder.path().to_path_buf();
+                cancel::remove_at_exit(folder.path());
             }
             Some(Saver::new(settings).map_err(|e| UsageError(format!("{e:#}")))?)
         }

@@ -14,15 +14,27 @@ const FAILED_EARLY: u8 = 2;
 /// Exit code for an interrupted run, as shells report SIGINT.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// A folder of the run's own that the exit at a second signal removes, as the run would have
+/// at its end (`-o -`'s bodies waiting for their turn).
+static SCRATCH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 /// Installs the signal handler. Failing to install it only loses the graceful stop.
 pub fn install() {
     let _ = ctrlc::set_handler(|| {
         // A signal after a --fail-early stop still makes the run an interrupted one; a second
         // signal ends the process.
         if STOP.swap(INTERRUPTED, Ordering::SeqCst) == INTERRUPTED {
+            if let Some(folder) = SCRATCH.get() {
+                let _ = std::fs::remove_dir_all(folder);
+            }
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
     });
+}
+
+/// Has the exit at a second signal remove `folder` (only the first one given).
+pub fn remove_at_exit(folder: &std::path::Path) {
+    let _ = SCRATCH.set(folder.to_path_buf());
 }
 
 /// Whether the run has been asked to stop, for whatever reason.

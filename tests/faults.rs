@@ -941,6 +941,34 @@ fn a_second_interrupt_exits_at_once() {
         signal(&child, "-INT");
     }
     assert_eq!(child.wait().unwrap().code(), Some(130));
+
+    // With -o -, the folder where bodies wait for their turn goes with the process: here one
+    // body waits behind the slow URL when the second signal comes.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = list(&[
+        origin.url("/slow?delay=30000"),
+        origin.url("/fast?size=1000"),
+    ]);
+    let mut child = fetchpar_std()
+        .env("TMPDIR", scratch.path())
+        .args(["-o", "-"])
+        .arg(file.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = || {
+        let folders = std::fs::read_dir(scratch.path()).unwrap().flatten();
+        folders.into_iter().any(|f| f.path().join("fast").exists())
+    };
+    while !waiting() {
+        thread::yield_now();
+    }
+    for _ in 0..2 {
+        signal(&child, "-INT");
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(files_in(scratch.path()), Vec::<String>::new());
 }
 
 #[test]
