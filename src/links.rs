@@ -1358,7 +1358,7 @@ pub(crate) fn parse_checksum(
     let digits = 2 * algorithm.len();
     let bad = || {
         let name = algorithm.name();
-        format!("{key}= needs a {name} digest, {digits} hex digits, found `{hex}`")
+        format!("{key}= needs {digits} hex digits for its {name} digest, found `{hex}`")
     };
     if hex.len() != digits {
         return Err(bad());
@@ -1664,7 +1664,10 @@ mod tests {
         );
         assert!(err("http://h.example/ checksum=adler32=123").contains("8 hex digits"));
         assert!(err("http://h.example/ checksum=sha-256=12").contains("64 hex digits"));
-        assert!(err("http://h.example/ checksum=md5=12").contains("md5 digest, 32 hex digits"));
+        assert!(
+            err("http://h.example/ checksum=md5=12")
+                .contains("needs 32 hex digits for its md5 digest")
+        );
         assert!(err("http://h.example/a\tftp://m.example/a").contains("mirror `ftp://"));
         let mirrored = parse_line("http://h.example/a\thttps://m.example/b out=x").unwrap();
         assert_eq!(mirrored.mirrors[0].as_str(), "https://m.example/b");
