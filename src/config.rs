@@ -100,7 +100,8 @@ pub fn apply(
                 || conflicting(&cmd, other, &id)
         });
         if !contradicted {
-            from_file.extend(words);
+            let home = || std::env::var_os("HOME");
+            from_file.extend(home_expanded(arg, words, home));
         }
     }
     let mut out = Vec::with_capacity(args.len() + from_file.len());
@@ -109,6 +110,32 @@ pub fn apply(
     out.extend(from_file);
     out.extend(args);
     Ok(out)
+}
+
+/// A file's or folder's path that starts with `~/` (or is `~`) as the user's home holds it, as
+/// wget reads such paths in its wgetrc: no shell expands a config file's values, and a run
+/// would otherwise save into a folder named `~`. Other values, and paths without a home to put
+/// first, stay as they are.
+fn home_expanded(
+    arg: Option<&clap::Arg>,
+    mut words: Vec<OsString>,
+    home: impl Fn() -> Option<OsString>,
+) -> Vec<OsString> {
+    let path =
+        arg.is_some_and(|a| a.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>());
+    let rest = (words.get(1).and_then(|w| w.to_str()))
+        .and_then(|value| value.strip_prefix('~'))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .map(str::to_string);
+    if let (true, Some(rest), Some(home)) = (path, rest, home()) {
+        let mut expanded = PathBuf::from(home);
+        let rest = rest.trim_start_matches('/');
+        if !rest.is_empty() {
+            expanded.push(rest);
+        }
+        words[1] = expanded.into_os_string();
+    }
+    words
 }
 
 /// aria2c's `--continue=true` on the command line: a switch given `=true` (`yes`, `on`) is the
@@ -333,6 +360,27 @@ mod tests {
 
     fn os(words: &[&str]) -> Vec<OsString> {
         words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_path_from_the_file_starting_with_a_tilde_is_under_home_as_wget_reads_it() {
+        let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+        cmd.build();
+        let arg = |word: &str| named(&cmd, &OsString::from(word));
+        let home = || Some(OsString::from("/home/me"));
+        let expanded = |option: &str, value: &str| {
+            home_expanded(arg(option), os(&[option, value]), home)[1].clone()
+        };
+        assert_eq!(expanded("--output-dir", "~/dl"), "/home/me/dl");
+        assert_eq!(expanded("--load-cookies", "~"), "/home/me");
+        assert_eq!(expanded("-i", "~/lists/a.txt"), "/home/me/lists/a.txt");
+        // Not a path, not the user's own home, or no home: as written.
+        assert_eq!(expanded("--user-agent", "~/dl"), "~/dl");
+        assert_eq!(expanded("--output-dir", "~other/dl"), "~other/dl");
+        assert_eq!(expanded("--output-dir", "dl/~"), "dl/~");
+        let homeless = home_expanded(arg("-o"), os(&["-o", "~/dl"]), || None);
+        assert_eq!(homeless[1], "~/dl");
+        assert_eq!(home_expanded(arg("-q"), os(&["-q"]), home), os(&["-q"]));
     }
 
     #[test]

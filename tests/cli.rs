@@ -2702,6 +2702,24 @@ fn a_peers_option_that_is_not_taken_says_what_to_use_instead() {
 }
 
 #[test]
+fn a_config_files_path_under_a_tilde_is_under_home_as_in_a_wgetrc() {
+    let origin = Origin::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    fs::write(&config, "dir = ~/dl\n").unwrap();
+    fetchpar()
+        .env("HOME", home.path())
+        .current_dir(home.path())
+        .arg("--config")
+        .arg(&config)
+        .arg(origin.url("/t.bin?size=9"))
+        .assert()
+        .success();
+    assert_eq!(fs::read(home.path().join("dl/t.bin")).unwrap().len(), 9);
+    assert!(!home.path().join("~").exists(), "no folder named ~");
+}
+
+#[test]
 fn a_switch_takes_aria2cs_true_and_false_on_the_command_line_too() {
     let origin = Origin::start().unwrap();
     let url = origin.url("/sw?size=5");
