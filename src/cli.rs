@@ -1016,13 +1016,17 @@ pub fn parse_secs(text: &str) -> Result<Limit, String> {
         (n, 1.0)
     } else if let Some(n) = text.strip_suffix('m') {
         (n, 60.0)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = text.strip_suffix('d') {
+        // wget's suffixes for its times: m, h and d.
+        (n, 86400.0)
     } else {
         (text, 1.0)
     };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds (try 10, 2.5 or 500ms)"))?;
+    let value: f64 = number.trim().parse().map_err(|_| {
+        format!("`{text}` is not a number of seconds (try 10, 2.5, 500ms, 1m or 1h)")
+    })?;
     let secs = value * scale;
     if !(0.0..=1e9).contains(&secs) {
         return Err(format!("`{text}` is out of range"));
@@ -1045,6 +1049,12 @@ mod tests {
             Ok(Limit(Some(Duration::from_millis(250))))
         );
         assert_eq!(parse_secs("2m"), Ok(Limit(Some(Duration::from_secs(120)))));
+        // wget's hours and days (`--timeout 1h`, as the README suggests for long downloads).
+        assert_eq!(parse_secs("1h"), Ok(Limit(Some(Duration::from_secs(3600)))));
+        assert_eq!(
+            parse_secs("1.5d"),
+            Ok(Limit(Some(Duration::from_secs(129600))))
+        );
         assert_eq!(parse_secs("0"), Ok(Limit(None)));
         assert!(parse_secs("-1").is_err());
         assert!(parse_secs("soon").is_err());
