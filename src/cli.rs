@@ -113,7 +113,7 @@ pub struct Cli {
 
     /// Most fetches running at once [default: one thread per URL, up to 384].
     #[arg(short = 'j', long, value_name = "N", help_heading = "Concurrency",
-          visible_aliases = ["max-concurrent-downloads", "parallel-max"],
+          visible_aliases = ["max-concurrent-downloads", "parallel-max", "max-threads"],
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub jobs: Option<u32>,
 
@@ -402,13 +402,19 @@ pub struct Cli {
     #[arg(
         short = '4',
         long = "ipv4",
+        visible_aliases = ["inet4-only", "disable-ipv6"],
         conflicts_with = "ipv6",
         help_heading = "Network"
     )]
     pub ipv4: bool,
 
     /// Connect to IPv6 addresses only (as curl's and wget's -6).
-    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
+    #[arg(
+        short = '6',
+        long = "ipv6",
+        visible_alias = "inet6-only",
+        help_heading = "Network"
+    )]
     pub ipv6: bool,
 
     /// Use these addresses for HOST:PORT instead of looking the host up (curl's --resolve).
@@ -1079,6 +1085,10 @@ mod tests {
             (&["-Z"], &["--threads"]),
             (&["--parallel"], &["--threads"]),
             (&["--max-concurrent-downloads", "7"], &["-j", "7"]),
+            (&["--max-threads", "7"], &["-j", "7"]),
+            (&["--disable-ipv6"], &["-4"]),
+            (&["--inet4-only"], &["-4"]),
+            (&["--inet6-only"], &["-6"]),
             (&["--max-redirs", "3"], &["--max-redirects", "3"]),
             (&["--max-redirect", "3"], &["--max-redirects", "3"]),
             (&["-m", "5"], &["--timeout", "5"]),

@@ -150,6 +150,11 @@ const NOTES: &[(&[&str], &str)] = &[
          sha256=HEX); --checksums FILE writes those of the files saved",
     ),
     (
+        &["--check-integrity"],
+        "a file -c or --on-exists skip keeps is checked against its line's checksum= and size= \
+         first, always, and fetched again when they do not match",
+    ),
+    (
         &["-K"],
         "--config FILE reads options from a file, as curl -K does",
     ),
