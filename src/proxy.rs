@@ -415,8 +415,19 @@ fn tunnel(
     io::Write::write_all(&mut w, head.as_bytes())?;
     io::Write::flush(&mut w)?;
     let mut transport = w.into_inner();
+    // The connection to the proxy was made: a connect timeout now is the proxy's silence, not
+    // a host that could not be reached.
+    let silent = |err| match err {
+        Error::Timeout(ureq::Timeout::Connect) => {
+            let at = AtProxy::new(proxy, target.to_string(), Cause::Silent);
+            Error::Io(io::Error::new(io::ErrorKind::TimedOut, at))
+        }
+        err => err,
+    };
     loop {
-        let progress = transport.maybe_await_input(details.timeout)?;
+        let progress = transport
+            .maybe_await_input(details.timeout)
+            .map_err(silent)?;
         let input = transport.buffers().input();
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut answer = httparse::Response::new(&mut headers);
@@ -608,6 +619,8 @@ enum Cause {
     NoAnswer,
     /// The proxy answered CONNECT with a 407 to the login it was given.
     LoginRefused,
+    /// The proxy took the connection and did not answer CONNECT within the connect timeout.
+    Silent,
     /// The connection to the proxy broke before the tunnel was made.
     Broke(String),
     /// The SOCKS proxy refused: ureq's reason (a reply code's meaning, the login refused, or
@@ -673,6 +686,11 @@ impl fmt::Display for AtProxy {
             Cause::NoAnswer => write!(
                 f,
                 "the {proxy} closed the connection without answering the CONNECT to {target}"
+            ),
+            Cause::Silent => write!(
+                f,
+                "the {proxy} did not answer the CONNECT to {target} within the connect timeout \
+                 (--connect-timeout)"
             ),
             Cause::LoginRefused => write!(
                 f,

@@ -90,8 +90,9 @@ fn relay(client: TcpStream, server: TcpStream) {
     let _ = std::io::copy(&mut down, &mut back);
 }
 
-/// An HTTP proxy that answers CONNECT for `status-N.test` with status N, and closes the
-/// connection unanswered for any other host.
+/// An HTTP proxy that answers CONNECT for `status-N.test` with status N, holds the connection
+/// unanswered for `silent.test` until the client closes it, and closes it unanswered for any
+/// other host.
 fn connect_proxy() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -107,6 +108,9 @@ fn connect_proxy() -> String {
                 if let Some(code) = code {
                     let answer = format!("HTTP/1.1 {code} No\r\nContent-Length: 0\r\n\r\n");
                     let _ = (&client).write_all(answer.as_bytes());
+                }
+                if host == "silent.test" {
+                    let _ = reader.read(&mut [0u8; 1]);
                 }
             });
         }
@@ -406,6 +410,20 @@ fn a_connect_proxys_refusal_names_the_proxy_the_host_and_the_status() {
         )
     );
     assert_eq!(mute["attempts"], 3);
+    // A proxy that takes the connection and says nothing: its silence, not the host.
+    let silent = one(
+        "https://silent.test:8443/",
+        &["-x", &proxy, "--retries", "0", "--connect-timeout", "0.3"],
+        1,
+    );
+    assert_eq!(kind(&silent), "proxy", "{silent}");
+    assert_eq!(
+        message(&silent),
+        format!(
+            "the HTTP proxy {at} did not answer the CONNECT to silent.test:8443 within the \
+             connect timeout (--connect-timeout)"
+        )
+    );
 
     // A proxy that is not there, for a tunnel and for an http URL alike.
     let gone = nothing_listening();
