@@ -72,6 +72,34 @@ fn wget_output_document(
     })
 }
 
+/// What to say when `-` is a list and standard input is a terminal: the run waits for URLs
+/// typed there, which otherwise looks like a hang. wget's `-O -` typed here is one way to get
+/// there (`-O` is curl's, and `-` a list), so it is named when it was typed.
+fn terminal_list(
+    options: &Options,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Option<String> {
+    use std::io::IsTerminal;
+    let dash = crate::links::ListName::Local("-".into());
+    if !options.lists.contains(&dash) || !io::stdin().is_terminal() {
+        return None;
+    }
+    let args: Vec<_> = args.into_iter().collect();
+    let wget = args
+        .windows(2)
+        .any(|pair| pair[0] == "-O" && pair[1] == "-");
+    let mut notice =
+        "fetchpar: reading URLs from the terminal (-), one a line; Ctrl-D ends the list"
+            .to_string();
+    if wget {
+        notice.push_str(
+            " (-O - here is curl's -O and a list on stdin: for the body on stdout, as wget's \
+             -O - gives it, type -o -)",
+        );
+    }
+    Some(notice)
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
@@ -111,6 +139,9 @@ fn execute(cli: &Cli) -> Result<u8> {
         });
         fetcher.open_list(url)
     };
+    if let Some(notice) = terminal_list(&options, std::env::args_os()) {
+        note(&options, &notice);
+    }
     let reader = LinkReader::open(
         &options.lists,
         std::sync::Arc::new(remote),

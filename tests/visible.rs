@@ -279,3 +279,47 @@ fn a_terminal_shows_results_and_summary_and_no_leftover_bars() {
         "the bars are gone at the end:\n{contents}"
     );
 }
+
+/// Runs fetchpar on a terminal of its own, types `keys` once `text` is on it, and returns all
+/// it showed and its exit code.
+fn type_once_shown(args: &[String], text: &str, keys: &[u8]) -> (String, u32) {
+    use std::io::{Read, Write};
+    let (master, mut child) = spawn_in_terminal(args, 24, 300, &[]);
+    let mut reader = master.try_clone_reader().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(text) {
+        let n = reader.read(&mut buf).unwrap();
+        assert!(n > 0, "never shown: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    master.take_writer().unwrap().write_all(keys).unwrap();
+    let collector = std::thread::spawn(move || {
+        read_until_closed(&mut reader, &mut seen);
+        seen
+    });
+    let code = child.wait().unwrap().exit_code();
+    drop(master);
+    (
+        String::from_utf8_lossy(&collector.join().unwrap()).into_owned(),
+        code,
+    )
+}
+
+#[test]
+fn a_list_read_from_the_terminal_says_so_and_how_to_end_it() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/typed?size=3");
+    let waiting = "reading URLs from the terminal (-), one a line; Ctrl-D ends the list";
+    let args: Vec<String> = vec!["--spider".into(), "-".into(), url.clone()];
+    let (screen, code) = type_once_shown(&args, waiting, b"\x04");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("/typed?size=3"), "{screen}");
+    assert!(!screen.contains("-o -"), "{screen}");
+    // wget's -O - typed here: -O is curl's, and - a list; the notice says how to get stdout.
+    let name = format!("never-saved-{}", std::process::id());
+    let args: Vec<String> = vec!["-O".into(), "-".into(), origin.url(&format!("/{name}"))];
+    let (screen, code) = type_once_shown(&args, "type -o -)", b"\x03");
+    assert_eq!(code, 130, "{screen}");
+    assert!(!std::path::Path::new(&name).exists());
+}
