@@ -267,7 +267,13 @@ impl Overrides {
             if addresses.len() > 16 {
                 return Err(bad("more than 16 addresses"));
             }
-            map.insert((host.to_ascii_lowercase(), port), addresses);
+            // A name as URLs hold it: an international one in its ASCII form (IDNA), so that
+            // `bücher.example` matches the URL `http://bücher.example/`.
+            let host = match url::Host::parse(host) {
+                Ok(url::Host::Domain(ascii)) => ascii,
+                _ => host.to_ascii_lowercase(),
+            };
+            map.insert((host, port), addresses);
         }
         Ok(Self(map))
     }
@@ -473,6 +479,7 @@ mod tests {
         let entries = [
             "Files.test:443:10.0.0.1,[::1]".to_string(),
             "[::2]:8080:127.0.0.1".to_string(),
+            "Bücher.test:80:10.0.0.2".to_string(),
         ];
         let overrides = Overrides::parse(&entries).unwrap();
         let uri = |text: &str| text.parse::<Uri>().unwrap();
@@ -480,6 +487,9 @@ mod tests {
         let (ten, v6): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "::1".parse().unwrap());
         assert_eq!(ips("https://files.TEST/a"), Some(vec![ten, v6]));
         assert_eq!(ips("http://files.test/a"), None, "another port");
+        // A URL holds an international name in its ASCII form: the entry's is matched so.
+        let idn = url::Url::parse("http://bücher.test/a").unwrap();
+        assert_eq!(ips(idn.as_str()), Some(vec!["10.0.0.2".parse().unwrap()]));
         assert_eq!(
             ips("http://[::2]:8080/"),
             Some(vec!["127.0.0.1".parse().unwrap()])
