@@ -102,14 +102,15 @@ impl Logins {
     }
 }
 
-/// A host name as entries are looked up by: lowercase, and an IPv6 address without the
-/// brackets a URL puts around it (a netrc file may give it either way).
+/// A host name as entries are looked up by: as a URL holds it (lowercase, an international
+/// name in its ASCII form), and an IPv6 address without the brackets a URL puts around it (a
+/// netrc file may give it either way).
 fn bare_host(host: &str) -> String {
     let host = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    host.to_ascii_lowercase()
+    crate::resolve::ascii_host(host)
 }
 
 #[cfg(test)]
@@ -152,6 +153,15 @@ mod tests {
         assert_eq!(basic("http://bob@files.example/"), None);
         // A URL with a password of its own keeps it.
         assert_eq!(basic("http://bob:pw@files.example/"), None);
+    }
+
+    #[test]
+    fn an_international_machine_name_matches_the_urls_ascii_form() {
+        let logins = logins("machine Bücher.example login alice password a\n");
+        for url in ["http://bücher.example/", "http://xn--bcher-kva.example/"] {
+            let login = logins.login_for(&Url::parse(url).unwrap());
+            assert_eq!(login.map(|l| l.user.as_str()), Some("alice"), "{url}");
+        }
     }
 
     #[test]

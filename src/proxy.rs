@@ -151,7 +151,7 @@ impl NoProxy {
             }
             let name = entry.trim_start_matches("*.").trim_start_matches('.');
             let name = name.trim_start_matches('[').trim_end_matches(']');
-            direct.names.push(name.to_ascii_lowercase());
+            direct.names.push(crate::resolve::ascii_host(name));
         }
         direct
     }
@@ -831,11 +831,15 @@ mod tests {
             ("all_proxy", "http://p:1"),
             (
                 "no_proxy",
-                " Example.com, .corp.test,*.wild.test, 10.0.0.1, [::1], 192.168.0.0/16, fd00::/8 ",
+                " Example.com, .corp.test,*.wild.test, 10.0.0.1, [::1], 192.168.0.0/16, fd00::/8, \
+                 bücher.test",
             ),
         ])
         .unwrap();
         for direct in [
+            // An international name as URLs hold it, in ASCII.
+            "http://bücher.test/",
+            "http://www.xn--bcher-kva.test/",
             "http://example.com/",
             "https://www.EXAMPLE.com./x",
             "http://corp.test/",

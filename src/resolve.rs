@@ -267,13 +267,7 @@ impl Overrides {
             if addresses.len() > 16 {
                 return Err(bad("more than 16 addresses"));
             }
-            // A name as URLs hold it: an international one in its ASCII form (IDNA), so that
-            // `bücher.example` matches the URL `http://bücher.example/`.
-            let host = match url::Host::parse(host) {
-                Ok(url::Host::Domain(ascii)) => ascii,
-                _ => host.to_ascii_lowercase(),
-            };
-            map.insert((host, port), addresses);
+            map.insert((ascii_host(host), port), addresses);
         }
         Ok(Self(map))
     }
@@ -463,6 +457,17 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
 fn is_localhost(host: &str) -> bool {
     let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
     name == "localhost" || name.ends_with(".localhost")
+}
+
+/// A host name as URLs hold it, for matching the names users give (`--resolve`, `--noproxy`,
+/// a netrc `machine`) against theirs: an international name in its ASCII form (IDNA, so that
+/// `bücher.example` is `xn--bcher-kva.example`), lowercase; anything that is not a domain
+/// name (an IP address, `*`) lowercased as it is.
+pub fn ascii_host(name: &str) -> String {
+    match url::Host::parse(name) {
+        Ok(url::Host::Domain(ascii)) => ascii,
+        _ => name.to_ascii_lowercase(),
+    }
 }
 
 #[cfg(test)]
