@@ -834,21 +834,22 @@ impl Cli {
     /// two-letter options as wget does.
     pub fn from_args() -> Self {
         let args: Vec<OsString> = std::env::args_os().collect();
+        // aria2c's `--switch=true|false`, made plain switches first, whatever the config file;
+        // the definition is made for this only when an argument may need it.
+        let (args, off) = match args.iter().any(crate::config::may_be_switch_value) {
+            true => {
+                let mut cmd = <Self as clap::CommandFactory>::command();
+                cmd.build();
+                crate::config::switch_values(&cmd, args)
+            }
+            false => (args, Vec::new()),
+        };
         let source = crate::config::locate(&args, |name| std::env::var_os(name));
         let Some(source) = source else {
-            // The definition is made for this only when an argument may need it.
-            let args = match args.iter().any(crate::config::may_be_switch_value) {
-                true => {
-                    let mut cmd = <Self as clap::CommandFactory>::command();
-                    cmd.build();
-                    crate::config::switch_values(&cmd, args).0
-                }
-                false => args,
-            };
             return Self::parse_or_exit(wget_shorts(args));
         };
         let cmd = <Self as clap::CommandFactory>::command;
-        let args = match crate::config::apply(cmd, wget_shorts(args.clone()), &source) {
+        let args = match crate::config::apply(cmd, wget_shorts(args.clone()), &source, off) {
             Ok(args) => args,
             // The help and the version are shown whatever the file says.
             Err(_)

@@ -64,10 +64,13 @@ pub fn locate(args: &[OsString], var: impl Fn(&str) -> Option<OsString>) -> Opti
 /// command line gives again (or contradicts) left out, so that what is typed wins. An error
 /// names the file and line.
 /// `command` gives the options' definition; it is only made when there is a file to check.
+/// `off` names the switches the command line turned off (`--quiet=false`, see
+/// [`switch_values`]): the file's lines for them are left out too.
 pub fn apply(
     command: impl FnOnce() -> Command,
     args: Vec<OsString>,
     source: &Source,
+    off: Vec<clap::Id>,
 ) -> Result<Vec<OsString>, String> {
     let shown = source.path.display();
     let text = match read(&source.path) {
@@ -80,7 +83,6 @@ pub fn apply(
     };
     let mut cmd = command();
     cmd.build();
-    let (args, off) = switch_values(&cmd, args);
     let mut typed = given(&cmd, &args);
     typed.extend(off);
     let mut from_file = Vec::new();
@@ -140,7 +142,7 @@ fn home_expanded(
 
 /// aria2c's `--continue=true` on the command line: a switch given `=true` (`yes`, `on`) is the
 /// switch, and one given `=false` (`no`, `off`) is left out, and its id returned so that a
-/// config file's line for it is left out too. Arguments after `--` are left as they are, and
+/// config file's line for it is left out too ([`apply`]). Arguments after `--` are left as they are, and
 /// any other value to clap, which refuses it.
 pub fn switch_values(cmd: &Command, args: Vec<OsString>) -> (Vec<OsString>, Vec<clap::Id>) {
     let mut out = Vec::with_capacity(args.len());
@@ -412,7 +414,10 @@ mod tests {
             explicit: true,
         };
         let cmd = <crate::cli::Cli as clap::CommandFactory>::command;
-        let args = apply(cmd, os(&[&["fetchpar"], typed].concat()), &source)?;
+        let mut built = cmd();
+        built.build();
+        let (typed, off) = switch_values(&built, os(&[&["fetchpar"], typed].concat()));
+        let args = apply(cmd, typed, &source, off)?;
         <crate::cli::Cli as clap::Parser>::try_parse_from(args).map_err(|e| e.to_string())
     }
 

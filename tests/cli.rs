@@ -2742,6 +2742,16 @@ fn a_switch_takes_aria2cs_true_and_false_on_the_command_line_too() {
     }
     assert!(!run(&["--no-config", "--quiet=true"]).contains("1 URL"));
     assert!(!run(&["--no-config", "--quiet=Yes"]).contains("1 URL"));
+    // And where the usual config file is looked for and is not there (most runs).
+    let home = tempfile::tempdir().unwrap();
+    let out = fetchpar()
+        .env_remove("FETCHPAR_CONFIG")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", home.path())
+        .args(["--quiet=true", &url])
+        .assert()
+        .success();
+    assert!(out.get_output().stderr.is_empty(), "{out:?}");
     // A switch with a value it cannot mean is refused, and after `--` it is a list's name.
     fetchpar()
         .args(["--quiet=sometimes", &url])
@@ -2755,7 +2765,7 @@ fn a_switch_takes_aria2cs_true_and_false_on_the_command_line_too() {
         .stderr(predicates::str::contains(
             "cannot read link list --quiet=true",
         ));
-    assert_eq!(origin.requests(), 6);
+    assert_eq!(origin.requests(), 7);
 }
 
 #[test]
