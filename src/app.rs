@@ -59,10 +59,7 @@ fn wget_output_document(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> Option<String> {
     let open = err.downcast_ref::<crate::links::OpenError>()?;
-    let args: Vec<_> = args.into_iter().collect();
-    let after_o = args
-        .windows(2)
-        .any(|pair| pair[0] == "-O" && pair[1].to_string_lossy() == open.path());
+    let after_o = typed_after_capital_o(args, open.path());
     (open.not_found() && after_o).then(|| {
         format!(
             "-O takes no file name here: it saves each body under its URL's own name, as curl's \
@@ -84,10 +81,7 @@ fn terminal_list(
     if !options.lists.contains(&dash) || !io::stdin().is_terminal() {
         return None;
     }
-    let args: Vec<_> = args.into_iter().collect();
-    let wget = args
-        .windows(2)
-        .any(|pair| pair[0] == "-O" && pair[1] == "-");
+    let wget = typed_after_capital_o(args, "-");
     let mut notice =
         "fetchpar: reading URLs from the terminal (-), one a line; Ctrl-D ends the list"
             .to_string();
@@ -98,6 +92,12 @@ fn terminal_list(
         );
     }
     Some(notice)
+}
+
+/// Whether `value` was typed right after `-O`, as wget's `-O FILE` is (here `-O` takes none).
+fn typed_after_capital_o(args: impl IntoIterator<Item = std::ffi::OsString>, value: &str) -> bool {
+    let args: Vec<_> = args.into_iter().collect();
+    (args.windows(2)).any(|pair| pair[0] == "-O" && pair[1].to_string_lossy() == value)
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

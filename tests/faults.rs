@@ -1951,9 +1951,7 @@ fn an_http_url_goes_to_an_https_proxy_whole_over_tls_verified_for_the_proxy() {
     let out = traced.get_output();
     assert_eq!(json_lines(&out.stdout)[0]["prefix"], "secret");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let lines: Vec<&str> = (stderr.lines())
-        .filter_map(|l| l.strip_prefix("[argument:1] "))
-        .collect();
+    let lines = traced_lines(&stderr);
     assert_eq!(
         lines[0],
         format!("* connected to far.test (TLS) through the proxy {via}"),
@@ -2068,9 +2066,7 @@ fn https_through_an_https_proxy_is_tls_inside_tls_each_verified_for_its_own_host
     let output = out.get_output();
     assert_eq!(json_lines(&output.stdout)[0]["prefix"], "secret");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let lines: Vec<&str> = (stderr.lines())
-        .filter_map(|l| l.strip_prefix("[argument:1] "))
-        .collect();
+    let lines = traced_lines(&stderr);
     let at = proxy.trim_start_matches("https://");
     assert_eq!(
         lines[0],
@@ -2143,9 +2139,7 @@ fn https_through_a_connect_proxy_is_verified_for_the_urls_host() {
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
-    let lines: Vec<&str> = (stderr.lines())
-        .filter_map(|l| l.strip_prefix("[argument:1] "))
-        .collect();
+    let lines = traced_lines(&stderr);
     let proxy_at = proxy.trim_start_matches("http://");
     let expected = [
         format!("* connected to the proxy {proxy_at}"),

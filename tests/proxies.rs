@@ -213,8 +213,7 @@ fn socks5_and_socks5h_proxies_carry_urls_and_their_login() {
             .success();
         let stderr = String::from_utf8_lossy(&traced.get_output().stderr).into_owned();
         assert!(!stderr.contains("s0cks"), "{stderr}");
-        (stderr.lines())
-            .filter_map(|l| l.strip_prefix("[argument:1] "))
+        (traced_lines(&stderr).into_iter())
             .take(3)
             .map(String::from)
             .collect::<Vec<_>>()

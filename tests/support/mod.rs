@@ -253,3 +253,10 @@ pub fn next_head(reader: &mut impl std::io::BufRead) -> Option<String> {
     while reader.read_line(&mut head).unwrap_or(0) > 2 {}
     (!head.is_empty()).then(|| head.lines().collect::<Vec<_>>().join("\n"))
 }
+
+/// The `-v` lines of a run's only URL, given as an argument, without their `[argument:1] `.
+pub fn traced_lines(stderr: &str) -> Vec<&str> {
+    (stderr.lines())
+        .filter_map(|l| l.strip_prefix("[argument:1] "))
+        .collect()
+}
