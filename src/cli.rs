@@ -424,6 +424,18 @@ pub struct Cli {
     #[arg(long, value_name = "HOST:PORT:ADDR", help_heading = "Network")]
     pub resolve: Vec<String>,
 
+    /// Connect to H2:P2 for URLs on H1:P1, as curl's --connect-to.
+    ///
+    /// As HOST1:PORT1:HOST2:PORT2 (repeatable; the first rule that matches is used). An empty
+    /// HOST1 or PORT1 matches any, an empty HOST2 or PORT2 keeps the URL's. The URL keeps its
+    /// host name, so the Host header, cookies and the TLS certificate check are the name's.
+    #[arg(
+        long = "connect-to",
+        value_name = "H1:P1:H2:P2",
+        help_heading = "Network"
+    )]
+    pub connect_to: Vec<String>,
+
     /// Most bytes per second for all downloads together (e.g. 500K, 2M); 0 for no limit.
     ///
     /// One budget for the whole run, as aria2c's --max-overall-download-limit: ten parallel

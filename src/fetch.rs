@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::auth::{Auth, Login};
 use crate::cancel;
+use crate::connect_to::ConnectTo;
 use crate::cookies::Jar;
 use crate::decode::{self, BadEncoding};
 use crate::hosts::Hosts;
@@ -85,6 +86,8 @@ pub struct NetSettings {
     pub verbose: bool,
     /// `--resolve`: addresses given for hosts, used instead of looking them up.
     pub resolve: Arc<Overrides>,
+    /// `--connect-to`: hosts and ports whose connections go to others.
+    pub connect_to: Arc<ConnectTo>,
     /// `--speed-limit` and `--speed-time`: a body read slower than this many bytes per second,
     /// averaged over each such span, is abandoned.
     pub low_speed: Option<(u64, Duration)>,
@@ -288,7 +291,11 @@ impl Fetcher {
         let jar = Arc::new(Jar::new(settings.cookies));
         let rate = settings.limit_rate.map(RateLimit::new);
         let pace = (settings.pace).map(|(gap, random)| Pace::new(gap, random));
-        let resolver = SharedResolver::new(settings.ip_family, Arc::clone(&settings.resolve));
+        let resolver = SharedResolver::new(
+            settings.ip_family,
+            Arc::clone(&settings.resolve),
+            Arc::clone(&settings.connect_to),
+        );
         let winners = transport::Winners::default();
         let auth = Arc::new(Auth::new(settings.user.clone(), settings.logins.clone()));
         let agents = (0..AGENTS)
@@ -298,7 +305,8 @@ impl Fetcher {
                 let (verbose, resolver) = (settings.verbose, resolver.clone());
                 match settings.proxies.any() {
                     true => {
-                        let chain = transport::proxied(tcp, tls, Arc::clone(&auth));
+                        let connect_to = Arc::clone(&settings.connect_to);
+                        let chain = transport::proxied(tcp, tls, Arc::clone(&auth), connect_to);
                         agent(&config, chain, verbose, resolver)
                     }
                     false => agent(&config, transport::direct(tcp, tls), verbose, resolver),

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cancel;
 pub mod cli;
 pub mod config;
+pub mod connect_to;
 pub mod cookies;
 pub mod css;
 pub mod decode;

@@ -11,6 +11,7 @@ use ureq::http::{HeaderValue, header};
 
 use crate::auth::Login;
 use crate::cli::Cli;
+use crate::connect_to::ConnectTo;
 use crate::fetch::{NetSettings, parse_header};
 use crate::identity::Identity;
 use crate::interface::Local;
@@ -103,6 +104,21 @@ fn local(cli: &Cli, proxies: &Proxies) -> Result<Option<Arc<Local>>> {
         )))?;
     }
     Ok(Some(Arc::new(local)))
+}
+
+/// `--connect-to`'s rules. A SOCKS proxy that looks names up itself (`socks4a`, `socks5h`) is
+/// given the URL's host by ureq, which no rule can change, so the two together are refused
+/// rather than connecting where the rules say not to.
+fn connect_to(cli: &Cli, proxies: &Proxies) -> Result<Arc<ConnectTo>> {
+    let rules = ConnectTo::parse(&cli.connect_to).map_err(UsageError)?;
+    if let Some(socks) = (proxies.socks()).filter(|p| !rules.is_empty() && !p.resolve_target()) {
+        let shown = format!("{}:{}", socks.host(), socks.port());
+        Err(UsageError(format!(
+            "--connect-to cannot be kept to through the SOCKS proxy {shown}, which looks the \
+             URL's host up itself: give it as socks5:// or socks4:// so fetchpar looks names up"
+        )))?;
+    }
+    Ok(Arc::new(rules))
 }
 
 /// A user name and password given as `USER:PASSWORD` in `option`, or as `USER` there and the
@@ -405,6 +421,7 @@ impl Options {
         }
         let jobs = jobs_wanted(cli);
         let proxies = proxies(cli)?;
+        let connect_to = connect_to(cli, &proxies)?;
         Ok(Self {
             lists,
             reading: crate::links::Reading {
@@ -473,6 +490,7 @@ impl Options {
                 spider: cli.spider,
                 verbose: cli.verbose,
                 resolve: Arc::new(Overrides::parse(&cli.resolve).map_err(UsageError)?),
+                connect_to,
                 low_speed: low_speed(cli),
                 split: split_wanted(cli),
                 min_split: cli.min_split_size,

@@ -310,6 +310,8 @@ thread_local! {
 #[derive(Debug)]
 pub struct Connect {
     pub auth: std::sync::Arc<crate::auth::Auth>,
+    /// `--connect-to`: the tunnel asked for goes to where a rule sends the URL's host.
+    pub connect_to: std::sync::Arc<crate::connect_to::ConnectTo>,
 }
 
 /// The most of a proxy's answer to CONNECT read for its head.
@@ -332,13 +334,19 @@ impl<In: Transport> Connector<In> for Connect {
         };
         let target = match (proxy.resolve_target(), details.addrs.first()) {
             (true, Some(addr)) => addr.to_string(),
-            _ => target(details),
+            _ => self.connect_to.uri(details.uri).map_or_else(
+                || target(details),
+                |moved| format!("{}", moved.authority().expect("built with one")),
+            ),
         };
         let mut fresh = None;
         loop {
             let authorization =
                 (self.auth).proxy_authorization(proxy, ("CONNECT", &target), fresh.as_mut());
-            let answer = tunnel(details, proxy, &target, authorization.as_deref())?;
+            // Blamed here, where the target asked for is known (`--connect-to` may have
+            // changed it from the URL's).
+            let answer = tunnel(details, proxy, &target, authorization.as_deref())
+                .map_err(|err| blame(err, proxy, target.clone()))?;
             let status = answer.status;
             match status {
                 200..=299 => {
@@ -359,9 +367,8 @@ impl<In: Transport> Connector<In> for Connect {
                 let refused = AtProxy::new(proxy, target.clone(), Cause::LoginRefused);
                 return Err(Error::Io(io::Error::other(refused)));
             }
-            return Err(Error::ConnectProxyFailed(format!(
-                "proxy server responded {status}/{status}"
-            )));
+            let refused = AtProxy::new(proxy, target, Cause::Answered(status));
+            return Err(Error::Io(io::Error::other(refused)));
         }
     }
 }
@@ -482,10 +489,10 @@ impl Transport for Tunnel {
     }
 }
 
-/// The link around the SOCKS and CONNECT links: their failures say only "connection refused"
-/// or "CONNECT proxy failed: proxy server responded 403/403" (ureq's words, which
-/// [`Connect`] keeps), and a user cannot tell whether the proxy or the host behind it refused.
-/// This one makes each an [`AtProxy`].
+/// The link around the SOCKS and CONNECT links: a SOCKS link's failures say only
+/// "connection refused" (ureq's words), and a user cannot tell whether the proxy or the host
+/// behind it refused. This one makes each an [`AtProxy`] ([`Connect`] makes its own, naming
+/// the target it asked for).
 #[derive(Debug)]
 pub struct Blamed<C>(pub C);
 
@@ -501,7 +508,7 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
         let making = chained.is_none();
         let made = self.0.connect(details, chained);
         match (made, details.config.proxy()) {
-            (Err(err), Some(proxy)) if making => Err(blame(err, proxy, details)),
+            (Err(err), Some(proxy)) if making => Err(blame(err, proxy, target(details))),
             (made, _) => made,
         }
     }
@@ -509,8 +516,7 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
 
 /// `err` as an [`AtProxy`] when it is the proxy's doing; timeouts, name lookups and what
 /// [`kept_as_is`] names stay what they are.
-fn blame(err: Error, proxy: &Proxy, details: &ConnectionDetails) -> Error {
-    let target = target(details);
+fn blame(err: Error, proxy: &Proxy, target: String) -> Error {
     let at = |kind: io::ErrorKind, cause: Cause| {
         let at = AtProxy::new(proxy, target.clone(), cause);
         Error::Io(io::Error::new(kind, at))

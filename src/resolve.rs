@@ -30,6 +30,7 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::NextTimeout;
 
 use crate::cancel;
+use crate::connect_to::ConnectTo;
 use crate::transport::{CANCEL_SLICE, Interrupted};
 
 /// How long a looked-up address is reused.
@@ -218,14 +219,16 @@ pub struct SharedResolver {
     cache: Arc<CachingResolver>,
     family: IpFamily,
     overrides: Arc<Overrides>,
+    connect_to: Arc<ConnectTo>,
 }
 
 impl SharedResolver {
-    pub fn new(family: IpFamily, overrides: Arc<Overrides>) -> Self {
+    pub fn new(family: IpFamily, overrides: Arc<Overrides>, connect_to: Arc<ConnectTo>) -> Self {
         Self {
             cache: Arc::default(),
             family,
             overrides,
+            connect_to,
         }
     }
 }
@@ -298,9 +301,16 @@ impl Resolver for SharedResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        // A request going to an HTTP proxy in absolute form connects to the proxy.
+        // A request going to an HTTP proxy in absolute form connects to the proxy; a proxy's
+        // own name (asked by the SOCKS and CONNECT links) is not the URL's, which
+        // `--connect-to` may send elsewhere.
         let proxy_uri = crate::proxy::absolute_proxy_uri();
-        let uri = proxy_uri.as_ref().unwrap_or(uri);
+        let to_proxy = config.proxy().is_some_and(|proxy| proxy.uri() == uri);
+        let moved = match (&proxy_uri, to_proxy) {
+            (None, false) => self.connect_to.uri(uri),
+            _ => None,
+        };
+        let uri = proxy_uri.as_ref().or(moved.as_ref()).unwrap_or(uri);
         let found = match self.overrides.get(uri) {
             Some(addresses) => {
                 let port = uri.port_u16().unwrap_or(match uri.scheme_str() {

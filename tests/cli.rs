@@ -1590,6 +1590,59 @@ fn resolve_sends_a_host_name_to_the_addresses_given() {
 }
 
 #[test]
+fn connect_to_sends_a_hosts_connections_elsewhere_and_the_request_keeps_its_name() {
+    let origin = Origin::start().unwrap();
+    let other = Origin::start().unwrap();
+    let (port, other_port) = (origin.addr().port(), other.addr().port());
+    let prefix = |rules: &[String], extra: &[&str], url: &str| {
+        let mut run = fetchpar();
+        for rule in rules {
+            run.args(["--connect-to", rule]);
+        }
+        let out = run.arg("--json").args(extra).arg(url).assert().success();
+        let record = &json_lines(&out.get_output().stdout)[0];
+        record["prefix"].as_str().unwrap().to_string()
+    };
+    // A name no resolver knows, on a port where nothing listens: the first rule that matches
+    // is used (127.0.0.2 refuses), and the Host header is still the URL's.
+    let rules = [
+        "nomatch.test:1:127.0.0.2:9".to_string(),
+        format!("FILES.test:1:127.0.0.1:{port}"),
+        "files.test:1:127.0.0.2:9".to_string(),
+    ];
+    let url = "http://files.test:1/r?echo=host";
+    assert_eq!(prefix(&rules, &[], url), "files.test:1");
+    // An empty HOST1 matches any host, an empty HOST2 keeps the URL's.
+    let any = [format!(":{other_port}::{port}")];
+    let to_other = other.url("/r?echo=host");
+    assert_eq!(
+        prefix(&any, &[], &to_other),
+        format!("127.0.0.1:{other_port}")
+    );
+    // --resolve answers for the host connected to.
+    let named = [format!("files.test:1:node.test:{port}")];
+    let resolve = format!("node.test:{port}:127.0.0.1");
+    assert_eq!(
+        prefix(&named, &["--resolve", &resolve], url),
+        "files.test:1"
+    );
+    for bad in [
+        "files.test:1:127.0.0.1",
+        "files.test:x:127.0.0.1:80",
+        "[::1:1::80",
+    ] {
+        fetchpar()
+            .args(["--connect-to", bad])
+            .arg(url)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("--connect-to `{bad}`")));
+    }
+    assert_eq!(origin.requests(), 3);
+    assert_eq!(other.requests(), 0);
+}
+
+#[test]
 fn a_list_line_gives_headers_for_its_url_alone() {
     let first = Origin::start().unwrap();
     let other = Origin::start().unwrap();

@@ -2175,6 +2175,27 @@ fn a_certificate_for_another_host_is_refused() {
 }
 
 #[test]
+fn connect_to_checks_the_certificate_for_the_urls_host_not_the_one_connected_to() {
+    let server = tls_server(&["other.example"]);
+    let ca = server.ca_file();
+    let at = server
+        .url
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    let fetch = |host: &str, code| {
+        let url = format!("https://{host}:1/");
+        let rule = format!("{host}:1:{at}");
+        let args = ["--retries", "0", "--cacert", ca.path().to_str().unwrap()];
+        one(&url, &[&args[..], &["--connect-to", &rule]].concat(), code)
+    };
+    // Connected to 127.0.0.1, the certificate is checked for the URL's name, and holds it.
+    assert_eq!(fetch("other.example", 0)["prefix"], "secret");
+    // The same server for a URL whose name its certificate does not hold.
+    let refused = fetch("third.example", 1);
+    assert_eq!(kind(&refused), "tls", "{refused}");
+}
+
+#[test]
 fn https_to_a_plain_http_server_says_so() {
     // A plain http server answers the ClientHello as the bad request it is, as nginx does.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use predicates::prelude::*;
 use serde_json::Value;
 use support::*;
 
@@ -368,6 +369,54 @@ fn an_http_url_goes_to_an_http_proxy_naming_the_whole_url_as_curl_sends_it() {
         "{stderr}"
     );
     assert!(!stderr.contains("pr0xy"), "{stderr}");
+}
+
+#[test]
+fn connect_to_changes_what_a_proxy_is_asked_to_connect_to_and_never_the_proxy() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let (socks, asked) = socks5_proxy();
+    // Rules for any host: they would send the connection to the proxy itself elsewhere too,
+    // were they applied to it.
+    let rule = format!("::localhost:{port}");
+    // socks5: the proxy is handed the address of the host the rule names.
+    let socks5 = format!("socks5://{socks}");
+    let done = one(
+        "http://far-away.test:1/a?size=5",
+        &["-x", &socks5, "--connect-to", &rule],
+        0,
+    );
+    assert_eq!(done["bytes"], 5, "{done}");
+    let target = asked.lock().unwrap()[0].target.clone();
+    assert_eq!(target, format!("127.0.0.1:{port}"));
+    // socks5h would be handed the URL's host, which no rule changes: refused before any fetch.
+    fetchpar()
+        .args(["-x", &format!("socks5h://{socks}"), "--connect-to", &rule])
+        .arg("http://far-away.test:1/")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "--connect-to cannot be kept to through the SOCKS proxy {socks}"
+        )));
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    // A CONNECT proxy is asked for the tunnel to the rule's host (this one refuses it with the
+    // status its name holds), and the refusal names that host.
+    let proxy = connect_proxy();
+    let at = proxy.trim_start_matches("http://");
+    let moved = one(
+        "https://files.test/",
+        &[
+            "-x",
+            &proxy,
+            "--connect-to",
+            "files.test:443:status-403.test:8443",
+        ],
+        1,
+    );
+    assert_eq!(
+        message(&moved),
+        format!("the HTTP proxy {at} refused to connect to status-403.test:8443: 403 Forbidden")
+    );
 }
 
 #[test]
