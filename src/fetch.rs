@@ -498,6 +498,7 @@ impl Fetcher {
                     outcome.mirror = Some(redact(source));
                 }
                 let Err(failure) = result else {
+                    self.drop_aria2_control(job, &outcome);
                     break 'rounds;
                 };
                 let transient = self.settings.retry.is_transient(&failure, outcome.status);
@@ -941,7 +942,16 @@ impl Fetcher {
         let Some(Planned::Skip(kept)) = planned else {
             return None;
         };
-        if !resume || line.size.is_some() || line.checksum.is_some() {
+        if !resume {
+            return None;
+        }
+        // aria2c's download in progress (`NAME.aria2` beside it): aria2c sizes the file
+        // whole before its pieces arrive, in any order, so its length says nothing of what
+        // is there (nor does a size= that matches it). Fetched anew, as if empty.
+        if aria2_control(&kept.path).is_some() && kept.part.symlink_metadata().is_err() {
+            return Some(0);
+        }
+        if line.size.is_some() || line.checksum.is_some() {
             return None;
         }
         if kept.part.symlink_metadata().is_ok() {
@@ -949,6 +959,21 @@ impl Fetcher {
         }
         let meta = kept.path.symlink_metadata().ok()?;
         meta.is_file().then_some(meta.len())
+    }
+
+    /// After -c put a whole file in place of one aria2c left unfinished, removes aria2c's
+    /// control file for it (`NAME.aria2`), which describes a download that is now done: left
+    /// there, it would have the next `fetchpar -c` fetch the file again, and aria2c fetch again
+    /// the pieces it lists as missing.
+    fn drop_aria2_control(&self, job: &Job, outcome: &Outcome) {
+        let resume = self.saver.as_ref().is_some_and(|s| s.settings().resume);
+        let Some(Planned::Skip(kept)) = job.planned.as_ref().filter(|_| resume) else {
+            return;
+        };
+        let replaced = !outcome.skipped && outcome.error.is_none() && outcome.path.is_some();
+        if let (true, Some(control)) = (replaced, aria2_control(&kept.path)) {
+            let _ = fs::remove_file(control);
+        }
     }
 
     fn fetch_into(
@@ -2048,6 +2073,15 @@ fn keep_saved(slot: &Slot, expected: &LineOptions, outcome: &mut Outcome) -> Res
     outcome.path = Some(slot.path.display().to_string());
     outcome.skipped = true;
     Ok(true)
+}
+
+/// aria2c's control file for a download to `path` (`NAME.aria2`), when there is one (a plain
+/// file): the download is aria2c's, unfinished.
+fn aria2_control(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut control = path.as_os_str().to_owned();
+    control.push(".aria2");
+    let control = std::path::PathBuf::from(control);
+    (control.symlink_metadata().ok()?.is_file()).then_some(control)
 }
 
 /// A request that failed after `hops` redirects says where: the line's own URL answered, so

@@ -484,6 +484,51 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
 }
 
 #[test]
+fn continue_fetches_anew_a_file_aria2c_left_unfinished_and_drops_its_control_file() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // aria2c sizes the file whole at once and fills its pieces in any order, listing those
+    // that came in `NAME.aria2` beside it: the file's length (the server's own) says nothing
+    // of what is there.
+    let mut holes = body_bytes(0, 100000);
+    holes[30000..60000].fill(0);
+    let put = |name: &str| {
+        fs::write(out.path().join(name), &holes).unwrap();
+        fs::write(out.path().join(format!("{name}.aria2")), b"\0\x01pieces").unwrap();
+    };
+    let whole = |name: &str| fs::read(out.path().join(name)).unwrap() == body_bytes(0, 100000);
+    put("a.bin");
+    let record = save_one(&["-c"], out.path(), origin.url("/a.bin?size=100000"), 0);
+    assert_eq!(record["status"], 200, "{record}");
+    assert_eq!(record["bytes"], 100000, "{record}");
+    assert_eq!(record["skipped"], false, "{record}");
+    assert!(whole("a.bin"));
+    // A line's size=, which the file has, does not pass it either.
+    put("b.bin");
+    let line = format!("{}\n  size=100000", origin.url("/b.bin?size=100000"));
+    let record = save_one(&["-c"], out.path(), line, 0);
+    assert_eq!(record["bytes"], 100000, "{record}");
+    assert!(whole("b.bin"));
+    // Without -c the file is left to aria2c: the download goes under another name.
+    put("c.bin");
+    let record = save_one(&[], out.path(), origin.url("/c.bin?size=100000"), 0);
+    assert_ne!(
+        record["path"],
+        out.path().join("c.bin").display().to_string()
+    );
+    assert_eq!(fs::read(out.path().join("c.bin")).unwrap(), holes);
+    let left: Vec<String> = files_in(out.path())
+        .into_iter()
+        .filter(|name| name.ends_with(".aria2"))
+        .collect();
+    assert_eq!(
+        left,
+        ["c.bin.aria2"],
+        "the done downloads' control files are gone"
+    );
+}
+
+#[test]
 fn a_retry_resumes_the_part_its_first_attempt_left_as_wget_does() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
