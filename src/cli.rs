@@ -1014,7 +1014,7 @@ fn continue_at(text: &str) -> Result<bool, String> {
 }
 
 /// `--min-split-size`: a size from 1 MiB to 1 GiB, the bounds aria2c sets.
-fn parse_split_size(text: &str) -> Result<u64, String> {
+pub fn parse_split_size(text: &str) -> Result<u64, String> {
     let size = parse_bytes(text)?;
     match size {
         0x10_0000..=0x4000_0000 => Ok(size),

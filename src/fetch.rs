@@ -524,7 +524,9 @@ impl Fetcher {
                 }
                 at += 1;
             }
-            if asking.is_empty() || round > self.settings.retry.retries || cancel::requested() {
+            // aria2's max-tries= on the line counts attempts in all, as wget's -t does.
+            let retries = (target.options.tries).map_or(self.settings.retry.retries, |t| t - 1);
+            if asking.is_empty() || round > retries || cancel::requested() {
                 break;
             }
             let wait = match all_asked_to_wait {
@@ -938,7 +940,7 @@ impl Fetcher {
     /// [`keep_saved`]), and no part of fetchpar's own is beside it. An empty file is fetched
     /// anew (`Some(0)`); a link or a folder under the name is kept, as before.
     fn saved_to_continue(&self, planned: Option<&Planned>, line: &LineOptions) -> Option<u64> {
-        let resume = self.saver.as_ref()?.settings().resume;
+        let resume = self.saver.as_ref()?.resumes(line);
         let Some(Planned::Skip(kept)) = planned else {
             return None;
         };
@@ -966,7 +968,13 @@ impl Fetcher {
     /// there, it would have the next `fetchpar -c` fetch the file again, and aria2c fetch again
     /// the pieces it lists as missing.
     fn drop_aria2_control(&self, job: &Job, outcome: &Outcome) {
-        let resume = self.saver.as_ref().is_some_and(|s| s.settings().resume);
+        let Ok(target) = &job.target else {
+            return;
+        };
+        let resume = self
+            .saver
+            .as_ref()
+            .is_some_and(|s| s.resumes(&target.options));
         let Some(Planned::Skip(kept)) = job.planned.as_ref().filter(|_| resume) else {
             return;
         };
@@ -1009,7 +1017,7 @@ impl Fetcher {
         // same If-Range check as -c), so a large download cut off near its end, or out of
         // --timeout, is not fetched again from zero.
         let resuming =
-            carried.part_written || self.saver.as_ref().is_some_and(|s| s.settings().resume);
+            carried.part_written || self.saver.as_ref().is_some_and(|s| s.resumes(expected));
         // A split download that stopped short is taken up where each of its ranges stopped.
         if let (true, Some(kept)) = (resuming, &slot)
             && let Some((part, segments)) =
@@ -1340,14 +1348,15 @@ impl Fetcher {
         first: u64,
         length: Option<u64>,
     ) -> Option<Segments> {
-        let split = target.options.split.unwrap_or(self.settings.split);
+        let split = target.options.connections().unwrap_or(self.settings.split);
         let ranges = first > 0
             || header(response, "accept-ranges")
                 .is_some_and(|v| v.split(',').any(|u| u.trim().eq_ignore_ascii_case("bytes")));
         if split < 2 || !ranges {
             return None;
         }
-        Segments::plan(first, first + length?, split, self.settings.min_split)
+        let min_split = target.options.min_split.unwrap_or(self.settings.min_split);
+        Segments::plan(first, first + length?, split, min_split)
     }
 
     /// Reads a split body: `body`, the first answer, from the first segment on, while a helper
@@ -1533,7 +1542,7 @@ impl Fetcher {
             live.expect(gaps.iter().map(|(_, next, end)| end - next).sum());
         }
         // As many as the run (or the line) asks for now, which may be fewer than before.
-        let connections = target.options.split.unwrap_or(self.settings.split);
+        let connections = target.options.connections().unwrap_or(self.settings.split);
         outcome.segments = Some(gaps.len().min(connections.max(1)));
         let sources = split_sources(job, &target.url, &final_url);
         let split = Split {

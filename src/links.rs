@@ -48,6 +48,17 @@ pub struct LineOptions {
     /// aria2's `max-download-limit=RATE`: this URL's own bytes per second
     /// (`--max-download-limit`).
     pub download_limit: Option<u64>,
+    /// aria2's `max-connection-per-server=N`: caps this URL's connections (`split=`, or the
+    /// run's), and alone asks for that many, as `--max-connection-per-server` does for the run.
+    pub per_server: Option<usize>,
+    /// aria2's `max-tries=N`: this URL's attempts in all, in place of `--tries`/`--retries`.
+    pub tries: Option<u32>,
+    /// aria2's `min-split-size=SIZE`: the smallest range this URL's body is split into
+    /// (`--min-split-size`).
+    pub min_split: Option<u64>,
+    /// aria2's `continue=true|false`: whether this URL continues what is saved, in place of
+    /// `-c`.
+    pub resume: Option<bool>,
 }
 
 impl LineOptions {
@@ -61,7 +72,18 @@ impl LineOptions {
         referer: None,
         split: None,
         download_limit: None,
+        per_server: None,
+        tries: None,
+        min_split: None,
+        resume: None,
     };
+
+    /// The connections this URL's body may be fetched over, when the line says: its `split=`
+    /// capped by its `max-connection-per-server=`, or that alone.
+    pub fn connections(&self) -> Option<usize> {
+        let cap = self.per_server;
+        (self.split.or(cap)).map(|n| n.min(cap.unwrap_or(n)))
+    }
 }
 
 /// One line of input that names something to fetch.
@@ -1282,10 +1304,49 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
         }
         "dir" if value.is_empty() => return Err("dir= needs a folder".into()),
         "dir" => options.dir = Some(value.to_string()),
+        // What aria2c's --save-session writes beside a download's own options.
+        "max-connection-per-server" => match value.parse::<usize>() {
+            Ok(n @ 1..=16) => options.per_server = Some(n),
+            _ => {
+                return Err(format!(
+                    "max-connection-per-server= takes 1 to 16 connections, not `{value}`"
+                ));
+            }
+        },
+        "max-tries" => match value.parse::<u32>() {
+            Ok(0) => {
+                return Err(
+                    "max-tries=0 is aria2c's \"try for ever\", which fetchpar does not \
+                            do: give the number of attempts"
+                        .into(),
+                );
+            }
+            Ok(n) => options.tries = Some(n),
+            _ => {
+                return Err(format!(
+                    "max-tries= takes a number of attempts, not `{value}`"
+                ));
+            }
+        },
+        "min-split-size" => {
+            let size = crate::cli::parse_split_size(value)
+                .map_err(|why| format!("min-split-size=: {why}"))?;
+            options.min_split = Some(size);
+        }
+        "continue" => match value {
+            "true" => options.resume = Some(true),
+            "false" => options.resume = Some(false),
+            _ => return Err(format!("continue= takes true or false, not `{value}`")),
+        },
+        // aria2c's id for the download, which nothing here uses.
+        "gid"
+            if (1..=16).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_hexdigit()) => {}
+        "gid" => return Err(format!("gid= takes aria2c's 16 hex digits, not `{value}`")),
         _ => {
             return Err(format!(
                 "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
-                 size, header, referer, user-agent, split, max-download-limit)"
+                 size, header, referer, user-agent, split, max-download-limit, \
+                 max-connection-per-server, min-split-size, max-tries, continue, gid)"
             ));
         }
     }
@@ -1592,8 +1653,32 @@ mod tests {
         assert_eq!(
             why(&got[2]),
             "option on line 8: unknown option `lowest-speed-limit` (known: out, dir, sha256, \
-             checksum=sha-256=HEX, size, header, referer, user-agent, split, max-download-limit)"
+             checksum=sha-256=HEX, size, header, referer, user-agent, split, max-download-limit, \
+             max-connection-per-server, min-split-size, max-tries, continue, gid)"
         );
+        // What aria2c's --save-session writes beside a download's own options.
+        let session = "http://e.example/ gid=dec015a3ffad1790 max-tries=2 continue=true \
+                       max-connection-per-server=3 split=5 min-split-size=2M";
+        let session = parse_line(session).unwrap().options;
+        assert_eq!((session.tries, session.resume), (Some(2), Some(true)));
+        assert_eq!(session.min_split, Some(2 << 20));
+        assert_eq!(session.connections(), Some(3), "the cap holds split= to it");
+        let alone = parse_line("http://e.example/ max-connection-per-server=4").unwrap();
+        assert_eq!(
+            alone.options.connections(),
+            Some(4),
+            "alone it asks for as many"
+        );
+        for (bad, why) in [
+            ("gid=xyz", "16 hex digits"),
+            ("max-tries=0", "try for ever"),
+            ("continue=yes", "true or false"),
+            ("max-connection-per-server=17", "1 to 16"),
+            ("min-split-size=1K", "outside 1M-1G"),
+        ] {
+            let err = parse_line(&format!("http://e.example/ {bad}")).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
         let sized = parse_line("http://d.example/ size=1048576").unwrap();
         assert_eq!(sized.options.size, Some(1 << 20));
         let wrong = parse_line("http://d.example/ size=1M").unwrap_err();

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use sha2::digest::DynDigest;
 use sha2::{Digest, Sha256};
 
-use crate::links::{Algorithm, Checksum, Job};
+use crate::links::{Algorithm, Checksum, Job, LineOptions};
 use crate::outcome::{ErrorKind, Failure};
 use crate::split::Segments;
 
@@ -163,6 +163,11 @@ impl Saver {
         &self.settings
     }
 
+    /// Whether a URL continues what is saved: `-c`, or its line's `continue=`.
+    pub fn resumes(&self, line: &LineOptions) -> bool {
+        line.resume.unwrap_or(self.settings.resume)
+    }
+
     /// Decides where a job's body goes from its `out=` option or its URL. Called in input order.
     /// Returns `None` when the name must wait for the response (`--content-disposition`,
     /// `--trust-server-names`).
@@ -172,15 +177,26 @@ impl Saver {
             Ok(folder) => folder,
             Err(failure) => return Some(Planned::Refuse(failure)),
         };
+        let resume = self.resumes(&target.options);
         if let Some(out) = &target.options.out {
             // As aria2's `out=`, it may name folders below the output folder.
-            return Some(self.claim(&below(&folder, &safe_path(out))));
+            return Some(self.claim(&below(&folder, &safe_path(out)), resume));
         }
         if self.settings.content_disposition || self.settings.trust_server_names {
+            if resume {
+                // As -c with these: the name to continue must be known before the request.
+                let message = "continue=true needs the file's name before the request: give \
+                               the line out=NAME, or leave out --content-disposition and \
+                               --trust-server-names";
+                return Some(Planned::Refuse(Failure::new(
+                    ErrorKind::InvalidUrl,
+                    message,
+                )));
+            }
             return None;
         }
         let name = self.in_folders(&target.url, name_from_url(&target.url));
-        Some(self.claim(&below(&folder, &name)))
+        Some(self.claim(&below(&folder, &name), resume))
     }
 
     /// Decides a name once the response is known, in the folder the line's `dir=` names, which
@@ -207,7 +223,8 @@ impl Saver {
             .and_then(|n| usable_name(&n))
             .unwrap_or_else(|| name_from_url(url));
         let folder = self.folder_of(dir).unwrap_or_default();
-        self.claim(&below(&folder, &self.in_folders(url, name)))
+        // -c and a line's continue=true have been refused with these: nothing continues.
+        self.claim(&below(&folder, &self.in_folders(url, name)), false)
     }
 
     /// The folder below the output folder that a line's `dir=` names, as a relative path of
@@ -263,13 +280,14 @@ impl Saver {
         bounded(parts)
     }
 
-    fn claim(&self, base: &str) -> Planned {
+    /// Claims `base` (or a numbered name beside it) for a job that continues what is saved
+    /// when `resume` says.
+    fn claim(&self, base: &str, resume: bool) -> Planned {
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
         let dir = &self.settings.dir;
         // With -N the file already there is the one to bring up to date, under its own name.
-        let renaming = !self.settings.resume
-            && !self.settings.timestamping
-            && self.settings.on_exists == OnExists::Rename;
+        let renaming =
+            !resume && !self.settings.timestamping && self.settings.on_exists == OnExists::Rename;
         let mut counter = 0u64;
         let mut name = base.to_string();
         loop {
@@ -290,7 +308,7 @@ impl Saver {
                     return Planned::Save(Slot { since, ..slot });
                 }
                 if exists {
-                    match (self.settings.resume, self.settings.on_exists) {
+                    match (resume, self.settings.on_exists) {
                         (true, _) | (false, OnExists::Skip) => return Planned::Skip(slot),
                         (false, OnExists::Error) => {
                             let message =

@@ -529,6 +529,81 @@ fn continue_fetches_anew_a_file_aria2c_left_unfinished_and_drops_its_control_fil
 }
 
 #[test]
+fn an_aria2c_session_file_runs_as_aria2c_wrote_it() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    fs::create_dir(out.path().join("sub")).unwrap();
+    fs::write(out.path().join("sub/cut.bin"), body_bytes(0, 30000)).unwrap();
+    fs::write(out.path().join("kept.bin"), b"old").unwrap();
+    // As `aria2c -c -x 4 -d sub --save-session FILE` writes it: a tab after each URL, then
+    // its id and the options it was run with.
+    let session = [
+        format!("{}\t", origin.url("/cut.bin?size=100000")),
+        " gid=dec015a3ffad1790".to_string(),
+        " dir=sub".to_string(),
+        " continue=true".to_string(),
+        " max-connection-per-server=4".to_string(),
+        format!("{}\t", origin.url("/busy?fail=9")),
+        " gid=2089b05ecca3d829".to_string(),
+        " max-tries=3".to_string(),
+        origin.url("/big.bin?size=4194304"),
+        " max-connection-per-server=4".to_string(),
+        " min-split-size=1048576".to_string(),
+    ];
+    let run = fetchpar()
+        .args(["--json", "--retries", "0", "--retry-delay", "0.01", "-o"])
+        .arg(out.path())
+        .arg(list(&session).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&run.get_output().stdout);
+    // continue=true continues the part that is there, in the folder dir= names.
+    let cut = find(&records, "/cut.bin");
+    assert_eq!(
+        (cut["status"].as_u64(), cut["bytes"].as_u64()),
+        (Some(206), Some(70000))
+    );
+    assert_eq!(
+        fs::read(out.path().join("sub/cut.bin")).unwrap(),
+        body_bytes(0, 100000)
+    );
+    // max-tries= is the line's attempts in all, whatever --retries says.
+    let busy = find(&records, "/busy");
+    assert_eq!(busy["attempts"], 3, "{busy}");
+    // max-connection-per-server= alone asks for that many connections, as -x does, in ranges
+    // of min-split-size= (4 MiB is not split at the run's 20 MiB).
+    assert_eq!(find(&records, "/big.bin")["segments"], 4);
+    // continue=false: the file there is not continued, -c notwithstanding, but kept, the
+    // download saved beside it.
+    let lines = [
+        origin.url("/kept.bin?size=10"),
+        " continue=false".to_string(),
+    ];
+    let kept = save_one(&["-c"], out.path(), lines.join("\n"), 0);
+    assert_ne!(
+        kept["path"],
+        out.path().join("kept.bin").display().to_string()
+    );
+    assert_eq!(fs::read(out.path().join("kept.bin")).unwrap(), b"old");
+
+    // Under --content-disposition, whose name comes with the answer, continue=true needs the
+    // line's out=.
+    let lines = [origin.url("/named?size=5"), " continue=true".to_string()];
+    let run = fetchpar()
+        .args(["--json", "-J", "-o"])
+        .arg(out.path())
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let refused = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(kind(refused), "invalid_url");
+    assert!(
+        message(refused).contains("give the line out=NAME"),
+        "{refused}"
+    );
+}
+
+#[test]
 fn a_retry_resumes_the_part_its_first_attempt_left_as_wget_does() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
