@@ -35,7 +35,9 @@ use crate::referer::Referer;
 use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
 use crate::retry::{self, RetryPolicy};
 use crate::reuse::SeenOrigins;
-use crate::save::{PartWriter, Planned, Saver, SegmentWriter, Sink, Slot, SplitPart};
+use crate::save::{
+    PartWriter, Planned, Saver, SegmentWriter, Sink, Slot, SplitPart, aria2_control,
+};
 use crate::split::Segments;
 use crate::tls::{self, Tls};
 use crate::trace::{self, Trace};
@@ -947,10 +949,12 @@ impl Fetcher {
         if !resume {
             return None;
         }
-        // aria2c's download in progress (`NAME.aria2` beside it): aria2c sizes the file
-        // whole before its pieces arrive, in any order, so its length says nothing of what
-        // is there (nor does a size= that matches it). Fetched anew, as if empty.
-        if aria2_control(&kept.path).is_some() && kept.part.symlink_metadata().is_err() {
+        // aria2c's download in progress (`NAME.aria2` beside it) that could not be taken up
+        // ([`crate::save::take_up_aria2`]): aria2c sizes the file whole before its pieces
+        // arrive, in any order, so its length says nothing of what is there (nor does a
+        // size= that matches it). Fetched anew, as if empty.
+        let unfinished = aria2_control(&kept.path).is_some() && kept.path.is_file();
+        if unfinished && kept.part.symlink_metadata().is_err() {
             return Some(0);
         }
         if line.size.is_some() || line.checksum.is_some() {
@@ -1000,6 +1004,15 @@ impl Fetcher {
         // and --checksums, and the list's checksum of whatever kind.
         let hash = self.saver.as_ref().is_some_and(|s| s.settings().hash);
         let check = expected.checksum.as_ref().map(|c| c.algorithm);
+        // -c on a file aria2c left unfinished: the pieces it wrote are kept, as a split of
+        // fetchpar's own that stopped short, and only the others are asked for.
+        if let Some(Planned::Skip(kept)) = &job.planned
+            && self.saver.as_ref().is_some_and(|s| s.resumes(expected))
+            && let Some(len) = crate::save::take_up_aria2(kept).map_err(|e| disk(e, &kept.path))?
+        {
+            carried.moved = Some(len);
+            carried.part_written = true;
+        }
         // -c on a file under its final name that nothing on the line can check: its length.
         let continuing = self.saved_to_continue(job.planned.as_ref(), expected);
         let mut slot = match &job.planned {
@@ -2082,15 +2095,6 @@ fn keep_saved(slot: &Slot, expected: &LineOptions, outcome: &mut Outcome) -> Res
     outcome.path = Some(slot.path.display().to_string());
     outcome.skipped = true;
     Ok(true)
-}
-
-/// aria2c's control file for a download to `path` (`NAME.aria2`), when there is one (a plain
-/// file): the download is aria2c's, unfinished.
-fn aria2_control(path: &std::path::Path) -> Option<std::path::PathBuf> {
-    let mut control = path.as_os_str().to_owned();
-    control.push(".aria2");
-    let control = std::path::PathBuf::from(control);
-    (control.symlink_metadata().ok()?.is_file()).then_some(control)
 }
 
 /// A request that failed after `hops` redirects says where: the line's own URL answered, so

@@ -6,6 +6,7 @@
 //! `--demo`, the tests and the benchmark.
 
 pub mod app;
+pub mod aria2;
 pub mod ask;
 pub mod auth;
 pub mod cancel;

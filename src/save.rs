@@ -385,6 +385,49 @@ impl Slot {
     }
 }
 
+/// aria2c's control file for a download to `path` (`NAME.aria2`), when there is one (a plain
+/// file): the download is aria2c's, unfinished.
+pub fn aria2_control(path: &Path) -> Option<PathBuf> {
+    let mut control = path.as_os_str().to_owned();
+    control.push(".aria2");
+    let control = PathBuf::from(control);
+    (control.symlink_metadata().ok()?.is_file()).then_some(control)
+}
+
+/// -c on a file aria2c left unfinished (its control file beside it, and no part of fetchpar's
+/// own): the file becomes a split part whose record lists the ranges aria2c wrote, so that only
+/// the others are asked for, as for a split of fetchpar's own that stopped short (see
+/// [`SplitPart::resume`]). Returns the file's length when it was moved so; a control file that
+/// cannot be used (a torrent's, another format, another length than the file's) leaves the
+/// file where it is, to be fetched anew.
+pub fn take_up_aria2(slot: &Slot) -> io::Result<Option<u64>> {
+    let (split, ranges) = SplitPart::paths(slot);
+    let ours = [&slot.part, &split]
+        .iter()
+        .any(|p| p.symlink_metadata().is_ok());
+    let Some(control) = aria2_control(&slot.path).filter(|_| !ours) else {
+        return Ok(None);
+    };
+    let len = match slot.path.symlink_metadata() {
+        Ok(meta) if meta.is_file() => meta.len(),
+        _ => return Ok(None),
+    };
+    let mut bytes = Vec::new();
+    File::open(&control)?
+        .take(crate::aria2::MAX_CONTROL)
+        .read_to_end(&mut bytes)?;
+    let written = crate::aria2::read(&bytes).ok().filter(|w| w.total == len);
+    let Some(segments) = written.and_then(|w| Segments::from_done(w.total, &w.done)) else {
+        return Ok(None);
+    };
+    // Only a file the missing ranges can be written into is moved: a read-only one stays.
+    OpenOptions::new().write(true).open(&slot.path)?;
+    // The record first: a run stopped in between finds the file still under its name.
+    fs::write(&ranges, segments.state(None))?;
+    fs::rename(&slot.path, &split)?;
+    Ok(Some(len))
+}
+
 fn part_path(path: &Path) -> PathBuf {
     let mut part = path.as_os_str().to_owned();
     part.push(".part");

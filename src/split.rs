@@ -30,6 +30,9 @@ pub struct Segments {
 /// The first line of a split's state, naming its format.
 const STATE_HEADER: &str = "fetchpar split state 1";
 
+/// Most segments a state holds.
+const MAX_SEGMENTS: usize = 64;
+
 impl Segments {
     /// Splits bytes `from..total` into at most `split` segments of at least `min` bytes each;
     /// `None` when fewer than two would come of it.
@@ -86,7 +89,7 @@ impl Segments {
             bounds.push(end);
             written.push(AtomicU64::new(done));
         }
-        if written.is_empty() || written.len() > 64 {
+        if written.is_empty() || written.len() > MAX_SEGMENTS {
             return None;
         }
         let owner = (0..written.len()).map(|_| AtomicU8::new(HELPER)).collect();
@@ -96,6 +99,43 @@ impl Segments {
             written,
         };
         Some((segments, validator))
+    }
+
+    /// A body of `total` bytes of which the byte ranges `done` (in order, none overlapping)
+    /// are written, by another program (aria2c, see [`crate::aria2`]): a segment for each
+    /// written range and the gap after it, and one for a gap at the start. Past
+    /// [`MAX_SEGMENTS`], only the longest written ranges are kept as written; the others are
+    /// asked for again. `None` when nothing is written or nothing is missing.
+    pub fn from_done(total: u64, done: &[(u64, u64)]) -> Option<Self> {
+        let mut kept: Vec<(u64, u64)> = (done.iter().copied())
+            .filter(|&(start, end)| start < end && end <= total)
+            .collect();
+        if kept.len() >= MAX_SEGMENTS {
+            kept.sort_by_key(|&(start, end)| std::cmp::Reverse(end - start));
+            kept.truncate(MAX_SEGMENTS - 1);
+            kept.sort_unstable();
+        }
+        let whole = kept.iter().map(|(start, end)| end - start).sum::<u64>();
+        if kept.is_empty() || whole >= total {
+            return None;
+        }
+        let mut bounds = Vec::new();
+        let mut written = Vec::new();
+        if kept[0].0 > 0 {
+            bounds.push(0);
+            written.push(AtomicU64::new(0));
+        }
+        for &(start, end) in &kept {
+            bounds.push(start);
+            written.push(AtomicU64::new(end - start));
+        }
+        bounds.push(total);
+        let owner = (0..written.len()).map(|_| AtomicU8::new(HELPER)).collect();
+        Some(Self {
+            bounds,
+            owner,
+            written,
+        })
     }
 
     /// What [`Segments::from_state`] reads back: the validator, and each segment's bounds and
@@ -175,6 +215,35 @@ impl Segments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_another_program_wrote_become_segments_with_their_gaps() {
+        let s = Segments::from_done(100, &[(10, 20), (20, 30), (50, 60)]).unwrap();
+        let state = s.state(None);
+        assert_eq!(
+            state,
+            "fetchpar split state 1\nvalidator \n0 10 0\n10 20 10\n20 50 10\n50 100 10\n"
+        );
+        let (back, validator) = Segments::from_state(&state).unwrap();
+        assert_eq!(validator, None);
+        assert_eq!(back.gaps(), [(0, 0, 10), (2, 30, 50), (3, 60, 100)]);
+        assert!(Segments::from_done(100, &[]).is_none(), "nothing written");
+        assert!(
+            Segments::from_done(100, &[(0, 100)]).is_none(),
+            "nothing missing"
+        );
+        // More ranges than a state holds: the longest are kept, the others asked for again.
+        let many: Vec<(u64, u64)> = (0..100).map(|i| (i * 10, i * 10 + 1 + i % 3)).collect();
+        let s = Segments::from_done(1000, &many).unwrap();
+        assert!(s.count() <= MAX_SEGMENTS);
+        assert!(Segments::from_state(&s.state(None)).is_some());
+        let written: u64 = (0..s.count()).map(|i| s.next_byte(i) - s.range(i).0).sum();
+        assert_eq!(
+            written,
+            33 * 3 + 30 * 2,
+            "the 63 longest: all 33 of 3 bytes, 30 of 2"
+        );
+    }
 
     #[test]
     fn a_body_is_split_evenly_and_never_below_the_smallest_segment() {

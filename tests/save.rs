@@ -484,33 +484,63 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
 }
 
 #[test]
-fn continue_fetches_anew_a_file_aria2c_left_unfinished_and_drops_its_control_file() {
+fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
     // aria2c sizes the file whole at once and fills its pieces in any order, listing those
-    // that came in `NAME.aria2` beside it: the file's length (the server's own) says nothing
-    // of what is there.
-    let mut holes = body_bytes(0, 100000);
-    holes[30000..60000].fill(0);
-    let put = |name: &str| {
+    // that came in `NAME.aria2` beside it: here pieces 0, 1 and 4 of 16 KiB (of 7, the last
+    // one short), in aria2c's format (version 1, no torrent, piece length, total, upload, the
+    // bitfield, no piece being written).
+    let piece = 16384;
+    let done = [0..2 * piece, 4 * piece..5 * piece];
+    let mut holes = vec![0u8; 100000];
+    for range in done.clone() {
+        holes[range.clone()].copy_from_slice(&body_bytes(0, 100000)[range]);
+    }
+    let mut control = vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    control.extend((piece as u32).to_be_bytes());
+    control.extend(100000u64.to_be_bytes());
+    control.extend(0u64.to_be_bytes());
+    control.extend(1u32.to_be_bytes());
+    control.push(0b1100_1000);
+    control.extend(0u32.to_be_bytes());
+    let put = |name: &str, control: &[u8]| {
         fs::write(out.path().join(name), &holes).unwrap();
-        fs::write(out.path().join(format!("{name}.aria2")), b"\0\x01pieces").unwrap();
+        fs::write(out.path().join(format!("{name}.aria2")), control).unwrap();
     };
     let whole = |name: &str| fs::read(out.path().join(name)).unwrap() == body_bytes(0, 100000);
-    put("a.bin");
+    put("a.bin", &control);
     let record = save_one(&["-c"], out.path(), origin.url("/a.bin?size=100000"), 0);
-    assert_eq!(record["status"], 200, "{record}");
-    assert_eq!(record["bytes"], 100000, "{record}");
+    assert_eq!(record["status"], 206, "{record}");
+    assert_eq!(
+        record["bytes"],
+        100000 - 3 * piece,
+        "only what aria2c had not: {record}"
+    );
     assert_eq!(record["skipped"], false, "{record}");
     assert!(whole("a.bin"));
-    // A line's size=, which the file has, does not pass it either.
-    put("b.bin");
+    // Its two gaps, each after a run of written pieces, over two connections at once.
+    put("s.bin", &control);
+    let line = origin.url("/s.bin?size=100000");
+    let record = save_one(&["-c", "--split", "4"], out.path(), line, 0);
+    assert_eq!(record["segments"], 2, "{record}");
+    assert!(whole("s.bin"));
+    // A failure with --remove-on-error puts aria2c's file back as it was, for aria2c.
+    put("r.bin", &control);
+    let line = origin.url("/r.bin?size=100000&fail=9");
+    let args = ["-c", "--retries", "0", "--remove-on-error"];
+    let record = save_one(&args, out.path(), line, 1);
+    assert_eq!(kind(&record), "http_status", "{record}");
+    assert_eq!(fs::read(out.path().join("r.bin")).unwrap(), holes);
+    // A control file that cannot be used (cut short): the file's length, and a line's size=
+    // that it has, say nothing of what is there, so it is fetched anew.
+    put("b.bin", &control[..20]);
     let line = format!("{}\n  size=100000", origin.url("/b.bin?size=100000"));
     let record = save_one(&["-c"], out.path(), line, 0);
     assert_eq!(record["bytes"], 100000, "{record}");
     assert!(whole("b.bin"));
     // Without -c the file is left to aria2c: the download goes under another name.
-    put("c.bin");
+    put("c.bin", &control);
     let record = save_one(&[], out.path(), origin.url("/c.bin?size=100000"), 0);
     assert_ne!(
         record["path"],
@@ -519,11 +549,11 @@ fn continue_fetches_anew_a_file_aria2c_left_unfinished_and_drops_its_control_fil
     assert_eq!(fs::read(out.path().join("c.bin")).unwrap(), holes);
     let left: Vec<String> = files_in(out.path())
         .into_iter()
-        .filter(|name| name.ends_with(".aria2"))
+        .filter(|name| name.contains(".aria2") || name.contains(".part"))
         .collect();
     assert_eq!(
         left,
-        ["c.bin.aria2"],
+        ["c.bin.aria2", "r.bin.aria2"],
         "the done downloads' control files are gone"
     );
 }
