@@ -416,8 +416,16 @@ pub fn take_up_aria2(slot: &Slot) -> io::Result<Option<u64>> {
     File::open(&control)?
         .take(crate::aria2::MAX_CONTROL)
         .read_to_end(&mut bytes)?;
-    let written = crate::aria2::read(&bytes).ok().filter(|w| w.total == len);
-    let Some(segments) = written.and_then(|w| Segments::from_done(w.total, &w.done)) else {
+    // Without preallocation (`--file-allocation=none`) the file is as long as its furthest
+    // piece written: pieces past its end are not there.
+    let written = crate::aria2::read(&bytes).ok().filter(|w| w.total >= len);
+    let segments = written.and_then(|w| {
+        let there: Vec<(u64, u64)> = (w.done.iter().copied())
+            .map(|(start, end)| (start, end.min(len)))
+            .collect();
+        Segments::from_done(w.total, &there)
+    });
+    let Some(segments) = segments else {
         return Ok(None);
     };
     // Only a file the missing ranges can be written into is moved: a read-only one stays.

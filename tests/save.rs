@@ -519,6 +519,17 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     );
     assert_eq!(record["skipped"], false, "{record}");
     assert!(whole("a.bin"));
+    // Without preallocation (aria2c's --file-allocation=none) the file ends with its furthest
+    // piece written.
+    put("t.bin", &control);
+    let short = fs::OpenOptions::new()
+        .write(true)
+        .open(out.path().join("t.bin"))
+        .unwrap();
+    short.set_len(5 * piece as u64).unwrap();
+    let record = save_one(&["-c"], out.path(), origin.url("/t.bin?size=100000"), 0);
+    assert_eq!(record["bytes"], 100000 - 3 * piece, "{record}");
+    assert!(whole("t.bin"));
     // Its two gaps, each after a run of written pieces, over two connections at once.
     put("s.bin", &control);
     let line = origin.url("/s.bin?size=100000");
