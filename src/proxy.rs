@@ -47,9 +47,15 @@ impl Proxies {
         proxy: Option<&str>,
         noproxy: Option<&str>,
     ) -> Result<Self, String> {
+        // Under CGI, a request's `Proxy:` header arrives as HTTP_PROXY ("httpoxy"): there the
+        // upper-case name is not read, as Go's net/http does (curl never reads it).
+        let cgi = var("REQUEST_METHOD").is_some();
         let lookup = |name: &str| {
-            [name.to_string(), name.to_ascii_uppercase()]
+            let upper = name.to_ascii_uppercase();
+            let upper = (!(cgi && upper == "HTTP_PROXY")).then_some(upper);
+            [Some(name.to_string()), upper]
                 .into_iter()
+                .flatten()
                 .find_map(|n| var(&n).filter(|v| !v.trim().is_empty()).map(|v| (n, v)))
         };
         let parse = |found: Option<(String, String)>| match found {
@@ -795,6 +801,20 @@ mod tests {
         let none = proxies(&[]).unwrap();
         assert_eq!(route(&none, "http://a/"), "direct");
         assert_eq!(route(&none, "https://a/"), "direct");
+
+        // HTTP_PROXY, but not under CGI, where a request's Proxy header would have set it.
+        let p = proxies(&[("HTTP_PROXY", "http://up:4")]).unwrap();
+        assert_eq!(route(&p, "http://a/"), "up:4");
+        let cgi = [
+            ("HTTP_PROXY", "http://attacker:4"),
+            ("REQUEST_METHOD", "GET"),
+            ("HTTPS_PROXY", "http://s:2"),
+        ];
+        let p = proxies(&cgi).unwrap();
+        assert_eq!(route(&p, "http://a/"), "direct");
+        assert_eq!(route(&p, "https://a/"), "s:2");
+        let p = proxies(&[("http_proxy", "http://h:1"), ("REQUEST_METHOD", "GET")]).unwrap();
+        assert_eq!(route(&p, "http://a/"), "h:1");
     }
 
     #[test]
