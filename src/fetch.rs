@@ -1039,7 +1039,8 @@ impl Fetcher {
             carried.part_written = true;
             let taken = (kept, part, segments);
             let how = (start, live, own_rate);
-            if let Some(ended) = self.resume_split(job, target, taken, expected, outcome, how) {
+            let resumed = (expected, &mut carried.moved);
+            if let Some(ended) = self.resume_split(job, target, taken, resumed, outcome, how) {
                 return ended;
             }
         }
@@ -1486,24 +1487,34 @@ impl Fetcher {
         job: &Job,
         target: &Target,
         (slot, part, segments): (&Slot, SplitPart, Segments),
-        expected: &LineOptions,
+        (expected, moved): (&LineOptions, &mut Option<u64>),
         outcome: &mut Outcome,
         (start, live, own_rate): (Instant, Option<&Live>, Option<&RateLimit>),
     ) -> Option<Result<(), Failure>> {
         let tag = part.validator().map(str::to_string);
+        // A part of no use is removed, but one that was a file under its final name this run
+        // (moved by -c, or left by aria2c) goes back there as it was: it is the user's, and a
+        // download started afresh replaces it only once it is whole.
+        let drop_part = |part: SplitPart, moved: &mut Option<u64>| match moved.take() {
+            Some(len) => {
+                drop(part);
+                let _ = slot.put_back(len);
+            }
+            None => part.discard(),
+        };
         // A part that would be too large now (--max-size given since) is of no use.
         if self
             .settings
             .max_size
             .is_some_and(|max| segments.total() > max)
         {
-            part.discard();
+            drop_part(part, moved);
             return Some(Err(too_large(self.settings.max_size)));
         }
         // A part of a file of another size than the line's is of no use either: the file is
         // asked for afresh, and its answer's length checked.
         if expected.size.is_some_and(|size| segments.total() != size) {
-            part.discard();
+            drop_part(part, moved);
             return None;
         }
         let Some(&(index, next, end)) = segments.gaps().first() else {
@@ -1533,7 +1544,7 @@ impl Fetcher {
             // Another file, no ranges any more, or a file that no longer has that range (416):
             // the record does not fit the server's file.
             if (200..400).contains(&status.as_u16()) || status.as_u16() == 416 {
-                part.discard();
+                drop_part(part, moved);
                 return None;
             }
             let failure = status_failure(status, header(&response, "retry-after"));

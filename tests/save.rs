@@ -543,6 +543,13 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     let record = save_one(&args, out.path(), line, 1);
     assert_eq!(kind(&record), "http_status", "{record}");
     assert_eq!(fs::read(out.path().join("r.bin")).unwrap(), holes);
+    // So does a file too large for --max-size, whatever --remove-on-error says: it is not
+    // fetchpar's to remove.
+    put("m.bin", &control);
+    let line = origin.url("/m.bin?size=100000");
+    let record = save_one(&["-c", "--max-size", "50000"], out.path(), line, 1);
+    assert_eq!(kind(&record), "too_large", "{record}");
+    assert_eq!(fs::read(out.path().join("m.bin")).unwrap(), holes);
     // A control file that cannot be used (cut short): the file's length, and a line's size=
     // that it has, say nothing of what is there, so it is fetched anew.
     put("b.bin", &control[..20]);
@@ -564,7 +571,7 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
         .collect();
     assert_eq!(
         left,
-        ["c.bin.aria2", "r.bin.aria2"],
+        ["c.bin.aria2", "m.bin.aria2", "r.bin.aria2"],
         "the done downloads' control files are gone"
     );
 }
