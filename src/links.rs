@@ -1250,6 +1250,35 @@ fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
     })
 }
 
+/// aria2c input-file options (as its --save-session writes them) that fetchpar takes for the
+/// whole run only, and what to give instead.
+const RUN_WIDE: &[(&str, &str)] = &[
+    ("timeout", "give --stall-timeout"),
+    ("connect-timeout", "give --connect-timeout"),
+    ("lowest-speed-limit", "give --speed-limit (-Y)"),
+    ("retry-wait", "give --retry-delay"),
+    ("remote-time", "give -R"),
+    ("conditional-get", "give -N"),
+    ("allow-overwrite", "give --on-exists overwrite"),
+    (
+        "auto-file-renaming",
+        "give --on-exists (rename is the default)",
+    ),
+    (
+        "http-user",
+        "give --user USER:PASSWORD (or a header=Authorization: line)",
+    ),
+    (
+        "http-passwd",
+        "give --user USER:PASSWORD (or a header=Authorization: line)",
+    ),
+    ("all-proxy", "give --proxy"),
+    (
+        "check-certificate",
+        "certificates are always checked (--cacert trusts a private CA)",
+    ),
+];
+
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
 /// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
 /// it another way, does not pass unnoticed.
@@ -1342,6 +1371,17 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
         "gid"
             if (1..=16).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_hexdigit()) => {}
         "gid" => return Err(format!("gid= takes aria2c's 16 hex digits, not `{value}`")),
+        // How aria2c lays a file out on disk and picks among sources and pieces: fetchpar
+        // has its own ways, and what is saved is the same.
+        "file-allocation" if ["none", "prealloc", "trunc", "falloc"].contains(&value) => {}
+        "uri-selector" if ["inorder", "feedback", "adaptive"].contains(&value) => {}
+        "stream-piece-selector" if ["default", "inorder", "random", "geom"].contains(&value) => {}
+        _ if let Some((_, instead)) = RUN_WIDE.iter().find(|(name, _)| *name == key) => {
+            return Err(format!(
+                "aria2c's `{key}=` is for the whole run here, not a line's: {instead}, and \
+                 remove the line"
+            ));
+        }
         _ => {
             return Err(format!(
                 "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
@@ -1652,13 +1692,19 @@ mod tests {
         );
         assert_eq!(
             why(&got[2]),
-            "option on line 8: unknown option `lowest-speed-limit` (known: out, dir, sha256, \
-             checksum=sha-256=HEX, size, header, referer, user-agent, split, max-download-limit, \
-             max-connection-per-server, min-split-size, max-tries, continue, gid)"
+            "option on line 8: aria2c's `lowest-speed-limit=` is for the whole run here, not a \
+             line's: give --speed-limit (-Y), and remove the line"
+        );
+        assert_eq!(
+            parse_line("http://e.example/ colour=blue").unwrap_err(),
+            "unknown option `colour` (known: out, dir, sha256, checksum=sha-256=HEX, size, \
+             header, referer, user-agent, split, max-download-limit, max-connection-per-server, \
+             min-split-size, max-tries, continue, gid)"
         );
         // What aria2c's --save-session writes beside a download's own options.
         let session = "http://e.example/ gid=dec015a3ffad1790 max-tries=2 continue=true \
-                       max-connection-per-server=3 split=5 min-split-size=2M";
+                       max-connection-per-server=3 split=5 min-split-size=2M \
+                       file-allocation=none uri-selector=feedback stream-piece-selector=geom";
         let session = parse_line(session).unwrap().options;
         assert_eq!((session.tries, session.resume), (Some(2), Some(true)));
         assert_eq!(session.min_split, Some(2 << 20));
@@ -1675,6 +1721,12 @@ mod tests {
             ("continue=yes", "true or false"),
             ("max-connection-per-server=17", "1 to 16"),
             ("min-split-size=1K", "outside 1M-1G"),
+            (
+                "timeout=30",
+                "`timeout=` is for the whole run here, not a line's: give --stall",
+            ),
+            ("check-certificate=false", "always checked"),
+            ("file-allocation=sparse", "unknown option `file-allocation`"),
         ] {
             let err = parse_line(&format!("http://e.example/ {bad}")).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
