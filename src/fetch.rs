@@ -552,7 +552,8 @@ impl Fetcher {
     }
 
     /// `--remove-on-error`: a URL that failed for good leaves no part to resume. One cut short
-    /// by an interrupt (or `--fail-early`) keeps its part, for the run that takes it up.
+    /// by an interrupt (or `--fail-early`) keeps its part, for the run that takes it up. A file
+    /// that was under its final name goes back there instead.
     fn remove_on_error(&self, job: &Job, carried: &Carried, outcome: &Outcome) {
         let asked = self
             .saver
@@ -562,6 +563,18 @@ impl Fetcher {
             .error
             .as_ref()
             .is_some_and(|f| f.kind != ErrorKind::Cancelled);
+        // A file -c moved aside that turns out larger than --max-size: no later -c can take
+        // it up, so it goes back under its name as it was, whatever --remove-on-error says.
+        let too_large = outcome
+            .error
+            .as_ref()
+            .is_some_and(|f| f.kind == ErrorKind::TooLarge);
+        if let (true, Some(Planned::Skip(slot)), Some(len)) =
+            (too_large, &job.planned, carried.moved)
+        {
+            let _ = slot.put_back(len);
+            return;
+        }
         if !(asked && failed) {
             return;
         }

@@ -471,6 +471,16 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
     assert_eq!(kind(&record), "io", "{record}");
     let kept = fs::read(out.path().join("kept.bin")).unwrap();
     assert!(kept == body_bytes(0, 30000), "{} bytes", kept.len());
+    // One whose file on the server is larger than --max-size is not moved aside to no end:
+    // no -c can take it up, so it stays under its name as it was.
+    put("over.bin", &body_bytes(0, 30000));
+    let line = origin.url("/over.bin?size=100000");
+    let record = save_one(&["-c", "--max-size", "50000"], out.path(), line, 1);
+    assert_eq!(kind(&record), "too_large", "{record}");
+    assert_eq!(
+        fs::read(out.path().join("over.bin")).unwrap(),
+        body_bytes(0, 30000)
+    );
     let names = [
         "again.bin",
         "all.bin",
@@ -479,6 +489,7 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
         "empty.bin",
         "kept.bin",
         "long.bin",
+        "over.bin",
     ];
     assert_eq!(files_in(out.path()), names, "no part or meta file left");
 }
