@@ -111,7 +111,7 @@ fn local(cli: &Cli, proxies: &Proxies) -> Result<Option<Arc<Local>>> {
 /// rather than connecting where the rules say not to.
 fn connect_to(cli: &Cli, proxies: &Proxies) -> Result<Arc<ConnectTo>> {
     let rules = ConnectTo::parse(&cli.connect_to).map_err(UsageError)?;
-    if let Some(socks) = (proxies.socks()).filter(|p| !rules.is_empty() && !p.resolve_target()) {
+    if let Some(socks) = proxies.socks_resolving().filter(|_| !rules.is_empty()) {
         let shown = format!("{}:{}", socks.host(), socks.port());
         Err(UsageError(format!(
             "--connect-to cannot be kept to through the SOCKS proxy {shown}, which looks the \

@@ -121,6 +121,15 @@ impl Proxies {
             .find(|p| !matches!(p.protocol(), Http | Https))
     }
 
+    /// A SOCKS proxy among them that looks the URL's host up itself (`socks4a`, `socks5h`),
+    /// if any: ureq hands it the URL's host as it is (see `--connect-to`).
+    pub fn socks_resolving(&self) -> Option<&Proxy> {
+        [&self.http, &self.https]
+            .into_iter()
+            .flatten()
+            .find(|p| is_socks(p) && !p.resolve_target())
+    }
+
     /// The proxy for this URL, if it goes through one.
     pub fn for_url(&self, url: &Url) -> Option<&Proxy> {
         let proxy = match url.scheme() {
@@ -747,6 +756,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Proxies::from_vars(|name| map.get(name).cloned(), proxy, noproxy)
+    }
+
+    #[test]
+    fn a_socks_proxy_that_looks_names_up_is_found_whichever_scheme_it_serves() {
+        let mixed = [
+            ("http_proxy", "socks5://a:1"),
+            ("https_proxy", "socks5h://b:2"),
+        ];
+        let p = proxies(&mixed).unwrap();
+        assert_eq!(p.socks_resolving().map(|p| p.host()), Some("b"));
+        let local = proxies(&[("all_proxy", "socks4://c:3")]).unwrap();
+        assert!(local.socks_resolving().is_none());
+        let http = proxies(&[("all_proxy", "http://d:4")]).unwrap();
+        assert!(http.socks_resolving().is_none());
     }
 
     #[test]
