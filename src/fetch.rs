@@ -1094,7 +1094,8 @@ impl Fetcher {
                     fs::rename(&slot.path, &slot.part).map_err(|e| disk(e, &slot.part))?;
                     carried.moved = Some(from);
                     if let Some(validator) = validator(&response) {
-                        fs::write(&slot.meta, validator).map_err(|e| disk(e, &slot.meta))?;
+                        crate::save::write_new(&slot.meta, validator.as_bytes())
+                            .map_err(|e| disk(e, &slot.meta))?;
                     }
                     append = true;
                 }

@@ -431,7 +431,7 @@ pub fn take_up_aria2(slot: &Slot) -> io::Result<Option<u64>> {
     // Only a file the missing ranges can be written into is moved: a read-only one stays.
     OpenOptions::new().write(true).open(&slot.path)?;
     // The record first: a run stopped in between finds the file still under its name.
-    fs::write(&ranges, segments.state(None))?;
+    write_new(&ranges, segments.state(None).as_bytes())?;
     fs::rename(&slot.path, &split)?;
     Ok(Some(len))
 }
@@ -705,7 +705,7 @@ impl PartWriter {
             .create_new(true)
             .open(&slot.part)?;
         if let Some(validator) = validator {
-            fs::write(&slot.meta, validator)?;
+            write_new(&slot.meta, validator.as_bytes())?;
         }
         Ok(Self {
             file,
@@ -1004,7 +1004,10 @@ impl SplitPart {
     fn record(&self, segments: &Segments) -> io::Result<()> {
         let mut fresh = self.ranges.clone().into_os_string();
         fresh.push(".new");
-        fs::write(&fresh, segments.state(self.validator()))?;
+        write_new(
+            Path::new(&fresh),
+            segments.state(self.validator()).as_bytes(),
+        )?;
         fs::rename(&fresh, &self.ranges)
     }
 
@@ -1076,6 +1079,14 @@ pub fn has_digest(path: &Path, expected: &Checksum) -> io::Result<bool> {
     let mut digests = Digests::new(false, Some(expected.algorithm));
     digests.read_all(File::open(path)?)?;
     Ok(digests.finish(Some(expected)).1.as_deref() == Some(&expected.digest[..]))
+}
+
+/// Writes `bytes` to `path` as a file made anew: whatever was there (a symlink put there
+/// included, which would be written through) is removed first.
+pub fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    remove_if_present(path)?;
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(bytes)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

@@ -663,6 +663,25 @@ fn an_aria2c_session_file_runs_as_aria2c_wrote_it() {
 }
 
 #[test]
+fn side_files_are_made_anew_never_written_through_a_symlink_put_there() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victim = elsewhere.path().join("victim");
+    fs::write(&victim, b"keep").unwrap();
+    // -c continues a file under its final name, writing the validator beside its part.
+    fs::write(out.path().join("cut.bin"), body_bytes(0, 30000)).unwrap();
+    std::os::unix::fs::symlink(&victim, out.path().join("cut.bin.part.meta")).unwrap();
+    let record = save_one(&["-c"], out.path(), origin.url("/cut.bin?size=100000"), 0);
+    assert_eq!(record["bytes"], 70000, "{record}");
+    assert_eq!(fs::read(&victim).unwrap(), b"keep");
+    assert_eq!(
+        fs::read(out.path().join("cut.bin")).unwrap(),
+        body_bytes(0, 100000)
+    );
+}
+
+#[test]
 fn a_retry_resumes_the_part_its_first_attempt_left_as_wget_does() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
