@@ -239,20 +239,29 @@ pub struct Overrides(HashMap<(String, u16), Vec<IpAddr>>);
 
 impl Overrides {
     /// Reads curl's `HOST:PORT:ADDR[,ADDR]...` entries; an IPv6 address may be in brackets.
-    /// A later entry for the same host and port replaces an earlier one.
+    /// A later entry for the same host and port replaces an earlier one. The host `*` is any
+    /// host on that port that no other entry names, and a `+` before the host (curl's entry
+    /// that expires after a minute, to be looked up again) is taken as a plain one: a run's
+    /// entries hold for the whole run.
     pub fn parse(entries: &[String]) -> Result<Self, String> {
         let mut map = HashMap::new();
         for entry in entries {
             let bad = |why: &str| {
                 format!("--resolve `{entry}`: {why} (expected HOST:PORT:ADDRESS[,ADDRESS...])")
             };
-            let (host, rest) = match entry.strip_prefix('[') {
+            if entry.starts_with('-') {
+                return Err(bad(
+                    "a `-` entry takes one out of curl's cache, which a run here starts without",
+                ));
+            }
+            let given = entry.strip_prefix('+').unwrap_or(entry);
+            let (host, rest) = match given.strip_prefix('[') {
                 // An IPv6 address as the host: its colons are not the separators.
                 Some(inner) => match inner.split_once("]:") {
                     Some(split) => split,
                     None => return Err(bad("no port after the `]`")),
                 },
-                None => entry.split_once(':').ok_or_else(|| bad("no port"))?,
+                None => given.split_once(':').ok_or_else(|| bad("no port"))?,
             };
             let (port, addresses) = rest.split_once(':').ok_or_else(|| bad("no address"))?;
             if host.is_empty() {
@@ -289,7 +298,8 @@ impl Overrides {
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
-        let addresses = self.0.get(&(host.to_ascii_lowercase(), port))?;
+        let named = self.0.get(&(host.to_ascii_lowercase(), port));
+        let addresses = named.or_else(|| self.0.get(&("*".to_string(), port)))?;
         Some(addresses)
     }
 }
@@ -509,6 +519,24 @@ mod tests {
             ips("http://[::2]:8080/"),
             Some(vec!["127.0.0.1".parse().unwrap()])
         );
+        // curl's `*` is any other host on that port, and its `+` an entry like another.
+        let wild = [
+            "*:443:10.0.0.9".to_string(),
+            "+kept.test:443:10.0.0.8".to_string(),
+        ];
+        let wild = Overrides::parse(&wild).unwrap();
+        let at = |text: &str| wild.get(&uri(text)).map(<[IpAddr]>::to_vec);
+        assert_eq!(
+            at("https://any.test/"),
+            Some(vec!["10.0.0.9".parse().unwrap()])
+        );
+        assert_eq!(
+            at("https://kept.test/"),
+            Some(vec!["10.0.0.8".parse().unwrap()])
+        );
+        assert_eq!(at("http://any.test/"), None, "another port");
+        let removal = Overrides::parse(&["-a.test:80".to_string()]).unwrap_err();
+        assert!(removal.contains("curl's cache"), "{removal}");
         let many = format!("h.test:80:{}", vec!["10.0.0.1"; 17].join(","));
         assert!(
             Overrides::parse(&[many])

@@ -1573,11 +1573,22 @@ fn resolve_sends_a_host_name_to_the_addresses_given() {
         .success();
     let record = &json_lines(&run.get_output().stdout)[0];
     assert_eq!(record["prefix"], format!("files.test:{port}"), "{record}");
+    // curl's `*`: every host on that port that no entry names.
+    let wild = format!("http://any.test:{port}/r?echo=host");
+    let run = fetchpar()
+        .args(["--json", "--resolve"])
+        .arg(format!("*:{port}:127.0.0.1"))
+        .arg(&wild)
+        .assert()
+        .success();
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(record["prefix"], format!("any.test:{port}"), "{record}");
     for bad in [
         "files.test:80",
         "files.test:x:127.0.0.1",
         "files.test:80:nope",
         ":80:1.2.3.4",
+        "-files.test:80",
     ] {
         fetchpar()
             .args(["--resolve", bad])
@@ -1586,7 +1597,7 @@ fn resolve_sends_a_host_name_to_the_addresses_given() {
             .code(2)
             .stderr(predicate::str::contains("--resolve"));
     }
-    assert_eq!(origin.requests(), 1);
+    assert_eq!(origin.requests(), 2);
 }
 
 #[test]
