@@ -394,6 +394,9 @@ pub struct Cli {
     pub keep_session_cookies: bool,
 
     /// An extra request header, as `Name: value` (repeatable).
+    ///
+    /// As curl reads them: `Name;` sends the header empty, `Name:` keeps one sent unasked
+    /// (User-Agent, Accept, Accept-Encoding, Referer) from going, and `@FILE` reads one a line.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", action = ArgAction::Append,
           help_heading = "Network")]
     pub headers: Vec<String>,

@@ -52,6 +52,9 @@ pub struct NetSettings {
     pub max_redirects: u32,
     pub user_agent: String,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `-H 'Name:'`: headers sent unasked that are not to be sent (Accept, Accept-Encoding;
+    /// User-Agent and Referer are left out of their settings instead).
+    pub removed: Vec<HeaderName>,
     /// `--referer`, unless a line's `referer=` or a Referer header takes its place.
     pub referer: Option<Referer>,
     /// Whether cookies servers set are kept and sent back (see [`crate::cookies`]).
@@ -132,14 +135,42 @@ fn agent(
 
 /// Parses `Name: value` as given to `-H`.
 pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue)> {
-    let Some((name, value)) = text.split_once(':') else {
+    match given_header(text)? {
+        Given::Set(name, value) => Ok((name, value)),
+        Given::Removed(name) => bail!(
+            "header `{name}:` has no value: `{name};` sends it empty, and -H '{name}:' keeps \
+             the run from sending one"
+        ),
+    }
+}
+
+/// A header as curl's `-H` reads one.
+pub enum Given {
+    /// `Name: value`, or `Name;` for the header with an empty value.
+    Set(HeaderName, HeaderValue),
+    /// `Name:` with nothing after it: none of that header, not even one sent unasked.
+    Removed(HeaderName),
+}
+
+/// Reads `Name: value`, curl's `Name;` (the header, empty) and `Name:` (no such header).
+pub fn given_header(text: &str) -> Result<Given> {
+    let name = |name: &str| {
+        HeaderName::try_from(name.trim())
+            .with_context(|| format!("`{}` is not a valid header name", name.trim()))
+    };
+    if let (Some(empty), false) = (text.strip_suffix(';'), text.contains(':')) {
+        return Ok(Given::Set(name(empty)?, HeaderValue::from_static("")));
+    }
+    let Some((named, value)) = text.split_once(':') else {
         bail!("header `{text}` is not of the form `Name: value`");
     };
-    let name = HeaderName::try_from(name.trim())
-        .with_context(|| format!("`{}` is not a valid header name", name.trim()))?;
+    let named = name(named)?;
+    if value.trim().is_empty() {
+        return Ok(Given::Removed(named));
+    }
     let value = HeaderValue::try_from(value.trim())
-        .with_context(|| format!("the value of header `{name}` is not valid"))?;
-    Ok((name, value))
+        .with_context(|| format!("the value of header `{named}` is not valid"))?;
+    Ok(Given::Set(named, value))
 }
 
 /// What one attempt at a URL leaves to the next.
@@ -265,9 +296,15 @@ impl Fetcher {
             // window is 32 KiB, where brotli's may be 16 MiB). A -H Accept-Encoding replaces
             // any of them.
             .accept_encoding(match (saver.is_some(), settings.compressed) {
+                _ if settings.removed.contains(&header::ACCEPT_ENCODING) => "",
                 (_, true) => decode::ACCEPTED,
                 (true, false) => "identity",
                 (false, false) => "gzip",
+            })
+            // ureq's `*/*`, unless -H 'Accept:' asks for none.
+            .accept(match settings.removed.contains(&header::ACCEPT) {
+                true => "",
+                false => "*/*",
             })
             // Name lookups are bounded too; the resolver only pays for that on a cache miss.
             .timeout_resolve(settings.connect_timeout)

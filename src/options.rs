@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use ureq::http::{HeaderValue, header};
+use ureq::http::{HeaderName, HeaderValue, header};
 
 use crate::auth::Login;
 use crate::cli::Cli;
 use crate::connect_to::ConnectTo;
-use crate::fetch::{NetSettings, parse_header};
+use crate::fetch::{Given, NetSettings, given_header};
 use crate::identity::Identity;
 use crate::interface::Local;
 use crate::links::ListName;
@@ -104,6 +104,47 @@ fn local(cli: &Cli, proxies: &Proxies) -> Result<Option<Arc<Local>>> {
         )))?;
     }
     Ok(Some(Arc::new(local)))
+}
+
+/// Headers to send, in order.
+type Headers = Vec<(HeaderName, HeaderValue)>;
+
+/// The `-H` headers to send, and those not to send at all (`-H 'Name:'`, curl's way to keep
+/// a header it would send unasked from going), as curl reads them: `-H @FILE` reads one a
+/// line from FILE (blank lines skipped). A Host header cannot be kept from going: HTTP/1.1
+/// asks for one in every request.
+fn given_headers(given: &[String]) -> Result<(Headers, Vec<HeaderName>)> {
+    let mut lines = Vec::new();
+    for text in given {
+        match text.strip_prefix('@') {
+            Some("-") => Err(UsageError(
+                "-H @- would read headers from standard input, which is for the list of URLs: \
+                 give a file"
+                    .into(),
+            ))?,
+            Some(path) => {
+                let read = std::fs::read_to_string(path).map_err(|e| {
+                    UsageError(format!("-H @{path}: the headers file cannot be read: {e}"))
+                })?;
+                let kept = read.lines().map(str::trim_end).filter(|l| !l.is_empty());
+                lines.extend(kept.map(str::to_string));
+            }
+            None => lines.push(text.clone()),
+        }
+    }
+    let (mut headers, mut removed) = (Vec::new(), Vec::new());
+    for line in &lines {
+        match given_header(line).map_err(|e| UsageError(format!("{e:#}")))? {
+            Given::Set(name, value) => headers.push((name, value)),
+            Given::Removed(name) if name == header::HOST => Err(UsageError(
+                "-H 'Host:' cannot keep the Host header from going: HTTP/1.1 asks for one in \
+                 every request (give -H 'Host: NAME' for another, or --connect-to)"
+                    .into(),
+            ))?,
+            Given::Removed(name) => removed.push(name),
+        }
+    }
+    Ok((headers, removed))
 }
 
 /// `--connect-to`'s rules. A SOCKS proxy that looks names up itself (`socks4a`, `socks5h`) is
@@ -390,11 +431,7 @@ impl Options {
             ))
             .into());
         }
-        let mut headers = cli
-            .headers
-            .iter()
-            .map(|h| parse_header(h).map_err(|e| UsageError(format!("{e:#}")).into()))
-            .collect::<Result<Vec<_>>>()?;
+        let (mut headers, removed) = given_headers(&cli.headers)?;
         if let Some(user) = &cli.user {
             if headers
                 .iter()
@@ -450,13 +487,18 @@ impl Options {
                 timeout: cli.timeout.0,
                 stall_timeout: cli.stall_timeout.0,
                 max_redirects: cli.max_redirects,
-                user_agent: cli.user_agent.clone(),
+                user_agent: match removed.contains(&header::USER_AGENT) {
+                    true => String::new(),
+                    false => cli.user_agent.clone(),
+                },
                 headers,
                 referer: (cli.referer.as_deref())
+                    .filter(|_| !removed.contains(&header::REFERER))
                     .map(|text| {
                         Referer::parse(text).map_err(|why| UsageError(format!("--referer: {why}")))
                     })
                     .transpose()?,
+                removed,
                 cookies: !cli.no_cookies,
                 limit_rate: cli.limit_rate.filter(|&r| r > 0),
                 local: local(cli, &proxies)?,

@@ -1788,6 +1788,55 @@ fn headers_and_user_agent_are_sent() {
     assert!(record["prefix"].as_str().unwrap().starts_with("fetchpar/"));
 }
 
+#[test]
+fn headers_are_read_as_curl_reads_them_empty_left_out_and_from_a_file() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("headers.txt");
+    std::fs::write(&file, "X-From-File: 1\r\n\nX-Empty;\n").unwrap();
+    let at_file = format!("@{}", file.display());
+    let echoed = |args: &[&str], name: &str| {
+        let url = origin.url(&format!("/e?echo={name}"));
+        let run = fetchpar()
+            .arg("--json")
+            .args(args)
+            .arg(&url)
+            .assert()
+            .success();
+        let record = &json_lines(&run.get_output().stdout)[0];
+        record["prefix"].as_str().unwrap().to_string()
+    };
+    // -H @FILE: a header a line; `Name;` is the header with an empty value (here before
+    // another of the same name, so that it shows).
+    let from_file = ["-H", &at_file, "-H", "X-Empty: then"];
+    assert_eq!(echoed(&from_file, "x-from-file"), "1");
+    assert_eq!(echoed(&from_file, "x-empty"), "\nthen");
+    // `Name:` keeps a header sent unasked from going at all.
+    assert_eq!(echoed(&[], "accept"), "*/*");
+    assert_eq!(echoed(&["-H", "Accept:"], "accept"), "");
+    assert_eq!(echoed(&["-H", "User-Agent:"], "user-agent"), "");
+    assert_eq!(
+        echoed(&["-e", "http://r.test/", "-H", "Referer:"], "referer"),
+        ""
+    );
+    assert_eq!(echoed(&["-H", "Accept-Encoding:"], "accept-encoding"), "");
+    for (args, why) in [
+        (["-H", "Host:"], "cannot keep the Host header from going"),
+        (["-H", "@-"], "standard input, which is for the list"),
+        (
+            ["-H", "@/nonexistent/h.txt"],
+            "the headers file cannot be read",
+        ),
+    ] {
+        fetchpar()
+            .args(args)
+            .arg(origin.url("/e"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(why));
+    }
+}
+
 /// The Referer each URL of a list sent, by the path it was fetched at, with `args`.
 fn referers(args: &[&str], lines: &[String]) -> Vec<String> {
     let out = fetchpar()
