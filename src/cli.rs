@@ -329,7 +329,7 @@ pub struct Cli {
     ///
     /// Each request, redirects included, gets the entry of the host it goes to, or the
     /// `default` entry. wget and aria2c read ~/.netrc unasked; fetchpar only with -n.
-    #[arg(short = 'n', long, help_heading = "Network")]
+    #[arg(short = 'n', long, alias = "netrc-optional", help_heading = "Network")]
     pub netrc: bool,
 
     /// Credentials for each host from this netrc file (curl's --netrc-file).
@@ -1146,6 +1146,7 @@ mod tests {
             (&["--dry-run"], &["--spider"]),
             (&["--waitretry", "10"], &["--max-retry-wait", "10"]),
             (&["--save-session", "s.txt"], &["--failed-out", "s.txt"]),
+            (&["--netrc-optional"], &["-n"]),
         ];
         for (theirs, ours) in pairs {
             assert_eq!(parse(theirs), parse(ours), "{theirs:?}");

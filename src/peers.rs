@@ -155,6 +155,35 @@ const NOTES: &[(&[&str], &str)] = &[
          first, always, and fetched again when they do not match",
     ),
     (
+        &["--location-trusted"],
+        "a login (-u's, a URL's own) goes to each URL's own origin only, never on to a host a \
+         redirect leads to; a netrc file (-n, --netrc-file) gives each host its own",
+    ),
+    (
+        &["--fail-with-body"],
+        "an HTTP error (4xx, 5xx) always fails its URL, and the start of its body is shown \
+         (--prefix); with -o it is not saved",
+    ),
+    (
+        &[
+            "--no-keepalive",
+            "--keepalive-time",
+            "--tcp-nodelay",
+            "--no-buffer",
+        ],
+        "connections are kept alive and reused, TCP_NODELAY is set, and results are written as \
+         they come: there is nothing to set",
+    ),
+    (
+        &["--path-as-is"],
+        "a URL's path is read as URLs are parsed (WHATWG), its /./ and /../ resolved",
+    ),
+    (
+        &["--etag-save", "--etag-compare"],
+        "-N (--timestamping) fetches a file only when the server's is newer than the one saved, \
+         and -c resumes a part with its ETag (If-Range)",
+    ),
+    (
         &["-K"],
         "--config FILE reads options from a file, as curl -K does",
     ),

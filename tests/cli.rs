@@ -2766,6 +2766,11 @@ fn a_peers_option_that_is_not_taken_says_what_to_use_instead() {
         (vec!["--write-out", "%{http_code}"], "--json"),
         (vec!["-X", "POST"], "only downloads"),
         (vec!["--output", "a.html"], "'URL out=NAME'"),
+        (
+            vec!["--location-trusted"],
+            "never on to a host a redirect leads to",
+        ),
+        (vec!["--fail-with-body"], "always fails its URL"),
     ] {
         let out = fetchpar().args(&typed).arg(&url).assert().code(2);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
