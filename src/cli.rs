@@ -52,7 +52,7 @@ pub struct Cli {
     /// after the -i lists. An http(s) URL is one on a server. A list named *.meta4 or
     /// *.metalink is one without it.
     #[arg(short = 'M', long = "metalink-file", value_name = "FILE|URL", action = ArgAction::Append,
-          help_heading = "Input")]
+          alias = "input-metalink", help_heading = "Input")]
     pub metalink_files: Vec<PathBuf>,
 
     /// Read every list as HTML, whose links are the URLs to fetch (wget's -F); a list on a
@@ -1147,6 +1147,7 @@ mod tests {
             (&["--waitretry", "10"], &["--max-retry-wait", "10"]),
             (&["--save-session", "s.txt"], &["--failed-out", "s.txt"]),
             (&["--netrc-optional"], &["-n"]),
+            (&["--input-metalink", "m.meta4"], &["-M", "m.meta4"]),
         ];
         for (theirs, ours) in pairs {
             assert_eq!(parse(theirs), parse(ours), "{theirs:?}");

@@ -170,6 +170,7 @@ const NOTES: &[(&[&str], &str)] = &[
             "--keepalive-time",
             "--tcp-nodelay",
             "--no-buffer",
+            "--no-http-keep-alive",
         ],
         "connections are kept alive and reused, TCP_NODELAY is set, and results are written as \
          they come: there is nothing to set",
@@ -182,6 +183,67 @@ const NOTES: &[(&[&str], &str)] = &[
         &["--etag-save", "--etag-compare"],
         "-N (--timestamping) fetches a file only when the server's is newer than the one saved, \
          and -c resumes a part with its ETag (If-Range)",
+    ),
+    (
+        &["--metalink-over-http"],
+        "a Metalink on a server is read as a list with -M URL (or -i URL, when the server says \
+         it is Metalink)",
+    ),
+    (
+        &["--chunk-size"],
+        "--split N fetches one file in ranges over N connections at once, each range at least \
+         --min-split-size",
+    ),
+    (
+        &["--compression"],
+        "--compressed asks for a compressed body and saves it decoded, as wget's \
+         --compression=auto",
+    ),
+    (
+        &["--restrict-file-names"],
+        "names taken from URLs and servers are always made safe: control characters, path \
+         separators, a leading dot and names like CON are replaced, and long ones shortened",
+    ),
+    (
+        &["--content-on-error"],
+        "an HTTP error fails its URL and is not saved; the start of its body is shown \
+         (--prefix)",
+    ),
+    (
+        &["--no-use-server-timestamps"],
+        "a saved file keeps the time it was written unless -R (or -N) gives it the server's",
+    ),
+    (
+        &["--no-cache"],
+        "no cache header is sent unless given: -H 'Cache-Control: no-cache'",
+    ),
+    (
+        &["--no-dns-cache", "--dns-servers", "--bind-dns-address"],
+        "names are looked up by the system's resolver, each once a minute; --resolve \
+         HOST:PORT:ADDRESS gives a host's addresses",
+    ),
+    (
+        &["--prefer-family"],
+        "-4 or -6 keep one family's addresses; otherwise IPv6 and IPv4 addresses take turns, \
+         as Happy Eyeballs has them",
+    ),
+    (
+        &["-E", "--adjust-extension", "--default-page"],
+        "a file keeps the name its URL gives (index.html for one ending in /); 'URL out=NAME' \
+         in the list names it",
+    ),
+    (
+        &["--backups"],
+        "a file already there is kept and the new one saved as NAME.1 (--on-exists rename, the \
+         default)",
+    ),
+    (
+        &["--no-robots", "--robots"],
+        "robots.txt is not read: fetchpar fetches the lists it is given and does not crawl",
+    ),
+    (
+        &["--retry-on-host-error"],
+        "--retry-all-errors retries every failure, a failed lookup's included",
     ),
     (
         &["-K"],

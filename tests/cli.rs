@@ -2771,6 +2771,9 @@ fn a_peers_option_that_is_not_taken_says_what_to_use_instead() {
             "never on to a host a redirect leads to",
         ),
         (vec!["--fail-with-body"], "always fails its URL"),
+        (vec!["-E"], "'URL out=NAME'"),
+        (vec!["--robots=off"], "robots.txt is not read"),
+        (vec!["--chunk-size=1M"], "--split N"),
     ] {
         let out = fetchpar().args(&typed).arg(&url).assert().code(2);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
