@@ -218,21 +218,29 @@ pub struct Cli {
     #[arg(long, help_heading = "Network", conflicts_with = "compare")]
     pub fail_early: bool,
 
-    /// Seconds allowed to connect (name lookup, TCP and TLS); 0 for no limit.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs,
-          help_heading = "Network")]
-    pub connect_timeout: Limit,
+    /// Seconds allowed to connect (name lookup, TCP and TLS); 0 for no limit [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, help_heading = "Network")]
+    pub connect_timeout: Option<Limit>,
 
     /// Seconds allowed for one attempt at a URL, redirects and body included (a retry gets as
-    /// long again, and with -o resumes); 0 for no limit.
-    #[arg(short = 'm', long, value_name = "SECS", default_value = "600",
-          value_parser = parse_secs, visible_alias = "max-time", help_heading = "Network")]
+    /// long again, and with -o resumes); 0 for no limit (curl's -m).
+    #[arg(short = 'm', long = "max-time", value_name = "SECS", default_value = "600",
+          value_parser = parse_secs, help_heading = "Network")]
     pub timeout: Limit,
 
-    /// Seconds without receiving a single byte before a fetch is abandoned; 0 for no limit.
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs,
+    /// Seconds without receiving a single byte before a fetch is abandoned; 0 for no limit
+    /// [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs,
           visible_alias = "read-timeout", help_heading = "Network")]
-    pub stall_timeout: Limit,
+    pub stall_timeout: Option<Limit>,
+
+    /// --connect-timeout and --stall-timeout at once, as wget's and aria2c's --timeout.
+    ///
+    /// Each of those given itself wins. The time one attempt may take in all is -m
+    /// (--max-time).
+    #[arg(long = "timeout", value_name = "SECS", value_parser = parse_secs,
+          help_heading = "Network")]
+    pub network_timeout: Option<Limit>,
 
     /// Abandon a download slower than this many bytes per second over --speed-time (curl's -Y,
     /// aria2c's --lowest-speed-limit; 500K, 1M); 0 for no limit.
@@ -1071,7 +1079,7 @@ mod tests {
             Ok(Limit(Some(Duration::from_millis(250))))
         );
         assert_eq!(parse_secs("2m"), Ok(Limit(Some(Duration::from_secs(120)))));
-        // wget's hours and days (`--timeout 1h`, as the README suggests for long downloads).
+        // wget's hours and days (`--max-time 1h`, as the README suggests for long downloads).
         assert_eq!(parse_secs("1h"), Ok(Limit(Some(Duration::from_secs(3600)))));
         assert_eq!(
             parse_secs("1.5d"),
@@ -1107,8 +1115,7 @@ mod tests {
             (&["--inet6-only"], &["-6"]),
             (&["--max-redirs", "3"], &["--max-redirects", "3"]),
             (&["--max-redirect", "3"], &["--max-redirects", "3"]),
-            (&["-m", "5"], &["--timeout", "5"]),
-            (&["--max-time", "5"], &["--timeout", "5"]),
+            (&["-m", "5"], &["--max-time", "5"]),
             (&["--read-timeout", "5"], &["--stall-timeout", "5"]),
             (&["-A", "x/1"], &["--user-agent", "x/1"]),
             (&["-U", "x/1"], &["--user-agent", "x/1"]),

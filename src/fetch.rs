@@ -1078,7 +1078,7 @@ impl Fetcher {
         };
         // A retry resumes the part an earlier attempt wrote, as wget's retries do (with the
         // same If-Range check as -c), so a large download cut off near its end, or out of
-        // --timeout, is not fetched again from zero.
+        // --max-time, is not fetched again from zero.
         let resuming =
             carried.part_written || self.saver.as_ref().is_some_and(|s| s.resumes(expected));
         // A split download that stopped short is taken up where each of its ranges stopped.
@@ -1881,7 +1881,7 @@ struct Ask<'a> {
     since: Option<std::time::SystemTime>,
     /// The list line's options (its headers and Referer).
     line: &'a LineOptions,
-    /// When the URL's time limit (`--timeout`) started counting, if before this request.
+    /// When the URL's time limit (`--max-time`) started counting, if before this request.
     clock: Option<Instant>,
     /// Longest wait for the answer's head (a split's helper: see [`Split::head_wait`]).
     head_within: Option<Duration>,
@@ -2378,7 +2378,7 @@ fn timeout_message(which: ureq::Timeout) -> String {
     use ureq::Timeout as T;
     let what = match which {
         T::PerRead => "no data received within the stall timeout (--stall-timeout)",
-        T::Global => "the whole-URL timeout ran out (--timeout)",
+        T::Global => "the whole-URL timeout ran out (-m, --max-time)",
         T::Connect | T::Resolve => {
             "could not connect within the connect timeout (--connect-timeout)"
         }

@@ -1253,7 +1253,7 @@ fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
 /// aria2c input-file options (as its --save-session writes them) that fetchpar takes for the
 /// whole run only, and what to give instead.
 const RUN_WIDE: &[(&str, &str)] = &[
-    ("timeout", "give --stall-timeout"),
+    ("timeout", "give --timeout"),
     ("connect-timeout", "give --connect-timeout"),
     ("lowest-speed-limit", "give --speed-limit (-Y)"),
     ("retry-wait", "give --retry-delay"),
@@ -1723,7 +1723,7 @@ mod tests {
             ("min-split-size=1K", "outside 1M-1G"),
             (
                 "timeout=30",
-                "`timeout=` is for the whole run here, not a line's: give --stall",
+                "`timeout=` is for the whole run here, not a line's: give --timeout",
             ),
             ("check-certificate=false", "always checked"),
             ("file-allocation=sparse", "unknown option `file-allocation`"),

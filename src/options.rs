@@ -245,6 +245,15 @@ pub fn split_wanted(cli: &Cli) -> usize {
         .map_or(1, |n| n.min(cap.unwrap_or(n)) as usize)
 }
 
+/// `--connect-timeout` and `--stall-timeout` (10 s and 30 s unless given), each set by wget's
+/// and aria2c's `--timeout` when not given itself.
+pub fn network_timeouts(cli: &Cli) -> (Option<Duration>, Option<Duration>) {
+    let or = |own: Option<crate::cli::Limit>, default: u64| {
+        (own.or(cli.network_timeout)).map_or(Some(Duration::from_secs(default)), |limit| limit.0)
+    };
+    (or(cli.connect_timeout, 10), or(cli.stall_timeout, 30))
+}
+
 /// Further attempts after the first: `--retries`, or wget's `-t` (attempts in all) less one.
 pub fn retries_wanted(cli: &Cli) -> u32 {
     cli.tries.map_or(cli.retries, |tries| tries - 1)
@@ -483,9 +492,9 @@ impl Options {
                 spider: cli.spider,
             },
             net: NetSettings {
-                connect_timeout: cli.connect_timeout.0,
+                connect_timeout: network_timeouts(cli).0,
                 timeout: cli.timeout.0,
-                stall_timeout: cli.stall_timeout.0,
+                stall_timeout: network_timeouts(cli).1,
                 max_redirects: cli.max_redirects,
                 user_agent: match removed.contains(&header::USER_AGENT) {
                     true => String::new(),
@@ -672,6 +681,21 @@ mod tests {
 
     fn parsed(args: &[&str]) -> Cli {
         Cli::try_parse_from([&["fetchpar", "-o", "d"], args, &["list.txt"]].concat()).unwrap()
+    }
+
+    #[test]
+    fn wgets_timeout_sets_the_connect_and_stall_timeouts_each_given_one_winning() {
+        let timeouts = |args: &[&str]| network_timeouts(&parsed(args));
+        let secs = |n| Some(Duration::from_secs(n));
+        assert_eq!(timeouts(&[]), (secs(10), secs(30)));
+        assert_eq!(timeouts(&["--timeout", "7"]), (secs(7), secs(7)));
+        let both = ["--timeout", "7", "--connect-timeout", "3"];
+        assert_eq!(timeouts(&both), (secs(3), secs(7)));
+        let stall = ["--stall-timeout", "2", "--timeout", "7"];
+        assert_eq!(timeouts(&stall), (secs(7), secs(2)));
+        assert_eq!(timeouts(&["--timeout", "0"]), (None, None));
+        // -m is the whole attempt's, as curl's: not these.
+        assert_eq!(timeouts(&["-m", "5"]), (secs(10), secs(30)));
     }
 
     #[test]

@@ -124,8 +124,9 @@ const NOTES: &[(&[&str], &str)] = &[
     ),
     (
         &["-T", "--dns-timeout"],
-        "--connect-timeout bounds the lookup and the connection, --stall-timeout (wget's \
-         --read-timeout) a wait for data, and -m (--timeout) each attempt",
+        "--timeout (wget's -T) sets both --connect-timeout, which bounds the lookup and the \
+         connection, and --stall-timeout (wget's --read-timeout), a wait for data; -m \
+         (--max-time) bounds each attempt",
     ),
     (
         &["--http-proxy", "--https-proxy"],

@@ -1218,6 +1218,23 @@ fn a_stalled_server_is_ended_by_the_stall_timeout() {
         "the bytes before the stall are counted"
     );
     assert_eq!(kind(find(&records, "/fine")), "ok");
+    // wget's and aria2c's --timeout is the stall timeout too (and the connect timeout): it
+    // ends the stall long before -m's whole attempt would.
+    let stalled = fetchpar()
+        .args([
+            "--json",
+            "--retries",
+            "0",
+            "--timeout",
+            "0.5",
+            "--max-time",
+            "20",
+        ])
+        .arg(origin.url("/stall?size=1000&stall=10"))
+        .assert()
+        .code(1);
+    let record = &json_lines(&stalled.get_output().stdout)[0];
+    assert!(message(record).contains("--stall-timeout"), "{record}");
 }
 
 #[test]
@@ -1225,7 +1242,7 @@ fn a_dripping_server_is_ended_by_the_whole_timeout() {
     let origin = Origin::start().unwrap();
     let file = list(&[origin.url("/drip?size=100&drip=100")]);
     let out = fetchpar()
-        .args(["--json", "--retries", "0", "--timeout", "0.7"])
+        .args(["--json", "--retries", "0", "--max-time", "0.7"])
         .arg(file.path())
         .assert()
         .code(1);
@@ -1235,7 +1252,7 @@ fn a_dripping_server_is_ended_by_the_whole_timeout() {
         records[0]["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("--timeout")
+            .contains("--max-time")
     );
     assert!(records[0]["bytes"].as_u64().unwrap() < 100);
 }

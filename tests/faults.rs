@@ -66,7 +66,7 @@ fn each_fault_gives_one_result_of_the_right_kind() {
         (
             "one byte per second",
             origin.url("/f?size=100&drip=1000"),
-            vec!["--timeout", "1.5"],
+            vec!["--max-time", "1.5"],
             "timeout",
             5.0,
         ),
@@ -201,11 +201,11 @@ fn the_whole_url_timeout_covers_every_redirect() {
     // Each of the three answers takes 0.6 s: any one fits in 1 s, the chain does not.
     let record = one(
         &origin.url("/slow?redirect=2&delay=600"),
-        &["--timeout", "1", "--retries", "0"],
+        &["--max-time", "1", "--retries", "0"],
         1,
     );
     assert_eq!(kind(&record), "timeout", "{record}");
-    assert!(message(&record).contains("--timeout"), "{record}");
+    assert!(message(&record).contains("--max-time"), "{record}");
 }
 
 #[test]
@@ -628,7 +628,7 @@ fn an_interrupt_ends_a_sequential_run_waiting_on_a_server() {
             .args([
                 "--json",
                 "--sequential",
-                "--timeout",
+                "--max-time",
                 "0",
                 "--stall-timeout",
                 "0",
@@ -732,7 +732,7 @@ fn fail_early_stops_the_run_at_the_first_failure() {
     lines.extend((0..4).map(|i| origin.url(&format!("/after/{i}"))));
     let file = list(&lines);
     let mut child = fetchpar_std()
-        .args(["--json", "--fail-early", "-j", "4", "--timeout", "0"])
+        .args(["--json", "--fail-early", "-j", "4", "--max-time", "0"])
         .arg(file.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
