@@ -38,6 +38,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
             if let Some(hint) = wget_output_document(&err, std::env::args_os()) {
                 eprintln!("fetchpar: {hint}");
             }
+            if let Some(hint) = aria2_split(&err, std::env::args_os()) {
+                eprintln!("fetchpar: {hint}");
+            }
             let usage = err.downcast_ref::<UsageError>().is_some()
                 || err.downcast_ref::<crate::links::OpenError>().is_some();
             // Ctrl-C at a prompt, or while the run was being set up, still means interrupted.
@@ -69,6 +72,22 @@ fn wget_output_document(
     })
 }
 
+/// aria2c's `-s N` typed where `-s` is curl's `--silent` and takes no value: the number was
+/// read as a list, which is not there. Says what `-s` is here and what aria2c's is.
+fn aria2_split(
+    err: &anyhow::Error,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Option<String> {
+    let open = err.downcast_ref::<crate::links::OpenError>()?;
+    let number = open.path().bytes().all(|b| b.is_ascii_digit());
+    (open.not_found() && number && typed_after("-s", args, open.path())).then(|| {
+        format!(
+            "-s is curl's --silent here and takes no number: aria2c's -s {n} is --split {n}",
+            n = open.path()
+        )
+    })
+}
+
 /// What to say when `-` is a list and standard input is a terminal: the run waits for URLs
 /// typed there, which otherwise looks like a hang. wget's `-O -` typed here is one way to get
 /// there (`-O` is curl's, and `-` a list), so it is named when it was typed.
@@ -96,8 +115,17 @@ fn terminal_list(
 
 /// Whether `value` was typed right after `-O`, as wget's `-O FILE` is (here `-O` takes none).
 fn typed_after_capital_o(args: impl IntoIterator<Item = std::ffi::OsString>, value: &str) -> bool {
+    typed_after("-O", args, value)
+}
+
+/// Whether `value` was typed right after the option `flag`.
+fn typed_after(
+    flag: &str,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    value: &str,
+) -> bool {
     let args: Vec<_> = args.into_iter().collect();
-    (args.windows(2)).any(|pair| pair[0] == "-O" && pair[1].to_string_lossy() == value)
+    (args.windows(2)).any(|pair| pair[0] == flag && pair[1].to_string_lossy() == value)
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -197,6 +197,16 @@ fn login(
 
 /// The proxies, with `--proxy-user`'s login in place of any in their URLs.
 fn proxies(cli: &Cli) -> Result<Proxies> {
+    // aria2c's -x N (connections per server) typed where -x is curl's --proxy: a bare number
+    // is no proxy, and would have sent every URL to a host of that name.
+    if let Some(n) =
+        (cli.proxy.as_deref()).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        Err(UsageError(format!(
+            "-x `{n}` is not a proxy: -x is curl's --proxy here; aria2c's -x {n} is \
+             --max-connection-per-server {n}"
+        )))?;
+    }
     let proxies =
         Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref()).map_err(UsageError)?;
     let Some(user) = cli.proxy_user.as_deref() else {

@@ -15,7 +15,7 @@ const NOTES: &[(&[&str], &str)] = &[
         ],
         "certificates are always checked here (curl's -k and wget's --no-check-certificate are \
          left out on purpose): trust a private or self-signed server by giving its certificate, \
-         or its CA's, with --cacert FILE",
+         or its CA's, with --cacert FILE (aria2c's -k SIZE is --min-split-size SIZE)",
     ),
     (
         &["--ca-native"],

@@ -396,6 +396,40 @@ fn wgets_dash_o_file_says_what_dash_o_is_here_and_fetches_nothing() {
 }
 
 #[test]
+fn aria2cs_dash_s_and_dash_x_numbers_say_what_they_are_here_and_fetch_nothing() {
+    let origin = Origin::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = origin.url("/p?size=3");
+    // aria2c -x 4: here -x is curl's --proxy, and 4 would have been a proxy's host name.
+    fetchpar()
+        .args(["-x", "4", &url])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "-x `4` is not a proxy: -x is curl's --proxy here; aria2c's -x 4 is \
+             --max-connection-per-server 4",
+        ));
+    // aria2c -s 4: here -s is curl's --silent, and 4 a list that is not there.
+    fetchpar()
+        .current_dir(dir.path())
+        .args(["-s", "4", &url])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "-s is curl's --silent here and takes no number: aria2c's -s 4 is --split 4",
+        ));
+    // aria2c -k 1M: here -k is curl's --insecure, which is not taken.
+    fetchpar()
+        .args(["-k", "1M", &url])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "aria2c's -k SIZE is --min-split-size",
+        ));
+    assert_eq!(origin.requests(), 0);
+}
+
+#[test]
 fn list_lines_without_a_scheme_are_http_as_curl_and_wget_take_them() {
     let origin = Origin::start().unwrap();
     let port = origin.addr().port();
