@@ -207,6 +207,18 @@ fn proxies(cli: &Cli) -> Result<Proxies> {
              --max-connection-per-server {n}"
         )))?;
     }
+    // wget's -x (--force-directories) typed before a URL, which -x here takes as the proxy:
+    // a proxy is a host and port, and a path after it means a file to fetch.
+    let path = (cli.proxy.as_deref())
+        .and_then(|p| url::Url::parse(p).ok())
+        .filter(|url| !matches!(url.path(), "" | "/"));
+    if let Some(url) = path {
+        Err(UsageError(format!(
+            "-x `{}` is a URL with a path, not a proxy: -x is curl's --proxy here (wget's -x is \
+             --force-directories)",
+            crate::outcome::redact_str(url.as_str())
+        )))?;
+    }
     let proxies =
         Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref()).map_err(UsageError)?;
     let Some(user) = cli.proxy_user.as_deref() else {

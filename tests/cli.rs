@@ -396,7 +396,7 @@ fn wgets_dash_o_file_says_what_dash_o_is_here_and_fetches_nothing() {
 }
 
 #[test]
-fn aria2cs_dash_s_and_dash_x_numbers_say_what_they_are_here_and_fetch_nothing() {
+fn peers_dash_s_dash_x_and_dash_k_say_what_they_are_here_and_fetch_nothing() {
     let origin = Origin::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = origin.url("/p?size=3");
@@ -408,6 +408,16 @@ fn aria2cs_dash_s_and_dash_x_numbers_say_what_they_are_here_and_fetch_nothing() 
         .stderr(predicate::str::contains(
             "-x `4` is not a proxy: -x is curl's --proxy here; aria2c's -x 4 is \
              --max-connection-per-server 4",
+        ));
+    // wget -x URL: here -x is curl's --proxy, and the URL would have been the proxy.
+    fetchpar()
+        .args(["-x", &url, "-o"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is a URL with a path, not a proxy: -x is curl's --proxy here (wget's -x is \
+             --force-directories)",
         ));
     // aria2c -s 4: here -s is curl's --silent, and 4 a list that is not there.
     fetchpar()
