@@ -476,7 +476,7 @@ pub struct Cli {
 
     /// Seconds between the starts of two URLs, for the whole run (wget's -w); with
     /// --random-wait, 0.5 to 1.5 times that, drawn for each.
-    #[arg(short = 'w', long, value_name = "SECS", value_parser = parse_secs,
+    #[arg(short = 'w', long, value_name = "SECS", value_parser = parse_wait,
           help_heading = "Network")]
     pub wait: Option<Limit>,
 
@@ -1031,6 +1031,18 @@ pub fn parse_split_size(text: &str) -> Result<u64, String> {
         0x10_0000..=0x4000_0000 => Ok(size),
         _ => Err(format!("`{text}` is outside 1M-1G")),
     }
+}
+
+/// `--wait`: seconds, as [`parse_secs`] takes them. curl's `-w FORMAT` (`--write-out`) typed
+/// here is told what `-w` is and what gives what it would.
+fn parse_wait(text: &str) -> Result<Limit, String> {
+    parse_secs(text).map_err(|why| match text.contains('%') {
+        true => format!(
+            "{why}; -w is wget's --wait here: for what curl's -w (--write-out) shows, --json \
+             writes each URL's status, bytes, times and final URL"
+        ),
+        false => why,
+    })
 }
 
 /// A time limit; `None` means no limit.

@@ -120,7 +120,9 @@ const NOTES: &[(&[&str], &str)] = &[
             "--backup-converted",
         ],
         "fetchpar fetches lists and does not crawl: -i URL fetches the links of one page \
-         (--accept and --reject choose among them), and -i with a sitemap a site's pages",
+         (--accept and --reject choose among them), and -i with a sitemap a site's pages \
+         (curl's -r RANGE, part of a file, is not taken either: files are fetched whole, and \
+         --split fetches one in ranges at once)",
     ),
     (
         &["-T", "--dns-timeout"],

@@ -428,6 +428,13 @@ fn peers_dash_s_dash_x_and_dash_k_say_what_they_are_here_and_fetch_nothing() {
         .stderr(predicate::str::contains(
             "-s is curl's --silent here and takes no number: aria2c's -s 4 is --split 4",
         ));
+    // curl -w FORMAT: here -w is wget's --wait.
+    fetchpar()
+        .args(["-w", "%{http_code}", &url])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("-w is wget's --wait here"))
+        .stderr(predicate::str::contains("--json"));
     // aria2c -k 1M: here -k is curl's --insecure, which is not taken.
     fetchpar()
         .args(["-k", "1M", &url])
