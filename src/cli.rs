@@ -913,8 +913,24 @@ impl Cli {
 /// usage line in place of one that lists every option (clap's, for an error where a URL
 /// argument was given: the list's group of options that can stand in for it).
 fn told(err: clap::Error) -> clap::Error {
-    use clap::error::{ContextKind, ContextValue};
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     let mut err = crate::peers::explained(err);
+    // curl's -c FILE (its cookie jar) typed here: -c is wget's --continue, which needs -o.
+    let usage = match err.get(ContextKind::Usage) {
+        Some(ContextValue::StyledStr(usage)) => usage.to_string(),
+        _ => String::new(),
+    };
+    if err.kind() == ErrorKind::MissingRequiredArgument
+        && usage.contains("--continue")
+        && usage.contains("--output-dir")
+    {
+        let tip = "-c is wget's --continue here, which resumes files saved with -o DIR; curl's \
+                   -c FILE, the cookie jar, is --save-cookies FILE";
+        err.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.into()]),
+        );
+    }
     if let Some(ContextValue::StyledStr(usage)) = err.get(ContextKind::Usage)
         && usage.to_string().len() > 200
     {

@@ -428,6 +428,14 @@ fn peers_dash_s_dash_x_and_dash_k_say_what_they_are_here_and_fetch_nothing() {
         .stderr(predicate::str::contains(
             "-s is curl's --silent here and takes no number: aria2c's -s 4 is --split 4",
         ));
+    // curl -c FILE: here -c is wget's --continue, which wants -o.
+    fetchpar()
+        .args(["-c", "cookies.txt", &url])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "curl's -c FILE, the cookie jar, is --save-cookies FILE",
+        ));
     // curl -w FORMAT: here -w is wget's --wait.
     fetchpar()
         .args(["-w", "%{http_code}", &url])
