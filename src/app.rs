@@ -209,7 +209,11 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 settings.dir = folder.path().to_path_buf();
                 cancel::remove_at_exit(folder.path());
             }
-            Some(Saver::new(settings).map_err(|e| UsageError(format!("{e:#}")))?)
+            let saver = Saver::new(settings).map_err(|e| UsageError(format!("{e:#}")))?;
+            if let Some(line) = saver.made_for_a_file().filter(|_| waiting.is_none()) {
+                note(options, &line);
+            }
+            Some(saver)
         }
         None => None,
     };

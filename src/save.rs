@@ -112,6 +112,8 @@ pub struct Saver {
     /// The output folder made absolute as given, and as it really is (through symlinks): an
     /// absolute `dir=` inside either is inside it. Found once, when the folder is made.
     own: Vec<PathBuf>,
+    /// Whether the folder was made by this run (it was not there).
+    made: bool,
 }
 
 impl Saver {
@@ -127,6 +129,7 @@ impl Saver {
                 settings.dir.display()
             );
         }
+        let made = settings.dir.symlink_metadata().is_err();
         fs::create_dir_all(&settings.dir).with_context(|| {
             format!("cannot create the output folder {}", settings.dir.display())
         })?;
@@ -156,6 +159,24 @@ impl Saver {
             own: own.into_iter().flatten().collect(),
             settings,
             claimed: Mutex::new(HashSet::new()),
+            made,
+        })
+    }
+
+    /// A note for a folder this run made under a name that looks like a file's (`page.html`,
+    /// `debian.iso`): most likely curl's `-o FILE`, where `-o` here names the folder.
+    pub fn made_for_a_file(&self) -> Option<String> {
+        let name = self.settings.dir.file_name()?.to_str()?;
+        let (_, extension) = name.rsplit_once('.')?;
+        let file_like = (1..=5).contains(&extension.len())
+            && extension.bytes().all(|b| b.is_ascii_alphanumeric())
+            && extension.bytes().any(|b| b.is_ascii_alphabetic());
+        (self.made && file_like).then(|| {
+            format!(
+                "fetchpar: made the folder {} to save in: -o names a folder here (curl's \
+                 --output-dir), not a file as curl's -o does; 'URL out=NAME' names the file",
+                self.settings.dir.display()
+            )
         })
     }
 

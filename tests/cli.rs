@@ -396,7 +396,7 @@ fn wgets_dash_o_file_says_what_dash_o_is_here_and_fetches_nothing() {
 }
 
 #[test]
-fn peers_dash_s_dash_x_and_dash_k_say_what_they_are_here_and_fetch_nothing() {
+fn peers_short_options_that_mean_else_here_say_what_they_are() {
     let origin = Origin::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = origin.url("/p?size=3");
@@ -436,6 +436,24 @@ fn peers_dash_s_dash_x_and_dash_k_say_what_they_are_here_and_fetch_nothing() {
         .stderr(predicate::str::contains(
             "curl's -c FILE, the cookie jar, is --save-cookies FILE",
         ));
+    // curl -o FILE: here -o names the folder to save in, made and said so.
+    let made = "made the folder page.html to save in: -o names a folder here";
+    fetchpar()
+        .current_dir(dir.path())
+        .args(["-o", "page.html", &url])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(made));
+    assert!(dir.path().join("page.html/p").is_file());
+    // Once it is there, or for a name that is no file's, nothing is said.
+    for folder in ["page.html", "v1.2"] {
+        fetchpar()
+            .current_dir(dir.path())
+            .args(["-o", folder, &url])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("made the folder").not());
+    }
     // curl -w FORMAT: here -w is wget's --wait.
     fetchpar()
         .args(["-w", "%{http_code}", &url])
@@ -451,7 +469,7 @@ fn peers_dash_s_dash_x_and_dash_k_say_what_they_are_here_and_fetch_nothing() {
         .stderr(predicate::str::contains(
             "aria2c's -k SIZE is --min-split-size",
         ));
-    assert_eq!(origin.requests(), 0);
+    assert_eq!(origin.requests(), 3, "only the three -o runs fetched");
 }
 
 #[test]
