@@ -165,17 +165,28 @@ impl Saver {
 
     /// A note for a folder this run made under a name that looks like a file's (`page.html`,
     /// `debian.iso`): most likely curl's `-o FILE`, where `-o` here names the folder.
+    /// Or under a name that looks like data to send (`a=b`, `{...}`): curl's `-d DATA`, where
+    /// `-d` here is aria2c's `--dir`.
     pub fn made_for_a_file(&self) -> Option<String> {
         let name = self.settings.dir.file_name()?.to_str()?;
+        let shown = self.settings.dir.display();
+        if !self.made {
+            return None;
+        }
+        if name.contains('=') || name.starts_with('{') {
+            return Some(format!(
+                "fetchpar: made the folder {shown} to save in: -d is aria2c's --dir here (a \
+                 folder); curl's -d sends data, which fetchpar never does"
+            ));
+        }
         let (_, extension) = name.rsplit_once('.')?;
         let file_like = (1..=5).contains(&extension.len())
             && extension.bytes().all(|b| b.is_ascii_alphanumeric())
             && extension.bytes().any(|b| b.is_ascii_alphabetic());
-        (self.made && file_like).then(|| {
+        file_like.then(|| {
             format!(
-                "fetchpar: made the folder {} to save in: -o names a folder here (curl's \
-                 --output-dir), not a file as curl's -o does; 'URL out=NAME' names the file",
-                self.settings.dir.display()
+                "fetchpar: made the folder {shown} to save in: -o names a folder here (curl's \
+                 --output-dir), not a file as curl's -o does; 'URL out=NAME' names the file"
             )
         })
     }

@@ -454,6 +454,13 @@ fn peers_short_options_that_mean_else_here_say_what_they_are() {
             .success()
             .stderr(predicate::str::contains("made the folder").not());
     }
+    // curl -d DATA: here -d is aria2c's --dir.
+    fetchpar()
+        .current_dir(dir.path())
+        .args(["-d", "name=value", &url])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("curl's -d sends data"));
     // curl -w FORMAT: here -w is wget's --wait.
     fetchpar()
         .args(["-w", "%{http_code}", &url])
@@ -469,7 +476,7 @@ fn peers_short_options_that_mean_else_here_say_what_they_are() {
         .stderr(predicate::str::contains(
             "aria2c's -k SIZE is --min-split-size",
         ));
-    assert_eq!(origin.requests(), 3, "only the three -o runs fetched");
+    assert_eq!(origin.requests(), 4, "only the -o and -d runs fetched");
 }
 
 #[test]
