@@ -238,7 +238,7 @@ pub struct Cli {
     ///
     /// Each of those given itself wins. The time one attempt may take in all is -m
     /// (--max-time).
-    #[arg(long = "timeout", value_name = "SECS", value_parser = parse_secs,
+    #[arg(short = 'T', long = "timeout", value_name = "SECS", value_parser = parse_network_timeout,
           help_heading = "Network")]
     pub network_timeout: Option<Limit>,
 
@@ -1061,6 +1061,14 @@ fn parse_wait(text: &str) -> Result<Limit, String> {
     })
 }
 
+/// `-T, --timeout` (wget's): seconds, as [`parse_secs`] takes them. curl's `-T FILE`
+/// (`--upload-file`) typed here is told what `-T` is.
+fn parse_network_timeout(text: &str) -> Result<Limit, String> {
+    parse_secs(text).map_err(|why| {
+        format!("{why}; -T is wget's --timeout here (curl's -T uploads, which fetchpar never does)")
+    })
+}
+
 /// A time limit; `None` means no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit(pub Option<Duration>);
@@ -1144,6 +1152,7 @@ mod tests {
             (&["--max-redirs", "3"], &["--max-redirects", "3"]),
             (&["--max-redirect", "3"], &["--max-redirects", "3"]),
             (&["-m", "5"], &["--max-time", "5"]),
+            (&["-T", "5"], &["--timeout", "5"]),
             (&["--read-timeout", "5"], &["--stall-timeout", "5"]),
             (&["-A", "x/1"], &["--user-agent", "x/1"]),
             (&["-U", "x/1"], &["--user-agent", "x/1"]),

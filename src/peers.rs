@@ -125,8 +125,8 @@ const NOTES: &[(&[&str], &str)] = &[
          --split fetches one in ranges at once)",
     ),
     (
-        &["-T", "--dns-timeout"],
-        "--timeout (wget's -T) sets both --connect-timeout, which bounds the lookup and the \
+        &["--dns-timeout"],
+        "-T (--timeout) sets both --connect-timeout, which bounds the lookup and the \
          connection, and --stall-timeout (wget's --read-timeout), a wait for data; -m \
          (--max-time) bounds each attempt",
     ),

@@ -461,6 +461,12 @@ fn peers_short_options_that_mean_else_here_say_what_they_are() {
         .assert()
         .success()
         .stderr(predicate::str::contains("curl's -d sends data"));
+    // curl -T FILE: here -T is wget's --timeout.
+    fetchpar()
+        .args(["-T", "upload.txt", &url])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("-T is wget's --timeout here"));
     // curl -w FORMAT: here -w is wget's --wait.
     fetchpar()
         .args(["-w", "%{http_code}", &url])
