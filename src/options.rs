@@ -209,7 +209,10 @@ fn proxies(cli: &Cli) -> Result<Proxies> {
     }
     // wget's -x (--force-directories) typed before a URL, which -x here takes as the proxy:
     // a proxy is a host and port, and a path after it means a file to fetch.
+    // Only a value with a scheme: `localhost:3128`, a bare host and port, parses as a URL of
+    // scheme `localhost` and path `3128`.
     let path = (cli.proxy.as_deref())
+        .filter(|p| p.contains("://"))
         .and_then(|p| url::Url::parse(p).ok())
         .filter(|url| !matches!(url.path(), "" | "/"));
     if let Some(url) = path {

@@ -419,6 +419,13 @@ fn peers_short_options_that_mean_else_here_say_what_they_are() {
             "is a URL with a path, not a proxy: -x is curl's --proxy here (wget's -x is \
              --force-directories)",
         ));
+    // A bare host and port is a proxy all the same (nothing listens on this one).
+    let run = fetchpar()
+        .args(["--json", "--retries", "0", "-x", "localhost:1", &url])
+        .assert()
+        .code(1);
+    let record = &json_lines(&run.get_output().stdout)[0];
+    assert_eq!(kind(record), "proxy", "{record}");
     // aria2c -s 4: here -s is curl's --silent, and 4 a list that is not there.
     fetchpar()
         .current_dir(dir.path())
