@@ -62,7 +62,7 @@ fn wget_output_document(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> Option<String> {
     let open = err.downcast_ref::<crate::links::OpenError>()?;
-    let after_o = typed_after_capital_o(args, open.path());
+    let after_o = typed_after("-O", args, open.path());
     (open.not_found() && after_o).then(|| {
         format!(
             "-O takes no file name here: it saves each body under its URL's own name, as curl's \
@@ -100,7 +100,7 @@ fn terminal_list(
     if !options.lists.contains(&dash) || !io::stdin().is_terminal() {
         return None;
     }
-    let wget = typed_after_capital_o(args, "-");
+    let wget = typed_after("-O", args, "-");
     let mut notice =
         "fetchpar: reading URLs from the terminal (-), one a line; Ctrl-D ends the list"
             .to_string();
@@ -113,12 +113,8 @@ fn terminal_list(
     Some(notice)
 }
 
-/// Whether `value` was typed right after `-O`, as wget's `-O FILE` is (here `-O` takes none).
-fn typed_after_capital_o(args: impl IntoIterator<Item = std::ffi::OsString>, value: &str) -> bool {
-    typed_after("-O", args, value)
-}
-
-/// Whether `value` was typed right after the option `flag`.
+/// Whether `value` was typed right after the option `flag` (wget's `-O FILE`, where `-O`
+/// here takes none; aria2c's `-s N`, where `-s` is curl's `--silent`).
 fn typed_after(
     flag: &str,
     args: impl IntoIterator<Item = std::ffi::OsString>,
@@ -210,7 +206,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
                 cancel::remove_at_exit(folder.path());
             }
             let saver = Saver::new(settings).map_err(|e| UsageError(format!("{e:#}")))?;
-            if let Some(line) = saver.made_for_a_file().filter(|_| waiting.is_none()) {
+            if let Some(line) = saver.made_folder_note().filter(|_| waiting.is_none()) {
                 note(options, &line);
             }
             Some(saver)

@@ -61,11 +61,7 @@ impl ConnectTo {
             return None;
         }
         let scheme = uri.scheme_str()?;
-        let port = uri.port_u16().or(match scheme {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        })?;
+        let port = crate::resolve::port_of(uri)?;
         let (host, port) = self.target(uri.host()?, port)?;
         let authority = authority(&host, port);
         Uri::builder()

@@ -583,15 +583,16 @@ impl Fetcher {
         if let Some(progress) = &self.progress {
             progress.end(job.id);
         }
-        self.remove_on_error(job, &carried, &outcome);
+        self.leave_parts(job, &carried, &outcome);
         outcome.elapsed = start.elapsed();
         outcome
     }
 
-    /// `--remove-on-error`: a URL that failed for good leaves no part to resume. One cut short
-    /// by an interrupt (or `--fail-early`) keeps its part, for the run that takes it up. A file
-    /// that was under its final name goes back there instead.
-    fn remove_on_error(&self, job: &Job, carried: &Carried, outcome: &Outcome) {
+    /// What a URL that failed leaves on disk. A file -c moved aside that is over --max-size
+    /// goes back under its name. With `--remove-on-error`, one that failed for good leaves no
+    /// part to resume (a file that was under its final name goes back there instead); one cut
+    /// short by an interrupt (or `--fail-early`) keeps its part, for the run that takes it up.
+    fn leave_parts(&self, job: &Job, carried: &Carried, outcome: &Outcome) {
         let asked = self
             .saver
             .as_ref()

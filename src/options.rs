@@ -493,6 +493,7 @@ impl Options {
         let jobs = jobs_wanted(cli);
         let proxies = proxies(cli)?;
         let connect_to = connect_to(cli, &proxies)?;
+        let (connect_timeout, stall_timeout) = network_timeouts(cli);
         Ok(Self {
             lists,
             reading: crate::links::Reading {
@@ -517,9 +518,9 @@ impl Options {
                 spider: cli.spider,
             },
             net: NetSettings {
-                connect_timeout: network_timeouts(cli).0,
+                connect_timeout,
                 timeout: cli.timeout.0,
-                stall_timeout: network_timeouts(cli).1,
+                stall_timeout,
                 max_redirects: cli.max_redirects,
                 user_agent: match removed.contains(&header::USER_AGENT) {
                     true => String::new(),

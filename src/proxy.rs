@@ -576,10 +576,7 @@ fn kept_as_is(io: &io::Error) -> bool {
 
 /// The host and port a connection is for, as a proxy is asked for them.
 pub fn target(details: &ConnectionDetails) -> String {
-    let port = (details.uri.port_u16()).unwrap_or(match details.uri.scheme_str() {
-        Some("https") => 443,
-        _ => 80,
-    });
+    let port = crate::resolve::port_of(details.uri).unwrap_or(80);
     format!("{}:{port}", details.uri.host().unwrap_or_default())
 }
 

@@ -289,11 +289,7 @@ impl Overrides {
             return None;
         }
         let authority = uri.authority()?;
-        let port = authority.port_u16().or_else(|| match uri.scheme_str() {
-            Some("https") => Some(443),
-            Some("http") => Some(80),
-            _ => None,
-        })?;
+        let port = port_of(uri)?;
         let host = authority
             .host()
             .trim_start_matches('[')
@@ -323,10 +319,7 @@ impl Resolver for SharedResolver {
         let uri = proxy_uri.as_ref().or(moved.as_ref()).unwrap_or(uri);
         let found = match self.overrides.get(uri) {
             Some(addresses) => {
-                let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
-                    Some("https") => 443,
-                    _ => 80,
-                });
+                let port = port_of(uri).unwrap_or(80);
                 let mut found = self.empty();
                 for ip in addresses {
                     found.push(SocketAddr::new(*ip, port));
@@ -410,11 +403,7 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
         let Some(authority) = uri.authority() else {
             return self.inner.resolve(uri, config, timeout);
         };
-        let port = authority.port_u16().or_else(|| match uri.scheme_str() {
-            Some("https") => Some(443),
-            Some("http") => Some(80),
-            _ => None,
-        });
+        let port = port_of(uri);
         let host = authority.host();
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         if let (Ok(ip), Some(port)) = (literal.parse::<IpAddr>(), port) {
@@ -471,6 +460,16 @@ impl<R: Resolver> Resolver for CachingResolver<R> {
             });
         (flight.wait(timeout, &cancel::requested)).map_err(|lost| lost.error(host))
     }
+}
+
+/// The port `uri` names, or its scheme's (80 for http, 443 for https); none for another
+/// scheme without one.
+pub fn port_of(uri: &Uri) -> Option<u16> {
+    uri.port_u16().or(match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    })
 }
 
 /// Whether a host name is `localhost` or under it (a trailing dot and any case allowed).

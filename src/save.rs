@@ -167,7 +167,7 @@ impl Saver {
     /// `debian.iso`): most likely curl's `-o FILE`, where `-o` here names the folder.
     /// Or under a name that looks like data to send (`a=b`, `{...}`): curl's `-d DATA`, where
     /// `-d` here is aria2c's `--dir`.
-    pub fn made_for_a_file(&self) -> Option<String> {
+    pub fn made_folder_note(&self) -> Option<String> {
         let name = self.settings.dir.file_name()?.to_str()?;
         let shown = self.settings.dir.display();
         if !self.made {
