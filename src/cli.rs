@@ -38,7 +38,8 @@ Exit codes:
 pub struct Cli {
     /// Link lists: files with one URL per line; `-` reads standard input.
     /// With no LIST, standard input is read when it is not a terminal. An argument that is no
-    /// file and is a URL (`https://host/a`, `host.example/a`, `localhost:8080`) is fetched.
+    /// file and is a URL (`https://host/a`, `host.example/a`, `localhost:8080`) is fetched; one
+    /// of a scheme fetchpar does not fetch (`ftp://`) fails as its line would.
     #[arg(value_name = "LIST", help_heading = "Input")]
     pub lists: Vec<PathBuf>,
 

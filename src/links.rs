@@ -905,10 +905,21 @@ fn open_one(path: &Path, position: usize, glob: bool) -> Result<Source, OpenErro
 }
 
 /// Whether a LIST argument is a URL to fetch: one that looks like a URL and is no file's name.
+/// Any scheme counts (`HTTP://`, `ftp://`), so that a URL fetchpar cannot fetch fails its own
+/// line as unsupported instead of stopping the run as a list that is not there.
 fn url_argument(path: &Path) -> bool {
     let text = path.to_string_lossy();
-    (text.starts_with("http://") || text.starts_with("https://") || bare_url(&text))
-        && !path.exists()
+    (scheme(&text).is_some() || bare_url(&text)) && !path.exists()
+}
+
+/// The scheme of a text that starts with one and `://` (RFC 3986's letters, digits, `+`, `-`
+/// and `.`, a letter first), lowercased: `Some("http")` for `HTTP://host/`.
+pub fn scheme(text: &str) -> Option<String> {
+    let (scheme, _) = text.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (first.is_ascii_alphabetic() && rest_ok).then(|| scheme.to_ascii_lowercase())
 }
 
 /// The entries of an XML list, and what they are.

@@ -352,9 +352,16 @@ pub struct Options {
 /// argument is a URL to fetch, as curl and aria2c take one.)
 fn input_file(path: &std::path::Path, option: &str) -> Result<ListName> {
     let text = path.to_string_lossy();
-    let remote = text.starts_with("http://") || text.starts_with("https://");
-    if !remote || path.exists() {
+    let scheme = crate::links::scheme(&text);
+    if scheme.is_none() || path.exists() {
         return Ok(ListName::Local(path.to_path_buf()));
+    }
+    if let Some(other) = scheme.filter(|s| s != "http" && s != "https") {
+        return Err(UsageError(format!(
+            "{option} {}: a list is fetched only from an http:// or https:// URL, not {other}://",
+            crate::outcome::redact_str(&text)
+        ))
+        .into());
     }
     match url::Url::parse(&text) {
         Ok(url) if url.host().is_some() => Ok(ListName::Remote(url)),

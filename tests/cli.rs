@@ -1122,6 +1122,47 @@ fn a_bad_url_argument_is_named_by_its_place_among_the_arguments() {
 }
 
 #[test]
+fn a_url_argument_of_any_scheme_is_a_url_not_a_missing_list() {
+    // `HTTP://` is http (schemes have no case), and an ftp:// or file:// argument is a URL
+    // fetchpar cannot fetch: it fails its own line, as in a list, not the run as a list file
+    // that is not there.
+    let origin = Origin::start().unwrap();
+    let upper = origin
+        .url("/upper?size=3")
+        .replacen("http://", "HTTP://", 1);
+    let out = fetchpar()
+        .args([
+            "--json",
+            &upper,
+            "ftp://127.0.0.1/x",
+            "file:///etc/hostname",
+        ])
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 3, "{records:#?}");
+    assert_eq!(kind(find(&records, "/upper")), "ok");
+    assert_eq!(find(&records, "/upper")["bytes"], 3);
+    for (url, scheme) in [("ftp://", "`ftp`"), ("file://", "`file`")] {
+        let record = find(&records, url);
+        assert_eq!(kind(record), "invalid_url", "{record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("unsupported scheme {scheme}")),
+            "{message}"
+        );
+    }
+    // -i takes a list from an http(s) server only, and says so for another scheme.
+    fetchpar()
+        .args(["-i", "ftp://127.0.0.1/list.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "-i ftp://127.0.0.1/list.txt: a list is fetched only from an http:// or https:// URL",
+        ));
+}
+
+#[test]
 fn urls_longer_than_a_request_buffer_are_fetched() {
     // A list line may hold up to 64 KiB; a request head that long does not fit the buffer a
     // pooled connection has, and once failed with "output too small". Short URLs on the same
