@@ -2346,9 +2346,11 @@ pub fn classify(err: ureq::Error) -> Failure {
             (K::Tls, err.to_string())
         }
         ureq::Error::BodyExceedsLimit(_) => (K::TooLarge, err.to_string()),
-        ureq::Error::LargeResponseHeader(..) => (K::TooLarge, err.to_string()),
-        // ureq's text starts "protocol: ", which the kind printed beside it already says.
-        ureq::Error::Protocol(inner) => (K::Protocol, inner.to_string()),
+        ureq::Error::LargeResponseHeader(size, most) => (
+            K::TooLarge,
+            format!("the answer's head is {size} bytes, more than the {most} fetchpar reads"),
+        ),
+        ureq::Error::Protocol(inner) => (K::Protocol, protocol_message(inner)),
         _ => (K::Io, err.to_string()),
     };
     let mut failure = Failure::new(kind, message);
@@ -2358,6 +2360,36 @@ pub fn classify(err: ureq::Error) -> Failure {
         if io.get_ref().is_some_and(|inner| inner.is::<crate::interface::NoFamily>())
             || at_proxy(io).is_some_and(AtProxy::settled));
     failure
+}
+
+/// What was wrong with an answer ureq could not read, in words that say it was the server's
+/// (ureq's own text is a parser's: "http parse fail: invalid header name").
+fn protocol_message(err: &ureq_proto::Error) -> String {
+    use ureq_proto::Error as E;
+    let what = match err {
+        E::HttpParseFail(why) if why.contains("version") => {
+            "the server did not answer in HTTP/1.x (another protocol on this port, or HTTP/0.9)"
+        }
+        E::HttpParseFail(why) if why.contains("header") => {
+            "the answer has a header line that is not `Name: value` (a folded line, or a space \
+             before the colon)"
+        }
+        E::HttpParseFail(why) if why.contains("status") => "the answer's status line is malformed",
+        E::HttpParseFail(_) => "the answer's head is not valid HTTP",
+        E::HttpParseTooManyHeaders => "the answer has more than 128 header lines, the most read",
+        E::UnsupportedVersion => "the server answered in an HTTP version other than 1.0 or 1.1",
+        E::TooManyContentLengthHeaders => {
+            "the answer gives different Content-Lengths, so where its body ends is unknown"
+        }
+        E::BadContentLengthHeader => "the answer's Content-Length is not a number",
+        E::ChunkLenNotAscii | E::ChunkLenNotANumber | E::ChunkExpectedCrLf => {
+            "the chunked body is malformed"
+        }
+        E::NoLocationHeader => "a redirect without a Location header",
+        E::BadLocationHeader(_) => "a redirect whose Location is not a URL",
+        _ => "the answer is not valid HTTP",
+    };
+    format!("{what} ({err})")
 }
 
 fn at_proxy(io: &io::Error) -> Option<&AtProxy> {

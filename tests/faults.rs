@@ -2211,6 +2211,70 @@ fn https_to_a_plain_http_server_says_so() {
     assert!(message(&record).contains("is it plain http"), "{record}");
 }
 
+/// A server that answers every request with the bytes its path names in `answers`, then
+/// closes the connection.
+fn canned_server(answers: Vec<(&'static str, Vec<u8>)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn);
+            let Some(head) = next_head(&mut reader) else {
+                continue;
+            };
+            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+            let answer = answers.iter().find(|(p, _)| *p == path);
+            let mut conn = reader.into_inner();
+            let _ = conn.write_all(answer.map_or(b"HTTP/1.1 404 x\r\n\r\n", |a| &a.1[..]));
+        }
+    });
+    base
+}
+
+#[test]
+fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
+    let many: String = (0..150)
+        .map(|i| format!("Set-Cookie: c{i}=v\r\n"))
+        .collect();
+    let big = format!("X-Big: {}\r\n", "a".repeat(60_000));
+    let head = |headers: &str| format!("HTTP/1.1 200 OK\r\n{headers}\r\nok").into_bytes();
+    let base = canned_server(vec![
+        ("/ssh", b"SSH-2.0-OpenSSH_9.2\r\n".to_vec()),
+        ("/fold", head("X-Long: a\r\n b\r\nContent-Length: 2\r\n")),
+        (
+            "/lengths",
+            head("Content-Length: 2\r\nContent-Length: 3\r\n"),
+        ),
+        ("/many", head(&format!("{many}Content-Length: 2\r\n"))),
+        ("/big", head(&format!("{big}Content-Length: 2\r\n"))),
+        (
+            "/status",
+            b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        ),
+    ]);
+    let cases = [
+        ("/ssh", "protocol", "did not answer in HTTP/1.x"),
+        ("/fold", "protocol", "header line that is not `Name: value`"),
+        ("/lengths", "protocol", "different Content-Lengths"),
+        ("/many", "protocol", "more than 128 header lines"),
+        ("/big", "too_large", "head is 60"),
+        ("/status", "protocol", "status line is malformed"),
+    ];
+    let urls: Vec<String> = cases.iter().map(|(p, ..)| format!("{base}{p}")).collect();
+    let out = fetchpar()
+        .args(["--json", "--retries", "0"])
+        .arg(list(&urls).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), cases.len(), "{records:#?}");
+    for (path, expected, says) in cases {
+        let record = find(&records, &format!("{base}{path}"));
+        assert_eq!(kind(record), expected, "{record}");
+        assert!(message(record).contains(says), "{record}");
+    }
+}
+
 #[test]
 fn a_tls_handshake_that_never_comes_is_ended_by_the_connect_timeout() {
     // Accepts connections and never says a word: no ServerHello ever comes.
