@@ -502,15 +502,26 @@ pub fn filename_from_disposition(value: &[u8]) -> Option<String> {
         Ok(text) => text.to_string(),
         Err(_) => value.iter().map(|&b| char::from(b)).collect(),
     };
+    let params = disposition_params(&header)?;
+    // RFC 6266 (4.3): `filename*` wins over a plain `filename` beside it, which is the
+    // fallback for old clients (Rails and Django send `filename="r%C3%A9sum%C3%A9.pdf"` with
+    // `filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`), as wget and aria2c take it. The parser keeps the
+    // plain one and leaves the other undecoded then, so that one is parsed again alone.
+    let extended = params
+        .get("filename*")
+        .and_then(|raw| disposition_params(&format!("attachment; filename*={raw}")))
+        .and_then(|alone| alone.get("filename").cloned());
+    extended
+        .into_iter()
+        .chain(params.get("filename").cloned())
+        .find(|n| !n.trim().is_empty())
+}
+
+fn disposition_params(header: &str) -> Option<std::collections::BTreeMap<String, String>> {
     // The parser is third-party code fed by a server: a panic in it must not cost the URL.
-    let parsed =
-        std::panic::catch_unwind(|| content_disposition::parse_content_disposition(&header));
-    parsed
-        .ok()?
-        .params
-        .get("filename")
-        .cloned()
-        .filter(|n| !n.trim().is_empty())
+    std::panic::catch_unwind(|| content_disposition::parse_content_disposition(header))
+        .ok()
+        .map(|parsed| parsed.params)
 }
 
 /// Makes any text into one plain file name: no separators, no `..`, no control characters, no
@@ -1309,6 +1320,20 @@ mod tests {
             Some("naïve.txt")
         );
         assert_eq!(filename_from_disposition(b"inline"), None);
+        // filename* wins over the plain fallback beside it, in either order.
+        for header in [
+            "attachment; filename=\"r%C3%A9sum%C3%A9.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
+            "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf; filename=\"resume.pdf\"",
+        ] {
+            let name = filename_from_disposition(header.as_bytes());
+            assert_eq!(name.as_deref(), Some("r\u{e9}sum\u{e9}.pdf"), "{header}");
+        }
+        // One in a charset not known falls back to the plain name.
+        assert_eq!(
+            filename_from_disposition(b"attachment; filename=\"a.txt\"; filename*=x-no''b.txt")
+                .as_deref(),
+            Some("a.txt")
+        );
         // Raw text in the quoted name, as UTF-8 or else ISO-8859-1.
         assert_eq!(
             filename_from_disposition("attachment; filename=\"caf\u{e9}.txt\"".as_bytes())
