@@ -568,9 +568,10 @@ impl Fetcher {
             if asking.is_empty() || round > retries || cancel::requested() {
                 break;
             }
-            let wait = match all_asked_to_wait {
-                true => asked_wait,
-                false => self.settings.retry.delay(round, None),
+            let wait = match (all_asked_to_wait, target.options.retry_wait) {
+                (true, _) => asked_wait,
+                (false, None) => self.settings.retry.delay(round, None),
+                (false, Some(base)) => self.settings.retry.delay_from(base, round),
             };
             // --retry-max-time: no retry that would start past it, as curl's.
             if !self.settings.retry.in_time(start.elapsed(), wait) {
@@ -647,9 +648,80 @@ impl Fetcher {
         {
             self.settings.tls.ready();
         }
+        if let Ok(target) = &job.target
+            && let Some(why) = (target.options.run_wide.iter())
+                .find_map(|(key, value)| self.differs_from_run(key, value))
+        {
+            job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
+        }
         if let Some(saver) = &self.saver {
             job.planned = saver.plan(job);
         }
+    }
+
+    /// Why a line's aria2c option that is the whole run's here (see
+    /// [`LineOptions::run_wide`]) is not what this run has, and what to give; `None` when it
+    /// is. The saving ones hold for any run that saves nothing.
+    fn differs_from_run(&self, key: &str, value: &str) -> Option<String> {
+        use crate::save::OnExists::{Error, Overwrite, Rename};
+        let secs = |d: Option<Duration>| d.map_or(0, |d| d.as_secs_f64().ceil() as u64);
+        let yes = value == "true";
+        let (same, hint) = match key {
+            "timeout" => (
+                secs(self.settings.stall_timeout).to_string() == value,
+                format!("give --timeout {value}"),
+            ),
+            "connect-timeout" => (
+                secs(self.settings.connect_timeout).to_string() == value,
+                format!("give --connect-timeout {value}"),
+            ),
+            "lowest-speed-limit" => {
+                let rate = crate::cli::parse_bytes(value).unwrap_or(0);
+                let run = self.settings.low_speed.map_or(0, |(rate, _)| rate);
+                (rate == run, format!("give --speed-limit {value}"))
+            }
+            "http-accept-gzip" => (
+                self.settings.compressed == yes,
+                format!("{} --compressed", if yes { "give" } else { "leave out" }),
+            ),
+            "dry-run" => (
+                self.settings.spider == yes,
+                format!("{} --spider", if yes { "give" } else { "leave out" }),
+            ),
+            _ => {
+                let saving = self.saver.as_ref()?.settings();
+                let on_exists = saving.on_exists;
+                match (key, yes) {
+                    ("remote-time", true) => (saving.remote_time, "give -R".into()),
+                    ("remote-time", false) => (!saving.remote_time, "leave out -R and -N".into()),
+                    ("conditional-get", true) => (saving.timestamping, "give -N".into()),
+                    ("conditional-get", false) => (!saving.timestamping, "leave out -N".into()),
+                    ("allow-overwrite", true) => {
+                        (on_exists == Overwrite, "give --on-exists overwrite".into())
+                    }
+                    ("allow-overwrite", false) => (
+                        on_exists != Overwrite,
+                        "leave out --on-exists overwrite".into(),
+                    ),
+                    // aria2c renames only where it may not overwrite.
+                    (_, true) => (
+                        matches!(on_exists, Rename | Overwrite),
+                        "leave --on-exists at rename".into(),
+                    ),
+                    (_, false) => (
+                        matches!(on_exists, Error | Overwrite),
+                        "give --on-exists error".into(),
+                    ),
+                }
+            }
+        };
+        (!same).then(|| {
+            format!(
+                "aria2c's `{key}={value}` is the whole run's here, and this run's differs: \
+                 {hint} (aria2c's --save-session writes the options it was started with on \
+                 every line), or remove it"
+            )
+        })
     }
 
     /// Sends a GET for `url` and follows its redirects, returning the last response and its
@@ -797,12 +869,19 @@ impl Fetcher {
     /// The login a request to `url` goes with, if any: none when an Authorization is given
     /// with -H (or the line's `header=`), which wins over any login, as in curl, and like the
     /// login of --user goes to the line's own origin only.
-    fn login(&self, url: &Url, line: &LineOptions, same_origin: bool) -> Option<Cow<'_, Login>> {
+    fn login<'a>(
+        &'a self,
+        url: &Url,
+        line: &'a LineOptions,
+        same_origin: bool,
+    ) -> Option<Cow<'a, Login>> {
         let given = (self.settings.headers.iter().chain(&line.headers))
             .any(|(name, _)| name == header::AUTHORIZATION);
-        match same_origin && given {
-            true => None,
-            false => self.auth.login_for(url, same_origin),
+        match (same_origin, given, &line.login) {
+            (true, true, _) => None,
+            // aria2's http-user= and http-passwd= on the line: for its own origin, as --user's.
+            (true, false, Some(login)) => Some(Cow::Borrowed(login)),
+            _ => self.auth.login_for(url, same_origin),
         }
     }
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use ureq::http::{HeaderName, HeaderValue};
 use url::Url;
 
+use crate::auth::Login;
 use crate::outcome::{ErrorKind, Failure};
 use crate::referer::Referer;
 
@@ -59,6 +60,16 @@ pub struct LineOptions {
     /// aria2's `continue=true|false`: whether this URL continues what is saved, in place of
     /// `-c`.
     pub resume: Option<bool>,
+    /// aria2's `http-user=` and `http-passwd=`: this URL's login, for its own origin, in place
+    /// of `--user`'s and one in the URL.
+    pub login: Option<Login>,
+    /// aria2's `retry-wait=SECS`: the base of this URL's waits before a retry (`--retry-delay`).
+    pub retry_wait: Option<Duration>,
+    /// aria2c options that are the whole run's here (`timeout=`, `remote-time=`, ...), as
+    /// `(key, value)`: the line is fetched when the run's setting is the same, which it is when
+    /// the session file aria2c wrote is run with the options aria2c was given (aria2c writes
+    /// them on every line). Checked against the run's settings before the URL starts.
+    pub run_wide: Vec<(String, String)>,
 }
 
 impl LineOptions {
@@ -76,6 +87,9 @@ impl LineOptions {
         tries: None,
         min_split: None,
         resume: None,
+        login: None,
+        retry_wait: None,
+        run_wide: Vec::new(),
     };
 
     /// The connections this URL's body may be fetched over, when the line says: its `split=`
@@ -1264,30 +1278,26 @@ fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
 /// aria2c input-file options (as its --save-session writes them) that fetchpar takes for the
 /// whole run only, and what to give instead.
 const RUN_WIDE: &[(&str, &str)] = &[
-    ("timeout", "give --timeout"),
-    ("connect-timeout", "give --connect-timeout"),
-    ("lowest-speed-limit", "give --speed-limit (-Y)"),
-    ("retry-wait", "give --retry-delay"),
-    ("remote-time", "give -R"),
-    ("conditional-get", "give -N"),
-    ("allow-overwrite", "give --on-exists overwrite"),
-    (
-        "auto-file-renaming",
-        "give --on-exists (rename is the default)",
-    ),
-    (
-        "http-user",
-        "give --user USER:PASSWORD (or a header=Authorization: line)",
-    ),
-    (
-        "http-passwd",
-        "give --user USER:PASSWORD (or a header=Authorization: line)",
-    ),
     ("all-proxy", "give --proxy"),
     (
         "check-certificate",
         "certificates are always checked (--cacert trusts a private CA)",
     ),
+];
+
+/// aria2c input-file options that are the whole run's here and that a line may still give,
+/// as aria2c's --save-session writes the options aria2c was started with on every line: the
+/// line is fetched when the run has the same setting (see [`LineOptions::run_wide`]).
+pub const SAME_AS_RUN: &[&str] = &[
+    "timeout",
+    "connect-timeout",
+    "lowest-speed-limit",
+    "remote-time",
+    "conditional-get",
+    "allow-overwrite",
+    "auto-file-renaming",
+    "http-accept-gzip",
+    "dry-run",
 ];
 
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
@@ -1378,6 +1388,32 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             "false" => options.resume = Some(false),
             _ => return Err(format!("continue= takes true or false, not `{value}`")),
         },
+        "http-user" => {
+            let password = options.login.take().map(|l| l.password).unwrap_or_default();
+            options.login = Some(Login::new(value.to_string(), password));
+        }
+        "http-passwd" => {
+            let user = options.login.take().map(|l| l.user).unwrap_or_default();
+            options.login = Some(Login::new(user, value.to_string()));
+        }
+        "retry-wait" => match value.parse::<u32>() {
+            Ok(secs @ 0..=600) => options.retry_wait = Some(Duration::from_secs(secs.into())),
+            _ => return Err(format!("retry-wait= takes 0 to 600 seconds, not `{value}`")),
+        },
+        // The certificate is checked, as this asks.
+        "check-certificate" if value == "true" => {}
+        _ if SAME_AS_RUN.contains(&key) => {
+            let number = || value.parse::<u64>().is_ok();
+            let ok = match key {
+                "lowest-speed-limit" => crate::cli::parse_bytes(value).is_ok(),
+                "timeout" | "connect-timeout" => number(),
+                _ => value == "true" || value == "false",
+            };
+            if !ok {
+                return Err(format!("{key}= does not take `{value}`"));
+            }
+            options.run_wide.push((key.to_string(), value.to_string()));
+        }
         // aria2c's id for the download, which nothing here uses.
         "gid"
             if (1..=16).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_hexdigit()) => {}
@@ -1387,6 +1423,19 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
         "file-allocation" if ["none", "prealloc", "trunc", "falloc"].contains(&value) => {}
         "uri-selector" if ["inorder", "feedback", "adaptive"].contains(&value) => {}
         "stream-piece-selector" if ["default", "inorder", "random", "geom"].contains(&value) => {}
+        // aria2c's ways to the same file: a HEAD first, a 404 asked again, a resume a server
+        // refuses tried again. fetchpar asks with GET, a 404 is final, and a refused resume
+        // starts over; what is saved is the same.
+        "use-head" if value == "true" || value == "false" => {}
+        "max-file-not-found" | "max-resume-failure-tries" if value.parse::<u32>().is_ok() => {}
+        // A Metalink answer is saved as the file it is, which is what `false` asks.
+        "follow-metalink" if value == "false" => {}
+        "follow-metalink" => {
+            return Err(format!(
+                "follow-metalink={value}: a Metalink answer is saved as a file here, not \
+                 followed; give the file to -M to fetch what it lists"
+            ));
+        }
         _ if let Some((_, instead)) = RUN_WIDE.iter().find(|(name, _)| *name == key) => {
             return Err(format!(
                 "aria2c's `{key}=` is for the whole run here, not a line's: {instead}, and \
@@ -1397,7 +1446,10 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             return Err(format!(
                 "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
                  size, header, referer, user-agent, split, max-download-limit, \
-                 max-connection-per-server, min-split-size, max-tries, continue, gid)"
+                 max-connection-per-server, min-split-size, max-tries, continue, gid, \
+                 http-user, http-passwd, retry-wait, and as the run has them: timeout, \
+                 connect-timeout, lowest-speed-limit, remote-time, conditional-get, \
+                 allow-overwrite, auto-file-renaming, http-accept-gzip, dry-run)"
             ));
         }
     }
@@ -1682,7 +1734,7 @@ mod tests {
         let digest = "ab".repeat(32);
         let input = format!(
             "  out=orphan.bin\nhttp://a.example/x\n  out=my file.iso\n\tchecksum=sha-256={digest}\n\
-             # a comment between\n  sha256={digest}\nhttp://b.example/\n  lowest-speed-limit=1M\n\
+             # a comment between\n  sha256={digest}\nhttp://b.example/\n  all-proxy=http://p:3128\n\
              \x20 http://c.example/?q=a=b\nnot a url\n  out=kept.bin\n"
         );
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
@@ -1703,14 +1755,16 @@ mod tests {
         );
         assert_eq!(
             why(&got[2]),
-            "option on line 8: aria2c's `lowest-speed-limit=` is for the whole run here, not a \
-             line's: give --speed-limit (-Y), and remove the line"
+            "option on line 8: aria2c's `all-proxy=` is for the whole run here, not a \
+             line's: give --proxy, and remove the line"
         );
         assert_eq!(
             parse_line("http://e.example/ colour=blue").unwrap_err(),
             "unknown option `colour` (known: out, dir, sha256, checksum=sha-256=HEX, size, \
              header, referer, user-agent, split, max-download-limit, max-connection-per-server, \
-             min-split-size, max-tries, continue, gid)"
+             min-split-size, max-tries, continue, gid, http-user, http-passwd, retry-wait, and \
+             as the run has them: timeout, connect-timeout, lowest-speed-limit, remote-time, \
+             conditional-get, allow-overwrite, auto-file-renaming, http-accept-gzip, dry-run)"
         );
         // What aria2c's --save-session writes beside a download's own options.
         let session = "http://e.example/ gid=dec015a3ffad1790 max-tries=2 continue=true \
@@ -1720,6 +1774,18 @@ mod tests {
         assert_eq!((session.tries, session.resume), (Some(2), Some(true)));
         assert_eq!(session.min_split, Some(2 << 20));
         assert_eq!(session.connections(), Some(3), "the cap holds split= to it");
+        // And the options aria2c was started with, on every line: the login and retry-wait
+        // are the line's; the run's own are kept to be checked against the run's settings.
+        let started = "http://e.example/ timeout=7 http-user=u remote-time=true retry-wait=3 \
+                       http-passwd=p use-head=true max-file-not-found=3 follow-metalink=false";
+        let started = parse_line(started).unwrap().options;
+        let login = started.login.as_ref().unwrap();
+        assert_eq!((login.user.as_str(), login.password.as_str()), ("u", "p"));
+        assert_eq!(started.retry_wait, Some(Duration::from_secs(3)));
+        let run_wide: Vec<(&str, &str)> = (started.run_wide.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(run_wide, [("timeout", "7"), ("remote-time", "true")]);
         let alone = parse_line("http://e.example/ max-connection-per-server=4").unwrap();
         assert_eq!(
             alone.options.connections(),
@@ -1732,10 +1798,10 @@ mod tests {
             ("continue=yes", "true or false"),
             ("max-connection-per-server=17", "1 to 16"),
             ("min-split-size=1K", "outside 1M-1G"),
-            (
-                "timeout=30",
-                "`timeout=` is for the whole run here, not a line's: give --timeout",
-            ),
+            ("timeout=soon", "timeout= does not take `soon`"),
+            ("remote-time=yes", "remote-time= does not take `yes`"),
+            ("retry-wait=601", "0 to 600 seconds"),
+            ("follow-metalink=true", "give the file to -M"),
             ("check-certificate=false", "always checked"),
             ("file-allocation=sparse", "unknown option `file-allocation`"),
         ] {

@@ -75,9 +75,13 @@ impl RetryPolicy {
         if let Some(asked) = retry_after {
             return asked.min(self.max_wait);
         }
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << (attempt.saturating_sub(1)).min(16));
+        self.delay_from(self.base_delay, attempt)
+    }
+
+    /// The wait before retry number `attempt` with `base` in place of `--retry-delay` (a
+    /// line's aria2 `retry-wait=`): doubled each time, with jitter, at most `--max-retry-wait`.
+    pub fn delay_from(&self, base: Duration, attempt: u32) -> Duration {
+        let exp = base.saturating_mul(1u32 << (attempt.saturating_sub(1)).min(16));
         let half = exp / 2;
         (half + half.mul_f64(fastrand::f64())).min(self.max_wait)
     }

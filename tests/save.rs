@@ -663,6 +663,64 @@ fn an_aria2c_session_file_runs_as_aria2c_wrote_it() {
 }
 
 #[test]
+fn a_session_aria2c_wrote_with_its_starting_options_runs_when_the_run_has_the_same() {
+    // aria2c's --save-session writes the options aria2c was started with on every line (here
+    // as `aria2c --timeout=7 --remote-time=true --http-user=u --http-passwd=p --retry-wait=0`
+    // writes them). The login and retry-wait are the line's; timeout= and remote-time= are the
+    // run's here, so the line runs when the run has the same and says what to give when not.
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let session = [
+        format!("{}\t", origin.url("/who?echo=authorization")),
+        " gid=dec015a3ffad1790".to_string(),
+        " timeout=7".to_string(),
+        " remote-time=true".to_string(),
+        " http-user=u".to_string(),
+        " http-passwd=p".to_string(),
+        " retry-wait=0".to_string(),
+        " use-head=true".to_string(),
+        format!("{}\t", origin.url("/busy?fail=2")),
+        " max-tries=3".to_string(),
+        " retry-wait=0".to_string(),
+    ];
+    let file = list(&session);
+    let run = |extra: &[&str], code: i32| {
+        let run = fetchpar()
+            .args(["--json", "--retries", "0", "--retry-delay", "30"])
+            .args(["--retry-max-time", "5", "-o"])
+            .arg(out.path())
+            .args(extra)
+            .arg(file.path())
+            .assert()
+            .code(code);
+        json_lines(&run.get_output().stdout)
+    };
+    let records = run(&["--timeout", "7", "-R"], 0);
+    let who = find(&records, "/who");
+    let saved = fs::read_to_string(who["path"].as_str().unwrap()).unwrap();
+    // Basic u:p, for the line's own URL.
+    assert_eq!(saved.trim(), "Basic dTpw", "{who}");
+    // retry-wait=0 in place of --retry-delay 30: the two retries did not wait (a wait of 15 s
+    // or more would pass --retry-max-time, and no retry would start).
+    let busy = find(&records, "/busy");
+    assert_eq!(
+        (kind(busy).as_str(), busy["attempts"].as_u64()),
+        ("ok", Some(3))
+    );
+    // Without them, each line the run differs from says what to give.
+    let records = run(&["-R"], 1);
+    let who = find(&records, "/who");
+    assert_eq!(kind(who), "invalid_url");
+    assert!(
+        message(who).contains("`timeout=7` is the whole run's here")
+            && message(who).contains("give --timeout 7"),
+        "{who}"
+    );
+    let records = run(&["--timeout", "7"], 1);
+    assert!(message(find(&records, "/who")).contains("give -R"));
+}
+
+#[test]
 fn side_files_are_made_anew_never_written_through_a_symlink_put_there() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
