@@ -2449,6 +2449,9 @@ fn protocol_message(err: &ureq_proto::Error) -> String {
         E::HttpParseFail(why) if why.contains("version") => {
             "the server did not answer in HTTP/1.x (another protocol on this port, or HTTP/0.9)"
         }
+        E::HttpParseFail(why) if why.contains("header value") => {
+            "the answer has a header value with bytes no header may hold (control characters)"
+        }
         E::HttpParseFail(why) if why.contains("header") => {
             "the answer has a header line that is not `Name: value` (a folded line, or a space \
              before the colon)"

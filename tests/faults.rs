@@ -2251,6 +2251,7 @@ fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
             "/status",
             b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
         ),
+        ("/control", head("X-A: a\x1b[31m\r\nContent-Length: 2\r\n")),
     ]);
     let cases = [
         ("/ssh", "protocol", "did not answer in HTTP/1.x"),
@@ -2259,6 +2260,11 @@ fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
         ("/many", "protocol", "more than 128 header lines"),
         ("/big", "too_large", "head is 60"),
         ("/status", "protocol", "status line is malformed"),
+        (
+            "/control",
+            "protocol",
+            "header value with bytes no header may hold",
+        ),
     ];
     let urls: Vec<String> = cases.iter().map(|(p, ..)| format!("{base}{p}")).collect();
     let out = fetchpar()
