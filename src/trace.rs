@@ -4,7 +4,8 @@
 //! ureq writes a request on the thread that calls it, so a thread-local trace collects what the
 //! [`Trace`] link (last in the connector chain, above TLS) sees written, with no lock and
 //! nothing shared between fetches. Credentials are never kept: `Authorization` and
-//! `Proxy-Authorization` values, and cookie values, are replaced by `***`.
+//! `Proxy-Authorization` values, and cookie values, are replaced by `***`, and so is a login in a
+//! `Location`.
 
 use std::cell::RefCell;
 
@@ -169,6 +170,13 @@ fn shown(name: &str, value: &[u8]) -> String {
     }
     if name.eq_ignore_ascii_case("cookie") || name.eq_ignore_ascii_case("set-cookie") {
         return hide_cookie_values(&String::from_utf8_lossy(value), name.len() == 6);
+    }
+    // A redirect to a URL with a login in it: the login is hidden as a URL argument's is.
+    if name.eq_ignore_ascii_case("location")
+        && let Ok(url) = url::Url::parse(&String::from_utf8_lossy(value))
+        && (!url.username().is_empty() || url.password().is_some())
+    {
+        return escape(crate::outcome::redact(&url).as_bytes());
     }
     escape(value)
 }
@@ -415,6 +423,11 @@ mod tests {
         assert_eq!(shown("Authorization", b"Basic dXNlcjpwYXNz"), "Basic ***");
         assert_eq!(shown("proxy-authorization", b"Bearer abc"), "Bearer ***");
         assert_eq!(shown("Cookie", b"a=1; b=2"), "a=***; b=***");
+        assert_eq!(
+            shown("Location", b"http://u:secret@example.com/a@b"),
+            "http://***@example.com/a@b"
+        );
+        assert_eq!(shown("location", b"/a@b"), "/a@b");
         assert_eq!(
             shown("set-cookie", b"sid=secret; Path=/; Max-Age=60"),
             "sid=***; Path=/; Max-Age=60"
