@@ -664,15 +664,19 @@ impl Fetcher {
     /// is. The saving ones hold for any run that saves nothing.
     fn differs_from_run(&self, key: &str, value: &str) -> Option<String> {
         use crate::save::OnExists::{Error, Overwrite, Rename};
-        let secs = |d: Option<Duration>| d.map_or(0, |d| d.as_secs_f64().ceil() as u64);
+        // Whole seconds, as aria2c takes them (0: none, as fetchpar's 0 is no limit).
+        let same_secs = |d: Option<Duration>| {
+            let run = d.map_or(0, |d| d.as_secs_f64().ceil() as u64);
+            value.parse::<u64>().is_ok_and(|line| line == run)
+        };
         let yes = value == "true";
         let (same, hint) = match key {
             "timeout" => (
-                secs(self.settings.stall_timeout).to_string() == value,
+                same_secs(self.settings.stall_timeout),
                 format!("give --timeout {value}"),
             ),
             "connect-timeout" => (
-                secs(self.settings.connect_timeout).to_string() == value,
+                same_secs(self.settings.connect_timeout),
                 format!("give --connect-timeout {value}"),
             ),
             "lowest-speed-limit" => {

@@ -1288,7 +1288,7 @@ const RUN_WIDE: &[(&str, &str)] = &[
 /// aria2c input-file options that are the whole run's here and that a line may still give,
 /// as aria2c's --save-session writes the options aria2c was started with on every line: the
 /// line is fetched when the run has the same setting (see [`LineOptions::run_wide`]).
-pub const SAME_AS_RUN: &[&str] = &[
+const SAME_AS_RUN: &[&str] = &[
     "timeout",
     "connect-timeout",
     "lowest-speed-limit",
