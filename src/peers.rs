@@ -122,7 +122,8 @@ const NOTES: &[(&[&str], &str)] = &[
         "fetchpar fetches lists and does not crawl: -i URL fetches the links of one page \
          (--accept and --reject choose among them), and -i with a sitemap a site's pages \
          (curl's -r RANGE, part of a file, is not taken either: files are fetched whole, and \
-         --split fetches one in ranges at once)",
+         --split fetches one in ranges at once; for aria2c's -l FILE, a log, redirect stdout \
+         and stderr to it)",
     ),
     (
         &["--dns-timeout"],
@@ -256,6 +257,122 @@ const NOTES: &[(&[&str], &str)] = &[
         &["--url"],
         "give URLs as arguments as they are (fetchpar https://host/a), or one a line in a list",
     ),
+    (
+        &[
+            "--log",
+            "--log-level",
+            "--console-log-level",
+            "--summary-interval",
+            "--download-result",
+            "--enable-color",
+            "--human-readable",
+            "--show-console-readout",
+            "--truncate-console-readout",
+            "--report-speed",
+            "--append-output",
+            "-a",
+            "--output-file",
+            "--rejected-log",
+        ],
+        "each URL's result is a line on stdout and the summary goes to stderr: redirect them to \
+         keep a log (fetchpar LIST > log.txt 2>&1); --json makes the lines JSON, -q leaves out \
+         progress and the summary, --color never the colors, and --failed-out FILE lists what \
+         failed",
+    ),
+    (
+        &["--http1.0", "-0"],
+        "requests are HTTP/1.1 (a server answering in HTTP/1.0 is read as one)",
+    ),
+    (
+        &[
+            "--daemon",
+            "--background",
+            "--enable-rpc",
+            "--stop-with-process",
+            "--deferred-input",
+        ],
+        "fetchpar runs in the foreground and ends when its lists are done (nohup or setsid keep \
+         it going); a list is read as it comes, so a pipe can feed it URLs while it runs",
+    ),
+    (
+        &[
+            "--on-download-complete",
+            "--on-download-error",
+            "--on-download-start",
+            "--on-download-stop",
+        ],
+        "each result is printed as it comes: --json gives a line per URL to read from a pipe \
+         (fetchpar --json LIST | while read -r line; do ...; done)",
+    ),
+    (
+        &["--conf-path", "--no-conf"],
+        "--config FILE reads fetchpar's options from FILE, and --no-config reads no config file",
+    ),
+    (
+        &["--out"],
+        "a line's out=NAME names its URL's file ('URL out=NAME', as in aria2c's input files); -o \
+         here names the folder",
+    ),
+    (
+        &[
+            "--save-session-interval",
+            "--auto-save-interval",
+            "--force-save",
+        ],
+        "--failed-out FILE (--save-session) writes the lines that did not succeed when the run \
+         ends, an interrupted one included; a split download keeps what it has in NAME.part.meta \
+         as it goes, for -c",
+    ),
+    (
+        &[
+            "--optimize-concurrent-downloads",
+            "--reuse-uri",
+            "--async-dns",
+            "--enable-http-pipelining",
+            "--enable-http-keep-alive",
+            "--http-no-cache",
+        ],
+        "nothing to set: -j sets how many fetches run at once (one thread each), connections are \
+         kept alive and reused, names are looked up by the system's resolver, and no cache \
+         header is sent unless -H gives one",
+    ),
+    (
+        &["--content-disposition-default-utf8", "--local-encoding"],
+        "a Content-Disposition name (-J) is read as UTF-8 when it is, and as ISO-8859-1 otherwise; \
+         saved names are UTF-8",
+    ),
+    (
+        &["--start-pos"],
+        "files are fetched whole, or continued from where they end (-c)",
+    ),
+    (
+        &["--unlink"],
+        "--on-exists overwrite replaces a file already there, once the new one is complete (it \
+         is written under another name first)",
+    ),
+    (
+        &["--hsts", "--no-hsts", "--hsts-file", "--alt-svc"],
+        "no HSTS or Alt-Svc cache is kept: an http:// URL is fetched over http, an https:// one \
+         always over verified TLS",
+    ),
+    (
+        &["--ssl-reqd", "--ssl"],
+        "an https:// URL is always fetched over verified TLS and an http:// one never: list the \
+         https:// URLs",
+    ),
+    (
+        &["--post301", "--post302", "--post303"],
+        "fetchpar only downloads: every request, redirected ones too, is a GET",
+    ),
+    (
+        &["--raw", "--tr-encoding"],
+        "a chunked answer is always put back together, and a body is saved as sent (its \
+         Content-Encoding kept) unless --compressed asks for it decoded",
+    ),
+    (
+        &["--skip-existing"],
+        "--no-clobber (--on-exists skip) keeps a file already there and skips its URL",
+    ),
 ];
 
 /// What a peer's option means here, for an option fetchpar does not take; `None` for one it
@@ -329,5 +446,23 @@ mod tests {
         assert!(note("--insecure").unwrap().contains("--cacert"));
         assert_eq!(note("--cacert"), None);
         assert_eq!(note("-kx"), None);
+    }
+
+    #[test]
+    fn aria2cs_console_and_session_options_and_curls_newer_ones_have_notes() {
+        for (option, says) in [
+            ("--summary-interval=0", "> log.txt 2>&1"),
+            ("--download-result=hide", "--json"),
+            ("-0", "HTTP/1.1"),
+            ("--out=file.iso", "out=NAME"),
+            ("--save-session-interval=30", "an interrupted one included"),
+            ("--on-download-complete=hook.sh", "fetchpar --json LIST |"),
+            ("--no-conf", "--no-config"),
+            ("--skip-existing", "--no-clobber"),
+            ("--hsts-file=x", "no HSTS"),
+        ] {
+            let note = note(option).unwrap_or_else(|| panic!("no note on {option}"));
+            assert!(note.contains(says), "{option}: {note}");
+        }
     }
 }
