@@ -391,6 +391,7 @@ impl Inner {
         if attributes > MAX_ATTRIBUTES {
             return Err(format!("path and domain larger than {MAX_ATTRIBUTES} bytes").into());
         }
+        secure_rules(raw, url)?;
         let mut cookie = Cookie::try_from_raw_cookie(raw, url).map_err(|e| e.to_string())?;
         // RFC 6265 5.3 step 5: a Domain that is a public suffix is only the host's own
         // (`Domain=example.com` sent by example.com, kept for that host alone); from any
@@ -421,6 +422,34 @@ impl Inner {
             Err(e) => Err(e.to_string().into()),
         }
     }
+}
+
+/// RFC 6265bis (5.7, storage model): a `Secure` cookie is kept only from a secure origin, or
+/// one set over plain http (by anyone on the path) would go to the https site as its own; and
+/// the name prefixes hold, `__Secure-` only with `Secure`, `__Host-` only with `Secure`,
+/// `Path=/` and no `Domain` (either case, as browsers take them). `cookie_store` checks none of
+/// these. A secure origin is https, or a loopback host, as browsers and `cookie_store` count it.
+fn secure_rules(raw: &RawCookie<'_>, url: &Url) -> Result<(), Refused> {
+    let secure_origin = url.scheme() == "https"
+        || match url.host() {
+            Some(Host::Domain(name)) => name == "localhost",
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+    let secure = raw.secure().unwrap_or(false);
+    let name = raw.name().to_ascii_lowercase();
+    let host_prefix = name.starts_with("__host-");
+    let why = if secure && !secure_origin {
+        "a Secure cookie from an http URL"
+    } else if (host_prefix || name.starts_with("__secure-")) && !secure {
+        "a __Secure- or __Host- cookie without Secure"
+    } else if host_prefix && (raw.domain().is_some() || raw.path() != Some("/")) {
+        "a __Host- cookie with a Domain, or a Path other than /"
+    } else {
+        return Ok(());
+    };
+    Err(why.to_string().into())
 }
 
 /// The site a cookie from `url` is counted against: its registrable domain, or the host
@@ -536,6 +565,31 @@ mod tests {
         assert_eq!(sent(&jar, "http://example.com/").as_deref(), Some("p=2"));
         let both = sent(&jar, "https://example.com/").unwrap();
         assert!(both.contains("s=1") && both.contains("p=2"), "{both}");
+    }
+
+    #[test]
+    fn a_secure_cookie_or_a_prefixed_one_from_an_insecure_origin_is_refused() {
+        let jar = Jar::new(true);
+        set(
+            &jar,
+            "http://example.com/",
+            &["s=1; Secure", "__Secure-a=2", "__Host-b=3; Path=/"],
+        );
+        assert_eq!(sent(&jar, "https://example.com/"), None);
+        // From https, the prefixes still need what they name.
+        let https = [
+            "__secure-c=4",
+            "__Host-d=5; Secure",
+            "__Host-e=6; Secure; Path=/; Domain=example.com",
+            "__Secure-f=7; Secure",
+            "__Host-g=8; Secure; Path=/",
+        ];
+        set(&jar, "https://example.com/", &https);
+        let kept = sent(&jar, "https://example.com/").unwrap();
+        assert_eq!(kept, "__Secure-f=7; __Host-g=8");
+        // A loopback host counts as secure, as browsers count it.
+        set(&jar, "http://127.0.0.1:8080/", &["s=9; Secure"]);
+        assert_eq!(sent(&jar, "http://127.0.0.1:8080/").as_deref(), Some("s=9"));
     }
 
     #[test]
