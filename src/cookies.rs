@@ -407,6 +407,24 @@ impl Inner {
         let site = site_of(url);
         let domain = String::from(&cookie.domain);
         let path = String::from(&cookie.path);
+        // RFC 6265bis 5.7 step 16 ("leave secure cookies alone"): over plain http, no cookie
+        // takes the place of a Secure one of its name on an overlapping domain and path, nor
+        // stands beside it to be sent first.
+        if !secure_origin(url) {
+            let shadows = self.store.iter_unexpired().any(|kept| {
+                kept.secure() == Some(true)
+                    && kept.name() == cookie.name()
+                    && overlap(&String::from(&kept.domain), &domain)
+                    && url.path().starts_with(&String::from(&kept.path))
+            });
+            if shadows {
+                return Err(
+                    "a Secure cookie of that name is kept, and this came over http"
+                        .to_string()
+                        .into(),
+                );
+            }
+        }
         let known = self.store.contains_any(&domain, &path, cookie.name());
         let count = self.per_site.get(&site).copied().unwrap_or(0);
         if !known && (count >= MAX_PER_SITE || self.total >= MAX_TOTAL) {
@@ -430,13 +448,7 @@ impl Inner {
 /// `Path=/` and no `Domain` (either case, as browsers take them). `cookie_store` checks none of
 /// these. A secure origin is https, or a loopback host, as browsers and `cookie_store` count it.
 fn secure_rules(raw: &RawCookie<'_>, url: &Url) -> Result<(), Refused> {
-    let secure_origin = url.scheme() == "https"
-        || match url.host() {
-            Some(Host::Domain(name)) => name == "localhost",
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
+    let secure_origin = secure_origin(url);
     let secure = raw.secure().unwrap_or(false);
     let name = raw.name().to_ascii_lowercase();
     let host_prefix = name.starts_with("__host-");
@@ -450,6 +462,22 @@ fn secure_rules(raw: &RawCookie<'_>, url: &Url) -> Result<(), Refused> {
         return Ok(());
     };
     Err(why.to_string().into())
+}
+
+fn secure_origin(url: &Url) -> bool {
+    url.scheme() == "https"
+        || match url.host() {
+            Some(Host::Domain(name)) => name == "localhost",
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+/// Whether one cookie domain is the other or under it (`a.example.com` and `example.com`).
+fn overlap(a: &str, b: &str) -> bool {
+    let under = |x: &str, y: &str| x.strip_suffix(y).is_some_and(|rest| rest.ends_with('.'));
+    a == b || under(a, b) || under(b, a)
 }
 
 /// The site a cookie from `url` is counted against: its registrable domain, or the host
@@ -587,6 +615,19 @@ mod tests {
         set(&jar, "https://example.com/", &https);
         let kept = sent(&jar, "https://example.com/").unwrap();
         assert_eq!(kept, "__Secure-f=7; __Host-g=8");
+        // Nor may plain http take the place of a Secure cookie kept, or stand beside it.
+        set(&jar, "https://example.com/", &["t=1; Secure"]);
+        set(&jar, "http://example.com/", &["t=evil", "u=1"]);
+        set(
+            &jar,
+            "http://www.example.com/",
+            &["t=evil2; Domain=example.com"],
+        );
+        let kept = sent(&jar, "https://example.com/").unwrap();
+        assert!(
+            kept.contains("t=1") && !kept.contains("evil") && kept.contains("u=1"),
+            "{kept}"
+        );
         // A loopback host counts as secure, as browsers count it.
         set(&jar, "http://127.0.0.1:8080/", &["s=9; Secure"]);
         assert_eq!(sent(&jar, "http://127.0.0.1:8080/").as_deref(), Some("s=9"));
