@@ -561,6 +561,40 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     let record = save_one(&["-c", "--max-size", "50000"], out.path(), line, 1);
     assert_eq!(kind(&record), "too_large", "{record}");
     assert_eq!(fs::read(out.path().join("m.bin")).unwrap(), holes);
+    // A download of another size than the line's size=, or than the server's file now: the
+    // file is fetched anew, and while that is not done aria2c's file stays as it was, under
+    // its name with its control file (here the fetch anew is cut short).
+    put("x.bin", &control);
+    let line = format!(
+        "{}\n  size=200000",
+        origin.url("/x.bin?size=200000&truncate=150000")
+    );
+    let record = save_one(
+        &["-c", "--retries", "0", "--remove-on-error"],
+        out.path(),
+        line,
+        1,
+    );
+    assert_eq!(kind(&record), "io", "{record}");
+    assert_eq!(fs::read(out.path().join("x.bin")).unwrap(), holes);
+    put("w.bin", &control);
+    let line = origin.url("/w.bin?size=120000&truncate=60000");
+    let record = save_one(
+        &["-c", "--retries", "0", "--remove-on-error"],
+        out.path(),
+        line,
+        1,
+    );
+    assert_eq!(kind(&record), "io", "{record}");
+    assert_eq!(fs::read(out.path().join("w.bin")).unwrap(), holes);
+    // The server's file changed, and the fetch anew is whole: it takes the old one's place.
+    put("y.bin", &control);
+    let record = save_one(&["-c"], out.path(), origin.url("/y.bin?size=120000"), 0);
+    assert_eq!(record["bytes"], 120000, "{record}");
+    assert_eq!(
+        fs::read(out.path().join("y.bin")).unwrap(),
+        body_bytes(0, 120000)
+    );
     // A control file that cannot be used (cut short): the file's length, and a line's size=
     // that it has, say nothing of what is there, so it is fetched anew.
     put("b.bin", &control[..20]);
@@ -582,7 +616,13 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
         .collect();
     assert_eq!(
         left,
-        ["c.bin.aria2", "m.bin.aria2", "r.bin.aria2"],
+        [
+            "c.bin.aria2",
+            "m.bin.aria2",
+            "r.bin.aria2",
+            "w.bin.aria2",
+            "x.bin.aria2"
+        ],
         "the done downloads' control files are gone"
     );
 }
