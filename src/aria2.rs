@@ -5,8 +5,9 @@
 //! 0 the byte order of the machine that wrote it), extension (4), info hash length (4) and
 //! hash (a torrent's; refused here), piece length (4), total length (8), upload length (8),
 //! bitfield length (4) and bitfield (a bit a piece, the first piece in the highest bit of the
-//! first byte), then the pieces being written when aria2c stopped, each with a bitfield of its
-//! 16 KiB blocks: those are taken as missing, so their bytes are asked for again.
+//! first byte), then the pieces being written when aria2c stopped (a count, then for each its
+//! index, length and a bitfield of its 16 KiB blocks): the blocks written of those are kept
+//! too, as aria2c keeps them, and only their other blocks asked for.
 
 /// Most bytes of a control file read: a bit a piece makes 128 KiB for a terabyte of 1 MiB
 /// pieces, and aria2c's pieces are never smaller.
@@ -51,20 +52,58 @@ pub fn read(bytes: &[u8]) -> Result<Written, String> {
         return Err(format!("{field} bytes of bitfield for {pieces} pieces"));
     }
     let field = at.take(field)?;
+    let whole = |index: u64| field[(index / 8) as usize] & (0x80 >> (index % 8)) != 0;
+    // The last piece may be short.
+    let span = |index: u64| (index * piece, (index + 1).saturating_mul(piece).min(total));
+    let mut ranges: Vec<(u64, u64)> = (0..pieces).filter(|&i| whole(i)).map(span).collect();
+    // What does not read as pieces being written (cut short, or not as described) leaves
+    // those pieces missing whole, which is only more to ask for.
+    ranges.extend(in_flight(&mut at, pieces, &span).unwrap_or_default());
+    ranges.sort_unstable();
     let mut done: Vec<(u64, u64)> = Vec::new();
-    for index in 0..pieces {
-        let byte = field[(index / 8) as usize];
-        if byte & (0x80 >> (index % 8)) == 0 {
-            continue;
-        }
-        // The last piece may be short.
-        let (start, end) = (index * piece, (index + 1).saturating_mul(piece).min(total));
+    for (start, end) in ranges {
         match done.last_mut() {
-            Some(last) if last.1 == start => last.1 = end,
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
             _ => done.push((start, end)),
         }
     }
     Ok(Written { total, done })
+}
+
+/// aria2's block: the unit a piece being written is recorded in.
+const BLOCK: u64 = 16 * 1024;
+
+/// The blocks written of the pieces being written, as byte ranges: each piece must be one of
+/// the file's (`span` gives its bytes) and its record of the length and bitfield that piece
+/// has. A piece listed twice, or one the bitfield has whole, only repeats bytes already kept.
+fn in_flight(
+    at: &mut Reader<'_>,
+    pieces: u64,
+    span: &dyn Fn(u64) -> (u64, u64),
+) -> Result<Vec<(u64, u64)>, String> {
+    let count = at.u32()?;
+    let mut ranges = Vec::new();
+    for _ in 0..count {
+        let index = u64::from(at.u32()?);
+        let length = u64::from(at.u32()?);
+        let field = at.u32()? as usize;
+        if index >= pieces {
+            return Err(format!("piece {index} of {pieces}"));
+        }
+        let (start, end) = span(index);
+        let blocks = length.div_ceil(BLOCK);
+        if length != end - start || field as u64 != blocks.div_ceil(8) {
+            return Err(format!("piece {index} recorded as {length} bytes"));
+        }
+        let field = at.take(field)?;
+        for block in 0..blocks {
+            if field[(block / 8) as usize] & (0x80 >> (block % 8)) != 0 {
+                let from = start + block * BLOCK;
+                ranges.push((from, (from + BLOCK).min(end)));
+            }
+        }
+    }
+    Ok(ranges)
 }
 
 /// Reads fixed-size fields in the file's byte order.
@@ -109,7 +148,7 @@ mod tests {
 
     /// The control file aria2c 1.37 left when `aria2c -x4 -s4 -k1M` was interrupted 3 s into
     /// 32 MiB sent at 1 MiB/s a connection: pieces 0-2, 8-10, 16-18 and 24-26 whole, and
-    /// pieces 3, 11, 19 and 27 being written.
+    /// pieces 3, 11, 19 and 27 being written (33, 32, 32 and 32 of their 64 blocks in).
     const INTERRUPTED: &str = "0001 00000000 00000000 00100000 0000000002000000 0000000000000000 \
         00000004 e0e0e0e0 00000004 00000003 00100000 00000008 ffffffff80000000 0000000b \
         00100000 00000008 ffffffff00000000 00000013 00100000 00000008 ffffffff00000000 \
@@ -124,16 +163,29 @@ mod tests {
     fn the_pieces_aria2c_wrote_are_read_as_byte_ranges() {
         let written = read(&bytes(INTERRUPTED)).unwrap();
         let mib = 1 << 20;
+        let kib = 1 << 10;
         assert_eq!(written.total, 32 * mib);
         assert_eq!(
             written.done,
             [
-                (0, 3 * mib),
-                (8 * mib, 11 * mib),
-                (16 * mib, 19 * mib),
-                (24 * mib, 27 * mib)
+                (0, 3 * mib + 33 * 16 * kib),
+                (8 * mib, 11 * mib + 512 * kib),
+                (16 * mib, 19 * mib + 512 * kib),
+                (24 * mib, 27 * mib + 512 * kib)
             ]
         );
+        // A record of pieces being written that does not fit (here the first names a piece
+        // past the end) leaves them all missing whole.
+        let mut wrong = bytes(INTERRUPTED);
+        wrong[42..46].copy_from_slice(&0x0008_0000u32.to_be_bytes());
+        let written = read(&wrong).unwrap();
+        assert_eq!(written.done[0], (0, 3 * mib));
+        assert_eq!(written.done[1], (8 * mib, 11 * mib));
+        let mut length = bytes(INTERRUPTED);
+        length[46..50].copy_from_slice(&0x0008_0000u32.to_be_bytes());
+        assert_eq!(read(&length).unwrap().done[1], (8 * mib, 11 * mib));
+        let cut = bytes(INTERRUPTED);
+        assert_eq!(read(&cut[..40]).unwrap().done[0], (0, 3 * mib));
         // The writer's byte order (version 0), little-endian here; the last piece is short.
         let little = "0000 00000000 00000000 00001000 2830000000000000 0000000000000000 \
                       01000000 f0";

@@ -561,6 +561,26 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     let record = save_one(&["-c", "--max-size", "50000"], out.path(), line, 1);
     assert_eq!(kind(&record), "too_large", "{record}");
     assert_eq!(fs::read(out.path().join("m.bin")).unwrap(), holes);
+    // The blocks aria2c had written of a piece it was still writing are kept too: here the
+    // first two 16 KiB blocks of the second (short) 64 KiB piece, no piece whole.
+    let blocks = 65536..65536 + 2 * 16384;
+    let mut partly = vec![0u8; 100000];
+    partly[blocks.clone()].copy_from_slice(&body_bytes(0, 100000)[blocks]);
+    fs::write(out.path().join("p.bin"), &partly).unwrap();
+    let mut writing = vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    writing.extend(65536u32.to_be_bytes());
+    writing.extend(100000u64.to_be_bytes());
+    writing.extend(0u64.to_be_bytes());
+    writing.extend(1u32.to_be_bytes());
+    writing.push(0);
+    for field in [1u32, 1, 100000 - 65536, 1] {
+        writing.extend(field.to_be_bytes());
+    }
+    writing.push(0b1100_0000);
+    fs::write(out.path().join("p.bin.aria2"), &writing).unwrap();
+    let record = save_one(&["-c"], out.path(), origin.url("/p.bin?size=100000"), 0);
+    assert_eq!(record["bytes"], 100000 - 2 * 16384, "{record}");
+    assert!(whole("p.bin"));
     // A download of another size than the line's size=, or than the server's file now: the
     // file is fetched anew, and while that is not done aria2c's file stays as it was, under
     // its name with its control file (here the fetch anew is cut short).
