@@ -52,10 +52,9 @@ pub fn read(bytes: &[u8]) -> Result<Written, String> {
         return Err(format!("{field} bytes of bitfield for {pieces} pieces"));
     }
     let field = at.take(field)?;
-    let whole = |index: u64| field[(index / 8) as usize] & (0x80 >> (index % 8)) != 0;
     // The last piece may be short.
     let span = |index: u64| (index * piece, (index + 1).saturating_mul(piece).min(total));
-    let mut ranges: Vec<(u64, u64)> = (0..pieces).filter(|&i| whole(i)).map(span).collect();
+    let mut ranges: Vec<(u64, u64)> = (0..pieces).filter(|&i| bit(field, i)).map(span).collect();
     // What does not read as pieces being written (cut short, or not as described) leaves
     // those pieces missing whole, which is only more to ask for.
     ranges.extend(in_flight(&mut at, pieces, &span).unwrap_or_default());
@@ -68,6 +67,12 @@ pub fn read(bytes: &[u8]) -> Result<Written, String> {
         }
     }
     Ok(Written { total, done })
+}
+
+/// Whether bit `index` of an aria2 bitfield is set: the first in the highest bit of the first
+/// byte. `field` holds it (its length was checked against the count).
+fn bit(field: &[u8], index: u64) -> bool {
+    field[(index / 8) as usize] & (0x80 >> (index % 8)) != 0
 }
 
 /// aria2's block: the unit a piece being written is recorded in.
@@ -97,7 +102,7 @@ fn in_flight(
         }
         let field = at.take(field)?;
         for block in 0..blocks {
-            if field[(block / 8) as usize] & (0x80 >> (block % 8)) != 0 {
+            if bit(field, block) {
                 let from = start + block * BLOCK;
                 ranges.push((from, (from + BLOCK).min(end)));
             }

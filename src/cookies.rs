@@ -391,7 +391,8 @@ impl Inner {
         if attributes > MAX_ATTRIBUTES {
             return Err(format!("path and domain larger than {MAX_ATTRIBUTES} bytes").into());
         }
-        secure_rules(raw, url)?;
+        let secure_origin = secure_origin(url);
+        secure_rules(raw, secure_origin)?;
         let mut cookie = Cookie::try_from_raw_cookie(raw, url).map_err(|e| e.to_string())?;
         // RFC 6265 5.3 step 5: a Domain that is a public suffix is only the host's own
         // (`Domain=example.com` sent by example.com, kept for that host alone); from any
@@ -410,7 +411,7 @@ impl Inner {
         // RFC 6265bis 5.7 step 16 ("leave secure cookies alone"): over plain http, no cookie
         // takes the place of a Secure one of its name on an overlapping domain and path, nor
         // stands beside it to be sent first.
-        if !secure_origin(url) {
+        if !secure_origin {
             let shadows = self.store.iter_unexpired().any(|kept| {
                 kept.secure() == Some(true)
                     && kept.name() == cookie.name()
@@ -446,9 +447,8 @@ impl Inner {
 /// one set over plain http (by anyone on the path) would go to the https site as its own; and
 /// the name prefixes hold, `__Secure-` only with `Secure`, `__Host-` only with `Secure`,
 /// `Path=/` and no `Domain` (either case, as browsers take them). `cookie_store` checks none of
-/// these. A secure origin is https, or a loopback host, as browsers and `cookie_store` count it.
-fn secure_rules(raw: &RawCookie<'_>, url: &Url) -> Result<(), Refused> {
-    let secure_origin = secure_origin(url);
+/// these. `secure_origin`: whether the cookie came from one (see [`secure_origin`]).
+fn secure_rules(raw: &RawCookie<'_>, secure_origin: bool) -> Result<(), Refused> {
     let secure = raw.secure().unwrap_or(false);
     let name = raw.name().to_ascii_lowercase();
     let host_prefix = name.starts_with("__host-");
@@ -464,6 +464,8 @@ fn secure_rules(raw: &RawCookie<'_>, url: &Url) -> Result<(), Refused> {
     Err(why.to_string().into())
 }
 
+/// Whether `url` is a secure origin: https, or a loopback host, as browsers and `cookie_store`
+/// count it.
 fn secure_origin(url: &Url) -> bool {
     url.scheme() == "https"
         || match url.host() {

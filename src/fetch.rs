@@ -670,6 +670,11 @@ impl Fetcher {
             value.parse::<u64>().is_ok_and(|line| line == run)
         };
         let yes = value == "true";
+        // An option that is on or off for the run: the same when the line says the same.
+        let flag = |on: bool, option: &str| {
+            let hint = if yes { "give" } else { "leave out" };
+            (on == yes, format!("{hint} {option}"))
+        };
         let (same, hint) = match key {
             "timeout" => (
                 same_secs(self.settings.stall_timeout),
@@ -684,22 +689,15 @@ impl Fetcher {
                 let run = self.settings.low_speed.map_or(0, |(rate, _)| rate);
                 (rate == run, format!("give --speed-limit {value}"))
             }
-            "http-accept-gzip" => (
-                self.settings.compressed == yes,
-                format!("{} --compressed", if yes { "give" } else { "leave out" }),
-            ),
-            "dry-run" => (
-                self.settings.spider == yes,
-                format!("{} --spider", if yes { "give" } else { "leave out" }),
-            ),
+            "http-accept-gzip" => flag(self.settings.compressed, "--compressed"),
+            "dry-run" => flag(self.settings.spider, "--spider"),
             _ => {
                 let saving = self.saver.as_ref()?.settings();
                 let on_exists = saving.on_exists;
                 match (key, yes) {
                     ("remote-time", true) => (saving.remote_time, "give -R".into()),
                     ("remote-time", false) => (!saving.remote_time, "leave out -R and -N".into()),
-                    ("conditional-get", true) => (saving.timestamping, "give -N".into()),
-                    ("conditional-get", false) => (!saving.timestamping, "leave out -N".into()),
+                    ("conditional-get", _) => flag(saving.timestamping, "-N"),
                     ("allow-overwrite", true) => {
                         (on_exists == Overwrite, "give --on-exists overwrite".into())
                     }

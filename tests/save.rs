@@ -494,6 +494,27 @@ fn continue_takes_up_a_file_another_program_left_under_its_final_name_as_wget_do
     assert_eq!(files_in(out.path()), names, "no part or meta file left");
 }
 
+/// A control file as aria2c writes one (version 1, no torrent) for a 100,000-byte download
+/// in pieces of `piece` bytes: `field`, the bitfield of the pieces written whole (one byte:
+/// at most 8 pieces), and the pieces being written as (index, length, bitfield of their 16 KiB
+/// blocks, one byte).
+fn aria2_control(piece: u32, field: u8, writing: &[(u32, u32, u8)]) -> Vec<u8> {
+    let mut control = vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    control.extend(piece.to_be_bytes());
+    control.extend(100000u64.to_be_bytes());
+    control.extend(0u64.to_be_bytes());
+    control.extend(1u32.to_be_bytes());
+    control.push(field);
+    control.extend((writing.len() as u32).to_be_bytes());
+    for &(index, length, blocks) in writing {
+        for number in [index, length, 1] {
+            control.extend(number.to_be_bytes());
+        }
+        control.push(blocks);
+    }
+    control
+}
+
 #[test]
 fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     let origin = Origin::start().unwrap();
@@ -508,13 +529,7 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     for range in done.clone() {
         holes[range.clone()].copy_from_slice(&body_bytes(0, 100000)[range]);
     }
-    let mut control = vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-    control.extend((piece as u32).to_be_bytes());
-    control.extend(100000u64.to_be_bytes());
-    control.extend(0u64.to_be_bytes());
-    control.extend(1u32.to_be_bytes());
-    control.push(0b1100_1000);
-    control.extend(0u32.to_be_bytes());
+    let control = aria2_control(piece as u32, 0b1100_1000, &[]);
     let put = |name: &str, control: &[u8]| {
         fs::write(out.path().join(name), &holes).unwrap();
         fs::write(out.path().join(format!("{name}.aria2")), control).unwrap();
@@ -567,16 +582,7 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     let mut partly = vec![0u8; 100000];
     partly[blocks.clone()].copy_from_slice(&body_bytes(0, 100000)[blocks]);
     fs::write(out.path().join("p.bin"), &partly).unwrap();
-    let mut writing = vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-    writing.extend(65536u32.to_be_bytes());
-    writing.extend(100000u64.to_be_bytes());
-    writing.extend(0u64.to_be_bytes());
-    writing.extend(1u32.to_be_bytes());
-    writing.push(0);
-    for field in [1u32, 1, 100000 - 65536, 1] {
-        writing.extend(field.to_be_bytes());
-    }
-    writing.push(0b1100_0000);
+    let writing = aria2_control(65536, 0, &[(1, 100000 - 65536, 0b1100_0000)]);
     fs::write(out.path().join("p.bin.aria2"), &writing).unwrap();
     let record = save_one(&["-c"], out.path(), origin.url("/p.bin?size=100000"), 0);
     assert_eq!(record["bytes"], 100000 - 2 * 16384, "{record}");
@@ -584,29 +590,23 @@ fn continue_takes_up_a_download_aria2c_left_unfinished_from_its_control_file() {
     // A download of another size than the line's size=, or than the server's file now: the
     // file is fetched anew, and while that is not done aria2c's file stays as it was, under
     // its name with its control file (here the fetch anew is cut short).
-    put("x.bin", &control);
-    let line = format!(
-        "{}\n  size=200000",
-        origin.url("/x.bin?size=200000&truncate=150000")
-    );
-    let record = save_one(
-        &["-c", "--retries", "0", "--remove-on-error"],
-        out.path(),
-        line,
-        1,
-    );
-    assert_eq!(kind(&record), "io", "{record}");
-    assert_eq!(fs::read(out.path().join("x.bin")).unwrap(), holes);
-    put("w.bin", &control);
-    let line = origin.url("/w.bin?size=120000&truncate=60000");
-    let record = save_one(
-        &["-c", "--retries", "0", "--remove-on-error"],
-        out.path(),
-        line,
-        1,
-    );
-    assert_eq!(kind(&record), "io", "{record}");
-    assert_eq!(fs::read(out.path().join("w.bin")).unwrap(), holes);
+    let changed = [
+        (
+            "x.bin",
+            format!(
+                "{}\n  size=200000",
+                origin.url("/x.bin?size=200000&truncate=150000")
+            ),
+        ),
+        ("w.bin", origin.url("/w.bin?size=120000&truncate=60000")),
+    ];
+    for (name, line) in changed {
+        put(name, &control);
+        let args = ["-c", "--retries", "0", "--remove-on-error"];
+        let record = save_one(&args, out.path(), line, 1);
+        assert_eq!(kind(&record), "io", "{name}: {record}");
+        assert_eq!(fs::read(out.path().join(name)).unwrap(), holes, "{name}");
+    }
     // The server's file changed, and the fetch anew is whole: it takes the old one's place.
     put("y.bin", &control);
     let record = save_one(&["-c"], out.path(), origin.url("/y.bin?size=120000"), 0);
