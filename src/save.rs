@@ -502,26 +502,74 @@ pub fn filename_from_disposition(value: &[u8]) -> Option<String> {
         Ok(text) => text.to_string(),
         Err(_) => value.iter().map(|&b| char::from(b)).collect(),
     };
-    let params = disposition_params(&header)?;
+    let params = disposition_params(&header);
+    let param = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, v)| v);
     // RFC 6266 (4.3): `filename*` wins over a plain `filename` beside it, which is the
     // fallback for old clients (Rails and Django send `filename="r%C3%A9sum%C3%A9.pdf"` with
-    // `filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`), as wget and aria2c take it. The parser keeps the
-    // plain one and leaves the other undecoded then, so that one is parsed again alone.
-    let extended = params
-        .get("filename*")
-        .and_then(|raw| disposition_params(&format!("attachment; filename*={raw}")))
-        .and_then(|alone| alone.get("filename").cloned());
+    // `filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`), as wget and aria2c take it.
+    let extended = param("filename*").and_then(|raw| extended_value(raw));
     extended
         .into_iter()
-        .chain(params.get("filename").cloned())
+        .chain(param("filename").cloned())
         .find(|n| !n.trim().is_empty())
 }
 
-fn disposition_params(header: &str) -> Option<std::collections::BTreeMap<String, String>> {
+/// The header's parameters as (lowercased name, value) in order, split at the `;` between
+/// them but not at one inside a quoted string, whose quotes and backslash escapes are undone:
+/// `filename="a;b \"c\".txt"` is `a;b "c".txt`, as RFC 6266's quoted-string reads and as
+/// wget and curl keep the `;` (the crate below splits at every `;`). The disposition type
+/// before the first `;` is no parameter, unless it has a `=` (`filename=x.txt` alone).
+fn disposition_params(header: &str) -> Vec<(String, String)> {
+    let mut parts = vec![String::new()];
+    let (mut quoted, mut escaped) = (false, false);
+    for c in header.chars() {
+        let part = parts.last_mut().expect("never empty");
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        part.push(c);
+    }
+    parts
+        .iter()
+        .filter_map(|part| {
+            let (name, value) = part.split_once('=')?;
+            Some((name.trim().to_ascii_lowercase(), unquoted(value.trim())))
+        })
+        .collect()
+}
+
+/// A parameter's value without its quotes and backslash escapes; a token as it is. A quoted
+/// string not closed runs to the end, as wget and curl read it.
+fn unquoted(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('"') else {
+        return value.to_string();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            '"' => break,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// An RFC 8187 `charset'language'percent-encoded` value decoded, `None` in a charset not known.
+fn extended_value(raw: &str) -> Option<String> {
+    let header = format!("attachment; filename*={raw}");
     // The parser is third-party code fed by a server: a panic in it must not cost the URL.
-    std::panic::catch_unwind(|| content_disposition::parse_content_disposition(header))
+    std::panic::catch_unwind(|| content_disposition::parse_content_disposition(&header))
         .ok()
-        .map(|parsed| parsed.params)
+        .and_then(|parsed| parsed.params.get("filename").cloned())
 }
 
 /// Makes any text into one plain file name: no separators, no `..`, no control characters, no
@@ -1344,6 +1392,26 @@ mod tests {
             filename_from_disposition(b"attachment; filename=\"caf\xe9.txt\"").as_deref(),
             Some("caf\u{e9}.txt")
         );
+        // A `;` inside quotes is part of the name, a backslash escapes the next character,
+        // and the name is read wherever it stands, in any case, with or without a type.
+        for (header, want) in [
+            ("attachment; filename=\"a;b.txt\"; size=3", "a;b.txt"),
+            (
+                "attachment; FILENAME=\"say \\\"hi\\\".txt\"",
+                "say \"hi\".txt",
+            ),
+            ("attachment; filename=\"a\\\\b.txt\"", "a\\b.txt"),
+            ("attachment;filename=plain.txt;x=\";\"", "plain.txt"),
+            ("filename=first.txt", "first.txt"),
+            (
+                "attachment; x=\"filename=no.txt\"; filename=yes.txt",
+                "yes.txt",
+            ),
+            ("attachment; filename=\"open;ended.txt", "open;ended.txt"),
+        ] {
+            let name = filename_from_disposition(header.as_bytes());
+            assert_eq!(name.as_deref(), Some(want), "{header}");
+        }
     }
 
     proptest! {
