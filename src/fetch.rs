@@ -2432,6 +2432,14 @@ pub fn classify(err: ureq::Error) -> Failure {
             format!("the answer's head is {size} bytes, more than the {most} fetchpar reads"),
         ),
         ureq::Error::Protocol(inner) => (K::Protocol, protocol_message(inner)),
+        // ureq's reader saw its buffer full and no chunk in it: a line of the chunked framing
+        // longer than the buffer (its own text, "body data reading stalled", reads as a
+        // timeout, which this is not).
+        ureq::Error::BodyStalled => (
+            K::Protocol,
+            "the chunked body is malformed (a chunk size or trailer line too long to read)"
+                .to_string(),
+        ),
         _ => (K::Io, err.to_string()),
     };
     let mut failure = Failure::new(kind, message);

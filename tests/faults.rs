@@ -2252,6 +2252,18 @@ fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
             b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
         ),
         ("/control", head("X-A: a\x1b[31m\r\nContent-Length: 2\r\n")),
+        (
+            "/chunk",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n".to_vec(),
+        ),
+        (
+            "/chunkline",
+            format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;{}\r\nok\r\n0\r\n\r\n",
+                "x".repeat(200_000)
+            )
+            .into_bytes(),
+        ),
     ]);
     let cases = [
         ("/ssh", "protocol", "did not answer in HTTP/1.x"),
@@ -2264,6 +2276,16 @@ fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
             "/control",
             "protocol",
             "header value with bytes no header may hold",
+        ),
+        (
+            "/chunk",
+            "protocol",
+            "chunked body is malformed (chunk length",
+        ),
+        (
+            "/chunkline",
+            "protocol",
+            "chunk size or trailer line too long",
         ),
     ];
     let urls: Vec<String> = cases.iter().map(|(p, ..)| format!("{base}{p}")).collect();
