@@ -664,11 +664,6 @@ impl Fetcher {
     /// is. The saving ones hold for any run that saves nothing.
     fn differs_from_run(&self, key: &str, value: &str) -> Option<String> {
         use crate::save::OnExists::{Error, Overwrite, Rename};
-        // Whole seconds, as aria2c takes them (0: none, as fetchpar's 0 is no limit).
-        let same_secs = |d: Option<Duration>| {
-            let run = d.map_or(0, |d| d.as_secs_f64().ceil() as u64);
-            value.parse::<u64>().is_ok_and(|line| line == run)
-        };
         let yes = value == "true";
         // An option that is on or off for the run: the same when the line says the same.
         let flag = |on: bool, option: &str| {
@@ -676,19 +671,6 @@ impl Fetcher {
             (on == yes, format!("{hint} {option}"))
         };
         let (same, hint) = match key {
-            "timeout" => (
-                same_secs(self.settings.stall_timeout),
-                format!("give --timeout {value}"),
-            ),
-            "connect-timeout" => (
-                same_secs(self.settings.connect_timeout),
-                format!("give --connect-timeout {value}"),
-            ),
-            "lowest-speed-limit" => {
-                let rate = crate::cli::parse_bytes(value).unwrap_or(0);
-                let run = self.settings.low_speed.map_or(0, |(rate, _)| rate);
-                (rate == run, format!("give --speed-limit {value}"))
-            }
             "http-accept-gzip" => flag(self.settings.compressed, "--compressed"),
             "dry-run" => flag(self.settings.spider, "--spider"),
             _ => {
@@ -724,6 +706,23 @@ impl Fetcher {
                  every line), or remove it"
             )
         })
+    }
+
+    /// A URL's stall timeout: its line's `timeout=`, or the run's `--stall-timeout`.
+    fn stall_timeout(&self, line: &LineOptions) -> Option<Duration> {
+        line.stall_timeout.unwrap_or(self.settings.stall_timeout)
+    }
+
+    /// A URL's `--speed-limit` and `--speed-time`: its line's `lowest-speed-limit=` (0: none)
+    /// over the run's `--speed-time` (30 s, curl's default, when the run has no check), or
+    /// the run's.
+    fn low_speed(&self, line: &LineOptions) -> Option<(u64, Duration)> {
+        let run = self.settings.low_speed;
+        match line.low_speed {
+            None => run,
+            Some(0) => None,
+            Some(rate) => Some((rate, run.map_or(Duration::from_secs(30), |(_, time)| time))),
+        }
     }
 
     /// Sends a GET for `url` and follows its redirects, returning the last response and its
@@ -982,8 +981,20 @@ impl Fetcher {
         let head = head
             + absolute.map_or(0, |_| url.as_str().len())
             + (proxy_login.as_ref()).map_or(0, |b| b.len() + "Proxy-Authorization: \r\n".len());
-        if head > OUTPUT_BUFFER || proxy.is_some() || budget.is_some() || head_within.is_some() {
+        let own_timeouts = line.stall_timeout.is_some() || line.connect_timeout.is_some();
+        if head > OUTPUT_BUFFER
+            || proxy.is_some()
+            || budget.is_some()
+            || head_within.is_some()
+            || own_timeouts
+        {
             let mut config = request.config();
+            if let Some(connect) = line.connect_timeout {
+                config = config.timeout_resolve(connect).timeout_connect(connect);
+            }
+            if let Some(stall) = line.stall_timeout {
+                config = config.timeout_per_read(stall);
+            }
             if head_within.is_some() {
                 config = config.timeout_recv_response(head_within);
             }
@@ -1432,12 +1443,13 @@ impl Fetcher {
         let body = response.into_body().into_reader();
         let reuse = self.seen.note(&final_url);
         let drained = if decoding {
-            let patience = patience(self.settings.stall_timeout, self.settings.timeout, asked);
+            let stall = self.stall_timeout(&target.options);
+            let patience = patience(stall, self.settings.timeout, asked);
             let mut body = decode::decoded(&codings, body, patience);
             let ends = Ends {
                 rate: own_rate,
                 sized,
-                ..self.ends(None, limit, reuse)
+                ..self.ends(&target.options, None, limit, reuse)
             };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
             self.drain(&mut body, ends, outcome, writer, live)
@@ -1446,7 +1458,7 @@ impl Fetcher {
             let ends = Ends {
                 rate: own_rate,
                 sized,
-                ..self.ends(length, limit, reuse)
+                ..self.ends(&target.options, length, limit, reuse)
             };
             let writer = writer.as_mut().map(|w| w as &mut dyn Sink);
             self.drain(&mut body, ends, outcome, writer, live)
@@ -1566,6 +1578,7 @@ impl Fetcher {
                     sized: None,
                     stop: None,
                     rate: split.rate,
+                    low_speed: self.low_speed(split.line),
                     length: None,
                 };
                 let read = self.drain(&mut body, ends, outcome, Some(&mut sink), split.live);
@@ -1786,7 +1799,7 @@ impl Fetcher {
         let ends = Ends {
             stop,
             rate: split.rate,
-            ..self.ends(None, Some(end - next), true)
+            ..self.ends(split.line, None, Some(end - next), true)
         };
         let mut body = response.into_body().into_reader();
         self.drain(&mut body, ends, outcome, Some(&mut sink), split.live)?;
@@ -1840,13 +1853,20 @@ impl Fetcher {
     /// closes alongside the fetches still running instead of all at once at exit (2,000 small
     /// files: ~6 ms sooner). `length` is the Content-Length only for a body read as sent; a
     /// decoded one is read to its end.
-    fn ends(&self, length: Option<u64>, limit: Option<u64>, reuse: bool) -> Ends<'static> {
+    fn ends(
+        &self,
+        line: &LineOptions,
+        length: Option<u64>,
+        limit: Option<u64>,
+        reuse: bool,
+    ) -> Ends<'static> {
         Ends {
             close_after: length.filter(|_| !reuse || self.input_done.load(Ordering::Relaxed)),
             limit: limit.unwrap_or(u64::MAX),
             sized: None,
             stop: None,
             rate: None,
+            low_speed: self.low_speed(line),
             length,
         }
     }
@@ -1862,6 +1882,7 @@ impl Fetcher {
             sized,
             stop,
             rate: own_rate,
+            low_speed,
             length,
         }: Ends,
         outcome: &mut Outcome,
@@ -1908,7 +1929,7 @@ impl Fetcher {
             for rate in [self.rate.as_ref(), own_rate].into_iter().flatten() {
                 rate.take(n, &cancel::requested);
             }
-            if let Some((least, time)) = self.settings.low_speed
+            if let Some((least, time)) = low_speed
                 && span.0.elapsed() >= time
             {
                 let got = received + n as u64 - span.1;
@@ -2031,6 +2052,8 @@ struct Ends<'a> {
     stop: Option<&'a AtomicBool>,
     /// The download's own budget, besides the run's (`--max-download-limit`).
     rate: Option<&'a RateLimit>,
+    /// The least bytes per second over how long (`--speed-limit`, or the line's).
+    low_speed: Option<(u64, Duration)>,
     /// The Content-Length of a body read as sent: what its read buffer is sized by, and what
     /// one cut short says of how much came, as curl's "transfer closed with N bytes remaining".
     length: Option<u64>,

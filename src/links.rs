@@ -65,7 +65,15 @@ pub struct LineOptions {
     pub login: Option<Login>,
     /// aria2's `retry-wait=SECS`: the base of this URL's waits before a retry (`--retry-delay`).
     pub retry_wait: Option<Duration>,
-    /// aria2c options that are the whole run's here (`timeout=`, `remote-time=`, ...), as
+    /// aria2's `timeout=SECS`: this URL's stall timeout (`--stall-timeout`, which aria2c's
+    /// `--timeout` is: how long a connection may stay silent), in place of the run's; 0: none.
+    pub stall_timeout: Option<Option<Duration>>,
+    /// aria2's `connect-timeout=SECS`: this URL's `--connect-timeout`; 0: none.
+    pub connect_timeout: Option<Option<Duration>>,
+    /// aria2's `lowest-speed-limit=RATE`: this URL's `--speed-limit`, measured over the run's
+    /// `--speed-time`; 0: none.
+    pub low_speed: Option<u64>,
+    /// aria2c options that are the whole run's here (`remote-time=`, `dry-run=`, ...), as
     /// `(key, value)`: the line is fetched when the run's setting is the same, which it is when
     /// the session file aria2c wrote is run with the options aria2c was given (aria2c writes
     /// them on every line). Checked against the run's settings before the URL starts.
@@ -89,6 +97,9 @@ impl LineOptions {
         resume: None,
         login: None,
         retry_wait: None,
+        stall_timeout: None,
+        connect_timeout: None,
+        low_speed: None,
         run_wide: Vec::new(),
     };
 
@@ -1289,9 +1300,6 @@ const RUN_WIDE: &[(&str, &str)] = &[
 /// as aria2c's --save-session writes the options aria2c was started with on every line: the
 /// line is fetched when the run has the same setting (see [`LineOptions::run_wide`]).
 const SAME_AS_RUN: &[&str] = &[
-    "timeout",
-    "connect-timeout",
-    "lowest-speed-limit",
     "remote-time",
     "conditional-get",
     "allow-overwrite",
@@ -1400,16 +1408,27 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             Ok(secs @ 0..=600) => options.retry_wait = Some(Duration::from_secs(secs.into())),
             _ => return Err(format!("retry-wait= takes 0 to 600 seconds, not `{value}`")),
         },
+        // aria2c's range is 1 to 600; 0 is fetchpar's "no limit", as on the command line.
+        "timeout" | "connect-timeout" => {
+            let secs = match value.parse::<u32>() {
+                Ok(secs @ 0..=600) => secs,
+                _ => return Err(format!("{key}= takes 0 to 600 seconds, not `{value}`")),
+            };
+            let limit = Some(Duration::from_secs(secs.into())).filter(|d| !d.is_zero());
+            match key {
+                "timeout" => options.stall_timeout = Some(limit),
+                _ => options.connect_timeout = Some(limit),
+            }
+        }
+        "lowest-speed-limit" => {
+            let rate = crate::cli::parse_bytes(value)
+                .map_err(|why| format!("lowest-speed-limit=: {why}"))?;
+            options.low_speed = Some(rate);
+        }
         // The certificate is checked, as this asks.
         "check-certificate" if value == "true" => {}
         _ if SAME_AS_RUN.contains(&key) => {
-            let number = || value.parse::<u64>().is_ok();
-            let ok = match key {
-                "lowest-speed-limit" => crate::cli::parse_bytes(value).is_ok(),
-                "timeout" | "connect-timeout" => number(),
-                _ => value == "true" || value == "false",
-            };
-            if !ok {
+            if value != "true" && value != "false" {
                 return Err(format!("{key}= does not take `{value}`"));
             }
             options.run_wide.push((key.to_string(), value.to_string()));
@@ -1774,18 +1793,23 @@ mod tests {
         assert_eq!((session.tries, session.resume), (Some(2), Some(true)));
         assert_eq!(session.min_split, Some(2 << 20));
         assert_eq!(session.connections(), Some(3), "the cap holds split= to it");
-        // And the options aria2c was started with, on every line: the login and retry-wait
-        // are the line's; the run's own are kept to be checked against the run's settings.
+        // And the options aria2c was started with, on every line: the login, retry-wait and
+        // timeouts are the line's; the run's own are kept to be checked against the run's
+        // settings.
         let started = "http://e.example/ timeout=7 http-user=u remote-time=true retry-wait=3 \
-                       http-passwd=p use-head=true max-file-not-found=3 follow-metalink=false";
+                       http-passwd=p use-head=true max-file-not-found=3 follow-metalink=false \
+                       connect-timeout=0 lowest-speed-limit=10K";
         let started = parse_line(started).unwrap().options;
         let login = started.login.as_ref().unwrap();
         assert_eq!((login.user.as_str(), login.password.as_str()), ("u", "p"));
         assert_eq!(started.retry_wait, Some(Duration::from_secs(3)));
+        let timeouts = (started.stall_timeout, started.connect_timeout);
+        assert_eq!(timeouts, (Some(Some(Duration::from_secs(7))), Some(None)));
+        assert_eq!(started.low_speed, Some(10 * 1024));
         let run_wide: Vec<(&str, &str)> = (started.run_wide.iter())
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        assert_eq!(run_wide, [("timeout", "7"), ("remote-time", "true")]);
+        assert_eq!(run_wide, [("remote-time", "true")]);
         let alone = parse_line("http://e.example/ max-connection-per-server=4").unwrap();
         assert_eq!(
             alone.options.connections(),
@@ -1798,7 +1822,12 @@ mod tests {
             ("continue=yes", "true or false"),
             ("max-connection-per-server=17", "1 to 16"),
             ("min-split-size=1K", "outside 1M-1G"),
-            ("timeout=soon", "timeout= does not take `soon`"),
+            (
+                "timeout=soon",
+                "timeout= takes 0 to 600 seconds, not `soon`",
+            ),
+            ("connect-timeout=601", "0 to 600 seconds"),
+            ("lowest-speed-limit=fast", "lowest-speed-limit=: "),
             ("remote-time=yes", "remote-time= does not take `yes`"),
             ("retry-wait=601", "0 to 600 seconds"),
             ("follow-metalink=true", "give the file to -M"),

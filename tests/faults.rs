@@ -2373,6 +2373,50 @@ fn a_download_slower_than_the_speed_limit_is_abandoned_and_a_fast_enough_one_is_
 }
 
 #[test]
+fn a_lines_aria2c_timeouts_and_speed_limit_hold_for_that_line_alone() {
+    // aria2c's session files give `timeout=`, `connect-timeout=` and `lowest-speed-limit=`
+    // under each URL, as aria2c applies them to that download.
+    let origin = Origin::start().unwrap();
+    // Never says a word: no TLS ServerHello comes, which the connect timeout covers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("https://{}/", silent.local_addr().unwrap());
+    thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().collect();
+        drop(held);
+    });
+    let lines = [
+        // The head comes after 1.5 s: past the line's 1 s, within the run's 30 s.
+        format!("{} timeout=1", origin.url("/own?delay=1500")),
+        origin.url("/run?delay=1500"),
+        format!("{silent_url} connect-timeout=1"),
+        // 50 bytes a second, under the line's 1 KiB/s, over the run's 1 byte (-y alone).
+        format!(
+            "{} lowest-speed-limit=1K",
+            origin.url("/slow?size=1000&drip=20")
+        ),
+    ];
+    let out = fetchpar()
+        .args(["--json", "--retries", "0", "--speed-time", "0.5"])
+        .arg(list(&lines).path())
+        .assert()
+        .code(1);
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), lines.len(), "{records:#?}");
+    let own = find(&records, "/own");
+    assert_eq!(kind(own), "timeout", "{own}");
+    assert!(message(own).contains("stall timeout"), "{own}");
+    assert_eq!(kind(find(&records, "/run")), "ok");
+    let silent = find(&records, &silent_url);
+    assert_eq!(kind(silent), "timeout", "{silent}");
+    assert!(message(silent).contains("connect timeout"), "{silent}");
+    let slow = find(&records, "/slow");
+    assert!(
+        message(slow).contains("slower than 1024 bytes per second for 0.5 s"),
+        "{slow}"
+    );
+}
+
+#[test]
 fn an_interrupted_split_download_is_taken_up_where_each_range_stopped() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
