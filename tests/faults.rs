@@ -2253,7 +2253,7 @@ fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
         ),
         ("/control", head("X-A: a\x1b[31m\r\nContent-Length: 2\r\n")),
         (
-            "/chunk",
+            "/badchunk",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n".to_vec(),
         ),
         (
@@ -2278,7 +2278,7 @@ fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
             "header value with bytes no header may hold",
         ),
         (
-            "/chunk",
+            "/badchunk",
             "protocol",
             "chunked body is malformed (chunk length",
         ),
