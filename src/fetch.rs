@@ -661,45 +661,17 @@ impl Fetcher {
 
     /// Why a line's aria2c option that is the whole run's here (see
     /// [`LineOptions::run_wide`]) is not what this run has, and what to give; `None` when it
-    /// is. The saving ones hold for any run that saves nothing.
+    /// is.
     fn differs_from_run(&self, key: &str, value: &str) -> Option<String> {
-        use crate::save::OnExists::{Error, Overwrite, Rename};
         let yes = value == "true";
-        // An option that is on or off for the run: the same when the line says the same.
-        let flag = |on: bool, option: &str| {
-            let hint = if yes { "give" } else { "leave out" };
-            (on == yes, format!("{hint} {option}"))
+        let (on, option) = match key {
+            "http-accept-gzip" => (self.settings.compressed, "--compressed"),
+            "dry-run" => (self.settings.spider, "--spider"),
+            // conditional-get, the one saving option: it holds for a run that saves nothing.
+            _ => (self.saver.as_ref()?.settings().timestamping, "-N"),
         };
-        let (same, hint) = match key {
-            "http-accept-gzip" => flag(self.settings.compressed, "--compressed"),
-            "dry-run" => flag(self.settings.spider, "--spider"),
-            _ => {
-                let saving = self.saver.as_ref()?.settings();
-                let on_exists = saving.on_exists;
-                match (key, yes) {
-                    ("remote-time", true) => (saving.remote_time, "give -R".into()),
-                    ("remote-time", false) => (!saving.remote_time, "leave out -R and -N".into()),
-                    ("conditional-get", _) => flag(saving.timestamping, "-N"),
-                    ("allow-overwrite", true) => {
-                        (on_exists == Overwrite, "give --on-exists overwrite".into())
-                    }
-                    ("allow-overwrite", false) => (
-                        on_exists != Overwrite,
-                        "leave out --on-exists overwrite".into(),
-                    ),
-                    // aria2c renames only where it may not overwrite.
-                    (_, true) => (
-                        matches!(on_exists, Rename | Overwrite),
-                        "leave --on-exists at rename".into(),
-                    ),
-                    (_, false) => (
-                        matches!(on_exists, Error | Overwrite),
-                        "give --on-exists error".into(),
-                    ),
-                }
-            }
-        };
-        (!same).then(|| {
+        let hint = format!("{} {option}", if yes { "give" } else { "leave out" });
+        (on != yes).then(|| {
             format!(
                 "aria2c's `{key}={value}` is the whole run's here, and this run's differs: \
                  {hint} (aria2c's --save-session writes the options it was started with on \
@@ -1298,7 +1270,7 @@ impl Fetcher {
             return finish_saved(writer, expected, outcome, label.as_deref()).map(drop);
         }
         let remote_time = (self.saver.as_ref())
-            .is_some_and(|s| s.settings().remote_time)
+            .is_some_and(|s| s.remote_time(expected))
             .then(|| header(&response, "last-modified"))
             .flatten()
             .and_then(|v| httpdate::parse_http_date(&v).ok());
@@ -1330,9 +1302,8 @@ impl Fetcher {
         if let (Some(saver), None, None, false) = (&self.saver, &slot, &job.planned, failed_status)
         {
             let disposition = response.headers().get("content-disposition");
-            let dir = (job.target.as_ref().ok()).and_then(|t| t.options.dir.as_deref());
             let disposition = disposition.map(|v| v.as_bytes());
-            match saver.plan_from_response(url, &final_url, dir, disposition) {
+            match saver.plan_from_response(url, &final_url, expected, disposition) {
                 Planned::Skip(kept) if keep_saved(&kept, expected, outcome)? => return Ok(()),
                 Planned::Skip(wrong) | Planned::Save(wrong) => {
                     carried.named = Some(wrong.clone());
@@ -1703,7 +1674,7 @@ impl Fetcher {
             redact(&final_url)
         });
         let remote_time = (self.saver.as_ref())
-            .is_some_and(|s| s.settings().remote_time)
+            .is_some_and(|s| s.remote_time(expected))
             .then(|| header(&response, "last-modified"))
             .flatten()
             .and_then(|v| httpdate::parse_http_date(&v).ok());

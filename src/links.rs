@@ -73,6 +73,15 @@ pub struct LineOptions {
     /// aria2's `lowest-speed-limit=RATE`: this URL's `--speed-limit`, measured over the run's
     /// `--speed-time`; 0: none.
     pub low_speed: Option<u64>,
+    /// aria2's `remote-time=true|false`: whether this URL's saved file gets the server's
+    /// Last-Modified time (`-R`), in place of the run's.
+    pub remote_time: Option<bool>,
+    /// aria2's `allow-overwrite=true|false`: whether this URL's file may replace one already
+    /// there (see [`crate::save::Saver::on_exists`]).
+    pub overwrite: Option<bool>,
+    /// aria2's `auto-file-renaming=true|false`: whether this URL's file is saved under a
+    /// numbered name beside one already there, or fails the URL.
+    pub renaming: Option<bool>,
     /// aria2c options that are the whole run's here (`remote-time=`, `dry-run=`, ...), as
     /// `(key, value)`: the line is fetched when the run's setting is the same, which it is when
     /// the session file aria2c wrote is run with the options aria2c was given (aria2c writes
@@ -100,6 +109,9 @@ impl LineOptions {
         stall_timeout: None,
         connect_timeout: None,
         low_speed: None,
+        remote_time: None,
+        overwrite: None,
+        renaming: None,
         run_wide: Vec::new(),
     };
 
@@ -1299,14 +1311,7 @@ const RUN_WIDE: &[(&str, &str)] = &[
 /// aria2c input-file options that are the whole run's here and that a line may still give,
 /// as aria2c's --save-session writes the options aria2c was started with on every line: the
 /// line is fetched when the run has the same setting (see [`LineOptions::run_wide`]).
-const SAME_AS_RUN: &[&str] = &[
-    "remote-time",
-    "conditional-get",
-    "allow-overwrite",
-    "auto-file-renaming",
-    "http-accept-gzip",
-    "dry-run",
-];
+const SAME_AS_RUN: &[&str] = &["conditional-get", "http-accept-gzip", "dry-run"];
 
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
 /// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
@@ -1424,6 +1429,18 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             let rate = crate::cli::parse_bytes(value)
                 .map_err(|why| format!("lowest-speed-limit=: {why}"))?;
             options.low_speed = Some(rate);
+        }
+        "remote-time" | "allow-overwrite" | "auto-file-renaming" => {
+            let on = match value {
+                "true" => true,
+                "false" => false,
+                _ => return Err(format!("{key}= takes true or false, not `{value}`")),
+            };
+            match key {
+                "remote-time" => options.remote_time = Some(on),
+                "allow-overwrite" => options.overwrite = Some(on),
+                _ => options.renaming = Some(on),
+            }
         }
         // The certificate is checked, as this asks.
         "check-certificate" if value == "true" => {}
@@ -1793,12 +1810,13 @@ mod tests {
         assert_eq!((session.tries, session.resume), (Some(2), Some(true)));
         assert_eq!(session.min_split, Some(2 << 20));
         assert_eq!(session.connections(), Some(3), "the cap holds split= to it");
-        // And the options aria2c was started with, on every line: the login, retry-wait and
-        // timeouts are the line's; the run's own are kept to be checked against the run's
-        // settings.
+        // And the options aria2c was started with, on every line: the login, retry-wait,
+        // timeouts and saving switches are the line's; the run's own are kept to be checked
+        // against the run's settings.
         let started = "http://e.example/ timeout=7 http-user=u remote-time=true retry-wait=3 \
                        http-passwd=p use-head=true max-file-not-found=3 follow-metalink=false \
-                       connect-timeout=0 lowest-speed-limit=10K";
+                       connect-timeout=0 lowest-speed-limit=10K allow-overwrite=false \
+                       auto-file-renaming=false conditional-get=true";
         let started = parse_line(started).unwrap().options;
         let login = started.login.as_ref().unwrap();
         assert_eq!((login.user.as_str(), login.password.as_str()), ("u", "p"));
@@ -1806,10 +1824,12 @@ mod tests {
         let timeouts = (started.stall_timeout, started.connect_timeout);
         assert_eq!(timeouts, (Some(Some(Duration::from_secs(7))), Some(None)));
         assert_eq!(started.low_speed, Some(10 * 1024));
+        let switches = (started.remote_time, started.overwrite, started.renaming);
+        assert_eq!(switches, (Some(true), Some(false), Some(false)));
         let run_wide: Vec<(&str, &str)> = (started.run_wide.iter())
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        assert_eq!(run_wide, [("remote-time", "true")]);
+        assert_eq!(run_wide, [("conditional-get", "true")]);
         let alone = parse_line("http://e.example/ max-connection-per-server=4").unwrap();
         assert_eq!(
             alone.options.connections(),
@@ -1828,7 +1848,11 @@ mod tests {
             ),
             ("connect-timeout=601", "0 to 600 seconds"),
             ("lowest-speed-limit=fast", "lowest-speed-limit=: "),
-            ("remote-time=yes", "remote-time= does not take `yes`"),
+            (
+                "remote-time=yes",
+                "remote-time= takes true or false, not `yes`",
+            ),
+            ("dry-run=yes", "dry-run= does not take `yes`"),
             ("retry-wait=601", "0 to 600 seconds"),
             ("follow-metalink=true", "give the file to -M"),
             ("check-certificate=false", "always checked"),

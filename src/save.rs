@@ -200,6 +200,28 @@ impl Saver {
         line.resume.unwrap_or(self.settings.resume)
     }
 
+    /// What to do when a URL's file is already there: the run's `--on-exists`, or what the
+    /// line's aria2c `allow-overwrite=` and `auto-file-renaming=` make of it, as aria2c reads
+    /// the pair: overwrite where allowed, else rename where renaming is on, else fail the URL.
+    pub fn on_exists(&self, line: &LineOptions) -> OnExists {
+        match (line.overwrite, line.renaming) {
+            (Some(true), _) => OnExists::Overwrite,
+            (_, Some(true)) => OnExists::Rename,
+            (_, Some(false)) => OnExists::Error,
+            // Not allowed to overwrite, and renaming as aria2c does unless told not to.
+            (Some(false), None) if self.settings.on_exists == OnExists::Overwrite => {
+                OnExists::Rename
+            }
+            _ => self.settings.on_exists,
+        }
+    }
+
+    /// Whether a URL's saved file gets the server's Last-Modified time: the line's aria2c
+    /// `remote-time=`, or the run's `-R`.
+    pub fn remote_time(&self, line: &LineOptions) -> bool {
+        line.remote_time.unwrap_or(self.settings.remote_time)
+    }
+
     /// Decides where a job's body goes from its `out=` option or its URL. Called in input order.
     /// Returns `None` when the name must wait for the response (`--content-disposition`,
     /// `--trust-server-names`).
@@ -210,9 +232,10 @@ impl Saver {
             Err(failure) => return Some(Planned::Refuse(failure)),
         };
         let resume = self.resumes(&target.options);
+        let on_exists = self.on_exists(&target.options);
         if let Some(out) = &target.options.out {
             // As aria2's `out=`, it may name folders below the output folder.
-            return Some(self.claim(&below(&folder, &safe_path(out)), resume));
+            return Some(self.claim(&below(&folder, &safe_path(out)), resume, on_exists));
         }
         if self.settings.content_disposition || self.settings.trust_server_names {
             if resume {
@@ -228,7 +251,7 @@ impl Saver {
             return None;
         }
         let name = self.in_folders(&target.url, name_from_url(&target.url));
-        Some(self.claim(&below(&folder, &name), resume))
+        Some(self.claim(&below(&folder, &name), resume, on_exists))
     }
 
     /// Decides a name once the response is known, in the folder the line's `dir=` names, which
@@ -239,9 +262,10 @@ impl Saver {
         &self,
         url: &url::Url,
         final_url: &url::Url,
-        dir: Option<&str>,
+        line: &LineOptions,
         disposition: Option<&[u8]>,
     ) -> Planned {
+        let dir = line.dir.as_deref();
         let url = if self.settings.trust_server_names {
             final_url
         } else {
@@ -256,7 +280,12 @@ impl Saver {
             .unwrap_or_else(|| name_from_url(url));
         let folder = self.folder_of(dir).unwrap_or_default();
         // -c and a line's continue=true have been refused with these: nothing continues.
-        self.claim(&below(&folder, &self.in_folders(url, name)), false)
+        let on_exists = self.on_exists(line);
+        self.claim(
+            &below(&folder, &self.in_folders(url, name)),
+            false,
+            on_exists,
+        )
     }
 
     /// The folder below the output folder that a line's `dir=` names, as a relative path of
@@ -313,13 +342,12 @@ impl Saver {
     }
 
     /// Claims `base` (or a numbered name beside it) for a job that continues what is saved
-    /// when `resume` says.
-    fn claim(&self, base: &str, resume: bool) -> Planned {
+    /// when `resume` says, doing `on_exists` when a file is there.
+    fn claim(&self, base: &str, resume: bool, on_exists: OnExists) -> Planned {
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
         let dir = &self.settings.dir;
         // With -N the file already there is the one to bring up to date, under its own name.
-        let renaming =
-            !resume && !self.settings.timestamping && self.settings.on_exists == OnExists::Rename;
+        let renaming = !resume && !self.settings.timestamping && on_exists == OnExists::Rename;
         let mut counter = 0u64;
         let mut name = base.to_string();
         loop {
@@ -340,11 +368,14 @@ impl Saver {
                     return Planned::Save(Slot { since, ..slot });
                 }
                 if exists {
-                    match (resume, self.settings.on_exists) {
+                    match (resume, on_exists) {
                         (true, _) | (false, OnExists::Skip) => return Planned::Skip(slot),
                         (false, OnExists::Error) => {
-                            let message =
-                                format!("{} already exists (--on-exists error)", path.display());
+                            let message = format!(
+                                "{} already exists (--on-exists error, or aria2c's \
+                                 auto-file-renaming=false)",
+                                path.display()
+                            );
                             return Planned::Refuse(Failure::new(ErrorKind::Exists, message));
                         }
                         _ => {}
@@ -1295,6 +1326,55 @@ mod tests {
         let cut = saver(false, 1);
         assert_eq!(path(&cut, "http://h.example/a/b/c/f"), "b/c/f");
         assert_eq!(path(&cut, "http://h.example/f"), "f");
+    }
+
+    #[test]
+    fn a_lines_aria2c_switches_decide_what_happens_to_a_file_already_there() {
+        use OnExists::{Error, Overwrite, Rename, Skip};
+        let dir = tempfile::tempdir().unwrap();
+        let saver = |on_exists| {
+            Saver::new(SaveSettings {
+                dir: dir.path().to_path_buf(),
+                on_exists,
+                resume: false,
+                content_disposition: false,
+                trust_server_names: false,
+                timestamping: false,
+                remote_time: false,
+                folders: None,
+                hash: false,
+                xattr: false,
+                remove_on_error: false,
+            })
+            .unwrap()
+        };
+        // (run's --on-exists, allow-overwrite=, auto-file-renaming=, what this URL does)
+        let cases = [
+            (Rename, None, None, Rename),
+            (Skip, None, None, Skip),
+            (Rename, Some(true), None, Overwrite),
+            (Error, Some(true), Some(false), Overwrite),
+            (Overwrite, Some(false), None, Rename),
+            (Skip, Some(false), None, Skip),
+            (Error, None, Some(true), Rename),
+            (Overwrite, Some(false), Some(false), Error),
+            (Skip, None, Some(false), Error),
+        ];
+        for (run, overwrite, renaming, expected) in cases {
+            let line = LineOptions {
+                overwrite,
+                renaming,
+                ..LineOptions::NONE
+            };
+            let got = saver(run).on_exists(&line);
+            assert_eq!(got, expected, "{run:?} {overwrite:?} {renaming:?}");
+        }
+        let line = |remote_time| LineOptions {
+            remote_time,
+            ..LineOptions::NONE
+        };
+        assert!(saver(Rename).remote_time(&line(Some(true))));
+        assert!(!saver(Rename).remote_time(&line(None)));
     }
 
     #[test]

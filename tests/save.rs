@@ -723,18 +723,21 @@ fn an_aria2c_session_file_runs_as_aria2c_wrote_it() {
 }
 
 #[test]
-fn a_session_aria2c_wrote_with_its_starting_options_runs_when_the_run_has_the_same() {
+fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_own() {
     // aria2c's --save-session writes the options aria2c was started with on every line (here
-    // as `aria2c --timeout=7 --remote-time=true --http-user=u --http-passwd=p --retry-wait=0`
-    // writes them). The login, retry-wait and timeout are the line's; remote-time= is the run's
-    // here, so the line runs when the run has the same and says what to give when not.
+    // as `aria2c --timeout=7 --remote-time=true --allow-overwrite=true --http-user=u
+    // --http-passwd=p --retry-wait=0` writes them). They are the line's own, as in aria2c.
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
     let session = [
-        format!("{}\t", origin.url("/who?echo=authorization")),
+        format!(
+            "{}\t",
+            origin.url("/who?echo=authorization&last_modified=1000000000")
+        ),
         " gid=dec015a3ffad1790".to_string(),
         " timeout=7".to_string(),
         " remote-time=true".to_string(),
+        " allow-overwrite=true".to_string(),
         " http-user=u".to_string(),
         " http-passwd=p".to_string(),
         " retry-wait=0".to_string(),
@@ -742,24 +745,36 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_when_the_run_has_the_sa
         format!("{}\t", origin.url("/busy?fail=2")),
         " max-tries=3".to_string(),
         " retry-wait=0".to_string(),
+        // The same server time, without the line's options: the run's (no -R, rename).
+        origin.url("/plain?last_modified=1000000000"),
     ];
     let file = list(&session);
-    let run = |extra: &[&str], code: i32| {
+    let run = |extra: &[&str], file: &Path, code: i32| {
         let run = fetchpar()
             .args(["--json", "--retries", "0", "--retry-delay", "30"])
             .args(["--retry-max-time", "5", "-o"])
             .arg(out.path())
             .args(extra)
-            .arg(file.path())
+            .arg(file)
             .assert()
             .code(code);
         json_lines(&run.get_output().stdout)
     };
-    let records = run(&["-R"], 0);
+    let mtime = |record: &serde_json::Value| {
+        let path = record["path"].as_str().unwrap();
+        let modified = fs::metadata(path).unwrap().modified().unwrap();
+        modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let records = run(&[], file.path(), 0);
     let who = find(&records, "/who");
     let saved = fs::read_to_string(who["path"].as_str().unwrap()).unwrap();
-    // Basic u:p, for the line's own URL.
+    // Basic u:p, for the line's own URL, with the server's time for the line's remote-time.
     assert_eq!(saved.trim(), "Basic dTpw", "{who}");
+    assert_eq!(mtime(who), 1_000_000_000, "{who}");
+    assert_ne!(mtime(find(&records, "/plain")), 1_000_000_000);
     // retry-wait=0 in place of --retry-delay 30: the two retries did not wait (a wait of 15 s
     // or more would pass --retry-max-time, and no retry would start).
     let busy = find(&records, "/busy");
@@ -767,15 +782,24 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_when_the_run_has_the_sa
         (kind(busy).as_str(), busy["attempts"].as_u64()),
         ("ok", Some(3))
     );
-    // Without -R, the line says what to give.
-    let records = run(&[], 1);
-    let who = find(&records, "/who");
-    assert_eq!(kind(who), "invalid_url");
+    // Again: allow-overwrite=true replaces its file, where the run renames the other.
+    let again = run(&[], file.path(), 0);
+    let path =
+        |record: &serde_json::Value| Path::new(record["path"].as_str().unwrap()).to_path_buf();
+    assert_eq!(path(find(&again, "/who")), out.path().join("who"));
+    assert_eq!(path(find(&again, "/plain")), out.path().join("plain.1"));
+    // conditional-get= is the run's here: a line the run differs from says what to give.
+    let checked = list(&[format!("{} conditional-get=true", origin.url("/n.txt"))]);
+    let records = run(&[], checked.path(), 1);
+    let line = find(&records, "/n.txt");
+    assert_eq!(kind(line), "invalid_url");
     assert!(
-        message(who).contains("`remote-time=true` is the whole run's here")
-            && message(who).contains("give -R"),
-        "{who}"
+        message(line).contains("`conditional-get=true` is the whole run's here")
+            && message(line).contains("give -N"),
+        "{line}"
     );
+    let records = run(&["-N"], checked.path(), 0);
+    assert_eq!(kind(find(&records, "/n.txt")), "ok");
 }
 
 #[test]
