@@ -10,7 +10,8 @@ use clap::{ArgAction, Parser};
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    every URL succeeded
-  1    at least one URL failed or was not started (--fail-early, --quota)
+  1    at least one URL failed or was not started (--fail-early, --quota), or the results
+       could not be written (a full disk)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
        proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";
@@ -24,7 +25,8 @@ Examples:
 
 Exit codes:
   0    every URL succeeded
-  1    at least one URL failed or was not started (--fail-early, --quota)
+  1    at least one URL failed or was not started (--fail-early, --quota), or the results
+       could not be written (a full disk)
   2    usage or input error (bad option, unreadable list, no URLs, unusable output folder,
        proxy, --cacert, or a --checksums, --failed-out, --timeline, cookie, netrc or config file)
   130  interrupted (Ctrl-C or SIGTERM)";

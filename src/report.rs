@@ -86,11 +86,11 @@ impl SideFiles {
     }
 
     fn record(&mut self, outcome: &Outcome) -> io::Result<()> {
-        if let (Some((_, file)), Some(path), Some(digest)) =
+        if let (Some((list, file)), Some(path), Some(digest)) =
             (&mut self.checksums, &outcome.path, &outcome.sha256)
         {
             // The format `sha256sum -c` reads: digest, two spaces, path.
-            writeln!(file, "{digest}  {path}")?;
+            writeln!(file, "{digest}  {path}").map_err(|e| annotate(e, list))?;
         }
         if let (Some((_, failed)), false) = (&mut self.failed_out, outcome.is_ok()) {
             failed.insert(outcome.id, outcome.input.clone());
@@ -117,6 +117,13 @@ impl SideFiles {
 
 fn annotate(err: io::Error, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("writing {}: {err}", path.display()))
+}
+
+/// The results (or with `-o -` the bodies) could not be written: what the run was writing
+/// says why it stopped, where the OS's words alone ("No space left on device") did not. The
+/// kind is kept, so that a closed pipe still ends the run quietly.
+fn unwritten(err: io::Error, what: &str) -> io::Error {
+    io::Error::new(err.kind(), format!("writing {what}: {err}"))
 }
 
 /// Receives outcomes in whatever order they finish and prints them.
@@ -240,8 +247,9 @@ impl<W: Write> Reporter<W> {
         {
             match File::open(&path) {
                 Ok(mut file) => {
-                    io::copy(&mut file, bodies)?;
-                    bodies.flush()?;
+                    let to_stdout = |e| unwritten(e, "the bodies to standard output");
+                    io::copy(&mut file, bodies).map_err(to_stdout)?;
+                    bodies.flush().map_err(to_stdout)?;
                     outcome.path = Some("-".into());
                 }
                 // Not there to write out (removed while it waited): the URL fails.
@@ -263,13 +271,14 @@ impl<W: Write> Reporter<W> {
     /// Flushes what is buffered; called when no further result is waiting, so lines appear
     /// promptly without a write per line under load.
     pub fn flush(&mut self) -> io::Result<()> {
-        match &self.progress {
+        let flushed = match &self.progress {
             Some(progress) if self.suspend_bars => {
                 let out = &mut self.out;
                 progress.suspend(|| out.flush())
             }
             _ => self.out.flush(),
-        }
+        };
+        flushed.map_err(|e| unwritten(e, self.results_to()))
     }
 
     /// Prints anything still held back (only when some ids never arrived) and returns the counts.
@@ -294,14 +303,23 @@ impl<W: Write> Reporter<W> {
         if !outcome.trace.is_empty() {
             self.print_trace(outcome)?;
         }
-        if self.style.json {
+        let printed = if self.style.json {
             let record = JsonRecord::new(outcome, self.mode);
             let mut json = serde_json::Serializer::with_formatter(&mut self.out, TerminalSafe);
-            record.serialize(&mut json).map_err(io::Error::from)?;
-            self.out.write_all(b"\n")
+            (record.serialize(&mut json).map_err(io::Error::from))
+                .and_then(|()| self.out.write_all(b"\n"))
         } else {
             self.out
                 .write_all(text_line(outcome, &self.style).as_bytes())
+        };
+        printed.map_err(|e| unwritten(e, self.results_to()))
+    }
+
+    /// Where the results go: standard output, or standard error when the bodies take it.
+    fn results_to(&self) -> &'static str {
+        match self.cat {
+            Some(_) => "the results to standard error",
+            None => "the results to standard output",
         }
     }
 

@@ -2546,6 +2546,39 @@ fn a_closed_stdout_ends_the_run_quietly() {
 }
 
 #[test]
+fn results_that_cannot_be_written_end_the_run_saying_where_they_were_going() {
+    // /dev/full takes nothing: every write fails with "No space left on device", as stdout
+    // redirected to a full disk does.
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/full?size=10");
+    for (args, says) in [
+        (
+            vec![],
+            "writing the results to standard output: No space left",
+        ),
+        (
+            vec!["-o", "-"],
+            "writing the bodies to standard output: No space left",
+        ),
+    ] {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let output = fetchpar_std()
+            .args(&args)
+            .arg(&url)
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn credentials_in_urls_never_reach_the_output() {
     let origin = Origin::start().unwrap();
     let url = origin
