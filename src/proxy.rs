@@ -261,7 +261,7 @@ pub fn absolute<R>(
     let target = || format!("{}:{port}", url.host_str().unwrap_or_default());
     call().map_err(|err| match err {
         Error::Io(io) if unreachable(io.kind()) && !kept_as_is(&io) => {
-            let cause = Cause::Unreachable(io.to_string());
+            let cause = Cause::Unreachable(crate::transport::without_address(&io));
             Error::Io(io::Error::new(
                 io.kind(),
                 AtProxy::new(proxy, target(), cause),
@@ -546,9 +546,10 @@ fn blame(err: Error, proxy: &Proxy, target: String) -> Error {
             }
         }
         Error::Io(io) if kept_as_is(&io) => Error::Io(io),
-        Error::Io(io) if unreachable(io.kind()) => {
-            at(io.kind(), Cause::Unreachable(io.to_string()))
-        }
+        Error::Io(io) if unreachable(io.kind()) => at(
+            io.kind(),
+            Cause::Unreachable(crate::transport::without_address(&io)),
+        ),
         Error::Io(io) if is_socks(proxy) && !broke(io.kind()) => {
             let reason = io.to_string();
             let kind = match reason.as_str() {

@@ -305,9 +305,59 @@ fn race(
         }
     }
     Err(match first {
-        Some(e) if address_specific(&e) || pending.is_empty() => Error::Io(e),
+        Some(e) if address_specific(&e) || pending.is_empty() => {
+            let at = Refused {
+                addr: report,
+                of: addrs.len(),
+                source: e,
+            };
+            Error::Io(io::Error::new(at.source.kind(), at))
+        }
         _ => Error::Timeout(Timeout::Connect),
     })
+}
+
+/// A connection refused (or unreachable) with the address it was to: the URL names a host, and
+/// which of its addresses failed, or where `--resolve` or `--connect-to` sent it, is what a
+/// user has to look into ("connecting to 127.0.0.1:8080: Connection refused", as curl's
+/// "Failed to connect to localhost port 8080").
+#[derive(Debug)]
+pub struct Refused {
+    addr: SocketAddr,
+    /// How many addresses the host had: all were tried, and this first one's failure is told.
+    of: usize,
+    source: io::Error,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { addr, of, source } = self;
+        match of {
+            1 => write!(f, "connecting to {addr}: {source}"),
+            _ => write!(
+                f,
+                "connecting to {addr} (the first of {of} addresses): {source}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refused {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// What went wrong connecting, without the address [`Refused`] adds: for a proxy, whose own
+/// address the message names already.
+pub fn without_address(err: &io::Error) -> String {
+    match err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<Refused>())
+    {
+        Some(refused) => refused.source.to_string(),
+        None => err.to_string(),
+    }
 }
 
 /// Starts a non-blocking connection, from `local` when given; `true` if it is already made.

@@ -1756,6 +1756,34 @@ fn resolve_sends_a_host_name_to_the_addresses_given() {
 }
 
 #[test]
+fn a_refused_connection_names_the_address_it_was_to() {
+    // Nothing listens on the port: the host's name is the URL's, the address is where
+    // --resolve (or --connect-to) sent it, and that is what the message names.
+    let refused = refused_url();
+    let port = url::Url::parse(&refused).unwrap().port().unwrap();
+    let url = format!("http://files.test:{port}/x");
+    for (resolve, says) in [
+        (
+            format!("files.test:{port}:127.0.0.1"),
+            format!("connecting to 127.0.0.1:{port}: "),
+        ),
+        (
+            format!("files.test:{port}:127.0.0.1,127.0.0.2"),
+            format!("connecting to 127.0.0.1:{port} (the first of 2 addresses): "),
+        ),
+    ] {
+        let run = fetchpar()
+            .args(["--json", "--retries", "0", "--resolve", &resolve])
+            .arg(&url)
+            .assert()
+            .code(1);
+        let record = &json_lines(&run.get_output().stdout)[0];
+        assert_eq!(kind(record), "connect", "{record}");
+        assert!(message(record).starts_with(&says), "{record}");
+    }
+}
+
+#[test]
 fn connect_to_sends_a_hosts_connections_elsewhere_and_the_request_keeps_its_name() {
     let origin = Origin::start().unwrap();
     let other = Origin::start().unwrap();
