@@ -666,9 +666,7 @@ impl Fetcher {
         let yes = value == "true";
         let (on, option) = match key {
             "http-accept-gzip" => (self.settings.compressed, "--compressed"),
-            "dry-run" => (self.settings.spider, "--spider"),
-            // conditional-get, the one saving option: it holds for a run that saves nothing.
-            _ => (self.saver.as_ref()?.settings().timestamping, "-N"),
+            _ => (self.settings.spider, "--spider"),
         };
         let hint = format!("{} {option}", if yes { "give" } else { "leave out" });
         (on != yes).then(|| {

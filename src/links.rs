@@ -82,6 +82,9 @@ pub struct LineOptions {
     /// aria2's `auto-file-renaming=true|false`: whether this URL's file is saved under a
     /// numbered name beside one already there, or fails the URL.
     pub renaming: Option<bool>,
+    /// aria2's `conditional-get=true|false`: whether this URL's file already saved is asked
+    /// for only if the server's is newer (`-N`), in place of the run's.
+    pub timestamping: Option<bool>,
     /// aria2c options that are the whole run's here (`remote-time=`, `dry-run=`, ...), as
     /// `(key, value)`: the line is fetched when the run's setting is the same, which it is when
     /// the session file aria2c wrote is run with the options aria2c was given (aria2c writes
@@ -112,6 +115,7 @@ impl LineOptions {
         remote_time: None,
         overwrite: None,
         renaming: None,
+        timestamping: None,
         run_wide: Vec::new(),
     };
 
@@ -1311,7 +1315,7 @@ const RUN_WIDE: &[(&str, &str)] = &[
 /// aria2c input-file options that are the whole run's here and that a line may still give,
 /// as aria2c's --save-session writes the options aria2c was started with on every line: the
 /// line is fetched when the run has the same setting (see [`LineOptions::run_wide`]).
-const SAME_AS_RUN: &[&str] = &["conditional-get", "http-accept-gzip", "dry-run"];
+const SAME_AS_RUN: &[&str] = &["http-accept-gzip", "dry-run"];
 
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
 /// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
@@ -1430,7 +1434,7 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                 .map_err(|why| format!("lowest-speed-limit=: {why}"))?;
             options.low_speed = Some(rate);
         }
-        "remote-time" | "allow-overwrite" | "auto-file-renaming" => {
+        "remote-time" | "allow-overwrite" | "auto-file-renaming" | "conditional-get" => {
             let on = match value {
                 "true" => true,
                 "false" => false,
@@ -1439,7 +1443,8 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             match key {
                 "remote-time" => options.remote_time = Some(on),
                 "allow-overwrite" => options.overwrite = Some(on),
-                _ => options.renaming = Some(on),
+                "auto-file-renaming" => options.renaming = Some(on),
+                _ => options.timestamping = Some(on),
             }
         }
         // The certificate is checked, as this asks.
@@ -1816,7 +1821,7 @@ mod tests {
         let started = "http://e.example/ timeout=7 http-user=u remote-time=true retry-wait=3 \
                        http-passwd=p use-head=true max-file-not-found=3 follow-metalink=false \
                        connect-timeout=0 lowest-speed-limit=10K allow-overwrite=false \
-                       auto-file-renaming=false conditional-get=true";
+                       auto-file-renaming=false conditional-get=true http-accept-gzip=true";
         let started = parse_line(started).unwrap().options;
         let login = started.login.as_ref().unwrap();
         assert_eq!((login.user.as_str(), login.password.as_str()), ("u", "p"));
@@ -1826,10 +1831,11 @@ mod tests {
         assert_eq!(started.low_speed, Some(10 * 1024));
         let switches = (started.remote_time, started.overwrite, started.renaming);
         assert_eq!(switches, (Some(true), Some(false), Some(false)));
+        assert_eq!(started.timestamping, Some(true));
         let run_wide: Vec<(&str, &str)> = (started.run_wide.iter())
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        assert_eq!(run_wide, [("conditional-get", "true")]);
+        assert_eq!(run_wide, [("http-accept-gzip", "true")]);
         let alone = parse_line("http://e.example/ max-connection-per-server=4").unwrap();
         assert_eq!(
             alone.options.connections(),

@@ -217,9 +217,20 @@ impl Saver {
     }
 
     /// Whether a URL's saved file gets the server's Last-Modified time: the line's aria2c
-    /// `remote-time=`, or the run's `-R`.
+    /// `remote-time=`, or the run's `-R` (which `-N` implies, as the line's `conditional-get=`
+    /// does: the next run compares with that time).
     pub fn remote_time(&self, line: &LineOptions) -> bool {
-        line.remote_time.unwrap_or(self.settings.remote_time)
+        (line.remote_time).unwrap_or(self.settings.remote_time || line.timestamping == Some(true))
+    }
+
+    /// What a URL does about a file already there under its name, from the run's options and
+    /// the line's.
+    fn existing(&self, line: &LineOptions) -> Existing {
+        Existing {
+            resume: self.resumes(line),
+            timestamps: line.timestamping.unwrap_or(self.settings.timestamping),
+            on_exists: self.on_exists(line),
+        }
     }
 
     /// Decides where a job's body goes from its `out=` option or its URL. Called in input order.
@@ -231,27 +242,40 @@ impl Saver {
             Ok(folder) => folder,
             Err(failure) => return Some(Planned::Refuse(failure)),
         };
-        let resume = self.resumes(&target.options);
-        let on_exists = self.on_exists(&target.options);
+        let existing = self.existing(&target.options);
+        let refuse = |message: &str| {
+            let failure = Failure::new(ErrorKind::InvalidUrl, message);
+            Some(Planned::Refuse(failure))
+        };
+        if existing.resume && existing.timestamps {
+            // Only a line can ask for both: the command line refuses -c with -N.
+            return refuse(
+                "conditional-get=true and continuing (-c, continue=true) do not go together, \
+                 as -N and -c do not: the one keeps a file that is not newer, the other adds \
+                 to it",
+            );
+        }
         if let Some(out) = &target.options.out {
             // As aria2's `out=`, it may name folders below the output folder.
-            return Some(self.claim(&below(&folder, &safe_path(out)), resume, on_exists));
+            return Some(self.claim(&below(&folder, &safe_path(out)), existing));
         }
         if self.settings.content_disposition || self.settings.trust_server_names {
-            if resume {
-                // As -c with these: the name to continue must be known before the request.
-                let message = "continue=true needs the file's name before the request: give \
-                               the line out=NAME, or leave out --content-disposition and \
-                               --trust-server-names";
-                return Some(Planned::Refuse(Failure::new(
-                    ErrorKind::InvalidUrl,
-                    message,
-                )));
-            }
-            return None;
+            // As -c and -N with these: the name of the file must be known before the request.
+            return match (existing.resume, existing.timestamps) {
+                (true, _) => refuse(
+                    "continue=true needs the file's name before the request: give the line \
+                     out=NAME, or leave out --content-disposition and --trust-server-names",
+                ),
+                (_, true) => refuse(
+                    "conditional-get=true needs the file's name before the request: give the \
+                     line out=NAME, or leave out --content-disposition and \
+                     --trust-server-names",
+                ),
+                _ => None,
+            };
         }
         let name = self.in_folders(&target.url, name_from_url(&target.url));
-        Some(self.claim(&below(&folder, &name), resume, on_exists))
+        Some(self.claim(&below(&folder, &name), existing))
     }
 
     /// Decides a name once the response is known, in the folder the line's `dir=` names, which
@@ -279,13 +303,14 @@ impl Saver {
             .and_then(|n| usable_name(&n))
             .unwrap_or_else(|| name_from_url(url));
         let folder = self.folder_of(dir).unwrap_or_default();
-        // -c and a line's continue=true have been refused with these: nothing continues.
-        let on_exists = self.on_exists(line);
-        self.claim(
-            &below(&folder, &self.in_folders(url, name)),
-            false,
-            on_exists,
-        )
+        // -c and -N, and a line's continue=true and conditional-get=true, have been refused
+        // with these: nothing continues, nothing is compared.
+        let existing = Existing {
+            resume: false,
+            timestamps: false,
+            on_exists: self.on_exists(line),
+        };
+        self.claim(&below(&folder, &self.in_folders(url, name)), existing)
     }
 
     /// The folder below the output folder that a line's `dir=` names, as a relative path of
@@ -341,13 +366,18 @@ impl Saver {
         bounded(parts)
     }
 
-    /// Claims `base` (or a numbered name beside it) for a job that continues what is saved
-    /// when `resume` says, doing `on_exists` when a file is there.
-    fn claim(&self, base: &str, resume: bool, on_exists: OnExists) -> Planned {
+    /// Claims `base` (or a numbered name beside it) for a job, doing what `existing` says
+    /// when a file is there.
+    fn claim(&self, base: &str, existing: Existing) -> Planned {
+        let Existing {
+            resume,
+            timestamps,
+            on_exists,
+        } = existing;
         let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
         let dir = &self.settings.dir;
         // With -N the file already there is the one to bring up to date, under its own name.
-        let renaming = !resume && !self.settings.timestamping && on_exists == OnExists::Rename;
+        let renaming = !resume && !timestamps && on_exists == OnExists::Rename;
         let mut counter = 0u64;
         let mut name = base.to_string();
         loop {
@@ -363,7 +393,7 @@ impl Saver {
                     nested: name.contains('/'),
                     ..Slot::new(path.clone())
                 };
-                if exists && self.settings.timestamping {
+                if exists && timestamps {
                     let since = path.symlink_metadata().and_then(|m| m.modified()).ok();
                     return Planned::Save(Slot { since, ..slot });
                 }
@@ -387,6 +417,15 @@ impl Saver {
             name = numbered(base, counter);
         }
     }
+}
+
+/// What a URL does about a file already there under its name: continue it (`-c`), bring it up
+/// to date (`-N`), or what `--on-exists` says; each the run's or the line's.
+#[derive(Clone, Copy)]
+struct Existing {
+    resume: bool,
+    timestamps: bool,
+    on_exists: OnExists,
 }
 
 impl Slot {

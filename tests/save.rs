@@ -788,18 +788,40 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_
         |record: &serde_json::Value| Path::new(record["path"].as_str().unwrap()).to_path_buf();
     assert_eq!(path(find(&again, "/who")), out.path().join("who"));
     assert_eq!(path(find(&again, "/plain")), out.path().join("plain.1"));
-    // conditional-get= is the run's here: a line the run differs from says what to give.
-    let checked = list(&[format!("{} conditional-get=true", origin.url("/n.txt"))]);
+    // conditional-get=true: the file saved is kept while the server's is no newer (-N), and
+    // the line cannot also continue it.
+    let dated = origin.url("/n.txt?last_modified=1000000000");
+    let checked = list(&[
+        format!("{dated} conditional-get=true"),
+        format!(
+            "{} conditional-get=true continue=true",
+            origin.url("/c.bin?size=5")
+        ),
+    ]);
+    let first = run(&[], checked.path(), 1);
+    assert_eq!(path(find(&first, "/n.txt")), out.path().join("n.txt"));
+    let both = find(&first, "/c.bin");
+    assert!(message(both).contains("do not go together"), "{both}");
+    let again = run(&[], checked.path(), 1);
+    let kept = find(&again, "/n.txt");
+    assert_eq!(kept["skipped"], true, "{kept}");
+    assert_eq!(path(kept), out.path().join("n.txt"));
+    // Nor can it be compared under a name that comes with the answer.
+    let named = run(&["-J"], checked.path(), 1);
+    let later = find(&named, "/n.txt");
+    assert!(message(later).contains("needs the file's name before"), "{later}");
+    // http-accept-gzip= is the run's here: a line the run differs from says what to give.
+    let checked = list(&[format!("{} http-accept-gzip=true", origin.url("/z.txt"))]);
     let records = run(&[], checked.path(), 1);
-    let line = find(&records, "/n.txt");
+    let line = find(&records, "/z.txt");
     assert_eq!(kind(line), "invalid_url");
     assert!(
-        message(line).contains("`conditional-get=true` is the whole run's here")
-            && message(line).contains("give -N"),
+        message(line).contains("`http-accept-gzip=true` is the whole run's here")
+            && message(line).contains("give --compressed"),
         "{line}"
     );
-    let records = run(&["-N"], checked.path(), 0);
-    assert_eq!(kind(find(&records, "/n.txt")), "ok");
+    let records = run(&["--compressed"], checked.path(), 0);
+    assert_eq!(kind(find(&records, "/z.txt")), "ok");
 }
 
 #[test]
