@@ -291,16 +291,12 @@ impl Fetcher {
             .user_agent(settings.user_agent.as_str())
             // A saved body is kept as the server holds it, as curl, wget and aria2 keep it (so
             // its digest is the server's file's, and a resumed Range counts the part's bytes),
-            // unless --compressed asks for it compressed (as curl asks) and saved decoded; a
-            // shown one may come gzip-compressed and is decoded for its prefix (gzip alone: its
-            // window is 32 KiB, where brotli's may be 16 MiB). A -H Accept-Encoding replaces
-            // any of them.
-            .accept_encoding(match (saver.is_some(), settings.compressed) {
-                _ if settings.removed.contains(&header::ACCEPT_ENCODING) => "",
-                (_, true) => decode::ACCEPTED,
-                (true, false) => "identity",
-                (false, false) => "gzip",
-            })
+            // unless asked for compressed: see `accept_encoding`.
+            .accept_encoding(accept_encoding(
+                &settings,
+                saver.is_some(),
+                settings.compressed,
+            ))
             // ureq's `*/*`, unless -H 'Accept:' asks for none.
             .accept(match settings.removed.contains(&header::ACCEPT) {
                 true => "",
@@ -660,22 +656,28 @@ impl Fetcher {
     }
 
     /// Why a line's aria2c option that is the whole run's here (see
-    /// [`LineOptions::run_wide`]) is not what this run has, and what to give; `None` when it
-    /// is.
+    /// [`LineOptions::run_wide`]: `dry-run=`, the run's `--spider`) is not what this run has,
+    /// and what to give; `None` when it is.
     fn differs_from_run(&self, key: &str, value: &str) -> Option<String> {
         let yes = value == "true";
-        let (on, option) = match key {
-            "http-accept-gzip" => (self.settings.compressed, "--compressed"),
-            _ => (self.settings.spider, "--spider"),
+        let hint = if yes {
+            "give --spider"
+        } else {
+            "leave out --spider"
         };
-        let hint = format!("{} {option}", if yes { "give" } else { "leave out" });
-        (on != yes).then(|| {
+        (self.settings.spider != yes).then(|| {
             format!(
                 "aria2c's `{key}={value}` is the whole run's here, and this run's differs: \
                  {hint} (aria2c's --save-session writes the options it was started with on \
                  every line), or remove it"
             )
         })
+    }
+
+    /// Whether a URL's body is asked for compressed and saved decoded: its line's
+    /// `http-accept-gzip=`, or the run's `--compressed`.
+    fn compressed(&self, line: &LineOptions) -> bool {
+        line.compressed.unwrap_or(self.settings.compressed)
     }
 
     /// A URL's stall timeout: its line's `timeout=`, or the run's `--stall-timeout`.
@@ -952,13 +954,20 @@ impl Fetcher {
             + absolute.map_or(0, |_| url.as_str().len())
             + (proxy_login.as_ref()).map_or(0, |b| b.len() + "Proxy-Authorization: \r\n".len());
         let own_timeouts = line.stall_timeout.is_some() || line.connect_timeout.is_some();
+        let own_coding = line.compressed.is_some();
         if head > OUTPUT_BUFFER
             || proxy.is_some()
             || budget.is_some()
             || head_within.is_some()
             || own_timeouts
+            || own_coding
         {
             let mut config = request.config();
+            if let Some(compressed) = line.compressed {
+                let saving = self.saver.is_some();
+                config =
+                    config.accept_encoding(accept_encoding(&self.settings, saving, compressed));
+            }
             if let Some(connect) = line.connect_timeout {
                 config = config.timeout_resolve(connect).timeout_connect(connect);
             }
@@ -1024,7 +1033,7 @@ impl Fetcher {
         // With --compressed, a range is asked of the file as it is stored (ranges of a
         // compressed body cannot be decoded apart), so it continues the decoded part.
         if (from > 0 || to.is_some())
-            && self.settings.compressed
+            && self.compressed(line)
             && self.saver.is_some()
             && !(self.settings.headers.iter().chain(line_headers))
                 .any(|(name, _)| name == header::ACCEPT_ENCODING)
@@ -1183,7 +1192,7 @@ impl Fetcher {
         // failure when it cannot be continued (the file kept as it is).
         let mut not_continued = None;
         if let (Some(saved @ 1..), Some(slot)) = (continuing, &slot) {
-            match Continued::of(&response, saved, self.settings.compressed) {
+            match Continued::of(&response, saved, self.compressed(expected)) {
                 Continued::Rest => {
                     // Moved aside while it grows, as fetchpar's own downloads grow: cut off
                     // again, it never carries the final name (and -c takes it up again), with
@@ -1215,7 +1224,7 @@ impl Fetcher {
         } else if from > 0 {
             let status = response.status().as_u16();
             // A range the server compressed anyway cannot continue a decoded part.
-            let plain = !(self.settings.compressed && encoded(&response));
+            let plain = !(self.compressed(expected) && encoded(&response));
             if status == 206 && content_range_start(&response) == Some(from) && plain {
                 append = true;
             } else if status == 416 && content_range_total(&response) == Some(from) {
@@ -1314,19 +1323,18 @@ impl Fetcher {
         // Content-Length is then not its length. A shown body in a coding fetchpar cannot
         // undo, or did not ask for (brotli's window may take 16 MiB), is shown as sent; one to
         // be saved decoded fails, as curl's --compressed does.
-        let codings =
-            match (self.saver.is_none() || self.settings.compressed).then(|| encoding(&response)) {
-                Some(Ok(codings))
-                    if self.settings.compressed
-                        || codings.iter().all(|&c| c == decode::Coding::Gzip) =>
-                {
-                    codings
-                }
-                Some(Err(reason)) if self.saver.is_some() && !failed_status => {
-                    return Err(Failure::new(ErrorKind::Protocol, reason));
-                }
-                Some(_) | None => Vec::new(),
-            };
+        let compressed = self.compressed(expected);
+        let codings = match (self.saver.is_none() || compressed).then(|| encoding(&response)) {
+            Some(Ok(codings))
+                if compressed || codings.iter().all(|&c| c == decode::Coding::Gzip) =>
+            {
+                codings
+            }
+            Some(Err(reason)) if self.saver.is_some() && !failed_status => {
+                return Err(Failure::new(ErrorKind::Protocol, reason));
+            }
+            Some(_) | None => Vec::new(),
+        };
         let decoding = !codings.is_empty();
         let length = response.body().content_length().filter(|_| !decoding);
         let limit = self.settings.max_size.map(|max| max.saturating_sub(from));
@@ -2349,6 +2357,20 @@ fn finish_saved(
 
 /// How long a body may wait for room to be decoded in (see `decode`): no longer than a stall
 /// may last, nor past the time of the attempt that began at `since`. None for no limit.
+/// The Accept-Encoding asked with: a saved body as the server holds it, unless `compressed`
+/// (`--compressed`, or a line's `http-accept-gzip=true`) asks for it compressed as curl asks and
+/// saved decoded; a shown one may come gzip-compressed and is decoded for its prefix (gzip
+/// alone: its window is 32 KiB, where brotli's may be 16 MiB). None when -H 'Accept-Encoding:'
+/// removes it; a -H or a line's `header=` Accept-Encoding replaces any of them.
+fn accept_encoding(settings: &NetSettings, saving: bool, compressed: bool) -> &'static str {
+    match (saving, compressed) {
+        _ if settings.removed.contains(&header::ACCEPT_ENCODING) => "",
+        (_, true) => decode::ACCEPTED,
+        (true, false) => "identity",
+        (false, false) => "gzip",
+    }
+}
+
 fn patience(
     stall: Option<Duration>,
     attempt: Option<Duration>,

@@ -85,7 +85,11 @@ pub struct LineOptions {
     /// aria2's `conditional-get=true|false`: whether this URL's file already saved is asked
     /// for only if the server's is newer (`-N`), in place of the run's.
     pub timestamping: Option<bool>,
-    /// aria2c options that are the whole run's here (`remote-time=`, `dry-run=`, ...), as
+    /// aria2's `http-accept-gzip=true|false`: whether this URL's body is asked for compressed
+    /// and saved decoded (`--compressed`), in place of the run's.
+    pub compressed: Option<bool>,
+    /// aria2c options that are the whole run's here (`dry-run=`: whether a run downloads at
+    /// all, and how it reports, is the run's), as
     /// `(key, value)`: the line is fetched when the run's setting is the same, which it is when
     /// the session file aria2c wrote is run with the options aria2c was given (aria2c writes
     /// them on every line). Checked against the run's settings before the URL starts.
@@ -116,6 +120,7 @@ impl LineOptions {
         overwrite: None,
         renaming: None,
         timestamping: None,
+        compressed: None,
         run_wide: Vec::new(),
     };
 
@@ -1315,7 +1320,7 @@ const RUN_WIDE: &[(&str, &str)] = &[
 /// aria2c input-file options that are the whole run's here and that a line may still give,
 /// as aria2c's --save-session writes the options aria2c was started with on every line: the
 /// line is fetched when the run has the same setting (see [`LineOptions::run_wide`]).
-const SAME_AS_RUN: &[&str] = &["http-accept-gzip", "dry-run"];
+const SAME_AS_RUN: &[&str] = &["dry-run"];
 
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
 /// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
@@ -1434,7 +1439,8 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                 .map_err(|why| format!("lowest-speed-limit=: {why}"))?;
             options.low_speed = Some(rate);
         }
-        "remote-time" | "allow-overwrite" | "auto-file-renaming" | "conditional-get" => {
+        "remote-time" | "allow-overwrite" | "auto-file-renaming" | "conditional-get"
+        | "http-accept-gzip" => {
             let on = match value {
                 "true" => true,
                 "false" => false,
@@ -1444,7 +1450,8 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                 "remote-time" => options.remote_time = Some(on),
                 "allow-overwrite" => options.overwrite = Some(on),
                 "auto-file-renaming" => options.renaming = Some(on),
-                _ => options.timestamping = Some(on),
+                "conditional-get" => options.timestamping = Some(on),
+                _ => options.compressed = Some(on),
             }
         }
         // The certificate is checked, as this asks.
@@ -1488,9 +1495,9 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                 "unknown option `{key}` (known: out, dir, sha256, checksum=sha-256=HEX, \
                  size, header, referer, user-agent, split, max-download-limit, \
                  max-connection-per-server, min-split-size, max-tries, continue, gid, \
-                 http-user, http-passwd, retry-wait, and as the run has them: timeout, \
-                 connect-timeout, lowest-speed-limit, remote-time, conditional-get, \
-                 allow-overwrite, auto-file-renaming, http-accept-gzip, dry-run)"
+                 http-user, http-passwd, retry-wait, timeout, connect-timeout, \
+                 lowest-speed-limit, remote-time, conditional-get, allow-overwrite, \
+                 auto-file-renaming, http-accept-gzip, and as the run has it: dry-run)"
             ));
         }
     }
@@ -1803,9 +1810,10 @@ mod tests {
             parse_line("http://e.example/ colour=blue").unwrap_err(),
             "unknown option `colour` (known: out, dir, sha256, checksum=sha-256=HEX, size, \
              header, referer, user-agent, split, max-download-limit, max-connection-per-server, \
-             min-split-size, max-tries, continue, gid, http-user, http-passwd, retry-wait, and \
-             as the run has them: timeout, connect-timeout, lowest-speed-limit, remote-time, \
-             conditional-get, allow-overwrite, auto-file-renaming, http-accept-gzip, dry-run)"
+             min-split-size, max-tries, continue, gid, http-user, http-passwd, retry-wait, \
+             timeout, connect-timeout, lowest-speed-limit, remote-time, conditional-get, \
+             allow-overwrite, auto-file-renaming, http-accept-gzip, and as the run has it: \
+             dry-run)"
         );
         // What aria2c's --save-session writes beside a download's own options.
         let session = "http://e.example/ gid=dec015a3ffad1790 max-tries=2 continue=true \
@@ -1821,7 +1829,8 @@ mod tests {
         let started = "http://e.example/ timeout=7 http-user=u remote-time=true retry-wait=3 \
                        http-passwd=p use-head=true max-file-not-found=3 follow-metalink=false \
                        connect-timeout=0 lowest-speed-limit=10K allow-overwrite=false \
-                       auto-file-renaming=false conditional-get=true http-accept-gzip=true";
+                       auto-file-renaming=false conditional-get=true http-accept-gzip=true \
+                       dry-run=false";
         let started = parse_line(started).unwrap().options;
         let login = started.login.as_ref().unwrap();
         assert_eq!((login.user.as_str(), login.password.as_str()), ("u", "p"));
@@ -1835,7 +1844,8 @@ mod tests {
         let run_wide: Vec<(&str, &str)> = (started.run_wide.iter())
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        assert_eq!(run_wide, [("http-accept-gzip", "true")]);
+        assert_eq!(started.compressed, Some(true));
+        assert_eq!(run_wide, [("dry-run", "false")]);
         let alone = parse_line("http://e.example/ max-connection-per-server=4").unwrap();
         assert_eq!(
             alone.options.connections(),

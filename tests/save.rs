@@ -788,6 +788,24 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_
         |record: &serde_json::Value| Path::new(record["path"].as_str().unwrap()).to_path_buf();
     assert_eq!(path(find(&again, "/who")), out.path().join("who"));
     assert_eq!(path(find(&again, "/plain")), out.path().join("plain.1"));
+}
+
+#[test]
+fn a_lines_conditional_get_and_accept_gzip_are_its_own_and_dry_run_the_runs() {
+    let origin = Origin::start().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], file: &Path, code: i32| {
+        let run = fetchpar()
+            .args(["--json", "--retries", "0", "-o"])
+            .arg(out.path())
+            .args(extra)
+            .arg(file)
+            .assert()
+            .code(code);
+        json_lines(&run.get_output().stdout)
+    };
+    let path =
+        |record: &serde_json::Value| Path::new(record["path"].as_str().unwrap()).to_path_buf();
     // conditional-get=true: the file saved is kept while the server's is no newer (-N), and
     // the line cannot also continue it.
     let dated = origin.url("/n.txt?last_modified=1000000000");
@@ -809,18 +827,47 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_
     // Nor can it be compared under a name that comes with the answer.
     let named = run(&["-J"], checked.path(), 1);
     let later = find(&named, "/n.txt");
-    assert!(message(later).contains("needs the file's name before"), "{later}");
-    // http-accept-gzip= is the run's here: a line the run differs from says what to give.
-    let checked = list(&[format!("{} http-accept-gzip=true", origin.url("/z.txt"))]);
+    assert!(
+        message(later).contains("needs the file's name before"),
+        "{later}"
+    );
+    // http-accept-gzip=true asks for the body compressed and saves it decoded (--compressed),
+    // where the run asks for the other as it is stored.
+    let negotiated = "gzip=1&sized=1&negotiate=1&size=3000";
+    let coded = list(&[
+        format!(
+            "{} http-accept-gzip=true",
+            origin.url(&format!("/g.csv?{negotiated}"))
+        ),
+        origin.url(&format!("/p.csv?{negotiated}")),
+    ]);
+    let records = run(&[], coded.path(), 0);
+    for (name, sent_compressed) in [("/g.csv", true), ("/p.csv", false)] {
+        let record = find(&records, name);
+        assert_eq!(
+            fs::read(path(record)).unwrap(),
+            body_bytes(0, 3000),
+            "{record}"
+        );
+        let length = record["length"].as_u64().unwrap();
+        assert_eq!(length < 3000, sent_compressed, "{record}");
+    }
+    // dry-run= is the run's here: a line the run differs from says what to give.
+    let checked = list(&[format!("{} dry-run=true", origin.url("/z.txt"))]);
     let records = run(&[], checked.path(), 1);
     let line = find(&records, "/z.txt");
     assert_eq!(kind(line), "invalid_url");
     assert!(
-        message(line).contains("`http-accept-gzip=true` is the whole run's here")
-            && message(line).contains("give --compressed"),
+        message(line).contains("`dry-run=true` is the whole run's here")
+            && message(line).contains("give --spider"),
         "{line}"
     );
-    let records = run(&["--compressed"], checked.path(), 0);
+    let spider = fetchpar()
+        .args(["--json", "--spider"])
+        .arg(checked.path())
+        .assert()
+        .success();
+    let records = json_lines(&spider.get_output().stdout);
     assert_eq!(kind(find(&records, "/z.txt")), "ok");
 }
 
