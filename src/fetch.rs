@@ -406,6 +406,7 @@ impl Fetcher {
         }
         let codings =
             encoding(&response).map_err(|reason| Failure::new(ErrorKind::Protocol, reason))?;
+        let codings = [codings, transfer_codings(&response)?].concat();
         let mime = header(&response, "content-type").map(|v| {
             v.split(';')
                 .next()
@@ -806,6 +807,20 @@ impl Fetcher {
                     self.auth.keep(&current, answered.into_inner());
                 }
                 _ => {}
+            }
+            // A part of a body sent in a transfer coding (gzip of the part, or of the whole?)
+            // cannot be put in its place in a file: only a whole body is read through one.
+            if (ask.from > 0 || ask.to.is_some()) && response.status() == 206 {
+                match transfer_codings(&response) {
+                    Ok(codings) if codings.is_empty() => {}
+                    Ok(_) => {
+                        let why = "a range was answered in a transfer coding (Transfer-Encoding), \
+                                   which fetchpar undoes only on a whole body";
+                        let failure = Failure::new(ErrorKind::Protocol, why);
+                        return Err(where_led(failure, &current, hops, outcome));
+                    }
+                    Err(failure) => return Err(where_led(failure, &current, hops, outcome)),
+                }
             }
             // RFC 9110's redirections with a Location to follow: not 304 Not Modified, nor the
             // deprecated 305 and unused 306.
@@ -1335,6 +1350,8 @@ impl Fetcher {
             }
             Some(_) | None => Vec::new(),
         };
+        // A transfer coding is undone first (it was applied last), whatever the content's.
+        let codings = [codings, transfer_codings(&response)?].concat();
         let decoding = !codings.is_empty();
         let length = response.body().content_length().filter(|_| !decoding);
         let limit = self.settings.max_size.map(|max| max.saturating_sub(from));
@@ -2386,6 +2403,26 @@ fn patience(
 /// The codings an answer's body was sent in (`Content-Encoding`), in the order applied.
 fn encoding(response: &Response) -> Result<Vec<decode::Coding>, String> {
     header(response, "content-encoding").map_or(Ok(Vec::new()), |v| decode::codings(&v))
+}
+
+/// The codings of the answer's `Transfer-Encoding` besides `chunked` (which ureq undoes), in
+/// the order applied: `gzip` of `Transfer-Encoding: gzip, chunked`. Unlike a content coding,
+/// a transfer coding is the connection's, never the file's, so a body is always read through
+/// them (ureq passes them on as they are: saved or shown so, the bytes would be wrong).
+fn transfer_codings(response: &Response) -> Result<Vec<decode::Coding>, Failure> {
+    let Some(value) = header(response, "transfer-encoding") else {
+        return Ok(Vec::new());
+    };
+    let others: Vec<&str> = (value.split(',').map(str::trim))
+        .filter(|t| !t.eq_ignore_ascii_case("chunked"))
+        .collect();
+    decode::codings(&others.join(",")).map_err(|why| {
+        let why = why.replace(
+            "the body is encoded",
+            "the body is sent (Transfer-Encoding)",
+        );
+        Failure::new(ErrorKind::Protocol, why)
+    })
 }
 
 /// Whether an answer's body was sent in any coding but `identity`.

@@ -2304,6 +2304,70 @@ fn an_answer_that_is_not_valid_http_says_what_is_wrong_with_it() {
 }
 
 #[test]
+fn a_body_sent_in_a_transfer_coding_is_read_through_it() {
+    // `Transfer-Encoding: gzip, chunked`: the gzip is the connection's, not the file's (as a
+    // Content-Encoding would be), so the body is shown and saved as it was before it.
+    let text = b"gzipped by the connection, not the file\n".repeat(60);
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(&text).unwrap();
+    let gzip = gzip.finish().unwrap();
+    let answer = |status: &str, extra: &str| {
+        let head = format!(
+            "HTTP/1.1 {status}\r\nTransfer-Encoding: gzip, chunked\r\n{extra}\r\n{:x}\r\n",
+            gzip.len()
+        );
+        [head.as_bytes(), &gzip, b"\r\n0\r\n\r\n"].concat()
+    };
+    let total = text.len();
+    let base = canned_server(vec![
+        ("/te.txt", answer("200 OK", "")),
+        (
+            "/part.txt",
+            answer(
+                "206 Partial Content",
+                &format!("Content-Range: bytes 10-{}/{total}\r\n", total - 1),
+            ),
+        ),
+        (
+            "/odd.txt",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: compress, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"
+                .to_vec(),
+        ),
+    ]);
+    let shown = one(&format!("{base}/te.txt"), &[], 0);
+    assert_eq!(shown["bytes"], total, "{shown}");
+    assert_eq!(
+        shown["prefix"],
+        String::from_utf8_lossy(&text[..100]).as_ref()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let saved = one(&format!("{base}/te.txt"), &["-o", dir], 0);
+    assert_eq!(
+        std::fs::read(out.path().join("te.txt")).unwrap(),
+        text,
+        "{saved}"
+    );
+    // A range in one cannot be put in its place: the URL fails, the part is kept.
+    std::fs::write(out.path().join("part.txt.part"), &text[..10]).unwrap();
+    let part = one(
+        &format!("{base}/part.txt"),
+        &["-c", "--retries", "0", "-o", dir],
+        1,
+    );
+    assert_eq!(kind(&part), "protocol", "{part}");
+    assert!(message(&part).contains("range was answered in a transfer coding"));
+    assert_eq!(
+        std::fs::read(out.path().join("part.txt.part")).unwrap(),
+        &text[..10]
+    );
+    // One fetchpar cannot undo fails the URL rather than showing or saving it as sent.
+    let odd = one(&format!("{base}/odd.txt"), &["--retries", "0"], 1);
+    assert_eq!(kind(&odd), "protocol", "{odd}");
+    assert!(message(&odd).contains("`compress`"), "{odd}");
+}
+
+#[test]
 fn a_tls_handshake_that_never_comes_is_ended_by_the_connect_timeout() {
     // Accepts connections and never says a word: no ServerHello ever comes.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
