@@ -808,8 +808,8 @@ impl Fetcher {
                 }
                 _ => {}
             }
-            // A part of a body sent in a transfer coding (gzip of the part, or of the whole?)
-            // cannot be put in its place in a file: only a whole body is read through one.
+            // A range sent in a transfer coding cannot be put in its place in a file (nothing
+            // says what the coding covers): only a whole body is read through one.
             if (ask.from > 0 || ask.to.is_some()) && response.status() == 206 {
                 match transfer_codings(&response) {
                     Ok(codings) if codings.is_empty() => {}
