@@ -2449,9 +2449,9 @@ fn a_lines_aria2c_timeouts_and_speed_limit_hold_for_that_line_alone() {
         drop(held);
     });
     let lines = [
-        // The head comes after 1.5 s: past the line's 1 s, within the run's 30 s.
-        format!("{} timeout=1", origin.url("/own?delay=1500")),
-        origin.url("/run?delay=1500"),
+        // The head comes after 2.5 s: past the line's 1 s, within the run's 30 s.
+        format!("{} timeout=1", origin.url("/own?delay=2500")),
+        origin.url("/run?delay=2500"),
         format!("{silent_url} connect-timeout=1"),
         // 50 bytes a second, under the line's 1 KiB/s, over the run's 1 byte (-y alone).
         format!(
