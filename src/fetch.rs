@@ -646,8 +646,10 @@ impl Fetcher {
             self.settings.tls.ready();
         }
         if let Ok(target) = &job.target
-            && let Some(why) = (target.options.run_wide.iter())
-                .find_map(|(key, value)| self.differs_from_run(key, value))
+            && let Some(why) = target
+                .options
+                .dry_run
+                .and_then(|dry| self.dry_run_differs(dry))
         {
             job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
         }
@@ -656,19 +658,17 @@ impl Fetcher {
         }
     }
 
-    /// Why a line's aria2c option that is the whole run's here (see
-    /// [`LineOptions::run_wide`]: `dry-run=`, the run's `--spider`) is not what this run has,
-    /// and what to give; `None` when it is.
-    fn differs_from_run(&self, key: &str, value: &str) -> Option<String> {
-        let yes = value == "true";
-        let hint = if yes {
+    /// Why a line's aria2c `dry-run=` (see [`LineOptions::dry_run`]), the run's `--spider`
+    /// here, is not what this run has, and what to give; `None` when it is.
+    fn dry_run_differs(&self, dry: bool) -> Option<String> {
+        let hint = if dry {
             "give --spider"
         } else {
             "leave out --spider"
         };
-        (self.settings.spider != yes).then(|| {
+        (self.settings.spider != dry).then(|| {
             format!(
-                "aria2c's `{key}={value}` is the whole run's here, and this run's differs: \
+                "aria2c's `dry-run={dry}` is the whole run's here, and this run's differs: \
                  {hint} (aria2c's --save-session writes the options it was started with on \
                  every line), or remove it"
             )

@@ -88,12 +88,11 @@ pub struct LineOptions {
     /// aria2's `http-accept-gzip=true|false`: whether this URL's body is asked for compressed
     /// and saved decoded (`--compressed`), in place of the run's.
     pub compressed: Option<bool>,
-    /// aria2c options that are the whole run's here (`dry-run=`: whether a run downloads at
-    /// all, and how it reports, is the run's), as
-    /// `(key, value)`: the line is fetched when the run's setting is the same, which it is when
-    /// the session file aria2c wrote is run with the options aria2c was given (aria2c writes
-    /// them on every line). Checked against the run's settings before the URL starts.
-    pub run_wide: Vec<(String, String)>,
+    /// aria2's `dry-run=true|false`, which is the whole run's here (whether a run downloads
+    /// at all, and how it reports, is the run's `--spider`): the line is fetched when the run
+    /// is the same, as it is when the session file aria2c wrote is run with the options aria2c
+    /// was given (aria2c writes them on every line). Checked before the URL starts.
+    pub dry_run: Option<bool>,
 }
 
 impl LineOptions {
@@ -121,7 +120,7 @@ impl LineOptions {
         renaming: None,
         timestamping: None,
         compressed: None,
-        run_wide: Vec::new(),
+        dry_run: None,
     };
 
     /// The connections this URL's body may be fetched over, when the line says: its `split=`
@@ -1317,11 +1316,6 @@ const RUN_WIDE: &[(&str, &str)] = &[
     ),
 ];
 
-/// aria2c input-file options that are the whole run's here and that a line may still give,
-/// as aria2c's --save-session writes the options aria2c was started with on every line: the
-/// line is fetched when the run has the same setting (see [`LineOptions::run_wide`]).
-const SAME_AS_RUN: &[&str] = &["dry-run"];
-
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
 /// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
 /// it another way, does not pass unnoticed.
@@ -1440,7 +1434,7 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
             options.low_speed = Some(rate);
         }
         "remote-time" | "allow-overwrite" | "auto-file-renaming" | "conditional-get"
-        | "http-accept-gzip" => {
+        | "http-accept-gzip" | "dry-run" => {
             let on = match value {
                 "true" => true,
                 "false" => false,
@@ -1451,17 +1445,12 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                 "allow-overwrite" => options.overwrite = Some(on),
                 "auto-file-renaming" => options.renaming = Some(on),
                 "conditional-get" => options.timestamping = Some(on),
-                _ => options.compressed = Some(on),
+                "http-accept-gzip" => options.compressed = Some(on),
+                _ => options.dry_run = Some(on),
             }
         }
         // The certificate is checked, as this asks.
         "check-certificate" if value == "true" => {}
-        _ if SAME_AS_RUN.contains(&key) => {
-            if value != "true" && value != "false" {
-                return Err(format!("{key}= does not take `{value}`"));
-            }
-            options.run_wide.push((key.to_string(), value.to_string()));
-        }
         // aria2c's id for the download, which nothing here uses.
         "gid"
             if (1..=16).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_hexdigit()) => {}
@@ -1841,11 +1830,10 @@ mod tests {
         let switches = (started.remote_time, started.overwrite, started.renaming);
         assert_eq!(switches, (Some(true), Some(false), Some(false)));
         assert_eq!(started.timestamping, Some(true));
-        let run_wide: Vec<(&str, &str)> = (started.run_wide.iter())
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_eq!(started.compressed, Some(true));
-        assert_eq!(run_wide, [("dry-run", "false")]);
+        assert_eq!(
+            (started.compressed, started.dry_run),
+            (Some(true), Some(false))
+        );
         let alone = parse_line("http://e.example/ max-connection-per-server=4").unwrap();
         assert_eq!(
             alone.options.connections(),
@@ -1868,7 +1856,7 @@ mod tests {
                 "remote-time=yes",
                 "remote-time= takes true or false, not `yes`",
             ),
-            ("dry-run=yes", "dry-run= does not take `yes`"),
+            ("dry-run=yes", "dry-run= takes true or false, not `yes`"),
             ("retry-wait=601", "0 to 600 seconds"),
             ("follow-metalink=true", "give the file to -M"),
             ("check-certificate=false", "always checked"),

@@ -1321,22 +1321,30 @@ mod tests {
         );
     }
 
+    /// Saving into `dir` with nothing asked for beyond the defaults.
+    fn plain(dir: &Path) -> SaveSettings {
+        SaveSettings {
+            dir: dir.to_path_buf(),
+            on_exists: OnExists::Rename,
+            resume: false,
+            content_disposition: false,
+            trust_server_names: false,
+            timestamping: false,
+            remote_time: false,
+            folders: None,
+            hash: false,
+            xattr: false,
+            remove_on_error: false,
+        }
+    }
+
     #[test]
     fn force_directories_name_folders_from_the_host_and_path() {
         let dir = tempfile::tempdir().unwrap();
         let saver = |host: bool, cut: usize| {
             Saver::new(SaveSettings {
-                dir: dir.path().to_path_buf(),
-                on_exists: OnExists::Rename,
-                resume: false,
-                content_disposition: false,
-                trust_server_names: false,
-                timestamping: false,
-                remote_time: false,
                 folders: Some(Folders { host, cut }),
-                hash: false,
-                xattr: false,
-                remove_on_error: false,
+                ..plain(dir.path())
             })
             .unwrap()
         };
@@ -1373,17 +1381,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let saver = |on_exists| {
             Saver::new(SaveSettings {
-                dir: dir.path().to_path_buf(),
                 on_exists,
-                resume: false,
-                content_disposition: false,
-                trust_server_names: false,
-                timestamping: false,
-                remote_time: false,
-                folders: None,
-                hash: false,
-                xattr: false,
-                remove_on_error: false,
+                ..plain(dir.path())
             })
             .unwrap()
         };
@@ -1424,20 +1423,7 @@ mod tests {
         // The output folder given through a symlink: either spelling of it is inside.
         let link = root.path().join("link");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        let saver = Saver::new(SaveSettings {
-            dir: link.clone(),
-            on_exists: OnExists::Rename,
-            resume: false,
-            content_disposition: false,
-            trust_server_names: false,
-            timestamping: false,
-            remote_time: false,
-            folders: None,
-            hash: false,
-            xattr: false,
-            remove_on_error: false,
-        })
-        .unwrap();
+        let saver = Saver::new(plain(&link)).unwrap();
         let real = fs::canonicalize(&real).unwrap();
         let inside = |dir: &str| saver.folder_of(Some(dir));
         assert_eq!(inside("iso/debian").unwrap(), "iso/debian");

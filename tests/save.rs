@@ -722,6 +722,24 @@ fn an_aria2c_session_file_runs_as_aria2c_wrote_it() {
     );
 }
 
+/// Where a result says its body was saved.
+fn path(record: &serde_json::Value) -> std::path::PathBuf {
+    Path::new(record["path"].as_str().unwrap()).to_path_buf()
+}
+
+/// The JSON records of a run over the list `file`, saving into `out`, without retries, with
+/// `extra` options; its exit code must be `code`.
+fn run_into(out: &Path, extra: &[&str], file: &Path, code: i32) -> Vec<serde_json::Value> {
+    let run = fetchpar()
+        .args(["--json", "--retries", "0", "-o"])
+        .arg(out)
+        .args(extra)
+        .arg(file)
+        .assert()
+        .code(code);
+    json_lines(&run.get_output().stdout)
+}
+
 #[test]
 fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_own() {
     // aria2c's --save-session writes the options aria2c was started with on every line (here
@@ -750,15 +768,8 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_
     ];
     let file = list(&session);
     let run = |extra: &[&str], file: &Path, code: i32| {
-        let run = fetchpar()
-            .args(["--json", "--retries", "0", "--retry-delay", "30"])
-            .args(["--retry-max-time", "5", "-o"])
-            .arg(out.path())
-            .args(extra)
-            .arg(file)
-            .assert()
-            .code(code);
-        json_lines(&run.get_output().stdout)
+        let retry = ["--retry-delay", "30", "--retry-max-time", "5"];
+        run_into(out.path(), &[&retry[..], extra].concat(), file, code)
     };
     let mtime = |record: &serde_json::Value| {
         let path = record["path"].as_str().unwrap();
@@ -784,8 +795,6 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_
     );
     // Again: allow-overwrite=true replaces its file, where the run renames the other.
     let again = run(&[], file.path(), 0);
-    let path =
-        |record: &serde_json::Value| Path::new(record["path"].as_str().unwrap()).to_path_buf();
     assert_eq!(path(find(&again, "/who")), out.path().join("who"));
     assert_eq!(path(find(&again, "/plain")), out.path().join("plain.1"));
 }
@@ -794,18 +803,7 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_
 fn a_lines_conditional_get_and_accept_gzip_are_its_own_and_dry_run_the_runs() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let run = |extra: &[&str], file: &Path, code: i32| {
-        let run = fetchpar()
-            .args(["--json", "--retries", "0", "-o"])
-            .arg(out.path())
-            .args(extra)
-            .arg(file)
-            .assert()
-            .code(code);
-        json_lines(&run.get_output().stdout)
-    };
-    let path =
-        |record: &serde_json::Value| Path::new(record["path"].as_str().unwrap()).to_path_buf();
+    let run = |extra: &[&str], file: &Path, code: i32| run_into(out.path(), extra, file, code);
     // conditional-get=true: the file saved is kept while the server's is no newer (-N), and
     // the line cannot also continue it.
     let dated = origin.url("/n.txt?last_modified=1000000000");
