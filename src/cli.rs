@@ -287,8 +287,9 @@ pub struct Cli {
     #[arg(long, value_name = "HOSTS", help_heading = "Network")]
     pub noproxy: Option<String>,
 
-    /// The login for every proxy, as curl's --proxy-user and wget's and aria2c's: in place of
-    /// one in the proxy's URL, so the password need not sit in an environment variable.
+    /// The login for the run's proxies (never one a list line names), as curl's --proxy-user
+    /// and wget's and aria2c's: in place of one in the proxy's URL, so the password need not
+    /// sit in an environment variable.
     #[arg(
         long,
         value_name = "USER:PASSWORD",

@@ -6,15 +6,15 @@ use std::cell::RefCell;
 use std::fs;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use http_auth::PasswordClient;
-use ureq::Agent;
 use ureq::http::{HeaderName, HeaderValue, header};
 use ureq::unversioned::transport::Connector;
+use ureq::{Agent, Proxy};
 use url::Url;
 
 use crate::auth::{Auth, Login};
@@ -29,7 +29,7 @@ use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::pace::Pace;
 use crate::progress::{Live, Progress};
-use crate::proxy::{self, AtProxy, Proxies};
+use crate::proxy::{self, AtProxy, LineProxies, Proxies};
 use crate::rate::RateLimit;
 use crate::referer::Referer;
 use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
@@ -189,6 +189,13 @@ struct Carried {
 /// one, so its connections are pooled across all threads.
 pub struct Fetcher {
     agents: Box<[Agent]>,
+    /// For the URLs a list line sends through another proxy than the run would (or direct
+    /// where the run would not): an Agent for each such way, made when first needed. Apart
+    /// from [`Fetcher::agents`], since ureq pools a connection an http URL makes to a proxy
+    /// under the URL's host, as it pools a direct one (see [`proxy::absolute`]).
+    line_agents: Mutex<Vec<(Option<Proxy>, Agent)>>,
+    /// Makes one of [`Fetcher::line_agents`].
+    make_line_agent: Box<dyn Fn() -> Agent + Send + Sync>,
     /// Picks a host's Agent.
     host_hash: RandomState,
     settings: NetSettings,
@@ -333,24 +340,34 @@ impl Fetcher {
         );
         let winners = transport::Winners::default();
         let auth = Arc::new(Auth::new(settings.user.clone(), settings.logins.clone()));
+        let proxied = {
+            let (config, auth, winners) = (config.clone(), Arc::clone(&auth), winners.clone());
+            let (local, tls) = (settings.local.clone(), settings.tls.clone());
+            let (verbose, resolver) = (settings.verbose, resolver.clone());
+            let connect_to = Arc::clone(&settings.connect_to);
+            move || {
+                let tcp = transport::Tcp::new(MAX_INPUT, winners.clone(), local.clone());
+                let (auth, connect_to) = (Arc::clone(&auth), Arc::clone(&connect_to));
+                let chain = transport::proxied(tcp, tls.clone(), auth, connect_to);
+                agent(&config, chain, verbose, resolver.clone())
+            }
+        };
         let agents = (0..AGENTS)
-            .map(|_| {
-                let tcp = transport::Tcp::new(MAX_INPUT, winners.clone(), settings.local.clone());
-                let tls = settings.tls.clone();
-                let (verbose, resolver) = (settings.verbose, resolver.clone());
-                match settings.proxies.any() {
-                    true => {
-                        let connect_to = Arc::clone(&settings.connect_to);
-                        let chain = transport::proxied(tcp, tls, Arc::clone(&auth), connect_to);
-                        agent(&config, chain, verbose, resolver)
-                    }
-                    false => agent(&config, transport::direct(tcp, tls), verbose, resolver),
+            .map(|_| match settings.proxies.any() {
+                true => proxied(),
+                false => {
+                    let tcp =
+                        transport::Tcp::new(MAX_INPUT, winners.clone(), settings.local.clone());
+                    let chain = transport::direct(tcp, settings.tls.clone());
+                    agent(&config, chain, settings.verbose, resolver.clone())
                 }
             })
             .collect();
         Self {
             auth,
             agents,
+            line_agents: Mutex::new(Vec::new()),
+            make_line_agent: Box::new(proxied),
             host_hash: RandomState::new(),
             hosts: Hosts::new(settings.per_host),
             progress: None,
@@ -653,6 +670,13 @@ impl Fetcher {
         {
             job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
         }
+        // A line's proxy options, weighed against the run's proxies now that all are read.
+        if let Ok(target) = &mut job.target
+            && let Some(proxies) = &mut target.options.proxies
+            && let Err(why) = proxies.settle(&self.settings.proxies)
+        {
+            job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
+        }
         if let Some(saver) = &self.saver {
             job.planned = saver.plan(job);
         }
@@ -774,8 +798,11 @@ impl Fetcher {
             self.jar.keep(&current, response.headers());
             let same_origin = hop.same_origin;
             // A proxy's 407 asking for Digest, to a request that has its login to answer with.
-            let whole = (self.settings.proxies.for_url(&current))
-                .filter(|proxy| proxy::in_absolute_form(proxy, &current));
+            let whole = (self
+                .settings
+                .proxies
+                .for_line(ask.line.proxies.as_deref(), &current))
+            .filter(|proxy| proxy::in_absolute_form(proxy, &current));
             if let Some(proxy) = whole {
                 match proxy_challenge.take() {
                     None if response.status() == 407 => {
@@ -873,6 +900,27 @@ impl Fetcher {
         }
     }
 
+    /// The Agent for `url`'s host and port going through `proxy`, for a line that names its
+    /// own proxies: one of [`Fetcher::line_agents`] when the run would send it another way.
+    fn agent_via(&self, url: &Url, proxy: Option<&Proxy>) -> Cow<'_, Agent> {
+        if proxy != self.settings.proxies.for_url(url) {
+            let mut made = self
+                .line_agents
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let agent = match made.iter().find(|(way, _)| way.as_ref() == proxy) {
+                Some((_, agent)) => agent.clone(),
+                None => {
+                    let agent = (self.make_line_agent)();
+                    made.push((proxy.cloned(), agent.clone()));
+                    agent
+                }
+            };
+            return Cow::Owned(agent);
+        }
+        Cow::Borrowed(self.agent(url))
+    }
+
     /// The Agent for `url`'s host and port: always the same one.
     fn agent(&self, url: &Url) -> &Agent {
         let key = (url.host_str(), url.port_or_known_default());
@@ -904,7 +952,11 @@ impl Fetcher {
             proxy_challenge,
         } = *hop;
         let line_headers = &line.headers;
-        let proxy = self.settings.proxies.for_url(url);
+        let proxy = (self.settings.proxies).for_line(line.proxies.as_deref(), url);
+        let agent = match line.proxies.as_deref().is_some_and(LineProxies::any) {
+            true => self.agent_via(url, proxy),
+            false => Cow::Borrowed(self.agent(url)),
+        };
         // An http URL goes to an HTTP proxy as a request naming the whole URL, not through a
         // CONNECT tunnel (see `proxy::Absolute`): ureq is not told of the proxy.
         let (absolute, proxy) = match proxy {
@@ -936,7 +988,6 @@ impl Fetcher {
             self.auth
                 .authorization(url, &login, (method, uri), fresh.as_deref_mut())
         });
-        let agent = self.agent(url);
         let mut request = if use_head {
             agent.head(target)
         } else {

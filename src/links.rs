@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::auth::Login;
 use crate::outcome::{ErrorKind, Failure};
+use crate::proxy::LineProxies;
 use crate::referer::Referer;
 
 /// Longest line kept; the rest of a longer line is skipped without being held in memory.
@@ -93,6 +94,9 @@ pub struct LineOptions {
     /// is the same, as it is when the session file aria2c wrote is run with the options aria2c
     /// was given (aria2c writes them on every line). Checked before the URL starts.
     pub dry_run: Option<bool>,
+    /// aria2's `all-proxy=`, `http-proxy=`, `https-proxy=` (with their logins) and
+    /// `no-proxy=`: this URL's proxies, in place of the run's.
+    pub proxies: Option<Box<LineProxies>>,
 }
 
 impl LineOptions {
@@ -121,6 +125,7 @@ impl LineOptions {
         timestamping: None,
         compressed: None,
         dry_run: None,
+        proxies: None,
     };
 
     /// The connections this URL's body may be fetched over, when the line says: its `split=`
@@ -338,6 +343,9 @@ struct Source {
     one_line: bool,
     /// A URL argument whose glob is malformed: its line fails, saying why.
     refused: Option<String>,
+    /// A list fetched from a server (`-i URL`, a sitemap an index names), whose lines may not
+    /// name proxies (see [`from_web`]).
+    from_web: bool,
     /// For a list that is a document rather than lines (HTML, Metalink, sitemap, feed): what
     /// it is, and its jobs once read.
     whole: Option<Whole>,
@@ -468,6 +476,7 @@ impl Source {
             unpacked: false,
             one_line: false,
             refused: None,
+            from_web: false,
             whole: None,
         }
     }
@@ -641,7 +650,11 @@ impl LinkReader {
                     } else {
                         None
                     };
-                    Source::new(&name, list.body, 0).read_as_found(format)
+                    let source = Source {
+                        from_web: true,
+                        ..Source::new(&name, list.body, 0)
+                    };
+                    source.read_as_found(format)
                 }
             });
         }
@@ -741,8 +754,10 @@ impl LinkReader {
         }
         job.text.push_str("\n  ");
         job.text.push_str(text);
+        let web = self.sources.front().is_some_and(|s| s.from_web);
         if let Ok(target) = &mut job.target
-            && let Err(reason) = apply_option(&mut target.options, key, value)
+            && let Err(reason) =
+                from_web(web, key).and_then(|()| apply_option(&mut target.options, key, value))
         {
             job.target = Err(invalid(format!("option on line {line}: {reason}")));
         }
@@ -848,7 +863,10 @@ impl LinkReader {
         };
         match opened {
             Ok(list) => {
-                let mut source = Source::new(&crate::outcome::redact(url), list.body, 0);
+                let mut source = Source {
+                    from_web: true,
+                    ..Source::new(&crate::outcome::redact(url), list.body, 0)
+                };
                 source.unpack();
                 // A read that fails is read again as XML, and says why then.
                 let xml = source.reader.fill_buf().map_or(true, like_xml);
@@ -1080,6 +1098,7 @@ impl Iterator for LinkReader {
             }
             let first = !std::mem::replace(&mut source.read_any, true);
             let (one_line, refused) = (source.one_line, source.refused.clone());
+            let web = source.from_web;
             let Source {
                 reader, wait_on, ..
             } = source;
@@ -1130,7 +1149,7 @@ impl Iterator for LinkReader {
                     }
                     let target = match refused {
                         Some(reason) => Err(reason),
-                        None => parse_line_in(&line, self.base.as_ref()),
+                        None => parse_line_in(&line, self.base.as_ref(), web),
                     };
                     let job = self.make_job(&name, line, target);
                     self.hold(job);
@@ -1256,12 +1275,13 @@ pub fn shorten(text: &str) -> String {
 
 /// Parses `URL [key=value]...`.
 pub fn parse_line(line: &str) -> Result<Target, String> {
-    parse_line_in(line, None)
+    parse_line_in(line, None, false)
 }
 
 /// Parses `URL [key=value]...`, where with `base` (`-B, --base`) a URL without a scheme is
-/// relative to it, as wget resolves a list's lines against its `--base`.
-fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
+/// relative to it, as wget resolves a list's lines against its `--base`. `web`: the list was
+/// fetched from a server (see [`from_web`]).
+fn parse_line_in(line: &str, base: Option<&Url>, web: bool) -> Result<Target, String> {
     let mut words = line.split_whitespace();
     let first = words.next().ok_or("empty line")?;
     let url = match base {
@@ -1284,6 +1304,7 @@ fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
         // An option's key is a word (`out`, `max-download-limit`), which no URL starts like,
         // so an option whose value is a URL (`referer=https://...`) is an option.
         if let Some((key, value)) = key_value(word) {
+            from_web(web, key)?;
             apply_option(&mut options, key, value)?;
             continue;
         }
@@ -1306,15 +1327,19 @@ fn parse_line_in(line: &str, base: Option<&Url>) -> Result<Target, String> {
     })
 }
 
-/// aria2c input-file options (as its --save-session writes them) that fetchpar takes for the
-/// whole run only, and what to give instead.
-const RUN_WIDE: &[(&str, &str)] = &[
-    ("all-proxy", "give --proxy"),
-    (
-        "check-certificate",
-        "certificates are always checked (--cacert trusts a private CA)",
-    ),
-];
+/// Refuses a proxy option on a line of a list fetched from a server: a line sent through a
+/// proxy the list names would take what the run sends with it (an http URL's cookies from the
+/// jar, its netrc login) to that proxy in the clear, where the server alone should have them.
+/// Lists the user has (files, standard input, arguments) may name proxies.
+fn from_web(web: bool, key: &str) -> Result<(), String> {
+    match web && LineProxies::takes(key) {
+        true => Err(format!(
+            "`{key}=` on a list fetched from a server: such a list cannot send its lines \
+             through a proxy (give --proxy, or save the list and give the file)"
+        )),
+        false => Ok(()),
+    }
+}
 
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
 /// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
@@ -1473,11 +1498,15 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                  followed; give the file to -M to fetch what it lists"
             ));
         }
-        _ if let Some((_, instead)) = RUN_WIDE.iter().find(|(name, _)| *name == key) => {
-            return Err(format!(
-                "aria2c's `{key}=` is for the whole run here, not a line's: {instead}, and \
-                 remove the line"
-            ));
+        _ if LineProxies::takes(key) => {
+            (options.proxies.get_or_insert_default()).set(key, value)?
+        }
+        "check-certificate" => {
+            return Err(
+                "aria2c's `check-certificate=false` is not taken: certificates are always \
+                 checked here (--cacert trusts a private CA)"
+                    .into(),
+            );
         }
         _ => {
             return Err(format!(
@@ -1486,7 +1515,8 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                  max-connection-per-server, min-split-size, max-tries, continue, gid, \
                  http-user, http-passwd, retry-wait, timeout, connect-timeout, \
                  lowest-speed-limit, remote-time, conditional-get, allow-overwrite, \
-                 auto-file-renaming, http-accept-gzip, and as the run has it: dry-run)"
+                 auto-file-renaming, http-accept-gzip, all-proxy, http-proxy, https-proxy \
+                 (each with -user and -passwd), no-proxy, and as the run has it: dry-run)"
             ));
         }
     }
@@ -1771,7 +1801,7 @@ mod tests {
         let digest = "ab".repeat(32);
         let input = format!(
             "  out=orphan.bin\nhttp://a.example/x\n  out=my file.iso\n\tchecksum=sha-256={digest}\n\
-             # a comment between\n  sha256={digest}\nhttp://b.example/\n  all-proxy=http://p:3128\n\
+             # a comment between\n  sha256={digest}\nhttp://b.example/\n  all-proxy=socks5://p:1080\n\
              \x20 http://c.example/?q=a=b\nnot a url\n  out=kept.bin\n"
         );
         let got: Vec<Job> = LinkReader::from_reader("t", io::Cursor::new(input)).collect();
@@ -1792,8 +1822,8 @@ mod tests {
         );
         assert_eq!(
             why(&got[2]),
-            "option on line 8: aria2c's `all-proxy=` is for the whole run here, not a \
-             line's: give --proxy, and remove the line"
+            "option on line 8: all-proxy= takes an HTTP or https proxy, as aria2c's does; a \
+             SOCKS proxy goes with --proxy"
         );
         assert_eq!(
             parse_line("http://e.example/ colour=blue").unwrap_err(),
@@ -1801,7 +1831,8 @@ mod tests {
              header, referer, user-agent, split, max-download-limit, max-connection-per-server, \
              min-split-size, max-tries, continue, gid, http-user, http-passwd, retry-wait, \
              timeout, connect-timeout, lowest-speed-limit, remote-time, conditional-get, \
-             allow-overwrite, auto-file-renaming, http-accept-gzip, and as the run has it: \
+             allow-overwrite, auto-file-renaming, http-accept-gzip, all-proxy, http-proxy, \
+             https-proxy (each with -user and -passwd), no-proxy, and as the run has it: \
              dry-run)"
         );
         // What aria2c's --save-session writes beside a download's own options.
@@ -1860,6 +1891,11 @@ mod tests {
             ("retry-wait=601", "0 to 600 seconds"),
             ("follow-metalink=true", "give the file to -M"),
             ("check-certificate=false", "always checked"),
+            (
+                "http-proxy=http://[::1",
+                "http-proxy=`http://[::1` is not a usable proxy URL",
+            ),
+            ("https-proxy=socks5h://p", "a SOCKS proxy goes with --proxy"),
             ("file-allocation=sparse", "unknown option `file-allocation`"),
         ] {
             let err = parse_line(&format!("http://e.example/ {bad}")).unwrap_err();
@@ -2084,6 +2120,38 @@ mod tests {
         assert_eq!(jobs.len(), 2);
         assert_eq!((jobs[0].line, &jobs[0].text[..]), (1, "\u{1f}x"));
         assert_eq!(found(&jobs)[1], (2, Ok("http://d.example/4".into())));
+    }
+
+    #[test]
+    fn a_list_from_a_server_cannot_send_its_lines_through_a_proxy() {
+        let text = "http://a.example/1 all-proxy=http://p:3128\nhttp://a.example/2\n  \
+                    no-proxy=a.example\nhttp://a.example/3 out=three.bin\n";
+        let read = |from_web: bool| -> Vec<Job> {
+            let source = Source {
+                from_web,
+                ..Source::new("list", Box::new(io::Cursor::new(text.as_bytes())), 0)
+            };
+            LinkReader::from_sources(VecDeque::from([source])).collect()
+        };
+        let fetched = read(true);
+        let lines: Vec<usize> = fetched.iter().map(|j| j.line).collect();
+        assert_eq!(lines, [1, 2, 4]);
+        assert_eq!(
+            why(&fetched[0]),
+            "`all-proxy=` on a list fetched from a server: such a list cannot send its lines \
+             through a proxy (give --proxy, or save the list and give the file)"
+        );
+        assert!(
+            why(&fetched[1]).starts_with("option on line 3: `no-proxy=` on a list fetched"),
+            "{}",
+            why(&fetched[1])
+        );
+        let third = fetched[2].target.as_ref().unwrap();
+        assert_eq!(third.options.out.as_deref(), Some("three.bin"));
+        // The same list from a file takes them.
+        let local = read(false);
+        assert!(local.iter().all(|job| job.target.is_ok()));
+        assert!(local[0].target.as_ref().unwrap().options.proxies.is_some());
     }
 
     #[test]

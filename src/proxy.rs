@@ -93,13 +93,7 @@ impl Proxies {
     /// The same proxies with this login (`--proxy-user`) in place of any in their URLs.
     pub fn with_login(mut self, user: &str, password: &str) -> Result<Self, String> {
         let relogin = |proxy: Proxy| {
-            Proxy::builder(proxy.protocol())
-                .host(proxy.host())
-                .port(proxy.port())
-                .username(user)
-                .password(password)
-                .resolve_target(proxy.resolve_target())
-                .build()
+            relogin(&proxy, user, password)
                 .map_err(|e| format!("--proxy-user cannot be used with the proxy: {e}"))
         };
         self.http = self.http.map(relogin).transpose()?;
@@ -132,18 +126,159 @@ impl Proxies {
 
     /// The proxy for this URL, if it goes through one.
     pub fn for_url(&self, url: &Url) -> Option<&Proxy> {
-        let proxy = match url.scheme() {
-            "https" => self.https.as_ref(),
-            _ => self.http.as_ref(),
+        self.for_line(None, url)
+    }
+
+    /// The proxy for this URL of a line with these proxy options, if it goes through one: the
+    /// line's own proxy for the URL's scheme in place of the run's, and its `no-proxy=` in
+    /// place of the run's exemptions.
+    pub fn for_line<'a>(&'a self, line: Option<&'a LineProxies>, url: &Url) -> Option<&'a Proxy> {
+        let https = url.scheme() == "https";
+        let (run, own) = match https {
+            true => (&self.https, line.and_then(|line| line.https.as_ref())),
+            false => (&self.http, line.and_then(|line| line.http.as_ref())),
+        };
+        let proxy = match own {
+            Some(own) => own.as_ref(),
+            None => run.as_ref(),
         }?;
-        (!self.direct.exempts(url)).then_some(proxy)
+        let direct = (line.and_then(|line| line.direct.as_ref())).unwrap_or(&self.direct);
+        (!direct.exempts(url)).then_some(proxy)
+    }
+}
+
+/// The same proxy with this login in place of any in its URL.
+fn relogin(proxy: &Proxy, user: &str, password: &str) -> Result<Proxy, Error> {
+    Proxy::builder(proxy.protocol())
+        .host(proxy.host())
+        .port(proxy.port())
+        .username(user)
+        .password(password)
+        .resolve_target(proxy.resolve_target())
+        .build()
+}
+
+/// aria2c's proxy options on a list line (as its input files and `--save-session` have them):
+/// `all-proxy=`, `http-proxy=` and `https-proxy=`, each with its `-user=` and `-passwd=`, and
+/// `no-proxy=`, for that line's URL (and its redirects) in place of the run's. As in aria2c,
+/// `http-proxy=` is for http URLs and `https-proxy=` for https ones, `all-proxy=` for either
+/// the line does not name its own for, they are HTTP (or https) proxies, and a login with no
+/// proxy of its kind on the line is for the run's; an empty value sends the line direct, as
+/// curl's `-x ""`. A line's proxy never gets the run's `--proxy-user`: the list, not the user,
+/// named where it goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineProxies {
+    /// As given, for all, http and https URLs.
+    given: [Given; 3],
+    /// `no-proxy=`: the hosts the line's URL goes direct to, in place of the run's.
+    direct: Option<NoProxy>,
+    /// What http and https URLs go through, once [`LineProxies::settle`] has weighed the line's
+    /// options against the run's: the proxy, or direct (`Some(None)`); `None`: the run's.
+    http: Option<Option<Proxy>>,
+    https: Option<Option<Proxy>>,
+}
+
+/// One kind of a line's proxy options as given: the proxy (`Some(None)` for an empty value),
+/// and the login for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Given {
+    proxy: Option<Option<Proxy>>,
+    user: Option<String>,
+    password: Option<String>,
+}
+
+impl LineProxies {
+    /// Whether the line sends its URLs another way than the run would: its own proxies, or
+    /// its own hosts to reach direct.
+    pub fn any(&self) -> bool {
+        self.http.is_some() || self.https.is_some() || self.direct.is_some()
+    }
+
+    /// Whether `key` is one of the options this takes.
+    pub fn takes(key: &str) -> bool {
+        key == "no-proxy" || Self::kind(key).is_some()
+    }
+
+    /// Which of all, http and https a proxy option is for, and its suffix.
+    fn kind(key: &str) -> Option<(usize, &str)> {
+        let (kind, what) = key.split_once("-proxy")?;
+        let index = ["all", "http", "https"].iter().position(|k| *k == kind)?;
+        ["", "-user", "-passwd"]
+            .contains(&what)
+            .then_some((index, what))
+    }
+
+    /// Takes one option [`LineProxies::takes`]; an unusable proxy URL, or a SOCKS one
+    /// (aria2c's proxies are HTTP ones; a SOCKS proxy goes with `--proxy`), is an error.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let Some((index, what)) = Self::kind(key) else {
+            self.direct = Some(NoProxy::parse(value));
+            return Ok(());
+        };
+        let given = &mut self.given[index];
+        match what {
+            "" if value.trim().is_empty() => given.proxy = Some(None),
+            "" => {
+                let proxy = Proxy::new(value.trim()).map_err(|e| {
+                    let shown = crate::report::escape(redact_str(value).as_bytes());
+                    format!("{key}=`{shown}` is not a usable proxy URL ({e})")
+                })?;
+                if is_socks(&proxy) {
+                    return Err(format!(
+                        "{key}= takes an HTTP or https proxy, as aria2c's does; a SOCKS proxy \
+                         goes with --proxy"
+                    ));
+                }
+                given.proxy = Some(Some(proxy));
+            }
+            "-user" => given.user = Some(value.to_string()),
+            _ => given.password = Some(value.to_string()),
+        }
+        Ok(())
+    }
+
+    /// Weighs the line's options against the run's proxies, once all of them are read: which
+    /// proxy the line's http and https URLs go through, with the line's login.
+    pub fn settle(&mut self, run: &Proxies) -> Result<(), String> {
+        let [all, http, https] = &self.given;
+        let pick = |own: &Given, run: Option<&Proxy>, scheme: &str| {
+            // The line's proxy for the scheme, else its all-proxy=, else the run's; the login
+            // that goes with the option picked, or with the scheme's own, or all's.
+            let (proxy, login_from) = match (&own.proxy, &all.proxy) {
+                (Some(proxy), _) => (proxy.clone(), own),
+                (None, Some(proxy)) => (proxy.clone(), all),
+                (None, None) => {
+                    let own_login = own.user.is_some() || own.password.is_some();
+                    (run.cloned(), if own_login { own } else { all })
+                }
+            };
+            let line_says = own.proxy.is_some() || all.proxy.is_some();
+            let (user, password) = (&login_from.user, &login_from.password);
+            if user.is_none() && password.is_none() {
+                return Ok(line_says.then_some(proxy));
+            }
+            let Some(proxy) = proxy else {
+                return Err(format!(
+                    "the line gives a proxy login and no proxy for {scheme} URLs, nor does the \
+                     run"
+                ));
+            };
+            let user = (user.as_deref()).or(proxy.username()).unwrap_or_default();
+            let password = (password.as_deref().or(proxy.password())).unwrap_or_default();
+            let proxy = relogin(&proxy, user, password)
+                .map_err(|e| format!("the proxy login cannot be used: {e}"))?;
+            Ok(Some(Some(proxy)))
+        };
+        self.http = pick(http, run.http.as_ref(), "http")?;
+        self.https = pick(https, run.https.as_ref(), "https")?;
+        Ok(())
     }
 }
 
 /// The hosts `no_proxy` sends direct, with curl's rules: `*` is every host, and a name is that
 /// host and every host under it (`example.com` and `.example.com` both cover `a.example.com`);
 /// an IP address is that address, and `ADDRESS/BITS` a network (`10.0.0.0/8`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct NoProxy {
     all: bool,
     names: Vec<String>,
@@ -803,6 +938,85 @@ mod tests {
     fn route(p: &Proxies, url: &str) -> String {
         p.for_url(&Url::parse(url).unwrap())
             .map_or("direct".into(), |x| format!("{}:{}", x.host(), x.port()))
+    }
+
+    /// A line's route for a URL, with these options under a run with these proxies: the
+    /// proxy's login, host and port, or "direct".
+    fn line_route(run: &Proxies, options: &[(&str, &str)], url: &str) -> Result<String, String> {
+        let mut line = LineProxies::default();
+        for (key, value) in options {
+            line.set(key, value)?;
+        }
+        line.settle(run)?;
+        let proxy = run.for_line(Some(&line), &Url::parse(url).unwrap());
+        Ok(proxy.map_or("direct".into(), |x| {
+            let login = (x.username()).map_or(String::new(), |user| {
+                format!("{user}:{}@", x.password().unwrap_or_default())
+            });
+            format!("{login}{}:{}", x.host(), x.port())
+        }))
+    }
+
+    #[test]
+    fn a_lines_proxy_options_take_the_place_of_the_runs_as_in_aria2c() {
+        let none = Proxies::default();
+        let run = with_flags(&[("no_proxy", "near.example")], Some("http://r:1"), None).unwrap();
+        let route = |run: &Proxies, options: &[(&str, &str)], url: &str| {
+            line_route(run, options, url).unwrap()
+        };
+        // all-proxy= for either scheme; http-proxy= and https-proxy= for their own, over it.
+        let all = [("all-proxy", "http://a:2/")];
+        assert_eq!(route(&none, &all, "http://x/"), "a:2");
+        assert_eq!(route(&none, &all, "https://x/"), "a:2");
+        let both = [("all-proxy", "a:2"), ("https-proxy", "https://s:3")];
+        assert_eq!(route(&none, &both, "http://x/"), "a:2");
+        assert_eq!(route(&none, &both, "https://x/"), "s:3");
+        let http = [("http-proxy", "http://h:4")];
+        assert_eq!(route(&run, &http, "http://x/"), "h:4");
+        assert_eq!(
+            route(&run, &http, "https://x/"),
+            "r:1",
+            "the run's for the other"
+        );
+        // The run's no_proxy holds for the line's proxy, unless the line has its own.
+        assert_eq!(route(&run, &http, "http://near.example/"), "direct");
+        let own = [("http-proxy", "http://h:4"), ("no-proxy", "x,10.0.0.0/8")];
+        assert_eq!(route(&run, &own, "http://near.example/"), "h:4");
+        assert_eq!(route(&run, &own, "http://x/"), "direct");
+        assert_eq!(route(&run, &own, "http://10.1.2.3/"), "direct");
+        // An empty value: direct, as curl's -x "".
+        assert_eq!(route(&run, &[("all-proxy", "")], "https://x/"), "direct");
+        let direct_http = [("all-proxy", "a:2"), ("http-proxy", "")];
+        assert_eq!(route(&run, &direct_http, "http://x/"), "direct");
+        assert_eq!(route(&run, &direct_http, "https://x/"), "a:2");
+        // A login for the proxy it goes with, in place of one in its URL, in either order.
+        let login = [
+            ("all-proxy-passwd", "p w"),
+            ("all-proxy", "http://old:pass@a:2"),
+            ("all-proxy-user", "me"),
+        ];
+        assert_eq!(route(&none, &login, "https://x/"), "me:p w@a:2");
+        let kinds = [
+            ("all-proxy", "a:2"),
+            ("all-proxy-user", "all"),
+            ("http-proxy", "h:4"),
+            ("http-proxy-user", "web"),
+        ];
+        assert_eq!(route(&none, &kinds, "http://x/"), "web:@h:4");
+        assert_eq!(route(&none, &kinds, "https://x/"), "all:@a:2");
+        // With no proxy of its kind on the line, for the run's, as aria2c merges options.
+        let alone = [("https-proxy-user", "me"), ("https-proxy-passwd", "pw")];
+        assert_eq!(route(&run, &alone, "https://x/"), "me:pw@r:1");
+        assert_eq!(route(&run, &alone, "http://x/"), "r:1");
+        assert_eq!(
+            line_route(&none, &alone, "https://x/").unwrap_err(),
+            "the line gives a proxy login and no proxy for https URLs, nor does the run"
+        );
+        // No options: the run's way.
+        assert_eq!(route(&run, &[], "http://x/"), "r:1");
+        let mut untouched = LineProxies::default();
+        untouched.settle(&run).unwrap();
+        assert!(!untouched.any());
     }
 
     #[test]

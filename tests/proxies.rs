@@ -372,6 +372,96 @@ fn an_http_url_goes_to_an_http_proxy_naming_the_whole_url_as_curl_sends_it() {
 }
 
 #[test]
+fn a_list_lines_proxy_options_send_that_line_alone_through_its_proxy_as_aria2c_does() {
+    let origin = Origin::start().unwrap();
+    let (proxy, heads, _) = forward_proxy();
+    let tunnels = connect_proxy();
+    let near = |path: &str| origin.url(path);
+    let run = |args: &[&str], lines: &[String], code: i32| {
+        let file = list(lines);
+        let out = fetchpar()
+            .args(["--json", "-j", "1", "--retries", "0"])
+            .args(args)
+            .arg(file.path())
+            .assert()
+            .code(code);
+        json_lines(&out.get_output().stdout)
+    };
+    let seen = || -> Vec<String> {
+        let heads = std::mem::take(&mut *heads.lock().unwrap());
+        let login = "proxy-authorization: Basic bWU6cHc=";
+        for head in &heads {
+            assert!(head.lines().any(|line| line == login), "{head}");
+        }
+        heads
+            .iter()
+            .map(|h| h.lines().next().unwrap().into())
+            .collect()
+    };
+
+    // No proxy for the run: the lines naming one go through it, aria2c's --save-session form
+    // (a login on lines of its own) and a login in the URL alike; the others go direct, a
+    // connection to the proxy never taken for one to the origin, nor the other way round.
+    let c = near("/c?size=4");
+    let lines = [
+        format!(
+            "http://far.test/a\n  all-proxy=http://{proxy}/\n  all-proxy-user=me\n  \
+             all-proxy-passwd=pw"
+        ),
+        near("/b?size=3"),
+        format!("{c} http-proxy=http://me:pw@{proxy}"),
+        near("/d?size=5"),
+        format!("https://status-403.test:8443/ https-proxy={tunnels}"),
+    ];
+    let records = run(&[], &lines, 1);
+    let got = |needle: &str| find(&records, needle).clone();
+    assert_eq!(got("far.test/a")["prefix"], "http://far.test/a");
+    assert_eq!(got("/b?")["bytes"], 3);
+    assert_eq!(got("/c?")["prefix"], c.as_str(), "the proxy's answer");
+    assert_eq!(got("/d?")["bytes"], 5);
+    let refused = got("status-403");
+    assert_eq!(kind(&refused), "proxy", "{refused}");
+    assert!(message(&refused).contains("refused to connect to status-403.test:8443: 403"));
+    assert_eq!(
+        seen(),
+        [
+            "GET http://far.test/a HTTP/1.1".to_string(),
+            format!("GET {c} HTTP/1.1")
+        ]
+    );
+
+    // A proxy for the run: a line's empty all-proxy= and its no-proxy= send it direct, and a
+    // line's login goes to the run's proxy, which has none of its own.
+    let lines = [
+        format!("{} all-proxy=", near("/e?size=6")),
+        format!("{}\n  no-proxy=127.0.0.1", near("/f?size=7")),
+        "http://far.test/g all-proxy-user=me all-proxy-passwd=pw".to_string(),
+        "http://far.test/h".to_string(),
+    ];
+    let records = run(&["-x", &proxy], &lines, 1);
+    let got = |needle: &str| find(&records, needle).clone();
+    assert_eq!(got("/e?")["bytes"], 6);
+    assert_eq!(got("/f?")["bytes"], 7);
+    assert_eq!(got("far.test/g")["prefix"], "http://far.test/g");
+    assert_eq!(
+        got("far.test/h")["status"],
+        407,
+        "the run's proxy, without a login"
+    );
+    let firsts: Vec<String> = std::mem::take(&mut *heads.lock().unwrap())
+        .iter()
+        .map(|h| h.lines().next().unwrap().into())
+        .collect();
+    assert_eq!(
+        firsts,
+        [
+            "GET http://far.test/g HTTP/1.1",
+            "GET http://far.test/h HTTP/1.1"
+        ]
+    );
+}
+
+#[test]
 fn connect_to_changes_what_a_proxy_is_asked_to_connect_to_and_never_the_proxy() {
     let origin = Origin::start().unwrap();
     let port = origin.addr().port();
