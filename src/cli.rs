@@ -287,6 +287,23 @@ pub struct Cli {
     #[arg(long, value_name = "HOSTS", help_heading = "Network")]
     pub noproxy: Option<String>,
 
+    /// Send http URLs to an HTTP or https proxy through a CONNECT tunnel, as https URLs go,
+    /// instead of as a request naming the whole URL (curl's --proxytunnel; aria2c's
+    /// --proxy-method tunnel).
+    #[arg(long, help_heading = "Network")]
+    pub proxytunnel: bool,
+
+    /// How http URLs go to an HTTP proxy, as aria2c's option: get (a request naming the whole
+    /// URL, the default) or tunnel (as --proxytunnel).
+    #[arg(
+        long,
+        value_name = "METHOD",
+        value_parser = ["get", "tunnel"],
+        conflicts_with = "proxytunnel",
+        help_heading = "Network"
+    )]
+    pub proxy_method: Option<String>,
+
     /// The login for the run's proxies (never one a list line names), as curl's --proxy-user
     /// and wget's and aria2c's: in place of one in the proxy's URL, so the password need not
     /// sit in an environment variable.

@@ -798,11 +798,9 @@ impl Fetcher {
             self.jar.keep(&current, response.headers());
             let same_origin = hop.same_origin;
             // A proxy's 407 asking for Digest, to a request that has its login to answer with.
-            let whole = (self
-                .settings
-                .proxies
-                .for_line(ask.line.proxies.as_deref(), &current))
-            .filter(|proxy| proxy::in_absolute_form(proxy, &current));
+            let (proxies, line_proxies) = (&self.settings.proxies, ask.line.proxies.as_deref());
+            let whole = (proxies.for_line(line_proxies, &current))
+                .filter(|p| proxy::in_absolute_form(proxies, line_proxies, p, &current));
             if let Some(proxy) = whole {
                 match proxy_challenge.take() {
                     None if response.status() == 407 => {
@@ -960,7 +958,16 @@ impl Fetcher {
         // An http URL goes to an HTTP proxy as a request naming the whole URL, not through a
         // CONNECT tunnel (see `proxy::Absolute`): ureq is not told of the proxy.
         let (absolute, proxy) = match proxy {
-            Some(p) if proxy::in_absolute_form(p, url) => (Some(p), None),
+            Some(p)
+                if proxy::in_absolute_form(
+                    &self.settings.proxies,
+                    line.proxies.as_deref(),
+                    p,
+                    url,
+                ) =>
+            {
+                (Some(p), None)
+            }
             proxy => (None, proxy),
         };
         // Credentials in the URL go as an Authorization that this code makes (see `auth`):

@@ -1516,7 +1516,8 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                  http-user, http-passwd, retry-wait, timeout, connect-timeout, \
                  lowest-speed-limit, remote-time, conditional-get, allow-overwrite, \
                  auto-file-renaming, http-accept-gzip, all-proxy, http-proxy, https-proxy \
-                 (each with -user and -passwd), no-proxy, and as the run has it: dry-run)"
+                 (each with -user and -passwd), no-proxy, proxy-method, and as the run has \
+                 it: dry-run)"
             ));
         }
     }
@@ -1832,8 +1833,8 @@ mod tests {
              min-split-size, max-tries, continue, gid, http-user, http-passwd, retry-wait, \
              timeout, connect-timeout, lowest-speed-limit, remote-time, conditional-get, \
              allow-overwrite, auto-file-renaming, http-accept-gzip, all-proxy, http-proxy, \
-             https-proxy (each with -user and -passwd), no-proxy, and as the run has it: \
-             dry-run)"
+             https-proxy (each with -user and -passwd), no-proxy, proxy-method, and as the run \
+             has it: dry-run)"
         );
         // What aria2c's --save-session writes beside a download's own options.
         let session = "http://e.example/ gid=dec015a3ffad1790 max-tries=2 continue=true \
@@ -1896,6 +1897,10 @@ mod tests {
                 "http-proxy=`http://[::1` is not a usable proxy URL",
             ),
             ("https-proxy=socks5h://p", "a SOCKS proxy goes with --proxy"),
+            (
+                "proxy-method=post",
+                "proxy-method= takes get or tunnel, not `post`",
+            ),
             ("file-allocation=sparse", "unknown option `file-allocation`"),
         ] {
             let err = parse_line(&format!("http://e.example/ {bad}")).unwrap_err();

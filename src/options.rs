@@ -222,8 +222,10 @@ fn proxies(cli: &Cli) -> Result<Proxies> {
             crate::outcome::redact_str(url.as_str())
         )))?;
     }
-    let proxies =
-        Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref()).map_err(UsageError)?;
+    let tunnel = cli.proxytunnel || cli.proxy_method.as_deref() == Some("tunnel");
+    let proxies = Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref())
+        .map_err(UsageError)?
+        .tunnelled(tunnel);
     let Some(user) = cli.proxy_user.as_deref() else {
         return Ok(proxies);
     };

@@ -123,7 +123,7 @@ const NOTES: &[(&[&str], &str)] = &[
          (--accept and --reject choose among them), and -i with a sitemap a site's pages \
          (curl's -r RANGE, part of a file, is not taken either: files are fetched whole, and \
          --split fetches one in ranges at once; for aria2c's -l FILE, a log, redirect stdout \
-         and stderr to it)",
+         and stderr to it; curl's -p, a tunnel through the proxy, is --proxytunnel)",
     ),
     (
         &["--dns-timeout"],

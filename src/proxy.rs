@@ -29,6 +29,8 @@ pub struct Proxies {
     http: Option<Proxy>,
     https: Option<Proxy>,
     direct: NoProxy,
+    /// `--proxytunnel`: http URLs go to an HTTP proxy through a tunnel too.
+    tunnel: bool,
 }
 
 impl Proxies {
@@ -87,7 +89,14 @@ impl Proxies {
             http,
             https,
             direct,
+            tunnel: false,
         })
+    }
+
+    /// The same proxies, with http URLs going to an HTTP proxy through a tunnel when `tunnel`
+    /// (`--proxytunnel`).
+    pub fn tunnelled(self, tunnel: bool) -> Self {
+        Self { tunnel, ..self }
     }
 
     /// The same proxies with this login (`--proxy-user`) in place of any in their URLs.
@@ -172,6 +181,9 @@ pub struct LineProxies {
     given: [Given; 3],
     /// `no-proxy=`: the hosts the line's URL goes direct to, in place of the run's.
     direct: Option<NoProxy>,
+    /// `proxy-method=tunnel|get`: whether an http URL goes to an HTTP proxy through a tunnel,
+    /// in place of `--proxytunnel`.
+    tunnel: Option<bool>,
     /// What http and https URLs go through, once [`LineProxies::settle`] has weighed the line's
     /// options against the run's: the proxy, or direct (`Some(None)`); `None`: the run's.
     http: Option<Option<Proxy>>,
@@ -191,12 +203,15 @@ impl LineProxies {
     /// Whether the line sends its URLs another way than the run would: its own proxies, or
     /// its own hosts to reach direct.
     pub fn any(&self) -> bool {
-        self.http.is_some() || self.https.is_some() || self.direct.is_some()
+        self.http.is_some()
+            || self.https.is_some()
+            || self.direct.is_some()
+            || self.tunnel.is_some()
     }
 
     /// Whether `key` is one of the options this takes.
     pub fn takes(key: &str) -> bool {
-        key == "no-proxy" || Self::kind(key).is_some()
+        key == "no-proxy" || key == "proxy-method" || Self::kind(key).is_some()
     }
 
     /// Which of all, http and https a proxy option is for, and its suffix.
@@ -212,7 +227,14 @@ impl LineProxies {
     /// (aria2c's proxies are HTTP ones; a SOCKS proxy goes with `--proxy`), is an error.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let Some((index, what)) = Self::kind(key) else {
-            self.direct = Some(NoProxy::parse(value));
+            match (key, value) {
+                ("proxy-method", "get") => self.tunnel = Some(false),
+                ("proxy-method", "tunnel") => self.tunnel = Some(true),
+                ("proxy-method", _) => {
+                    return Err(format!("proxy-method= takes get or tunnel, not `{value}`"));
+                }
+                _ => self.direct = Some(NoProxy::parse(value)),
+            }
             return Ok(());
         };
         let given = &mut self.given[index];
@@ -366,9 +388,18 @@ struct Absolute {
 }
 
 /// Whether `url` goes to `proxy` in absolute form: an http URL and an HTTP or https proxy
-/// (then on a TLS connection to the proxy, as curl makes one).
-pub fn in_absolute_form(proxy: &Proxy, url: &Url) -> bool {
-    url.scheme() == "http" && matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https)
+/// (then on a TLS connection to the proxy, as curl makes one), unless the run or the line
+/// asks for a tunnel.
+pub fn in_absolute_form(
+    proxies: &Proxies,
+    line: Option<&LineProxies>,
+    proxy: &Proxy,
+    url: &Url,
+) -> bool {
+    let tunnel = line.and_then(|line| line.tunnel).unwrap_or(proxies.tunnel);
+    !tunnel
+        && url.scheme() == "http"
+        && matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https)
 }
 
 /// Runs `call` with this thread's requests going to `proxy` in absolute form for `url`; a

@@ -2095,6 +2095,42 @@ fn https_through_an_https_proxy_is_tls_inside_tls_each_verified_for_its_own_host
 }
 
 #[test]
+fn proxytunnel_carries_an_http_url_through_an_https_proxy_in_a_tunnel() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let (proxy, proxy_ca) = https_tunnel_proxy(port);
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), proxy_ca).unwrap();
+    // The proxy only tunnels: the origin's answer comes through it, in plain HTTP inside the
+    // proxy's TLS.
+    let out = fetchpar()
+        .args([
+            "--json",
+            "-v",
+            "--retries",
+            "0",
+            "--proxytunnel",
+            "-x",
+            &proxy,
+        ])
+        .arg("--cacert")
+        .arg(ca.path())
+        .arg(format!("http://any.test:{port}/a?size=9"))
+        .assert()
+        .success();
+    let output = out.get_output();
+    assert_eq!(json_lines(&output.stdout)[0]["bytes"], 9);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let lines = traced_lines(&stderr);
+    assert_eq!(
+        lines[2],
+        format!("> CONNECT any.test:{port} HTTP/1.1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("> GET /a?size=9 HTTP/1.1"), "{stderr}");
+}
+
+#[test]
 fn https_through_a_connect_proxy_is_verified_for_the_urls_host() {
     let server = tls_server(&["secure.test"]);
     let port: u16 = server

@@ -23,19 +23,27 @@ struct Asked {
 /// every host at 127.0.0.1, on the port it is asked for, so a made-up name works. A host named
 /// `reply-N.test` gets reply code N instead. It notes what each connection asked.
 fn socks5_proxy() -> (String, Arc<Mutex<Vec<Asked>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let log = Arc::new(Mutex::new(Vec::new()));
     let noted = Arc::clone(&log);
-    thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let noted = Arc::clone(&noted);
-            thread::spawn(move || {
-                let _ = socks5_session(client, &noted);
-            });
-        }
+    let addr = serve(move |client| {
+        let _ = socks5_session(client, &noted);
     });
     (addr, log)
+}
+
+/// `127.0.0.1:PORT` of a server that runs `session` on a thread of its own for each
+/// connection.
+fn serve(session: impl Fn(TcpStream) + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let session = Arc::new(session);
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let session = Arc::clone(&session);
+            thread::spawn(move || session(client));
+        }
+    });
+    addr
 }
 
 fn socks5_session(mut client: TcpStream, noted: &Mutex<Vec<Asked>>) -> std::io::Result<()> {
@@ -95,28 +103,22 @@ fn relay(client: TcpStream, server: TcpStream) {
 /// unanswered for `silent.test` until the client closes it, and closes it unanswered for any
 /// other host.
 fn connect_proxy() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            thread::spawn(move || {
-                let mut reader = BufReader::new(client.try_clone().unwrap());
-                let mut head = String::new();
-                while reader.read_line(&mut head).unwrap_or(0) > 2 {}
-                let authority = head.split(' ').nth(1).unwrap_or("").to_string();
-                let host = authority.rsplit_once(':').map_or("", |(host, _)| host);
-                let code = (host.strip_prefix("status-")).and_then(|r| r.strip_suffix(".test"));
-                if let Some(code) = code {
-                    let answer = format!("HTTP/1.1 {code} No\r\nContent-Length: 0\r\n\r\n");
-                    let _ = (&client).write_all(answer.as_bytes());
-                }
-                if host == "silent.test" {
-                    let _ = reader.read(&mut [0u8; 1]);
-                }
-            });
+    let addr = serve(|client| {
+        let mut reader = BufReader::new(client.try_clone().unwrap());
+        let mut head = String::new();
+        while reader.read_line(&mut head).unwrap_or(0) > 2 {}
+        let authority = head.split(' ').nth(1).unwrap_or("").to_string();
+        let host = authority.rsplit_once(':').map_or("", |(host, _)| host);
+        let code = (host.strip_prefix("status-")).and_then(|r| r.strip_suffix(".test"));
+        if let Some(code) = code {
+            let answer = format!("HTTP/1.1 {code} No\r\nContent-Length: 0\r\n\r\n");
+            let _ = (&client).write_all(answer.as_bytes());
+        }
+        if host == "silent.test" {
+            let _ = reader.read(&mut [0u8; 1]);
         }
     });
-    url
+    format!("http://{addr}")
 }
 
 /// What a test server noted, shared with the test.
@@ -155,6 +157,41 @@ fn forward_proxy() -> (String, Noted, Arc<Mutex<usize>>) {
         }
     });
     (addr, heads, connections)
+}
+
+/// An HTTP proxy that opens a CONNECT tunnel to the port asked for on 127.0.0.1, whatever the
+/// host, and answers a request naming a whole URL itself, its body the URL. It notes each
+/// request line.
+fn tunnel_proxy() -> (String, Noted) {
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let noted = Arc::clone(&heads);
+    let addr = serve(move |client| {
+        let mut reader = BufReader::new(client.try_clone().unwrap());
+        while let Some(head) = next_head(&mut reader) {
+            let first = head.lines().next().unwrap_or("").to_string();
+            noted.lock().unwrap().push(first.clone());
+            let target = first.split(' ').nth(1).unwrap_or("").to_string();
+            if !first.starts_with("CONNECT ") {
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{target}",
+                    target.len()
+                );
+                if (&client).write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let port: u16 = target.rsplit(':').next().unwrap().parse().unwrap();
+            (&client)
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            // The client waits for that answer before it sends more: nothing is left in
+            // `reader`'s buffer.
+            relay(client, TcpStream::connect(("127.0.0.1", port)).unwrap());
+            return;
+        }
+    });
+    (addr, heads)
 }
 
 /// `127.0.0.1:PORT` of a port nothing listens on.
@@ -457,6 +494,57 @@ fn a_list_lines_proxy_options_send_that_line_alone_through_its_proxy_as_aria2c_d
         [
             "GET http://far.test/g HTTP/1.1",
             "GET http://far.test/h HTTP/1.1"
+        ]
+    );
+}
+
+#[test]
+fn proxytunnel_sends_http_urls_through_a_connect_tunnel_as_curl_does() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let (proxy, heads) = tunnel_proxy();
+    let far = |path: &str| format!("http://far.test:{port}{path}");
+    let run = |args: &[&str], urls: &[String]| {
+        let out = fetchpar()
+            .args(["--json", "-j", "1", "-x", &proxy])
+            .args(args)
+            .args(urls)
+            .assert()
+            .success();
+        let records = json_lines(&out.get_output().stdout);
+        let firsts = std::mem::take(&mut *heads.lock().unwrap());
+        (records, firsts)
+    };
+    // The origin answers inside the tunnel (the proxy alone would answer with the URL), the
+    // third URL on the second's tunnel (the first connection to a host not seen before is not
+    // kept: see reuse.rs).
+    let urls = [far("/a?size=3"), far("/b?size=4"), far("/b?size=5")];
+    for args in [&["--proxytunnel"][..], &["--proxy-method", "tunnel"]] {
+        let (records, firsts) = run(args, &urls);
+        let bytes: Vec<&Value> = records.iter().map(|r| &r["bytes"]).collect();
+        assert_eq!(bytes, [3, 4, 5], "{records:#?}");
+        let connect = format!("CONNECT far.test:{port} HTTP/1.1");
+        assert_eq!(firsts, [connect.clone(), connect], "{args:?}");
+    }
+    // Without it, the whole URL goes to the proxy, which answers itself.
+    let (records, firsts) = run(&[], &urls[..1]);
+    assert_eq!(records[0]["prefix"], urls[0].as_str());
+    assert_eq!(firsts, [format!("GET {} HTTP/1.1", urls[0])]);
+    // A list line's aria2c proxy-method= in place of the run's.
+    let lines = [
+        format!("{} proxy-method=tunnel", far("/c?size=5")),
+        format!("{} proxy-method=get", far("/d?size=6")),
+    ];
+    let file = list(&lines);
+    let file = file.path().to_str().unwrap().to_string();
+    let (records, firsts) = run(&["--proxytunnel"], &[file]);
+    assert_eq!(find(&records, "/c?")["bytes"], 5);
+    assert_eq!(find(&records, "/d?")["prefix"], far("/d?size=6").as_str());
+    assert_eq!(
+        firsts,
+        [
+            format!("CONNECT far.test:{port} HTTP/1.1"),
+            format!("GET {} HTTP/1.1", far("/d?size=6"))
         ]
     );
 }
