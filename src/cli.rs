@@ -287,6 +287,44 @@ pub struct Cli {
     #[arg(long, value_name = "HOSTS", help_heading = "Network")]
     pub noproxy: Option<String>,
 
+    /// A SOCKS5 proxy for every URL, which looks the URL's host up itself (curl's; the same as
+    /// -x socks5h://HOST:PORT).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        conflicts_with_all = ["proxy", "socks5", "socks4", "socks4a"],
+        help_heading = "Network"
+    )]
+    pub socks5_hostname: Option<String>,
+
+    /// A SOCKS5 proxy for every URL, hosts looked up here (curl's; -x socks5://HOST:PORT).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        conflicts_with_all = ["proxy", "socks4", "socks4a"],
+        help_heading = "Network"
+    )]
+    pub socks5: Option<String>,
+
+    /// A SOCKS4 proxy for every URL (curl's; -x socks4://HOST:PORT).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        conflicts_with_all = ["proxy", "socks4a"],
+        help_heading = "Network"
+    )]
+    pub socks4: Option<String>,
+
+    /// A SOCKS4a proxy for every URL, which looks the URL's host up itself (curl's; -x
+    /// socks4a://HOST:PORT).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        conflicts_with = "proxy",
+        help_heading = "Network"
+    )]
+    pub socks4a: Option<String>,
+
     /// Send http URLs to an HTTP or https proxy through a CONNECT tunnel, as https URLs go,
     /// instead of as a request naming the whole URL (curl's --proxytunnel; aria2c's
     /// --proxy-method tunnel).
@@ -337,6 +375,16 @@ pub struct Cli {
         help_heading = "Network"
     )]
     pub user: Option<String>,
+
+    /// Send `Authorization: Bearer TOKEN` (OAuth 2.0), as curl's --oauth2-bearer: like -u's
+    /// login, only to each URL's own origin.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        conflicts_with = "user",
+        help_heading = "Network"
+    )]
+    pub oauth2_bearer: Option<String>,
 
     /// The password for --user, given apart as wget's --password takes it (--user is then the
     /// user name alone).

@@ -223,7 +223,23 @@ fn proxies(cli: &Cli) -> Result<Proxies> {
         )))?;
     }
     let tunnel = cli.proxytunnel || cli.proxy_method.as_deref() == Some("tunnel");
-    let proxies = Proxies::from_env(cli.proxy.as_deref(), cli.noproxy.as_deref())
+    // curl's --socks5-hostname HOST:PORT and its kin: -x with the scheme.
+    let socks = [
+        ("socks5h", &cli.socks5_hostname),
+        ("socks5", &cli.socks5),
+        ("socks4", &cli.socks4),
+        ("socks4a", &cli.socks4a),
+    ]
+    .into_iter()
+    .find_map(|(scheme, given)| {
+        let given = given.as_deref()?;
+        let address = given
+            .split_once("://")
+            .map_or(given, |(_, address)| address);
+        Some(format!("{scheme}://{address}"))
+    });
+    let proxy = cli.proxy.clone().or(socks);
+    let proxies = Proxies::from_env(proxy.as_deref(), cli.noproxy.as_deref())
         .map_err(UsageError)?
         .tunnelled(tunnel);
     let Some(user) = cli.proxy_user.as_deref() else {
@@ -475,6 +491,27 @@ impl Options {
             .into());
         }
         let (mut headers, removed) = given_headers(&cli.headers)?;
+        if let Some(token) = &cli.oauth2_bearer {
+            if headers
+                .iter()
+                .any(|(name, _)| name == header::AUTHORIZATION)
+            {
+                return Err(UsageError(
+                    "--oauth2-bearer and -H 'Authorization: ...' both give credentials: keep one"
+                        .into(),
+                )
+                .into());
+            }
+            let value = HeaderValue::try_from(format!("Bearer {}", token.trim()))
+                .ok()
+                .filter(|_| !token.trim().is_empty())
+                .ok_or_else(|| {
+                    UsageError(
+                        "--oauth2-bearer needs a token of printable characters, on one line".into(),
+                    )
+                })?;
+            headers.push((header::AUTHORIZATION, value));
+        }
         if let Some(user) = &cli.user {
             if headers
                 .iter()

@@ -138,7 +138,88 @@ const NOTES: &[(&[&str], &str)] = &[
     ),
     (
         &["--no-proxy"],
-        "-x '' sends every URL direct, whatever the proxy variables say",
+        "-x '' sends every URL direct, whatever the proxy variables say (wget's --no-proxy); \
+         aria2c's --no-proxy=HOSTS, the hosts that go direct, is --noproxy HOSTS",
+    ),
+    (
+        &["--proxy-cacert", "--proxy-capath"],
+        "--cacert and --capath are trusted for an https:// proxy's certificate as for \
+         servers'",
+    ),
+    (
+        &["--proxy-header", "--preproxy"],
+        "a proxy gets only its login (--proxy-user) beside the request: no headers of its own, \
+         and no proxy before it",
+    ),
+    (
+        &[
+            "--ciphers",
+            "--tls13-ciphers",
+            "--curves",
+            "--sslv3",
+            "--false-start",
+            "--cert-status",
+            "--crlfile",
+            "--pinnedpubkey",
+            "--engine",
+        ],
+        "TLS is rustls' with its defaults (TLS 1.2 and 1.3, modern ciphers only, certificates \
+         verified against --cacert, the system's store and Mozilla's roots): --tls-min and \
+         --tls-max choose the versions",
+    ),
+    (
+        &[
+            "--doh-url",
+            "--dns-interface",
+            "--dns-ipv4-addr",
+            "--dns-ipv6-addr",
+        ],
+        "names are looked up by the system's resolver; --resolve HOST:PORT:ADDRESS and \
+         --connect-to send a host elsewhere without a lookup",
+    ),
+    (
+        &[
+            "--tcp-fastopen",
+            "--happy-eyeballs-timeout-ms",
+            "--expect100-timeout",
+        ],
+        "a host's addresses are tried as Happy Eyeballs (RFC 8305) has it, IPv6 and IPv4 \
+         taking turns a quarter of a second apart, and no request has a body to wait on",
+    ),
+    (
+        &["--ignore-content-length"],
+        "a Content-Length is what ends a body: one cut short fails its URL (io), and -c resumes it",
+    ),
+    (
+        &["--unix-socket", "--abstract-unix-socket"],
+        "fetchpar connects over TCP only",
+    ),
+    (
+        &[
+            "--negotiate",
+            "--ntlm",
+            "--ntlm-wb",
+            "--delegation",
+            "--aws-sigv4",
+            "--sasl-ir",
+        ],
+        "logins go as Basic or Digest (-u, a netrc file), or as a bearer token \
+         (--oauth2-bearer); any other scheme's header can be given with -H",
+    ),
+    (
+        &["--stderr", "--styled-output", "--no-styled-output"],
+        "results go to stdout and messages to stderr, styled only on a terminal (NO_COLOR \
+         turns it off): redirect them where they should go",
+    ),
+    (
+        &["--url-query"],
+        "the query goes in each URL as written, in the list (a glob such as ?page=[1-9] \
+         makes many)",
+    ),
+    (
+        &["--disallow-username-in-url"],
+        "a login in a URL is used for that URL's own origin and never shown: results and \
+         messages print it as ***",
     ),
     (
         &["--proxy-basic", "--proxy-digest", "--proxy-anyauth"],
@@ -460,6 +541,9 @@ mod tests {
             ("--no-conf", "--no-config"),
             ("--skip-existing", "--no-clobber"),
             ("--hsts-file=x", "no HSTS"),
+            ("--pinnedpubkey=sha256//x", "rustls"),
+            ("--no-proxy=localhost", "--noproxy HOSTS"),
+            ("--proxy-cacert=ca.pem", "--cacert"),
         ] {
             let note = note(option).unwrap_or_else(|| panic!("no note on {option}"));
             assert!(note.contains(says), "{option}: {note}");

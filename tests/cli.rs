@@ -1566,6 +1566,42 @@ fn credentials_given_as_headers_stay_on_the_first_origin() {
 }
 
 #[test]
+fn oauth2_bearer_goes_to_each_urls_own_origin_as_curls_does() {
+    let origin = Origin::start().unwrap();
+    let echo = origin.url("/e?echo=authorization");
+    let elsewhere = echo.replace("127.0.0.1", "localhost");
+    let lines = [
+        echo.clone(),
+        // A redirect to another origin: the token stays behind, as -u's login does.
+        redirecting(&origin, "/hop", &elsewhere),
+        // A login in the URL gives way to it, as to a -H Authorization.
+        echo.replace("http://", "http://own:pw@"),
+    ];
+    let out = fetchpar()
+        .args(["--json", "--keep-order", "--oauth2-bearer", "t0k.en"])
+        .arg(list(&lines).path())
+        .assert()
+        .success();
+    let prefixes: Vec<serde_json::Value> = (json_lines(&out.get_output().stdout).iter())
+        .map(|r| r["prefix"].clone())
+        .collect();
+    assert_eq!(prefixes, ["Bearer t0k.en", "", "Bearer t0k.en"]);
+    for other in [&["-u", "me:pw"][..], &["-H", "Authorization: Basic eA=="]] {
+        fetchpar()
+            .args(["--oauth2-bearer", "t"])
+            .args(other)
+            .arg(&echo)
+            .assert()
+            .code(2);
+    }
+    fetchpar()
+        .args(["--oauth2-bearer", "a\u{7}b", &echo])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--oauth2-bearer needs a token"));
+}
+
+#[test]
 fn netrc_gives_each_host_its_entry_redirects_included() {
     use base64::Engine as _;
     let origin = Origin::start().unwrap();

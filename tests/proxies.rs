@@ -230,6 +230,9 @@ fn socks5_and_socks5h_proxies_carry_urls_and_their_login() {
     let login = format!("socks5h://me:s0cks%20pass@{proxy}");
     let done = one(&far, &["-x", &login], 0);
     assert_eq!(done["bytes"], 7, "{done}");
+    // curl's --socks5-hostname HOST:PORT is -x socks5h://HOST:PORT.
+    let done = one(&far, &["--socks5-hostname", &proxy], 0);
+    assert_eq!(done["bytes"], 7, "{done}");
     assert_eq!(
         *asked.lock().unwrap(),
         [
@@ -239,6 +242,10 @@ fn socks5_and_socks5h_proxies_carry_urls_and_their_login() {
             },
             Asked {
                 login: Some(("me".into(), "s0cks pass".into())),
+                target: format!("far-away.test:{port}"),
+            },
+            Asked {
+                login: None,
                 target: format!("far-away.test:{port}"),
             },
         ]
