@@ -172,9 +172,10 @@ fn execute(cli: &Cli) -> Result<u8> {
         &options.reading,
     )?;
     let names = &options.reading.names;
-    if (!names.accept.is_empty() || !names.reject.is_empty()) && !reader.reads_html() {
+    if names.any() && !reader.reads_html() {
         return Err(UsageError(
-            "--accept and --reject choose among the links of HTML lists, and no list is read \
+            "--accept, --reject and their regexes choose among the links of HTML lists, and no \
+             list is read \
              as HTML (-F reads every list so; a list on a server is when it says it is HTML)"
                 .into(),
         )

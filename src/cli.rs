@@ -91,6 +91,20 @@ pub struct Cli {
           value_parser = crate::html::NamePattern::parse, help_heading = "Input")]
     pub reject: Vec<crate::html::NamePattern>,
 
+    /// Fetch only the links of HTML lists whose whole URL matches this regular expression
+    /// (wget's --accept-regex; Rust's regex syntax, close to PCRE without look-around).
+    #[arg(long, value_name = "REGEX", help_heading = "Input")]
+    pub accept_regex: Option<String>,
+
+    /// Leave out the links of HTML lists whose whole URL matches this regular expression
+    /// (wget's --reject-regex).
+    #[arg(long, value_name = "REGEX", help_heading = "Input")]
+    pub reject_regex: Option<String>,
+
+    /// Match --accept, --reject and the regular expressions in any case (wget's).
+    #[arg(long, help_heading = "Input")]
+    pub ignore_case: bool,
+
     /// Resolve relative URLs against this one: a list's lines without a scheme, and an HTML
     /// list's links (wget's -B).
     #[arg(short = 'B', long, value_name = "URL", value_parser = parse_base, help_heading = "Input")]

@@ -54,11 +54,17 @@ const LINKS: &[(&str, &str)] = &[
     ("video", "src"),
 ];
 
-/// wget's `--accept` and `--reject`: which of a page's links are fetched, by file name.
+/// wget's `--accept` and `--reject`: which of a page's links are fetched, by file name; and
+/// its `--accept-regex` and `--reject-regex`, by the whole URL.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
     pub accept: Vec<NamePattern>,
     pub reject: Vec<NamePattern>,
+    pub accept_regex: Option<regex::Regex>,
+    pub reject_regex: Option<regex::Regex>,
+    /// wget's `--ignore-case`: names match their patterns in any case (the regexes are
+    /// compiled so already).
+    pub ignore_case: bool,
 }
 
 /// One item of an `--accept` or `--reject` list: a suffix, or a shell pattern when it holds
@@ -81,18 +87,48 @@ impl NamePattern {
         Ok(Self::Suffix(text.to_string()))
     }
 
-    fn matches(&self, name: &str) -> bool {
-        match self {
-            Self::Suffix(suffix) => name.ends_with(suffix.as_str()),
-            Self::Glob(glob) => glob.matches(name),
+    fn matches(&self, name: &str, ignore_case: bool) -> bool {
+        match (self, ignore_case) {
+            (Self::Suffix(suffix), false) => name.ends_with(suffix.as_str()),
+            (Self::Suffix(suffix), true) => name.to_lowercase().ends_with(&suffix.to_lowercase()),
+            (Self::Glob(glob), _) => {
+                let options = glob::MatchOptions {
+                    case_sensitive: !ignore_case,
+                    ..glob::MatchOptions::new()
+                };
+                glob.matches_with(name, options)
+            }
         }
     }
+}
+
+/// A `--accept-regex` or `--reject-regex`, in any case with `--ignore-case`.
+pub fn parse_regex(text: &str, ignore_case: bool) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(text)
+        .case_insensitive(ignore_case)
+        // A pattern is the user's own, but a bound keeps a typo's blow-up from taking the run's
+        // memory.
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|err| format!("`{text}` is not a regular expression fetchpar reads: {err}"))
 }
 
 impl Names {
     /// Whether a link to `url` is fetched: its file name (the last part of its path, decoded;
     /// none for a folder) matches an `--accept` item, if any are given, and no `--reject` one.
     fn wanted(&self, url: &Url) -> bool {
+        let whole = url.as_str();
+        if self
+            .accept_regex
+            .as_ref()
+            .is_some_and(|r| !r.is_match(whole))
+            || self
+                .reject_regex
+                .as_ref()
+                .is_some_and(|r| r.is_match(whole))
+        {
+            return false;
+        }
         if self.accept.is_empty() && self.reject.is_empty() {
             return true;
         }
@@ -101,8 +137,17 @@ impl Names {
             .and_then(|mut s| s.next_back())
             .unwrap_or("");
         let name = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
-        (self.accept.is_empty() || self.accept.iter().any(|p| p.matches(&name)))
-            && !self.reject.iter().any(|p| p.matches(&name))
+        let matches = |p: &NamePattern| p.matches(&name, self.ignore_case);
+        (self.accept.is_empty() || self.accept.iter().any(matches))
+            && !self.reject.iter().any(matches)
+    }
+
+    /// Whether any of them is given: they choose among the links of HTML lists.
+    pub fn any(&self) -> bool {
+        !self.accept.is_empty()
+            || !self.reject.is_empty()
+            || self.accept_regex.is_some()
+            || self.reject_regex.is_some()
     }
 }
 
@@ -706,6 +751,7 @@ mod tests {
             let names = Names {
                 accept: parse(accept),
                 reject: parse(reject),
+                ..Names::default()
             };
             Links::new(page.as_bytes().to_vec(), Some(base.clone()), names)
                 .unwrap()
@@ -724,6 +770,45 @@ mod tests {
         );
         assert!(NamePattern::parse("").is_err());
         assert!(NamePattern::parse("[a").is_err());
+        // The regexes match the whole URL; --ignore-case makes every pattern case-blind.
+        let chosen = |names: Names| {
+            let page = "<a href=\"A.ISO\">1</a><a href=\"b.iso\">2</a><a href=\"c.Txt\">3</a>\
+                        <a href=\"/other/d.iso\">4</a>";
+            Links::new(page.as_bytes().to_vec(), Some(base.clone()), names)
+                .unwrap()
+                .map(|link| link.text)
+                .collect::<Vec<_>>()
+        };
+        let pub_iso = |case: bool| Names {
+            accept_regex: Some(parse_regex(r"^http://h\.example/pub/.*\.iso$", case).unwrap()),
+            ignore_case: case,
+            ..Names::default()
+        };
+        assert_eq!(chosen(pub_iso(false)), ["http://h.example/pub/b.iso"]);
+        assert_eq!(
+            chosen(pub_iso(true)),
+            ["http://h.example/pub/A.ISO", "http://h.example/pub/b.iso"]
+        );
+        let reject = |case: bool| Names {
+            accept: vec![
+                NamePattern::parse("txt").unwrap(),
+                NamePattern::parse("*.iso").unwrap(),
+            ],
+            reject_regex: Some(parse_regex("/other/", case).unwrap()),
+            ignore_case: case,
+            ..Names::default()
+        };
+        assert_eq!(chosen(reject(false)), ["http://h.example/pub/b.iso"]);
+        assert_eq!(
+            chosen(reject(true)),
+            [
+                "http://h.example/pub/A.ISO",
+                "http://h.example/pub/b.iso",
+                "http://h.example/pub/c.Txt"
+            ]
+        );
+        let err = parse_regex("(a", false).unwrap_err();
+        assert!(err.starts_with("`(a` is not a regular expression"), "{err}");
     }
 
     proptest::proptest! {

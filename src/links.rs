@@ -385,7 +385,7 @@ impl Reading {
         } else {
             self.force_html.then(|| Format::Html {
                 base,
-                names: self.names.clone(),
+                names: Box::new(self.names.clone()),
             })
         }
     }
@@ -399,7 +399,7 @@ pub enum Format {
         /// What relative links resolve against, before the page's own `<base href>`.
         base: Option<Url>,
         /// `--accept` and `--reject`.
-        names: crate::html::Names,
+        names: Box<crate::html::Names>,
     },
     /// A Metalink file (`-M`, `--force-metalink`, a `.meta4` or `.metalink` name, or a server
     /// saying it is one).
@@ -637,7 +637,7 @@ impl LinkReader {
                     } else if mime == "text/html" || mime == "application/xhtml+xml" {
                         Some(Format::Html {
                             base: Some(base),
-                            names: reading.names.clone(),
+                            names: Box::new(reading.names.clone()),
                         })
                     } else if matches!(
                         mime,
@@ -814,7 +814,7 @@ impl LinkReader {
             };
             whole.entries = Some(match &mut whole.format {
                 Format::Html { base, names } => {
-                    match crate::html::Links::new(doc, base.take(), std::mem::take(names)) {
+                    match crate::html::Links::new(doc, base.take(), *std::mem::take(names)) {
                         Ok(links) => Box::new(links),
                         Err(reason) => return self.abandon_source(&name, reason),
                     }

@@ -195,6 +195,16 @@ fn login(
     }
 }
 
+/// `--accept-regex` or `--reject-regex` compiled, if given.
+fn regex(option: &str, given: &Option<String>, ignore_case: bool) -> Result<Option<regex::Regex>> {
+    let Some(text) = given else {
+        return Ok(None);
+    };
+    let compiled = crate::html::parse_regex(text, ignore_case)
+        .map_err(|why| UsageError(format!("{option}: {why}")))?;
+    Ok(Some(compiled))
+}
+
 /// The proxies, with `--proxy-user`'s login in place of any in their URLs.
 fn proxies(cli: &Cli) -> Result<Proxies> {
     // aria2c's -x N (connections per server) typed where -x is curl's --proxy: a bare number
@@ -552,6 +562,9 @@ impl Options {
                 names: crate::html::Names {
                     accept: cli.accept.clone(),
                     reject: cli.reject.clone(),
+                    accept_regex: regex("--accept-regex", &cli.accept_regex, cli.ignore_case)?,
+                    reject_regex: regex("--reject-regex", &cli.reject_regex, cli.ignore_case)?,
+                    ignore_case: cli.ignore_case,
                 },
                 glob: !cli.globoff,
             },

@@ -118,6 +118,16 @@ const NOTES: &[(&[&str], &str)] = &[
             "--page-requisites",
             "--convert-links",
             "--backup-converted",
+            "--span-hosts",
+            "--relative",
+            "--follow-tags",
+            "--ignore-tags",
+            "--include-directories",
+            "--exclude-directories",
+            "--domains",
+            "--exclude-domains",
+            "--protocol-directories",
+            "--filter-urls",
         ],
         "fetchpar fetches lists and does not crawl: -i URL fetches the links of one page \
          (--accept and --reject choose among them), and -i with a sitemap a site's pages \
@@ -140,6 +150,45 @@ const NOTES: &[(&[&str], &str)] = &[
         &["--no-proxy"],
         "-x '' sends every URL direct, whatever the proxy variables say (wget's --no-proxy); \
          aria2c's --no-proxy=HOSTS, the hosts that go direct, is --noproxy HOSTS",
+    ),
+    (
+        &["--no-netrc"],
+        "a netrc file is read only when asked for: -n (~/.netrc or $NETRC) or --netrc-file FILE",
+    ),
+    (
+        &["--iri", "--no-iri", "--remote-encoding"],
+        "URLs are read as the URL standard reads them (a host in Unicode goes out as IDNA, a \
+         path's letters percent-encoded as UTF-8), whatever a page's encoding",
+    ),
+    (
+        &["--regex-type"],
+        "--accept-regex and --reject-regex take Rust's regex syntax, close to PCRE without \
+         look-around or back-references",
+    ),
+    (
+        &["--execute"],
+        "a wgetrc command is an option: give it as one (--option value), or put it in the \
+         config file (~/.config/fetchpar/config); robots.txt is never read",
+    ),
+    (
+        &[
+            "--keep-badhash",
+            "--verify-save-failed",
+            "--fsync-policy",
+            "--stats-site",
+        ],
+        "a file whose digest does not match is not kept under its name (its URL fails \
+         `checksum`), a file is put in place only once all of it is written, and --json and \
+         --timeline give each URL's figures",
+    ),
+    (
+        &["--metalink-index", "--preferred-location"],
+        "-M FILE fetches every file a Metalink lists, from its mirrors in their priority order",
+    ),
+    (
+        &["--no-check-hostname", "--hpkp", "--ocsp", "--dane"],
+        "a server's certificate is always checked for its name, against --cacert, the \
+         system's store and Mozilla's roots (no pinning, OCSP or DANE)",
     ),
     (
         &["--proxy-cacert", "--proxy-capath"],

@@ -670,12 +670,31 @@ fn a_list_on_a_server_that_is_html_gives_its_links_as_wget_i_reads_one() {
         chosen(&["--reject", "up", "--reject", "g?ne"]),
         ["f1?size=3", "p?size=5"]
     );
+    // wget's --accept-regex and --reject-regex match the whole URL, --ignore-case any case.
+    assert_eq!(
+        chosen(&["--accept-regex", "/UP\\?|/p\\?", "--ignore-case"]),
+        ["up?size=4", "p?size=5"]
+    );
+    assert_eq!(
+        chosen(&["--reject-regex", "size=[34]$"]),
+        ["p?size=5", "gone?status=404"]
+    );
     // On a plain list they would have nothing to choose from: said, not ignored.
+    for given in [["--accept", "iso"], ["--reject-regex", "x"]] {
+        fetchpar()
+            .args(given)
+            .arg(origin.url("/a.iso"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("no list is read as HTML"));
+    }
     fetchpar()
-        .args(["--accept", "iso", &origin.url("/a.iso")])
+        .args(["--accept-regex", "(", "-i", &start])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no list is read as HTML"));
+        .stderr(predicate::str::contains(
+            "--accept-regex: `(` is not a regular",
+        ));
     fetchpar()
         .args(["--accept", "[a", "-i", &start])
         .assert()

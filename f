@@ -1,0 +1,3 @@
+# Netscape HTTP Cookie File
+# Written by fetchpar (--save-cookies). Edit at your own risk.
+
