@@ -101,6 +101,12 @@ pub struct Cli {
     #[arg(long, value_name = "REGEX", help_heading = "Input")]
     pub reject_regex: Option<String>,
 
+    /// Fetch https URLs only: an http URL in a list fails its line, a page's http links and
+    /// a line's http mirrors are left out, a redirect to http is not followed, and a list is
+    /// fetched from an https URL only (wget's, which it has for recursion).
+    #[arg(long, help_heading = "Network")]
+    pub https_only: bool,
+
     /// Match --accept, --reject and the regular expressions in any case (wget's).
     #[arg(long, help_heading = "Input")]
     pub ignore_case: bool,
@@ -316,6 +322,7 @@ pub struct Cli {
         long,
         value_name = "HOST:PORT",
         conflicts_with_all = ["proxy", "socks4", "socks4a"],
+        hide_short_help = true,
         help_heading = "Network"
     )]
     pub socks5: Option<String>,
@@ -325,6 +332,7 @@ pub struct Cli {
         long,
         value_name = "HOST:PORT",
         conflicts_with_all = ["proxy", "socks4a"],
+        hide_short_help = true,
         help_heading = "Network"
     )]
     pub socks4: Option<String>,
@@ -335,6 +343,7 @@ pub struct Cli {
         long,
         value_name = "HOST:PORT",
         conflicts_with = "proxy",
+        hide_short_help = true,
         help_heading = "Network"
     )]
     pub socks4a: Option<String>,
@@ -352,6 +361,7 @@ pub struct Cli {
         value_name = "METHOD",
         value_parser = ["get", "tunnel"],
         conflicts_with = "proxytunnel",
+        hide_short_help = true,
         help_heading = "Network"
     )]
     pub proxy_method: Option<String>,

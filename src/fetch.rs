@@ -74,6 +74,8 @@ pub struct NetSettings {
     /// `--compressed`: bodies are asked for compressed as curl asks (deflate, gzip, br, zstd),
     /// and saved decoded.
     pub compressed: bool,
+    /// `--https-only`: no http URL is fetched, a redirect to one included.
+    pub https_only: bool,
     pub retry: RetryPolicy,
     /// Most fetches to one host at once (`--per-host`).
     pub per_host: Option<usize>,
@@ -414,6 +416,10 @@ impl Fetcher {
     /// is read as it arrives (as HTML or Metalink when the server says it is one). Anything but
     /// a 2xx answer is an error naming the status. Not retried: the run has not started, and says why at once.
     pub fn open_list(&self, url: &Url) -> Result<RemoteList, Failure> {
+        if self.settings.https_only && url.scheme() != "https" {
+            let why = "an http URL, and --https-only fetches https URLs only";
+            return Err(Failure::new(ErrorKind::InvalidUrl, why));
+        }
         let job = Job::outside_lists(url.clone(), "-i");
         let mut outcome = Outcome::new(&job, Duration::ZERO);
         let (response, location) = self.request(url, Ask::default(), &mut outcome)?;
@@ -670,6 +676,16 @@ impl Fetcher {
         {
             job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
         }
+        // --https-only: an http URL's line fails, and its http mirrors are left out.
+        if let Ok(target) = &mut job.target
+            && self.settings.https_only
+        {
+            target.mirrors.retain(|mirror| mirror.scheme() == "https");
+            if target.url.scheme() != "https" {
+                let why = "an http URL, and --https-only fetches https URLs only";
+                job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
+            }
+        }
         // A line's proxy options, weighed against the run's proxies now that all are read.
         if let Ok(target) = &mut job.target
             && let Some(proxies) = &mut target.options.proxies
@@ -679,6 +695,20 @@ impl Fetcher {
         }
         if let Some(saver) = &self.saver {
             job.planned = saver.plan(job);
+        }
+    }
+
+    /// `next`, unless it is an http URL a redirect leads to under `--https-only`.
+    fn https_only_allows(&self, next: Url) -> Result<Url, Failure> {
+        match self.settings.https_only && next.scheme() != "https" {
+            true => Err(Failure::new(
+                ErrorKind::Redirects,
+                format!(
+                    "redirect to `{}` not followed: --https-only follows https URLs only",
+                    redact(&next)
+                ),
+            )),
+            false => Ok(next),
         }
     }
 
@@ -864,7 +894,7 @@ impl Fetcher {
                     format!("too many redirects: more than {max} (--max-redirects)"),
                 ))
             } else {
-                next_url(&current, &location)
+                next_url(&current, &location).and_then(|next| self.https_only_allows(next))
             };
             match next {
                 Ok(next) => previous = Some(std::mem::replace(&mut current, next)),

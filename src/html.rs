@@ -65,6 +65,8 @@ pub struct Names {
     /// wget's `--ignore-case`: names match their patterns in any case (the regexes are
     /// compiled so already).
     pub ignore_case: bool,
+    /// `--https-only`: http links are left out, as wget's recursion leaves them.
+    pub https_only: bool,
 }
 
 /// One item of an `--accept` or `--reject` list: a suffix, or a shell pattern when it holds
@@ -117,6 +119,9 @@ impl Names {
     /// Whether a link to `url` is fetched: its file name (the last part of its path, decoded;
     /// none for a folder) matches an `--accept` item, if any are given, and no `--reject` one.
     fn wanted(&self, url: &Url) -> bool {
+        if self.https_only && url.scheme() != "https" {
+            return false;
+        }
         let whole = url.as_str();
         if self
             .accept_regex

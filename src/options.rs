@@ -486,6 +486,16 @@ impl Options {
         } else {
             given
         };
+        if let Some(ListName::Remote(url)) = (lists.iter())
+            .find(|list| matches!(list, ListName::Remote(url) if url.scheme() != "https"))
+            .filter(|_| cli.https_only)
+        {
+            return Err(UsageError(format!(
+                "{}: --https-only fetches lists from https URLs only",
+                crate::outcome::redact(url)
+            ))
+            .into());
+        }
         let stdin = ListName::Local(PathBuf::from("-"));
         if lists.iter().filter(|&list| *list == stdin).count() > 1 {
             return Err(UsageError("standard input (`-`) can be read only once".into()).into());
@@ -565,6 +575,7 @@ impl Options {
                     accept_regex: regex("--accept-regex", &cli.accept_regex, cli.ignore_case)?,
                     reject_regex: regex("--reject-regex", &cli.reject_regex, cli.ignore_case)?,
                     ignore_case: cli.ignore_case,
+                    https_only: cli.https_only,
                 },
                 glob: !cli.globoff,
             },
@@ -609,6 +620,7 @@ impl Options {
                 pool: idle_connections(jobs),
                 max_size: cli.max_size,
                 compressed: cli.compressed,
+                https_only: cli.https_only,
                 retry: RetryPolicy {
                     retries: retries_wanted(cli),
                     base_delay: cli.retry_delay.0.unwrap_or(Duration::ZERO),

@@ -85,7 +85,8 @@ const NOTES: &[(&[&str], &str)] = &[
     ),
     (
         &["--proto", "--proto-redir", "--proto-default"],
-        "only http and https URLs are fetched, and redirects are followed to http and https only",
+        "only http and https URLs are fetched, and redirects are followed to http and https \
+         only; --https-only keeps to https alone (URLs, redirects and lists)",
     ),
     (
         &["--output", "--output-document"],

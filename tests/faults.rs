@@ -1153,17 +1153,30 @@ fn tls_server_with(config: Arc<rustls::ServerConfig>, ca_pem: String) -> TlsServ
                 let mut tls = rustls::StreamOwned::new(conn, stream);
                 let mut head = [0u8; 4096];
                 if let Ok(n) = tls.read(&mut head) {
-                    // `/big` is 3 MiB of a repeating pattern (many TLS records); anything else
-                    // is "secret".
-                    let body = if head[..n].starts_with(b"GET /big ") {
+                    // `/big` is 3 MiB of a repeating pattern (many TLS records); `/to/REST`
+                    // redirects to `http://REST`; anything else is "secret".
+                    let asked = String::from_utf8_lossy(&head[..n]).into_owned();
+                    let path = asked.split(' ').nth(1).unwrap_or("/");
+                    let body = if path == "/big" {
                         big_body()
                     } else {
                         b"secret".to_vec()
                     };
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
+                    let head = match path.strip_prefix("/to/") {
+                        Some(rest) => format!(
+                            "HTTP/1.1 302 Found\r\nLocation: http://{rest}\r\n\
+                             Content-Length: 0\r\nConnection: close\r\n\r\n"
+                        ),
+                        None => format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        ),
+                    };
+                    let body = if path.starts_with("/to/") {
+                        Vec::new()
+                    } else {
+                        body
+                    };
                     let _ = tls.write_all(head.as_bytes());
                     let _ = tls.write_all(&body);
                     let _ = tls.flush();
@@ -2128,6 +2141,71 @@ fn proxytunnel_carries_an_http_url_through_an_https_proxy_in_a_tunnel() {
         "{stderr}"
     );
     assert!(stderr.contains("> GET /a?size=9 HTTP/1.1"), "{stderr}");
+}
+
+#[test]
+fn https_only_fetches_no_http_url_redirects_page_links_and_lists_included() {
+    let server = tls_server(&["127.0.0.1"]);
+    let ca = server.ca_file();
+    let origin = Origin::start().unwrap();
+    let plain = origin.url("/p?size=3");
+    let to_plain = format!("{}to/{}", server.url, plain.trim_start_matches("http://"));
+    let lines = [
+        format!("{}a {}", server.url, origin.url("/mirror?size=4")),
+        plain.clone(),
+        to_plain.clone(),
+    ];
+    let run = |extra: &[&str], code: i32| {
+        let out = fetchpar()
+            .args(["--json", "--keep-order", "--retries", "0", "--cacert"])
+            .arg(ca.path())
+            .args(extra)
+            .arg(list(&lines).path())
+            .assert()
+            .code(code);
+        json_lines(&out.get_output().stdout)
+    };
+    // Without it, all three are fetched (the redirect leads to the origin's 3 bytes).
+    let all = run(&[], 0);
+    assert_eq!(all[2]["bytes"], 3, "{all:#?}");
+    let records = run(&["--https-only"], 1);
+    assert_eq!(records[0]["prefix"], "secret");
+    assert_eq!(records[0]["mirror"], serde_json::Value::Null);
+    assert_eq!(kind(&records[1]), "invalid_url");
+    assert_eq!(
+        message(&records[1]),
+        "an http URL, and --https-only fetches https URLs only"
+    );
+    assert_eq!(kind(&records[2]), "redirects");
+    assert_eq!(
+        message(&records[2]),
+        format!("redirect to `{plain}` not followed: --https-only follows https URLs only")
+    );
+    // A page's http links are left out, as wget's recursion leaves them; a list is fetched
+    // from https only.
+    let page = format!(
+        "<a href=\"{}x\">s</a> <a href=\"{plain}\">p</a>",
+        server.url
+    );
+    let page_file = list(&[page]);
+    let out = fetchpar()
+        .args(["--json", "-F", "--https-only", "--cacert"])
+        .arg(ca.path())
+        .arg(page_file.path())
+        .assert()
+        .success();
+    let records = json_lines(&out.get_output().stdout);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["url"], format!("{}x", server.url).as_str());
+    let refused = fetchpar()
+        .args(["--https-only", "-i", &origin.url("/list.txt?body=x")])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("--https-only fetches lists from https URLs only"),
+        "{stderr}"
+    );
 }
 
 #[test]
