@@ -1,3 +1,1 @@
-# Netscape HTTP Cookie File
-# Written by fetchpar (--save-cookies). Edit at your own risk.
-
+http://127.0.0.1:1/

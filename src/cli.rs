@@ -307,6 +307,30 @@ pub struct Cli {
     #[arg(long, value_name = "HOSTS", help_heading = "Network")]
     pub noproxy: Option<String>,
 
+    /// wget's --no-proxy (every URL direct) and aria2c's --no-proxy=HOSTS (as --noproxy).
+    #[arg(long = "no-proxy", value_name = "HOSTS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "*", conflicts_with = "noproxy", hide_short_help = true,
+          help_heading = "Network")]
+    pub no_proxy_hosts: Option<String>,
+
+    /// The proxy for http URLs, in place of -x's and http_proxy (aria2c's; "" for none).
+    #[arg(
+        long,
+        value_name = "URL",
+        hide_short_help = true,
+        help_heading = "Network"
+    )]
+    pub http_proxy: Option<String>,
+
+    /// The proxy for https URLs, in place of -x's and https_proxy (aria2c's; "" for none).
+    #[arg(
+        long,
+        value_name = "URL",
+        hide_short_help = true,
+        help_heading = "Network"
+    )]
+    pub https_proxy: Option<String>,
+
     /// A SOCKS5 proxy for every URL, which looks the URL's host up itself (curl's; the same as
     /// -x socks5h://HOST:PORT).
     #[arg(
@@ -433,9 +457,20 @@ pub struct Cli {
     #[arg(short = 'n', long, alias = "netrc-optional", help_heading = "Network")]
     pub netrc: bool,
 
-    /// Credentials for each host from this netrc file (curl's --netrc-file).
-    #[arg(long, value_name = "FILE", help_heading = "Network")]
+    /// Credentials for each host from this netrc file (curl's --netrc-file, aria2c's
+    /// --netrc-path).
+    #[arg(
+        long,
+        value_name = "FILE",
+        visible_alias = "netrc-path",
+        help_heading = "Network"
+    )]
     pub netrc_file: Option<PathBuf>,
+
+    /// Read no netrc file: the default here (wget's and aria2c's --no-netrc).
+    #[arg(long, conflicts_with_all = ["netrc", "netrc_file"], hide_short_help = true,
+          help_heading = "Network")]
+    pub no_netrc: bool,
 
     /// Check that each URL is there without downloading it (wget's --spider).
     ///
@@ -619,9 +654,9 @@ pub struct Cli {
           value_parser = crate::retry::parse_statuses)]
     pub retry_on_http_error: Option<crate::retry::Statuses>,
 
-    /// Base wait before a retry, doubled each time, with jitter.
+    /// Base wait before a retry, doubled each time, with jitter (aria2c's --retry-wait).
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_secs,
-          help_heading = "Network")]
+          visible_alias = "retry-wait", help_heading = "Network")]
     pub retry_delay: Limit,
 
     /// Start no retry of a URL after this many seconds from its first attempt, nor wait for one
@@ -894,7 +929,7 @@ pub struct Cli {
     /// Without it, saved bodies are asked for as they are stored (identity), as wget and
     /// aria2c ask; shown ones are always asked for as gzip and decoded. A part is resumed with
     /// a plain range of the file, and a body the server compresses is not split.
-    #[arg(long, help_heading = "Saving")]
+    #[arg(long, visible_alias = "http-accept-gzip", help_heading = "Saving")]
     pub compressed: bool,
 
     /// Fail any body larger than this, as saved or, when shown, decoded (e.g. 500K, 100M, 2G).
@@ -1285,6 +1320,9 @@ mod tests {
             (&["--save-session", "s.txt"], &["--failed-out", "s.txt"]),
             (&["--netrc-optional"], &["-n"]),
             (&["--input-metalink", "m.meta4"], &["-M", "m.meta4"]),
+            (&["--retry-wait", "3"], &["--retry-delay", "3"]),
+            (&["--http-accept-gzip"], &["--compressed"]),
+            (&["--netrc-path", "n"], &["--netrc-file", "n"]),
         ];
         for (theirs, ours) in pairs {
             assert_eq!(parse(theirs), parse(ours), "{theirs:?}");

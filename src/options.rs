@@ -249,7 +249,9 @@ fn proxies(cli: &Cli) -> Result<Proxies> {
         Some(format!("{scheme}://{address}"))
     });
     let proxy = cli.proxy.clone().or(socks);
-    let proxies = Proxies::from_env(proxy.as_deref(), cli.noproxy.as_deref())
+    let noproxy = cli.noproxy.as_deref().or(cli.no_proxy_hosts.as_deref());
+    let proxies = Proxies::from_env(proxy.as_deref(), noproxy)
+        .and_then(|p| p.with_schemes(cli.http_proxy.as_deref(), cli.https_proxy.as_deref()))
         .map_err(UsageError)?
         .tunnelled(tunnel);
     let Some(user) = cli.proxy_user.as_deref() else {

@@ -143,20 +143,6 @@ const NOTES: &[(&[&str], &str)] = &[
          (--max-time) bounds each attempt",
     ),
     (
-        &["--http-proxy", "--https-proxy"],
-        "-x (--proxy) names the proxy for every URL; http_proxy and https_proxy in the \
-         environment name one for each scheme",
-    ),
-    (
-        &["--no-proxy"],
-        "-x '' sends every URL direct, whatever the proxy variables say (wget's --no-proxy); \
-         aria2c's --no-proxy=HOSTS, the hosts that go direct, is --noproxy HOSTS",
-    ),
-    (
-        &["--no-netrc"],
-        "a netrc file is read only when asked for: -n (~/.netrc or $NETRC) or --netrc-file FILE",
-    ),
-    (
         &["--iri", "--no-iri", "--remote-encoding"],
         "URLs are read as the URL standard reads them (a host in Unicode goes out as IDNA, a \
          path's letters percent-encoded as UTF-8), whatever a page's encoding",
@@ -190,6 +176,77 @@ const NOTES: &[(&[&str], &str)] = &[
         &["--no-check-hostname", "--hpkp", "--ocsp", "--dane"],
         "a server's certificate is always checked for its name, against --cacert, the \
          system's store and Mozilla's roots (no pinning, OCSP or DANE)",
+    ),
+    (
+        &[
+            "--file-allocation",
+            "--no-file-allocation-limit",
+            "--disk-cache",
+            "--enable-mmap",
+            "--uri-selector",
+            "--stream-piece-selector",
+            "--use-head",
+            "--max-file-not-found",
+            "--max-resume-failure-tries",
+            "--always-resume",
+            "--remove-control-file",
+            "--allow-piece-length-change",
+            "--socket-recv-buffer-size",
+            "--event-poll",
+            "--rlimit-nofile",
+            "--http-auth-challenge",
+        ],
+        "nothing to set: fetchpar has its own ways to lay a file out, pick sources, read and \
+         resume (a GET, a 404 final, a refused resume started over), and what is saved is the \
+         same; remove it (on a list line, aria2c's session options are accepted)",
+    ),
+    (
+        &["--follow-metalink"],
+        "a Metalink answer is saved as the file it is; -M FILE (or -M URL) fetches what it lists",
+    ),
+    (
+        &["--force-sequential", "--parameterized-uri"],
+        "each URL given is a download of its own, and {a,b} and [1-9] in a URL are expanded \
+         as curl's globs (--globoff leaves them)",
+    ),
+    (
+        &[
+            "--realtime-chunk-checksum",
+            "--hash-check-only",
+            "--piece-length",
+        ],
+        "a file's digest (checksum= on its line, or a Metalink's) is checked once it is whole, \
+         and a file -c or --on-exists skip keeps is checked first",
+    ),
+    (
+        &["--multiple-interface"],
+        "--interface takes one interface or address for every connection",
+    ),
+    (
+        &["--stop", "--pause", "--rpc-secret", "--gid"],
+        "fetchpar runs until its lists are done, with no RPC: -m bounds each attempt, and \
+         Ctrl-C stops the run, leaving .part files to resume with -c",
+    ),
+    (
+        &[
+            "--index-out",
+            "--select-file",
+            "--show-files",
+            "--seed-time",
+            "--seed-ratio",
+            "--bt-enable-lpd",
+            "--enable-dht",
+            "--listen-port",
+        ],
+        "fetchpar fetches http and https only: no BitTorrent",
+    ),
+    (
+        &["--ftp-user", "--ftp-passwd", "--ftp-pasv", "--ftp-type"],
+        "fetchpar fetches http and https only: no FTP",
+    ),
+    (
+        &["--max-overall-upload-limit", "--max-upload-limit"],
+        "fetchpar uploads nothing",
     ),
     (
         &["--proxy-cacert", "--proxy-capath"],
@@ -592,8 +649,9 @@ mod tests {
             ("--skip-existing", "--no-clobber"),
             ("--hsts-file=x", "no HSTS"),
             ("--pinnedpubkey=sha256//x", "rustls"),
-            ("--no-proxy=localhost", "--noproxy HOSTS"),
             ("--proxy-cacert=ca.pem", "--cacert"),
+            ("--file-allocation=none", "nothing to set"),
+            ("--select-file=1", "no BitTorrent"),
         ] {
             let note = note(option).unwrap_or_else(|| panic!("no note on {option}"));
             assert!(note.contains(says), "{option}: {note}");

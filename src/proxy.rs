@@ -40,6 +40,18 @@ impl Proxies {
         Self::from_vars(|name| std::env::var(name).ok(), proxy, noproxy)
     }
 
+    /// The same proxies with aria2c's `--http-proxy` and `--https-proxy` in place of what
+    /// `-x` or the variables give for that scheme ("" for none).
+    pub fn with_schemes(mut self, http: Option<&str>, https: Option<&str>) -> Result<Self, String> {
+        if let Some(value) = http {
+            self.http = parse_proxy("--http-proxy", value)?;
+        }
+        if let Some(value) = https {
+            self.https = parse_proxy("--https-proxy", value)?;
+        }
+        Ok(self)
+    }
+
     /// Reads the variables through `var`; an unusable proxy URL is an error naming its
     /// variable (or `--proxy`). Empty values count as unset. `proxy` is for every URL, and an
     /// empty one sends every URL direct whatever the variables say (curl's `-x ""`); `no_proxy`
@@ -62,11 +74,7 @@ impl Proxies {
         };
         let parse = |found: Option<(String, String)>| match found {
             None => Ok(None),
-            Some((name, value)) => Proxy::new(value.trim()).map(Some).map_err(|e| {
-                // Its password hidden, whether or not the value parses as a URL.
-                let shown = crate::report::escape(redact_str(&value).as_bytes());
-                format!("{name}=`{shown}` is not a usable proxy URL ({e})")
-            }),
+            Some((name, value)) => parse_proxy(&name, &value),
         };
         let (http, https) = match proxy {
             Some(value) => {
@@ -156,6 +164,18 @@ impl Proxies {
     }
 }
 
+/// The proxy `value` of the variable or option `name` names; none for an empty one. One that
+/// does not parse is an error naming it, its password hidden whether or not it parses as a URL.
+fn parse_proxy(name: &str, value: &str) -> Result<Option<Proxy>, String> {
+    match value.trim() {
+        "" => Ok(None),
+        value => Proxy::new(value).map(Some).map_err(|e| {
+            let shown = crate::report::escape(redact_str(value).as_bytes());
+            format!("{name}=`{shown}` is not a usable proxy URL ({e})")
+        }),
+    }
+}
+
 /// The same proxy with this login in place of any in its URL.
 fn relogin(proxy: &Proxy, user: &str, password: &str) -> Result<Proxy, Error> {
     Proxy::builder(proxy.protocol())
@@ -239,19 +259,15 @@ impl LineProxies {
         };
         let given = &mut self.given[index];
         match what {
-            "" if value.trim().is_empty() => given.proxy = Some(None),
             "" => {
-                let proxy = Proxy::new(value.trim()).map_err(|e| {
-                    let shown = crate::report::escape(redact_str(value).as_bytes());
-                    format!("{key}=`{shown}` is not a usable proxy URL ({e})")
-                })?;
-                if is_socks(&proxy) {
+                let proxy = parse_proxy(key, value)?;
+                if proxy.as_ref().is_some_and(is_socks) {
                     return Err(format!(
                         "{key}= takes an HTTP or https proxy, as aria2c's does; a SOCKS proxy \
                          goes with --proxy"
                     ));
                 }
-                given.proxy = Some(Some(proxy));
+                given.proxy = Some(proxy);
             }
             "-user" => given.user = Some(value.to_string()),
             _ => given.password = Some(value.to_string()),

@@ -1688,6 +1688,19 @@ fn netrc_gives_each_host_its_entry_redirects_included() {
         .assert()
         .success();
     assert_eq!(json_lines(&without.get_output().stdout)[0]["prefix"], "");
+    // wget's and aria2c's --no-netrc says so, and cannot be given with -n.
+    let said = fetchpar()
+        .args(["--json", "--no-netrc"])
+        .env("NETRC", &netrc)
+        .arg(list(&lines[..1]).path())
+        .assert()
+        .success();
+    assert_eq!(json_lines(&said.get_output().stdout)[0]["prefix"], "");
+    fetchpar()
+        .args(["--no-netrc", "-n"])
+        .arg(list(&lines[..1]).path())
+        .assert()
+        .code(2);
     fetchpar()
         .args(["-n", "--prefix", "0"])
         .env_remove("NETRC")

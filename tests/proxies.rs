@@ -506,6 +506,37 @@ fn a_list_lines_proxy_options_send_that_line_alone_through_its_proxy_as_aria2c_d
 }
 
 #[test]
+fn aria2cs_and_wgets_proxy_options_choose_each_schemes_proxy_and_who_goes_direct() {
+    let origin = Origin::start().unwrap();
+    let (proxy, heads, _) = forward_proxy();
+    let gone = nothing_listening();
+    let url = origin.url("/a?size=3");
+    // wget's --no-proxy: every URL direct (the URL after it is no host list); aria2c's
+    // --no-proxy=HOSTS: those hosts.
+    assert_eq!(one(&url, &["-x", &gone, "--no-proxy"], 0)["bytes"], 3);
+    let listed = one(&url, &["-x", &gone, "--no-proxy=example.org,127.0.0.1"], 0);
+    assert_eq!(listed["bytes"], 3);
+    let unlisted = one(&url, &["-x", &gone, "--no-proxy=example.org"], 1);
+    assert_eq!(kind(&unlisted), "proxy", "{unlisted}");
+    // --http-proxy: http URLs go there in place of -x's proxy; "" sends them direct.
+    let far = "http://far.test/b";
+    let login = format!("http://me:pw@{proxy}");
+    let through = one(far, &["-x", &gone, "--http-proxy", &login], 0);
+    assert_eq!(through["prefix"], far);
+    assert_eq!(heads.lock().unwrap().len(), 1);
+    assert_eq!(one(&url, &["-x", &gone, "--http-proxy", ""], 0)["bytes"], 3);
+    // --https-proxy leaves http URLs to -x's proxy, which is not there.
+    let left = one(&url, &["-x", &gone, "--https-proxy", &login], 1);
+    assert_eq!(kind(&left), "proxy", "{left}");
+    let bad = fetchpar()
+        .args(["--https-proxy", "ftp://u:s3cret@h:1", &url])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&bad.get_output().stderr).into_owned();
+    assert!(stderr.contains("--https-proxy=`ftp://***@h:1`"), "{stderr}");
+}
+
+#[test]
 fn proxytunnel_sends_http_urls_through_a_connect_tunnel_as_curl_does() {
     let origin = Origin::start().unwrap();
     let port = origin.addr().port();
