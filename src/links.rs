@@ -1341,6 +1341,25 @@ fn from_web(web: bool, key: &str) -> Result<(), String> {
     }
 }
 
+/// aria2c's true-or-false options a session carries that change nothing an http(s) URL saves
+/// here (see [`apply_option`]).
+const QUIET_SWITCHES: &[&str] = &[
+    "realtime-chunk-checksum",
+    "check-integrity",
+    "allow-piece-length-change",
+    "async-dns",
+    "reuse-uri",
+    "remove-control-file",
+    "always-resume",
+    "enable-mmap",
+    "force-save",
+    "enable-http-keep-alive",
+    "enable-http-pipelining",
+    "http-auth-challenge",
+    "content-disposition-default-utf8",
+    "enable-peer-exchange",
+];
+
 /// Sets one per-URL option: fetchpar's own and the aria2 input-file options that mean the
 /// same. Any other key is an error, so that a list meant to put a file elsewhere, or to check
 /// it another way, does not pass unnoticed.
@@ -1490,6 +1509,39 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
         // starts over; what is saved is the same.
         "use-head" if value == "true" || value == "false" => {}
         "max-file-not-found" | "max-resume-failure-tries" if value.parse::<u32>().is_ok() => {}
+        // aria2c's session writes every option its run was given a value for beside the
+        // default (checked with aria2c 1.36, from an aria2.conf-like command line): these
+        // change how aria2c reads, writes, checks and keeps the file, its connections and
+        // its torrents and Metalinks, and nothing of what an http(s) URL saves here.
+        _ if QUIET_SWITCHES.contains(&key) && matches!(value, "true" | "false") => {}
+        "piece-length" | "no-file-allocation-limit" | "max-mmap-limit"
+            if crate::cli::parse_bytes(value).is_ok() => {}
+        _ if QUIET_SWITCHES.contains(&key) => {
+            return Err(format!("{key}= takes true or false, not `{value}`"));
+        }
+        "piece-length" | "no-file-allocation-limit" | "max-mmap-limit" => {
+            return Err(format!("{key}= takes a size (1M, 1048576), not `{value}`"));
+        }
+        "follow-torrent" if matches!(value, "true" | "false" | "mem") => {}
+        "seed-time" | "seed-ratio" if value.parse::<f64>().is_ok_and(|n| n >= 0.0) => {}
+        _ if key.starts_with("bt-") || key.starts_with("metalink-") => {}
+        // aria2c asks so with each request.
+        "http-no-cache" if value == "true" => {
+            for (name, sent) in [("cache-control", "no-cache"), ("pragma", "no-cache")] {
+                let name = HeaderName::from_static(name);
+                if !options.headers.iter().any(|(given, _)| *given == name) {
+                    options.headers.push((name, HeaderValue::from_static(sent)));
+                }
+            }
+        }
+        "http-no-cache" if value == "false" => {}
+        // No netrc file is read unless the run asks (-n), which is what `true` asks.
+        "no-netrc" if value == "true" => {}
+        "no-netrc" => {
+            return Err(
+                "no-netrc=false: a netrc file is read for the whole run, with -n".to_string(),
+            );
+        }
         // A Metalink answer is saved as the file it is, which is what `false` asks.
         "follow-metalink" if value == "false" => {}
         "follow-metalink" => {
@@ -2125,6 +2177,50 @@ mod tests {
         assert_eq!(jobs.len(), 2);
         assert_eq!((jobs[0].line, &jobs[0].text[..]), (1, "\u{1f}x"));
         assert_eq!(found(&jobs)[1], (2, Ok("http://d.example/4".into())));
+    }
+
+    #[test]
+    fn a_session_aria2c_wrote_from_an_aria2_conf_runs_as_it_is() {
+        // Written by aria2c 1.36 for an http URL it was given with these options (as an
+        // aria2.conf gives them) and could not fetch, verbatim.
+        let session = "http://127.0.0.1:9/x\t\n gid=c10d3a9f8b72d9ac\n max-tries=1\n \
+                       piece-length=2097152\n no-file-allocation-limit=1048576\n \
+                       realtime-chunk-checksum=false\n check-integrity=true\n no-netrc=true\n \
+                       allow-piece-length-change=true\n async-dns=false\n reuse-uri=false\n \
+                       remove-control-file=true\n always-resume=false\n enable-mmap=true\n \
+                       force-save=true\n max-mmap-limit=1048576\n enable-http-keep-alive=false\n \
+                       enable-http-pipelining=true\n http-auth-challenge=true\n \
+                       http-no-cache=true\n content-disposition-default-utf8=true\n \
+                       follow-torrent=false\n seed-time=0\n seed-ratio=1.0\n \
+                       enable-peer-exchange=false\n bt-max-peers=10\n bt-tracker=udp://t:1\n \
+                       metalink-language=en\n metalink-preferred-protocol=https\n";
+        let jobs: Vec<Job> = LinkReader::from_reader("s", io::Cursor::new(session)).collect();
+        assert_eq!(jobs.len(), 1);
+        let target = jobs[0].target.as_ref().unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(target.options.tries, Some(1));
+        // http-no-cache=true is sent as aria2c sends it.
+        let headers: Vec<(&str, &[u8])> = (target.options.headers.iter())
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                ("cache-control", &b"no-cache"[..]),
+                ("pragma", &b"no-cache"[..])
+            ]
+        );
+        for (bad, why) in [
+            ("no-netrc=false", "read for the whole run, with -n"),
+            (
+                "enable-mmap=yes",
+                "enable-mmap= takes true or false, not `yes`",
+            ),
+            ("piece-length=big", "piece-length= takes a size"),
+            ("seed-ratio=-1", "unknown option `seed-ratio`"),
+        ] {
+            let err = parse_line(&format!("http://e.example/ {bad}")).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]
