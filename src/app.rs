@@ -175,8 +175,8 @@ fn execute(cli: &Cli) -> Result<u8> {
     if names.any() && !reader.reads_html() {
         return Err(UsageError(
             "--accept, --reject and their regexes choose among the links of HTML lists, and no \
-             list is read \
-             as HTML (-F reads every list so; a list on a server is when it says it is HTML)"
+             list is read as HTML (-F reads every list so; a list on a server is when it says \
+             it is HTML)"
                 .into(),
         )
         .into());

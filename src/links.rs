@@ -94,8 +94,8 @@ pub struct LineOptions {
     /// is the same, as it is when the session file aria2c wrote is run with the options aria2c
     /// was given (aria2c writes them on every line). Checked before the URL starts.
     pub dry_run: Option<bool>,
-    /// aria2's `all-proxy=`, `http-proxy=`, `https-proxy=` (with their logins) and
-    /// `no-proxy=`: this URL's proxies, in place of the run's.
+    /// aria2's `all-proxy=`, `http-proxy=`, `https-proxy=` (with their logins), `no-proxy=`
+    /// and `proxy-method=`: this URL's proxies, in place of the run's.
     pub proxies: Option<Box<LineProxies>>,
 }
 
@@ -398,7 +398,7 @@ pub enum Format {
     Html {
         /// What relative links resolve against, before the page's own `<base href>`.
         base: Option<Url>,
-        /// `--accept` and `--reject`.
+        /// `--accept`, `--reject`, their regexes and `--https-only`.
         names: Box<crate::html::Names>,
     },
     /// A Metalink file (`-M`, `--force-metalink`, a `.meta4` or `.metalink` name, or a server
