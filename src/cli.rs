@@ -372,6 +372,12 @@ pub struct Cli {
     )]
     pub socks4a: Option<String>,
 
+    /// A header sent to the proxy only: with each CONNECT, and with each http URL sent to it
+    /// whole (curl's --proxy-header; repeatable).
+    #[arg(long = "proxy-header", value_name = "HEADER", action = ArgAction::Append,
+          hide_short_help = true, help_heading = "Network")]
+    pub proxy_headers: Vec<String>,
+
     /// Send http URLs to an HTTP or https proxy through a CONNECT tunnel, as https URLs go,
     /// instead of as a request naming the whole URL (curl's --proxytunnel; aria2c's
     /// --proxy-method tunnel).

@@ -52,6 +52,9 @@ pub struct NetSettings {
     pub max_redirects: u32,
     pub user_agent: String,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `--proxy-header`: sent to a proxy only, with each CONNECT and each request sent to it
+    /// whole.
+    pub proxy_headers: Arc<[(HeaderName, HeaderValue)]>,
     /// `-H 'Name:'`: headers sent unasked that are not to be sent (Accept, Accept-Encoding;
     /// User-Agent and Referer are left out of their settings instead).
     pub removed: Vec<HeaderName>,
@@ -347,10 +350,16 @@ impl Fetcher {
             let (local, tls) = (settings.local.clone(), settings.tls.clone());
             let (verbose, resolver) = (settings.verbose, resolver.clone());
             let connect_to = Arc::clone(&settings.connect_to);
+            let headers = Arc::clone(&settings.proxy_headers);
             move || {
                 let tcp = transport::Tcp::new(MAX_INPUT, winners.clone(), local.clone());
                 let (auth, connect_to) = (Arc::clone(&auth), Arc::clone(&connect_to));
-                let chain = transport::proxied(tcp, tls.clone(), auth, connect_to);
+                let connect = crate::proxy::Connect {
+                    auth,
+                    connect_to,
+                    headers: Arc::clone(&headers),
+                };
+                let chain = transport::proxied(tcp, tls.clone(), connect);
                 agent(&config, chain, verbose, resolver.clone())
             }
         };
@@ -1053,9 +1062,17 @@ impl Fetcher {
             let mut fresh = proxy_challenge.map(RefCell::borrow_mut);
             (self.auth).proxy_authorization(proxy, (method, &uri), fresh.as_deref_mut())
         });
+        // --proxy-header: sent to a proxy an http URL goes to whole, as curl sends them.
+        let proxy_headers = match absolute {
+            Some(_) => &self.settings.proxy_headers[..],
+            None => &[],
+        };
         let head = head
             + absolute.map_or(0, |_| url.as_str().len())
-            + (proxy_login.as_ref()).map_or(0, |b| b.len() + "Proxy-Authorization: \r\n".len());
+            + (proxy_login.as_ref()).map_or(0, |b| b.len() + "Proxy-Authorization: \r\n".len())
+            + (proxy_headers.iter())
+                .map(|(name, value)| name.as_str().len() + value.len() + 4)
+                .sum::<usize>();
         let own_timeouts = line.stall_timeout.is_some() || line.connect_timeout.is_some();
         let own_coding = line.compressed.is_some();
         if head > OUTPUT_BUFFER
@@ -1129,6 +1146,9 @@ impl Fetcher {
         }
         if let Some(login) = proxy_login {
             request = request.header("Proxy-Authorization", login);
+        }
+        for (name, value) in proxy_headers {
+            request = request.header(name, value);
         }
         if let Some(since) = since {
             request = request.header("If-Modified-Since", httpdate::fmt_http_date(since));

@@ -195,6 +195,18 @@ fn login(
     }
 }
 
+/// `--proxy-header`s, each `Name: value` (or `Name;` for an empty one).
+fn proxy_headers(given: &[String]) -> Result<std::sync::Arc<[(header::HeaderName, HeaderValue)]>> {
+    let parse = |text: &String| {
+        crate::fetch::parse_header(text).map_err(|e| UsageError(format!("--proxy-header: {e:#}")))
+    };
+    Ok(given
+        .iter()
+        .map(parse)
+        .collect::<Result<Vec<_>, _>>()?
+        .into())
+}
+
 /// `--accept-regex` or `--reject-regex` compiled, if given.
 fn regex(option: &str, given: &Option<String>, ignore_case: bool) -> Result<Option<regex::Regex>> {
     let Some(text) = given else {
@@ -590,6 +602,7 @@ impl Options {
                 spider: cli.spider,
             },
             net: NetSettings {
+                proxy_headers: proxy_headers(&cli.proxy_headers)?,
                 connect_timeout,
                 timeout: cli.timeout.0,
                 stall_timeout,

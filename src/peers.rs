@@ -254,9 +254,8 @@ const NOTES: &[(&[&str], &str)] = &[
          servers'",
     ),
     (
-        &["--proxy-header", "--preproxy"],
-        "a proxy gets only its login (--proxy-user) beside the request: no headers of its own, \
-         and no proxy before it",
+        &["--preproxy"],
+        "a URL goes through one proxy at most (-x), never a chain of them",
     ),
     (
         &[

@@ -14,7 +14,7 @@ use std::io;
 use std::net::IpAddr;
 
 use ureq::config::AutoHeaderValue;
-use ureq::http::{HeaderValue, Uri};
+use ureq::http::{HeaderName, HeaderValue, Uri};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport, TransportAdapter,
 };
@@ -509,6 +509,8 @@ pub struct Connect {
     pub auth: std::sync::Arc<crate::auth::Auth>,
     /// `--connect-to`: the tunnel asked for goes to where a rule sends the URL's host.
     pub connect_to: std::sync::Arc<crate::connect_to::ConnectTo>,
+    /// `--proxy-header`: sent with each CONNECT, in place of one of the same name.
+    pub headers: std::sync::Arc<[(HeaderName, HeaderValue)]>,
 }
 
 /// The most of a proxy's answer to CONNECT read for its head.
@@ -542,8 +544,9 @@ impl<In: Transport> Connector<In> for Connect {
                 (self.auth).proxy_authorization(proxy, ("CONNECT", &target), fresh.as_mut());
             // Blamed here, where the target asked for is known (`--connect-to` may have
             // changed it from the URL's).
-            let answer = tunnel(details, proxy, &target, authorization.as_deref())
-                .map_err(|err| blame(err, proxy, target.clone()))?;
+            let asking = (target.as_str(), authorization.as_deref(), &self.headers[..]);
+            let answer =
+                tunnel(details, proxy, asking).map_err(|err| blame(err, proxy, target.clone()))?;
             let status = answer.status;
             match status {
                 200..=299 => {
@@ -583,8 +586,7 @@ struct Answer {
 fn tunnel(
     details: &ConnectionDetails,
     proxy: &Proxy,
-    target: &str,
-    authorization: Option<&str>,
+    (target, authorization, given): (&str, Option<&str>, &[(HeaderName, HeaderValue)]),
 ) -> Result<Answer, Error> {
     let uri = proxy.uri();
     let addrs = details
@@ -607,16 +609,34 @@ fn tunnel(
     TO_PROXY.set(before);
     let mut w = TransportAdapter::new(made?, details.current_time.clone());
     w.set_timeout(details.timeout);
-    let mut head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
-    if let AutoHeaderValue::Provided(agent) = details.config.user_agent() {
-        head.push_str(&format!("User-Agent: {agent}\r\n"));
+    let mut head = format!("CONNECT {target} HTTP/1.1\r\n").into_bytes();
+    let agent = match details.config.user_agent() {
+        AutoHeaderValue::Provided(agent) => Some(agent.as_str()),
+        _ => None,
+    };
+    let own = [
+        ("Host", Some(target)),
+        ("User-Agent", agent),
+        ("Proxy-Connection", Some("Keep-Alive")),
+        ("Proxy-Authorization", authorization),
+    ];
+    // A --proxy-header takes the place of the head's own line of its name, as curl's does.
+    for (name, value) in own {
+        if let Some(value) = value.filter(|_| {
+            !given
+                .iter()
+                .any(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+        }) {
+            head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
     }
-    head.push_str("Proxy-Connection: Keep-Alive\r\n");
-    if let Some(authorization) = authorization {
-        head.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));
+    for (name, value) in given {
+        head.extend_from_slice(
+            &[name.as_str().as_bytes(), b": ", value.as_bytes(), b"\r\n"].concat(),
+        );
     }
-    head.push_str("\r\n");
-    io::Write::write_all(&mut w, head.as_bytes())?;
+    head.extend_from_slice(b"\r\n");
+    io::Write::write_all(&mut w, &head)?;
     io::Write::flush(&mut w)?;
     let mut transport = w.into_inner();
     // The connection to the proxy was made: a connect timeout now is the proxy's silence, not

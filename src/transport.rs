@@ -27,9 +27,7 @@ use ureq::unversioned::transport::{
     Transport,
 };
 
-use crate::auth::Auth;
 use crate::cancel;
-use crate::connect_to::ConnectTo;
 use crate::interface::Local;
 use crate::proxy::Blamed;
 use crate::tls::Tls;
@@ -42,17 +40,9 @@ const FIRST_INPUT: usize = 8 * 1024;
 
 /// ureq's default chain with [`Tcp`] as its TCP link: a SOCKS proxy, else a CONNECT proxy, else
 /// a direct connection; then `tls` for https. For runs with a proxy.
-pub fn proxied(
-    tcp: Tcp,
-    tls: Tls,
-    auth: Arc<Auth>,
-    connect_to: Arc<ConnectTo>,
-) -> impl Connector<()> {
+pub fn proxied(tcp: Tcp, tls: Tls, connect: crate::proxy::Connect) -> impl Connector<()> {
     ().chain(Blamed(trace::Socks(SocksConnector::default())))
-        .chain(Blamed(trace::Tunnel(crate::proxy::Connect {
-            auth,
-            connect_to,
-        })))
+        .chain(Blamed(trace::Tunnel(connect)))
         .chain(tcp)
         .chain(tls)
 }

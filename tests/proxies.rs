@@ -161,7 +161,7 @@ fn forward_proxy() -> (String, Noted, Arc<Mutex<usize>>) {
 
 /// An HTTP proxy that opens a CONNECT tunnel to the port asked for on 127.0.0.1, whatever the
 /// host, and answers a request naming a whole URL itself, its body the URL. It notes each
-/// request line.
+/// request's head, its lines joined by `\n`.
 fn tunnel_proxy() -> (String, Noted) {
     let heads = Arc::new(Mutex::new(Vec::new()));
     let noted = Arc::clone(&heads);
@@ -169,7 +169,7 @@ fn tunnel_proxy() -> (String, Noted) {
         let mut reader = BufReader::new(client.try_clone().unwrap());
         while let Some(head) = next_head(&mut reader) {
             let first = head.lines().next().unwrap_or("").to_string();
-            noted.lock().unwrap().push(first.clone());
+            noted.lock().unwrap().push(head.clone());
             let target = first.split(' ').nth(1).unwrap_or("").to_string();
             if !first.starts_with("CONNECT ") {
                 let answer = format!(
@@ -550,7 +550,10 @@ fn proxytunnel_sends_http_urls_through_a_connect_tunnel_as_curl_does() {
             .assert()
             .success();
         let records = json_lines(&out.get_output().stdout);
-        let firsts = std::mem::take(&mut *heads.lock().unwrap());
+        let heads = std::mem::take(&mut *heads.lock().unwrap());
+        let firsts: Vec<String> = (heads.iter())
+            .map(|head| head.lines().next().unwrap().to_string())
+            .collect();
         (records, firsts)
     };
     // The origin answers inside the tunnel (the proxy alone would answer with the URL), the
@@ -585,6 +588,56 @@ fn proxytunnel_sends_http_urls_through_a_connect_tunnel_as_curl_does() {
             format!("GET {} HTTP/1.1", far("/d?size=6"))
         ]
     );
+}
+
+#[test]
+fn proxy_headers_go_to_the_proxy_alone_with_each_connect_and_each_whole_url() {
+    let origin = Origin::start().unwrap();
+    let port = origin.addr().port();
+    let (proxy, heads) = tunnel_proxy();
+    // The origin answers with the X-To-Proxy it got, if any.
+    let url = format!("http://far.test:{port}/e?echo=x-to-proxy");
+    let run = |args: &[&str]| {
+        let out = fetchpar()
+            .args(["--json", "-x", &proxy, "--proxy-header", "X-To-Proxy: yes"])
+            .args(["--proxy-header", "User-Agent: via/1"])
+            .args(args)
+            .arg(&url)
+            .assert()
+            .success();
+        let record = json_lines(&out.get_output().stdout).remove(0);
+        let heads = std::mem::take(&mut *heads.lock().unwrap());
+        (record, heads)
+    };
+    // Through a tunnel: the CONNECT carries them (the User-Agent in place of fetchpar's own),
+    // the request inside it does not.
+    let (record, heads) = run(&["--proxytunnel"]);
+    assert_eq!(record["prefix"], "", "{record}");
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    let lines: Vec<&str> = heads[0].lines().collect();
+    assert!(lines.contains(&"x-to-proxy: yes"), "{lines:?}");
+    let agents: Vec<&&str> = (lines.iter())
+        .filter(|l| l.to_ascii_lowercase().starts_with("user-agent:"))
+        .collect();
+    assert_eq!(agents, [&"user-agent: via/1"]);
+    // Sent whole, the request is the proxy's, and carries them (this proxy answers itself).
+    let (record, heads) = run(&[]);
+    assert_eq!(record["prefix"], url.as_str());
+    assert!(
+        heads[0].lines().any(|l| l == "x-to-proxy: yes"),
+        "{heads:?}"
+    );
+    // Straight to the origin, they go nowhere.
+    let direct = origin.url("/e?echo=x-to-proxy");
+    let out = fetchpar()
+        .args(["--json", "--proxy-header", "X-To-Proxy: yes", &direct])
+        .assert()
+        .success();
+    assert_eq!(json_lines(&out.get_output().stdout)[0]["prefix"], "");
+    fetchpar()
+        .args(["--proxy-header", "no colon", &direct])
+        .assert()
+        .code(2);
 }
 
 #[test]
