@@ -198,7 +198,7 @@ pub struct Fetcher {
     /// where the run would not): an Agent for each such way, made when first needed. Apart
     /// from [`Fetcher::agents`], since ureq pools a connection an http URL makes to a proxy
     /// under the URL's host, as it pools a direct one (see [`proxy::absolute`]).
-    line_agents: Mutex<Vec<(Option<Proxy>, Agent)>>,
+    line_agents: Mutex<std::collections::HashMap<Option<Proxy>, Agent>>,
     /// Makes one of [`Fetcher::line_agents`].
     make_line_agent: Box<dyn Fn() -> Agent + Send + Sync>,
     /// Picks a host's Agent.
@@ -377,7 +377,7 @@ impl Fetcher {
         Self {
             auth,
             agents,
-            line_agents: Mutex::new(Vec::new()),
+            line_agents: Mutex::default(),
             make_line_agent: Box::new(proxied),
             host_hash: RandomState::new(),
             hosts: Hosts::new(settings.per_host),
@@ -945,15 +945,10 @@ impl Fetcher {
                 .line_agents
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let agent = match made.iter().find(|(way, _)| way.as_ref() == proxy) {
-                Some((_, agent)) => agent.clone(),
-                None => {
-                    let agent = (self.make_line_agent)();
-                    made.push((proxy.cloned(), agent.clone()));
-                    agent
-                }
-            };
-            return Cow::Owned(agent);
+            let agent = made
+                .entry(proxy.cloned())
+                .or_insert_with(|| (self.make_line_agent)());
+            return Cow::Owned(agent.clone());
         }
         Cow::Borrowed(self.agent(url))
     }
