@@ -208,8 +208,8 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
-    /// Print the man page (roff) and exit.
-    #[arg(long, exclusive = true)]
+    /// Print the man page (roff) and exit (curl's --manual).
+    #[arg(long, visible_alias = "manual", exclusive = true)]
     pub man: bool,
 
     /// Most redirects followed for one URL (http and https only); 0 follows none.
@@ -758,6 +758,18 @@ pub struct Cli {
         help_heading = "Network"
     )]
     pub key: Option<PathBuf>,
+
+    /// What --key is: PEM, the only kind read (curl's --key-type, wget's --private-key-type).
+    #[arg(
+        long,
+        value_name = "TYPE",
+        value_parser = crate::identity::KeyType::parse,
+        visible_alias = "private-key-type",
+        requires = "key",
+        hide_short_help = true,
+        help_heading = "Network"
+    )]
+    pub key_type: Option<crate::identity::KeyType>,
 
     /// The passphrase of an encrypted --key or PKCS#12 --cert (curl's --pass). Without it,
     /// fetchpar asks on the terminal; where there is none, an encrypted key stops the run.
@@ -1327,6 +1339,10 @@ mod tests {
             (&["--netrc-optional"], &["-n"]),
             (&["--input-metalink", "m.meta4"], &["-M", "m.meta4"]),
             (&["--retry-wait", "3"], &["--retry-delay", "3"]),
+            (
+                &["--cert", "c", "--key", "k", "--private-key-type", "pem"],
+                &["--cert", "c", "--key", "k", "--key-type", "PEM"],
+            ),
             (&["--http-accept-gzip"], &["--compressed"]),
             (&["--netrc-path", "n"], &["--netrc-file", "n"]),
         ];

@@ -46,6 +46,27 @@ impl CertType {
     }
 }
 
+/// What `--key` is, as curl's `--key-type` (and wget's `--private-key-type`) says it: PEM, the
+/// only kind read (a file with no PEM key in it says so when it is read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyType;
+
+impl KeyType {
+    /// `--key-type`'s value, in any case: PEM; DER and ENG say what to do instead.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.to_ascii_uppercase().as_str() {
+            "PEM" => Ok(Self),
+            "DER" => Err(
+                "`DER`: a DER key is not read; `openssl pkey -inform DER -in FILE` writes it as \
+                 PEM"
+                .into(),
+            ),
+            "ENG" => Err("`ENG`: OpenSSL engines are not used".into()),
+            _ => Err(format!("`{text}`: PEM")),
+        }
+    }
+}
+
 /// `--cert FILE[:PASSWORD]` as curl reads it: a file that is there is taken whole; else what
 /// follows the first `:` that no `\` escapes is the passphrase, and `\:` in the name is `:`.
 pub fn cert_and_passphrase(arg: &Path) -> (PathBuf, Option<String>) {
@@ -635,6 +656,13 @@ mod tests {
                 .contains("openssl x509 -inform DER")
         );
         assert!(CertType::parse("jks").unwrap_err().contains("PEM or P12"));
+        assert_eq!(KeyType::parse("pem"), Ok(KeyType));
+        assert!(
+            KeyType::parse("DER")
+                .unwrap_err()
+                .contains("openssl pkey -inform DER")
+        );
+        assert!(KeyType::parse("ENG").unwrap_err().contains("engines"));
     }
 
     #[test]

@@ -254,6 +254,62 @@ const NOTES: &[(&[&str], &str)] = &[
          servers'",
     ),
     (
+        &["--range"],
+        "files are fetched whole, or continued from where they end (-c); --split N fetches one \
+         in ranges over N connections at once",
+    ),
+    (
+        &[
+            "--local-port",
+            "--keepalive-cnt",
+            "--mptcp",
+            "--ip-tos",
+            "--vlan-priority",
+            "--haproxy-protocol",
+            "--ech",
+            "--no-alpn",
+            "--no-npn",
+            "--no-sessionid",
+            "--ssl-no-revoke",
+            "--ssl-allow-beast",
+            "--proxy-ca-native",
+            "--http0.9",
+        ],
+        "connections are made with the system's defaults and rustls' (TLS session resumption \
+         on, certificates checked against the system's store and Mozilla's roots), requests are \
+         HTTP/1.1, and an answer must be HTTP/1.x: there is nothing to set",
+    ),
+    (
+        &[
+            "--variable",
+            "-:",
+            "--next",
+            "--request-target",
+            "--libcurl",
+            "--ipfs-gateway",
+        ],
+        "each URL, from the arguments or a list, is a GET of that URL with the run's options; a \
+         URL's own options go after it in a list ('URL out=NAME header=...')",
+    ),
+    (
+        &["--junk-session-cookies"],
+        "a cookie file's session cookies (expiry 0) are loaded with the rest; --no-cookies keeps \
+         no cookies at all",
+    ),
+    (
+        &["--create-file-mode"],
+        "files are made with the umask's mode, as wget and aria2c make them",
+    ),
+    (
+        &[
+            "--show-headers",
+            "--trace-ids",
+            "--compressed-ssh",
+            "--sasl-authzid",
+        ],
+        "-v shows each request and answer head on stderr, each line marked with its list line",
+    ),
+    (
         &["--preproxy"],
         "a URL goes through one proxy at most (-x), never a chain of them",
     ),
