@@ -235,7 +235,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     let jar = fetcher.cookies();
     if let Some(path) = &options.load_cookies {
         let warnings = jar
-            .load_file(path)
+            .load_file(path, options.junk_session_cookies)
             .map_err(|e| UsageError(format!("{e:#}")))?;
         for warning in warnings {
             note(options, &warning);

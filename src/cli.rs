@@ -510,6 +510,11 @@ pub struct Cli {
     )]
     pub load_cookies: Option<PathBuf>,
 
+    /// Leave out the session cookies (expiry 0) of the cookie file loaded, as if a new session
+    /// started (curl's -j, --junk-session-cookies).
+    #[arg(long, hide_short_help = true, help_heading = "Network")]
+    pub junk_session_cookies: bool,
+
     /// Cookies to send, as curl's -b: `NAME=VALUE[; NAME=VALUE]...`, or a cookie file.
     ///
     /// With an `=` in it, the text is sent as a Cookie header to every URL's own origin (as -H

@@ -144,10 +144,12 @@ impl Jar {
     }
 
     /// Adds the cookies of a Netscape cookie file (`--load-cookies`), returning a warning for
-    /// each line that is not one. An unreadable file is an error.
-    pub fn load_file(&self, path: &Path) -> Result<Vec<String>> {
+    /// each line that is not one; with `junk_session` (curl's `--junk-session-cookies`), not
+    /// those that last a session (expiry 0), as if a new one started. An unreadable file is
+    /// an error.
+    pub fn load_file(&self, path: &Path, junk_session: bool) -> Result<Vec<String>> {
         let bytes = read_limited(path, MAX_FILE)?;
-        let warnings = self.load(&String::from_utf8_lossy(&bytes));
+        let warnings = self.load(&String::from_utf8_lossy(&bytes), junk_session);
         let shown = crate::report::escape(path.display().to_string().as_bytes());
         Ok(warnings
             .into_iter()
@@ -161,7 +163,7 @@ impl Jar {
     /// path, whether only over https, expiry in Unix seconds (0: at the end of the run), name
     /// and value, separated by tabs; `#HttpOnly_` before the domain marks an HttpOnly cookie,
     /// any other line starting with `#` is a comment.
-    pub fn load(&self, text: &str) -> Vec<String> {
+    pub fn load(&self, text: &str, junk_session: bool) -> Vec<String> {
         let mut warnings = Vec::new();
         let mut full = 0;
         let mut inner = self.lock();
@@ -175,7 +177,7 @@ impl Jar {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            match inner.load_line(line, http_only, now) {
+            match inner.load_line(line, http_only, now, junk_session) {
                 Ok(()) => {}
                 // Counted, not named: a browser's export can hold thousands past the bounds.
                 Err(Refused::Full) => full += 1,
@@ -321,7 +323,13 @@ impl Inner {
     }
 
     /// One line of a cookie file, as [`Jar::load`] reads it.
-    fn load_line(&mut self, line: &str, http_only: bool, now: i64) -> Result<(), Refused> {
+    fn load_line(
+        &mut self,
+        line: &str,
+        http_only: bool,
+        now: i64,
+        junk_session: bool,
+    ) -> Result<(), Refused> {
         let fields: Vec<&str> = line.split('\t').collect();
         // Some writers leave an empty value's field out.
         let [domain, subdomains, path, secure, expires, name, value] = match fields[..] {
@@ -379,6 +387,10 @@ impl Inner {
             .ok()
             .filter(|raw| raw.name() == name && raw.value() == value && !name.is_empty())
             .ok_or_else(|| format!("`{name}={value}` is not a cookie a server could set"))?;
+        // Checked like the rest first, so that a bad line is named either way.
+        if junk_session && expires == 0 {
+            return Ok(());
+        }
         self.insert(&raw, &url)
     }
 
@@ -757,7 +769,7 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
     #[test]
     fn a_cookie_file_is_read_line_by_line() {
         let jar = Jar::new(true);
-        let warnings = jar.load(FILE);
+        let warnings = jar.load(FILE, false);
         assert_eq!(
             sent(&jar, "http://example.com/x").as_deref(),
             Some("session=abc; empty=")
@@ -794,6 +806,15 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
         assert!(warnings[1].contains("`MAYBE`"), "{warnings:#?}");
         assert!(warnings[2].contains("`soon`"), "{warnings:#?}");
         assert!(warnings[3].contains("public suffix"), "{warnings:#?}");
+        // curl's --junk-session-cookies: those of expiry 0 left out, as a new session would.
+        let fresh = Jar::new(true);
+        assert_eq!(fresh.load(FILE, true).len(), 4);
+        assert_eq!(sent(&fresh, "http://example.com/x"), None);
+        assert_eq!(sent(&fresh, "https://secure.example/"), None);
+        assert_eq!(
+            sent(&fresh, "http://www.example.org/docs/a").as_deref(),
+            Some("long=lived")
+        );
     }
 
     #[test]
@@ -821,7 +842,7 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
             "{text}"
         );
         let again = Jar::new(true);
-        assert!(again.load(&text).is_empty());
+        assert!(again.load(&text, false).is_empty());
         for to in [
             "http://example.com/a/x",
             "https://example.com/a/",
@@ -849,6 +870,7 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
              a.example.com;Domain=example.com\tFALSE\t/\tFALSE\t0\tn\tv\n\
              a.example.com\tFALSE\t/\tFALSE\t0\tn\tv; Domain=example.com\n\
              a.example.com\tFALSE\tno-slash\tFALSE\t0\tn\tv\n",
+            false,
         );
         assert_eq!(warnings.len(), 4, "{warnings:#?}");
         assert_eq!(sent(&jar, "http://a.example.com/"), None);
@@ -861,7 +883,7 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
         let text: String = (0..MAX_PER_SITE + 5)
             .map(|i| format!("example.com\tFALSE\t/\tFALSE\t0\tc{i}\tv\n"))
             .collect();
-        let warnings = jar.load(&text);
+        let warnings = jar.load(&text, false);
         assert_eq!(warnings.len(), 1, "{warnings:#?}");
         assert!(
             warnings[0].starts_with("5 cookies skipped"),
@@ -882,7 +904,7 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
         let text = jar.save();
         assert!(text.contains("\tok\t1\n"), "{text}");
         assert!(!text.contains("\tt\t"), "{text}");
-        assert!(Jar::new(true).load(&text).is_empty());
+        assert!(Jar::new(true).load(&text, false).is_empty());
     }
 
     #[test]
@@ -898,7 +920,7 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
     fn clear_goes_back_to_what_was_loaded() {
         let jar = Jar::new(true);
         assert!(
-            jar.load("example.com\tFALSE\t/\tFALSE\t0\tfrom\tfile\n")
+            jar.load("example.com\tFALSE\t/\tFALSE\t0\tfrom\tfile\n", false)
                 .is_empty()
         );
         set(&jar, "http://example.com/", &["during=run"]);
@@ -979,7 +1001,7 @@ example.com\tFALSE\t/\tFALSE\tsoon\ta\tb\r
             // No host under co.uk but evil.co.uk set anything a sibling may get.
             proptest::prop_assert_eq!(sent(&jar, "https://bank.co.uk/"), None);
             let again = Jar::new(true);
-            let warnings = again.load(&jar.save());
+            let warnings = again.load(&jar.save(), false);
             proptest::prop_assert!(warnings.is_empty(), "{:?}", warnings);
             for to in TO {
                 let pairs = |jar: &Jar| {

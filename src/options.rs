@@ -376,6 +376,8 @@ pub struct Options {
     pub failed_out: Option<PathBuf>,
     /// `--load-cookies`: a cookie file to start the jar from.
     pub load_cookies: Option<PathBuf>,
+    /// `--junk-session-cookies`: its session cookies left out.
+    pub junk_session_cookies: bool,
     /// `--save-cookies`: where the jar is written at the end.
     pub save_cookies: Option<PathBuf>,
     pub progress: When,
@@ -680,6 +682,7 @@ impl Options {
             checksums: cli.checksums.clone(),
             failed_out: cli.failed_out.clone(),
             load_cookies,
+            junk_session_cookies: cli.junk_session_cookies,
             save_cookies: cli.save_cookies.clone(),
             progress: if cli.quiet { When::Never } else { cli.progress },
             quiet: cli.quiet,

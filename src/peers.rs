@@ -292,11 +292,6 @@ const NOTES: &[(&[&str], &str)] = &[
          URL's own options go after it in a list ('URL out=NAME header=...')",
     ),
     (
-        &["--junk-session-cookies"],
-        "a cookie file's session cookies (expiry 0) are loaded with the rest; --no-cookies keeps \
-         no cookies at all",
-    ),
-    (
         &["--create-file-mode"],
         "files are made with the umask's mode, as wget and aria2c make them",
     ),

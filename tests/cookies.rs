@@ -195,6 +195,14 @@ fn cookies_load_from_a_file_and_save_back_to_one() {
     let mut pairs: Vec<&str> = prefix(&records[0]).split("; ").collect();
     pairs.sort_unstable();
     assert_eq!(pairs, ["from=file", "new=1"]);
+    // curl's --junk-session-cookies: the file's session cookies (expiry 0) left out.
+    let out = fetchpar()
+        .args(["--json", "--junk-session-cookies", "-b"])
+        .arg(&jar)
+        .arg(again.path())
+        .assert()
+        .code(0);
+    assert_eq!(prefix(&json_lines(&out.get_output().stdout)[0]), "new=1");
 }
 
 #[test]
