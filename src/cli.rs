@@ -905,6 +905,16 @@ pub struct Cli {
     #[arg(long, requires = "output_dir", help_heading = "Saving")]
     pub force_directories: bool,
 
+    /// With --force-directories, a first folder for the scheme: DIR/https/HOST/PATH/NAME
+    /// (wget's).
+    #[arg(
+        long,
+        requires = "force_directories",
+        hide_short_help = true,
+        help_heading = "Saving"
+    )]
+    pub protocol_directories: bool,
+
     /// Accepted as wget takes it (-nd): files are saved without folders from the URL unless
     /// --force-directories.
     #[arg(long, help_heading = "Saving", conflicts_with = "force_directories")]

@@ -674,6 +674,7 @@ impl Options {
                 folders: cli.force_directories.then(|| Folders {
                     host: !cli.no_host_directories,
                     cut: cli.cut_dirs.unwrap_or(0),
+                    scheme: cli.protocol_directories,
                 }),
                 hash: cli.json || cli.checksums.is_some(),
                 xattr: cli.xattr,

@@ -127,7 +127,6 @@ const NOTES: &[(&[&str], &str)] = &[
             "--exclude-directories",
             "--domains",
             "--exclude-domains",
-            "--protocol-directories",
             "--filter-urls",
         ],
         "fetchpar fetches lists and does not crawl: -i URL fetches the links of one page \

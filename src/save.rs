@@ -68,6 +68,8 @@ pub struct Folders {
     pub host: bool,
     /// Leading folders of the URL's path left out (wget's `--cut-dirs`).
     pub cut: usize,
+    /// A first folder for the scheme, `http` or `https` (wget's `--protocol-directories`).
+    pub scheme: bool,
 }
 
 /// Where one body goes.
@@ -346,6 +348,9 @@ impl Saver {
             return name;
         };
         let mut parts = Vec::new();
+        if folders.scheme {
+            parts.push(url.scheme().to_string());
+        }
         if folders.host
             && let Some(host) = url.host_str()
         {
@@ -1343,7 +1348,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let saver = |host: bool, cut: usize| {
             Saver::new(SaveSettings {
-                folders: Some(Folders { host, cut }),
+                folders: Some(Folders {
+                    host,
+                    cut,
+                    scheme: false,
+                }),
                 ..plain(dir.path())
             })
             .unwrap()
@@ -1373,6 +1382,24 @@ mod tests {
         let cut = saver(false, 1);
         assert_eq!(path(&cut, "http://h.example/a/b/c/f"), "b/c/f");
         assert_eq!(path(&cut, "http://h.example/f"), "f");
+        // wget's --protocol-directories: the scheme first.
+        let schemes = Saver::new(SaveSettings {
+            folders: Some(Folders {
+                host: true,
+                cut: 0,
+                scheme: true,
+            }),
+            ..plain(dir.path())
+        })
+        .unwrap();
+        assert_eq!(
+            path(&schemes, "https://h.example/a/f"),
+            "https/h.example/a/f"
+        );
+        assert_eq!(
+            path(&schemes, "http://h.example:81/f"),
+            "http/h.example+81/f"
+        );
     }
 
     #[test]

@@ -1755,6 +1755,12 @@ fn force_directories_and_out_paths_save_in_folders_that_stay_inside() {
     };
     save_flat("--cut-dirs 1", "/a/b/c.bin?size=4");
     assert_eq!(fs::read(flat.join("b/c.bin")).unwrap(), body_bytes(0, 4));
+    // wget's --protocol-directories: the scheme's folder first.
+    save_flat("--protocol-directories", "/p/q.bin?size=5");
+    assert_eq!(
+        fs::read(flat.join("http/p/q.bin")).unwrap(),
+        body_bytes(0, 5)
+    );
     // A name from Content-Disposition goes in the URL's folders too.
     save_flat(
         "--content-disposition",
