@@ -839,7 +839,7 @@ impl Fetcher {
             // A proxy's 407 asking for Digest, to a request that has its login to answer with.
             let (proxies, line_proxies) = (&self.settings.proxies, ask.line.proxies.as_deref());
             let whole = (proxies.for_line(line_proxies, &current))
-                .filter(|p| proxy::in_absolute_form(proxies, line_proxies, p, &current));
+                .filter(|p| proxies.in_absolute_form(line_proxies, p, &current));
             if let Some(proxy) = whole {
                 match proxy_challenge.take() {
                     None if response.status() == 407 => {
@@ -993,12 +993,7 @@ impl Fetcher {
         // CONNECT tunnel (see `proxy::Absolute`): ureq is not told of the proxy.
         let (absolute, proxy) = match proxy {
             Some(p)
-                if proxy::in_absolute_form(
-                    &self.settings.proxies,
-                    line.proxies.as_deref(),
-                    p,
-                    url,
-                ) =>
+                if (self.settings.proxies).in_absolute_form(line.proxies.as_deref(), p, url) =>
             {
                 (Some(p), None)
             }

@@ -1342,8 +1342,10 @@ fn from_web(web: bool, key: &str) -> Result<(), String> {
 }
 
 /// aria2c's true-or-false options a session carries that change nothing an http(s) URL saves
-/// here (see [`apply_option`]).
+/// here (see [`apply_option`]); `use-head` among them, a HEAD before the GET, which fetchpar
+/// never sends.
 const QUIET_SWITCHES: &[&str] = &[
+    "use-head",
     "realtime-chunk-checksum",
     "check-integrity",
     "allow-piece-length-change",
@@ -1504,23 +1506,22 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
         "file-allocation" if ["none", "prealloc", "trunc", "falloc"].contains(&value) => {}
         "uri-selector" if ["inorder", "feedback", "adaptive"].contains(&value) => {}
         "stream-piece-selector" if ["default", "inorder", "random", "geom"].contains(&value) => {}
-        // aria2c's ways to the same file: a HEAD first, a 404 asked again, a resume a server
-        // refuses tried again. fetchpar asks with GET, a 404 is final, and a refused resume
-        // starts over; what is saved is the same.
-        "use-head" if value == "true" || value == "false" => {}
+        // aria2c's ways to the same file: a 404 asked again, a resume a server refuses tried
+        // again. A 404 is final here, and a refused resume starts over; what is saved is the
+        // same.
         "max-file-not-found" | "max-resume-failure-tries" if value.parse::<u32>().is_ok() => {}
         // aria2c's session writes every option its run was given a value for beside the
         // default (checked with aria2c 1.36, from an aria2.conf-like command line): these
         // change how aria2c reads, writes, checks and keeps the file, its connections and
         // its torrents and Metalinks, and nothing of what an http(s) URL saves here.
-        _ if QUIET_SWITCHES.contains(&key) && matches!(value, "true" | "false") => {}
-        "piece-length" | "no-file-allocation-limit" | "max-mmap-limit"
-            if crate::cli::parse_bytes(value).is_ok() => {}
         _ if QUIET_SWITCHES.contains(&key) => {
-            return Err(format!("{key}= takes true or false, not `{value}`"));
+            if !matches!(value, "true" | "false") {
+                return Err(format!("{key}= takes true or false, not `{value}`"));
+            }
         }
         "piece-length" | "no-file-allocation-limit" | "max-mmap-limit" => {
-            return Err(format!("{key}= takes a size (1M, 1048576), not `{value}`"));
+            crate::cli::parse_bytes(value)
+                .map_err(|_| format!("{key}= takes a size (1M, 1048576), not `{value}`"))?;
         }
         "follow-torrent" if matches!(value, "true" | "false" | "mem") => {}
         "seed-time" | "seed-ratio" if value.parse::<f64>().is_ok_and(|n| n >= 0.0) => {}

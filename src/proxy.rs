@@ -162,6 +162,16 @@ impl Proxies {
         let direct = (line.and_then(|line| line.direct.as_ref())).unwrap_or(&self.direct);
         (!direct.exempts(url)).then_some(proxy)
     }
+
+    /// Whether `url`, of a line with these proxy options, goes to `proxy` in absolute form: an
+    /// http URL and an HTTP or https proxy (then on a TLS connection to the proxy, as curl
+    /// makes one), unless the run or the line asks for a tunnel.
+    pub fn in_absolute_form(&self, line: Option<&LineProxies>, proxy: &Proxy, url: &Url) -> bool {
+        let tunnel = line.and_then(|line| line.tunnel).unwrap_or(self.tunnel);
+        !tunnel
+            && url.scheme() == "http"
+            && matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https)
+    }
 }
 
 /// The proxy `value` of the variable or option `name` names; none for an empty one. One that
@@ -401,21 +411,6 @@ struct Absolute {
     proxy: Proxy,
     /// What goes before the path in the request line: `http://host:port`.
     origin: String,
-}
-
-/// Whether `url` goes to `proxy` in absolute form: an http URL and an HTTP or https proxy
-/// (then on a TLS connection to the proxy, as curl makes one), unless the run or the line
-/// asks for a tunnel.
-pub fn in_absolute_form(
-    proxies: &Proxies,
-    line: Option<&LineProxies>,
-    proxy: &Proxy,
-    url: &Url,
-) -> bool {
-    let tunnel = line.and_then(|line| line.tunnel).unwrap_or(proxies.tunnel);
-    !tunnel
-        && url.scheme() == "http"
-        && matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https)
 }
 
 /// Runs `call` with this thread's requests going to `proxy` in absolute form for `url`; a
