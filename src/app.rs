@@ -15,7 +15,7 @@ use crate::descriptors;
 use crate::fetch::{AGENTS, Fetcher};
 use crate::links::{Job, LinkReader};
 use crate::options::{Mode, Options, UsageError, idle_connections};
-use crate::progress::Progress;
+use crate::progress::{Progress, Total};
 use crate::report::{Reporter, SideFiles, Tally, compare_line, summary_line};
 use crate::run;
 use crate::save::Saver;
@@ -181,11 +181,33 @@ fn execute(cli: &Cli) -> Result<u8> {
         )
         .into());
     }
-    run_jobs(&options, Box::new(reader))
+    let total = Total::default();
+    if Progress::drawn(options.progress) && options.mode != Mode::Compare {
+        // The run reads its lists only as far as its fetches have got; the bar's total comes
+        // from reading them through once more, beside the run, where they can be.
+        let (counted, lists, reading) = (
+            total.clone(),
+            options.lists.clone(),
+            options.reading.clone(),
+        );
+        let _ = std::thread::Builder::new()
+            .name("fetchpar-count".into())
+            .spawn(move || {
+                if let Some(n) = LinkReader::count(&lists, &reading) {
+                    counted.counted(n);
+                }
+            });
+    }
+    run_jobs(&options, Box::new(reader), total)
 }
 
 /// Runs the jobs in the mode the options ask for and returns the exit code.
-pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -> Result<u8> {
+/// `total` is the progress bar's length, when something knows it before the input ends.
+pub fn run_jobs(
+    options: &Options,
+    jobs: Box<dyn Iterator<Item = Job> + Send>,
+    total: Total,
+) -> Result<u8> {
     let options = &fit_to_descriptors(options);
     // With -o -, each body waits for its turn on stdout as a file in a folder of the run's own,
     // removed when the run ends.
@@ -249,7 +271,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
     }
     let tallies = match options.mode {
         Mode::Sequential => {
-            begin_run(options, &mut fetcher, &mut report, "sequential");
+            begin_run(options, &mut fetcher, &mut report, "sequential", total);
             let tally = run::sequential(jobs, &fetcher, &mut report, options.stops)?;
             // An empty list gets its error below and no "0 URLs" summary above it.
             if tally.total() > 0 {
@@ -258,7 +280,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             vec![tally]
         }
         Mode::Threads => {
-            begin_run(options, &mut fetcher, &mut report, "threads");
+            begin_run(options, &mut fetcher, &mut report, "threads", total);
             let tally = run::threaded(
                 jobs,
                 Arc::new(fetcher),
@@ -278,7 +300,8 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             if jobs.is_empty() {
                 return Err(no_urls());
             }
-            begin_run(options, &mut fetcher, &mut report, "sequential");
+            let total = || Total::known(jobs.len());
+            begin_run(options, &mut fetcher, &mut report, "sequential", total());
             let seq = run::sequential(
                 jobs.clone().into_iter(),
                 &fetcher,
@@ -287,7 +310,7 @@ pub fn run_jobs(options: &Options, jobs: Box<dyn Iterator<Item = Job> + Send>) -
             )?;
             note(options, &summary_line("sequential", None, &seq));
             fetcher.reset_epoch();
-            begin_run(options, &mut fetcher, &mut report, "threads");
+            begin_run(options, &mut fetcher, &mut report, "threads", total());
             let threaded = run::threaded(
                 Box::new(jobs.into_iter()),
                 Arc::new(fetcher),
@@ -321,8 +344,9 @@ fn begin_run<W: Write>(
     fetcher: &mut Fetcher,
     report: &mut Reporter<W>,
     mode: &'static str,
+    total: Total,
 ) {
-    let bars = Progress::start(options.progress, options.style.color);
+    let bars = Progress::start(options.progress, options.style.color, total);
     fetcher.set_progress(bars.clone());
     report.start_run(mode, bars);
 }

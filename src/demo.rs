@@ -9,6 +9,7 @@ use crate::cli::Cli;
 use crate::links::LinkReader;
 use crate::options::Options;
 use crate::origin::Origin;
+use crate::progress::Total;
 
 /// Files served by the demo, and the delay before each answer (the seed's remote servers took
 /// about this long per file).
@@ -34,5 +35,5 @@ pub fn run(cli: &Cli) -> Result<u8> {
     }
     let options = Options::from_cli(cli)?;
     let jobs = LinkReader::from_reader("demo", std::io::Cursor::new(list.into_bytes()));
-    run_jobs(&options, Box::new(jobs))
+    run_jobs(&options, Box::new(jobs), Total::known(FILES))
 }

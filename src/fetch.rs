@@ -410,6 +410,9 @@ impl Fetcher {
     /// Tells the fetcher that no job is left to hand out.
     pub fn input_ended(&self) {
         self.input_done.store(true, Ordering::Relaxed);
+        if let Some(progress) = &self.progress {
+            progress.all_read();
+        }
     }
 
     /// Restarts the clock that outcomes' start times are measured from, and puts the cookie

@@ -9,6 +9,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ureq::http::{HeaderName, HeaderValue};
@@ -662,6 +663,32 @@ impl LinkReader {
         reader.base = reading.base.clone();
         reader.remote = Some(remote);
         Ok(reader)
+    }
+
+    /// How many jobs `lists` hold, found by reading them through once on their own, as the run
+    /// will read them: the total a progress bar counts toward, where the run's own reader only
+    /// reads as far as the fetches have got. `None` when a list is read as it arrives and
+    /// cannot be read twice (standard input, a named pipe, a list on a server, a sitemap index
+    /// whose sitemaps are on one), or cannot be opened.
+    pub fn count(lists: &[ListName], reading: &Reading) -> Option<usize> {
+        let rereadable = |list: &ListName| match list {
+            ListName::Remote(_) => false,
+            ListName::Local(path) => {
+                url_argument(path)
+                    || (path != Path::new("-") && path.metadata().is_ok_and(|m| m.is_file()))
+            }
+        };
+        if !lists.iter().all(rereadable) {
+            return None;
+        }
+        let needed_web = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&needed_web);
+        let remote: OpenRemote = Arc::new(move |_: &Url| {
+            flag.store(true, Ordering::Relaxed);
+            Err(Failure::new(ErrorKind::InvalidUrl, "not counted"))
+        });
+        let jobs = Self::open(lists, remote, reading).ok()?.count();
+        (!needed_web.load(Ordering::Relaxed)).then_some(jobs)
     }
 
     /// Whether any list is read as HTML (so that `--accept` and `--reject` have links to
@@ -2409,6 +2436,79 @@ mod tests {
             b"  h.example/a",
         ] {
             assert!(!like_xml(head), "{head:?}");
+        }
+    }
+
+    /// Opens `lists` as the run does, with no lists on servers to be had.
+    fn opened(lists: &[ListName], reading: &Reading) -> Vec<Job> {
+        let remote: OpenRemote = Arc::new(|_: &Url| Err(invalid("offline".into())));
+        LinkReader::open(lists, remote, reading).unwrap().collect()
+    }
+
+    #[test]
+    fn a_count_of_files_and_arguments_is_the_jobs_the_run_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("links.txt");
+        let text = "# mirrors\nhttp://a.example/1\n  out=one.bin\n\nnot a url\n\
+                    http://a.example/{x,y}.iso\nhttp://a.example/2";
+        std::fs::write(&plain, text).unwrap();
+        let html = dir.path().join("page.html");
+        std::fs::write(
+            &html,
+            r#"<a href="/p">p</a> <a href="q">q</a> <img src="i.png">"#,
+        )
+        .unwrap();
+        let lists = [
+            ListName::Local(plain.clone()),
+            ListName::Local("http://b.example/[1-3].txt".into()),
+            ListName::Local(html),
+        ];
+        let reading = Reading {
+            base: Some(Url::parse("http://c.example/").unwrap()),
+            glob: true,
+            ..Reading::default()
+        };
+        let read = opened(&lists, &reading).len();
+        assert_eq!(LinkReader::count(&lists, &reading), Some(read));
+        // Four lines of the file (the glob is a URL there), three of the argument's range;
+        // the page's links, read as the plain list they are not, are one line.
+        assert_eq!(read, 4 + 3 + 1);
+        let as_html = Reading {
+            force_html: true,
+            ..reading.clone()
+        };
+        let lists = &lists[2..];
+        let read = opened(lists, &as_html).len();
+        assert_eq!(LinkReader::count(lists, &as_html), Some(read));
+        assert_eq!(read, 3, "each link of the page is one");
+    }
+
+    #[test]
+    fn no_count_of_what_can_be_read_only_once_or_only_from_a_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.xml");
+        let text = r#"<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+            <sitemap><loc>http://a.example/s1.xml</loc></sitemap></sitemapindex>"#;
+        std::fs::write(&index, text).unwrap();
+        let file = dir.path().join("links.txt");
+        std::fs::write(&file, "http://a.example/1\n").unwrap();
+        let reading = Reading {
+            force_sitemap: true,
+            ..Reading::default()
+        };
+        let local = ListName::Local(file);
+        assert_eq!(
+            LinkReader::count(std::slice::from_ref(&local), &reading),
+            Some(1)
+        );
+        for other in [
+            ListName::Local("-".into()),
+            ListName::Remote(Url::parse("http://a.example/list.txt").unwrap()),
+            ListName::Local(index),
+            ListName::Local(dir.path().join("gone.txt")),
+        ] {
+            let lists = [local.clone(), other];
+            assert_eq!(LinkReader::count(&lists, &reading), None, "{:?}", lists[1]);
         }
     }
 

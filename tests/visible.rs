@@ -112,6 +112,61 @@ fn progress_never_reaches_stdout() {
     );
 }
 
+/// The totals the overall bar showed: `(N, read so far)` for each `done/N URLs` drawn, where
+/// `read so far` means N was marked `+` as what had been read of a list not yet read through.
+fn drawn_totals(stderr: &str) -> Vec<(u64, bool)> {
+    stderr
+        .split(" URLs")
+        .filter_map(|before| {
+            let (partial, text) = match before.strip_suffix('+') {
+                Some(text) => (true, text),
+                None => (false, before),
+            };
+            let (_, total) = text.rsplit_once('/')?;
+            Some((total.parse().ok()?, partial))
+        })
+        .collect()
+}
+
+#[test]
+fn the_bar_counts_toward_the_whole_list_and_marks_a_pipe_read_so_far() {
+    let origin = Origin::start().unwrap();
+    let lines: Vec<String> = (0..6)
+        .map(|i| origin.url(&format!("/bar/{i}?delay=300")))
+        .collect();
+    let file = list(&lines);
+    // Two at a time: the run's own reader has read two, then three... of the six while the
+    // bars are drawn.
+    let args = ["-j", "2", "--progress", "always", "--prefix", "0"];
+    let out = fetchpar().args(args).arg(file.path()).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let totals = drawn_totals(&stderr);
+    assert!(
+        totals.contains(&(6, false)),
+        "a file's bar counts toward its six URLs: {stderr}"
+    );
+    assert!(
+        totals.iter().all(|&(n, partial)| partial || n == 6),
+        "no total but six is drawn as the whole list's: {totals:?}"
+    );
+    let piped = fetchpar()
+        .args(args)
+        .arg("-")
+        .write_stdin(lines.join("\n") + "\n")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&piped.get_output().stderr).to_string();
+    let totals = drawn_totals(&stderr);
+    assert!(
+        totals.iter().any(|&(n, partial)| partial && n < 6),
+        "a pipe's bar shows what has been read so far, marked: {stderr}"
+    );
+    assert!(
+        totals.iter().all(|&(n, partial)| partial || n == 6),
+        "a pipe's total is drawn unmarked only once it is read through: {totals:?}"
+    );
+}
+
 #[test]
 fn no_progress_when_stderr_is_not_a_terminal_or_when_asked() {
     let origin = Origin::start().unwrap();
