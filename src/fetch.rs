@@ -21,7 +21,7 @@ use crate::auth::{Auth, Login};
 use crate::cancel;
 use crate::connect_to::ConnectTo;
 use crate::cookies::Jar;
-use crate::decode::{self, BadEncoding};
+use crate::decode;
 use crate::hosts::Hosts;
 use crate::interface::Local;
 use crate::links::{Job, LineOptions, RemoteList, Target};
@@ -29,19 +29,23 @@ use crate::logins::Logins;
 use crate::outcome::{ErrorKind, Failure, Outcome, redact, redact_str};
 use crate::pace::Pace;
 use crate::progress::{Live, Progress};
-use crate::proxy::{self, AtProxy, LineProxies, Proxies};
+use crate::proxy::{self, LineProxies, Proxies};
 use crate::rate::RateLimit;
 use crate::referer::Referer;
-use crate::resolve::{LookupFailed, NoAddress, Overrides, SharedResolver};
-use crate::retry::{self, RetryPolicy};
+use crate::resolve::{Overrides, SharedResolver};
+use crate::retry::RetryPolicy;
 use crate::reuse::SeenOrigins;
-use crate::save::{
-    PartWriter, Planned, Saver, SegmentWriter, Sink, Slot, SplitPart, aria2_control,
-};
-use crate::split::Segments;
-use crate::tls::{self, Tls};
+use crate::save::{PartWriter, Planned, Saver, Sink, Slot, SplitPart, aria2_control};
+use crate::tls::Tls;
 use crate::trace::{self, Trace};
 use crate::transport;
+
+mod failures;
+mod segmented;
+
+pub use failures::classify;
+use failures::{cut_short, disk, status_failure, too_large, too_slow, where_led};
+use segmented::{Split, end_split, head_wait, split_sources};
 
 /// Network settings, validated, shared by every fetch of a run.
 #[derive(Debug, Clone)]
@@ -1592,325 +1596,6 @@ impl Fetcher {
         }
     }
 
-    /// How a body of `length` bytes from `first` on is split (see [`crate::split`]), if it is:
-    /// with `--split` (or the line's `split=`) over 1, a known length, and a server that says
-    /// it takes ranges (or has just answered one).
-    fn segments(
-        &self,
-        target: &Target,
-        response: &Response,
-        first: u64,
-        length: Option<u64>,
-    ) -> Option<Segments> {
-        let split = target.options.connections().unwrap_or(self.settings.split);
-        let ranges = first > 0
-            || header(response, "accept-ranges")
-                .is_some_and(|v| v.split(',').any(|u| u.trim().eq_ignore_ascii_case("bytes")));
-        if split < 2 || !ranges {
-            return None;
-        }
-        let min_split = target.options.min_split.unwrap_or(self.settings.min_split);
-        Segments::plan(first, first + length?, split, min_split)
-    }
-
-    /// Reads a split body: `body`, the first answer, from the first segment on, while a helper
-    /// thread per later segment asks for that range on a connection of its own; the first
-    /// connection reads on into any segment no helper has claimed by then. What the helpers
-    /// could not finish is asked for again afterwards, one range after another. A failure of
-    /// the first connection, or of a range asked for again, fails the attempt.
-    fn fetch_split(
-        &self,
-        job: &Job,
-        split: &Split<'_>,
-        mut body: impl Read,
-        first: usize,
-        outcome: &mut Outcome,
-    ) -> Result<(), Failure> {
-        let segments = split.segments;
-        let stop = AtomicBool::new(false);
-        let (first, helped) = std::thread::scope(|scope| {
-            // A helper for each other segment with bytes missing (in a split taken up again,
-            // some have all theirs).
-            let missing = |&index: &usize| {
-                index != first && segments.next_byte(index) < segments.range(index).1
-            };
-            let helpers: Vec<_> = (0..segments.count())
-                .filter(missing)
-                .take(split.connections.saturating_sub(1))
-                .filter_map(|index| {
-                    let thread = std::thread::Builder::new().stack_size(crate::run::WORKER_STACK);
-                    // One that cannot start leaves its segment to the first connection.
-                    let stop = &stop;
-                    (thread.spawn_scoped(scope, move || {
-                        // A connection more to the host, within --per-host: without a slot
-                        // free now, the range is left to the others.
-                        let source = &split.sources[index % split.sources.len()];
-                        let Some(_permit) = self.hosts.try_acquire(&host_key(source)) else {
-                            return (0, Vec::new());
-                        };
-                        if self.settings.verbose {
-                            trace::start();
-                            trace::note(|| format!("* range connection {}", index + 1));
-                        }
-                        let mut own = Outcome::new(job, Duration::ZERO);
-                        let _ = self.read_range(split, index, Some(stop), &mut own);
-                        (own.bytes, trace::take())
-                    }))
-                    .ok()
-                })
-                .collect();
-            let mut index = first;
-            let first = loop {
-                let (next, end) = (segments.next_byte(index), segments.range(index).1);
-                let mut sink = SegmentWriter {
-                    part: split.part,
-                    segments,
-                    index,
-                };
-                let ends = Ends {
-                    close_after: Some(end - next),
-                    limit: u64::MAX,
-                    sized: None,
-                    stop: None,
-                    rate: split.rate,
-                    low_speed: self.low_speed(split.line),
-                    length: None,
-                };
-                let read = self.drain(&mut body, ends, outcome, Some(&mut sink), split.live);
-                if read.is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                    break read;
-                }
-                // A body that ended early leaves the rest to be asked for again.
-                if segments.next_byte(index) < end {
-                    break Ok(());
-                }
-                index += 1;
-                if index == segments.count() || !segments.first_takes(index) {
-                    break Ok(());
-                }
-            };
-            // Unfinished, it closes its connection: the rest of the body is the helpers'.
-            drop(body);
-            // A helper still waiting for its answer is waited for (its request cannot be called
-            // off), at most [`Split::head_wait`].
-            let mut helped = 0;
-            for (bytes, lines) in helpers.into_iter().filter_map(|h| h.join().ok()) {
-                helped += bytes;
-                trace::extend(lines);
-            }
-            (first, helped)
-        });
-        outcome.bytes += helped;
-        first?;
-        for (index, next, end) in segments.gaps() {
-            self.read_range(split, index, None, outcome)
-                .map_err(|failure| Failure {
-                    message: format!(
-                        "bytes {next}-{} of {}: {}",
-                        end - 1,
-                        segments.range(segments.count() - 1).1,
-                        failure.message
-                    ),
-                    ..failure
-                })?;
-        }
-        Ok(())
-    }
-
-    /// Takes up a split download that stopped short (see [`SplitPart::resume`]): the first
-    /// range still missing is asked for as the download's answer, and the others by helpers,
-    /// each from where it stopped. `None` when the server no longer sends a range of the same
-    /// file (it changed, or takes no ranges now): the record is dropped and the download starts
-    /// over.
-    fn resume_split(
-        &self,
-        job: &Job,
-        target: &Target,
-        (slot, part, segments): (&Slot, SplitPart, Segments),
-        (expected, moved): (&LineOptions, &mut Option<u64>),
-        outcome: &mut Outcome,
-        (start, live, own_rate): (Instant, Option<&Live>, Option<&RateLimit>),
-    ) -> Option<Result<(), Failure>> {
-        let tag = part.validator().map(str::to_string);
-        // A part of no use is removed, but one that was a file under its final name this run
-        // (moved by -c, or left by aria2c) goes back there as it was: it is the user's, and a
-        // download started afresh replaces it only once it is whole.
-        let drop_part = |part: SplitPart, moved: &mut Option<u64>| match moved.take() {
-            Some(len) => {
-                drop(part);
-                let _ = slot.put_back(len);
-            }
-            None => part.discard(),
-        };
-        // A part that would be too large now (--max-size given since) is of no use.
-        if self
-            .settings
-            .max_size
-            .is_some_and(|max| segments.total() > max)
-        {
-            drop_part(part, moved);
-            return Some(Err(too_large(self.settings.max_size)));
-        }
-        // A part of a file of another size than the line's is of no use either: the file is
-        // asked for afresh, and its answer's length checked.
-        if expected.size.is_some_and(|size| segments.total() != size) {
-            drop_part(part, moved);
-            return None;
-        }
-        let Some(&(index, next, end)) = segments.gaps().first() else {
-            // Every byte was in: the run stopped just before the rename.
-            let writer = end_split(Ok(()), part, &segments, false, slot);
-            let label = self.label(&target.url);
-            return Some(writer.and_then(|w| saved(w, expected, outcome, None, label.as_deref())));
-        };
-        let ask = Ask {
-            from: next,
-            to: Some(end - 1),
-            validator: tag.as_deref(),
-            line: &target.options,
-            ..Ask::default()
-        };
-        let asked = Instant::now();
-        let (response, final_url) = match self.request(&target.url, ask, outcome) {
-            Ok(answer) => answer,
-            Err(failure) => {
-                return Some(end_split(Err(failure), part, &segments, false, slot).map(drop));
-            }
-        };
-        let status = response.status();
-        outcome.ttfb = Some(start.elapsed());
-        outcome.status = Some(status.as_u16());
-        if content_range(&response) != Some((next, end - 1, segments.total())) {
-            // Another file, no ranges any more, or a file that no longer has that range (416):
-            // the record does not fit the server's file.
-            if (200..400).contains(&status.as_u16()) || status.as_u16() == 416 {
-                drop_part(part, moved);
-                return None;
-            }
-            let failure = status_failure(status, header(&response, "retry-after"));
-            return Some(end_split(Err(failure), part, &segments, false, slot).map(drop));
-        }
-        let own = job.target.as_ref().is_ok_and(|t| t.url == final_url);
-        outcome.final_url = Some(if own {
-            outcome.url.clone()
-        } else {
-            redact(&final_url)
-        });
-        let remote_time = (self.saver.as_ref())
-            .is_some_and(|s| s.remote_time(expected))
-            .then(|| header(&response, "last-modified"))
-            .flatten()
-            .and_then(|v| httpdate::parse_http_date(&v).ok());
-        let gaps = segments.gaps();
-        if let Some(live) = live {
-            live.expect(gaps.iter().map(|(_, next, end)| end - next).sum());
-        }
-        // As many as the run (or the line) asks for now, which may be fewer than before.
-        let connections = target.options.connections().unwrap_or(self.settings.split);
-        outcome.segments = Some(gaps.len().min(connections.max(1)));
-        let sources = split_sources(job, &target.url, &final_url);
-        let split = Split {
-            sources: &sources,
-            line: &target.options,
-            validator: tag.as_deref(),
-            clock: asked,
-            segments: &segments,
-            part: &part,
-            live,
-            rate: own_rate,
-            connections,
-            head_wait: head_wait(asked.elapsed()),
-        };
-        let body = response.into_body().into_reader();
-        let result = self.fetch_split(job, &split, body, index, outcome);
-        let writer = end_split(result, part, &segments, false, slot);
-        let label = self.label(&final_url);
-        Some(writer.and_then(|w| saved(w, expected, outcome, remote_time, label.as_deref())))
-    }
-
-    /// Reads what is missing of segment `index` of a split body with a request of its own. A
-    /// helper's (`stop` given) asks the sources in turn by segment and claims the segment once
-    /// its answer is good, leaving it if the first connection has reached it by then; a range
-    /// asked for again is asked of the source the first answer came from.
-    fn read_range(
-        &self,
-        split: &Split<'_>,
-        index: usize,
-        stop: Option<&AtomicBool>,
-        outcome: &mut Outcome,
-    ) -> Result<(), Failure> {
-        let segments = split.segments;
-        let (next, end) = (segments.next_byte(index), segments.range(index).1);
-        let total = segments.range(segments.count() - 1).1;
-        // A helper's source, as `fetch_split` chose it for its slot.
-        let source = match stop {
-            Some(_) => index % split.sources.len(),
-            None => 0,
-        };
-        let ask = Ask {
-            from: next,
-            to: Some(end - 1),
-            validator: split.validator.filter(|_| source == 0),
-            line: split.line,
-            clock: Some(split.clock),
-            head_within: stop.map(|_| split.head_wait),
-            ..Ask::default()
-        };
-        let (response, _) = self.request(&split.sources[source], ask, outcome)?;
-        let status = response.status();
-        if content_range(&response) != Some((next, end - 1, total)) {
-            return Err(match status.as_u16() {
-                200..400 => Failure::new(
-                    ErrorKind::Protocol,
-                    format!(
-                        "asked for that range, the server answered HTTP {} with {}",
-                        status.as_u16(),
-                        header(&response, "content-range")
-                            .map_or("the whole body".into(), |r| format!("bytes {r}"))
-                    ),
-                ),
-                _ => status_failure(status, header(&response, "retry-after")),
-            });
-        }
-        // A range whose announced length is not the range's own is not read: its bytes could
-        // not be told apart.
-        if let Some(length) = response.body().content_length()
-            && length != end - next
-        {
-            return Err(Failure::new(
-                ErrorKind::Protocol,
-                format!("the answer to that range announced {length} bytes"),
-            ));
-        }
-        if stop.is_some() && !segments.helper_takes(index) {
-            return Ok(());
-        }
-        let mut sink = SegmentWriter {
-            part: split.part,
-            segments,
-            index,
-        };
-        let ends = Ends {
-            stop,
-            rate: split.rate,
-            ..self.ends(split.line, None, Some(end - next), true)
-        };
-        let mut body = response.into_body().into_reader();
-        self.drain(&mut body, ends, outcome, Some(&mut sink), split.live)?;
-        match segments.next_byte(index) {
-            got if got == end => Ok(()),
-            got => Err(Failure::new(
-                ErrorKind::Io,
-                format!(
-                    "the range ended after {} of {} bytes",
-                    got - next,
-                    end - next
-                ),
-            )),
-        }
-    }
-
     /// Streams the body, counting bytes, keeping only the prefix, and writing to the part file
     /// when saving. More than `limit` bytes fail it (`too_large`), with none of them kept.
     fn drain(
@@ -2175,25 +1860,6 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The failure for an answer with a 4xx or 5xx status; for 429 and 503 with the wait its
-/// Retry-After asks for.
-fn status_failure(status: ureq::http::StatusCode, retry_after: Option<String>) -> Failure {
-    let code = status.as_u16();
-    let reason = match status.canonical_reason() {
-        Some(reason) => reason,
-        None if !(100..600).contains(&code) => "(not a status HTTP defines)",
-        None => "",
-    };
-    let message = format!("HTTP {code} {reason}");
-    let mut failure = Failure::new(ErrorKind::HttpStatus, message.trim_end());
-    if matches!(code, 429 | 503) {
-        failure.retry_after = retry_after
-            .as_deref()
-            .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
-    }
-    failure
-}
-
 /// The `Authorization` value for `user:password` (RFC 7617).
 pub fn basic(credentials: &[u8]) -> String {
     use base64::Engine as _;
@@ -2254,75 +1920,10 @@ fn content_range_start(response: &Response) -> Option<u64> {
         .ok()
 }
 
-/// A body being fetched as several ranges at once (see [`Fetcher::fetch_split`]).
-struct Split<'a> {
-    /// Where ranges are asked for: first the URL the first answer came from (after its
-    /// redirects), then the line's other URLs (its own and its mirrors), taken in turn.
-    sources: &'a [Url],
-    /// The line's own options (its headers and Referer).
-    line: &'a LineOptions,
-    /// The first answer's validator: each range from the same URL is sent only from the same
-    /// file (`If-Range`). Another server's ETag for the same file may differ, so a mirror's
-    /// range is checked by the file's total size alone, as aria2c checks it.
-    validator: Option<&'a str>,
-    /// When the first answer was asked for: the URL's time limit covers every range.
-    clock: Instant,
-    segments: &'a Segments,
-    part: &'a SplitPart,
-    live: Option<&'a Live>,
-    /// The download's own budget (`--max-download-limit`), shared by all its connections.
-    rate: Option<&'a RateLimit>,
-    /// Most connections at once; segments past them are asked for one after another once
-    /// the others are in.
-    connections: usize,
-    /// Longest a helper waits for its answer's head: four times what the first answer took, and
-    /// at least a second. A server that holds extra connections unanswered (one that serves a
-    /// client one connection at a time) would otherwise keep the download waiting on them
-    /// for the stall timeout once the first connection had read everything.
-    head_wait: Duration,
-}
-
-/// See [`Split::head_wait`]: `first_took`, how long the first answer's head took.
-fn head_wait(first_took: Duration) -> Duration {
-    (first_took * 4).max(Duration::from_secs(1))
-}
-
-/// Where a split's ranges are asked for (see [`Split::sources`]): the URL the first answer came
-/// from, then the line's other URLs besides `asked` (the one asked for it), as aria2c shares a
-/// split between mirrors.
-fn split_sources(job: &Job, asked: &Url, answered: &Url) -> Vec<Url> {
-    let others = (job.target.as_ref().ok()).map(|t| {
-        let all = std::iter::once(&t.url).chain(&t.mirrors);
-        all.filter(|u| *u != asked).cloned().collect::<Vec<_>>()
-    });
-    std::iter::once(answered.clone())
-        .chain(others.unwrap_or_default())
-        .collect()
-}
-
 /// The key `--per-host` counts a URL's connections under: its host and port.
 fn host_key(url: &Url) -> String {
     let host = url.host_str().unwrap_or("");
     format!("{host}:{}", url.port_or_known_default().unwrap_or(0))
-}
-
-/// Ends a split download: the part becomes the file to finish when every byte is in, or, after
-/// `result`'s failure, stays with the record of its `segments` for `-c` or a retry (removed if
-/// `empty`).
-fn end_split(
-    result: Result<(), Failure>,
-    part: SplitPart,
-    segments: &Segments,
-    empty: bool,
-    slot: &Slot,
-) -> Result<PartWriter, Failure> {
-    match result {
-        Ok(()) => part.whole().map_err(|e| disk(e, &slot.part)),
-        Err(failure) => {
-            part.suspend(segments, empty);
-            Err(failure)
-        }
-    }
 }
 
 /// A file already saved that the plan keeps (`-c`, `--on-exists skip`): reported as skipped and
@@ -2357,22 +1958,6 @@ fn keep_saved(slot: &Slot, expected: &LineOptions, outcome: &mut Outcome) -> Res
     outcome.path = Some(slot.path.display().to_string());
     outcome.skipped = true;
     Ok(true)
-}
-
-/// A request that failed after `hops` redirects says where: the line's own URL answered, so
-/// "Connection refused" alone would blame the wrong server. The URL it failed at is also the
-/// result's `final_url`.
-fn where_led(mut failure: Failure, at: &Url, hops: u32, outcome: &mut Outcome) -> Failure {
-    if hops > 0 {
-        let shown = redact(at);
-        let plural = if hops == 1 { "" } else { "s" };
-        failure.message = format!(
-            "at {shown} (where {hops} redirect{plural} led): {}",
-            failure.message
-        );
-        outcome.final_url = Some(shown);
-    }
-    failure
 }
 
 /// What the answer to `Range: bytes=SAVED-` makes of a file under its final name that `-c`
@@ -2535,172 +2120,6 @@ fn encoded(response: &Response) -> bool {
 fn content_range_total(response: &Response) -> Option<u64> {
     let value = header(response, "content-range")?;
     value.strip_prefix("bytes */")?.trim().parse().ok()
-}
-
-fn too_large(max: Option<u64>) -> Failure {
-    let max = max.unwrap_or(u64::MAX);
-    Failure::new(
-        ErrorKind::TooLarge,
-        format!("body is larger than --max-size ({max} bytes)"),
-    )
-}
-
-fn disk(err: io::Error, path: &std::path::Path) -> Failure {
-    Failure::new(
-        ErrorKind::Disk,
-        format!("writing {}: {err}", path.display()),
-    )
-}
-
-/// Maps ureq's error to a kind and a message a user can act on.
-pub fn classify(err: ureq::Error) -> Failure {
-    use ErrorKind as K;
-    let (kind, message) = match &err {
-        ureq::Error::Timeout(which) => (K::Timeout, timeout_message(*which)),
-        ureq::Error::HostNotFound => (K::Dns, "host name not found".to_string()),
-        ureq::Error::Other(inner) if inner.is::<LookupFailed>() || inner.is::<NoAddress>() => {
-            (K::Dns, inner.to_string())
-        }
-        ureq::Error::Io(io) if transport::was_interrupted(io) => (
-            K::Cancelled,
-            format!("{} before it finished", cancel::why()),
-        ),
-        ureq::Error::Io(io) if tls::is_tls(io) => (K::Tls, tls::message(io)),
-        ureq::Error::Io(io) if transport::went_stale(&err) => (K::Io, io.to_string()),
-        // A shown body that is not the gzip it claims (see `decode`).
-        ureq::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<BadEncoding>()) => {
-            (K::Protocol, io.to_string())
-        }
-        ureq::Error::Io(io) if at_proxy(io).is_some() => (K::Proxy, io.to_string()),
-        ureq::Error::Io(io) => (io_kind(io), io_message(io)),
-        ureq::Error::ConnectionFailed => (K::Connect, "connection failed".to_string()),
-        ureq::Error::BadUri(_) | ureq::Error::Http(_) => (K::InvalidUrl, err.to_string()),
-        ureq::Error::Tls(_) | ureq::Error::Pem(_) | ureq::Error::Rustls(_) => {
-            (K::Tls, err.to_string())
-        }
-        ureq::Error::BodyExceedsLimit(_) => (K::TooLarge, err.to_string()),
-        ureq::Error::LargeResponseHeader(size, most) => (
-            K::TooLarge,
-            format!("the answer's head is {size} bytes, more than the {most} fetchpar reads"),
-        ),
-        ureq::Error::Protocol(inner) => (K::Protocol, protocol_message(inner)),
-        // ureq's reader saw its buffer full and no chunk in it: a line of the chunked framing
-        // longer than the buffer (its own text, "body data reading stalled", reads as a
-        // timeout, which this is not).
-        ureq::Error::BodyStalled => (
-            K::Protocol,
-            "the chunked body is malformed (a chunk size or trailer line too long to read)"
-                .to_string(),
-        ),
-        _ => (K::Io, err.to_string()),
-    };
-    let mut failure = Failure::new(kind, message);
-    failure.refused =
-        matches!(&err, ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused);
-    failure.settled = matches!(&err, ureq::Error::Io(io)
-        if io.get_ref().is_some_and(|inner| inner.is::<crate::interface::NoFamily>())
-            || at_proxy(io).is_some_and(AtProxy::settled));
-    failure
-}
-
-/// What was wrong with an answer ureq could not read, in words that say it was the server's
-/// (ureq's own text is a parser's: "http parse fail: invalid header name").
-fn protocol_message(err: &ureq_proto::Error) -> String {
-    use ureq_proto::Error as E;
-    let what = match err {
-        E::HttpParseFail(why) if why.contains("version") => {
-            "the server did not answer in HTTP/1.x (another protocol on this port, or HTTP/0.9)"
-        }
-        E::HttpParseFail(why) if why.contains("header value") => {
-            "the answer has a header value with bytes no header may hold (control characters)"
-        }
-        E::HttpParseFail(why) if why.contains("header") => {
-            "the answer has a header line that is not `Name: value` (a folded line, or a space \
-             before the colon)"
-        }
-        E::HttpParseFail(why) if why.contains("status") => "the answer's status line is malformed",
-        E::HttpParseFail(_) => "the answer's head is not valid HTTP",
-        E::HttpParseTooManyHeaders => "the answer has more than 128 header lines, the most read",
-        E::UnsupportedVersion => "the server answered in an HTTP version other than 1.0 or 1.1",
-        E::TooManyContentLengthHeaders => {
-            "the answer gives different Content-Lengths, so where its body ends is unknown"
-        }
-        E::BadContentLengthHeader => "the answer's Content-Length is not a number",
-        E::ChunkLenNotAscii | E::ChunkLenNotANumber | E::ChunkExpectedCrLf => {
-            "the chunked body is malformed"
-        }
-        E::NoLocationHeader => "a redirect without a Location header",
-        E::BadLocationHeader(_) => "a redirect whose Location is not a URL",
-        _ => "the answer is not valid HTTP",
-    };
-    format!("{what} ({err})")
-}
-
-fn at_proxy(io: &io::Error) -> Option<&AtProxy> {
-    io.get_ref().and_then(|inner| inner.downcast_ref())
-}
-
-/// A body that came slower than `--speed-limit` over `--speed-time`.
-fn too_slow(least: u64, time: Duration) -> Failure {
-    Failure::new(
-        ErrorKind::Timeout,
-        format!(
-            "slower than {least} bytes per second for {} s (--speed-limit, --speed-time)",
-            time.as_secs_f64()
-        ),
-    )
-}
-
-fn timeout_message(which: ureq::Timeout) -> String {
-    use ureq::Timeout as T;
-    let what = match which {
-        T::PerRead => "no data received within the stall timeout (--stall-timeout)",
-        T::Global => "the whole-URL timeout ran out (-m, --max-time)",
-        T::Connect | T::Resolve => {
-            "could not connect within the connect timeout (--connect-timeout)"
-        }
-        _ => "timed out",
-    };
-    what.to_string()
-}
-
-fn io_kind(err: &io::Error) -> ErrorKind {
-    use io::ErrorKind as E;
-    match err.kind() {
-        E::ConnectionRefused
-        | E::HostUnreachable
-        | E::NetworkUnreachable
-        | E::AddrNotAvailable
-        | E::NetworkDown => ErrorKind::Connect,
-        E::TimedOut | E::WouldBlock => ErrorKind::Timeout,
-        _ => ErrorKind::Io,
-    }
-}
-
-/// A body that ended before its Content-Length says how much of it came (the bytes already
-/// counted show nothing of what was missing).
-fn cut_short(err: io::Error, received: u64, length: Option<u64>) -> Failure {
-    let eof = err.kind() == io::ErrorKind::UnexpectedEof;
-    let mut failure = classify(ureq::Error::from(err));
-    if let Some(length) = length
-        && eof
-        && failure.kind == ErrorKind::Io
-    {
-        failure.message = format!(
-            "connection closed after {received} of {length} bytes ({} missing)",
-            length.saturating_sub(received)
-        );
-    }
-    failure
-}
-
-fn io_message(err: &io::Error) -> String {
-    match err.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            "connection closed before the response was complete".to_string()
-        }
-        _ => err.to_string(),
-    }
 }
 
 #[cfg(test)]
