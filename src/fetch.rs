@@ -505,6 +505,7 @@ impl Fetcher {
                 "test hook: panicking for {marker}"
             );
         }
+        outcome.spider = self.spider(&target.options);
         let started = outcome.started;
         let live = self
             .progress
@@ -684,14 +685,6 @@ impl Fetcher {
         {
             self.settings.tls.ready();
         }
-        if let Ok(target) = &job.target
-            && let Some(why) = target
-                .options
-                .dry_run
-                .and_then(|dry| self.dry_run_differs(dry))
-        {
-            job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
-        }
         // --https-only: an http URL's line fails, and its http mirrors are left out.
         if let Ok(target) = &mut job.target
             && self.settings.https_only
@@ -709,7 +702,10 @@ impl Fetcher {
         {
             job.target = Err(Failure::new(ErrorKind::InvalidUrl, why));
         }
-        if let Some(saver) = &self.saver {
+        // A URL only checked (a line's dry-run=true) is saved nowhere, so claims no name.
+        if let Some(saver) = &self.saver
+            && !(job.target.as_ref()).is_ok_and(|t| self.spider(&t.options))
+        {
             job.planned = saver.plan(job);
         }
     }
@@ -728,21 +724,10 @@ impl Fetcher {
         }
     }
 
-    /// Why a line's aria2c `dry-run=` (see [`LineOptions::dry_run`]), the run's `--spider`
-    /// here, is not what this run has, and what to give; `None` when it is.
-    fn dry_run_differs(&self, dry: bool) -> Option<String> {
-        let hint = if dry {
-            "give --spider"
-        } else {
-            "leave out --spider"
-        };
-        (self.settings.spider != dry).then(|| {
-            format!(
-                "aria2c's `dry-run={dry}` is the whole run's here, and this run's differs: \
-                 {hint} (aria2c's --save-session writes the options it was started with on \
-                 every line), or remove it"
-            )
-        })
+    /// Whether a URL is only checked, its body not read: its line's aria2c `dry-run=`, or the
+    /// run's `--spider`.
+    fn spider(&self, line: &LineOptions) -> bool {
+        line.dry_run.unwrap_or(self.settings.spider)
     }
 
     /// Whether a URL's body is asked for compressed and saved decoded: its line's
@@ -824,7 +809,7 @@ impl Fetcher {
                 proxy_challenge: proxy_challenge.as_ref(),
             };
             let once = |head: bool| self.request_once(&current, head, ask, &hop);
-            let head = self.settings.spider;
+            let head = self.spider(ask.line);
             let mut response = match once(head) {
                 // Sent again at once, on a new connection or another checked one: the server
                 // closed the kept-alive one before this request (see `transport::Stale`).
@@ -1419,7 +1404,7 @@ impl Fetcher {
         let retry_after = header(&response, "retry-after");
         // --spider reads no body: a HEAD's answer has none (ureq has put its connection back
         // for reuse already), and a GET's, where HEAD was refused, goes with its connection.
-        if self.settings.spider {
+        if self.spider(expected) {
             drop(response);
             return match failed_status {
                 true => Err(status_failure(status, retry_after)),

@@ -90,10 +90,8 @@ pub struct LineOptions {
     /// aria2's `http-accept-gzip=true|false`: whether this URL's body is asked for compressed
     /// and saved decoded (`--compressed`), in place of the run's.
     pub compressed: Option<bool>,
-    /// aria2's `dry-run=true|false`, which is the whole run's here (whether a run downloads
-    /// at all, and how it reports, is the run's `--spider`): the line is fetched when the run
-    /// is the same, as it is when the session file aria2c wrote is run with the options aria2c
-    /// was given (aria2c writes them on every line). Checked before the URL starts.
+    /// aria2's `dry-run=true|false`: whether this URL is only checked, its body not read
+    /// (`--spider`), in place of the run's.
     pub dry_run: Option<bool>,
     /// aria2's `all-proxy=`, `http-proxy=`, `https-proxy=` (with their logins), `no-proxy=`
     /// and `proxy-method=`: this URL's proxies, in place of the run's.
@@ -1596,8 +1594,7 @@ fn apply_option(options: &mut LineOptions, key: &str, value: &str) -> Result<(),
                  http-user, http-passwd, retry-wait, timeout, connect-timeout, \
                  lowest-speed-limit, remote-time, conditional-get, allow-overwrite, \
                  auto-file-renaming, http-accept-gzip, all-proxy, http-proxy, https-proxy \
-                 (each with -user and -passwd), no-proxy, proxy-method, and as the run has \
-                 it: dry-run)"
+                 (each with -user and -passwd), no-proxy, proxy-method, dry-run)"
             ));
         }
     }
@@ -1913,8 +1910,7 @@ mod tests {
              min-split-size, max-tries, continue, gid, http-user, http-passwd, retry-wait, \
              timeout, connect-timeout, lowest-speed-limit, remote-time, conditional-get, \
              allow-overwrite, auto-file-renaming, http-accept-gzip, all-proxy, http-proxy, \
-             https-proxy (each with -user and -passwd), no-proxy, proxy-method, and as the run \
-             has it: dry-run)"
+             https-proxy (each with -user and -passwd), no-proxy, proxy-method, dry-run)"
         );
         // What aria2c's --save-session writes beside a download's own options.
         let session = "http://e.example/ gid=dec015a3ffad1790 max-tries=2 continue=true \

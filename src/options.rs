@@ -601,7 +601,6 @@ impl Options {
                 json: cli.json,
                 keep_order: cli.keep_order || cat,
                 color: use_color(cli.color),
-                spider: cli.spider,
             },
             net: NetSettings {
                 proxy_headers: proxy_headers(&cli.proxy_headers)?,

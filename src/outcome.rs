@@ -134,6 +134,9 @@ pub struct Outcome {
     pub length: Option<u64>,
     /// The final answer's `Content-Type`, as sent (at most 200 bytes of it).
     pub content_type: Option<String>,
+    /// The URL was only checked, its body not read (`--spider`, or its line's `dry-run=true`):
+    /// its size is the one announced.
+    pub spider: bool,
     /// Ranges the body was fetched as, at once, when it was split (`--split`).
     pub segments: Option<usize>,
     /// `--verbose`: the requests and answers' heads, one line each (see [`crate::trace`]).
@@ -172,6 +175,7 @@ impl Outcome {
             mirror: None,
             length: None,
             content_type: None,
+            spider: false,
             segments: None,
             trace: Vec::new(),
         }

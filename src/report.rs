@@ -26,8 +26,6 @@ pub struct Style {
     pub keep_order: bool,
     /// Color failures in text lines.
     pub color: bool,
-    /// `--spider`: the size shown is the one the server announced, nothing being read.
-    pub spider: bool,
 }
 
 /// Counts for one run.
@@ -364,7 +362,7 @@ pub fn text_line(o: &Outcome, style: &Style) -> String {
         paint(format!("{status:>3}"), console::Style::new().red().bold())
     };
     // A spider reads no body: the size worth showing is the one announced, as wget's "Length:".
-    let size = match (style.spider, o.length) {
+    let size = match (o.spider, o.length) {
         (true, Some(length)) => human_bytes(length),
         (true, None) if o.status.is_some() => "?".to_string(),
         _ => human_bytes(o.bytes),
@@ -374,7 +372,7 @@ pub fn text_line(o: &Outcome, style: &Style) -> String {
         o.elapsed.as_millis(),
         escape(o.url.as_bytes())
     );
-    if let (true, Some(kind)) = (style.spider, &o.content_type) {
+    if let (true, Some(kind)) = (o.spider, &o.content_type) {
         line.push_str(&format!(" ({})", escape(kind.as_bytes())));
     }
     if o.skipped {

@@ -800,7 +800,7 @@ fn a_session_aria2c_wrote_with_its_starting_options_runs_with_them_as_the_lines_
 }
 
 #[test]
-fn a_lines_conditional_get_and_accept_gzip_are_its_own_and_dry_run_the_runs() {
+fn a_lines_conditional_get_accept_gzip_and_dry_run_are_its_own() {
     let origin = Origin::start().unwrap();
     let out = tempfile::tempdir().unwrap();
     let run = |extra: &[&str], file: &Path, code: i32| run_into(out.path(), extra, file, code);
@@ -850,23 +850,52 @@ fn a_lines_conditional_get_and_accept_gzip_are_its_own_and_dry_run_the_runs() {
         let length = record["length"].as_u64().unwrap();
         assert_eq!(length < 3000, sent_compressed, "{record}");
     }
-    // dry-run= is the run's here: a line the run differs from says what to give.
-    let checked = list(&[format!("{} dry-run=true", origin.url("/z.txt"))]);
-    let records = run(&[], checked.path(), 1);
-    let line = find(&records, "/z.txt");
-    assert_eq!(kind(line), "invalid_url");
-    assert!(
-        message(line).contains("`dry-run=true` is the whole run's here")
-            && message(line).contains("give --spider"),
-        "{line}"
-    );
-    let spider = fetchpar()
-        .args(["--json", "--spider"])
+    // dry-run=true checks its URL (HEAD) and saves nothing, claiming no name, beside a line
+    // the run saves; the text line shows the size announced.
+    let checked = list(&[
+        format!("{} dry-run=true", origin.url("/z.txt?size=4000")),
+        origin.url("/w.txt?size=10"),
+    ]);
+    let records = run(&[], checked.path(), 0);
+    let only_checked = find(&records, "/z.txt");
+    assert_eq!(kind(only_checked), "ok");
+    assert_eq!(only_checked["bytes"], 0, "{only_checked}");
+    assert_eq!(only_checked["length"], 4000, "{only_checked}");
+    assert!(only_checked["path"].is_null(), "{only_checked}");
+    assert!(!out.path().join("z.txt").exists());
+    assert_eq!(path(find(&records, "/w.txt")), out.path().join("w.txt"));
+    let text = fetchpar()
+        .args(["--color", "never", "-o"])
+        .arg(out.path())
         .arg(checked.path())
         .assert()
         .success();
-    let records = json_lines(&spider.get_output().stdout);
-    assert_eq!(kind(find(&records, "/z.txt")), "ok");
+    let text = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    let shown = text.lines().find(|l| l.contains("/z.txt")).unwrap();
+    assert!(shown.contains("3.9 KiB") && !shown.contains("->"), "{text}");
+    // dry-run=false in a --spider run reads its body; the other line is only checked.
+    let fetched = list(&[
+        format!("{} dry-run=false", origin.url("/f.txt?size=300")),
+        origin.url("/s.txt?size=300"),
+    ]);
+    let spider = fetchpar()
+        .args(["--json", "--spider", "-v"])
+        .arg(fetched.path())
+        .assert()
+        .success();
+    let output = spider.get_output();
+    let records = json_lines(&output.stdout);
+    assert_eq!(find(&records, "/f.txt")["bytes"], 300);
+    assert_eq!(find(&records, "/s.txt")["bytes"], 0);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let requests: Vec<&str> = (stderr.lines())
+        .filter(|l| l.contains("> GET ") || l.contains("> HEAD "))
+        .collect();
+    assert!(
+        requests.iter().any(|l| l.contains("> GET /f.txt"))
+            && requests.iter().any(|l| l.contains("> HEAD /s.txt")),
+        "{requests:?}"
+    );
 }
 
 #[test]
