@@ -718,6 +718,20 @@ pub struct Cli {
     )]
     pub cacert: Option<PathBuf>,
 
+    /// Accepted as aria2c takes it: server certificates are always checked. `=false` is
+    /// refused: give --cacert instead.
+    #[arg(
+        long,
+        value_name = "true",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = parse_check_certificate,
+        hide_short_help = true,
+        help_heading = "Network"
+    )]
+    pub check_certificate: Option<bool>,
+
     /// Trust the CA certificates in the PEM files of this folder instead of the built-in and
     /// system roots (curl's --capath, wget's --ca-directory); with --cacert, both.
     #[arg(
@@ -1138,6 +1152,16 @@ pub fn wget_shorts(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
 }
 
 /// `-o DIR`: a folder's path, or `-` for stdout.
+/// aria2c's `--check-certificate[=true|false]`: true, its default, is what fetchpar always does;
+/// false, which would trust any server, is what fetchpar never does.
+fn parse_check_certificate(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => Ok(true),
+        "false" | "no" | "off" => Err(crate::peers::note("-k").unwrap_or_default().to_string()),
+        _ => Err(format!("takes true or false, not `{text}`")),
+    }
+}
+
 fn parse_output_dir(text: &str) -> Result<PathBuf, String> {
     match text {
         "" => {

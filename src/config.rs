@@ -92,6 +92,7 @@ pub fn apply(
         let Some(words) = option_words(line).map_err(at)? else {
             continue;
         };
+        let words = equals_joined(&cmd, words);
         let id = check(&cmd, &words).map_err(at)?;
         let Some(id) = id else { continue };
         let arg = cmd.get_arguments().find(|a| *a.get_id() == id);
@@ -271,6 +272,21 @@ fn unquote(value: &str) -> Result<String, String> {
     Err("a quote that is not closed".into())
 }
 
+/// A line's value joined to its option's name (`--no-proxy=HOSTS`) where the command line
+/// takes it only so: an option whose value may be left out (`--no-proxy` alone is every host)
+/// would otherwise take the value for a LIST.
+fn equals_joined(cmd: &Command, words: Vec<OsString>) -> Vec<OsString> {
+    match &words[..] {
+        [name, value] if named(cmd, name).is_some_and(|a| a.is_require_equals_set()) => {
+            let mut joined = name.clone();
+            joined.push("=");
+            joined.push(value);
+            vec![joined]
+        }
+        _ => words,
+    }
+}
+
 /// Checks one option on its own against the definition and returns its id; `None` for a
 /// switch set to false. What only other options can satisfy (`--key` needs `--cert`) is left
 /// for the whole command line.
@@ -445,6 +461,29 @@ mod tests {
         // An option that needs another is checked with the whole command line.
         assert!(parsed("key = k.pem\n", &["l"]).is_err());
         assert!(parsed("key = k.pem\n", &["--cert", "c.pem", "l"]).is_ok());
+    }
+
+    #[test]
+    fn an_option_whose_value_goes_after_equals_takes_the_lines_value() {
+        let cli = parsed(
+            "no-proxy = .internal,10.0.0.0/8\ncheck-certificate=true\n",
+            &["l"],
+        );
+        let cli = cli.unwrap();
+        assert_eq!(cli.no_proxy_hosts.as_deref(), Some(".internal,10.0.0.0/8"));
+        assert_eq!(cli.check_certificate, Some(true));
+        assert_eq!(
+            cli.lists,
+            [std::path::PathBuf::from("l")],
+            "no value taken for a list"
+        );
+        let every = parsed("no-proxy\ncheck-certificate\n", &["l"]).unwrap();
+        assert_eq!(every.no_proxy_hosts.as_deref(), Some("*"));
+        let refused = parsed("check-certificate = false\n", &["l"]).unwrap_err();
+        assert!(
+            refused.contains("line 1") && refused.contains("--cacert"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -11,7 +11,6 @@ const NOTES: &[(&[&str], &str)] = &[
             "--insecure",
             "--proxy-insecure",
             "--no-check-certificate",
-            "--check-certificate",
         ],
         "certificates are always checked here (curl's -k and wget's --no-check-certificate are \
          left out on purpose): trust a private or self-signed server by giving its certificate, \
@@ -679,7 +678,7 @@ mod tests {
 
     #[test]
     fn a_value_given_with_equals_is_the_same_option() {
-        assert_eq!(note("--check-certificate=false"), note("-k"));
+        assert_eq!(note("--no-check-certificate=on"), note("-k"));
         assert!(note("--insecure").unwrap().contains("--cacert"));
         assert_eq!(note("--cacert"), None);
         assert_eq!(note("-kx"), None);

@@ -3039,13 +3039,29 @@ fn a_config_file_gives_every_run_its_options_and_typed_ones_win() {
 }
 
 #[test]
+fn aria2cs_check_certificate_is_taken_as_its_default_and_refused_as_false() {
+    let origin = Origin::start().unwrap();
+    let url = origin.url("/c?size=3");
+    for typed in ["--check-certificate", "--check-certificate=true"] {
+        fetchpar().args([typed, &url]).assert().success();
+    }
+    for typed in ["--check-certificate=false", "--check-certificate=no"] {
+        fetchpar()
+            .args([typed, &url])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("--cacert FILE"));
+    }
+    assert_eq!(origin.requests(), 2, "a refused run fetches nothing");
+}
+
+#[test]
 fn a_peers_option_that_is_not_taken_says_what_to_use_instead() {
     let origin = Origin::start().unwrap();
     let url = origin.url("/never");
     for (typed, says) in [
         (vec!["-k"], "--cacert FILE"),
         (vec!["--no-check-certificate"], "--cacert FILE"),
-        (vec!["--check-certificate=false"], "--cacert FILE"),
         (vec!["--recursive"], "does not crawl"),
         (vec!["--write-out", "%{http_code}"], "--json"),
         (vec!["-X", "POST"], "only downloads"),
