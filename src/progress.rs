@@ -35,6 +35,9 @@ pub struct Live {
     url: String,
     bytes: AtomicU64,
     total: AtomicU64,
+    /// When the fetch started: a server that has not answered yet shows how long it has kept
+    /// the fetch waiting, where its bytes alone would say nothing.
+    since: Instant,
 }
 
 impl Live {
@@ -185,6 +188,7 @@ impl Progress {
             url: url.to_string(),
             bytes: AtomicU64::new(0),
             total: AtomicU64::new(0),
+            since: Instant::now(),
         });
         lock(&self.live).insert(id, Arc::clone(&live));
         live
@@ -288,10 +292,12 @@ impl Progress {
         } else {
             url
         };
+        let took = format!("{:.1} s", live.since.elapsed().as_secs_f64());
         if self.color {
-            format!("{}  {size}", console::style(url).dim().force_styling(true))
+            let url = console::style(url).dim().force_styling(true);
+            format!("{url}  {size}  {took}")
         } else {
-            format!("{url}  {size}")
+            format!("{url}  {size}  {took}")
         }
     }
 }

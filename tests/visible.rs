@@ -149,6 +149,12 @@ fn the_bar_counts_toward_the_whole_list_and_marks_a_pipe_read_so_far() {
         totals.iter().all(|&(n, partial)| partial || n == 6),
         "no total but six is drawn as the whole list's: {totals:?}"
     );
+    // A fetch in flight shows how long it has been waiting on its server's answer.
+    let waiting = stderr
+        .split("?delay=300  0 B  ")
+        .skip(1)
+        .any(|after| (after.split_once(" s")).is_some_and(|(secs, _)| secs.parse::<f64>().is_ok()));
+    assert!(waiting, "{stderr}");
     let piped = fetchpar()
         .args(args)
         .arg("-")
