@@ -234,6 +234,19 @@ pub struct Cli {
     #[arg(short = 'f', long, help_heading = "Network")]
     pub fail: bool,
 
+    /// Accepted as curl takes it: TCP_NODELAY is always set.
+    #[arg(long, hide_short_help = true, help_heading = "Network")]
+    pub tcp_nodelay: bool,
+
+    /// Accepted as curl takes it: no TCP keep-alive probes are sent (connections are still
+    /// kept for reuse).
+    #[arg(long, hide_short_help = true, help_heading = "Network")]
+    pub no_keepalive: bool,
+
+    /// Accepted as curl takes it (curl's -N): each result is written as soon as it is known.
+    #[arg(long, hide_short_help = true, help_heading = "Output")]
+    pub no_buffer: bool,
+
     /// Stop the run at the first URL that fails (curl's --fail-early).
     ///
     /// A URL fails once its retries are spent: then nothing more starts and fetches under way

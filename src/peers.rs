@@ -405,15 +405,9 @@ const NOTES: &[(&[&str], &str)] = &[
          (--prefix); with -o it is not saved",
     ),
     (
-        &[
-            "--no-keepalive",
-            "--keepalive-time",
-            "--tcp-nodelay",
-            "--no-buffer",
-            "--no-http-keep-alive",
-        ],
-        "connections are kept alive and reused, TCP_NODELAY is set, and results are written as \
-         they come: there is nothing to set",
+        &["--keepalive-time", "--no-http-keep-alive"],
+        "connections are kept alive and reused (no TCP keep-alive probes are sent): there is \
+         nothing to set",
     ),
     (
         &["--path-as-is"],

@@ -2282,13 +2282,16 @@ fn the_names_curl_wget_and_aria2c_give_options_mean_the_same_here() {
             .map(|r| (r["prefix"].as_str().unwrap().to_string(), kind(r)))
             .collect::<Vec<_>>()
     };
-    // curl's: -fsSL, -g, --create-dirs, --http1.1, -A, --max-redirs, --retry, --max-filesize,
-    // -J; wget's -P.
+    // curl's: -fsSL, -g, --create-dirs, --http1.1, --tcp-nodelay, --no-keepalive, --no-buffer,
+    // -A, --max-redirs, --retry, --max-filesize, -J; wget's -P.
     let curl = tempfile::tempdir().unwrap();
     let curl_args = [
         "-fsSLg",
         "--create-dirs",
         "--http1.1",
+        "--tcp-nodelay",
+        "--no-keepalive",
+        "--no-buffer",
         "-A",
         "habit/1",
         "--max-redirs",
